@@ -1,0 +1,65 @@
+//! Group commit for intake. Every acknowledged report must be fsynced first; one fsync per
+//! request would cap intake at the disk's fsync rate, so concurrent submissions are collected
+//! into one transaction (one fsync) and all acknowledged after it commits.
+
+use tokio::sync::{mpsc, oneshot};
+use todokede_domain::Submission;
+
+use crate::{IngestRejection, Receipt, Store, StoreError};
+
+/// Most submissions per transaction: bounds the latency one batch adds and the memory it holds.
+const MAX_BATCH: usize = 128;
+
+type Reply = oneshot::Sender<Result<Result<Receipt, IngestRejection>, StoreError>>;
+
+/// Handle to the single intake writer task of this process.
+#[derive(Clone)]
+pub struct IntakeQueue {
+    tx: mpsc::Sender<(Submission, Reply)>,
+}
+
+impl IntakeQueue {
+    /// Start the writer task on the current tokio runtime.
+    pub fn start(store: Store) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(Submission, Reply)>(1024);
+        tokio::spawn(async move {
+            let mut subs = Vec::with_capacity(MAX_BATCH);
+            let mut replies = Vec::with_capacity(MAX_BATCH);
+            while let Some((s, r)) = rx.recv().await {
+                subs.push(s);
+                replies.push(r);
+                while subs.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok((s, r)) => {
+                            subs.push(s);
+                            replies.push(r);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                match store.ingest_batch(&subs).await {
+                    Ok(results) => {
+                        for (r, res) in replies.drain(..).zip(results) {
+                            let _ = r.send(Ok(res));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, batch = subs.len(), "intake batch failed; nothing acknowledged");
+                        for r in replies.drain(..) {
+                            let _ = r.send(Err(StoreError::Unavailable(e.to_string())));
+                        }
+                    }
+                }
+                subs.clear();
+            }
+        });
+        IntakeQueue { tx }
+    }
+
+    /// Store one submission; returns after its batch committed.
+    pub async fn submit(&self, sub: Submission) -> Result<Result<Receipt, IngestRejection>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((sub, reply)).await.map_err(|_| StoreError::Unavailable("intake writer stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Unavailable("intake writer stopped".into()))?
+    }
+}

@@ -1,0 +1,163 @@
+//! Storage for todokede: one [`Store`] with two real backends, chosen at run time from the URL —
+//! `sqlite://path` (the embedded default, WAL + `synchronous=FULL`) or `postgres://…`.
+//!
+//! Both backends run the same SQL text (`$1` placeholders work on SQLite too), written once in
+//! `queries.rs` and compiled once per backend; only connection set-up, migrations and the few
+//! dialect differences live in `sqlite.rs` / `postgres.rs`. This is the only crate with SQL.
+
+mod codec;
+mod error;
+mod intake_queue;
+mod model;
+pub mod postgres;
+pub mod sqlite;
+
+pub use error::StoreError;
+pub use intake_queue::IntakeQueue;
+pub use model::*;
+
+use todokede_domain::*;
+
+/// The storage handle. Cheap to clone (pools inside).
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+/// Dispatch a method call to the backend.
+macro_rules! dispatch {
+    ($self:ident . $m:ident ( $($a:expr),* )) => {
+        match $self {
+            Store::Sqlite(s) => s.$m($($a),*).await,
+            Store::Postgres(s) => s.$m($($a),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Open (creating and migrating if needed) the store at `url`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(postgres::PgStore::open(url).await?))
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            Ok(Store::Sqlite(sqlite::SqliteStore::open(path).await?))
+        } else {
+            Err(StoreError::BadUrl(url.chars().take(80).collect()))
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Store a batch of submissions in one transaction (group commit), each deduplicated by its
+    /// key. Returns one result per submission, in order. Nothing is acknowledged before the
+    /// commit (and, on SQLite, its fsync) returned.
+    pub async fn ingest_batch(&self, batch: &[Submission]) -> Result<Vec<Result<Receipt, IngestRejection>>, StoreError> {
+        dispatch!(self.ingest_batch(batch))
+    }
+
+    /// The report a reporter may see: only with its tracking number and matching secret.
+    /// Unknown number and wrong secret are indistinguishable.
+    pub async fn report_for_reporter(&self, tn: &TrackingNumber, secret: &ReporterSecret) -> Result<Option<Report>, StoreError> {
+        let Some((id, hash)) = dispatch!(self.secret_hash_by_tracking(tn))? else {
+            // Burn the same hashing work so timing does not tell "unknown" from "wrong secret".
+            let _ = SecretHash([0; 32]).matches(secret);
+            return Ok(None);
+        };
+        if !hash.matches(secret) {
+            return Ok(None);
+        }
+        dispatch!(self.report(id))
+    }
+
+    pub async fn report(&self, id: ReportId) -> Result<Option<Report>, StoreError> {
+        dispatch!(self.report(id))
+    }
+
+    pub async fn report_id_by_tracking(&self, tn: &TrackingNumber) -> Result<Option<ReportId>, StoreError> {
+        Ok(dispatch!(self.secret_hash_by_tracking(tn))?.map(|(id, _)| id))
+    }
+
+    pub async fn list_reports(&self, filter: &ReportFilter) -> Result<Vec<ReportSummary>, StoreError> {
+        dispatch!(self.list_reports(filter))
+    }
+
+    pub async fn count_by_state(&self) -> Result<Vec<(ReportState, i64)>, StoreError> {
+        dispatch!(self.count_by_state())
+    }
+
+    pub async fn all_report_ids(&self) -> Result<Vec<ReportId>, StoreError> {
+        dispatch!(self.all_report_ids())
+    }
+
+    /// Move a report to another state, recording who and when (and in the audit log).
+    pub async fn transition(&self, id: ReportId, to: ReportState, by: UserId) -> Result<ReportState, StoreError> {
+        dispatch!(self.transition(id, to, by))
+    }
+
+    /// 続報 from the reporter, with attachments.
+    pub async fn add_follow_up(&self, id: ReportId, body: &str, attachments: &[Attachment]) -> Result<(), StoreError> {
+        dispatch!(self.add_timeline(id, TimelineKind::FollowUp, body, None, attachments))
+    }
+
+    pub async fn add_note(&self, id: ReportId, by: UserId, body: &str) -> Result<(), StoreError> {
+        dispatch!(self.add_timeline(id, TimelineKind::Note, body, Some(by), &[]))
+    }
+
+    pub async fn add_reply(&self, id: ReportId, by: UserId, body: &str) -> Result<(), StoreError> {
+        dispatch!(self.add_timeline(id, TimelineKind::Reply, body, Some(by), &[]))
+    }
+
+    pub async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        dispatch!(self.blob(sha256))
+    }
+
+    /// The raw input a report was created from (JSON body, form post, .eml), for re-analysis.
+    pub async fn raw_input(&self, id: ReportId) -> Result<Option<RawInput>, StoreError> {
+        dispatch!(self.raw_input(id))
+    }
+
+    pub async fn create_user(&self, email: &str, role: Role, password_hash: &str) -> Result<UserId, StoreError> {
+        dispatch!(self.create_user(email, role, password_hash))
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        dispatch!(self.user_by_email(email))
+    }
+
+    pub async fn audit(&self, user: Option<UserId>, action: &str, target: Option<&str>, detail: Option<&str>) -> Result<(), StoreError> {
+        dispatch!(self.audit(user, action, target, detail))
+    }
+
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self.audit_log(limit))
+    }
+
+    pub async fn save_analysis(&self, id: ReportId, analyser_version: &str, result_json: &str) -> Result<(), StoreError> {
+        dispatch!(self.save_analysis(id, analyser_version, result_json))
+    }
+
+    pub async fn analysis(&self, id: ReportId) -> Result<Option<String>, StoreError> {
+        dispatch!(self.analysis(id))
+    }
+
+    /// Analysis jobs not yet done (enqueued at intake), oldest first.
+    pub async fn pending_jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError> {
+        dispatch!(self.pending_jobs(limit))
+    }
+
+    pub async fn finish_job(&self, job: i64, error: Option<&str>) -> Result<(), StoreError> {
+        dispatch!(self.finish_job(job, error))
+    }
+
+    /// Number of reports, dedup keys and blobs, and a backend consistency check (SQLite
+    /// `integrity_check` + `foreign_key_check`; PostgreSQL: referential counts).
+    pub async fn check_integrity(&self) -> Result<IntegrityReport, StoreError> {
+        dispatch!(self.check_integrity())
+    }
+}

@@ -1,0 +1,124 @@
+//! Store-level read models and inputs (not domain objects, not wire payloads).
+
+use time::OffsetDateTime;
+use todokede_domain::*;
+
+/// What intake answers for a stored submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub report_id: ReportId,
+    pub tracking_number: TrackingNumber,
+    /// The reporter's secret. Returned again for a retried delivery with the same key while
+    /// the dedup record keeps it (so a client that lost the first answer is not locked out).
+    pub secret: Option<ReporterSecret>,
+    /// True when this delivery was a duplicate of an earlier one.
+    pub duplicate: bool,
+}
+
+/// Why one submission of a batch was not stored (the others are unaffected).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestRejection {
+    #[error("this idempotency key was already used for a different request")]
+    KeyReusedWithDifferentContent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineKind {
+    FollowUp,
+    Note,
+    Reply,
+}
+
+impl TimelineKind {
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            TimelineKind::FollowUp => "follow_up",
+            TimelineKind::Note => "note",
+            TimelineKind::Reply => "reply",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Analyst,
+    Admin,
+}
+
+impl Role {
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "analyst" => Some(Role::Analyst),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// Filters of the analysts' queue. `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct ReportFilter {
+    pub state: Option<ReportState>,
+    pub form: Option<ReportForm>,
+    pub reporter_kind: Option<ReporterKind>,
+    pub received_from: Option<OffsetDateTime>,
+    pub received_before: Option<OffsetDateTime>,
+    pub newest_first: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One row of the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSummary {
+    pub id: ReportId,
+    pub tracking_number: TrackingNumber,
+    pub form: ReportForm,
+    pub state: ReportState,
+    pub channel: Channel,
+    pub received_at: OffsetDateTime,
+    pub reporter_kind: Option<ReporterKind>,
+    pub damage_status: DamageStatus,
+    /// The first line of the description, shortened.
+    pub headline: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub at: OffsetDateTime,
+    pub user: Option<UserId>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub report_id: ReportId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrityReport {
+    pub reports: i64,
+    pub dedup_keys: i64,
+    pub blobs: i64,
+    /// Empty when the backend's own checks pass.
+    pub problems: Vec<String>,
+}

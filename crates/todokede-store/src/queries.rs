@@ -1,0 +1,370 @@
+// Queries shared by both backends. This file is `include!`d by `sqlite.rs` and `postgres.rs`,
+// each of which defines `Db` (the sqlx database type), `Store` (its store struct with a `pool`
+// field) and `begin_write` (how a write transaction starts on that backend).
+//
+// Placeholders are `$N`, which both SQLite and PostgreSQL accept. No SQL is ever built from
+// input: optional filters use `($1 IS NULL OR col = $1)`.
+
+use std::collections::BTreeMap;
+use sqlx::Row as _;
+use time::OffsetDateTime;
+use todokede_domain::*;
+use crate::{codec, model::*, StoreError};
+
+fn parse_key<T: ClosedEnum>(s: &str) -> Result<T, StoreError> {
+    T::parse(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn tracking(s: &str) -> Result<TrackingNumber, StoreError> {
+    TrackingNumber::parse(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    pub(crate) async fn ingest_batch(&self, batch: &[Submission]) -> Result<Vec<Result<Receipt, IngestRejection>>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        // Claim dedup keys in a fixed order so two processes with overlapping batches cannot
+        // deadlock on each other's keys (PostgreSQL).
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_by_cached_key(|&i| batch[i].dedup.as_ref().map(|k| k.storage_key()));
+        let mut out: Vec<Option<Result<Receipt, IngestRejection>>> = vec![None; batch.len()];
+        let mut tx = self.begin_write().await?;
+        for i in order {
+            let sub = &batch[i];
+            let request_sha = sub.raw.sha256_hex();
+            let key = sub.dedup.as_ref().map(|k| k.storage_key());
+            if let Some(key) = &key {
+                let claimed = sqlx::query("INSERT INTO dedup_keys (key, request_sha256, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key")
+                    .bind(key).bind(&request_sha).bind(now)
+                    .fetch_optional(&mut *tx).await?;
+                if claimed.is_none() {
+                    let row = sqlx::query("SELECT d.report_id, d.request_sha256, d.response_secret, r.tracking_number FROM dedup_keys d JOIN reports r ON r.id = d.report_id WHERE d.key = $1")
+                        .bind(key).fetch_one(&mut *tx).await?;
+                    let same = row.try_get::<String, _>("request_sha256")? == request_sha
+                        || !matches!(sub.dedup, Some(DedupKey::IdempotencyKey(_)));
+                    out[i] = Some(if same {
+                        Ok(Receipt {
+                            report_id: ReportId(row.try_get("report_id")?),
+                            tracking_number: tracking(&row.try_get::<String, _>("tracking_number")?)?,
+                            secret: row.try_get::<Option<String>, _>("response_secret")?.map(|s| ReporterSecret::from_presented(&s)),
+                            duplicate: true,
+                        })
+                    } else {
+                        Err(IngestRejection::KeyReusedWithDifferentContent)
+                    });
+                    continue;
+                }
+            }
+            put_blob(&mut tx, &request_sha, &sub.raw.bytes).await?;
+            let tn = TrackingNumber::generate();
+            let secret = ReporterSecret::generate();
+            let c = &sub.content;
+            let id: i64 = sqlx::query(
+                "INSERT INTO reports (tracking_number, secret_hash, form, channel, language, state, received_at, reporter_kind, discovered_on, damage_status, description, content_json, raw_sha256, raw_content_type)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id")
+                .bind(tn.as_compact()).bind(secret.hash().0.to_vec()).bind(c.form.key()).bind(sub.channel.key())
+                .bind(c.language.key()).bind(ReportState::Received.key()).bind(now)
+                .bind(c.reporter.kind.map(|k| k.key())).bind(c.discovered_on).bind(c.damage_status.key())
+                .bind(&c.description).bind(codec::encode_content(c)).bind(&request_sha).bind(&sub.raw.content_type)
+                .fetch_one(&mut *tx).await?.try_get(0)?;
+            insert_attachments(&mut tx, id, None, &sub.attachments).await?;
+            if let Some(key) = &key {
+                // Kept so a retry that lost the first answer gets the secret too; `prune_dedup`
+                // forgets it after a day.
+                sqlx::query("UPDATE dedup_keys SET report_id = $1, response_secret = $2 WHERE key = $3")
+                    .bind(id).bind(secret.expose()).bind(key).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ('analyse', $1, $2)")
+                .bind(id).bind(now).execute(&mut *tx).await?;
+            out[i] = Some(Ok(Receipt { report_id: ReportId(id), tracking_number: tn, secret: Some(secret), duplicate: false }));
+        }
+        tx.commit().await?;
+        Ok(out.into_iter().map(|r| r.expect("every submission answered")).collect())
+    }
+
+    pub(crate) async fn secret_hash_by_tracking(&self, tn: &TrackingNumber) -> Result<Option<(ReportId, SecretHash)>, StoreError> {
+        let row = sqlx::query("SELECT id, secret_hash FROM reports WHERE tracking_number = $1")
+            .bind(tn.as_compact()).fetch_optional(&self.pool).await?;
+        let Some(row) = row else { return Ok(None) };
+        let h: Vec<u8> = row.try_get("secret_hash")?;
+        let h: [u8; 32] = h.try_into().map_err(|_| StoreError::Corrupt("secret_hash length".into()))?;
+        Ok(Some((ReportId(row.try_get("id")?), SecretHash(h))))
+    }
+
+    pub(crate) async fn report(&self, id: ReportId) -> Result<Option<Report>, StoreError> {
+        let Some(row) = sqlx::query("SELECT tracking_number, state, channel, received_at, content_json, assignee FROM reports WHERE id = $1")
+            .bind(id.0).fetch_optional(&self.pool).await? else { return Ok(None) };
+        let mut attachments_by_entry: BTreeMap<Option<i64>, Vec<AttachmentMeta>> = BTreeMap::new();
+        for a in sqlx::query("SELECT timeline_id, sha256, filename, content_type, size FROM attachments WHERE report_id = $1 ORDER BY id")
+            .bind(id.0).fetch_all(&self.pool).await?
+        {
+            attachments_by_entry.entry(a.try_get("timeline_id")?).or_default().push(AttachmentMeta {
+                sha256: a.try_get("sha256")?,
+                filename: a.try_get("filename")?,
+                content_type: a.try_get("content_type")?,
+                size: a.try_get::<i64, _>("size")? as u64,
+            });
+        }
+        let mut timeline = Vec::new();
+        for t in sqlx::query("SELECT id, kind, body, from_state, to_state, user_id, at FROM timeline WHERE report_id = $1 ORDER BY id")
+            .bind(id.0).fetch_all(&self.pool).await?
+        {
+            let at: OffsetDateTime = t.try_get("at")?;
+            let by = t.try_get::<Option<i64>, _>("user_id")?.map(UserId);
+            let body = t.try_get::<Option<String>, _>("body")?.unwrap_or_default();
+            let kind: String = t.try_get("kind")?;
+            let missing_user = || StoreError::Corrupt("timeline entry without user".into());
+            timeline.push(match kind.as_str() {
+                "state" => TimelineEntry::StateChanged {
+                    from: parse_key(&t.try_get::<String, _>("from_state")?)?,
+                    to: parse_key(&t.try_get::<String, _>("to_state")?)?,
+                    by: by.ok_or_else(missing_user)?,
+                    at,
+                },
+                "follow_up" => TimelineEntry::FollowUp {
+                    body,
+                    attachments: attachments_by_entry.remove(&Some(t.try_get("id")?)).unwrap_or_default(),
+                    at,
+                },
+                "note" => TimelineEntry::Note { body, by: by.ok_or_else(missing_user)?, at },
+                "reply" => TimelineEntry::Reply { body, by: by.ok_or_else(missing_user)?, at },
+                other => return Err(StoreError::Corrupt(format!("timeline kind {other}"))),
+            });
+        }
+        Ok(Some(Report {
+            id,
+            tracking_number: tracking(&row.try_get::<String, _>("tracking_number")?)?,
+            state: parse_key(&row.try_get::<String, _>("state")?)?,
+            channel: parse_key(&row.try_get::<String, _>("channel")?)?,
+            received_at: row.try_get("received_at")?,
+            content: codec::decode_content(&row.try_get::<String, _>("content_json")?)?,
+            attachments: attachments_by_entry.remove(&None).unwrap_or_default(),
+            assignee: row.try_get::<Option<i64>, _>("assignee")?.map(UserId),
+            timeline,
+        }))
+    }
+
+    pub(crate) async fn list_reports(&self, f: &ReportFilter) -> Result<Vec<ReportSummary>, StoreError> {
+        let sql = if f.newest_first {
+            "SELECT id, tracking_number, form, state, channel, received_at, reporter_kind, damage_status, description FROM reports
+             WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
+               AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
+             ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7"
+        } else {
+            "SELECT id, tracking_number, form, state, channel, received_at, reporter_kind, damage_status, description FROM reports
+             WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
+               AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
+             ORDER BY received_at, id LIMIT $6 OFFSET $7"
+        };
+        let rows = sqlx::query(sql)
+            .bind(f.state.map(|s| s.key())).bind(f.form.map(|s| s.key())).bind(f.reporter_kind.map(|s| s.key()))
+            .bind(f.received_from).bind(f.received_before)
+            .bind(if f.limit > 0 { f.limit } else { 50 }).bind(f.offset.max(0))
+            .fetch_all(&self.pool).await?;
+        rows.iter().map(|r| {
+            let description: String = r.try_get("description")?;
+            let first_line = description.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            let mut headline: String = first_line.chars().take(80).collect();
+            if first_line.chars().count() > 80 { headline.push('…'); }
+            Ok(ReportSummary {
+                id: ReportId(r.try_get("id")?),
+                tracking_number: tracking(&r.try_get::<String, _>("tracking_number")?)?,
+                form: parse_key(&r.try_get::<String, _>("form")?)?,
+                state: parse_key(&r.try_get::<String, _>("state")?)?,
+                channel: parse_key(&r.try_get::<String, _>("channel")?)?,
+                received_at: r.try_get("received_at")?,
+                reporter_kind: r.try_get::<Option<String>, _>("reporter_kind")?.map(|k| parse_key(&k)).transpose()?,
+                damage_status: parse_key(&r.try_get::<String, _>("damage_status")?)?,
+                headline,
+            })
+        }).collect()
+    }
+
+    pub(crate) async fn count_by_state(&self) -> Result<Vec<(ReportState, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM reports GROUP BY state").fetch_all(&self.pool).await?;
+        let mut counts: Vec<(ReportState, i64)> = ReportState::ALL.iter().map(|s| (*s, 0)).collect();
+        for r in rows {
+            let s: ReportState = parse_key(&r.try_get::<String, _>("state")?)?;
+            if let Some(c) = counts.iter_mut().find(|(k, _)| *k == s) { c.1 = r.try_get("n")?; }
+        }
+        Ok(counts)
+    }
+
+    pub(crate) async fn all_report_ids(&self) -> Result<Vec<ReportId>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM reports ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(ReportId(r.try_get(0)?))).collect()
+    }
+
+    pub(crate) async fn transition(&self, id: ReportId, to: ReportState, by: UserId) -> Result<ReportState, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.begin_write().await?;
+        let from: String = sqlx::query("SELECT state FROM reports WHERE id = $1").bind(id.0)
+            .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?.try_get(0)?;
+        let from: ReportState = parse_key(&from)?;
+        let to = from.transition(to)?;
+        // Compare-and-set: a concurrent transition by another analyst makes this one fail.
+        let changed = sqlx::query("UPDATE reports SET state = $1 WHERE id = $2 AND state = $3")
+            .bind(to.key()).bind(id.0).bind(from.key()).execute(&mut *tx).await?.rows_affected();
+        if changed != 1 {
+            return Err(StoreError::InvalidTransition(InvalidTransition { from, to }));
+        }
+        sqlx::query("INSERT INTO timeline (report_id, kind, from_state, to_state, user_id, at) VALUES ($1, 'state', $2, $3, $4, $5)")
+            .bind(id.0).bind(from.key()).bind(to.key()).bind(by.0).bind(now).execute(&mut *tx).await?;
+        audit_in(&mut tx, Some(by), "report.transition", Some(&id.0.to_string()), Some(&format!("{from} -> {to}"))).await?;
+        tx.commit().await?;
+        Ok(to)
+    }
+
+    pub(crate) async fn add_timeline(&self, id: ReportId, kind: TimelineKind, body: &str, by: Option<UserId>, attachments: &[Attachment]) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.begin_write().await?;
+        let exists = sqlx::query("SELECT 1 FROM reports WHERE id = $1").bind(id.0).fetch_optional(&mut *tx).await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let entry: i64 = sqlx::query("INSERT INTO timeline (report_id, kind, body, user_id, at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(id.0).bind(kind.key()).bind(body).bind(by.map(|u| u.0)).bind(now)
+            .fetch_one(&mut *tx).await?.try_get(0)?;
+        insert_attachments(&mut tx, id.0, Some(entry), attachments).await?;
+        if kind == TimelineKind::FollowUp {
+            // New information from the reporter is analysed again.
+            sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ('analyse', $1, $2)")
+                .bind(id.0).bind(now).execute(&mut *tx).await?;
+        }
+        if let Some(by) = by {
+            audit_in(&mut tx, Some(by), &format!("report.{}", kind.key()), Some(&id.0.to_string()), None).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT bytes FROM blobs WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub(crate) async fn raw_input(&self, id: ReportId) -> Result<Option<RawInput>, StoreError> {
+        let row = sqlx::query("SELECT r.raw_content_type, b.bytes FROM reports r JOIN blobs b ON b.sha256 = r.raw_sha256 WHERE r.id = $1")
+            .bind(id.0).fetch_optional(&self.pool).await?;
+        row.map(|r| Ok(RawInput { content_type: r.try_get(0)?, bytes: r.try_get(1)? })).transpose()
+    }
+
+    pub(crate) async fn create_user(&self, email: &str, role: Role, password_hash: &str) -> Result<UserId, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query("INSERT INTO users (email, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(email).bind(role.key()).bind(password_hash).bind(OffsetDateTime::now_utc())
+            .fetch_one(&mut *tx).await?.try_get(0)?;
+        audit_in(&mut tx, None, "user.create", Some(email), Some(role.key())).await?;
+        tx.commit().await?;
+        Ok(UserId(id))
+    }
+
+    pub(crate) async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT id, email, role, password_hash, disabled FROM users WHERE email = $1")
+            .bind(email).fetch_optional(&self.pool).await?;
+        row.map(|r| Ok(User {
+            id: UserId(r.try_get("id")?),
+            email: r.try_get("email")?,
+            role: Role::parse(&r.try_get::<String, _>("role")?).ok_or_else(|| StoreError::Corrupt("role".into()))?,
+            password_hash: r.try_get("password_hash")?,
+            disabled: r.try_get("disabled")?,
+        })).transpose()
+    }
+
+    pub(crate) async fn audit(&self, user: Option<UserId>, action: &str, target: Option<&str>, detail: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        audit_in(&mut tx, user, action, target, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query("SELECT at, user_id, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1")
+            .bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(AuditEntry {
+            at: r.try_get("at")?,
+            user: r.try_get::<Option<i64>, _>("user_id")?.map(UserId),
+            action: r.try_get("action")?,
+            target: r.try_get("target")?,
+            detail: r.try_get("detail")?,
+        })).collect()
+    }
+
+    pub(crate) async fn save_analysis(&self, id: ReportId, analyser_version: &str, result_json: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO analyses (report_id, analysed_at, analyser_version, result_json) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (report_id) DO UPDATE SET analysed_at = excluded.analysed_at, analyser_version = excluded.analyser_version, result_json = excluded.result_json")
+            .bind(id.0).bind(OffsetDateTime::now_utc()).bind(analyser_version).bind(result_json)
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn analysis(&self, id: ReportId) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT result_json FROM analyses WHERE report_id = $1").bind(id.0).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub(crate) async fn pending_jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query("SELECT id, kind, report_id FROM jobs WHERE done_at IS NULL AND attempts < 5 ORDER BY id LIMIT $1")
+            .bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(Job { id: r.try_get(0)?, kind: r.try_get(1)?, report_id: ReportId(r.try_get(2)?) })).collect()
+    }
+
+    pub(crate) async fn finish_job(&self, job: i64, error: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let q = match error {
+            None => sqlx::query("UPDATE jobs SET done_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+                .bind(OffsetDateTime::now_utc()).bind(job),
+            Some(e) => sqlx::query("UPDATE jobs SET attempts = attempts + 1, last_error = $1 WHERE id = $2").bind(e).bind(job),
+        };
+        q.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn check_integrity(&self) -> Result<IntegrityReport, StoreError> {
+        let count = |sql: &'static str| async move {
+            Ok::<i64, StoreError>(sqlx::query(sql).fetch_one(&self.pool).await?.try_get(0)?)
+        };
+        let mut problems = self.backend_integrity_problems().await?;
+        let orphans = count("SELECT COUNT(*) FROM reports r LEFT JOIN blobs b ON b.sha256 = r.raw_sha256 WHERE b.sha256 IS NULL").await?
+            + count("SELECT COUNT(*) FROM attachments a LEFT JOIN blobs b ON b.sha256 = a.sha256 WHERE b.sha256 IS NULL").await?;
+        if orphans > 0 {
+            problems.push(format!("{orphans} rows reference missing blobs"));
+        }
+        let dangling = count("SELECT COUNT(*) FROM dedup_keys WHERE report_id IS NULL").await?;
+        if dangling > 0 {
+            problems.push(format!("{dangling} dedup keys without a report"));
+        }
+        Ok(IntegrityReport {
+            reports: count("SELECT COUNT(*) FROM reports").await?,
+            dedup_keys: count("SELECT COUNT(*) FROM dedup_keys").await?,
+            blobs: count("SELECT COUNT(*) FROM blobs").await?,
+            problems,
+        })
+    }
+}
+
+async fn put_blob(tx: &mut sqlx::Transaction<'_, Db>, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
+        .bind(sha256).bind(bytes.len() as i64).bind(bytes).execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn insert_attachments(tx: &mut sqlx::Transaction<'_, Db>, report: i64, entry: Option<i64>, attachments: &[Attachment]) -> Result<(), StoreError> {
+    for a in attachments {
+        let sha = a.sha256_hex();
+        put_blob(tx, &sha, &a.bytes).await?;
+        sqlx::query("INSERT INTO attachments (report_id, timeline_id, sha256, filename, content_type, size) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(report).bind(entry).bind(&sha).bind(&a.filename).bind(&a.content_type).bind(a.bytes.len() as i64)
+            .execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn audit_in(tx: &mut sqlx::Transaction<'_, Db>, user: Option<UserId>, action: &str, target: Option<&str>, detail: Option<&str>) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO audit_log (at, user_id, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(OffsetDateTime::now_utc()).bind(user.map(|u| u.0)).bind(action).bind(target).bind(detail)
+        .execute(&mut **tx).await?;
+    Ok(())
+}

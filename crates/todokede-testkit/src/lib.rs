@@ -1,0 +1,90 @@
+//! Test support: a fresh, isolated database per test on every backend the machine offers, and
+//! builders for realistic submissions.
+//!
+//! SQLite always; PostgreSQL when `TODOKEDE_TEST_POSTGRES_URL` is set (CI sets it). Each
+//! PostgreSQL test gets its own database, created here and dropped by [`TestDb::cleanup`], so
+//! parallel tests and repeated runs never collide.
+
+use rand::RngCore as _;
+use sqlx::Connection as _;
+use todokede_domain::*;
+
+pub const POSTGRES_ENV: &str = "TODOKEDE_TEST_POSTGRES_URL";
+
+pub struct TestDb {
+    pub url: String,
+    pub backend: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    pg_admin: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("todokede.db").display());
+        TestDb { url, backend: "sqlite", _dir: Some(dir), pg_admin: None }
+    }
+
+    /// A new empty PostgreSQL database, or `None` when PostgreSQL tests are not enabled.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty())?;
+        let name = format!("todokede_t_{:016x}", rand::rng().next_u64());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to TODOKEDE_TEST_POSTGRES_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let url = format!("{base}/{name}");
+        Some(TestDb { url, backend: "postgres", _dir: None, pg_admin: Some((admin, name)) })
+    }
+
+    /// Every enabled backend, each with a fresh database.
+    pub async fn all() -> Vec<TestDb> {
+        let mut v = vec![TestDb::sqlite().await];
+        v.extend(TestDb::postgres().await);
+        v
+    }
+
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self._dir.as_ref().map(|d| d.path())
+    }
+
+    /// Drop the PostgreSQL database (SQLite's directory goes with the value).
+    pub async fn cleanup(self) {
+        if let Some((admin, name)) = &self.pg_admin {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+            }
+        }
+    }
+}
+
+/// A minimal valid content: what the smallest API body produces.
+pub fn content(form: ReportForm, description: &str) -> ReportContent {
+    ReportContent {
+        form,
+        language: Language::Ja,
+        reporter: Reporter::default(),
+        discovered_on: None,
+        discovery: None,
+        discovery_narrative: None,
+        damage_status: DamageStatus::Unknown,
+        damages: vec![],
+        damage_narrative: None,
+        causes: vec![],
+        cause_narrative: None,
+        response_narrative: None,
+        affected: AffectedSystems::default(),
+        virus: None,
+        description: description.to_owned(),
+    }
+}
+
+/// A submission as the API would build it, with the description as its raw body.
+pub fn submission(description: &str, dedup: Option<DedupKey>) -> Submission {
+    Submission {
+        content: content(ReportForm::UnauthorizedAccess, description),
+        channel: Channel::Api,
+        attachments: vec![],
+        raw: RawInput { content_type: "application/json".into(), bytes: description.as_bytes().to_vec() },
+        dedup,
+    }
+}
