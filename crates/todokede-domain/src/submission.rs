@@ -95,6 +95,23 @@ pub struct Submission {
     pub attachments: Vec<Attachment>,
     pub raw: RawInput,
     pub dedup: Option<DedupKey>,
+    /// 届出日 when it is not "now": only imports of historical reports set it.
+    pub received_at: Option<time::OffsetDateTime>,
+}
+
+impl Submission {
+    /// Identity of the request for idempotency: the raw bytes and every attachment. A retry
+    /// with the same key must have the same fingerprint (multipart boundaries aside: the raw
+    /// input of a multipart request is its JSON part).
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(&self.raw.bytes);
+        for a in &self.attachments {
+            h.update(b"\0attachment\0");
+            h.update(Sha256::digest(&a.bytes));
+        }
+        hex::encode(h.finalize())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

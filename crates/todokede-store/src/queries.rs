@@ -30,7 +30,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         for i in order {
             let sub = &batch[i];
-            let request_sha = sub.raw.sha256_hex();
+            let request_sha = sub.fingerprint();
+            let raw_sha = sub.raw.sha256_hex();
             let key = sub.dedup.as_ref().map(|k| k.storage_key());
             if let Some(key) = &key {
                 let claimed = sqlx::query("INSERT INTO dedup_keys (key, request_sha256, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key")
@@ -54,7 +55,8 @@ impl Store {
                     continue;
                 }
             }
-            put_blob(&mut tx, &request_sha, &sub.raw.bytes).await?;
+            put_blob(&mut tx, &raw_sha, &sub.raw.bytes).await?;
+            let received_at = sub.received_at.unwrap_or(now);
             let tn = TrackingNumber::generate();
             let secret = ReporterSecret::generate();
             let c = &sub.content;
@@ -62,9 +64,9 @@ impl Store {
                 "INSERT INTO reports (tracking_number, secret_hash, form, channel, language, state, received_at, reporter_kind, discovered_on, damage_status, description, content_json, raw_sha256, raw_content_type)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id")
                 .bind(tn.as_compact()).bind(secret.hash().0.to_vec()).bind(c.form.key()).bind(sub.channel.key())
-                .bind(c.language.key()).bind(ReportState::Received.key()).bind(now)
+                .bind(c.language.key()).bind(ReportState::Received.key()).bind(received_at)
                 .bind(c.reporter.kind.map(|k| k.key())).bind(c.discovered_on).bind(c.damage_status.key())
-                .bind(&c.description).bind(codec::encode_content(c)).bind(&request_sha).bind(&sub.raw.content_type)
+                .bind(&c.description).bind(codec::encode_content(c)).bind(&raw_sha).bind(&sub.raw.content_type)
                 .fetch_one(&mut *tx).await?.try_get(0)?;
             insert_attachments(&mut tx, id, None, &sub.attachments).await?;
             if let Some(key) = &key {

@@ -19,7 +19,17 @@ pub struct SqliteStore {
 use SqliteStore as Store;
 
 impl SqliteStore {
-    pub async fn open(path: &str) -> Result<Self, StoreError> {
+    /// `path` may end in `?busy_timeout_ms=N`: how long a writer waits for another process's
+    /// lock before the store reports itself unavailable (default 10 s).
+    pub async fn open(path_and_query: &str) -> Result<Self, StoreError> {
+        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+        let mut busy_timeout = Duration::from_secs(10);
+        for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+            match (k, v.parse::<u64>()) {
+                ("busy_timeout_ms", Ok(ms)) => busy_timeout = Duration::from_millis(ms),
+                _ => return Err(StoreError::BadUrl(format!("unknown SQLite option `{k}={v}`"))),
+            }
+        }
         if path != ":memory:" {
             if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
@@ -30,10 +40,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(busy_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(busy_timeout.max(Duration::from_secs(1)))
             .connect_with(opts)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;

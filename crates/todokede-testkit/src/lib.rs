@@ -86,5 +86,6 @@ pub fn submission(description: &str, dedup: Option<DedupKey>) -> Submission {
         attachments: vec![],
         raw: RawInput { content_type: "application/json".into(), bytes: description.as_bytes().to_vec() },
         dedup,
+        received_at: None,
     }
 }

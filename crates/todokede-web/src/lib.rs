@@ -1,1 +1,56 @@
+#![recursion_limit = "256"]
+//! HTTP face of todokede: the JSON API (`/api/v1`), with the security headers and body limits
+//! every response gets.
 
+pub mod api;
+pub mod error;
+mod openapi;
+pub mod wire;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
+use todokede_store::{IntakeQueue, Store};
+
+/// Size limits of intake. Defaults suit logs and screenshots; a deployment may raise them.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Whole request body (JSON or multipart, attachments included).
+    pub max_body_bytes: usize,
+    /// One attachment.
+    pub max_attachment_bytes: usize,
+    pub max_attachments: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_body_bytes: 32 * 1024 * 1024, max_attachment_bytes: 25 * 1024 * 1024, max_attachments: 20 }
+    }
+}
+
+/// Everything a handler needs; built once in `main` and passed explicitly.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub intake: IntakeQueue,
+    pub limits: Limits,
+}
+
+impl AppState {
+    /// Must be called inside a tokio runtime (starts the intake writer).
+    pub fn new(store: Store, limits: Limits) -> Self {
+        AppState { intake: IntakeQueue::start(store.clone()), store, limits }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let h = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
+    };
+    api::routes(state)
+        .layer(h("x-content-type-options", "nosniff"))
+        .layer(h("referrer-policy", "no-referrer"))
+        .layer(h("x-frame-options", "DENY"))
+        .layer(h("content-security-policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+}

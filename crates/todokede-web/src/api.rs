@@ -1,0 +1,183 @@
+//! `/api/v1`: intake of reports and the reporter's own view of them.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use todokede_domain::*;
+use todokede_store::IngestRejection;
+
+use crate::error::ApiError;
+use crate::wire::*;
+use crate::{AppState, Limits, openapi};
+
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/reports", post(submit_report))
+        .route("/api/v1/reports/{tracking_number}", get(reporter_view))
+        .route("/api/v1/reports/{tracking_number}/follow-ups", post(add_follow_up))
+        .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .with_state(state)
+}
+
+/// A request body: the JSON part and the uploaded files.
+struct Upload {
+    json: Bytes,
+    attachments: Vec<Attachment>,
+}
+
+/// Read a JSON body, or a multipart body with a `report` (or `body`) JSON part and file parts.
+async fn read_upload(req: Request, limits: Limits, json_part: &'static str) -> Result<Upload, ApiError> {
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        let json = Bytes::from_request(req, &()).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large(format!("the request body is larger than {} bytes", limits.max_body_bytes))
+            } else {
+                ApiError::bad_request("unreadable_body", e.body_text())
+            }
+        })?;
+        return Ok(Upload { json, attachments: vec![] });
+    }
+    let mut mp = Multipart::from_request(req, &()).await.map_err(|e| ApiError::bad_request("bad_multipart", e.body_text()))?;
+    let mut json = None;
+    let mut attachments = Vec::new();
+    let multipart_err = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(format!("the request body is larger than {} bytes", limits.max_body_bytes))
+        } else {
+            ApiError::bad_request("bad_multipart", e.body_text())
+        }
+    };
+    while let Some(mut field) = mp.next_field().await.map_err(multipart_err)? {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == json_part {
+            json = Some(field.bytes().await.map_err(multipart_err)?);
+            continue;
+        }
+        if attachments.len() >= limits.max_attachments {
+            return Err(ApiError::too_large(format!("at most {} attachments per request", limits.max_attachments)));
+        }
+        let filename = field.file_name().unwrap_or("attachment.bin").to_owned();
+        let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
+        let mut bytes = Vec::new();
+        // Stream, so an oversized file is refused at the limit, not after buffering it whole.
+        while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
+            if bytes.len() + chunk.len() > limits.max_attachment_bytes {
+                return Err(ApiError::too_large(format!(
+                    "attachment `{}` is larger than {} bytes",
+                    display_filename(&filename),
+                    limits.max_attachment_bytes
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        attachments.push(Attachment::new(&filename, &content_type, bytes));
+    }
+    let json = json.ok_or_else(|| ApiError::bad_request("missing_part", format!("multipart body needs a `{json_part}` part with the JSON")))?;
+    Ok(Upload { json, attachments })
+}
+
+use todokede_domain::submission::display_filename;
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<DedupKey>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    let k = v.to_str().map_err(|_| ApiError::bad_request("bad_idempotency_key", "Idempotency-Key must be visible ASCII"))?.trim();
+    if k.is_empty() || k.len() > 255 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request("bad_idempotency_key", "Idempotency-Key must be 1–255 visible ASCII characters"));
+    }
+    Ok(Some(DedupKey::IdempotencyKey(k.to_owned())))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() { "malformed_json" } else { "invalid_body" };
+        ApiError::new(if code == "malformed_json" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY }, code, e.to_string())
+    })
+}
+
+/// Build a submission from an API body (shared with `todokede import`, which sets the channel
+/// and may keep `received_on`).
+pub fn submission_from_json(json: &[u8], attachments: Vec<Attachment>, channel: Channel, dedup: Option<DedupKey>) -> Result<Submission, ApiError> {
+    let payload: ReportPayload = parse_json(json)?;
+    let content = payload.into_content()?;
+    let received_at = payload.received_at()?;
+    if received_at.is_some() && channel != Channel::Import {
+        return Err(SubmissionError::Invalid { field: "received_on", message: "is set by the system; only imports of historical reports may give it".into() }.into());
+    }
+    Ok(Submission {
+        content,
+        channel,
+        attachments,
+        raw: RawInput { content_type: "application/json".into(), bytes: json.to_vec() },
+        dedup,
+        received_at,
+    })
+}
+
+async fn submit_report(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let dedup = idempotency_key(req.headers())?;
+    let upload = read_upload(req, st.limits, "report").await?;
+    let sub = submission_from_json(&upload.json, upload.attachments, Channel::Api, dedup)?;
+    let receipt = match st.intake.submit(sub).await? {
+        Ok(r) => r,
+        Err(IngestRejection::KeyReusedWithDifferentContent) => {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "this Idempotency-Key was already used for a different report"));
+        }
+    };
+    let status_url = format!("/api/v1/reports/{}", receipt.tracking_number);
+    let body = ReceiptPayload {
+        tracking_number: receipt.tracking_number.to_string(),
+        secret: receipt.secret.as_ref().map(|s| s.expose().to_owned()),
+        status_url: status_url.clone(),
+        duplicate: receipt.duplicate,
+    };
+    let status = if receipt.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    let mut res = (status, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&status_url) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    if receipt.duplicate {
+        res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<ReporterSecret> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| ReporterSecret::from_presented(token))
+}
+
+/// The report a request's tracking number and bearer secret designate — or 404 for any
+/// mismatch, so numbers cannot be probed.
+async fn authorised_report(st: &AppState, tracking_number: &str, headers: &HeaderMap) -> Result<Report, ApiError> {
+    let secret = bearer(headers).ok_or_else(|| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send the report's secret as `Authorization: Bearer <secret>`")
+    })?;
+    let tn = TrackingNumber::parse(tracking_number).map_err(|_| ApiError::not_found())?;
+    st.store.report_for_reporter(&tn, &secret).await?.ok_or_else(ApiError::not_found)
+}
+
+async fn reporter_view(State(st): State<AppState>, Path(tn): Path<String>, headers: HeaderMap) -> Result<Json<ReporterReportView>, ApiError> {
+    let report = authorised_report(&st, &tn, &headers).await?;
+    Ok(Json(ReporterReportView::of(&report)))
+}
+
+async fn add_follow_up(State(st): State<AppState>, Path(tn): Path<String>, req: Request) -> Result<StatusCode, ApiError> {
+    let report = authorised_report(&st, &tn, req.headers()).await?;
+    let upload = read_upload(req, st.limits, "body").await?;
+    let payload: FollowUpPayload = parse_json(&upload.json)?;
+    let body = todokede_domain::submission::text_field("body", Some(&payload.body), todokede_domain::submission::MAX_TEXT_CHARS)?
+        .ok_or(SubmissionError::Invalid { field: "body", message: "must not be empty".into() })?;
+    st.store.add_follow_up(report.id, &body, &upload.attachments).await?;
+    Ok(StatusCode::CREATED)
+}

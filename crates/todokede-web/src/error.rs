@@ -1,0 +1,62 @@
+//! Errors → HTTP. Every error body is machine-readable:
+//! `{"error": {"code": "...", "message": "...", "field": "..."}}`. Internal details never leak.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use todokede_domain::SubmissionError;
+use todokede_store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), field: None }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such report, or the secret does not match")
+    }
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    }
+}
+
+impl From<SubmissionError> for ApiError {
+    fn from(e: SubmissionError) -> Self {
+        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_field", field: Some(e.field()), message: e.to_string() }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::InvalidTransition(t) => ApiError::new(StatusCode::CONFLICT, "invalid_transition", t.to_string()),
+            StoreError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "duplicate", "already exists"),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the report store is unavailable; nothing was stored — retry later with the same Idempotency-Key")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message, "field": self.field}});
+        let mut res = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        res
+    }
+}

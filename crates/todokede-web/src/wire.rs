@@ -1,0 +1,273 @@
+//! Wire payloads of the JSON API (and of `todokede import`): serde types that are parsed into
+//! the domain at the boundary. Closed lists travel as their stable keys (`"company"`), and the
+//! Japanese/English labels on the paper form are accepted too (`"企業"`).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use todokede_domain::submission::{MAX_TEXT_CHARS, line_field, text_field};
+use todokede_domain::*;
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterPayload {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub organization: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoftwarePayload {
+    pub name: String,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AffectedPayload {
+    #[serde(default)]
+    pub assets: Vec<String>,
+    #[serde(default)]
+    pub deployment: Vec<String>,
+    pub os: Option<String>,
+    #[serde(default)]
+    pub software: Vec<SoftwarePayload>,
+    #[serde(default)]
+    pub exposed_ports: Vec<u16>,
+    pub internet_connected: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct VirusPayload {
+    pub virus_name: Option<String>,
+    pub symptoms: Option<String>,
+    pub detection_count: Option<u32>,
+    #[serde(default)]
+    pub infection_vectors: Vec<String>,
+}
+
+/// `POST /api/v1/reports` body. Only `form` and `description` are required.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportPayload {
+    pub form: String,
+    pub description: String,
+    pub language: Option<String>,
+    pub reporter: Option<ReporterPayload>,
+    /// 発見日, `YYYY-MM-DD`.
+    pub discovered_on: Option<String>,
+    pub discovery: Option<String>,
+    pub discovery_narrative: Option<String>,
+    pub damage_status: Option<String>,
+    #[serde(default)]
+    pub damages: Vec<String>,
+    pub damage_narrative: Option<String>,
+    #[serde(default)]
+    pub causes: Vec<String>,
+    pub cause_narrative: Option<String>,
+    pub response_narrative: Option<String>,
+    pub affected: Option<AffectedPayload>,
+    pub virus: Option<VirusPayload>,
+    /// 届出日 of a historical report, `YYYY-MM-DD`. Accepted by `todokede import` only.
+    pub received_on: Option<String>,
+}
+
+fn one<T: ClosedEnum>(field: &'static str, v: Option<&str>) -> Result<Option<T>, SubmissionError> {
+    v.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| T::parse(s).map_err(|e| SubmissionError::Invalid { field, message: e.to_string() }))
+        .transpose()
+}
+
+fn list<T: ClosedEnum + PartialEq>(field: &'static str, v: &[String]) -> Result<Vec<T>, SubmissionError> {
+    let mut out: Vec<T> = Vec::new();
+    for s in v {
+        let x = T::parse(s).map_err(|e| SubmissionError::Invalid { field, message: e.to_string() })?;
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    Ok(out)
+}
+
+pub fn parse_date(field: &'static str, v: Option<&str>) -> Result<Option<time::Date>, SubmissionError> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    v.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| time::Date::parse(s, fmt).map_err(|_| SubmissionError::Invalid { field, message: format!("`{}` is not a date (YYYY-MM-DD)", s.chars().take(32).collect::<String>()) }))
+        .transpose()
+}
+
+impl ReportPayload {
+    /// Parse into the domain. The first invalid field is reported with its path.
+    pub fn into_content(&self) -> Result<ReportContent, SubmissionError> {
+        let description = text_field("description", Some(&self.description), MAX_TEXT_CHARS)?.ok_or(SubmissionError::EmptyDescription)?;
+        let r = self.reporter.clone().unwrap_or_default();
+        let a = self.affected.clone().unwrap_or_default();
+        let today = OffsetDateTime::now_utc().date();
+        let discovered_on = parse_date("discovered_on", self.discovered_on.as_deref())?;
+        if discovered_on.is_some_and(|d| d > today.next_day().unwrap_or(today)) {
+            return Err(SubmissionError::Invalid { field: "discovered_on", message: "is in the future".into() });
+        }
+        let narrative = |f: &'static str, v: &Option<String>| text_field(f, v.as_deref(), MAX_TEXT_CHARS);
+        Ok(ReportContent {
+            form: one("form", Some(&self.form))?.ok_or(SubmissionError::Invalid { field: "form", message: "is required (virus or unauthorized_access)".into() })?,
+            language: one("language", self.language.as_deref())?.unwrap_or(Language::Ja),
+            reporter: Reporter {
+                kind: one("reporter.kind", r.kind.as_deref())?,
+                name: line_field("reporter.name", r.name.as_deref())?,
+                organization: line_field("reporter.organization", r.organization.as_deref())?,
+                email: line_field("reporter.email", r.email.as_deref())?
+                    .map(|e| EmailAddress::parse(&e).map_err(|_| SubmissionError::Invalid { field: "reporter.email", message: "is not an e-mail address".into() }))
+                    .transpose()?,
+                phone: line_field("reporter.phone", r.phone.as_deref())?,
+                address: line_field("reporter.address", r.address.as_deref())?,
+            },
+            discovered_on,
+            discovery: one("discovery", self.discovery.as_deref())?,
+            discovery_narrative: narrative("discovery_narrative", &self.discovery_narrative)?,
+            damage_status: one("damage_status", self.damage_status.as_deref())?.unwrap_or(DamageStatus::Unknown),
+            damages: list("damages", &self.damages)?,
+            damage_narrative: narrative("damage_narrative", &self.damage_narrative)?,
+            causes: list("causes", &self.causes)?,
+            cause_narrative: narrative("cause_narrative", &self.cause_narrative)?,
+            response_narrative: narrative("response_narrative", &self.response_narrative)?,
+            affected: AffectedSystems {
+                assets: list("affected.assets", &a.assets)?,
+                deployment: list("affected.deployment", &a.deployment)?,
+                os: line_field("affected.os", a.os.as_deref())?,
+                software: a
+                    .software
+                    .iter()
+                    .map(|s| {
+                        Ok(Software {
+                            name: line_field("affected.software.name", Some(&s.name))?.ok_or(SubmissionError::Invalid { field: "affected.software.name", message: "must not be empty".into() })?,
+                            version: line_field("affected.software.version", s.version.as_deref())?,
+                        })
+                    })
+                    .collect::<Result<_, SubmissionError>>()?,
+                exposed_ports: a.exposed_ports.clone(),
+                internet_connected: one("affected.internet_connected", a.internet_connected.as_deref())?,
+            },
+            virus: self
+                .virus
+                .as_ref()
+                .map(|v| {
+                    Ok::<_, SubmissionError>(VirusDetails {
+                        virus_name: line_field("virus.virus_name", v.virus_name.as_deref())?,
+                        symptoms: text_field("virus.symptoms", v.symptoms.as_deref(), MAX_TEXT_CHARS)?,
+                        detection_count: v.detection_count,
+                        infection_vectors: list("virus.infection_vectors", &v.infection_vectors)?,
+                    })
+                })
+                .transpose()?,
+            description,
+        })
+    }
+
+    /// 届出日 of an imported report (midnight JST), if given.
+    pub fn received_at(&self) -> Result<Option<OffsetDateTime>, SubmissionError> {
+        Ok(parse_date("received_on", self.received_on.as_deref())?
+            .map(|d| d.midnight().assume_offset(time::macros::offset!(+9))))
+    }
+}
+
+/// A state as shown to clients: key and both labels.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Labelled {
+    pub key: String,
+    pub label_ja: String,
+    pub label_en: String,
+}
+
+impl Labelled {
+    pub fn of<T: ClosedEnum>(v: T) -> Self {
+        Labelled { key: v.key().into(), label_ja: v.label_ja().into(), label_en: v.label_en().into() }
+    }
+}
+
+/// Answer to a submission.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReceiptPayload {
+    pub tracking_number: String,
+    /// Shown once. Needed (as `Authorization: Bearer`) to read the report and add follow-ups.
+    pub secret: Option<String>,
+    pub status_url: String,
+    pub duplicate: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttachmentView {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl AttachmentView {
+    pub fn of(a: &AttachmentMeta) -> Self {
+        AttachmentView { filename: a.filename.clone(), content_type: a.content_type.clone(), size: a.size, sha256: a.sha256.clone() }
+    }
+}
+
+/// A message on the reporter's page: analysts' replies and the reporter's own follow-ups.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MessageView {
+    /// `reply` (from the analysts) or `follow_up` (from the reporter).
+    pub kind: String,
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// What a reporter sees of their own report. No analyst identities, no internal notes.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReporterReportView {
+    pub tracking_number: String,
+    pub form: Labelled,
+    pub state: Labelled,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    pub description: String,
+    pub attachments: Vec<AttachmentView>,
+    pub messages: Vec<MessageView>,
+}
+
+impl ReporterReportView {
+    pub fn of(r: &Report) -> Self {
+        ReporterReportView {
+            tracking_number: r.tracking_number.to_string(),
+            form: Labelled::of(r.content.form),
+            state: Labelled::of(r.state),
+            received_at: r.received_at,
+            description: r.content.description.clone(),
+            attachments: r.attachments.iter().map(AttachmentView::of).collect(),
+            messages: r
+                .timeline
+                .iter()
+                .filter_map(|e| match e {
+                    TimelineEntry::Reply { body, at, .. } => Some(MessageView { kind: "reply".into(), body: body.clone(), at: *at, attachments: vec![] }),
+                    TimelineEntry::FollowUp { body, at, attachments } => Some(MessageView {
+                        kind: "follow_up".into(),
+                        body: body.clone(),
+                        at: *at,
+                        attachments: attachments.iter().map(AttachmentView::of).collect(),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `POST /api/v1/reports/{tracking_number}/follow-ups` body (JSON variant).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpPayload {
+    pub body: String,
+}
