@@ -10,6 +10,12 @@ use crate::{IngestRejection, Receipt, Store, StoreError};
 /// Most submissions per transaction: bounds the latency one batch adds and the memory it holds.
 const MAX_BATCH: usize = 128;
 
+/// `TODOKEDE_INTAKE_MAX_BATCH=1` turns group commit off (one fsync per report); the intake
+/// benchmark uses it to show what group commit buys.
+fn max_batch() -> usize {
+    std::env::var("TODOKEDE_INTAKE_MAX_BATCH").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(MAX_BATCH)
+}
+
 type Reply = oneshot::Sender<Result<Result<Receipt, IngestRejection>, StoreError>>;
 
 /// Handle to the single intake writer task of this process.
@@ -22,13 +28,14 @@ impl IntakeQueue {
     /// Start the writer task on the current tokio runtime.
     pub fn start(store: Store) -> Self {
         let (tx, mut rx) = mpsc::channel::<(Submission, Reply)>(1024);
+        let max_batch = max_batch();
         tokio::spawn(async move {
-            let mut subs = Vec::with_capacity(MAX_BATCH);
+            let mut subs = Vec::with_capacity(max_batch);
             let mut replies = Vec::with_capacity(MAX_BATCH);
             while let Some((s, r)) = rx.recv().await {
                 subs.push(s);
                 replies.push(r);
-                while subs.len() < MAX_BATCH {
+                while subs.len() < max_batch {
                     match rx.try_recv() {
                         Ok((s, r)) => {
                             subs.push(s);
@@ -46,7 +53,7 @@ impl IntakeQueue {
                     Err(e) => {
                         tracing::error!(error = %e, batch = subs.len(), "intake batch failed; nothing acknowledged");
                         for r in replies.drain(..) {
-                            let _ = r.send(Err(StoreError::Unavailable(e.to_string())));
+                            let _ = r.send(Err(StoreError::Unavailable("intake batch failed; see the server log".into())));
                         }
                     }
                 }

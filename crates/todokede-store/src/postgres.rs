@@ -20,6 +20,8 @@ use PgStore as Store;
 impl PgStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let opts = PgConnectOptions::from_str(url)?.options([("synchronous_commit", "on")]);
+        // Fail fast when the server is not there at all (the pool would retry until its timeout).
+        sqlx::Connection::close(<sqlx::PgConnection as sqlx::Connection>::connect_with(&opts).await?).await?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))

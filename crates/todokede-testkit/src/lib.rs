@@ -89,3 +89,45 @@ pub fn submission(description: &str, dedup: Option<DedupKey>) -> Submission {
         received_at: None,
     }
 }
+
+/// Makes the database refuse the application, to test the "store unavailable" paths.
+pub enum Outage {
+    /// An exclusive SQLite write lock held by another connection.
+    SqliteLocked(sqlx::SqliteConnection),
+    /// A PostgreSQL database that accepts no connections, its sessions terminated.
+    PostgresBlocked { admin: String, name: String },
+}
+
+impl TestDb {
+    /// Start an outage of this database; end it with [`Outage::end`].
+    pub async fn outage(&self) -> Outage {
+        match &self.pg_admin {
+            None => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("open sqlite");
+                sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.expect("lock");
+                Outage::SqliteLocked(conn)
+            }
+            Some((admin, name)) => {
+                let mut conn = sqlx::PgConnection::connect(admin).await.expect("admin connection");
+                sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))).execute(&mut conn).await.unwrap();
+                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+                    .bind(name).execute(&mut conn).await.unwrap();
+                Outage::PostgresBlocked { admin: admin.clone(), name: name.clone() }
+            }
+        }
+    }
+}
+
+impl Outage {
+    pub async fn end(self) {
+        match self {
+            Outage::SqliteLocked(mut conn) => {
+                sqlx::query("ROLLBACK").execute(&mut conn).await.expect("unlock");
+            }
+            Outage::PostgresBlocked { admin, name } => {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.expect("admin connection");
+                sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}

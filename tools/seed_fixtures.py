@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Build report fixtures from the two IPA 届出事例 seeds (表2-1 rows) and the expected
+classification from DOMAIN.md §2.4/§2.5. Run once; the output is committed:
+
+    python3 tools/seed_fixtures.py ../shared
+
+fixtures/seeds/2019H1.json, 2019H2.json  – importable with `todokede import` (report JSON)
+fixtures/seeds/expected.json             – per fixture: primary cause, causes, damages, indicators
+"""
+import json, re, sys, pathlib
+
+shared = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "../shared")
+out = pathlib.Path("fixtures/seeds")
+KIND = {"企業": "company", "業界団体": "industry_association", "地方自治体": "local_government", "個人": "individual",
+        "教育機関": "educational", "研究機関": "research", "医療機関": "medical", "非営利団体": "non_profit", "公共機関": "public_agency"}
+CAUSES = ["weak_credentials", "missing_access_control", "unpatched_software", "custom_code_vulnerability", "credential_reuse",
+          "phishing", "third_party", "unknown", "other", "not_applicable"]
+DAMAGES = ["information_leak", "tampering", "malware_placed", "malware_infection", "ransomware", "data_destruction_extortion",
+           "stepping_stone", "account_takeover", "fraudulent_use", "service_disruption", "none"]
+H2_GROUPS = {"アクセス制限の不備を悪用された被害": "missing_access_control", "リスト型攻撃による顧客アカウントの被害": "credential_reuse",
+             "CMSの脆弱性を悪用された被害": "unpatched_software", "独自プログラムの脆弱性を悪用された被害": "custom_code_vulnerability",
+             "フィッシング攻撃による被害": "phishing"}
+
+def domain_rows(section):
+    text = (shared / "DOMAIN.md").read_text()
+    block = text.split(section, 1)[1].split("\n### ", 1)[0]
+    rows = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 7 and cells[0].isdigit():
+            keys = lambda cell, allowed: [k for k in re.findall(r"[a-z_]+", cell) if k in allowed]
+            rows[int(cells[0])] = {"causes": list(dict.fromkeys(keys(cells[4], CAUSES))),
+                                   "damages": list(dict.fromkeys(keys(cells[5], DAMAGES))),
+                                   "techniques": re.findall(r"T\d{4}(?:\.\d{3})?", cells[6])}
+    return rows
+
+def h1_rows():
+    text = (shared / "seeds/000_4c51977e97c8a802.txt").read_text()
+    table = text.split("表 2-1 主な届出事例の概要一覧", 1)[1].split("項番 1、7 および 8", 1)[0]
+    for line in table.splitlines():
+        m = re.match(r"(\d+)\t(\d{4})/(\d+)/(\d+)\t(.+)", line)
+        if m:
+            yield int(m[1]), f"{m[2]}-{int(m[3]):02}-{int(m[4]):02}", m[5].strip(), None
+
+def h2_rows():
+    text = (shared / "seeds/001_04307d1de49dba1c.txt").read_text()
+    table = text.split("表 2-1 主な届出事例の概要一覧", 1)[1].split("今期の届出は、表 2-1", 1)[0]
+    group, cur = None, None
+    for raw in table.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("項番"):
+            continue
+        if line in H2_GROUPS:
+            group = line
+            continue
+        m = re.match(r"(\d+) (\d{4})/(\d+)/(\d+) (.+)", line)
+        if m:
+            if cur:
+                yield cur
+            cur = [int(m[1]), f"{m[2]}-{int(m[3]):02}-{int(m[4]):02}", m[5], group]
+        elif line.startswith("届出には本紙に示した"):
+            break
+        elif cur and not line.startswith("※") and not re.match(r"^\d+ ", line):
+            cur[2] += line
+    if cur:
+        yield cur
+
+def build(name, rows, domain):
+    reports, expected = [], {}
+    for no, date, summary, group in rows:
+        summary = re.sub(r"\s+", "", summary) if re.search(r"[ぁ-んァ-ン一-龥]", summary) else summary
+        kind = re.search(r"届出者（([^）]+)）", summary)
+        d = domain[no]
+        fid = f"{name}-{no:02}"
+        virus = "ウイルス感染を確認" in summary
+        reports.append({"form": "virus" if virus else "unauthorized_access", "received_on": date,
+                        "reporter": {"kind": KIND[kind[1]]} if kind and kind[1] in KIND else None,
+                        "description": f"[{fid}] {summary}"})
+        # H2 groups its table by cause; H1 does not: there the first listed cause is primary,
+        # skipping third_party, which always adds to an underlying cause.
+        primary = H2_GROUPS[group] if group else next(c for c in d["causes"] if c != "third_party")
+        causes = list(dict.fromkeys([primary] + d["causes"]))
+        expected[fid] = {"primary_cause": primary, "causes": causes, "damages": d["damages"], "techniques": d["techniques"]}
+    (out / f"{name}.json").write_text(json.dumps(reports, ensure_ascii=False, indent=1) + "\n")
+    return expected
+
+expected = {}
+expected.update(build("2019H1", h1_rows(), domain_rows("### 2.4")))
+expected.update(build("2019H2", h2_rows(), domain_rows("### 2.5")))
+(out / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1) + "\n")
+print(f"{len(expected)} fixtures")
