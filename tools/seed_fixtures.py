@@ -50,8 +50,8 @@ def h2_rows():
         line = raw.strip()
         if not line or line.startswith("項番"):
             continue
-        if line in H2_GROUPS:
-            group = line
+        if line.replace(" ", "") in H2_GROUPS:
+            group = line.replace(" ", "")
             continue
         m = re.match(r"(\d+) (\d{4})/(\d+)/(\d+) (.+)", line)
         if m:
@@ -60,7 +60,7 @@ def h2_rows():
             cur = [int(m[1]), f"{m[2]}-{int(m[3]):02}-{int(m[4]):02}", m[5], group]
         elif line.startswith("届出には本紙に示した"):
             break
-        elif cur and not line.startswith("※") and not re.match(r"^\d+ ", line):
+        elif cur and not line.startswith("※") and not line.isdigit():
             cur[2] += line
     if cur:
         yield cur

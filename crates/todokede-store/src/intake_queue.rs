@@ -25,41 +25,55 @@ pub struct IntakeQueue {
 }
 
 impl IntakeQueue {
-    /// Start the writer task on the current tokio runtime.
+    /// Start the writer tasks on the current tokio runtime: one for SQLite (a single-writer
+    /// database), several for PostgreSQL, where concurrent transactions commit in parallel.
     pub fn start(store: Store) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(Submission, Reply)>(1024);
+        let (tx, rx) = mpsc::channel::<(Submission, Reply)>(1024);
+        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        let writers = match store {
+            Store::Sqlite(_) => 1,
+            Store::Postgres(_) => 4,
+        };
         let max_batch = max_batch();
-        tokio::spawn(async move {
-            let mut subs = Vec::with_capacity(max_batch);
-            let mut replies = Vec::with_capacity(MAX_BATCH);
-            while let Some((s, r)) = rx.recv().await {
-                subs.push(s);
-                replies.push(r);
-                while subs.len() < max_batch {
-                    match rx.try_recv() {
-                        Ok((s, r)) => {
-                            subs.push(s);
-                            replies.push(r);
+        for _ in 0..writers {
+            let (store, rx) = (store.clone(), rx.clone());
+            tokio::spawn(async move {
+                let mut subs = Vec::with_capacity(max_batch);
+                let mut replies = Vec::with_capacity(max_batch);
+                loop {
+                    {
+                        // Take what is queued now (at least one), then let the next writer in.
+                        let mut rx = rx.lock().await;
+                        let Some((s, r)) = rx.recv().await else { return };
+                        subs.push(s);
+                        replies.push(r);
+                        while subs.len() < max_batch {
+                            match rx.try_recv() {
+                                Ok((s, r)) => {
+                                    subs.push(s);
+                                    replies.push(r);
+                                }
+                                Err(_) => break,
+                            }
                         }
-                        Err(_) => break,
                     }
+                    match store.ingest_batch(&subs).await {
+                        Ok(results) => {
+                            for (r, res) in replies.drain(..).zip(results) {
+                                let _ = r.send(Ok(res));
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, batch = subs.len(), "intake batch failed; nothing acknowledged");
+                            for r in replies.drain(..) {
+                                let _ = r.send(Err(StoreError::Unavailable("intake batch failed; see the server log".into())));
+                            }
+                        }
+                    }
+                    subs.clear();
                 }
-                match store.ingest_batch(&subs).await {
-                    Ok(results) => {
-                        for (r, res) in replies.drain(..).zip(results) {
-                            let _ = r.send(Ok(res));
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, batch = subs.len(), "intake batch failed; nothing acknowledged");
-                        for r in replies.drain(..) {
-                            let _ = r.send(Err(StoreError::Unavailable("intake batch failed; see the server log".into())));
-                        }
-                    }
-                }
-                subs.clear();
-            }
-        });
+            });
+        }
         IntakeQueue { tx }
     }
 
