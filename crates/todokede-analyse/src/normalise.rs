@@ -56,7 +56,8 @@ pub fn repair_line_breaks(text: &str) -> Cow<'_, str> {
         let prev = before_trim.chars().next_back();
         let next = after.chars().next();
         match (prev, next) {
-            (Some(p), Some(n)) if is_cjk(p) && is_cjk(n) => out.push_str(before_trim),
+            // A sentence end (。！？」) keeps its line break: that one was meant.
+            (Some(p), Some(n)) if is_cjk(p) && is_cjk(n) && !matches!(p, '。' | '！' | '？' | '」' | '：') => out.push_str(before_trim),
             (Some('-'), Some(n)) if n.is_ascii_lowercase()
                 && before_trim[..before_trim.len() - 1].chars().next_back().is_some_and(|c| c.is_ascii_alphabetic()) =>
             {
@@ -107,5 +108,6 @@ mod tests {
         assert_eq!(normalise("brute-\nforce attack"), "bruteforce attack");
         assert_eq!(normalise("line one\nline two"), "line one\nline two");
         assert_eq!(normalise("被害。\nIP: 1.2.3.4"), "被害。\nIP: 1.2.3.4");
+        assert_eq!(normalise("残されていた。\nデータ"), "残されていた。\nデータ");
     }
 }

@@ -151,6 +151,11 @@ impl Store {
         dispatch!(self.pending_jobs(limit))
     }
 
+    /// Claim runnable jobs for `lease`; another worker cannot take them until the lease ends.
+    pub async fn claim_jobs(&self, limit: i64, lease: time::Duration) -> Result<Vec<Job>, StoreError> {
+        dispatch!(self.claim_jobs(limit, lease))
+    }
+
     pub async fn finish_job(&self, job: i64, error: Option<&str>) -> Result<(), StoreError> {
         dispatch!(self.finish_job(job, error))
     }

@@ -41,4 +41,7 @@ impl PgStore {
     }
 }
 
+/// SKIP LOCKED: concurrent workers in several processes each take different jobs, nobody waits.
+const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, kind, report_id";
+
 include!("queries.rs");

@@ -306,6 +306,17 @@ impl Store {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
+    /// Claim up to `limit` runnable jobs for `lease` (see `CLAIM_JOBS_SQL` of each backend).
+    pub(crate) async fn claim_jobs(&self, limit: i64, lease: time::Duration) -> Result<Vec<Job>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(CLAIM_JOBS_SQL).bind(now + lease).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let mut jobs: Vec<Job> = rows.iter().map(|r| Ok(Job { id: r.try_get(0)?, kind: r.try_get(1)?, report_id: ReportId(r.try_get(2)?) })).collect::<Result<_, StoreError>>()?;
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
     pub(crate) async fn pending_jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError> {
         let rows = sqlx::query("SELECT id, kind, report_id FROM jobs WHERE done_at IS NULL AND attempts < 5 ORDER BY id LIMIT $1")
             .bind(limit).fetch_all(&self.pool).await?;
@@ -315,9 +326,9 @@ impl Store {
     pub(crate) async fn finish_job(&self, job: i64, error: Option<&str>) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let q = match error {
-            None => sqlx::query("UPDATE jobs SET done_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+            None => sqlx::query("UPDATE jobs SET done_at = $1, attempts = attempts + 1, last_error = NULL, claimed_until = NULL WHERE id = $2")
                 .bind(OffsetDateTime::now_utc()).bind(job),
-            Some(e) => sqlx::query("UPDATE jobs SET attempts = attempts + 1, last_error = $1 WHERE id = $2").bind(e).bind(job),
+            Some(e) => sqlx::query("UPDATE jobs SET attempts = attempts + 1, last_error = $1, claimed_until = NULL WHERE id = $2").bind(e).bind(job),
         };
         q.execute(&mut *tx).await?;
         tx.commit().await?;

@@ -85,4 +85,7 @@ impl SqliteStore {
     }
 }
 
+/// One writer at a time (BEGIN IMMEDIATE), so a plain UPDATE … RETURNING claims safely.
+const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) RETURNING id, kind, report_id";
+
 include!("queries.rs");

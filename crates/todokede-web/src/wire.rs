@@ -169,10 +169,10 @@ impl ReportPayload {
         })
     }
 
-    /// 届出日 of an imported report (midnight JST), if given.
+    /// 届出日 of an imported report (noon JST, so the date is the same in UTC and JST), if given.
     pub fn received_at(&self) -> Result<Option<OffsetDateTime>, SubmissionError> {
         Ok(parse_date("received_on", self.received_on.as_deref())?
-            .map(|d| d.midnight().assume_offset(time::macros::offset!(+9))))
+            .map(|d| d.with_time(time::macros::time!(12:00)).assume_offset(time::macros::offset!(+9))))
     }
 }
 

@@ -42,6 +42,14 @@ pub enum Command {
     },
     /// Run the text analysis again over every stored report (after an analyser update).
     Reanalyse,
+    /// Analyse a text: indicators, 被害原因/被害内容/攻撃行為 with evidence, ATT&CK, 着目点.
+    Analyze {
+        /// Print the stable JSON schema instead of the human-readable summary.
+        #[arg(long)]
+        json: bool,
+        /// A text file, or - for standard input.
+        file: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

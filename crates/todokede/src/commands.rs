@@ -25,8 +25,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Reanalyse => {
             let store = open(&cli.db).await?;
-            let n = store.all_report_ids().await?.len();
-            bail!("reanalyse: the analyser is not wired yet ({n} reports stored)");
+            let ids = store.all_report_ids().await?;
+            let mut progress = crate::progress::Progress::new("analysed", ids.len());
+            for id in ids {
+                crate::analysis_jobs::analyse_report(&store, id).await?;
+                progress.inc(1);
+            }
+            progress.finish();
+        }
+        Command::Analyze { json, file } => {
+            let text = crate::analyze_cmd::read_input(&file)?;
+            let analysis = todokede_analyse::analyse(&text);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&analysis.to_json())?);
+            } else {
+                crate::analyze_cmd::print_human(&analysis);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -45,7 +59,8 @@ fn redact(url: &str) -> String {
 }
 
 async fn serve(store: Store, listen: std::net::SocketAddr, limits: Limits) -> anyhow::Result<()> {
-    let state = AppState::new(store, limits);
+    let state = AppState::new(store.clone(), limits);
+    tokio::spawn(crate::analysis_jobs::run_worker(store));
     let app = todokede_web::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;

@@ -1,7 +1,10 @@
 //! `todokede` — the one binary: CLI, configuration, wiring.
 
+mod analysis_jobs;
+mod analyze_cmd;
 mod cli;
 mod commands;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,67 @@
+//! Running the text analysis over stored reports: the background worker of `serve` (jobs
+//! enqueued at intake and on follow-ups) and `todokede reanalyse`.
+
+use std::time::Duration;
+use todokede_domain::{Report, ReportId, TimelineEntry};
+use todokede_store::{Store, StoreError};
+
+/// All the reporter's words of a report, in one text: what the analysis reads.
+pub fn report_text(r: &Report) -> String {
+    let c = &r.content;
+    let mut parts: Vec<&str> = vec![&c.description];
+    for s in [&c.discovery_narrative, &c.damage_narrative, &c.cause_narrative, &c.response_narrative].into_iter().flatten() {
+        parts.push(s);
+    }
+    if let Some(v) = &c.virus {
+        parts.extend(v.virus_name.as_deref());
+        parts.extend(v.symptoms.as_deref());
+    }
+    for e in &r.timeline {
+        if let TimelineEntry::FollowUp { body, .. } = e {
+            parts.push(body);
+        }
+    }
+    parts.join("\n\n")
+}
+
+/// Analyse one stored report and save the result.
+pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreError> {
+    let Some(report) = store.report(id).await? else { return Err(StoreError::NotFound) };
+    let text = report_text(&report);
+    // The analysis is CPU work: keep it off the async workers.
+    let json = tokio::task::spawn_blocking(move || todokede_analyse::analyse(&text).to_json().to_string())
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("analysis panicked: {e}")))?;
+    store.save_analysis(id, todokede_analyse::ANALYSER_VERSION, &json).await
+}
+
+/// The worker loop of `serve`: claim jobs, run them, record the outcome. Polls when idle.
+pub async fn run_worker(store: Store) {
+    loop {
+        let jobs = match store.claim_jobs(16, time::Duration::minutes(5)).await {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim analysis jobs");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if jobs.is_empty() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        for job in jobs {
+            let outcome = match job.kind.as_str() {
+                "analyse" => analyse_report(&store, job.report_id).await,
+                other => Err(StoreError::Corrupt(format!("unknown job kind {other}"))),
+            };
+            let err = outcome.err().map(|e| e.to_string());
+            if let Some(e) = &err {
+                tracing::warn!(job = job.id, error = %e, "analysis job failed");
+            }
+            if let Err(e) = store.finish_job(job.id, err.as_deref()).await {
+                tracing::warn!(job = job.id, error = %e, "cannot record job outcome");
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `todokede analyze`: the text analysis on a file or standard input, for people and scripts.
+
+use anyhow::Context as _;
+use std::io::Read as _;
+use todokede_analyse::Analysis;
+use todokede_domain::ClosedEnum;
+
+pub fn read_input(path: &str) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    if path == "-" {
+        std::io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?;
+    } else {
+        bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
+    }
+    // Reports arrive in any encoding; invalid UTF-8 is replaced, never a reason to refuse.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+pub fn print_human(a: &Analysis) {
+    let c = &a.classification;
+    let preview: String = a.normalised.chars().take(300).collect();
+    println!("正規化テキスト (normalised text):\n  {}{}", preview.replace('\n', "\n  "), if a.normalised.chars().count() > 300 { "…" } else { "" });
+    println!("\n指標 (indicators):");
+    if a.extraction.indicators.is_empty() {
+        println!("  (none)");
+    }
+    for (t, vals) in &a.extraction.indicators.by_type {
+        println!("  {:<9} {}", t.key(), vals.join(", "));
+    }
+    if !a.extraction.internal.is_empty() {
+        println!("内部アドレス (internal):");
+        for (t, vals) in &a.extraction.internal.by_type {
+            println!("  {:<9} {}", t.key(), vals.join(", "));
+        }
+    }
+    if !a.extraction.context.is_empty() {
+        println!("参考 (context, not indicators):");
+        for (t, v, why) in &a.extraction.context {
+            println!("  {:<9} {v} ({})", t.key(), why.key());
+        }
+    }
+    fn section<T: ClosedEnum>(title: &str, ds: &[todokede_analyse::Decision<T>]) {
+        println!("\n{title}:");
+        if ds.is_empty() {
+            println!("  (none found)");
+        }
+        for d in ds {
+            println!("  {:<28} {} / {}  [{:.2}]  ← {}", d.value.key(), d.value.label_ja(), d.value.label_en(), d.confidence, d.evidence.join(" | "));
+        }
+    }
+    section("被害原因 (causes, primary first)", &c.causes);
+    section("被害内容 (damages)", &c.damages);
+    section("攻撃行為 (attack types)", &c.attack_types);
+    println!(
+        "\n被害の有無 (damage): {}{}",
+        match c.has_damage {
+            Some(true) => "あり (damage)",
+            Some(false) => "なし・未遂 (attempt only)",
+            None => "不明 (not stated)",
+        },
+        if c.has_damage_evidence.is_empty() { String::new() } else { format!("  ← {}", c.has_damage_evidence.join(" | ")) }
+    );
+    println!("\nATT&CK:");
+    for t in &c.techniques {
+        println!("  {:<10} {}  [{:.2}]  ← {}", t.id, t.name, t.confidence, t.evidence.join(" | "));
+    }
+    println!("\n着目点 (countermeasures):");
+    for m in &c.countermeasures {
+        println!("  • {}\n    {}\n    ({}; {})", m.ja, m.en, m.triggered_by.join(", "), m.source);
+    }
+}

@@ -1,0 +1,113 @@
+//! The command line over a real store: import of the seed fixtures, re-analysis, analyze,
+//! users, and one-line errors.
+
+mod common;
+
+use common::{Server, todokede};
+use serde_json::Value;
+use todokede_testkit::TestDb;
+
+fn repo(rel: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel).display().to_string()
+}
+
+#[tokio::test]
+async fn seed_fixtures_import_once_and_reanalyse() {
+    for db in TestDb::all().await {
+        let h1 = repo("fixtures/seeds/2019H1.json");
+        let h2 = repo("fixtures/seeds/2019H2.json");
+        let out = todokede(&db.url, &["import", &h1, &h2]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.lines().filter(|l| l.ends_with("\timported")).count(), 30, "{stdout}");
+        // Importing again stores nothing twice.
+        let again = todokede(&db.url, &["import", &h1, &h2]);
+        assert_eq!(String::from_utf8_lossy(&again.stdout).lines().filter(|l| l.ends_with("already imported")).count(), 30);
+
+        let out = todokede(&db.url, &["reanalyse"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let store = todokede_store::Store::open(&db.url).await.unwrap();
+        let reports = store.list_reports(&todokede_store::ReportFilter { limit: 100, ..Default::default() }).await.unwrap();
+        assert_eq!(reports.len(), 30, "{}", db.backend);
+        // 届出日 is kept from the seed (2019-08-14 for 2019H2 #1), not the import date.
+        let first_h2 = reports.iter().find(|r| r.headline.starts_with("[2019H2-01]")).unwrap();
+        assert_eq!(first_h2.received_at.date().to_string(), "2019-08-14");
+        let analysis: Value = serde_json::from_str(&store.analysis(first_h2.id).await.unwrap().unwrap()).unwrap();
+        assert_eq!(analysis["causes"][0]["key"], "missing_access_control", "{}", db.backend);
+        assert_eq!(analysis["damages"][0]["key"], "data_destruction_extortion");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn new_reports_are_analysed_in_the_background() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let res = reqwest::Client::new()
+        .post(s.url("/api/v1/reports"))
+        .json(&serde_json::json!({"form": "unauthorized_access", "description": "ECサイトでリスト型攻撃を受け、顧客アカウントに不正ログインされた。攻撃元 45.33.32.156"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let id = store.list_reports(&Default::default()).await.unwrap()[0].id;
+    // The worker polls every 200 ms; wait for its result, not a fixed time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let analysis = loop {
+        if let Some(a) = store.analysis(id).await.unwrap() {
+            break a;
+        }
+        assert!(std::time::Instant::now() < deadline, "no analysis after 20 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let a: Value = serde_json::from_str(&analysis).unwrap();
+    assert_eq!(a["causes"][0]["key"], "credential_reuse");
+    assert_eq!(a["indicators"]["ipv4"][0], "45.33.32.156");
+    assert!(store.pending_jobs(10).await.unwrap().is_empty());
+}
+
+#[test]
+fn analyze_prints_the_documented_json() {
+    let db = "sqlite::memory:";
+    let path = repo("fixtures/heldout/cases.json");
+    let out = todokede(db, &["analyze", "--json", &path]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["indicators", "causes", "damages", "attack_types", "has_damage", "techniques", "countermeasures", "normalised"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert!(v["indicators"]["cve"].as_array().unwrap().iter().any(|c| c == "CVE-2018-13379"));
+    let d = &v["causes"][0];
+    for key in ["key", "label_ja", "label_en", "confidence", "evidence"] {
+        assert!(d.get(key).is_some(), "cause lacks {key}");
+    }
+}
+
+#[test]
+fn bad_input_is_a_one_line_error() {
+    let out = todokede("sqlite::memory:", &["analyze", "/nonexistent/file"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: cannot read /nonexistent/file"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1);
+    let out = todokede("mysql://nope", &["reanalyse"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
+}
+
+#[tokio::test]
+async fn user_add_prints_a_one_time_password_and_hashes_it() {
+    let db = TestDb::sqlite().await;
+    let out = todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    let password = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(password.len(), 20);
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let u = store.user_by_email("chief@ipa.example").await.unwrap().unwrap();
+    assert!(u.password_hash.starts_with("$argon2id$"), "{}", u.password_hash);
+    assert!(!u.password_hash.contains(&password));
+    let dup = todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
+    assert!(!dup.status.success());
+}
