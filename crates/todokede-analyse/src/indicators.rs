@@ -118,23 +118,27 @@ struct Patterns {
     registry: Regex,
 }
 
+/// Boundaries are ASCII word boundaries (`(?-u:\b)`): in Japanese text an indicator often
+/// touches kana or kanji (攻撃元は45.33.32.156でした), which Unicode `\b` counts as word characters.
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| {
         let r = |s: &str| Regex::new(s).expect("indicator pattern");
         Patterns {
-            url: r(r#"(?i)\b(?:https?|ftp)://[^\s<>"'`「」『』（）、。，]+"#),
-            email: r(r"(?i)\b[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}\b"),
-            ipv4: r(r"\b(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}\b"),
+            url: r(r#"(?i)(?-u:\b)(?:https?|ftp)://[^\s<>"'`「」『』（）、。，]+"#),
+            email: r(r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+-]{0,63}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?-u:\b)"),
+            ipv4: r(r"(?-u:\b)(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}(?-u:\b)"),
             ipv6: r(r"(?i)(?:[0-9a-f]{1,4}:){1,7}:?(?:[0-9a-f]{1,4})?(?::[0-9a-f]{1,4}){0,6}|::(?:[0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4}"),
-            domain: r(r"(?i)\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z][a-z0-9-]{0,61}[a-z0-9]|xn--[a-z0-9-]{1,59})\b"),
-            hash: r(r"\b[0-9a-fA-F]{32,64}\b"),
-            cve: r(r"(?i)\bCVE-(\d{4})-(\d{4,7})\b"),
-            btc: r(r"\b(?:[13][a-km-zA-HJ-NP-Z1-9]{25,34}|bc1[ac-hj-np-z02-9]{11,71})\b"),
-            xmr: r(r"\b[48][0-9AB][1-9A-HJ-NP-Za-km-z]{93}(?:[1-9A-HJ-NP-Za-km-z]{11})?\b"),
-            port: r(r"(?i)(?:\bport\s*(?:number\s*)?|ポート(?:番号)?\s*|\b(?:tcp|udp)\s*[/:]?\s*)(\d{1,5})\b|\b(\d{1,5})\s*(?:番ポート|番|/(?:tcp|udp)\b)"),
-            filename: r(r"(?i)\b[a-z0-9_][a-z0-9_.\-]{0,200}\.(?:exe|dll|scr|bat|cmd|ps1|psm1|vbs|vbe|jse?|wsf|hta|jar|lnk|msi|pif|cpl|docm|xlsm|pptm|iso|img|php|phtml|aspx?|ashx|jspx?|sh|py|elf|bin)\b"),
-            registry: r(r#"(?i)\b(?:HKEY_LOCAL_MACHINE|HKLM|HKEY_CURRENT_USER|HKCU|HKEY_CLASSES_ROOT|HKCR|HKEY_USERS|HKU|HKEY_CURRENT_CONFIG|HKCC)\\[^\s"'<>,、。]+"#),
+            domain: r(r"(?i)(?-u:\b)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z][a-z0-9-]{0,61}[a-z0-9]|xn--[a-z0-9-]{1,59})(?-u:\b)"),
+            hash: r(r"(?-u:\b)[0-9a-fA-F]{32,64}(?-u:\b)"),
+            cve: r(r"(?i)(?-u:\b)CVE[- ]?(\d{4})-(\d{4,7})(?-u:\b)"),
+            btc: r(r"(?-u:\b)(?:[13][a-km-zA-HJ-NP-Z1-9]{25,34}|bc1[ac-hj-np-z02-9]{11,71})(?-u:\b)"),
+            xmr: r(r"(?-u:\b)[48][0-9AB][1-9A-HJ-NP-Za-km-z]{93}(?:[1-9A-HJ-NP-Za-km-z]{11})?(?-u:\b)"),
+            port: r(r"(?i)(?:(?-u:\b)port\s*(?:number\s*)?|ポート(?:番号)?\s*|(?-u:\b)(?:tcp|udp)\s*[/:]?\s*)(\d{1,5})(?-u:\b)|(?-u:\b)(\d{1,5})\s*(?:番ポート|番|/(?:tcp|udp)(?-u:\b))"),
+            filename: r(r"(?i)(?-u:\b)[a-z0-9_][a-z0-9_.\-]{0,200}\.(?:exe|dll|scr|bat|cmd|ps1|psm1|vbs|vbe|jse?|wsf|hta|jar|lnk|msi|pif|cpl|docm|xlsm|pptm|iso|img|php|phtml|aspx?|ashx|jspx?|sh|py|elf|bin)(?-u:\b)"),
+            // Inner key names may contain spaces ("Windows NT"); the last one may not, so the match
+            // does not run on into the sentence.
+            registry: r(r#"(?i)(?-u:\b)(?:HKEY_LOCAL_MACHINE|HKLM|HKEY_CURRENT_USER|HKCU|HKEY_CLASSES_ROOT|HKCR|HKEY_USERS|HKU|HKEY_CURRENT_CONFIG|HKCC)(?:\\[^\\\s"'<>,、。“”]+(?: [^\\\s"'<>,、。“”]+)*)*\\[^\\\s"'<>,、。“”]+"#),
         }
     })
 }
@@ -142,8 +146,32 @@ fn patterns() -> &'static Patterns {
 /// File extensions that are also top-level domains: `abc.py` is a file, `www.abc.py` a domain.
 const EXTENSION_LIKE_TLDS: &[&str] = &["py", "sh", "pl", "rs", "md", "zip", "mov", "cc", "ps", "so", "js", "sys", "tar", "gz", "bat", "exe", "log", "txt", "csv", "php", "html", "htm", "asp", "aspx", "jsp", "cgi"];
 
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3000..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF)
+}
+
+/// In Japanese prose a URL runs straight into the sentence (…/login でした). The path stops at
+/// the first CJK character; an ASCII TLD stops where its ASCII run ends (例え.jpです → 例え.jp).
+fn cut_at_prose(u: &str) -> &str {
+    let Some(host_start) = u.find("://").map(|i| i + 3) else { return u };
+    let host_end = u[host_start..].find(['/', '?', '#']).map(|i| i + host_start).unwrap_or(u.len());
+    let host = &u[host_start..host_end];
+    if let Some(dot) = host.rfind('.') {
+        let tld = &host[dot + 1..];
+        if tld.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            if let Some(run) = tld.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':')) {
+                return &u[..host_start + dot + 1 + run];
+            }
+        }
+    }
+    match u[host_end..].find(is_cjk) {
+        Some(i) => &u[..host_end + i],
+        None => u,
+    }
+}
+
 fn trim_url(u: &str) -> &str {
-    let mut u = u.trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '"', '>', '*']);
+    let mut u = cut_at_prose(u).trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '"', '>', '*']);
     // A closing bracket belongs to the URL only if it also opened inside it.
     while let Some(last) = u.chars().last().filter(|c| matches!(c, ')' | ']' | '}')) {
         let open = match last { ')' => '(', ']' => '[', _ => '{' };
