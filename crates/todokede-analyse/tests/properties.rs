@@ -76,3 +76,11 @@ proptest! {
         let _ = analyse(&String::from_utf8_lossy(&b));
     }
 }
+
+proptest! {
+    #[test]
+    fn fast_nfkc_is_nfkc(s in "[\\PC\u{3099}\u{309A}\u{FF9E}\u{0301}ｱ-ﾝＡ-Ｚ０-９ぁ-んア-ン一-龥 ]{0,40}") {
+        use unicode_normalization::UnicodeNormalization as _;
+        prop_assert_eq!(todokede_analyse::normalise::nfkc(&s).into_owned(), s.nfkc().collect::<String>());
+    }
+}
