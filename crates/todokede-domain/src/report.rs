@@ -282,6 +282,8 @@ pub struct Report {
     pub attachments: Vec<AttachmentMeta>,
     pub assignee: Option<UserId>,
     pub timeline: Vec<TimelineEntry>,
+    /// See `Submission::intake_notes`.
+    pub intake_notes: Vec<String>,
 }
 
 #[cfg(test)]

@@ -97,6 +97,9 @@ pub struct Submission {
     pub dedup: Option<DedupKey>,
     /// 届出日 when it is not "now": only imports of historical reports set it.
     pub received_at: Option<time::OffsetDateTime>,
+    /// What intake noticed and analysts should know (parts not extracted, text shortened, an
+    /// unparseable message kept raw, a recognised form). Never shown to the reporter.
+    pub intake_notes: Vec<String>,
 }
 
 impl Submission {

@@ -113,6 +113,35 @@ impl Store {
         dispatch!(self.add_timeline(id, TimelineKind::Reply, body, Some(by), &[]))
     }
 
+    /// A 続報 from a channel that may deliver twice (mail), stored once per key. False when the
+    /// key was seen before.
+    pub async fn add_follow_up_once(&self, id: ReportId, body: &str, attachments: &[Attachment], key: &DedupKey) -> Result<bool, StoreError> {
+        dispatch!(self.add_follow_up_once(id, body, attachments, key))
+    }
+
+    /// The report a mail thread (In-Reply-To / References) belongs to.
+    pub async fn report_by_message_ids(&self, ids: &[String]) -> Result<Option<ReportId>, StoreError> {
+        dispatch!(self.report_by_message_ids(ids))
+    }
+
+    /// Message-IDs of the mail sent about a report, oldest first (for References).
+    pub async fn sent_message_ids(&self, report: ReportId) -> Result<Vec<String>, StoreError> {
+        dispatch!(self.sent_message_ids(report))
+    }
+
+    /// Queue a composed mail; the outbox worker sends it.
+    pub async fn enqueue_mail(&self, report: ReportId, message_id: &str, from: &str, to: &str, raw: &[u8]) -> Result<(), StoreError> {
+        dispatch!(self.enqueue_mail(report, message_id, from, to, raw))
+    }
+
+    pub async fn due_mail(&self, limit: i64) -> Result<Vec<QueuedMail>, StoreError> {
+        dispatch!(self.due_mail(limit))
+    }
+
+    pub async fn mail_outcome(&self, id: i64, error: Option<&str>) -> Result<(), StoreError> {
+        dispatch!(self.mail_outcome(id, error))
+    }
+
     pub async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         dispatch!(self.blob(sha256))
     }

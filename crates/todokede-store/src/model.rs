@@ -122,3 +122,15 @@ pub struct IntegrityReport {
     /// Empty when the backend's own checks pass.
     pub problems: Vec<String>,
 }
+
+/// A message in the outbox.
+#[derive(Debug, Clone)]
+pub struct QueuedMail {
+    pub id: i64,
+    pub report_id: ReportId,
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    pub raw: Vec<u8>,
+    pub attempts: i64,
+}

@@ -61,12 +61,13 @@ impl Store {
             let secret = ReporterSecret::generate();
             let c = &sub.content;
             let id: i64 = sqlx::query(
-                "INSERT INTO reports (tracking_number, secret_hash, form, channel, language, state, received_at, reporter_kind, discovered_on, damage_status, description, content_json, raw_sha256, raw_content_type)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id")
+                "INSERT INTO reports (tracking_number, secret_hash, form, channel, language, state, received_at, reporter_kind, discovered_on, damage_status, description, content_json, raw_sha256, raw_content_type, intake_notes)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id")
                 .bind(tn.as_compact()).bind(secret.hash().0.to_vec()).bind(c.form.key()).bind(sub.channel.key())
                 .bind(c.language.key()).bind(ReportState::Received.key()).bind(received_at)
                 .bind(c.reporter.kind.map(|k| k.key())).bind(c.discovered_on).bind(c.damage_status.key())
                 .bind(&c.description).bind(codec::encode_content(c)).bind(&raw_sha).bind(&sub.raw.content_type)
+                .bind(serde_json::to_string(&sub.intake_notes).unwrap_or_else(|_| "[]".into()))
                 .fetch_one(&mut *tx).await?.try_get(0)?;
             insert_attachments(&mut tx, id, None, &sub.attachments).await?;
             if let Some(key) = &key {
@@ -93,7 +94,7 @@ impl Store {
     }
 
     pub(crate) async fn report(&self, id: ReportId) -> Result<Option<Report>, StoreError> {
-        let Some(row) = sqlx::query("SELECT tracking_number, state, channel, received_at, content_json, assignee FROM reports WHERE id = $1")
+        let Some(row) = sqlx::query("SELECT tracking_number, state, channel, received_at, content_json, assignee, intake_notes FROM reports WHERE id = $1")
             .bind(id.0).fetch_optional(&self.pool).await? else { return Ok(None) };
         let mut attachments_by_entry: BTreeMap<Option<i64>, Vec<AttachmentMeta>> = BTreeMap::new();
         for a in sqlx::query("SELECT timeline_id, sha256, filename, content_type, size FROM attachments WHERE report_id = $1 ORDER BY id")
@@ -142,6 +143,7 @@ impl Store {
             attachments: attachments_by_entry.remove(&None).unwrap_or_default(),
             assignee: row.try_get::<Option<i64>, _>("assignee")?.map(UserId),
             timeline,
+            intake_notes: serde_json::from_str(&row.try_get::<String, _>("intake_notes")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         }))
     }
 
@@ -235,6 +237,77 @@ impl Store {
         if let Some(by) = by {
             audit_in(&mut tx, Some(by), &format!("report.{}", kind.key()), Some(&id.0.to_string()), None).await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A 続報 that arrives through a channel that may deliver twice (mail): stored once per
+    /// dedup key. Returns false when it was already stored.
+    pub(crate) async fn add_follow_up_once(&self, id: ReportId, body: &str, attachments: &[Attachment], key: &DedupKey) -> Result<bool, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query("INSERT INTO dedup_keys (key, report_id, request_sha256, created_at) VALUES ($1, $2, '', $3) ON CONFLICT (key) DO NOTHING RETURNING key")
+            .bind(key.storage_key()).bind(id.0).bind(now).fetch_optional(&mut *tx).await?;
+        if claimed.is_none() {
+            return Ok(false);
+        }
+        let entry: i64 = sqlx::query("INSERT INTO timeline (report_id, kind, body, at) VALUES ($1, 'follow_up', $2, $3) RETURNING id")
+            .bind(id.0).bind(body).bind(now).fetch_one(&mut *tx).await?.try_get(0)?;
+        insert_attachments(&mut tx, id.0, Some(entry), attachments).await?;
+        sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ('analyse', $1, $2)").bind(id.0).bind(now).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The report a mail thread belongs to: a Message-ID we received (the report's own mail or
+    /// a follow-up) or sent (acknowledgement, reply).
+    pub(crate) async fn report_by_message_ids(&self, ids: &[String]) -> Result<Option<ReportId>, StoreError> {
+        for id in ids.iter().rev() {
+            let id = id.trim().trim_matches(['<', '>']);
+            let row = sqlx::query("SELECT report_id FROM dedup_keys WHERE key = $1 AND report_id IS NOT NULL UNION ALL SELECT report_id FROM outbox WHERE message_id = $2")
+                .bind(format!("msgid:{id}")).bind(id).fetch_optional(&self.pool).await?;
+            if let Some(r) = row {
+                return Ok(Some(ReportId(r.try_get(0)?)));
+            }
+        }
+        Ok(None)
+    }
+
+    pub(crate) async fn sent_message_ids(&self, report: ReportId) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT message_id FROM outbox WHERE report_id = $1 ORDER BY id").bind(report.0).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    pub(crate) async fn enqueue_mail(&self, report: ReportId, message_id: &str, from: &str, to: &str, raw: &[u8]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO outbox (report_id, message_id, from_addr, to_addr, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(report.0).bind(message_id).bind(from).bind(to).bind(raw).bind(OffsetDateTime::now_utc())
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn due_mail(&self, limit: i64) -> Result<Vec<QueuedMail>, StoreError> {
+        let rows = sqlx::query("SELECT id, report_id, message_id, from_addr, to_addr, raw, attempts FROM outbox WHERE sent_at IS NULL AND attempts < 20 ORDER BY id LIMIT $1")
+            .bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(QueuedMail {
+            id: r.try_get("id")?,
+            report_id: ReportId(r.try_get("report_id")?),
+            message_id: r.try_get("message_id")?,
+            from: r.try_get("from_addr")?,
+            to: r.try_get("to_addr")?,
+            raw: r.try_get("raw")?,
+            attempts: r.try_get("attempts")?,
+        })).collect()
+    }
+
+    pub(crate) async fn mail_outcome(&self, id: i64, error: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let q = match error {
+            None => sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2").bind(OffsetDateTime::now_utc()).bind(id),
+            Some(e) => sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2").bind(e).bind(id),
+        };
+        q.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -87,6 +87,7 @@ pub fn submission(description: &str, dedup: Option<DedupKey>) -> Submission {
         raw: RawInput { content_type: "application/json".into(), bytes: description.as_bytes().to_vec() },
         dedup,
         received_at: None,
+        intake_notes: vec![],
     }
 }
 

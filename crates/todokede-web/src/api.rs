@@ -120,6 +120,7 @@ pub fn submission_from_json(json: &[u8], attachments: Vec<Attachment>, channel: 
         raw: RawInput { content_type: "application/json".into(), bytes: json.to_vec() },
         dedup,
         received_at,
+        intake_notes: vec![],
     })
 }
 

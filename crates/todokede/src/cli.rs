@@ -19,10 +19,16 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the web UI and JSON API.
+    /// Run the web UI and JSON API (and, with --smtp, send queued mail).
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080", env = "TODOKEDE_LISTEN")]
         listen: SocketAddr,
+        /// SMTP submission URL for outgoing mail: smtp://host:25, smtp://user:pass@host:587?tls=required,
+        /// smtps://user:pass@host:465. Without it, mail stays queued.
+        #[arg(long, env = "TODOKEDE_SMTP_URL")]
+        smtp: Option<String>,
+        #[command(flatten)]
+        mail: MailArgs,
         /// Largest request body accepted, in MiB (attachments included).
         #[arg(long, default_value_t = 32)]
         max_body_mib: usize,
@@ -35,10 +41,32 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Import reports (届出) from JSON files: one report object, or an array of them, per file.
+    /// Import reports (届出): report JSON (one object or an array per file) or .eml messages.
     Import {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        mail: MailArgs,
+    },
+    /// Receive one RFC 5322 message on standard input (an MTA pipe transport) and print its
+    /// tracking number. Exit 0 when stored; 75 (EX_TEMPFAIL: the MTA retries) on any fault.
+    Mailgate {
+        #[command(flatten)]
+        mail: MailArgs,
+        /// Largest message read, in MiB; a longer one is stored truncated and flagged.
+        #[arg(long, default_value_t = 64)]
+        max_message_mib: usize,
+    },
+    /// Send a message to a report's reporter as an analyst (on the timeline, and by mail).
+    Reply {
+        tracking_number: String,
+        /// The analyst's account.
+        #[arg(long = "as")]
+        analyst: String,
+        /// The message text: a file, or - for standard input.
+        file: String,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Run the text analysis again over every stored report (after an analyser update).
     Reanalyse,
@@ -69,4 +97,18 @@ pub enum UserCommand {
 pub enum RoleArg {
     Analyst,
     Admin,
+}
+
+/// Mail settings shared by the commands that receive or send mail.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MailArgs {
+    /// Sender address of acknowledgements and replies.
+    #[arg(long, env = "TODOKEDE_MAIL_FROM", default_value = "todokede@localhost.localdomain")]
+    pub mail_from: String,
+    /// Public base URL of the web UI, for links in mail.
+    #[arg(long, env = "TODOKEDE_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+    /// Largest attachment extracted from a message, in MiB (larger ones stay in the raw message).
+    #[arg(long, default_value_t = 25)]
+    pub mail_max_attachment_mib: usize,
 }

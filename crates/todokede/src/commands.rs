@@ -6,22 +6,54 @@ use todokede_domain::{Channel, DedupKey};
 use todokede_store::{Role, Store};
 use todokede_web::{AppState, Limits};
 
-use crate::cli::{Cli, Command, RoleArg, UserCommand};
+use crate::cli::{Cli, Command, MailArgs, RoleArg, UserCommand};
+use crate::mail_flow::{Delivery, MailConfig};
+
+/// sysexits EX_TEMPFAIL: the MTA keeps the message and retries.
+pub const EX_TEMPFAIL: u8 = 75;
+
+fn mail_config(a: &MailArgs) -> anyhow::Result<MailConfig> {
+    Ok(MailConfig {
+        from: todokede_domain::EmailAddress::parse(&a.mail_from).map_err(|_| anyhow::anyhow!("--mail-from `{}` is not an e-mail address", a.mail_from))?,
+        public_url: a.public_url.clone(),
+        limits: todokede_mail::MailLimits { max_attachment_bytes: a.mail_max_attachment_mib << 20, ..Default::default() },
+    })
+}
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, max_body_mib, max_attachment_mib } => {
+        Command::Serve { listen, max_body_mib, max_attachment_mib, smtp, mail } => {
+            let _mail = mail_config(&mail)?;
+            let smtp = smtp.map(|u| todokede_mail::Smtp::from_url(&u)).transpose().map_err(|e| anyhow::anyhow!(e))?;
             let store = open(&cli.db).await?;
             let limits = Limits { max_body_bytes: max_body_mib << 20, max_attachment_bytes: max_attachment_mib << 20, ..Limits::default() };
+            if let Some(smtp) = smtp {
+                tokio::spawn(crate::mail_flow::run_outbox(store.clone(), smtp));
+            }
             serve(store, listen, limits).await?;
+        }
+        Command::Mailgate { mail, max_message_mib } => return Ok(mailgate(&cli.db, &mail, max_message_mib).await),
+        Command::Reply { tracking_number, analyst, file, mail } => {
+            let cfg = mail_config(&mail)?;
+            let store = open(&cli.db).await?;
+            let tn = todokede_domain::TrackingNumber::parse(&tracking_number).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id = store.report_id_by_tracking(&tn).await?.ok_or_else(|| anyhow::anyhow!("no report {tn}"))?;
+            let user = store.user_by_email(&analyst).await?.filter(|u| !u.disabled).ok_or_else(|| anyhow::anyhow!("no active analyst {analyst}"))?;
+            let body = crate::analyze_cmd::read_input(&file)?;
+            if body.trim().is_empty() {
+                bail!("the message is empty");
+            }
+            let mailed = crate::mail_flow::reply_to_reporter(&store, &cfg, id, user.id, body.trim()).await?;
+            println!("{tn}\t{}", if mailed { "reply recorded and queued as mail" } else { "reply recorded (the reporter gave no address)" });
         }
         Command::User { command: UserCommand::Add { role, email, password_stdin } } => {
             let store = open(&cli.db).await?;
             user_add(&store, role, &email, password_stdin).await?;
         }
-        Command::Import { files } => {
+        Command::Import { files, mail } => {
+            let cfg = mail_config(&mail)?;
             let store = open(&cli.db).await?;
-            import(&store, &files).await?;
+            import(&store, &cfg, &files).await?;
         }
         Command::Reanalyse => {
             let store = open(&cli.db).await?;
@@ -121,12 +153,76 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
     Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?.to_string())
 }
 
-/// `todokede import`: each file holds one report object or an array of them. The file's path
-/// and position form the dedup key, so importing the same file twice stores nothing twice.
-async fn import(store: &Store, files: &[std::path::PathBuf]) -> anyhow::Result<()> {
+/// `todokede mailgate`: one message from standard input. Never exits with anything but 0 or 75.
+async fn mailgate(db: &str, mail: &MailArgs, max_message_mib: usize) -> ExitCode {
+    use tokio::io::AsyncReadExt as _;
+    let cfg = match mail_config(mail) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}; exit 75 so the MTA retries after the configuration is fixed");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+    };
+    let cap = max_message_mib << 20;
+    let mut raw = Vec::new();
+    if let Err(e) = tokio::io::stdin().take(cap as u64 + 1).read_to_end(&mut raw).await {
+        eprintln!("error: cannot read the message: {e}; exit 75");
+        return ExitCode::from(EX_TEMPFAIL);
+    }
+    if raw.len() > cap {
+        // Keep what fits — the text comes first in a message — rather than bounce the report.
+        raw.truncate(cap);
+        let mut note = format!("X-Todokede-Truncated: message longer than {max_message_mib} MiB, stored truncated\r\n").into_bytes();
+        note.extend_from_slice(&raw);
+        raw = note;
+        // Drain the rest so the MTA sees the whole message consumed.
+        let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut tokio::io::sink()).await;
+    }
+    let store = match Store::open(db).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: store unavailable ({e}); exit 75 so the MTA retries");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+    };
+    match crate::mail_flow::deliver(&store, &cfg, raw).await {
+        Ok(d) => {
+            let what = match &d {
+                Delivery::NewReport(_) => "new report",
+                Delivery::Duplicate(_) => "already received",
+                Delivery::FollowUp(_) => "follow-up",
+            };
+            println!("{}\t{what}", d.tracking_number());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: not stored ({e}); exit 75 so the MTA retries");
+            ExitCode::from(EX_TEMPFAIL)
+        }
+    }
+}
+
+fn looks_like_mail(path: &std::path::Path, bytes: &[u8]) -> bool {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("eml")) {
+        return true;
+    }
+    let head = &bytes[..bytes.len().min(1000)];
+    let first = head.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    !head.starts_with(b"{") && !head.starts_with(b"[") && first.iter().position(|b| *b == b':').is_some_and(|p| p > 0 && first[..p].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
+}
+
+/// `todokede import`: report JSON files (each one object or an array; its content hash is the
+/// dedup key, so importing a file twice stores nothing twice) and .eml messages (the mail
+/// batch path: Message-ID dedup, threading, acknowledgements).
+async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -> anyhow::Result<()> {
     let mut subs = Vec::new();
+    let mut mails = Vec::new();
     for path in files {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if looks_like_mail(path, &bytes) {
+            mails.push((path.clone(), bytes));
+            continue;
+        }
         let value: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| format!("{}: not JSON", path.display()))?;
         let items = match value {
             serde_json::Value::Array(a) => a,
@@ -140,18 +236,27 @@ async fn import(store: &Store, files: &[std::path::PathBuf]) -> anyhow::Result<(
             subs.push(sub);
         }
     }
-    let total = subs.len();
-    let mut done = 0;
+    let mut progress = crate::progress::Progress::new("imported", subs.len() + mails.len());
     for chunk in subs.chunks(200) {
         let results = store.ingest_batch(chunk).await?;
         for r in results {
             let r = r.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}\t{}", r.tracking_number, if r.duplicate { "already imported" } else { "imported" });
         }
-        done += chunk.len();
-        if total > 200 {
-            eprintln!("imported {done}/{total}");
+        progress.inc(chunk.len());
+    }
+    if !mails.is_empty() {
+        let (paths, raws): (Vec<_>, Vec<_>) = mails.into_iter().unzip();
+        let deliveries = crate::mail_flow::deliver_many(store, cfg, raws, |n| progress.inc(n)).await?;
+        for (p, d) in paths.iter().zip(deliveries) {
+            let what = match &d {
+                Delivery::NewReport(_) => "imported",
+                Delivery::Duplicate(_) => "already imported",
+                Delivery::FollowUp(_) => "follow-up",
+            };
+            println!("{}\t{what}\t{}", d.tracking_number(), p.display());
         }
     }
+    progress.finish();
     Ok(())
 }

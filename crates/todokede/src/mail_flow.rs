@@ -1,0 +1,173 @@
+//! Mail intake and outbound mail, wired to the store: `mailgate` (one message, the way an MTA
+//! pipe delivers it), the batch path of `import *.eml`, analysts' replies, the outbox worker.
+
+use std::time::Duration;
+use todokede_domain::*;
+use todokede_mail::{InboundMail, MailLimits, Smtp, parse_inbound};
+use todokede_store::{Store, StoreError};
+
+/// Mail settings shared by mailgate, import and serve.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// Sender of acknowledgements and replies.
+    pub from: EmailAddress,
+    /// Base URL of the web UI, for the link in acknowledgements.
+    pub public_url: String,
+    pub limits: MailLimits,
+}
+
+/// What happened to one delivered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    NewReport(TrackingNumber),
+    /// The same message again (Message-ID or identical content): nothing stored.
+    Duplicate(TrackingNumber),
+    /// A reply in an existing report's thread, stored as a 続報.
+    FollowUp(TrackingNumber),
+}
+
+impl Delivery {
+    pub fn tracking_number(&self) -> &TrackingNumber {
+        match self {
+            Delivery::NewReport(t) | Delivery::Duplicate(t) | Delivery::FollowUp(t) => t,
+        }
+    }
+}
+
+/// The report an inbound message continues, if any: a reply to one of our messages or to the
+/// reporter's earlier mail, or the tracking number in the subject *and* mail from the
+/// reporter's own address (so knowing a number is not enough to write into a report).
+async fn thread_of(store: &Store, mail: &InboundMail) -> Result<Option<Report>, StoreError> {
+    if !mail.thread_refs.is_empty() {
+        if let Some(id) = store.report_by_message_ids(&mail.thread_refs).await? {
+            return store.report(id).await;
+        }
+    }
+    if let Some(tn) = &mail.subject_tracking_number {
+        if let Some(id) = store.report_id_by_tracking(tn).await? {
+            let report = store.report(id).await?;
+            let from_reporter = |r: &Report| {
+                let known = r.content.reporter.email.as_ref().map(|e| e.as_str().to_ascii_lowercase());
+                known.is_some() && known == mail.reply_address.as_ref().map(|e| e.as_str().to_ascii_lowercase())
+            };
+            return Ok(report.filter(from_reporter));
+        }
+    }
+    Ok(None)
+}
+
+async fn store_follow_up(store: &Store, report: &Report, mail: &InboundMail) -> Result<Delivery, StoreError> {
+    let mut attachments = mail.submission.attachments.clone();
+    // The raw message stays with the follow-up, as it does with a new report.
+    attachments.push(Attachment::new("message.eml", "message/rfc822", mail.submission.raw.bytes.clone()));
+    let body = if mail.body.trim().is_empty() { mail.subject.clone() } else { mail.body.clone() };
+    let key = mail.submission.dedup.clone().expect("mail always has a dedup key");
+    let new = store.add_follow_up_once(report.id, &body, &attachments, &key).await?;
+    Ok(if new { Delivery::FollowUp(report.tracking_number.clone()) } else { Delivery::Duplicate(report.tracking_number.clone()) })
+}
+
+/// Queue the acknowledgement for a new report, unless the sender is automatic (no loops).
+async fn acknowledge(store: &Store, cfg: &MailConfig, mail: &InboundMail, receipt: &todokede_store::Receipt) {
+    let (Some(to), Some(secret)) = (&mail.reply_address, &receipt.secret) else { return };
+    if mail.automatic || receipt.duplicate {
+        return;
+    }
+    let lang = mail.submission.content.language;
+    let composed = todokede_mail::outbound::acknowledgement(&cfg.from, to, &receipt.tracking_number, secret.expose(), lang, &cfg.public_url, mail.message_id.as_deref());
+    let result = match composed {
+        Ok(m) => store.enqueue_mail(receipt.report_id, &m.message_id, m.from.as_str(), m.to.as_str(), &m.raw).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = result {
+        // The report is stored; only the courtesy mail is missing. Say so, do not fail.
+        tracing::warn!(report = %receipt.tracking_number, error = %e, "acknowledgement not queued");
+    }
+}
+
+/// Deliver one message: thread it onto its report, or store it as a new report and queue the
+/// acknowledgement. Durable before it returns Ok.
+pub async fn deliver(store: &Store, cfg: &MailConfig, raw: Vec<u8>) -> Result<Delivery, StoreError> {
+    let mail = parse_inbound(raw, cfg.limits);
+    if let Some(report) = thread_of(store, &mail).await? {
+        return store_follow_up(store, &report, &mail).await;
+    }
+    let receipt = match store.ingest_batch(std::slice::from_ref(&mail.submission)).await?.pop().expect("one result") {
+        Ok(r) => r,
+        // Mail dedup keys are Message-IDs or content hashes: the same key means the same mail.
+        Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+    };
+    acknowledge(store, cfg, &mail, &receipt).await;
+    Ok(if receipt.duplicate { Delivery::Duplicate(receipt.tracking_number) } else { Delivery::NewReport(receipt.tracking_number) })
+}
+
+/// The batch path (import of many .eml, IMAP): new reports are stored in batches (one commit
+/// each), replies are threaded one by one.
+pub async fn deliver_many(store: &Store, cfg: &MailConfig, raws: Vec<Vec<u8>>, mut progress: impl FnMut(usize)) -> Result<Vec<Delivery>, StoreError> {
+    let mails: Vec<InboundMail> = raws.into_iter().map(|r| parse_inbound(r, cfg.limits)).collect();
+    let mut out: Vec<Option<Delivery>> = vec![None; mails.len()];
+    let mut fresh: Vec<usize> = Vec::new();
+    for (i, m) in mails.iter().enumerate() {
+        if !m.thread_refs.is_empty() || m.subject_tracking_number.is_some() {
+            if let Some(report) = thread_of(store, m).await? {
+                out[i] = Some(store_follow_up(store, &report, m).await?);
+                progress(1);
+                continue;
+            }
+        }
+        fresh.push(i);
+    }
+    for chunk in fresh.chunks(256) {
+        let subs: Vec<Submission> = chunk.iter().map(|&i| mails[i].submission.clone()).collect();
+        let results = store.ingest_batch(&subs).await?;
+        for (&i, r) in chunk.iter().zip(results) {
+            let receipt = r.map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            acknowledge(store, cfg, &mails[i], &receipt).await;
+            out[i] = Some(if receipt.duplicate { Delivery::Duplicate(receipt.tracking_number) } else { Delivery::NewReport(receipt.tracking_number) });
+        }
+        progress(chunk.len());
+    }
+    Ok(out.into_iter().map(|d| d.expect("every mail delivered")).collect())
+}
+
+/// An analyst's message to the reporter: on the report's timeline and, when the reporter gave
+/// an address, queued as mail threaded onto the conversation.
+pub async fn reply_to_reporter(store: &Store, cfg: &MailConfig, id: ReportId, analyst: UserId, body: &str) -> Result<bool, StoreError> {
+    store.add_reply(id, analyst, body).await?;
+    let report = store.report(id).await?.ok_or(StoreError::NotFound)?;
+    let Some(to) = &report.content.reporter.email else { return Ok(false) };
+    // Thread onto the reporter's own mail and everything we sent before.
+    let mut thread: Vec<String> = Vec::new();
+    if report.channel == Channel::Email {
+        if let Some(raw) = store.raw_input(id).await? {
+            if let Some(mid) = parse_inbound(raw.bytes, cfg.limits).message_id {
+                thread.push(mid);
+            }
+        }
+    }
+    thread.extend(store.sent_message_ids(id).await?);
+    let m = todokede_mail::outbound::reply(&cfg.from, to, &report.tracking_number, report.content.language, body, &thread)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    store.enqueue_mail(id, &m.message_id, m.from.as_str(), m.to.as_str(), &m.raw).await?;
+    Ok(true)
+}
+
+/// The outbox worker of `serve`: sends queued mail; failures are retried with back-off.
+pub async fn run_outbox(store: Store, smtp: Smtp) {
+    loop {
+        let due = store.due_mail(20).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the outbox");
+            vec![]
+        });
+        let idle = due.is_empty();
+        for m in due {
+            let outcome = smtp.send(&m.from, &m.to, &m.raw).await;
+            if let Err(e) = &outcome {
+                tracing::warn!(to = %m.to, attempt = m.attempts + 1, error = %e, "mail not sent; will retry");
+            }
+            if let Err(e) = store.mail_outcome(m.id, outcome.err().as_deref()).await {
+                tracing::warn!(error = %e, "cannot record mail outcome");
+            }
+        }
+        tokio::time::sleep(if idle { Duration::from_millis(200) } else { Duration::from_millis(10) }).await;
+    }
+}
