@@ -132,3 +132,67 @@ impl Outage {
         }
     }
 }
+
+/// A local SMTP sink: accepts every message and hands it to the test. Speaks just enough
+/// SMTP (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) for a real client such as lettre.
+pub struct SmtpSink {
+    pub addr: std::net::SocketAddr,
+    pub received: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        let addr = listener.local_addr().unwrap();
+        let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = sock.into_split();
+                    let mut r = BufReader::new(r);
+                    let _ = w.write_all(b"220 sink ESMTP\r\n").await;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let cmd = line.trim_end().to_ascii_uppercase();
+                        let reply: &[u8] = if cmd.starts_with("EHLO") {
+                            b"250-sink\r\n250 8BITMIME\r\n"
+                        } else if cmd.starts_with("DATA") {
+                            let _ = w.write_all(b"354 go ahead\r\n").await;
+                            let mut data = Vec::new();
+                            loop {
+                                let mut l = Vec::new();
+                                if r.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
+                                    return;
+                                }
+                                if l == b".\r\n" || l == b".\n" {
+                                    break;
+                                }
+                                data.extend_from_slice(if l.starts_with(b"..") { &l[1..] } else { &l });
+                            }
+                            let _ = tx.send(data);
+                            b"250 queued\r\n"
+                        } else if cmd.starts_with("QUIT") {
+                            let _ = w.write_all(b"221 bye\r\n").await;
+                            return;
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        let _ = w.write_all(reply).await;
+                    }
+                });
+            }
+        });
+        SmtpSink { addr, received }
+    }
+
+    /// The next message, waiting up to `secs`.
+    pub async fn next(&mut self, secs: u64) -> Option<Vec<u8>> {
+        tokio::time::timeout(std::time::Duration::from_secs(secs), self.received.recv()).await.ok().flatten()
+    }
+}

@@ -178,6 +178,10 @@ async fn mailgate(db: &str, mail: &MailArgs, max_message_mib: usize) -> ExitCode
         // Drain the rest so the MTA sees the whole message consumed.
         let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut tokio::io::sink()).await;
     }
+    // Fault injection for the test that proves a panic ends as 75, not as a bounce.
+    if std::env::var("TODOKEDE_FAULT_INJECT").as_deref() == Ok("panic") {
+        panic!("injected fault");
+    }
     let store = match Store::open(db).await {
         Ok(s) => s,
         Err(e) => {
