@@ -42,6 +42,21 @@ fn values_json(v: &indicators::ValueSet) -> Value {
     Value::Object(v.by_type.iter().map(|(t, vals)| (t.key().to_owned(), json!(vals))).collect::<Map<_, _>>())
 }
 
+/// The automatic classification as domain values (decisions above the reporting threshold), read
+/// back from the stored JSON of [`Analysis::to_json`].
+pub fn suggested_classification(json: &Value) -> todokede_domain::Classification {
+    fn keys<T: ClosedEnum>(v: &Value) -> Vec<T> {
+        v.as_array().into_iter().flatten().filter_map(|d| d["key"].as_str()).filter_map(|k| T::parse(k).ok()).collect()
+    }
+    todokede_domain::Classification {
+        causes: keys(&json["causes"]),
+        damages: keys(&json["damages"]),
+        attack_types: keys(&json["attack_types"]),
+        techniques: json["techniques"].as_array().into_iter().flatten().filter_map(|t| t["id"].as_str().map(str::to_owned)).collect(),
+        has_damage: json["has_damage"].as_bool(),
+    }
+}
+
 impl Analysis {
     /// The documented, stable JSON schema of `todokede analyze --json` (see ARCHITECTURE.md).
     pub fn to_json(&self) -> Value {

@@ -236,10 +236,40 @@ pub struct AttachmentMeta {
 /// The analyst-confirmed classification of a report (the values statistics are built from).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Classification {
+    /// Ordered: the first is the primary cause.
     pub causes: Vec<CauseCategory>,
     pub damages: Vec<DamageCategory>,
     pub attack_types: Vec<AttackType>,
+    /// ATT&CK technique IDs.
     pub techniques: Vec<String>,
+    /// 被害の有無: `None` when not known.
+    pub has_damage: Option<bool>,
+}
+
+impl Classification {
+    /// The dimensions in which `self` differs from `other`, by name.
+    pub fn differences(&self, other: &Classification) -> Vec<&'static str> {
+        let mut d = Vec::new();
+        if self.causes != other.causes {
+            d.push("causes");
+        }
+        let set = |v: &[DamageCategory]| { let mut v = v.to_vec(); v.sort(); v };
+        if set(&self.damages) != set(&other.damages) {
+            d.push("damages");
+        }
+        let set = |v: &[AttackType]| { let mut v = v.to_vec(); v.sort(); v };
+        if set(&self.attack_types) != set(&other.attack_types) {
+            d.push("attack_types");
+        }
+        let set = |v: &[String]| { let mut v = v.to_vec(); v.sort(); v };
+        if set(&self.techniques) != set(&other.techniques) {
+            d.push("techniques");
+        }
+        if self.has_damage != other.has_damage {
+            d.push("has_damage");
+        }
+        d
+    }
 }
 
 /// One entry on a report's timeline.

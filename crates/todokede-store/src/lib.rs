@@ -142,6 +142,21 @@ impl Store {
         dispatch!(self.mail_outcome(id, error))
     }
 
+    /// The analyst confirms or overrides the automatic classification; overrides are kept.
+    pub async fn confirm_classification(&self, id: ReportId, by: UserId, confirmed: &Classification, automatic: &Classification) -> Result<Vec<&'static str>, StoreError> {
+        dispatch!(self.confirm_classification(id, by, confirmed, automatic))
+    }
+
+    /// The analyst-confirmed classification, if any.
+    pub async fn classification(&self, id: ReportId) -> Result<Option<Classification>, StoreError> {
+        dispatch!(self.classification(id))
+    }
+
+    /// How often analysts overrode the automatic analysis, per dimension.
+    pub async fn override_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        dispatch!(self.override_counts())
+    }
+
     pub async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         dispatch!(self.blob(sha256))
     }

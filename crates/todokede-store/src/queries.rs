@@ -312,6 +312,50 @@ impl Store {
         Ok(())
     }
 
+    /// Record the analyst's classification; every dimension that differs from the automatic
+    /// one is kept as an override. Returns the overridden dimensions.
+    pub(crate) async fn confirm_classification(&self, id: ReportId, by: UserId, confirmed: &Classification, automatic: &Classification) -> Result<Vec<&'static str>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let c = classification_json(confirmed);
+        let a = classification_json(automatic);
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO classifications (report_id, confirmed_by, confirmed_at, causes, damages, attack_types, techniques, has_damage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (report_id) DO UPDATE SET confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at, causes = excluded.causes,
+                     damages = excluded.damages, attack_types = excluded.attack_types, techniques = excluded.techniques, has_damage = excluded.has_damage")
+            .bind(id.0).bind(by.0).bind(now).bind(&c[0]).bind(&c[1]).bind(&c[2]).bind(&c[3]).bind(&c[4])
+            .execute(&mut *tx).await?;
+        let diff = confirmed.differences(automatic);
+        for dim in &diff {
+            let i = ["causes", "damages", "attack_types", "techniques", "has_damage"].iter().position(|d| d == dim).unwrap();
+            sqlx::query("INSERT INTO classification_overrides (report_id, user_id, at, dimension, automatic, confirmed) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id.0).bind(by.0).bind(now).bind(*dim).bind(a[i].clone().unwrap_or_default()).bind(c[i].clone().unwrap_or_default())
+                .execute(&mut *tx).await?;
+        }
+        audit_in(&mut tx, Some(by), "report.classify", Some(&id.0.to_string()), Some(&format!("overrides: {}", diff.join(",")))).await?;
+        tx.commit().await?;
+        Ok(diff)
+    }
+
+    pub(crate) async fn classification(&self, id: ReportId) -> Result<Option<Classification>, StoreError> {
+        let Some(r) = sqlx::query("SELECT causes, damages, attack_types, techniques, has_damage FROM classifications WHERE report_id = $1")
+            .bind(id.0).fetch_optional(&self.pool).await? else { return Ok(None) };
+        let list = |col: &str| -> Result<Vec<String>, StoreError> {
+            serde_json::from_str(&r.try_get::<String, _>(col)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        Ok(Some(Classification {
+            causes: list("causes")?.iter().map(|k| parse_key(k)).collect::<Result<_, _>>()?,
+            damages: list("damages")?.iter().map(|k| parse_key(k)).collect::<Result<_, _>>()?,
+            attack_types: list("attack_types")?.iter().map(|k| parse_key(k)).collect::<Result<_, _>>()?,
+            techniques: list("techniques")?,
+            has_damage: r.try_get::<Option<String>, _>("has_damage")?.map(|v| v == "true"),
+        }))
+    }
+
+    pub(crate) async fn override_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT dimension, COUNT(*) AS n FROM classification_overrides GROUP BY dimension ORDER BY dimension").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
     pub(crate) async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query("SELECT bytes FROM blobs WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
@@ -429,6 +473,18 @@ impl Store {
             problems,
         })
     }
+}
+
+/// The stored form of a classification's dimensions: JSON arrays of keys, has_damage as text.
+fn classification_json(c: &Classification) -> [Option<String>; 5] {
+    let keys = |v: Vec<&str>| Some(serde_json::to_string(&v).unwrap_or_else(|_| "[]".into()));
+    [
+        keys(c.causes.iter().map(|x| x.key()).collect()),
+        keys(c.damages.iter().map(|x| x.key()).collect()),
+        keys(c.attack_types.iter().map(|x| x.key()).collect()),
+        keys(c.techniques.iter().map(String::as_str).collect()),
+        c.has_damage.map(|b| b.to_string()),
+    ]
 }
 
 async fn put_blob(tx: &mut sqlx::Transaction<'_, Db>, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {

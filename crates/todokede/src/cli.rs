@@ -57,6 +57,28 @@ pub enum Command {
         #[arg(long, default_value_t = 64)]
         max_message_mib: usize,
     },
+    /// Confirm the automatic classification of a report as an analyst, overriding any
+    /// dimension given (comma-separated keys). Overrides are kept and counted.
+    Classify {
+        tracking_number: String,
+        #[arg(long = "as")]
+        analyst: String,
+        /// 被害原因, primary first, e.g. missing_access_control,weak_credentials
+        #[arg(long)]
+        causes: Option<String>,
+        /// 被害内容
+        #[arg(long)]
+        damages: Option<String>,
+        /// 攻撃行為
+        #[arg(long)]
+        attack_types: Option<String>,
+        /// ATT&CK technique IDs
+        #[arg(long)]
+        techniques: Option<String>,
+        /// 被害の有無: yes, no or unknown
+        #[arg(long)]
+        has_damage: Option<String>,
+    },
     /// Send a message to a report's reporter as an analyst (on the timeline, and by mail).
     Reply {
         tracking_number: String,

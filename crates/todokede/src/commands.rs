@@ -2,7 +2,7 @@
 
 use anyhow::{Context as _, bail};
 use std::process::ExitCode;
-use todokede_domain::{Channel, DedupKey};
+use todokede_domain::{Channel, ClosedEnum as _, DedupKey};
 use todokede_store::{Role, Store};
 use todokede_web::{AppState, Limits};
 
@@ -33,6 +33,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(store, listen, limits).await?;
         }
         Command::Mailgate { mail, max_message_mib } => return Ok(mailgate(&cli.db, &mail, max_message_mib).await),
+        Command::Classify { tracking_number, analyst, causes, damages, attack_types, techniques, has_damage } => {
+            let store = open(&cli.db).await?;
+            let tn = todokede_domain::TrackingNumber::parse(&tracking_number).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id = store.report_id_by_tracking(&tn).await?.ok_or_else(|| anyhow::anyhow!("no report {tn}"))?;
+            let user = store.user_by_email(&analyst).await?.filter(|u| !u.disabled).ok_or_else(|| anyhow::anyhow!("no active analyst {analyst}"))?;
+            if store.analysis(id).await?.is_none() {
+                crate::analysis_jobs::analyse_report(&store, id).await?;
+            }
+            let json: serde_json::Value = serde_json::from_str(&store.analysis(id).await?.unwrap_or_default())?;
+            let automatic = todokede_analyse::suggested_classification(&json);
+            let mut confirmed = automatic.clone();
+            fn keys<T: todokede_domain::ClosedEnum>(arg: &str) -> anyhow::Result<Vec<T>> {
+                arg.split(',').map(str::trim).filter(|k| !k.is_empty()).map(|k| T::parse(k).map_err(|e| anyhow::anyhow!("{e}"))).collect()
+            }
+            if let Some(c) = causes { confirmed.causes = keys(&c)?; }
+            if let Some(d) = damages { confirmed.damages = keys(&d)?; }
+            if let Some(a) = attack_types { confirmed.attack_types = keys(&a)?; }
+            if let Some(t) = techniques { confirmed.techniques = t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(); }
+            if let Some(h) = has_damage {
+                confirmed.has_damage = match h.as_str() { "yes" => Some(true), "no" => Some(false), "unknown" => None, o => bail!("--has-damage `{o}`: expected yes, no or unknown") };
+            }
+            let overridden = store.confirm_classification(id, user.id, &confirmed, &automatic).await?;
+            let k = |v: Vec<&str>| v.join(",");
+            println!("{tn}\tcauses={}\tdamages={}\tattack_types={}\ttechniques={}\thas_damage={:?}",
+                k(confirmed.causes.iter().map(|c| c.key()).collect()), k(confirmed.damages.iter().map(|c| c.key()).collect()),
+                k(confirmed.attack_types.iter().map(|c| c.key()).collect()), confirmed.techniques.join(","), confirmed.has_damage);
+            println!("overridden: {}", if overridden.is_empty() { "none (confirmed as analysed)".to_owned() } else { overridden.join(", ") });
+        }
         Command::Reply { tracking_number, analyst, file, mail } => {
             let cfg = mail_config(&mail)?;
             let store = open(&cli.db).await?;

@@ -111,3 +111,31 @@ async fn user_add_prints_a_one_time_password_and_hashes_it() {
     let dup = todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
     assert!(!dup.status.success());
 }
+
+#[tokio::test]
+async fn analysts_confirm_or_override_and_overrides_are_counted() {
+    for db in TestDb::all().await {
+        let out = todokede(&db.url, &["import", &repo("fixtures/seeds/2019H2.json")]);
+        assert!(out.status.success());
+        let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split('\t').next().unwrap().to_owned();
+        let store = todokede_store::Store::open(&db.url).await.unwrap();
+        store.create_user("a@ipa.example", todokede_store::Role::Analyst, "x").await.unwrap();
+        // Confirm as analysed: no override.
+        let out = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("overridden: none"));
+        // Override the damages and the damage flag.
+        let out = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example", "--damages", "data_destruction_extortion,information_leak", "--has-damage", "yes"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("overridden: damages"), "{stdout}");
+        let id = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&first).unwrap()).await.unwrap().unwrap();
+        let c = store.classification(id).await.unwrap().unwrap();
+        assert_eq!(c.damages.len(), 2);
+        assert_eq!(c.causes[0].to_string(), "missing_access_control");
+        assert_eq!(store.override_counts().await.unwrap(), vec![("damages".to_owned(), 1)], "{}", db.backend);
+        let bad = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example", "--causes", "aliens"]);
+        assert!(!bad.status.success());
+        assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown"));
+        db.cleanup().await;
+    }
+}

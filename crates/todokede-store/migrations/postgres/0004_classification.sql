@@ -1,0 +1,23 @@
+-- The analyst-confirmed classification of a report (what statistics are built from), and every
+-- override of the automatic analysis, kept and countable.
+CREATE TABLE classifications (
+    report_id BIGINT PRIMARY KEY REFERENCES reports(id),
+    confirmed_by BIGINT NOT NULL REFERENCES users(id),
+    confirmed_at TIMESTAMPTZ NOT NULL,
+    causes TEXT NOT NULL,
+    damages TEXT NOT NULL,
+    attack_types TEXT NOT NULL,
+    techniques TEXT NOT NULL,
+    has_damage TEXT
+);
+
+CREATE TABLE classification_overrides (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    report_id BIGINT NOT NULL REFERENCES reports(id),
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    at TIMESTAMPTZ NOT NULL,
+    dimension TEXT NOT NULL,
+    automatic TEXT NOT NULL,
+    confirmed TEXT NOT NULL
+);
+CREATE INDEX classification_overrides_dimension ON classification_overrides(dimension);
