@@ -80,7 +80,9 @@ def build(name, rows, domain):
         # skipping third_party, which always adds to an underlying cause.
         primary = H2_GROUPS[group] if group else next(c for c in d["causes"] if c != "third_party")
         causes = list(dict.fromkeys([primary] + d["causes"]))
-        expected[fid] = {"primary_cause": primary, "causes": causes, "damages": d["damages"], "techniques": d["techniques"]}
+        # Indicators in the 表2-1 texts, read by hand: only 2019H2 #5 names one (port 3306).
+        indicators = {"port": ["3306/mysql"]} if fid == "2019H2-05" else {}
+        expected[fid] = {"indicators": indicators, "primary_cause": primary, "causes": causes, "damages": d["damages"], "techniques": d["techniques"]}
     (out / f"{name}.json").write_text(json.dumps(reports, ensure_ascii=False, indent=1) + "\n")
     return expected
 

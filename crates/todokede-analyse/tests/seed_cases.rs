@@ -20,6 +20,8 @@ struct Case {
     damages: Vec<String>,
     /// H2 groups its table by cause, so its primary is strict; H1 does not group.
     strict_primary: bool,
+    /// type → values the text contains.
+    indicators: BTreeMap<String, Vec<String>>,
 }
 
 fn cases(files: &[&str], expected: &str) -> Vec<Case> {
@@ -37,6 +39,7 @@ fn cases(files: &[&str], expected: &str) -> Vec<Case> {
                 primary: e["primary_cause"].as_str().unwrap().to_owned(),
                 causes: strs(&e["causes"]),
                 damages: strs(&e["damages"]),
+                indicators: e["indicators"].as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), strs(v))).collect()).unwrap_or_default(),
                 id,
                 text,
             }
@@ -55,9 +58,25 @@ fn measure(cases: &[Case]) -> (usize, BTreeMap<String, Tally>, BTreeMap<String, 
     let mut primary_ok = 0;
     let mut causes: BTreeMap<String, Tally> = BTreeMap::new();
     let mut damages: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut indicators: BTreeMap<String, Tally> = BTreeMap::new();
     let mut failures = Vec::new();
     for c in cases {
-        let a = analyse(&c.text).classification;
+        let full = analyse(&c.text);
+        for (t, got) in &full.extraction.indicators.by_type {
+            let exp = c.indicators.get(t.key()).cloned().unwrap_or_default();
+            let tally = indicators.entry(t.key().to_owned()).or_default();
+            for v in got {
+                if exp.contains(v) { tally.tp += 1 } else { tally.fp += 1; failures.push(format!("{}: invented {} {v}", c.id, t.key())) }
+            }
+        }
+        for (t, exp) in &c.indicators {
+            let got: Vec<String> = full.extraction.indicators.by_type.iter().find(|(k, _)| k.key() == t).map(|(_, v)| v.clone()).unwrap_or_default();
+            for v in exp.iter().filter(|v| !got.contains(v)) {
+                indicators.entry(t.clone()).or_default().fn_ += 1;
+                failures.push(format!("{}: missed {t} {v}", c.id));
+            }
+        }
+        let a = full.classification;
         let got_causes: Vec<String> = a.causes.iter().map(|d| d.value.key().to_owned()).collect();
         let got_damages: Vec<String> = a.damages.iter().map(|d| d.value.key().to_owned()).collect();
         let first = got_causes.first().cloned().unwrap_or_default();
@@ -81,6 +100,9 @@ fn measure(cases: &[Case]) -> (usize, BTreeMap<String, Tally>, BTreeMap<String, 
             failures.push(format!("{}: damages missing {missing:?} (got {got_damages:?})", c.id));
         }
     }
+    for (k, v) in indicators {
+        damages.insert(format!("indicator:{k}"), v);
+    }
     (primary_ok, causes, damages, failures)
 }
 
@@ -90,6 +112,7 @@ fn print(name: &str, n: usize, primary_ok: usize, causes: &BTreeMap<String, Tall
         for (k, v) in t {
             let p = v.tp as f64 / (v.tp + v.fp).max(1) as f64;
             let r = v.tp as f64 / (v.tp + v.fn_).max(1) as f64;
+            let title = if k.starts_with("indicator:") { "" } else { title };
             println!("  {title:<6} {k:<28} precision {p:>5.2}  recall {r:>5.2}  (tp {} fp {} fn {})", v.tp, v.fp, v.fn_);
         }
     }
@@ -105,8 +128,10 @@ fn every_seed_case_gets_its_primary_cause_and_damages() {
         println!("  ✗ {f}");
     }
     assert_eq!(primary_ok, cases.len(), "primary cause wrong: {failures:#?}");
-    let damage_recall: f64 = damages.values().map(|t| t.tp).sum::<usize>() as f64 / damages.values().map(|t| t.tp + t.fn_).sum::<usize>() as f64;
+    let real_damages = || damages.iter().filter(|(k, _)| !k.starts_with("indicator:")).map(|(_, t)| t);
+    let damage_recall: f64 = real_damages().map(|t| t.tp).sum::<usize>() as f64 / real_damages().map(|t| t.tp + t.fn_).sum::<usize>() as f64;
     assert!(damage_recall >= 0.9, "damage recall {damage_recall:.2}: {failures:#?}");
+    assert!(!failures.iter().any(|f| f.contains("invented") || f.contains("missed")), "indicators: {failures:#?}");
 }
 
 #[test]

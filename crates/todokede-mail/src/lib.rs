@@ -6,6 +6,7 @@
 //! Nothing here does I/O except [`outbound::send`] (SMTP).
 
 pub mod form;
+pub mod imap;
 pub mod inbound;
 pub mod outbound;
 

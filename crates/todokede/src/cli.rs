@@ -56,6 +56,24 @@ pub enum Command {
         /// Largest message read, in MiB; a longer one is stored truncated and flagged.
         #[arg(long, default_value_t = 64)]
         max_message_mib: usize,
+        /// Poll an IMAP mailbox over TLS instead of reading stdin: imaps://USER@HOST[:993][/MAILBOX]
+        /// (password in the URL or TODOKEDE_IMAP_PASSWORD).
+        #[arg(long)]
+        imap: Option<String>,
+        #[arg(long, env = "TODOKEDE_IMAP_PASSWORD", hide_env_values = true)]
+        imap_password: Option<String>,
+        /// Extra CA certificate(s), PEM, to trust for the IMAP server.
+        #[arg(long)]
+        imap_ca: Option<PathBuf>,
+        /// Move stored messages to this folder (otherwise they stay, flagged $TodokedeStored).
+        #[arg(long)]
+        imap_done_folder: Option<String>,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 60)]
+        imap_interval: u64,
+        /// Poll once and exit.
+        #[arg(long)]
+        imap_once: bool,
     },
     /// Confirm the automatic classification of a report as an analyst, overriding any
     /// dimension given (comma-separated keys). Overrides are kept and counted.

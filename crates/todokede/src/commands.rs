@@ -32,7 +32,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             serve(store, listen, limits).await?;
         }
-        Command::Mailgate { mail, max_message_mib } => return Ok(mailgate(&cli.db, &mail, max_message_mib).await),
+        Command::Mailgate { mail, imap: Some(url), imap_password, imap_ca, imap_done_folder, imap_interval, imap_once, .. } => {
+            let cfg = mail_config(&mail)?;
+            let mut imap = todokede_mail::imap::ImapConfig::from_url(&url, imap_password).map_err(|e| anyhow::anyhow!(e))?;
+            imap.ca_file = imap_ca;
+            imap.done_folder = imap_done_folder;
+            let store = open(&cli.db).await?;
+            imap_loop(&store, &cfg, &imap, imap_interval, imap_once).await?;
+        }
+        Command::Mailgate { mail, max_message_mib, imap: None, .. } => return Ok(mailgate(&cli.db, &mail, max_message_mib).await),
         Command::Classify { tracking_number, analyst, causes, damages, attack_types, techniques, has_damage } => {
             let store = open(&cli.db).await?;
             let tn = todokede_domain::TrackingNumber::parse(&tracking_number).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -231,6 +239,34 @@ async fn mailgate(db: &str, mail: &MailArgs, max_message_mib: usize) -> ExitCode
             eprintln!("error: not stored ({e}); exit 75 so the MTA retries");
             ExitCode::from(EX_TEMPFAIL)
         }
+    }
+}
+
+/// `mailgate --imap`: poll, store (batch path), and only then flag/move on the server.
+async fn imap_loop(store: &Store, cfg: &MailConfig, imap: &todokede_mail::imap::ImapConfig, interval: u64, once: bool) -> anyhow::Result<()> {
+    loop {
+        let result = todokede_mail::imap::poll_once(imap, |raws| async {
+            let deliveries = crate::mail_flow::deliver_many(store, cfg, raws, |_| {}).await.map_err(|e| e.to_string())?;
+            for d in &deliveries {
+                let what = match d {
+                    Delivery::NewReport(_) => "new report",
+                    Delivery::Duplicate(_) => "already received",
+                    Delivery::FollowUp(_) => "follow-up",
+                };
+                println!("{}\t{what}", d.tracking_number());
+            }
+            Ok(())
+        })
+        .await;
+        match result {
+            Ok(n) => tracing::info!(messages = n, "IMAP poll done"),
+            Err(e) if once => bail!("IMAP: {e}"),
+            Err(e) => tracing::warn!(error = %e, "IMAP poll failed; retrying"),
+        }
+        if once {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
     }
 }
 

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = <cli::Cli as clap::Parser>::parse();
-    if matches!(args.command, cli::Command::Mailgate { .. }) {
+    if matches!(args.command, cli::Command::Mailgate { imap: None, .. }) {
         // An MTA retries only on 75 (and 71); any other failure bounces the report. A panic
         // anywhere, on any thread, must therefore end as 75 too.
         std::panic::set_hook(Box::new(|info| {
