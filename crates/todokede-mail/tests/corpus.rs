@@ -129,3 +129,12 @@ fn an_oversized_attachment_stays_raw_and_is_flagged() {
     assert!(m.submission.intake_notes.iter().any(|n| n.contains("disk.img") && n.contains("exceeds")), "{:?}", m.submission.intake_notes);
     assert_eq!(m.submission.raw.bytes.len(), raw.len());
 }
+
+#[test]
+fn a_message_that_trips_the_mime_parser_is_kept_raw() {
+    // Found by the mail_inbound fuzz target: mail-parser 0.11 reaches a debug assertion on it.
+    let raw = corpus("fuzz_crash_mail_parser_debug_assert.eml");
+    let m = parse_inbound(raw.clone(), MailLimits::default());
+    assert_eq!(m.submission.raw.bytes, raw);
+    assert!(!m.submission.content.description.is_empty());
+}

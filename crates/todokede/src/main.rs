@@ -11,12 +11,20 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = <cli::Cli as clap::Parser>::parse();
-    if matches!(args.command, cli::Command::Mailgate { imap: None, .. }) {
+    let is_mailgate = matches!(args.command, cli::Command::Mailgate { imap: None, .. });
+    if is_mailgate {
         // An MTA retries only on 75 (and 71); any other failure bounces the report. A panic
-        // anywhere, on any thread, must therefore end as 75 too.
-        std::panic::set_hook(Box::new(|info| {
-            eprintln!("error: internal fault ({info}); exit 75 so the MTA retries");
-            std::process::exit(commands::EX_TEMPFAIL as i32);
+        // must therefore end as 75 too: on the main thread it unwinds to the catch_unwind
+        // below (so code that recovers from a panic locally still can); on any other thread
+        // it ends the process with 75 at once.
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() == Some("main") {
+                default_hook(info);
+            } else {
+                eprintln!("error: internal fault ({info}); exit 75 so the MTA retries");
+                std::process::exit(commands::EX_TEMPFAIL as i32);
+            }
         }));
     }
     tracing_subscriber::fmt()
@@ -30,6 +38,19 @@ fn main() -> ExitCode {
             return if matches!(args.command, cli::Command::Mailgate { .. }) { ExitCode::from(commands::EX_TEMPFAIL) } else { ExitCode::FAILURE };
         }
     };
+    if is_mailgate {
+        return match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(commands::run(args)))) {
+            Ok(Ok(code)) => code,
+            Ok(Err(e)) => {
+                eprintln!("error: {}; exit 75 so the MTA retries", format!("{e:#}").replace('\n', " "));
+                ExitCode::from(commands::EX_TEMPFAIL)
+            }
+            Err(_) => {
+                eprintln!("error: internal fault (panic); exit 75 so the MTA retries");
+                ExitCode::from(commands::EX_TEMPFAIL)
+            }
+        };
+    }
     match rt.block_on(commands::run(args)) {
         Ok(code) => code,
         Err(e) => {
