@@ -12,3 +12,13 @@ pub mod outbound;
 
 pub use inbound::{InboundMail, MailLimits, parse_inbound};
 pub use outbound::{OutboundMail, Smtp};
+
+/// Mail settings shared by every command that receives or sends mail.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// Sender of acknowledgements and replies.
+    pub from: todokede_domain::EmailAddress,
+    /// Base URL of the web UI, for the link in acknowledgements.
+    pub public_url: String,
+    pub limits: MailLimits,
+}

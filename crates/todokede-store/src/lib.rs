@@ -157,6 +157,24 @@ impl Store {
         dispatch!(self.override_counts())
     }
 
+    /// Sessions are stored by the SHA-256 of their cookie token.
+    pub async fn create_session(&self, token_hash: &str, who: &SessionSubject, csrf: &str, lifetime: time::Duration) -> Result<(), StoreError> {
+        dispatch!(self.create_session(token_hash, who, csrf, lifetime))
+    }
+
+    /// A live (unexpired) session.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
+        dispatch!(self.session(token_hash))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        dispatch!(self.delete_session(token_hash))
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        dispatch!(self.user(id))
+    }
+
     pub async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         dispatch!(self.blob(sha256))
     }

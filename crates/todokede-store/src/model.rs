@@ -134,3 +134,18 @@ pub struct QueuedMail {
     pub raw: Vec<u8>,
     pub attempts: i64,
 }
+
+/// Who a session belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSubject {
+    Analyst(UserId),
+    /// A reporter, for exactly one report.
+    Reporter(ReportId),
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub subject: SessionSubject,
+    /// The anti-CSRF token every state-changing form of this session must carry.
+    pub csrf: String,
+}

@@ -356,6 +356,56 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
+    pub(crate) async fn create_session(&self, token_hash: &str, who: &SessionSubject, csrf: &str, lifetime: time::Duration) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let (kind, user, report) = match who {
+            SessionSubject::Analyst(u) => ("analyst", Some(u.0), None),
+            SessionSubject::Reporter(r) => ("reporter", None, Some(r.0)),
+        };
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO sessions (token_hash, kind, user_id, report_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(token_hash).bind(kind).bind(user).bind(report).bind(csrf).bind(now).bind(now + lifetime)
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query("SELECT kind, user_id, report_id, csrf, expires_at FROM sessions WHERE token_hash = $1")
+            .bind(token_hash).fetch_optional(&self.pool).await?;
+        let Some(r) = row else { return Ok(None) };
+        let expires: OffsetDateTime = r.try_get("expires_at")?;
+        if expires < OffsetDateTime::now_utc() {
+            return Ok(None);
+        }
+        let kind: String = r.try_get("kind")?;
+        let subject = if kind == "analyst" {
+            SessionSubject::Analyst(UserId(r.try_get::<Option<i64>, _>("user_id")?.ok_or_else(|| StoreError::Corrupt("session".into()))?))
+        } else {
+            SessionSubject::Reporter(ReportId(r.try_get::<Option<i64>, _>("report_id")?.ok_or_else(|| StoreError::Corrupt("session".into()))?))
+        };
+        Ok(Some(Session { subject, csrf: r.try_get("csrf")? }))
+    }
+
+    pub(crate) async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT id, email, role, password_hash, disabled FROM users WHERE id = $1").bind(id.0).fetch_optional(&self.pool).await?;
+        row.map(|r| Ok(User {
+            id: UserId(r.try_get("id")?),
+            email: r.try_get("email")?,
+            role: Role::parse(&r.try_get::<String, _>("role")?).ok_or_else(|| StoreError::Corrupt("role".into()))?,
+            password_hash: r.try_get("password_hash")?,
+            disabled: r.try_get("disabled")?,
+        })).transpose()
+    }
+
     pub(crate) async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query("SELECT bytes FROM blobs WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)

@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod error;
+pub mod replies;
+pub mod ui;
 mod openapi;
 pub mod wire;
 
@@ -34,12 +36,25 @@ pub struct AppState {
     pub store: Store,
     pub intake: IntakeQueue,
     pub limits: Limits,
+    pub mail: todokede_mail::MailConfig,
+    pub templates: std::sync::Arc<minijinja::Environment<'static>>,
+    pub limiter: std::sync::Arc<ui::Limiter>,
+    /// Set the Secure flag on cookies (the public URL is https).
+    pub secure_cookies: bool,
 }
 
 impl AppState {
     /// Must be called inside a tokio runtime (starts the intake writer).
-    pub fn new(store: Store, limits: Limits) -> Self {
-        AppState { intake: IntakeQueue::start(store.clone()), store, limits }
+    pub fn new(store: Store, limits: Limits, mail: todokede_mail::MailConfig) -> Self {
+        AppState {
+            intake: IntakeQueue::start(store.clone()),
+            store,
+            limits,
+            secure_cookies: mail.public_url.starts_with("https://"),
+            mail,
+            templates: std::sync::Arc::new(ui::templates()),
+            limiter: Default::default(),
+        }
     }
 }
 
@@ -47,7 +62,8 @@ pub fn router(state: AppState) -> Router {
     let h = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
     };
-    api::routes(state)
+    api::routes(state.clone())
+        .merge(ui::routes(state))
         .layer(h("x-content-type-options", "nosniff"))
         .layer(h("referrer-policy", "no-referrer"))
         .layer(h("x-frame-options", "DENY"))

@@ -7,7 +7,8 @@ use todokede_store::{Role, Store};
 use todokede_web::{AppState, Limits};
 
 use crate::cli::{Cli, Command, MailArgs, RoleArg, UserCommand};
-use crate::mail_flow::{Delivery, MailConfig};
+use crate::mail_flow::Delivery;
+use todokede_mail::MailConfig;
 
 /// sysexits EX_TEMPFAIL: the MTA keeps the message and retries.
 pub const EX_TEMPFAIL: u8 = 75;
@@ -23,14 +24,14 @@ fn mail_config(a: &MailArgs) -> anyhow::Result<MailConfig> {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { listen, max_body_mib, max_attachment_mib, smtp, mail } => {
-            let _mail = mail_config(&mail)?;
+            let mail = mail_config(&mail)?;
             let smtp = smtp.map(|u| todokede_mail::Smtp::from_url(&u)).transpose().map_err(|e| anyhow::anyhow!(e))?;
             let store = open(&cli.db).await?;
             let limits = Limits { max_body_bytes: max_body_mib << 20, max_attachment_bytes: max_attachment_mib << 20, ..Limits::default() };
             if let Some(smtp) = smtp {
                 tokio::spawn(crate::mail_flow::run_outbox(store.clone(), smtp));
             }
-            serve(store, listen, limits).await?;
+            serve(store, listen, limits, mail).await?;
         }
         Command::Mailgate { mail, imap: Some(url), imap_password, imap_ca, imap_done_folder, imap_interval, imap_once, .. } => {
             let cfg = mail_config(&mail)?;
@@ -79,7 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if body.trim().is_empty() {
                 bail!("the message is empty");
             }
-            let mailed = crate::mail_flow::reply_to_reporter(&store, &cfg, id, user.id, body.trim()).await?;
+            let mailed = todokede_web::replies::reply_to_reporter(&store, &cfg, id, user.id, body.trim()).await?;
             println!("{tn}\t{}", if mailed { "reply recorded and queued as mail" } else { "reply recorded (the reporter gave no address)" });
         }
         Command::User { command: UserCommand::Add { role, email, password_stdin } } => {
@@ -126,8 +127,8 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn serve(store: Store, listen: std::net::SocketAddr, limits: Limits) -> anyhow::Result<()> {
-    let state = AppState::new(store.clone(), limits);
+async fn serve(store: Store, listen: std::net::SocketAddr, limits: Limits, mail: MailConfig) -> anyhow::Result<()> {
+    let state = AppState::new(store.clone(), limits, mail);
     tokio::spawn(crate::analysis_jobs::run_worker(store));
     let app = todokede_web::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;

@@ -3,18 +3,8 @@
 
 use std::time::Duration;
 use todokede_domain::*;
-use todokede_mail::{InboundMail, MailLimits, Smtp, parse_inbound};
+use todokede_mail::{InboundMail, MailConfig, Smtp, parse_inbound};
 use todokede_store::{Store, StoreError};
-
-/// Mail settings shared by mailgate, import and serve.
-#[derive(Debug, Clone)]
-pub struct MailConfig {
-    /// Sender of acknowledgements and replies.
-    pub from: EmailAddress,
-    /// Base URL of the web UI, for the link in acknowledgements.
-    pub public_url: String,
-    pub limits: MailLimits,
-}
 
 /// What happened to one delivered message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,28 +117,6 @@ pub async fn deliver_many(store: &Store, cfg: &MailConfig, raws: Vec<Vec<u8>>, m
         progress(chunk.len());
     }
     Ok(out.into_iter().map(|d| d.expect("every mail delivered")).collect())
-}
-
-/// An analyst's message to the reporter: on the report's timeline and, when the reporter gave
-/// an address, queued as mail threaded onto the conversation.
-pub async fn reply_to_reporter(store: &Store, cfg: &MailConfig, id: ReportId, analyst: UserId, body: &str) -> Result<bool, StoreError> {
-    store.add_reply(id, analyst, body).await?;
-    let report = store.report(id).await?.ok_or(StoreError::NotFound)?;
-    let Some(to) = &report.content.reporter.email else { return Ok(false) };
-    // Thread onto the reporter's own mail and everything we sent before.
-    let mut thread: Vec<String> = Vec::new();
-    if report.channel == Channel::Email {
-        if let Some(raw) = store.raw_input(id).await? {
-            if let Some(mid) = parse_inbound(raw.bytes, cfg.limits).message_id {
-                thread.push(mid);
-            }
-        }
-    }
-    thread.extend(store.sent_message_ids(id).await?);
-    let m = todokede_mail::outbound::reply(&cfg.from, to, &report.tracking_number, report.content.language, body, &thread)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store.enqueue_mail(id, &m.message_id, m.from.as_str(), m.to.as_str(), &m.raw).await?;
-    Ok(true)
 }
 
 /// The outbox worker of `serve`: sends queued mail; failures are retried with back-off.

@@ -1,0 +1,755 @@
+//! The web UI, server-rendered (minijinja, autoescaped; no JavaScript at all): the public report
+//! forms, the reporter's page, and the analysts' workspace. Japanese by default, English by
+//! `?lang=en` (remembered in a cookie).
+//!
+//! Security: sessions are server-side (only the token's SHA-256 is stored), issued fresh at
+//! every login (no fixation); every state-changing form carries the session's CSRF token and
+//! every POST must come from our own origin; CSP forbids scripts, framing and foreign forms;
+//! attachments are served only as downloads.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use base64::Engine as _;
+use minijinja::{Environment, Value, context};
+use rand::RngCore as _;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use todokede_domain::*;
+use todokede_store::{ReportFilter, Role, Session, SessionSubject};
+
+use crate::AppState;
+
+const SESSION_COOKIE: &str = "todokede_session";
+const ANALYST_SESSION: time::Duration = time::Duration::hours(8);
+const REPORTER_SESSION: time::Duration = time::Duration::minutes(30);
+const HTML_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn templates() -> Environment<'static> {
+    let mut env = Environment::new();
+    for (name, src) in [
+        ("base.html", include_str!("../templates/base.html")),
+        ("index.html", include_str!("../templates/index.html")),
+        ("report_form.html", include_str!("../templates/report_form.html")),
+        ("submitted.html", include_str!("../templates/submitted.html")),
+        ("reporter_login.html", include_str!("../templates/reporter_login.html")),
+        ("reporter.html", include_str!("../templates/reporter.html")),
+        ("login.html", include_str!("../templates/login.html")),
+        ("queue.html", include_str!("../templates/queue.html")),
+        ("report.html", include_str!("../templates/report.html")),
+        ("audit.html", include_str!("../templates/audit.html")),
+        ("error.html", include_str!("../templates/error.html")),
+    ] {
+        env.add_template(name, src).expect("template");
+    }
+    // t("日本語", "English"): the language of the page picks one.
+    env.add_function("t", |state: &minijinja::State, ja: String, en: String| -> String {
+        if state.lookup("lang").and_then(|l| l.as_str().map(|s| s == "en")).unwrap_or(false) { en } else { ja }
+    });
+    env
+}
+
+/// Failed-login and submission counters per key (IP, account), in memory, per process.
+#[derive(Default)]
+pub struct Limiter {
+    hits: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl Limiter {
+    /// Record a hit; true when `key` has had more than `max` within `window`.
+    fn hit(&self, key: &str, max: usize, window: Duration) -> bool {
+        let mut m = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        let v = m.entry(key.to_owned()).or_default();
+        v.retain(|t| t.elapsed() < window);
+        v.push(Instant::now());
+        v.len() > max
+    }
+    fn count(&self, key: &str, window: Duration) -> usize {
+        let mut m = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        m.get_mut(key).map(|v| {
+            v.retain(|t| t.elapsed() < window);
+            v.len()
+        }).unwrap_or(0)
+    }
+}
+
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/app.css")) }))
+        .route("/report/new", get(report_form).post(submit_form))
+        .route("/r/{tracking_number}/{secret}", get(secret_link))
+        .route("/reporter/login", get(reporter_login_page).post(reporter_login))
+        .route("/reporter", get(reporter_page))
+        .route("/reporter/follow-up", post(reporter_follow_up))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/queue", get(queue))
+        .route("/reports/{tracking_number}", get(report_page))
+        .route("/reports/{tracking_number}/attachments/{sha256}", get(download))
+        .route("/reports/{tracking_number}/state", post(change_state))
+        .route("/reports/{tracking_number}/reply", post(reply))
+        .route("/reports/{tracking_number}/note", post(note))
+        .route("/admin/audit", get(audit))
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .with_state(state)
+}
+
+// ── request context ─────────────────────────────────────────────────────────────────────
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+fn lang(headers: &HeaderMap, query: &HashMap<String, String>) -> &'static str {
+    match query.get("lang").map(String::as_str).or_else(|| cookie(headers, "lang")) {
+        Some("en") => "en",
+        _ => "ja",
+    }
+}
+
+fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn client_ip(headers: &HeaderMap) -> String {
+    // Behind a reverse proxy the operator should configure it to set this; without one the
+    // socket address would be better, but every request here passes through the same key.
+    headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).unwrap_or("direct").trim().to_owned()
+}
+
+struct Ctx {
+    lang: &'static str,
+    set_lang: bool,
+    session: Option<(String, Session)>,
+    analyst: Option<todokede_store::User>,
+}
+
+async fn ctx(st: &AppState, headers: &HeaderMap, query: &HashMap<String, String>) -> Ctx {
+    let lang = lang(headers, query);
+    let mut session = None;
+    let mut analyst = None;
+    if let Some(tok) = cookie(headers, SESSION_COOKIE) {
+        let h = token_hash(tok);
+        if let Ok(Some(s)) = st.store.session(&h).await {
+            if let SessionSubject::Analyst(u) = s.subject {
+                analyst = st.store.user(u).await.ok().flatten().filter(|u| !u.disabled);
+                if analyst.is_none() {
+                    return Ctx { lang, set_lang: query.contains_key("lang"), session: None, analyst: None };
+                }
+            }
+            session = Some((h, s));
+        }
+    }
+    Ctx { lang, set_lang: query.contains_key("lang"), session, analyst }
+}
+
+impl Ctx {
+    fn csrf(&self) -> &str {
+        self.session.as_ref().map(|(_, s)| s.csrf.as_str()).unwrap_or("")
+    }
+    fn base(&self) -> Value {
+        let analyst = self.analyst.as_ref().map(|u| context! { email => u.email, admin => u.role == Role::Admin });
+        context! { lang => self.lang, analyst => analyst, csrf => self.csrf() }
+    }
+    fn reporter_report(&self) -> Option<ReportId> {
+        match self.session.as_ref()?.1.subject {
+            SessionSubject::Reporter(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+fn render(st: &AppState, c: &Ctx, name: &str, extra: Value) -> Response {
+    let v = context! { ..extra, ..c.base() };
+    let body = match st.templates.get_template(name).and_then(|t| t.render(v)) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, template = name, "render failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+    };
+    let mut res = Html(body).into_response();
+    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(HTML_CSP));
+    if c.set_lang {
+        res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", c.lang)).unwrap());
+    }
+    res
+}
+
+fn error_page(st: &AppState, c: &Ctx, status: StatusCode, ja: &str, en: &str) -> Response {
+    let msg = if c.lang == "en" { en } else { ja };
+    let mut r = render(st, c, "error.html", context! { title => status.canonical_reason().unwrap_or("Error"), message => msg });
+    *r.status_mut() = status;
+    r
+}
+
+fn session_cookie(st: &AppState, token: &str, max_age: i64) -> HeaderValue {
+    let secure = if st.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")).unwrap()
+}
+
+/// Every POST must come from our own pages: a browser sends Origin (or Sec-Fetch-Site) on
+/// form posts, and a cross-site one is refused before anything else happens.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site" || v == "same-site") {
+        return false;
+    }
+    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST).and_then(|v| v.to_str().ok())) {
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, h)| h == host).unwrap_or(false),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+fn csrf_ok(c: &Ctx, presented: Option<&str>) -> bool {
+    let expected = c.csrf();
+    let p = presented.unwrap_or("");
+    !expected.is_empty() && p.len() == expected.len() && p.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+}
+
+fn options<T: ClosedEnum>(lang: &str) -> Vec<Value> {
+    T::ALL.iter().map(|v| context! { key => v.key(), label => if lang == "en" { v.label_en() } else { v.label_ja() } }).collect()
+}
+
+fn label<T: ClosedEnum>(v: T, lang: &str) -> &'static str {
+    if lang == "en" { v.label_en() } else { v.label_ja() }
+}
+
+fn jst(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::macros::offset!(+9));
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute())
+}
+
+// ── public pages ────────────────────────────────────────────────────────────────────────
+
+async fn index(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    render(&st, &c, "index.html", context! {})
+}
+
+fn form_page(st: &AppState, c: &Ctx, form: ReportForm, values: Value, error: Option<(String, String)>) -> Response {
+    render(st, c, "report_form.html", context! {
+        form => form.key(), form_label => label(form, c.lang), v => values,
+        error => error.map(|(field, message)| context! { field, message }),
+        reporter_kinds => options::<ReporterKind>(c.lang), discoveries => options::<DiscoveryTrigger>(c.lang),
+        damage_statuses => options::<DamageStatus>(c.lang), damages => options::<DamageCategory>(c.lang),
+        assets => options::<AffectedAsset>(c.lang), causes => options::<CauseCategory>(c.lang),
+        max_attachment_mib => st.limits.max_attachment_bytes >> 20, max_body_mib => st.limits.max_body_bytes >> 20,
+    })
+}
+
+async fn report_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let form = q.get("form").and_then(|f| ReportForm::parse(f).ok()).unwrap_or(ReportForm::UnauthorizedAccess);
+    form_page(&st, &c, form, context! { submission_id => random_token() }, None)
+}
+
+/// Text fields (repeatable) and files of a multipart form.
+async fn read_multipart(req: Request, limits: crate::Limits) -> Result<(HashMap<String, Vec<String>>, Vec<Attachment>), String> {
+    let mut mp = Multipart::from_request(req, &()).await.map_err(|e| e.body_text())?;
+    let mut fields: HashMap<String, Vec<String>> = HashMap::new();
+    let mut files = Vec::new();
+    while let Some(mut f) = mp.next_field().await.map_err(|e| e.body_text())? {
+        let name = f.name().unwrap_or("").to_owned();
+        if let Some(filename) = f.file_name().map(str::to_owned) {
+            let ct = f.content_type().unwrap_or("application/octet-stream").to_owned();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = f.chunk().await.map_err(|e| e.body_text())? {
+                if bytes.len() + chunk.len() > limits.max_attachment_bytes {
+                    return Err(format!("`{}`: larger than {} MiB", submission::display_filename(&filename), limits.max_attachment_bytes >> 20));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if !filename.is_empty() && !bytes.is_empty() {
+                if files.len() >= limits.max_attachments {
+                    return Err(format!("at most {} files", limits.max_attachments));
+                }
+                files.push(Attachment::new(&filename, &ct, bytes));
+            }
+        } else {
+            fields.entry(name).or_default().push(f.text().await.map_err(|e| e.body_text())?);
+        }
+    }
+    Ok((fields, files))
+}
+
+async fn submit_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>, req: Request) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    if !same_origin(&headers) {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "他のサイトからの送信は受け付けません。", "Submissions from other sites are refused.");
+    }
+    if st.limiter.hit(&format!("submit:{}", client_ip(&headers)), 30, Duration::from_secs(600)) {
+        return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "送信が多すぎます。しばらくしてから再度お試しください。", "Too many submissions; please try again later.");
+    }
+    let (fields, files) = match read_multipart(req, st.limits).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&st, &c, StatusCode::PAYLOAD_TOO_LARGE, &format!("送信できませんでした：{e}"), &format!("Not sent: {e}")),
+    };
+    let one = |k: &str| fields.get(k).and_then(|v| v.first()).cloned().filter(|s| !s.trim().is_empty());
+    let many = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let form = one("form").and_then(|f| ReportForm::parse(&f).ok()).unwrap_or(ReportForm::UnauthorizedAccess);
+    let payload = crate::wire::ReportPayload {
+        form: form.key().to_owned(),
+        description: one("description").unwrap_or_default(),
+        language: Some(c.lang.to_owned()),
+        reporter: Some(crate::wire::ReporterPayload {
+            kind: one("reporter_kind"), name: one("reporter_name"), organization: one("reporter_organization"),
+            email: one("reporter_email"), phone: one("reporter_phone"), address: one("reporter_address"),
+        }),
+        discovered_on: one("discovered_on"),
+        discovery: one("discovery"),
+        discovery_narrative: one("discovery_narrative"),
+        damage_status: one("damage_status"),
+        damages: many("damages"),
+        damage_narrative: None,
+        causes: many("causes"),
+        cause_narrative: None,
+        response_narrative: one("response_narrative"),
+        affected: Some(crate::wire::AffectedPayload { assets: many("assets"), ..Default::default() }),
+        virus: None,
+        received_on: None,
+    };
+    let values = context! {
+        submission_id => one("submission_id"), reporter_kind => one("reporter_kind"), reporter_name => one("reporter_name"),
+        reporter_organization => one("reporter_organization"), reporter_email => one("reporter_email"), reporter_phone => one("reporter_phone"),
+        reporter_address => one("reporter_address"), discovered_on => one("discovered_on"), discovery => one("discovery"),
+        discovery_narrative => one("discovery_narrative"), description => one("description"), damage_status => one("damage_status"),
+        damages => many("damages"), assets => many("assets"), causes => many("causes"), response_narrative => one("response_narrative"),
+    };
+    let json = serde_json::to_vec(&payload).unwrap_or_default();
+    // The form's own id makes a double click or a reload store one report.
+    let dedup = one("submission_id").filter(|s| s.len() <= 64).map(|s| DedupKey::IdempotencyKey(format!("web:{s}")));
+    let sub = match crate::api::submission_from_json(&json, files, Channel::WebForm, dedup) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut r = form_page(&st, &c, form, values, Some((e.field.unwrap_or("").to_owned(), e.message)));
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return r;
+        }
+    };
+    match st.intake.submit(sub).await {
+        Ok(Ok(receipt)) => {
+            let secret = receipt.secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
+            let link = format!("{}/r/{}/{}", st.mail.public_url.trim_end_matches('/'), receipt.tracking_number, secret);
+            render(&st, &c, "submitted.html", context! { tracking_number => receipt.tracking_number.to_string(), secret, secret_link => link })
+        }
+        Ok(Err(_)) => error_page(&st, &c, StatusCode::CONFLICT, "この届出は既に送信されています。", "This report was already submitted."),
+        Err(e) => {
+            tracing::error!(error = %e, "web intake failed");
+            error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に受け付けられません。入力内容は保存されていません。しばらくしてから再度送信してください。",
+                "We cannot accept reports right now; nothing was stored. Please submit again in a moment.")
+        }
+    }
+}
+
+// ── reporter ────────────────────────────────────────────────────────────────────────────
+
+async fn start_reporter_session(st: &AppState, report: ReportId) -> Response {
+    let token = random_token();
+    if let Err(e) = st.store.create_session(&token_hash(&token), &SessionSubject::Reporter(report), &random_token(), REPORTER_SESSION).await {
+        tracing::error!(error = %e, "session");
+        return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
+    }
+    // The secret never stays in the address bar, the history or a Referer.
+    let mut res = Redirect::to("/reporter").into_response();
+    res.headers_mut().insert(header::SET_COOKIE, session_cookie(st, &token, REPORTER_SESSION.whole_seconds()));
+    res
+}
+
+async fn secret_link(State(st): State<AppState>, headers: HeaderMap, Path((tn, secret)): Path<(String, String)>) -> Response {
+    let c = ctx(&st, &headers, &HashMap::new()).await;
+    let ip = client_ip(&headers);
+    if st.limiter.count(&format!("reporter:{ip}"), Duration::from_secs(900)) > 20 {
+        return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "試行が多すぎます。", "Too many attempts.");
+    }
+    let found = match TrackingNumber::parse(&tn) {
+        Ok(tn) => st.store.report_for_reporter(&tn, &ReporterSecret::from_presented(&secret)).await.ok().flatten(),
+        Err(_) => None,
+    };
+    match found {
+        Some(r) => start_reporter_session(&st, r.id).await,
+        None => {
+            st.limiter.hit(&format!("reporter:{ip}"), usize::MAX, Duration::from_secs(900));
+            let mut r = render(&st, &c, "reporter_login.html", context! { error => true });
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            r
+        }
+    }
+}
+
+async fn reporter_login_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    render(&st, &c, "reporter_login.html", context! {})
+}
+
+#[derive(Deserialize)]
+struct ReporterLogin {
+    tracking_number: String,
+    secret: String,
+}
+
+async fn reporter_login(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<ReporterLogin>) -> Response {
+    let c = ctx(&st, &headers, &HashMap::new()).await;
+    if !same_origin(&headers) {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "他のサイトからの送信は受け付けません。", "Requests from other sites are refused.");
+    }
+    secret_link(State(st), headers, Path((f.tracking_number, f.secret))).await
+}
+
+async fn reporter_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let Some(id) = c.reporter_report() else { return Redirect::to("/reporter/login").into_response() };
+    let Ok(Some(r)) = st.store.report(id).await else { return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.") };
+    let messages: Vec<Value> = r.timeline.iter().filter(|e| e.visible_to_reporter()).filter_map(|e| match e {
+        TimelineEntry::Reply { body, at, .. } => Some(context! { kind => "reply", who => if c.lang == "en" { "Analyst" } else { "担当者" }, at => jst(*at), body, attachments => Vec::<String>::new() }),
+        TimelineEntry::FollowUp { body, at, attachments } => Some(context! { kind => "follow_up", who => if c.lang == "en" { "You" } else { "届出者" }, at => jst(*at), body,
+            attachments => attachments.iter().map(|a| a.filename.clone()).collect::<Vec<_>>() }),
+        _ => None,
+    }).collect();
+    render(&st, &c, "reporter.html", context! {
+        report => context! { tracking_number => r.tracking_number.to_string(), state => r.state.key(), state_label => label(r.state, c.lang),
+            form_label => label(r.content.form, c.lang), received_at => jst(r.received_at), description => r.content.description },
+        messages,
+    })
+}
+
+async fn reporter_follow_up(State(st): State<AppState>, headers: HeaderMap, req: Request) -> Response {
+    let c = ctx(&st, &headers, &HashMap::new()).await;
+    let Some(id) = c.reporter_report() else { return Redirect::to("/reporter/login").into_response() };
+    if !same_origin(&headers) {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "他のサイトからの送信は受け付けません。", "Requests from other sites are refused.");
+    }
+    let (fields, files) = match read_multipart(req, st.limits).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&st, &c, StatusCode::PAYLOAD_TOO_LARGE, &e, &e),
+    };
+    if !csrf_ok(&c, fields.get("csrf").and_then(|v| v.first()).map(String::as_str)) {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "フォームの有効期限が切れました。ページを開き直してください。", "The form has expired; please reload the page.");
+    }
+    let body = fields.get("body").and_then(|v| v.first()).map(|s| s.trim().to_owned()).unwrap_or_default();
+    if body.is_empty() {
+        return Redirect::to("/reporter").into_response();
+    }
+    match st.store.add_follow_up(id, &body, &files).await {
+        Ok(()) => Redirect::to("/reporter").into_response(),
+        Err(_) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に送信できません。", "Cannot send right now."),
+    }
+}
+
+// ── analysts ────────────────────────────────────────────────────────────────────────────
+
+async fn login_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    render(&st, &c, "login.html", context! {})
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+async fn login(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    let c = ctx(&st, &headers, &HashMap::new()).await;
+    if !same_origin(&headers) {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "他のサイトからの送信は受け付けません。", "Requests from other sites are refused.");
+    }
+    let email = f.email.trim().to_ascii_lowercase();
+    let ip = client_ip(&headers);
+    let window = Duration::from_secs(900);
+    // Lockout per account and per address: 5 failures in 15 minutes. The message is the
+    // same as for a wrong password, so it tells an attacker nothing.
+    let generic = if c.lang == "en" { "The e-mail address or password is not right, or the account is locked for a while." } else { "メールアドレスまたはパスワードが正しくないか、一時的にロックされています。" };
+    let fail = |st: &AppState| {
+        st.limiter.hit(&format!("login:{email}"), usize::MAX, window);
+        st.limiter.hit(&format!("login-ip:{ip}"), usize::MAX, window);
+    };
+    if st.limiter.count(&format!("login:{email}"), window) >= 5 || st.limiter.count(&format!("login-ip:{ip}"), window) >= 20 {
+        let _ = st.store.audit(None, "login.locked", Some(&email), None).await;
+        let mut r = render(&st, &c, "login.html", context! { error => generic });
+        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return r;
+    }
+    let user = st.store.user_by_email(&email).await.ok().flatten().filter(|u| !u.disabled);
+    let password = f.password.clone();
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    // Verify even for unknown accounts (against a fixed hash), so timing does not enumerate them.
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await.unwrap_or(false);
+    let (Some(user), true) = (user, ok) else {
+        fail(&st);
+        let _ = st.store.audit(None, "login.failed", Some(&email), None).await;
+        let mut r = render(&st, &c, "login.html", context! { error => generic });
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        return r;
+    };
+    // A fresh session at every login: a token planted before login is never elevated.
+    if let Some((old, _)) = &c.session {
+        let _ = st.store.delete_session(old).await;
+    }
+    let token = random_token();
+    if st.store.create_session(&token_hash(&token), &SessionSubject::Analyst(user.id), &random_token(), ANALYST_SESSION).await.is_err() {
+        return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的にログインできません。", "Cannot log in right now.");
+    }
+    let _ = st.store.audit(Some(user.id), "login", None, None).await;
+    let mut res = Redirect::to("/queue").into_response();
+    res.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, &token, ANALYST_SESSION.whole_seconds()));
+    res
+}
+
+/// argon2 verification; `None` (unknown account) burns the same work against a dummy hash.
+pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$W0lDnJXL1bOH1RiB2Eu5O6VcUEyRQwV1bnqWF9U0f0c";
+    let parsed = PasswordHash::new(hash.unwrap_or(DUMMY));
+    match parsed {
+        Ok(h) => argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok() && hash.is_some(),
+        Err(_) => false,
+    }
+}
+
+async fn logout(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &HashMap::new()).await;
+    if same_origin(&headers) && csrf_ok(&c, f.get("csrf").map(String::as_str)) {
+        if let Some((h, _)) = &c.session {
+            let _ = st.store.delete_session(h).await;
+            if let Some(u) = &c.analyst {
+                let _ = st.store.audit(Some(u.id), "logout", None, None).await;
+            }
+        }
+    }
+    let mut res = Redirect::to("/").into_response();
+    res.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, "", 0));
+    res
+}
+
+/// The signed-in analyst, or a redirect to the login page.
+macro_rules! analyst_or_login {
+    ($c:expr) => {
+        match &$c.analyst {
+            Some(u) => u.clone(),
+            None => return Redirect::to("/login").into_response(),
+        }
+    };
+}
+
+async fn queue(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let _user = analyst_or_login!(c);
+    let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let date = |k: &str| get(k).and_then(|d| crate::wire::parse_date("date", Some(&d)).ok().flatten());
+    let page: i64 = get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let per_page = 50;
+    let filter = ReportFilter {
+        state: get("state").and_then(|s| ReportState::parse(&s).ok()),
+        form: get("form").and_then(|s| ReportForm::parse(&s).ok()),
+        reporter_kind: get("kind").and_then(|s| ReporterKind::parse(&s).ok()),
+        received_from: date("from").map(|d| d.midnight().assume_offset(time::macros::offset!(+9))),
+        received_before: date("until").and_then(|d| d.next_day()).map(|d| d.midnight().assume_offset(time::macros::offset!(+9))),
+        newest_first: get("sort").as_deref() != Some("old"),
+        limit: per_page + 1,
+        offset: (page - 1) * per_page,
+    };
+    let Ok(mut rows) = st.store.list_reports(&filter).await else { return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に表示できません。", "Unavailable.") };
+    let more = rows.len() as i64 > per_page;
+    rows.truncate(per_page as usize);
+    let counts = st.store.count_by_state().await.unwrap_or_default();
+    let link = |p: i64| {
+        let mut params: Vec<(String, String)> = q.iter().filter(|(k, _)| k.as_str() != "page").map(|(k, v)| (k.clone(), v.clone())).collect();
+        params.push(("page".into(), p.to_string()));
+        format!("/queue?{}", params.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&"))
+    };
+    render(&st, &c, "queue.html", context! {
+        counts => counts.iter().map(|(s, n)| context! { key => s.key(), label => label(*s, c.lang), n => *n }).collect::<Vec<_>>(),
+        states => options::<ReportState>(c.lang), forms => options::<ReportForm>(c.lang), kinds => options::<ReporterKind>(c.lang),
+        f => context! { state => get("state"), form => get("form"), kind => get("kind"), from => get("from"), until => get("until"), sort => get("sort") },
+        reports => rows.iter().map(|r| context! {
+            tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, c.lang),
+            kind => r.reporter_kind.map(|k| label(k, c.lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, c.lang), state_key => r.state.key(),
+        }).collect::<Vec<_>>(),
+        prev_page => (page > 1).then(|| link(page - 1)), next_page => more.then(|| link(page + 1)),
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+async fn load_for_analyst(st: &AppState, tn: &str) -> Option<Report> {
+    let tn = TrackingNumber::parse(tn).ok()?;
+    let id = st.store.report_id_by_tracking(&tn).await.ok()??;
+    st.store.report(id).await.ok()?
+}
+
+fn analysis_view(json: &serde_json::Value, lang: &str) -> Value {
+    let section = |key: &str, ja: &str, en: &str| {
+        let items: Vec<Value> = json[key].as_array().into_iter().flatten().map(|d| context! {
+            label => d[if lang == "en" { "label_en" } else { "label_ja" }].as_str().unwrap_or(""),
+            confidence => d["confidence"].as_f64().unwrap_or(0.0),
+            evidence => d["evidence"].as_array().map(|e| e.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" | ")).unwrap_or_default(),
+        }).collect();
+        context! { title => if lang == "en" { en } else { ja }, items }
+    };
+    context! {
+        sections => vec![section("causes", "被害原因（主原因が先頭）", "Causes (primary first)"), section("damages", "被害内容", "Damage"), section("attack_types", "攻撃行為", "Attack types")],
+        indicators => json["indicators"].as_object().map(|o| o.iter().map(|(k, v)| context! { type => k, values => v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default() }).collect::<Vec<_>>()).unwrap_or_default(),
+        techniques => json["techniques"].as_array().map(|a| a.iter().map(|t| context! { id => t["id"].as_str(), name => t["name"].as_str() }).collect::<Vec<_>>()).unwrap_or_default(),
+        countermeasures => json["countermeasures"].as_array().map(|a| a.iter().filter_map(|m| m[if lang == "en" { "en" } else { "ja" }].as_str()).collect::<Vec<_>>()).unwrap_or_default(),
+    }
+}
+
+async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let _user = analyst_or_login!(c);
+    let Some(r) = load_for_analyst(&st, &tn).await else { return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.") };
+    let l = c.lang;
+    let rep = &r.content.reporter;
+    let row = |ja: &str, en: &str, v: Option<String>| context! { k => if l == "en" { en.to_owned() } else { ja.to_owned() }, v => v.unwrap_or_else(|| "—".into()) };
+    let reporter = vec![
+        row("種別", "Kind", rep.kind.map(|k| label(k, l).to_owned())),
+        row("氏名", "Name", rep.name.clone()),
+        row("組織", "Organisation", rep.organization.clone()),
+        row("E-Mail", "E-mail", rep.email.as_ref().map(|e| e.as_str().to_owned())),
+        row("TEL", "Phone", rep.phone.clone()),
+        row("住所", "Prefecture", rep.address.clone()),
+    ];
+    let mut narratives = Vec::new();
+    for (ja, en, v) in [("発見の経緯", "Discovery", &r.content.discovery_narrative), ("被害", "Damage", &r.content.damage_narrative), ("原因", "Cause", &r.content.cause_narrative), ("対応", "Response", &r.content.response_narrative)] {
+        if let Some(text) = v {
+            narratives.push(context! { title => if l == "en" { en } else { ja }, text });
+        }
+    }
+    let timeline: Vec<Value> = r.timeline.iter().map(|e| match e {
+        TimelineEntry::StateChanged { from, to, at, .. } => context! { kind => "state", at => jst(*at), what => format!("{} → {}", label(*from, l), label(*to, l)), body => "" },
+        TimelineEntry::FollowUp { body, at, attachments } => context! { kind => "follow_up", at => jst(*at), what => if l == "en" { "Follow-up from the reporter" } else { "届出者からの続報" },
+            body => format!("{body}{}", attachments.iter().map(|a| format!("\n📎 {}", a.filename)).collect::<String>()) },
+        TimelineEntry::Note { body, at, .. } => context! { kind => "note", at => jst(*at), what => if l == "en" { "Internal note" } else { "内部メモ" }, body },
+        TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => if l == "en" { "Reply to the reporter" } else { "届出者への返信" }, body },
+    }).collect();
+    let mut attachments: Vec<&AttachmentMeta> = r.attachments.iter().collect();
+    for e in &r.timeline {
+        if let TimelineEntry::FollowUp { attachments: a, .. } = e {
+            attachments.extend(a.iter());
+        }
+    }
+    let analysis = st.store.analysis(r.id).await.ok().flatten().and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok()).map(|j| analysis_view(&j, l));
+    let reply_template = if r.content.language == Language::En {
+        "Thank you for your report. Could you tell us more about …?\n\nThe todokede team"
+    } else {
+        "このたびは届出をいただきありがとうございます。\n差し支えなければ、〜についてお教えいただけますでしょうか。\n\n届出窓口"
+    };
+    render(&st, &c, "report.html", context! {
+        r => context! {
+            tracking_number => r.tracking_number.to_string(), state => label(r.state, l), state_key => r.state.key(), form => label(r.content.form, l),
+            channel => label(r.channel, l), received_at => jst(r.received_at), description => r.content.description, narratives, reporter,
+            attachments => attachments.iter().map(|a| context! { sha256 => a.sha256, filename => a.filename, size => a.size, content_type => a.content_type }).collect::<Vec<_>>(),
+            intake_notes => r.intake_notes, timeline,
+            next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
+        },
+        analysis, reply_template,
+    })
+}
+
+/// Attachments leave only as downloads: never rendered in our origin.
+async fn download(State(st): State<AppState>, headers: HeaderMap, Path((tn, sha)): Path<(String, String)>) -> Response {
+    let c = ctx(&st, &headers, &HashMap::new()).await;
+    let user = analyst_or_login!(c);
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let mut all: Vec<&AttachmentMeta> = r.attachments.iter().collect();
+    for e in &r.timeline {
+        if let TimelineEntry::FollowUp { attachments, .. } = e {
+            all.extend(attachments.iter());
+        }
+    }
+    // Only an attachment of this report: a hash from another report is not found here.
+    let Some(meta) = all.into_iter().find(|a| a.sha256 == sha) else { return StatusCode::NOT_FOUND.into_response() };
+    let Ok(Some(bytes)) = st.store.blob(&meta.sha256).await else { return StatusCode::NOT_FOUND.into_response() };
+    let _ = st.store.audit(Some(user.id), "attachment.download", Some(&r.id.0.to_string()), Some(&meta.filename)).await;
+    let ascii: String = meta.filename.chars().map(|ch| if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_') { ch } else { '_' }).collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(&meta.filename));
+    let mut res = Bytes::from(bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    res
+}
+
+#[derive(Deserialize)]
+struct ActionForm {
+    csrf: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    body: String,
+}
+
+async fn action_guard(st: &AppState, headers: &HeaderMap, csrf: &str) -> Result<(Ctx, todokede_store::User), Response> {
+    let c = ctx(st, headers, &HashMap::new()).await;
+    let Some(user) = c.analyst.clone() else { return Err(Redirect::to("/login").into_response()) };
+    if !same_origin(headers) || !csrf_ok(&c, Some(csrf)) {
+        return Err(error_page(st, &c, StatusCode::FORBIDDEN, "フォームの有効期限が切れたか、他のサイトからの送信です。", "The form has expired or came from another site."));
+    }
+    Ok((c, user))
+}
+
+async fn change_state(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(f): Form<ActionForm>) -> Response {
+    let (c, user) = match action_guard(&st, &headers, &f.csrf).await { Ok(x) => x, Err(r) => return r };
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Ok(to) = ReportState::parse(&f.to) else { return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な状態です。", "Unknown state.") };
+    match st.store.transition(r.id, to, user.id).await {
+        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Err(e) => error_page(&st, &c, StatusCode::CONFLICT, &e.to_string(), &e.to_string()),
+    }
+}
+
+async fn reply(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(f): Form<ActionForm>) -> Response {
+    let (c, user) = match action_guard(&st, &headers, &f.csrf).await { Ok(x) => x, Err(r) => return r };
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    if f.body.trim().is_empty() {
+        return Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response();
+    }
+    match crate::replies::reply_to_reporter(&st.store, &st.mail, r.id, user.id, f.body.trim()).await {
+        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+    }
+}
+
+async fn note(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(f): Form<ActionForm>) -> Response {
+    let (c, user) = match action_guard(&st, &headers, &f.csrf).await { Ok(x) => x, Err(r) => return r };
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    if !f.body.trim().is_empty() {
+        if let Err(e) = st.store.add_note(r.id, user.id, f.body.trim()).await {
+            return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string());
+        }
+    }
+    Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response()
+}
+
+async fn audit(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let user = analyst_or_login!(c);
+    if user.role != Role::Admin {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが閲覧できます。", "Admins only.");
+    }
+    let entries = st.store.audit_log(500).await.unwrap_or_default();
+    render(&st, &c, "audit.html", context! {
+        entries => entries.iter().map(|e| context! { at => jst(e.at), user => e.user.map(|u| u.0.to_string()).unwrap_or_else(|| "—".into()),
+            action => e.action, target => e.target, detail => e.detail }).collect::<Vec<_>>(),
+    })
+}
