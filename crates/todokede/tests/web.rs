@@ -1,0 +1,206 @@
+//! The web UI over real HTTP, as a browser uses it (cookies, forms, redirects), with the
+//! security checks each as a test that fails when the protection is removed.
+
+mod common;
+
+use common::Server;
+use reqwest::{StatusCode, redirect::Policy};
+use todokede_testkit::TestDb;
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle).unwrap_or_else(|| panic!("no {name} in page")) + needle.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn between<'a>(html: &'a str, a: &str, b: &str) -> &'a str {
+    let s = html.find(a).unwrap_or_else(|| panic!("{a} not in page")) + a.len();
+    &html[s..s + html[s..].find(b).unwrap()]
+}
+
+async fn file_report(s: &Server, b: &reqwest::Client, description: &str) -> (String, String, String) {
+    let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("form", "unauthorized_access")
+        .text("submission_id", hidden(&page, "submission_id"))
+        .text("reporter_kind", "company")
+        .text("reporter_email", "taro@example.jp")
+        .text("description", description.to_owned())
+        .text("damages", "data_destruction_extortion")
+        .part("attachments", reqwest::multipart::Part::bytes(b"<html><script>alert(1)</script></html>".to_vec()).file_name("evil.html").mime_str("text/html").unwrap());
+    let res = b.post(s.url("/report/new")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    let tn = between(&html, "<p class=\"tn\">", "</p>").to_owned();
+    let link = between(&html, "rel=\"noreferrer\">", "</a>").replace("&#x2f;", "/");
+    let secret = link.rsplit('/').next().unwrap().to_owned();
+    (tn, secret, link)
+}
+
+async fn login(s: &Server, b: &reqwest::Client, email: &str, password: &str) -> StatusCode {
+    b.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", email), ("password", password)]).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn a_report_filed_in_the_browser_is_handled_by_an_analyst() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let s = Server::start(&db.url, &["--public-url", "http://127.0.0.1"]);
+
+    // Japanese by default, English on request.
+    let b = browser();
+    let home = b.get(s.url("/")).send().await.unwrap();
+    assert!(home.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(home.text().await.unwrap().contains("不正アクセスの届出"));
+    assert!(b.get(s.url("/?lang=en")).send().await.unwrap().text().await.unwrap().contains("Report a computer virus"));
+    assert!(b.get(s.url("/")).send().await.unwrap().text().await.unwrap().contains("Report a computer virus"), "the language is remembered");
+
+    // The reporter files a report with a hostile payload.
+    let reporter = browser();
+    let (tn, secret, _link) = file_report(&s, &reporter, "<script>alert('xss')</script> phpMyAdmin 経由で DB が消去され 0.03 BTC を要求された。攻撃元 45.33.32.156").await;
+    assert_eq!(tn.len(), 11);
+
+    // The secret link becomes a session and a redirect to an address without the secret.
+    let res = reporter.get(s.url(&format!("/r/{tn}/{secret}"))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/reporter");
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let page = reporter.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&tn));
+    assert!(page.contains("&lt;script&gt;alert("), "escaped");
+    assert!(!page.contains("<script>alert"), "never inline");
+
+    // The analyst logs in, sees it in the queue, reads the analysis, replies.
+    let a = browser();
+    assert_eq!(a.get(s.url("/queue")).send().await.unwrap().headers()["location"], "/login");
+    assert_eq!(login(&s, &a, "chief@ipa.example", &password).await, StatusCode::SEE_OTHER);
+    let queue = a.get(s.url("/queue?state=received")).send().await.unwrap().text().await.unwrap();
+    assert!(queue.contains(&tn), "in the queue");
+    let report_url = s.url(&format!("/reports/{tn}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = loop {
+        let p = a.get(&report_url).send().await.unwrap().text().await.unwrap();
+        if p.contains("データ消去・脅迫") || std::time::Instant::now() > deadline {
+            break p;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(page.contains("データ消去・脅迫"), "analysis shown");
+    assert!(page.contains("45.33.32.156"));
+    assert!(!page.contains("<script>alert"), "escaped on the analyst side too");
+    let csrf = hidden(&page, "csrf");
+    let sha = between(&page, "/attachments/", "\"").to_owned();
+    let dl = a.get(s.url(&format!("/reports/{tn}/attachments/{sha}"))).send().await.unwrap();
+    assert_eq!(dl.headers()["content-type"], "application/octet-stream");
+    assert!(dl.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    assert_eq!(dl.headers()["x-content-type-options"], "nosniff");
+    // A hash that is not this report's attachment is not served through it.
+    assert_eq!(a.get(s.url(&format!("/reports/{tn}/attachments/{}", "0".repeat(64)))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    let post = |path: String, fields: Vec<(&'static str, String)>| a.post(s.url(&path)).header("origin", s.base.clone()).form(&fields).send();
+    assert_eq!(post(format!("/reports/{tn}/state"), vec![("csrf", csrf.clone()), ("to", "triage".into())]).await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(post(format!("/reports/{tn}/reply"), vec![("csrf", csrf.clone()), ("body", "ログを送っていただけますか。".into())]).await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(post(format!("/reports/{tn}/note"), vec![("csrf", csrf.clone()), ("body", "内部メモ：踏み台の疑い".into())]).await.unwrap().status(), StatusCode::SEE_OTHER);
+    // Without the CSRF token, or from another site: refused, nothing changes.
+    assert_eq!(post(format!("/reports/{tn}/state"), vec![("csrf", "forged".into()), ("to", "closed".into())]).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let cross = a.post(s.url(&format!("/reports/{tn}/state"))).header("origin", "https://evil.example").form(&[("csrf", csrf.as_str()), ("to", "closed")]).send().await.unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+
+    // The reporter sees the reply, not the internal note, and answers.
+    let page = reporter.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("ログを送っていただけますか。"));
+    assert!(!page.contains("踏み台の疑い"), "internal notes stay internal");
+    let rcsrf = hidden(&page, "csrf");
+    let fu = reqwest::multipart::Form::new().text("csrf", rcsrf).text("body", "auth.log を添付します")
+        .part("attachments", reqwest::multipart::Part::bytes(b"Failed password for root".to_vec()).file_name("auth.log"));
+    assert_eq!(reporter.post(s.url("/reporter/follow-up")).header("origin", s.base.clone()).multipart(fu).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+
+    // The analyst sees the follow-up and closes the report.
+    let page = a.get(&report_url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("auth.log を添付します"));
+    assert_eq!(post(format!("/reports/{tn}/state"), vec![("csrf", csrf.clone()), ("to", "closed".into())]).await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert!(a.get(&report_url).send().await.unwrap().text().await.unwrap().contains("完了"));
+    // Every action is in the audit log, which the admin can read.
+    let audit = a.get(s.url("/admin/audit")).send().await.unwrap().text().await.unwrap();
+    for action in ["login", "report.transition", "report.reply", "report.note", "attachment.download"] {
+        assert!(audit.contains(action), "{action} not audited");
+    }
+}
+
+#[tokio::test]
+async fn reporters_reach_only_their_own_report() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let (tn_a, secret_a, _) = file_report(&s, &browser(), "届出A").await;
+    let (tn_b, _secret_b, _) = file_report(&s, &browser(), "届出B").await;
+    let b = browser();
+    // A's secret with B's number: nothing.
+    assert_eq!(b.get(s.url(&format!("/r/{tn_b}/{secret_a}"))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(b.get(s.url("/reporter")).send().await.unwrap().headers()["location"], "/reporter/login");
+    // With A's session, the page is A's; analyst pages stay closed.
+    b.get(s.url(&format!("/r/{tn_a}/{secret_a}"))).send().await.unwrap();
+    let page = b.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("届出A") && !page.contains("届出B"));
+    assert_eq!(b.get(s.url(&format!("/reports/{tn_b}"))).send().await.unwrap().headers()["location"], "/login");
+    assert_eq!(b.get(s.url("/queue")).send().await.unwrap().headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn login_does_not_enumerate_accounts_and_locks_out_guessing() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "a@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let s = Server::start(&db.url, &[]);
+    let b = browser();
+    let page = |st: reqwest::Response| async move { (st.status(), st.text().await.unwrap()) };
+    let (s1, unknown) = page(b.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", "nobody@ipa.example"), ("password", "x")]).send().await.unwrap()).await;
+    let (s2, wrong) = page(b.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", "a@ipa.example"), ("password", "x")]).send().await.unwrap()).await;
+    assert_eq!((s1, s2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(between(&unknown, "role=\"alert\">", "<"), between(&wrong, "role=\"alert\">", "<"), "same answer for unknown account and wrong password");
+    for _ in 0..4 {
+        login(&s, &b, "a@ipa.example", "wrong").await;
+    }
+    // Locked now, even with the right password.
+    assert_eq!(login(&s, &b, "a@ipa.example", &password).await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_session_cookie_planted_before_login_is_not_elevated() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "b@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let s = Server::start(&db.url, &[]);
+    let planted = "todokede_session=attacker-chosen-token";
+    let res = reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+        .post(s.url("/login")).header("cookie", planted).header("origin", s.base.clone())
+        .form(&[("email", "b@ipa.example"), ("password", password.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let issued = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(!issued.contains("attacker-chosen-token"));
+    let with_planted = reqwest::Client::builder().redirect(Policy::none()).build().unwrap().get(s.url("/queue")).header("cookie", planted).send().await.unwrap();
+    assert_eq!(with_planted.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn form_validation_errors_show_next_to_the_field_and_nothing_is_stored() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let b = browser();
+    let form = reqwest::multipart::Form::new().text("form", "virus").text("description", "  ").text("reporter_email", "not-an-address");
+    let res = b.post(s.url("/report/new")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("class=\"error\""), "message next to the field");
+    assert!(html.contains("not-an-address"), "what was typed is kept");
+    let cross = b.post(s.url("/report/new")).header("origin", "https://evil.example")
+        .multipart(reqwest::multipart::Form::new().text("form", "virus").text("description", "x")).send().await.unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    assert_eq!(todokede_store::Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports, 0);
+}
