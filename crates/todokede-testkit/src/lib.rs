@@ -196,3 +196,124 @@ impl SmtpSink {
         tokio::time::timeout(std::time::Duration::from_secs(secs), self.received.recv()).await.ok().flatten()
     }
 }
+
+/// A headless Chromium driven over the WebDriver protocol (Debian's chromium and
+/// chromium-driver; `.ci/run` installs them). Just what the end-to-end tests need.
+pub struct Browser {
+    driver: std::process::Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    /// Screenshots go here (target/screenshots), to be looked at.
+    pub shots: std::path::PathBuf,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl Browser {
+    pub async fn start(shots: std::path::PathBuf) -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = std::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium chromium-driver; .ci/run installs them)");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(std::time::Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap().keep();
+        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--window-size=1280,1400", format!("--user-data-dir={}", profile.display())]}}}});
+        let v: serde_json::Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {v}")).to_owned();
+        std::fs::create_dir_all(&shots).unwrap();
+        Browser { driver, base, session, http, shots }
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let mut req = self.http.request(method.clone(), url);
+        if method == reqwest::Method::POST {
+            req = req.json(&body);
+        }
+        let v: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
+        if v["value"].get("error").is_some() {
+            panic!("WebDriver {path}: {}", v["value"]);
+        }
+        v["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", serde_json::json!({"url": url})).await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self.cmd(reqwest::Method::POST, "/element", serde_json::json!({"using": "css selector", "value": css})).await;
+        v[ELEMENT].as_str().unwrap().to_owned()
+    }
+
+    /// Type into a field (also: a file path into a file input).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{e}/value"), serde_json::json!({"text": text})).await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{e}/click"), serde_json::json!({})).await;
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), serde_json::Value::Null).await.as_str().unwrap_or("").to_owned()
+    }
+
+    pub async fn source(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/source", serde_json::Value::Null).await.as_str().unwrap_or("").to_owned()
+    }
+
+    /// Wait until the page contains `needle` (after a click that navigates, the old page may
+    /// still be current for a moment). Returns the page source.
+    pub async fn wait_for(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let src = self.source().await;
+            if src.contains(needle) {
+                return src;
+            }
+            assert!(std::time::Instant::now() < deadline, "page never showed {needle:?}: …{}", &src[src.len().saturating_sub(1500)..]);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn url(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/url", serde_json::Value::Null).await.as_str().unwrap_or("").to_owned()
+    }
+
+    pub async fn delete_cookies(&self) {
+        self.http.delete(format!("{}/session/{}/cookie", self.base, self.session)).send().await.unwrap();
+    }
+
+    /// Save a full-window screenshot as `<name>.png`; returns its size in bytes.
+    pub async fn screenshot(&self, name: &str) -> usize {
+        use base64::Engine as _;
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", serde_json::Value::Null).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), &png).unwrap();
+        png.len()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

@@ -204,13 +204,15 @@ fn session_cookie(st: &AppState, token: &str, max_age: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")).unwrap()
 }
 
-/// Every POST must come from our own pages: a browser sends Origin (or Sec-Fetch-Site) on
-/// form posts, and a cross-site one is refused before anything else happens.
+/// Every POST must come from our own pages. Browsers say where a request comes from in
+/// Sec-Fetch-Site; older ones only in Origin. (Origin alone is not enough: under our
+/// `Referrer-Policy: no-referrer` Chromium sends `Origin: null` even for same-origin forms.)
 fn same_origin(headers: &HeaderMap) -> bool {
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site" || v == "same-site") {
-        return false;
+    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    if let Some(site) = get("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
     }
-    match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST).and_then(|v| v.to_str().ok())) {
+    match (get("origin"), get("host")) {
         (Some(origin), Some(host)) => origin.split_once("://").map(|(_, h)| h == host).unwrap_or(false),
         (Some(_), None) => false,
         (None, _) => true,
@@ -600,7 +602,7 @@ fn analysis_view(json: &serde_json::Value, lang: &str) -> Value {
     let section = |key: &str, ja: &str, en: &str| {
         let items: Vec<Value> = json[key].as_array().into_iter().flatten().map(|d| context! {
             label => d[if lang == "en" { "label_en" } else { "label_ja" }].as_str().unwrap_or(""),
-            confidence => d["confidence"].as_f64().unwrap_or(0.0),
+            confidence => format!("{:.2}", d["confidence"].as_f64().unwrap_or(0.0)),
             evidence => d["evidence"].as_array().map(|e| e.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" | ")).unwrap_or_default(),
         }).collect();
         context! { title => if lang == "en" { en } else { ja }, items }

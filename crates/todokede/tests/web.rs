@@ -204,3 +204,18 @@ async fn form_validation_errors_show_next_to_the_field_and_nothing_is_stored() {
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     assert_eq!(todokede_store::Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports, 0);
 }
+
+#[tokio::test]
+async fn fetch_metadata_decides_when_present() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let b = browser();
+    let post = |site: &'static str, origin: &'static str| {
+        b.post(s.url("/report/new")).header("sec-fetch-site", site).header("origin", origin)
+            .multipart(reqwest::multipart::Form::new().text("form", "virus").text("description", "fetch metadata")).send()
+    };
+    // Chromium under Referrer-Policy: no-referrer sends Origin: null on our own forms.
+    assert_eq!(post("same-origin", "null").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(post("cross-site", "null").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(post("same-site", "https://other.example").await.unwrap().status(), StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,88 @@
+//! End to end in a real browser (headless Chromium): a reporter files a Japanese 不正アクセス届出
+//! with an attachment, gets the tracking number; an analyst logs in, finds it in the queue,
+//! replies; the reporter sees the reply on the secret-link page and adds a follow-up; the
+//! analyst closes it. Screenshots of each page land in target/screenshots/.
+
+mod common;
+
+use common::Server;
+use todokede_testkit::{Browser, TestDb};
+
+#[tokio::test]
+async fn a_report_from_filing_to_closing_in_the_browser() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let s = Server::start(&db.url, &["--public-url", "http://127.0.0.1"]);
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    let b = Browser::start(shots.clone()).await;
+    let evidence = std::env::temp_dir().join(format!("auth-{}.log", std::process::id()));
+    std::fs::write(&evidence, "Nov 25 09:58:01 web sshd[123]: Failed password for root from 45.33.32.156 port 51234 ssh2\n").unwrap();
+
+    // The reporter.
+    b.goto(&s.url("/")).await;
+    assert!(b.screenshot("01-home").await > 10_000);
+    b.goto(&s.url("/report/new?form=unauthorized_access")).await;
+    b.type_into("#reporter_name", "山田 太郎").await;
+    b.type_into("#reporter_email", "yamada@example.co.jp").await;
+    b.type_into("#description", "弊社の EC サイトで phpMyAdmin が外部から接続可能な状態になっており、データベースが削除され 0.03 BTC を要求する脅迫文が残されていました。攻撃元は 45.33.32.156 です。").await;
+    b.click("input[name=damages][value=data_destruction_extortion]").await;
+    b.type_into("#attachments", evidence.to_str().unwrap()).await;
+    b.screenshot("02-form-filled").await;
+    b.click("button[type=submit]").await;
+    b.wait_for("class=\"tn\"").await;
+    let tn = b.text(".tn").await;
+    assert_eq!(tn.len(), 11, "tracking number shown: {tn}");
+    let link = b.text("a[rel=noreferrer]").await;
+    b.screenshot("03-received").await;
+
+    // The analyst.
+    b.delete_cookies().await;
+    b.goto(&s.url("/login")).await;
+    b.type_into("#email", "chief@ipa.example").await;
+    b.type_into("#password", &password).await;
+    b.click("button[type=submit]").await;
+    b.wait_for(&tn).await;
+    assert!(b.url().await.ends_with("/queue"));
+    b.screenshot("04-queue").await;
+    b.click(&format!("a[href='/reports/{tn}']")).await;
+    // The background analysis shows up on the report page.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !b.source().await.contains("データ消去・脅迫") {
+        assert!(std::time::Instant::now() < deadline, "analysis not shown");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        b.goto(&s.url(&format!("/reports/{tn}"))).await;
+    }
+    assert!(b.source().await.contains("auth-"), "the attachment is listed");
+    b.screenshot("05-report").await;
+    b.click("#reply").await;
+    b.type_into("#reply", "\n追加のログがあればお送りください。").await;
+    b.click("form[action$='/reply'] button").await;
+    b.wait_for("class=\"reply\"").await;
+
+    // The reporter again, through the secret link.
+    b.delete_cookies().await;
+    // The public URL is configured without our ephemeral port: keep the link's path.
+    let path = &link[link.find("/r/").expect("secret link")..];
+    b.goto(&s.url(path)).await;
+    b.wait_for("追加のログがあればお送りください").await;
+    assert!(b.url().await.ends_with("/reporter"), "the secret left the address bar");
+    b.type_into("#body", "auth.log の全体を追って送ります。").await;
+    b.click("form[action='/reporter/follow-up'] button").await;
+    b.wait_for("auth.log の全体を追って送ります。").await;
+    b.screenshot("06-reporter").await;
+
+    // The analyst closes it.
+    b.delete_cookies().await;
+    b.goto(&s.url("/login")).await;
+    b.type_into("#email", "chief@ipa.example").await;
+    b.type_into("#password", &password).await;
+    b.click("button[type=submit]").await;
+    b.wait_for(&tn).await;
+    b.goto(&s.url(&format!("/reports/{tn}"))).await;
+    b.wait_for("auth.log の全体を追って送ります。").await;
+    b.click("#to option[value=closed]").await;
+    b.click("form[action$='/state'] button").await;
+    b.wait_for("badge closed").await;
+    b.screenshot("07-closed").await;
+}
