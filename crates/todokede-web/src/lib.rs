@@ -62,9 +62,11 @@ pub fn router(state: AppState) -> Router {
     let h = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
     };
-    api::routes(state.clone())
-        .merge(ui::routes(state))
-        .layer(h("x-content-type-options", "nosniff"))
+    let tls = state.secure_cookies;
+    let app = api::routes(state.clone()).merge(ui::routes(state));
+    // Behind TLS (an https public URL), browsers must never fall back to plain HTTP.
+    let app = if tls { app.layer(h("strict-transport-security", "max-age=31536000; includeSubDomains")) } else { app };
+    app.layer(h("x-content-type-options", "nosniff"))
         .layer(h("referrer-policy", "no-referrer"))
         .layer(h("x-frame-options", "DENY"))
         .layer(h("content-security-policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"))

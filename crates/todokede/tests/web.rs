@@ -219,3 +219,14 @@ async fn fetch_metadata_decides_when_present() {
     assert_eq!(post("cross-site", "null").await.unwrap().status(), StatusCode::FORBIDDEN);
     assert_eq!(post("same-site", "https://other.example").await.unwrap().status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn hsts_is_sent_when_the_public_url_is_https() {
+    let db = TestDb::sqlite().await;
+    let plain = Server::start(&db.url, &[]);
+    assert!(!browser().get(plain.url("/")).send().await.unwrap().headers().contains_key("strict-transport-security"));
+    drop(plain);
+    let tls = Server::start(&db.url, &["--public-url", "https://todokede.example"]);
+    let res = browser().get(tls.url("/")).send().await.unwrap();
+    assert!(res.headers()["strict-transport-security"].to_str().unwrap().contains("max-age=31536000"));
+}
