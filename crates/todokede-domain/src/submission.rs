@@ -139,13 +139,19 @@ impl SubmissionError {
 
 /// Trim a free-text field; empty means absent. Enforces the length limit.
 pub fn text_field(field: &'static str, value: Option<&str>, max: usize) -> Result<Option<String>, SubmissionError> {
-    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    // NUL and other C0 controls (except tab/newline) are never meaningful in a report; a value
+    // of nothing but those is an empty value.
+    let Some(v) = value else { return Ok(None) };
+    let cleaned: String = v.replace("\r\n", "\n").chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect();
+    let v = cleaned.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
     let len = v.chars().count();
     if len > max {
         return Err(SubmissionError::TooLong { field, len, max });
     }
-    // NUL and other C0 controls (except tab/newline) are never meaningful in a report.
-    Ok(Some(v.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect::<String>().replace("\r\n", "\n")))
+    Ok(Some(v.to_owned()))
 }
 
 /// A single-line field: like [`text_field`], with line breaks rejected.
@@ -176,5 +182,6 @@ mod tests {
         assert_eq!(text_field("f", Some(" a\r\nb\0 "), 10).unwrap().as_deref(), Some("a\nb"));
         assert!(matches!(text_field("f", Some("あいうえおか"), 5), Err(SubmissionError::TooLong { len: 6, .. })));
         assert!(line_field("name", Some("a\nb")).is_err());
+        assert_eq!(text_field("f", Some("\u{1}\u{7}\r"), 10).unwrap(), None, "only control characters is empty");
     }
 }

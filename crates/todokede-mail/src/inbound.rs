@@ -72,7 +72,8 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
         notes.push("解析できないメール (unparseable message): kept raw for an analyst".into());
         let text = String::from_utf8_lossy(&raw[..raw.len().min(64 << 10)]).into_owned();
         let mut content = blank_content(ReportForm::UnauthorizedAccess, Language::Ja);
-        content.description = if text.trim().is_empty() { "(empty message)".into() } else { clamp(&text, MAX_TEXT_CHARS) };
+        let cleaned = clamp(&text, MAX_TEXT_CHARS);
+        content.description = if cleaned.trim().is_empty() { "(empty message)".into() } else { cleaned };
         return InboundMail {
             submission: Submission {
                 content,
@@ -165,13 +166,15 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
     let mut content = blank_content(form, language);
     let mut description = if subject.is_empty() { body.clone() } else { format!("{subject}\n\n{body}") };
     description.push_str(&forwarded_text);
-    if description.trim().is_empty() {
-        description = if attachments.is_empty() { "(empty message)".into() } else { "(no text; see the attachments)".into() };
-    }
     if description.chars().count() > MAX_TEXT_CHARS {
         notes.push(format!("text longer than {MAX_TEXT_CHARS} characters: shortened here, whole in the raw message"));
     }
-    content.description = clamp(&description, MAX_TEXT_CHARS);
+    // Cleaned first: a body of nothing but control characters is an empty body.
+    description = clamp(&description, MAX_TEXT_CHARS);
+    if description.trim().is_empty() {
+        description = if attachments.is_empty() { "(empty message)".into() } else { "(no text; see the attachments)".into() };
+    }
+    content.description = description;
     content.reporter = fields.reporter.clone();
     if content.reporter.email.is_none() {
         content.reporter.email = reply_address.clone();

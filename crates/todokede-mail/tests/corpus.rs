@@ -138,3 +138,12 @@ fn a_message_that_trips_the_mime_parser_is_kept_raw() {
     assert_eq!(m.submission.raw.bytes, raw);
     assert!(!m.submission.content.description.is_empty());
 }
+
+#[test]
+fn a_body_of_control_characters_is_an_empty_body() {
+    // Found by the mail_inbound fuzz target: the description must never end up empty.
+    let m = parse_inbound(corpus("fuzz_control_characters_only.eml"), MailLimits::default());
+    assert!(!m.submission.content.description.trim().is_empty());
+    let m = parse_inbound(b"Subject: \x01\r\n\r\n\x02\x03\x04\r\n".to_vec(), MailLimits::default());
+    assert!(!m.submission.content.description.trim().is_empty());
+}
