@@ -200,8 +200,42 @@ impl Store {
         dispatch!(self.audit_log(limit))
     }
 
-    pub async fn save_analysis(&self, id: ReportId, analyser_version: &str, result_json: &str) -> Result<(), StoreError> {
-        dispatch!(self.save_analysis(id, analyser_version, result_json))
+    pub async fn save_analysis(&self, id: ReportId, analyser_version: &str, result_json: &str, primary_cause: Option<CauseCategory>) -> Result<(), StoreError> {
+        dispatch!(self.save_analysis(id, analyser_version, result_json, primary_cause))
+    }
+
+    /// Assign a report to an analyst (or to nobody).
+    pub async fn assign(&self, id: ReportId, to: Option<UserId>, by: UserId) -> Result<(), StoreError> {
+        dispatch!(self.assign(id, to, by))
+    }
+
+    pub async fn link_reports(&self, a: ReportId, b: ReportId, by: UserId) -> Result<(), StoreError> {
+        dispatch!(self.link_reports(a, b, by))
+    }
+
+    pub async fn linked_reports(&self, id: ReportId) -> Result<Vec<TrackingNumber>, StoreError> {
+        dispatch!(self.linked_reports(id))
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        dispatch!(self.users())
+    }
+
+    pub async fn set_user_disabled(&self, id: UserId, disabled: bool, by: UserId) -> Result<(), StoreError> {
+        dispatch!(self.set_user_disabled(id, disabled, by))
+    }
+
+    /// The TOTP secret (base32) and the last time step used.
+    pub async fn totp(&self, id: UserId) -> Result<(Option<String>, i64), StoreError> {
+        dispatch!(self.totp(id))
+    }
+
+    pub async fn set_totp(&self, id: UserId, secret: Option<&str>) -> Result<(), StoreError> {
+        dispatch!(self.set_totp(id, secret))
+    }
+
+    pub async fn use_totp_step(&self, id: UserId, step: i64) -> Result<bool, StoreError> {
+        dispatch!(self.use_totp_step(id, step))
     }
 
     pub async fn analysis(&self, id: ReportId) -> Result<Option<String>, StoreError> {

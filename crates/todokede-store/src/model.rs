@@ -78,6 +78,9 @@ pub struct ReportFilter {
     pub reporter_kind: Option<ReporterKind>,
     pub received_from: Option<OffsetDateTime>,
     pub received_before: Option<OffsetDateTime>,
+    /// Primary cause of the latest analysis.
+    pub primary_cause: Option<CauseCategory>,
+    pub assignee: Option<UserId>,
     pub newest_first: bool,
     pub limit: i64,
     pub offset: i64,

@@ -152,17 +152,22 @@ impl Store {
             "SELECT id, tracking_number, form, state, channel, received_at, reporter_kind, damage_status, description FROM reports
              WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
                AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
+               AND ($8 IS NULL OR id IN (SELECT report_id FROM analyses WHERE primary_cause = $8))
+               AND ($9 IS NULL OR assignee = $9)
              ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7"
         } else {
             "SELECT id, tracking_number, form, state, channel, received_at, reporter_kind, damage_status, description FROM reports
              WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
                AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
+               AND ($8 IS NULL OR id IN (SELECT report_id FROM analyses WHERE primary_cause = $8))
+               AND ($9 IS NULL OR assignee = $9)
              ORDER BY received_at, id LIMIT $6 OFFSET $7"
         };
         let rows = sqlx::query(sql)
             .bind(f.state.map(|s| s.key())).bind(f.form.map(|s| s.key())).bind(f.reporter_kind.map(|s| s.key()))
             .bind(f.received_from).bind(f.received_before)
             .bind(if f.limit > 0 { f.limit } else { 50 }).bind(f.offset.max(0))
+            .bind(f.primary_cause.map(|c| c.key())).bind(f.assignee.map(|u| u.0))
             .fetch_all(&self.pool).await?;
         rows.iter().map(|r| {
             let description: String = r.try_get("description")?;
@@ -406,6 +411,78 @@ impl Store {
         })).transpose()
     }
 
+    pub(crate) async fn assign(&self, id: ReportId, to: Option<UserId>, by: UserId) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE reports SET assignee = $1 WHERE id = $2").bind(to.map(|u| u.0)).bind(id.0).execute(&mut *tx).await?.rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit_in(&mut tx, Some(by), "report.assign", Some(&id.0.to_string()), Some(&to.map(|u| u.0.to_string()).unwrap_or_else(|| "nobody".into()))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Link two reports (stored once, as the ordered pair).
+    pub(crate) async fn link_reports(&self, a: ReportId, b: ReportId, by: UserId) -> Result<(), StoreError> {
+        let (x, y) = if a.0 < b.0 { (a.0, b.0) } else { (b.0, a.0) };
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO report_links (report_a, report_b, user_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT (report_a, report_b) DO NOTHING")
+            .bind(x).bind(y).bind(by.0).bind(OffsetDateTime::now_utc()).execute(&mut *tx).await?;
+        audit_in(&mut tx, Some(by), "report.link", Some(&a.0.to_string()), Some(&b.0.to_string())).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn linked_reports(&self, id: ReportId) -> Result<Vec<TrackingNumber>, StoreError> {
+        let rows = sqlx::query("SELECT r.tracking_number FROM report_links l JOIN reports r ON r.id = CASE WHEN l.report_a = $1 THEN l.report_b ELSE l.report_a END
+                                WHERE l.report_a = $1 OR l.report_b = $1 ORDER BY r.id").bind(id.0).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| tracking(&r.try_get::<String, _>(0)?)).collect()
+    }
+
+    pub(crate) async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query("SELECT id, email, role, password_hash, disabled FROM users ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(User {
+            id: UserId(r.try_get("id")?),
+            email: r.try_get("email")?,
+            role: Role::parse(&r.try_get::<String, _>("role")?).ok_or_else(|| StoreError::Corrupt("role".into()))?,
+            password_hash: r.try_get("password_hash")?,
+            disabled: r.try_get("disabled")?,
+        })).collect()
+    }
+
+    /// Disable (or enable) an account; disabling ends all its sessions at once.
+    pub(crate) async fn set_user_disabled(&self, id: UserId, disabled: bool, by: UserId) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(id.0).execute(&mut *tx).await?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
+        }
+        audit_in(&mut tx, Some(by), if disabled { "user.disable" } else { "user.enable" }, Some(&id.0.to_string()), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn totp(&self, id: UserId) -> Result<(Option<String>, i64), StoreError> {
+        let r = sqlx::query("SELECT totp_secret, totp_last_step FROM users WHERE id = $1").bind(id.0).fetch_one(&self.pool).await?;
+        Ok((r.try_get(0)?, r.try_get(1)?))
+    }
+
+    pub(crate) async fn set_totp(&self, id: UserId, secret: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = 0 WHERE id = $2").bind(secret).bind(id.0).execute(&mut *tx).await?;
+        audit_in(&mut tx, Some(id), if secret.is_some() { "user.totp_on" } else { "user.totp_off" }, None, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Record a used TOTP time step; false if it (or a later one) was used already: codes are single-use.
+    pub(crate) async fn use_totp_step(&self, id: UserId, step: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1").bind(step).bind(id.0).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
     pub(crate) async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query("SELECT bytes FROM blobs WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
@@ -458,11 +535,11 @@ impl Store {
         })).collect()
     }
 
-    pub(crate) async fn save_analysis(&self, id: ReportId, analyser_version: &str, result_json: &str) -> Result<(), StoreError> {
+    pub(crate) async fn save_analysis(&self, id: ReportId, analyser_version: &str, result_json: &str, primary_cause: Option<CauseCategory>) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO analyses (report_id, analysed_at, analyser_version, result_json) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (report_id) DO UPDATE SET analysed_at = excluded.analysed_at, analyser_version = excluded.analyser_version, result_json = excluded.result_json")
-            .bind(id.0).bind(OffsetDateTime::now_utc()).bind(analyser_version).bind(result_json)
+        sqlx::query("INSERT INTO analyses (report_id, analysed_at, analyser_version, result_json, primary_cause) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (report_id) DO UPDATE SET analysed_at = excluded.analysed_at, analyser_version = excluded.analyser_version, result_json = excluded.result_json, primary_cause = excluded.primary_cause")
+            .bind(id.0).bind(OffsetDateTime::now_utc()).bind(analyser_version).bind(result_json).bind(primary_cause.map(|c| c.key()))
             .execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())

@@ -29,10 +29,13 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreErro
     let Some(report) = store.report(id).await? else { return Err(StoreError::NotFound) };
     let text = report_text(&report);
     // The analysis is CPU work: keep it off the async workers.
-    let json = tokio::task::spawn_blocking(move || todokede_analyse::analyse(&text).to_json().to_string())
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("analysis panicked: {e}")))?;
-    store.save_analysis(id, todokede_analyse::ANALYSER_VERSION, &json).await
+    let (json, primary) = tokio::task::spawn_blocking(move || {
+        let a = todokede_analyse::analyse(&text);
+        (a.to_json().to_string(), a.classification.causes.first().map(|d| d.value))
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("analysis panicked: {e}")))?;
+    store.save_analysis(id, todokede_analyse::ANALYSER_VERSION, &json, primary).await
 }
 
 /// The worker loop of `serve`: claim jobs, run them, record the outcome. Polls when idle.

@@ -159,7 +159,7 @@ async fn user_add(store: &Store, role: RoleArg, email: &str, password_stdin: boo
     } else {
         (generate_password(), true)
     };
-    let hash = hash_password(&password)?;
+    let hash = todokede_web::ui::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
     let role = match role {
         RoleArg::Analyst => Role::Analyst,
         RoleArg::Admin => Role::Admin,
@@ -178,16 +178,6 @@ fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
     (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
-}
-
-/// argon2id with the crate's defaults (19 MiB, 2 iterations: OWASP's minimum).
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    use argon2::password_hash::{PasswordHasher as _, SaltString};
-    use rand::RngCore as _;
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-    Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?.to_string())
 }
 
 /// `todokede mailgate`: one message from standard input. Never exits with anything but 0 or 75.

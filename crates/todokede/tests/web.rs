@@ -230,3 +230,106 @@ async fn hsts_is_sent_when_the_public_url_is_https() {
     let res = browser().get(tls.url("/")).send().await.unwrap();
     assert!(res.headers()["strict-transport-security"].to_str().unwrap().contains("max-age=31536000"));
 }
+
+async fn analyst_session(s: &Server, db: &TestDb, email: &str, role: &str) -> (reqwest::Client, String) {
+    let out = common::todokede(&db.url, &["user", "add", "--role", role, email]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let b = browser();
+    assert_eq!(login(s, &b, email, &password).await, StatusCode::SEE_OTHER);
+    (b, password)
+}
+
+#[tokio::test]
+async fn totp_second_factor_is_required_once_on_and_codes_are_single_use() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let (b, password) = analyst_session(&s, &db, "t@ipa.example", "analyst").await;
+    let page = b.get(s.url("/account")).send().await.unwrap().text().await.unwrap();
+    let secret = hidden(&page, "secret");
+    let csrf = hidden(&page, "csrf");
+    let code = todokede_web::totp::code_at(&secret, todokede_web::totp::current_step()).unwrap();
+    let wrong = b.post(s.url("/account/totp")).header("origin", s.base.clone()).form(&[("csrf", csrf.as_str()), ("secret", secret.as_str()), ("code", "000000")]).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let on = b.post(s.url("/account/totp")).header("origin", s.base.clone()).form(&[("csrf", csrf.as_str()), ("secret", secret.as_str()), ("code", code.as_str())]).send().await.unwrap();
+    assert_eq!(on.status(), StatusCode::SEE_OTHER);
+    // Now the password alone is not enough.
+    let c = browser();
+    assert_eq!(login(&s, &c, "t@ipa.example", &password).await, StatusCode::UNAUTHORIZED);
+    let step = todokede_web::totp::current_step();
+    let code = todokede_web::totp::code_at(&secret, step + 1).unwrap();
+    let with = |code: String| c.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", "t@ipa.example".to_owned()), ("password", password.clone()), ("code", code)]).send();
+    assert_eq!(with(code.clone()).await.unwrap().status(), StatusCode::SEE_OTHER);
+    // The same code again: refused (single use).
+    assert_eq!(with(code).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn admins_manage_users_and_disabling_ends_sessions() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let (admin, _) = analyst_session(&s, &db, "boss@ipa.example", "admin").await;
+    let (analyst, _) = analyst_session(&s, &db, "worker@ipa.example", "analyst").await;
+    assert_eq!(analyst.get(s.url("/admin/users")).send().await.unwrap().status(), StatusCode::FORBIDDEN, "analysts do not manage users");
+    let page = admin.get(s.url("/admin/users")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let created = admin.post(s.url("/admin/users")).header("origin", s.base.clone()).form(&[("csrf", csrf.as_str()), ("email", "new@ipa.example"), ("role", "analyst")]).send().await.unwrap().text().await.unwrap();
+    assert!(created.contains("new@ipa.example"));
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let worker = store.user_by_email("worker@ipa.example").await.unwrap().unwrap();
+    assert_eq!(analyst.get(s.url("/queue")).send().await.unwrap().status(), StatusCode::OK);
+    let res = admin.post(s.url(&format!("/admin/users/{}/disable", worker.id.0))).header("origin", s.base.clone()).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(analyst.get(s.url("/queue")).send().await.unwrap().headers()["location"], "/login", "the disabled analyst's session ended at once");
+}
+
+#[tokio::test]
+async fn assignment_links_cause_filter_and_malware_downloads() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let (a, _) = analyst_session(&s, &db, "h@ipa.example", "analyst").await;
+    let (tn1, _, _) = file_report(&s, &browser(), "リスト型攻撃により顧客アカウントに不正ログインされた").await;
+    let (tn2, _, _) = file_report(&s, &browser(), "phpMyAdmin 経由で DB が消去された").await;
+    // A sample: an executable attached to a follow-up through the API.
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let id1 = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn1).unwrap()).await.unwrap().unwrap();
+    let sample = b"MZ\x90\x00 this would be a PE sample".to_vec();
+    store.add_follow_up(id1, "検体を送ります", &[todokede_domain::Attachment::new("invoice.exe", "application/x-msdownload", sample.clone())]).await.unwrap();
+
+    let page = a.get(s.url(&format!("/reports/{tn1}"))).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let me = store.user_by_email("h@ipa.example").await.unwrap().unwrap();
+    let post = |path: String, fields: Vec<(&'static str, String)>| a.post(s.url(&path)).header("origin", s.base.clone()).form(&fields).send();
+    assert_eq!(post(format!("/reports/{tn1}/assign"), vec![("csrf", csrf.clone()), ("to", me.id.0.to_string())]).await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(post(format!("/reports/{tn1}/link"), vec![("csrf", csrf.clone()), ("other", tn2.clone())]).await.unwrap().status(), StatusCode::SEE_OTHER);
+    let mine = a.get(s.url("/queue?mine=1")).send().await.unwrap().text().await.unwrap();
+    assert!(mine.contains(&tn1) && !mine.contains(&tn2));
+    let page2 = a.get(s.url(&format!("/reports/{tn2}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page2.contains(&format!("/reports/{tn1}")), "the link shows on both reports");
+
+    // The queue filters by the analysed primary cause (once the worker has analysed both).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let q = a.get(s.url("/queue?cause=credential_reuse")).send().await.unwrap().text().await.unwrap();
+        if q.contains(&tn1) {
+            assert!(!q.contains(&tn2));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "cause filter never matched");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // The sample leaves only as an encrypted zip (password "infected").
+    let page = a.get(s.url(&format!("/reports/{tn1}"))).send().await.unwrap().text().await.unwrap();
+    let sha = todokede_domain::Attachment::new("x", "y", sample.clone()).sha256_hex();
+    assert!(page.contains(&sha));
+    let dl = a.get(s.url(&format!("/reports/{tn1}/attachments/{sha}"))).send().await.unwrap();
+    assert!(dl.headers()["content-disposition"].to_str().unwrap().contains("invoice.exe.zip"));
+    let zipped = dl.bytes().await.unwrap().to_vec();
+    assert!(zipped.starts_with(b"PK"));
+    assert!(!zipped.windows(12).any(|w| w == b"would be a P"), "not readable without the password");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zipped)).unwrap();
+    let mut f = archive.by_index_decrypt(0, b"infected").unwrap();
+    let mut inner = Vec::new();
+    std::io::Read::read_to_end(&mut f, &mut inner).unwrap();
+    assert_eq!(inner, sample);
+}
