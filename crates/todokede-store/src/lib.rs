@@ -131,7 +131,13 @@ impl Store {
 
     /// Queue a composed mail; the outbox worker sends it.
     pub async fn enqueue_mail(&self, report: ReportId, message_id: &str, from: &str, to: &str, raw: &[u8]) -> Result<(), StoreError> {
-        dispatch!(self.enqueue_mail(report, message_id, from, to, raw))
+        let m = NewMail { report, message_id: message_id.to_owned(), from: from.to_owned(), to: to.to_owned(), raw: raw.to_vec() };
+        dispatch!(self.enqueue_mails(std::slice::from_ref(&m)))
+    }
+
+    /// Queue several mails in one transaction (the batch intake path: one commit, not one each).
+    pub async fn enqueue_mails(&self, mails: &[NewMail]) -> Result<(), StoreError> {
+        dispatch!(self.enqueue_mails(mails))
     }
 
     pub async fn due_mail(&self, limit: i64) -> Result<Vec<QueuedMail>, StoreError> {

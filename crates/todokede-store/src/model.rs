@@ -152,3 +152,14 @@ pub struct Session {
     /// The anti-CSRF token every state-changing form of this session must carry.
     pub csrf: String,
 }
+
+/// A composed mail to queue.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub report: ReportId,
+    /// Without angle brackets.
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    pub raw: Vec<u8>,
+}

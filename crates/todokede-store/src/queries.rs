@@ -283,11 +283,17 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
-    pub(crate) async fn enqueue_mail(&self, report: ReportId, message_id: &str, from: &str, to: &str, raw: &[u8]) -> Result<(), StoreError> {
+    pub(crate) async fn enqueue_mails(&self, mails: &[NewMail]) -> Result<(), StoreError> {
+        if mails.is_empty() {
+            return Ok(());
+        }
+        let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO outbox (report_id, message_id, from_addr, to_addr, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(report.0).bind(message_id).bind(from).bind(to).bind(raw).bind(OffsetDateTime::now_utc())
-            .execute(&mut *tx).await?;
+        for m in mails {
+            sqlx::query("INSERT INTO outbox (report_id, message_id, from_addr, to_addr, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(m.report.0).bind(&m.message_id).bind(&m.from).bind(&m.to).bind(&m.raw).bind(now)
+                .execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -341,7 +341,9 @@ async fn submit_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Q
         reporter_address => one("reporter_address"), discovered_on => one("discovered_on"), discovery => one("discovery"),
         discovery_narrative => one("discovery_narrative"), description => one("description"), damage_status => one("damage_status"),
         damages => many("damages"), assets => many("assets"), causes => many("causes"), response_narrative => one("response_narrative"),
+        mail_receipt => one("mail_receipt").is_some(),
     };
+    let mail_receipt = one("mail_receipt").is_some();
     let json = serde_json::to_vec(&payload).unwrap_or_default();
     // The form's own id makes a double click or a reload store one report.
     let dedup = one("submission_id").filter(|s| s.len() <= 64).map(|s| DedupKey::IdempotencyKey(format!("web:{s}")));
@@ -356,8 +358,17 @@ async fn submit_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Q
     match st.intake.submit(sub).await {
         Ok(Ok(receipt)) => {
             let secret = receipt.secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
+            // On request, the number and the link by mail too (queued; sent by the outbox worker).
+            let to = payload.reporter.as_ref().and_then(|r| r.email.as_deref()).and_then(|e| EmailAddress::parse(e).ok());
+            let mut mailed = false;
+            if let (true, Some(to), false) = (mail_receipt, to, receipt.duplicate) {
+                let lang = if c.lang == "en" { Language::En } else { Language::Ja };
+                if let Ok(m) = todokede_mail::outbound::acknowledgement(&st.mail.from, &to, &receipt.tracking_number, &secret, lang, &st.mail.public_url, None) {
+                    mailed = st.store.enqueue_mail(receipt.report_id, &m.message_id, m.from.as_str(), m.to.as_str(), &m.raw).await.is_ok();
+                }
+            }
             let link = format!("{}/r/{}/{}", st.mail.public_url.trim_end_matches('/'), receipt.tracking_number, secret);
-            render(&st, &c, "submitted.html", context! { tracking_number => receipt.tracking_number.to_string(), secret, secret_link => link })
+            render(&st, &c, "submitted.html", context! { tracking_number => receipt.tracking_number.to_string(), secret, secret_link => link, mailed })
         }
         Ok(Err(_)) => error_page(&st, &c, StatusCode::CONFLICT, "この届出は既に送信されています。", "This report was already submitted."),
         Err(e) => {

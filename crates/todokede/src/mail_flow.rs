@@ -56,21 +56,27 @@ async fn store_follow_up(store: &Store, report: &Report, mail: &InboundMail) -> 
     Ok(if new { Delivery::FollowUp(report.tracking_number.clone()) } else { Delivery::Duplicate(report.tracking_number.clone()) })
 }
 
-/// Queue the acknowledgement for a new report, unless the sender is automatic (no loops).
-async fn acknowledge(store: &Store, cfg: &MailConfig, mail: &InboundMail, receipt: &todokede_store::Receipt) {
-    let (Some(to), Some(secret)) = (&mail.reply_address, &receipt.secret) else { return };
+/// The acknowledgement for a new report, unless the sender is automatic (no loops).
+fn acknowledgement(cfg: &MailConfig, mail: &InboundMail, receipt: &todokede_store::Receipt) -> Option<todokede_store::NewMail> {
+    let (Some(to), Some(secret)) = (&mail.reply_address, &receipt.secret) else { return None };
     if mail.automatic || receipt.duplicate {
-        return;
+        return None;
     }
     let lang = mail.submission.content.language;
-    let composed = todokede_mail::outbound::acknowledgement(&cfg.from, to, &receipt.tracking_number, secret.expose(), lang, &cfg.public_url, mail.message_id.as_deref());
-    let result = match composed {
-        Ok(m) => store.enqueue_mail(receipt.report_id, &m.message_id, m.from.as_str(), m.to.as_str(), &m.raw).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = result {
-        // The report is stored; only the courtesy mail is missing. Say so, do not fail.
-        tracing::warn!(report = %receipt.tracking_number, error = %e, "acknowledgement not queued");
+    match todokede_mail::outbound::acknowledgement(&cfg.from, to, &receipt.tracking_number, secret.expose(), lang, &cfg.public_url, mail.message_id.as_deref()) {
+        Ok(m) => Some(todokede_store::NewMail { report: receipt.report_id, message_id: m.message_id, from: m.from.as_str().to_owned(), to: m.to.as_str().to_owned(), raw: m.raw }),
+        Err(e) => {
+            tracing::warn!(report = %receipt.tracking_number, error = %e, "acknowledgement not composed");
+            None
+        }
+    }
+}
+
+/// Queue acknowledgements. The reports are stored already; a failure here loses only the
+/// courtesy mail, so it is logged, not returned.
+async fn queue_acknowledgements(store: &Store, acks: Vec<todokede_store::NewMail>) {
+    if let Err(e) = store.enqueue_mails(&acks).await {
+        tracing::warn!(error = %e, count = acks.len(), "acknowledgements not queued");
     }
 }
 
@@ -86,7 +92,7 @@ pub async fn deliver(store: &Store, cfg: &MailConfig, raw: Vec<u8>) -> Result<De
         // Mail dedup keys are Message-IDs or content hashes: the same key means the same mail.
         Err(e) => return Err(StoreError::Corrupt(e.to_string())),
     };
-    acknowledge(store, cfg, &mail, &receipt).await;
+    queue_acknowledgements(store, acknowledgement(cfg, &mail, &receipt).into_iter().collect()).await;
     Ok(if receipt.duplicate { Delivery::Duplicate(receipt.tracking_number) } else { Delivery::NewReport(receipt.tracking_number) })
 }
 
@@ -109,11 +115,13 @@ pub async fn deliver_many(store: &Store, cfg: &MailConfig, raws: Vec<Vec<u8>>, m
     for chunk in fresh.chunks(256) {
         let subs: Vec<Submission> = chunk.iter().map(|&i| mails[i].submission.clone()).collect();
         let results = store.ingest_batch(&subs).await?;
+        let mut acks = Vec::new();
         for (&i, r) in chunk.iter().zip(results) {
             let receipt = r.map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            acknowledge(store, cfg, &mails[i], &receipt).await;
+            acks.extend(acknowledgement(cfg, &mails[i], &receipt));
             out[i] = Some(if receipt.duplicate { Delivery::Duplicate(receipt.tracking_number) } else { Delivery::NewReport(receipt.tracking_number) });
         }
+        queue_acknowledgements(store, acks).await;
         progress(chunk.len());
     }
     Ok(out.into_iter().map(|d| d.expect("every mail delivered")).collect())

@@ -29,6 +29,7 @@ async fn file_report(s: &Server, b: &reqwest::Client, description: &str) -> (Str
         .text("submission_id", hidden(&page, "submission_id"))
         .text("reporter_kind", "company")
         .text("reporter_email", "taro@example.jp")
+        .text("mail_receipt", "1")
         .text("description", description.to_owned())
         .text("damages", "data_destruction_extortion")
         .part("attachments", reqwest::multipart::Part::bytes(b"<html><script>alert(1)</script></html>".to_vec()).file_name("evil.html").mime_str("text/html").unwrap());
@@ -64,6 +65,13 @@ async fn a_report_filed_in_the_browser_is_handled_by_an_analyst() {
     let reporter = browser();
     let (tn, secret, _link) = file_report(&s, &reporter, "<script>alert('xss')</script> phpMyAdmin 経由で DB が消去され 0.03 BTC を要求された。攻撃元 45.33.32.156").await;
     assert_eq!(tn.len(), 11);
+    // The reporter asked for the number by mail: it is queued, with the secret link.
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let queued = store.due_mail(10).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].to, "taro@example.jp");
+    let mail = mail_parser::MessageParser::default().parse(&queued[0].raw).unwrap();
+    assert!(mail.body_text(0).unwrap().contains(&secret));
 
     // The secret link becomes a session and a redirect to an address without the secret.
     let res = reporter.get(s.url(&format!("/r/{tn}/{secret}"))).send().await.unwrap();
