@@ -3,6 +3,7 @@
 //! The knowledge (warning lists, rules, techniques, countermeasures) is data under `data/`.
 
 pub mod classify;
+pub mod evidence;
 pub mod indicators;
 pub mod normalise;
 pub mod warninglists;

@@ -649,6 +649,13 @@ fn analysis_view(json: &serde_json::Value, lang: &str) -> Value {
         indicators => json["indicators"].as_object().map(|o| o.iter().map(|(k, v)| context! { type => k, values => v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default() }).collect::<Vec<_>>()).unwrap_or_default(),
         techniques => json["techniques"].as_array().map(|a| a.iter().map(|t| context! { id => t["id"].as_str(), name => t["name"].as_str() }).collect::<Vec<_>>()).unwrap_or_default(),
         countermeasures => json["countermeasures"].as_array().map(|a| a.iter().filter_map(|m| m[if lang == "en" { "en" } else { "ja" }].as_str()).collect::<Vec<_>>()).unwrap_or_default(),
+        evidence => json["evidence"].as_array().map(|files| files.iter().map(|f| context! {
+            file => f["file"].as_str(), lines => f["lines"].as_u64(),
+            findings => f["findings"].as_array().map(|fs| fs.iter().map(|x| context! {
+                severity => x["severity"].as_str(), summary => x["summary"].as_str(), technique => x["technique"].as_str(),
+                proof => x["proof"].as_array().map(|p| p.iter().map(|l| format!("{:>7}: {}", l["line"].as_u64().unwrap_or(0), l["text"].as_str().unwrap_or(""))).collect::<Vec<_>>()).unwrap_or_default(),
+            }).collect::<Vec<_>>()).unwrap_or_default(),
+        }).collect::<Vec<_>>()).unwrap_or_default(),
     }
 }
 

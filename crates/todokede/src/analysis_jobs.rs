@@ -24,14 +24,41 @@ pub fn report_text(r: &Report) -> String {
     parts.join("\n\n")
 }
 
-/// Analyse one stored report and save the result.
+/// Attachments larger than this are not analysed as evidence in the background (a CLI run of
+/// `todokede evidence` streams files of any size).
+const MAX_EVIDENCE_BYTES: u64 = 256 << 20;
+
+/// Analyse one stored report and save the result: its text, and attached logs as evidence.
 pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreError> {
     let Some(report) = store.report(id).await? else { return Err(StoreError::NotFound) };
     let text = report_text(&report);
+    let mut logs = Vec::new();
+    let mut attachments = report.attachments.clone();
+    for e in &report.timeline {
+        if let TimelineEntry::FollowUp { attachments: a, .. } = e {
+            attachments.extend(a.iter().cloned());
+        }
+    }
+    for a in &attachments {
+        if a.size > MAX_EVIDENCE_BYTES {
+            continue;
+        }
+        if let Some(bytes) = store.blob(&a.sha256).await? {
+            if todokede_analyse::evidence::detect(&bytes).is_some() {
+                logs.push((a.filename.clone(), bytes));
+            }
+        }
+    }
     // The analysis is CPU work: keep it off the async workers.
     let (json, primary) = tokio::task::spawn_blocking(move || {
         let a = todokede_analyse::analyse(&text);
-        (a.to_json().to_string(), a.classification.causes.first().map(|d| d.value))
+        let mut json = a.to_json();
+        json["evidence"] = serde_json::Value::Array(logs.iter().map(|(name, bytes)| {
+            let (summary, findings) = todokede_analyse::evidence::sshd::analyse(&bytes[..]);
+            serde_json::json!({"file": name, "kind": "sshd", "lines": summary.lines, "unreadable": summary.unreadable,
+                               "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>()})
+        }).collect());
+        (json.to_string(), a.classification.causes.first().map(|d| d.value))
     })
     .await
     .map_err(|e| StoreError::Corrupt(format!("analysis panicked: {e}")))?;

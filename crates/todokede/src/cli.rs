@@ -75,6 +75,16 @@ pub enum Command {
         #[arg(long)]
         imap_once: bool,
     },
+    /// Analyse evidence logs (so far: sshd / auth.log) into findings with their proving lines.
+    Evidence {
+        #[arg(long)]
+        json: bool,
+        /// Log kind; auto detects it from the content.
+        #[arg(long, default_value = "auto")]
+        kind: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Confirm the automatic classification of a report as an analyst, overriding any
     /// dimension given (comma-separated keys). Overrides are kept and counted.
     Classify {

@@ -42,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             imap_loop(&store, &cfg, &imap, imap_interval, imap_once).await?;
         }
         Command::Mailgate { mail, max_message_mib, imap: None, .. } => return Ok(mailgate(&cli.db, &mail, max_message_mib).await),
+        Command::Evidence { json, kind, files } => crate::analyze_cmd::evidence(&files, &kind, json)?,
         Command::Classify { tracking_number, analyst, causes, damages, attack_types, techniques, has_damage } => {
             let store = open(&cli.db).await?;
             let tn = todokede_domain::TrackingNumber::parse(&tracking_number).map_err(|e| anyhow::anyhow!("{e}"))?;

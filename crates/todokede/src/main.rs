@@ -12,6 +12,14 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args = <cli::Cli as clap::Parser>::parse();
     let is_mailgate = matches!(args.command, cli::Command::Mailgate { imap: None, .. });
+    if !matches!(args.command, cli::Command::Serve { .. } | cli::Command::Mailgate { .. }) {
+        // A report command piped into `head` should just stop, like any Unix tool, instead of
+        // panicking on a broken pipe. (The server and the gateway keep Rust's default.)
+        // SAFETY: setting a signal disposition at start-up, before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     if is_mailgate {
         // An MTA retries only on 75 (and 71); any other failure bounces the report. A panic
         // must therefore end as 75 too: on the main thread it unwinds to the catch_unwind

@@ -341,3 +341,30 @@ async fn assignment_links_cause_filter_and_malware_downloads() {
     std::io::Read::read_to_end(&mut f, &mut inner).unwrap();
     assert_eq!(inner, sample);
 }
+
+#[tokio::test]
+async fn attached_sshd_logs_become_findings_with_their_lines_on_the_report_page() {
+    let Ok(log) = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/loghub/OpenSSH_2k_lines1-1000.log")) else {
+        eprintln!("skipped: ../shared/data not present");
+        return;
+    };
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let (a, _) = analyst_session(&s, &db, "ev@ipa.example", "analyst").await;
+    let form = reqwest::multipart::Form::new()
+        .text("report", r#"{"form":"unauthorized_access","description":"SSH への総当たり攻撃を受けています。auth.log を添付します。"}"#)
+        .part("attachments", reqwest::multipart::Part::bytes(log).file_name("auth.log"));
+    let res = reqwest::Client::new().post(s.url("/api/v1/reports")).multipart(form).send().await.unwrap();
+    let tn = res.json::<serde_json::Value>().await.unwrap()["tracking_number"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = loop {
+        let p = a.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
+        if p.contains("187.141.143.180: 80 failed SSH logins") {
+            break p;
+        }
+        assert!(std::time::Instant::now() < deadline, "evidence findings not shown");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(page.contains("Failed password for root from 187.141.143.180 port 33314"), "the proving line is shown");
+    assert!(page.contains("auth.log"));
+}
