@@ -44,8 +44,8 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreErro
             continue;
         }
         if let Some(bytes) = store.blob(&a.sha256).await? {
-            if todokede_analyse::evidence::detect(&bytes).is_some() {
-                logs.push((a.filename.clone(), bytes));
+            if let Some(kind) = todokede_analyse::evidence::detect(&bytes) {
+                logs.push((a.filename.clone(), kind, bytes));
             }
         }
     }
@@ -53,10 +53,10 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreErro
     let (json, primary) = tokio::task::spawn_blocking(move || {
         let a = todokede_analyse::analyse(&text);
         let mut json = a.to_json();
-        json["evidence"] = serde_json::Value::Array(logs.iter().map(|(name, bytes)| {
-            let (summary, findings) = todokede_analyse::evidence::sshd::analyse(&bytes[..]);
-            serde_json::json!({"file": name, "kind": "sshd", "lines": summary.lines, "unreadable": summary.unreadable,
-                               "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>()})
+        json["evidence"] = serde_json::Value::Array(logs.iter().filter_map(|(name, kind, bytes)| {
+            let (lines, unreadable, findings) = todokede_analyse::evidence::analyse(kind, &bytes[..])?;
+            Some(serde_json::json!({"file": name, "kind": kind, "lines": lines, "unreadable": unreadable,
+                               "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>()}))
         }).collect());
         (json.to_string(), a.classification.causes.first().map(|d| d.value))
     })

@@ -73,7 +73,7 @@ pub fn print_human(a: &Analysis) {
 /// `todokede evidence`: each file through the analyser of its kind.
 pub fn evidence(files: &[std::path::PathBuf], kind: &str, json: bool) -> anyhow::Result<()> {
     use std::io::{BufRead as _, BufReader};
-    use todokede_analyse::evidence::sshd;
+    const KINDS: &str = "auto, sshd, access";
     let mut out = Vec::new();
     for path in files {
         let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -81,22 +81,20 @@ pub fn evidence(files: &[std::path::PathBuf], kind: &str, json: bool) -> anyhow:
         let detected = match kind {
             "auto" => {
                 let head = reader.fill_buf().with_context(|| format!("cannot read {}", path.display()))?;
-                todokede_analyse::evidence::detect(head).ok_or_else(|| anyhow::anyhow!("{}: not a log kind todokede reads yet (supported: sshd)", path.display()))?
+                todokede_analyse::evidence::detect(head).ok_or_else(|| anyhow::anyhow!("{}: not a log kind todokede reads yet (supported: sshd, access)", path.display()))?
             }
             "sshd" => "sshd",
-            other => anyhow::bail!("--kind {other}: supported: auto, sshd"),
+            "access" => "access",
+            other => anyhow::bail!("--kind {other}: supported: {KINDS}"),
         };
-        let (summary, findings) = sshd::analyse(reader);
+        let (lines, unreadable, findings) = todokede_analyse::evidence::analyse(detected, reader).expect("known kind");
         if json {
             out.push(serde_json::json!({
-                "file": path.display().to_string(), "kind": detected,
-                "summary": {"lines": summary.lines, "sshd_lines": summary.sshd_lines, "unreadable": summary.unreadable, "failed": summary.failed,
-                            "invalid_user": summary.invalid_user, "accepted": summary.accepted, "sources": summary.failed_by_source.len()},
+                "file": path.display().to_string(), "kind": detected, "lines": lines, "unreadable": unreadable,
                 "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
             }));
         } else {
-            println!("{} ({detected}): {} lines, {} failed logins from {} sources, {} invalid users, {} accepted, {} unreadable",
-                path.display(), summary.lines, summary.failed, summary.failed_by_source.len(), summary.invalid_user, summary.accepted, summary.unreadable);
+            println!("{} ({detected}): {lines} lines, {unreadable} unreadable, {} findings", path.display(), findings.len());
             for f in &findings {
                 println!("  [{}] {}{}", f.severity.key(), f.summary, f.technique.map(|t| format!("  ({t})")).unwrap_or_default());
                 for p in &f.proof {

@@ -5,6 +5,7 @@
 //! So far: sshd / auth.log. (Web access logs, EVTX, application login logs and mail logs are
 //! the next analysers; they share `Finding` and `ProofLines`.)
 
+pub mod access;
 pub mod sshd;
 
 /// How serious a finding is.
@@ -77,5 +78,26 @@ impl Finding {
 /// The analyser for a file, detected from its first bytes; `None` when no analyser reads it.
 pub fn detect(head: &[u8]) -> Option<&'static str> {
     let head = String::from_utf8_lossy(&head[..head.len().min(64 << 10)]);
-    (head.contains("sshd[") || head.contains("sshd:")).then_some("sshd")
+    if head.contains("sshd[") || head.contains("sshd:") {
+        return Some("sshd");
+    }
+    let access_like = head.contains("#Fields: date time") || head.lines().take(50).any(|l| {
+        (l.contains("] \"GET ") || l.contains("] \"POST ") || l.contains("] \"HEAD ")) && l.contains(" HTTP/")
+    });
+    access_like.then_some("access")
+}
+
+/// Run the analyser of `kind` over a log: (lines read, unreadable lines, findings).
+pub fn analyse(kind: &str, input: impl std::io::BufRead) -> Option<(u64, u64, Vec<Finding>)> {
+    match kind {
+        "sshd" => {
+            let (s, f) = sshd::analyse(input);
+            Some((s.lines, s.unreadable, f))
+        }
+        "access" => {
+            let (s, f) = access::analyse(input);
+            Some((s.lines, s.unreadable, f))
+        }
+        _ => None,
+    }
 }
