@@ -73,7 +73,7 @@ pub fn print_human(a: &Analysis) {
 /// `todokede evidence`: each file through the analyser of its kind.
 pub fn evidence(files: &[std::path::PathBuf], kind: &str, json: bool) -> anyhow::Result<()> {
     use std::io::{BufRead as _, BufReader};
-    const KINDS: &str = "auto, sshd, access";
+    const KINDS: &str = "auto, sshd, access, login";
     let mut out = Vec::new();
     for path in files {
         let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -81,10 +81,11 @@ pub fn evidence(files: &[std::path::PathBuf], kind: &str, json: bool) -> anyhow:
         let detected = match kind {
             "auto" => {
                 let head = reader.fill_buf().with_context(|| format!("cannot read {}", path.display()))?;
-                todokede_analyse::evidence::detect(head).ok_or_else(|| anyhow::anyhow!("{}: not a log kind todokede reads yet (supported: sshd, access)", path.display()))?
+                todokede_analyse::evidence::detect(head).ok_or_else(|| anyhow::anyhow!("{}: not a log kind todokede reads yet (supported: sshd, access, login)", path.display()))?
             }
             "sshd" => "sshd",
             "access" => "access",
+            "login" => "login",
             other => anyhow::bail!("--kind {other}: supported: {KINDS}"),
         };
         let (lines, unreadable, findings) = todokede_analyse::evidence::analyse(detected, reader).expect("known kind");

@@ -75,7 +75,7 @@ pub enum Command {
         #[arg(long)]
         imap_once: bool,
     },
-    /// Analyse evidence logs (so far: sshd / auth.log) into findings with their proving lines.
+    /// Analyse evidence logs (sshd/auth.log, web access logs, login logs) into findings with their proving lines.
     Evidence {
         #[arg(long)]
         json: bool,

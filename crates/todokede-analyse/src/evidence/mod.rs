@@ -2,10 +2,11 @@
 //! Streaming (a line at a time from any `BufRead`), bounded memory per source and account,
 //! never fails on bad input: unreadable lines are counted and reported as a finding.
 //!
-//! So far: sshd / auth.log. (Web access logs, EVTX, application login logs and mail logs are
-//! the next analysers; they share `Finding` and `ProofLines`.)
+//! So far: sshd / auth.log, web access logs, application login logs. (EVTX and mail server
+//! logs are next; they share `Finding` and `ProofLine`.)
 
 pub mod access;
+pub mod login;
 pub mod sshd;
 
 /// How serious a finding is.
@@ -84,7 +85,10 @@ pub fn detect(head: &[u8]) -> Option<&'static str> {
     let access_like = head.contains("#Fields: date time") || head.lines().take(50).any(|l| {
         (l.contains("] \"GET ") || l.contains("] \"POST ") || l.contains("] \"HEAD ")) && l.contains(" HTTP/")
     });
-    access_like.then_some("access")
+    if access_like {
+        return Some("access");
+    }
+    login::looks_like(&head).then_some("login")
 }
 
 /// Run the analyser of `kind` over a log: (lines read, unreadable lines, findings).
@@ -96,6 +100,10 @@ pub fn analyse(kind: &str, input: impl std::io::BufRead) -> Option<(u64, u64, Ve
         }
         "access" => {
             let (s, f) = access::analyse(input);
+            Some((s.lines, s.unreadable, f))
+        }
+        "login" => {
+            let (s, f) = login::analyse(input);
             Some((s.lines, s.unreadable, f))
         }
         _ => None,
