@@ -124,12 +124,6 @@ fn knowledge() -> &'static Knowledge {
     })
 }
 
-/// Number of rules, techniques and countermeasures loaded (for `--help`-style summaries and tests).
-pub fn knowledge_size() -> (usize, usize, usize) {
-    let k = knowledge();
-    (k.rules.len(), k.technique_names.len(), k.countermeasures.len())
-}
-
 fn snippet(s: &str) -> String {
     let mut out: String = s.chars().take(60).collect();
     if s.chars().count() > 60 {

@@ -73,9 +73,6 @@ impl ValueSet {
     pub fn is_empty(&self) -> bool {
         self.by_type.is_empty()
     }
-    pub fn len(&self) -> usize {
-        self.by_type.values().map(Vec::len).sum()
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

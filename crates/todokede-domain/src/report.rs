@@ -223,6 +223,30 @@ pub struct ReportContent {
     pub description: String,
 }
 
+impl ReportContent {
+    /// A report of `form` that says only `description`: everything else unknown, as the
+    /// scheme allows.
+    pub fn new(form: ReportForm, language: Language, description: String) -> Self {
+        ReportContent {
+            form,
+            language,
+            reporter: Reporter::default(),
+            discovered_on: None,
+            discovery: None,
+            discovery_narrative: None,
+            damage_status: DamageStatus::Unknown,
+            damages: vec![],
+            damage_narrative: None,
+            causes: vec![],
+            cause_narrative: None,
+            response_narrative: None,
+            affected: AffectedSystems::default(),
+            virus: None,
+            description,
+        }
+    }
+}
+
 /// Metadata of a stored attachment; the bytes live under their SHA-256 in the blob store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentMeta {
@@ -314,6 +338,19 @@ pub struct Report {
     pub timeline: Vec<TimelineEntry>,
     /// See `Submission::intake_notes`.
     pub intake_notes: Vec<String>,
+}
+
+impl Report {
+    /// Every attachment: those sent with the report, then those of each follow-up.
+    pub fn all_attachments(&self) -> Vec<&AttachmentMeta> {
+        let mut all: Vec<&AttachmentMeta> = self.attachments.iter().collect();
+        for e in &self.timeline {
+            if let TimelineEntry::FollowUp { attachments, .. } = e {
+                all.extend(attachments.iter());
+            }
+        }
+        all
+    }
 }
 
 #[cfg(test)]

@@ -71,7 +71,7 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
     let Some(msg) = parsed.filter(|m| m.headers().len() > 0) else {
         notes.push("解析できないメール (unparseable message): kept raw for an analyst".into());
         let text = String::from_utf8_lossy(&raw[..raw.len().min(64 << 10)]).into_owned();
-        let mut content = blank_content(ReportForm::UnauthorizedAccess, Language::Ja);
+        let mut content = ReportContent::new(ReportForm::UnauthorizedAccess, Language::Ja, String::new());
         let cleaned = clamp(&text, MAX_TEXT_CHARS);
         content.description = if cleaned.trim().is_empty() { "(empty message)".into() } else { cleaned };
         return InboundMail {
@@ -163,7 +163,7 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
         if to_virus || all_text.contains("ウイルス届出") || all_text.contains("コンピュータウイルスの") { ReportForm::Virus } else { ReportForm::UnauthorizedAccess }
     });
     let language = if looks_japanese(&all_text) || (subject.is_empty() && body.is_empty()) { Language::Ja } else { Language::En };
-    let mut content = blank_content(form, language);
+    let mut content = ReportContent::new(form, language, String::new());
     let mut description = if subject.is_empty() { body.clone() } else { format!("{subject}\n\n{body}") };
     description.push_str(&forwarded_text);
     if description.chars().count() > MAX_TEXT_CHARS {
@@ -215,25 +215,5 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
         reply_address,
         automatic,
         body,
-    }
-}
-
-fn blank_content(form: ReportForm, language: Language) -> ReportContent {
-    ReportContent {
-        form,
-        language,
-        reporter: Reporter::default(),
-        discovered_on: None,
-        discovery: None,
-        discovery_narrative: None,
-        damage_status: DamageStatus::Unknown,
-        damages: vec![],
-        damage_narrative: None,
-        causes: vec![],
-        cause_narrative: None,
-        response_narrative: None,
-        affected: AffectedSystems::default(),
-        virus: None,
-        description: String::new(),
     }
 }

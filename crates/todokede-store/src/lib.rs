@@ -190,12 +190,16 @@ impl Store {
         dispatch!(self.raw_input(id))
     }
 
+    /// Accounts are keyed by the lower-cased address, here and in [`Store::user_by_email`],
+    /// so whoever creates or looks one up need not remember to.
     pub async fn create_user(&self, email: &str, role: Role, password_hash: &str) -> Result<UserId, StoreError> {
-        dispatch!(self.create_user(email, role, password_hash))
+        let email = email.trim().to_lowercase();
+        dispatch!(self.create_user(&email, role, password_hash))
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        dispatch!(self.user_by_email(email))
+        let email = email.trim().to_lowercase();
+        dispatch!(self.user_by_email(&email))
     }
 
     pub async fn audit(&self, user: Option<UserId>, action: &str, target: Option<&str>, detail: Option<&str>) -> Result<(), StoreError> {

@@ -408,13 +408,7 @@ impl Store {
 
     pub(crate) async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let row = sqlx::query("SELECT id, email, role, password_hash, disabled FROM users WHERE id = $1").bind(id.0).fetch_optional(&self.pool).await?;
-        row.map(|r| Ok(User {
-            id: UserId(r.try_get("id")?),
-            email: r.try_get("email")?,
-            role: Role::parse(&r.try_get::<String, _>("role")?).ok_or_else(|| StoreError::Corrupt("role".into()))?,
-            password_hash: r.try_get("password_hash")?,
-            disabled: r.try_get("disabled")?,
-        })).transpose()
+        row.as_ref().map(user_from_row).transpose()
     }
 
     pub(crate) async fn assign(&self, id: ReportId, to: Option<UserId>, by: UserId) -> Result<(), StoreError> {
@@ -447,13 +441,7 @@ impl Store {
 
     pub(crate) async fn users(&self) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query("SELECT id, email, role, password_hash, disabled FROM users ORDER BY id").fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok(User {
-            id: UserId(r.try_get("id")?),
-            email: r.try_get("email")?,
-            role: Role::parse(&r.try_get::<String, _>("role")?).ok_or_else(|| StoreError::Corrupt("role".into()))?,
-            password_hash: r.try_get("password_hash")?,
-            disabled: r.try_get("disabled")?,
-        })).collect()
+        rows.iter().map(user_from_row).collect()
     }
 
     /// Disable (or enable) an account; disabling ends all its sessions at once.
@@ -513,13 +501,7 @@ impl Store {
     pub(crate) async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query("SELECT id, email, role, password_hash, disabled FROM users WHERE email = $1")
             .bind(email).fetch_optional(&self.pool).await?;
-        row.map(|r| Ok(User {
-            id: UserId(r.try_get("id")?),
-            email: r.try_get("email")?,
-            role: Role::parse(&r.try_get::<String, _>("role")?).ok_or_else(|| StoreError::Corrupt("role".into()))?,
-            password_hash: r.try_get("password_hash")?,
-            disabled: r.try_get("disabled")?,
-        })).transpose()
+        row.as_ref().map(user_from_row).transpose()
     }
 
     pub(crate) async fn audit(&self, user: Option<UserId>, action: &str, target: Option<&str>, detail: Option<&str>) -> Result<(), StoreError> {
@@ -562,7 +544,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(CLAIM_JOBS_SQL).bind(now + lease).bind(now).bind(limit).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        let mut jobs: Vec<Job> = rows.iter().map(|r| Ok(Job { id: r.try_get(0)?, kind: r.try_get(1)?, report_id: ReportId(r.try_get(2)?) })).collect::<Result<_, StoreError>>()?;
+        let mut jobs: Vec<Job> = rows.iter().map(job_from_row).collect::<Result<_, StoreError>>()?;
         jobs.sort_by_key(|j| j.id);
         Ok(jobs)
     }
@@ -570,7 +552,7 @@ impl Store {
     pub(crate) async fn pending_jobs(&self, limit: i64) -> Result<Vec<Job>, StoreError> {
         let rows = sqlx::query("SELECT id, kind, report_id FROM jobs WHERE done_at IS NULL AND attempts < 5 ORDER BY id LIMIT $1")
             .bind(limit).fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok(Job { id: r.try_get(0)?, kind: r.try_get(1)?, report_id: ReportId(r.try_get(2)?) })).collect()
+        rows.iter().map(job_from_row).collect()
     }
 
     pub(crate) async fn finish_job(&self, job: i64, error: Option<&str>) -> Result<(), StoreError> {
@@ -606,6 +588,22 @@ impl Store {
             problems,
         })
     }
+}
+
+/// A `users` row (id, email, role, password_hash, disabled).
+fn user_from_row(r: &<Db as sqlx::Database>::Row) -> Result<User, StoreError> {
+    Ok(User {
+        id: UserId(r.try_get("id")?),
+        email: r.try_get("email")?,
+        role: Role::parse(&r.try_get::<String, _>("role")?).ok_or_else(|| StoreError::Corrupt("role".into()))?,
+        password_hash: r.try_get("password_hash")?,
+        disabled: r.try_get("disabled")?,
+    })
+}
+
+/// A `jobs` row as (id, kind, report_id).
+fn job_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Job, StoreError> {
+    Ok(Job { id: r.try_get(0)?, kind: r.try_get(1)?, report_id: ReportId(r.try_get(2)?) })
 }
 
 /// The stored form of a classification's dimensions: JSON arrays of keys, has_damage as text.

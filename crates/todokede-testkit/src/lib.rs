@@ -59,23 +59,7 @@ impl TestDb {
 
 /// A minimal valid content: what the smallest API body produces.
 pub fn content(form: ReportForm, description: &str) -> ReportContent {
-    ReportContent {
-        form,
-        language: Language::Ja,
-        reporter: Reporter::default(),
-        discovered_on: None,
-        discovery: None,
-        discovery_narrative: None,
-        damage_status: DamageStatus::Unknown,
-        damages: vec![],
-        damage_narrative: None,
-        causes: vec![],
-        cause_narrative: None,
-        response_narrative: None,
-        affected: AffectedSystems::default(),
-        virus: None,
-        description: description.to_owned(),
-    }
+    ReportContent::new(form, Language::Ja, description.to_owned())
 }
 
 /// A submission as the API would build it, with the description as its raw body.

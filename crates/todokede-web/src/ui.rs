@@ -437,11 +437,16 @@ async fn reporter_page(State(st): State<AppState>, headers: HeaderMap, Query(q):
     let c = ctx(&st, &headers, &q).await;
     let Some(id) = c.reporter_report() else { return Redirect::to("/reporter/login").into_response() };
     let Ok(Some(r)) = st.store.report(id).await else { return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.") };
-    let messages: Vec<Value> = r.timeline.iter().filter(|e| e.visible_to_reporter()).filter_map(|e| match e {
-        TimelineEntry::Reply { body, at, .. } => Some(context! { kind => "reply", who => if c.lang == "en" { "Analyst" } else { "担当者" }, at => jst(*at), body, attachments => Vec::<String>::new() }),
-        TimelineEntry::FollowUp { body, at, attachments } => Some(context! { kind => "follow_up", who => if c.lang == "en" { "You" } else { "届出者" }, at => jst(*at), body,
-            attachments => attachments.iter().map(|a| a.filename.clone()).collect::<Vec<_>>() }),
-        _ => None,
+    // What a reporter may see is decided once, for the API and this page alike.
+    let view = crate::wire::ReporterReportView::of(&r);
+    let messages: Vec<Value> = view.messages.iter().map(|m| {
+        let who = match (m.kind.as_str(), c.lang) {
+            ("reply", "en") => "Analyst",
+            ("reply", _) => "担当者",
+            (_, "en") => "You",
+            _ => "届出者",
+        };
+        context! { kind => m.kind, who, at => jst(m.at), body => m.body, attachments => m.attachments.iter().map(|a| a.filename.clone()).collect::<Vec<_>>() }
     }).collect();
     render(&st, &c, "reporter.html", context! {
         report => context! { tracking_number => r.tracking_number.to_string(), state => r.state.key(), state_label => label(r.state, c.lang),
@@ -687,12 +692,7 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
         TimelineEntry::Note { body, at, .. } => context! { kind => "note", at => jst(*at), what => if l == "en" { "Internal note" } else { "内部メモ" }, body },
         TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => if l == "en" { "Reply to the reporter" } else { "届出者への返信" }, body },
     }).collect();
-    let mut attachments: Vec<&AttachmentMeta> = r.attachments.iter().collect();
-    for e in &r.timeline {
-        if let TimelineEntry::FollowUp { attachments: a, .. } = e {
-            attachments.extend(a.iter());
-        }
-    }
+    let attachments = r.all_attachments();
     let analysis = st.store.analysis(r.id).await.ok().flatten().and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok()).map(|j| analysis_view(&j, l));
     let analysts: Vec<Value> = st.store.users().await.unwrap_or_default().into_iter().filter(|u| !u.disabled)
         .map(|u| context! { id => u.id.0, email => u.email, selected => Some(u.id) == r.assignee }).collect();
@@ -719,14 +719,8 @@ async fn download(State(st): State<AppState>, headers: HeaderMap, Path((tn, sha)
     let c = ctx(&st, &headers, &HashMap::new()).await;
     let user = analyst_or_login!(c);
     let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
-    let mut all: Vec<&AttachmentMeta> = r.attachments.iter().collect();
-    for e in &r.timeline {
-        if let TimelineEntry::FollowUp { attachments, .. } = e {
-            all.extend(attachments.iter());
-        }
-    }
     // Only an attachment of this report: a hash from another report is not found here.
-    let Some(meta) = all.into_iter().find(|a| a.sha256 == sha) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(meta) = r.all_attachments().into_iter().find(|a| a.sha256 == sha) else { return StatusCode::NOT_FOUND.into_response() };
     let Ok(Some(bytes)) = st.store.blob(&meta.sha256).await else { return StatusCode::NOT_FOUND.into_response() };
     let _ = st.store.audit(Some(user.id), "attachment.download", Some(&r.id.0.to_string()), Some(&meta.filename)).await;
     let (bytes, filename) = if suspected_malware(&meta.filename, &bytes) {
@@ -865,9 +859,9 @@ async fn create_user(State(st): State<AppState>, headers: HeaderMap, Form(f): Fo
         return error_page(&st, &c, StatusCode::UNPROCESSABLE_ENTITY, "メールアドレスが正しくありません。", "Not an e-mail address.");
     };
     let role = if f.get("role").map(String::as_str) == Some("admin") { Role::Admin } else { Role::Analyst };
-    let password = crate::totp::new_secret()[..20].to_owned();
+    let password = one_time_password();
     let Ok(hash) = hash_password(&password) else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
-    match st.store.create_user(&email.as_str().to_ascii_lowercase(), role, &hash).await {
+    match st.store.create_user(email.as_str(), role, &hash).await {
         Ok(_) => {
             let _ = st.store.audit(Some(admin.id), "user.create", Some(email.as_str()), Some(role.key())).await;
             users_view(&st, &c, Some((email.as_str().to_owned(), password))).await
@@ -886,6 +880,14 @@ async fn user_action(State(st): State<AppState>, headers: HeaderMap, Path((id, a
         Ok(()) => Redirect::to("/admin/users").into_response(),
         Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
     }
+}
+
+/// A first password for a new account: 20 characters without look-alikes (about 117 bits).
+pub fn one_time_password() -> String {
+    use rand::Rng as _;
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// argon2id with the crate's defaults (19 MiB, 2 iterations: OWASP's minimum).

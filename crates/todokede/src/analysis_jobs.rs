@@ -33,13 +33,7 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreErro
     let Some(report) = store.report(id).await? else { return Err(StoreError::NotFound) };
     let text = report_text(&report);
     let mut logs = Vec::new();
-    let mut attachments = report.attachments.clone();
-    for e in &report.timeline {
-        if let TimelineEntry::FollowUp { attachments: a, .. } = e {
-            attachments.extend(a.iter().cloned());
-        }
-    }
-    for a in &attachments {
+    for a in report.all_attachments() {
         if a.size > MAX_EVIDENCE_BYTES {
             continue;
         }

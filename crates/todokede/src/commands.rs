@@ -158,7 +158,7 @@ async fn user_add(store: &Store, role: RoleArg, email: &str, password_stdin: boo
         }
         (s, false)
     } else {
-        (generate_password(), true)
+        (todokede_web::ui::one_time_password(), true)
     };
     let hash = todokede_web::ui::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
     let role = match role {
@@ -172,13 +172,6 @@ async fn user_add(store: &Store, role: RoleArg, email: &str, password_stdin: boo
         println!("created {} ({})", email.as_str(), role.key());
     }
     Ok(())
-}
-
-fn generate_password() -> String {
-    use rand::Rng as _;
-    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// `todokede mailgate`: one message from standard input. Never exits with anything but 0 or 75.
@@ -290,9 +283,9 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
         };
         for (i, item) in items.iter().enumerate() {
             let json = serde_json::to_vec(item)?;
-            let key = DedupKey::ContentHash(format!("import:{}", todokede_domain::RawInput { content_type: String::new(), bytes: json.clone() }.sha256_hex()));
-            let sub = todokede_web::api::submission_from_json(&json, vec![], Channel::Import, Some(key))
+            let mut sub = todokede_web::api::submission_from_json(&json, vec![], Channel::Import, None)
                 .map_err(|e| anyhow::anyhow!("{} item {}: {}", path.display(), i + 1, e.message))?;
+            sub.dedup = Some(DedupKey::ContentHash(format!("import:{}", sub.raw.sha256_hex())));
             subs.push(sub);
         }
     }

@@ -8,6 +8,16 @@ mod common;
 use common::Server;
 use todokede_testkit::{Browser, TestDb};
 
+/// A fresh browser session, logged in as the analyst, on the queue that shows `tn`.
+async fn log_in_as_analyst(b: &Browser, s: &Server, password: &str, tn: &str) {
+    b.delete_cookies().await;
+    b.goto(&s.url("/login")).await;
+    b.type_into("#email", "chief@ipa.example").await;
+    b.type_into("#password", password).await;
+    b.click("button[type=submit]").await;
+    b.wait_for(tn).await;
+}
+
 #[tokio::test]
 async fn a_report_from_filing_to_closing_in_the_browser() {
     let db = TestDb::sqlite().await;
@@ -37,12 +47,7 @@ async fn a_report_from_filing_to_closing_in_the_browser() {
     b.screenshot("03-received").await;
 
     // The analyst.
-    b.delete_cookies().await;
-    b.goto(&s.url("/login")).await;
-    b.type_into("#email", "chief@ipa.example").await;
-    b.type_into("#password", &password).await;
-    b.click("button[type=submit]").await;
-    b.wait_for(&tn).await;
+    log_in_as_analyst(&b, &s, &password, &tn).await;
     assert!(b.url().await.ends_with("/queue"));
     b.screenshot("04-queue").await;
     b.click(&format!("a[href='/reports/{tn}']")).await;
@@ -73,12 +78,7 @@ async fn a_report_from_filing_to_closing_in_the_browser() {
     b.screenshot("06-reporter").await;
 
     // The analyst closes it.
-    b.delete_cookies().await;
-    b.goto(&s.url("/login")).await;
-    b.type_into("#email", "chief@ipa.example").await;
-    b.type_into("#password", &password).await;
-    b.click("button[type=submit]").await;
-    b.wait_for(&tn).await;
+    log_in_as_analyst(&b, &s, &password, &tn).await;
     b.goto(&s.url(&format!("/reports/{tn}"))).await;
     b.wait_for("auth.log の全体を追って送ります。").await;
     b.click("#to option[value=closed]").await;

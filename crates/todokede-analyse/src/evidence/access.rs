@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use super::{Finding, ProofLine, Severity, keep};
+use super::{Finding, LineReader, ProofLine, Severity, finish, keep};
 
 /// POSTs to a login page from one source before it is called brute force.
 pub const LOGIN_BRUTE_FORCE_THRESHOLD: u64 = 20;
@@ -199,23 +199,16 @@ pub struct AccessSummary {
 }
 
 /// Analyse an access log. Never fails; unreadable lines are counted.
-pub fn analyse(mut input: impl BufRead) -> (AccessSummary, Vec<Finding>) {
+pub fn analyse(input: impl BufRead) -> (AccessSummary, Vec<Finding>) {
     let mut s = AccessSummary::default();
     let mut fields: Option<Vec<String>> = None;
     let mut agg: HashMap<(&'static str, String), Agg> = HashMap::new();
     let mut sources: std::collections::HashSet<String> = Default::default();
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match input.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        s.lines += 1;
-        let n = s.lines;
+    let mut lines = LineReader::new(input);
+    while let Some((n, bytes)) = lines.next_line() {
         // Mixed encodings (a Shift_JIS path in an IIS log) must not stop the reading.
-        let line = String::from_utf8_lossy(&buf);
-        let line = line.trim_end_matches(['\n', '\r']);
+        let line = String::from_utf8_lossy(bytes);
+        let line = &*line;
         if let Some(f) = line.strip_prefix("#Fields:") {
             fields = Some(f.split_whitespace().map(str::to_owned).collect());
             continue;
@@ -260,6 +253,7 @@ pub fn analyse(mut input: impl BufRead) -> (AccessSummary, Vec<Finding>) {
             keep(&mut a.proof, n, line);
         }
     }
+    s.lines = lines.count;
     s.sources = sources.len() as u64;
     let mut findings = Vec::new();
     for ((kind, source), a) in agg {
@@ -290,21 +284,7 @@ pub fn analyse(mut input: impl BufRead) -> (AccessSummary, Vec<Finding>) {
             proof: a.proof,
         });
     }
-    if s.unreadable > 0 {
-        findings.push(Finding {
-            kind: "unreadable_input",
-            severity: Severity::Info,
-            summary: format!("{} unreadable lines", s.unreadable),
-            technique: None,
-            sources: vec![],
-            accounts: vec![],
-            count: s.unreadable,
-            first_seen: None,
-            last_seen: None,
-            proof: vec![],
-        });
-    }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.count.cmp(&a.count)).then(a.summary.cmp(&b.summary)));
+    let findings = finish(findings, s.unreadable, "lines", lines.error);
     (s, findings)
 }
 

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
-use super::{Finding, ProofLine, Severity, keep};
+use super::{Finding, LineReader, ProofLine, Severity, finish, keep};
 
 const MAX_KEYS: usize = 1_000_000;
 
@@ -66,7 +66,7 @@ pub struct LoginSummary {
 }
 
 /// Analyse a login log. Never fails; rows that cannot be read are counted.
-pub fn analyse(mut input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
+pub fn analyse(input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
     let mut s = LoginSummary::default();
     let mut cols: Option<(Option<usize>, usize, usize, usize)> = None;
     let mut per_ip: HashMap<String, u64> = HashMap::new();
@@ -75,17 +75,10 @@ pub fn analyse(mut input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
     let mut seen_taken: HashSet<String> = HashSet::new();
     let (mut first, mut last) = (None, None);
     let mut proof = Vec::new();
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match input.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        s.lines += 1;
-        let n = s.lines;
-        let line = String::from_utf8_lossy(&buf);
-        let line = line.trim_end_matches(['\n', '\r']);
+    let mut lines = LineReader::new(input);
+    while let Some((n, bytes)) = lines.next_line() {
+        let line = String::from_utf8_lossy(bytes);
+        let line = &*line;
         if line.trim().is_empty() {
             continue;
         }
@@ -150,6 +143,7 @@ pub fn analyse(mut input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
             }
         }
     }
+    s.lines = lines.count;
     s.sources = per_ip.len() as u64;
     s.accounts = per_account.len() as u64;
     let mut findings = Vec::new();
@@ -207,21 +201,7 @@ pub fn analyse(mut input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
             proof: taken_over.iter().take(super::MAX_PROOF_LINES).map(|(_, _, p)| p.clone()).collect(),
         });
     }
-    if s.unreadable > 0 {
-        findings.push(Finding {
-            kind: "unreadable_input",
-            severity: Severity::Info,
-            summary: format!("{} unreadable rows", s.unreadable),
-            technique: None,
-            sources: vec![],
-            accounts: vec![],
-            count: s.unreadable,
-            first_seen: None,
-            last_seen: None,
-            proof: vec![],
-        });
-    }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.count.cmp(&a.count)));
+    let findings = finish(findings, s.unreadable, "rows", lines.error);
     (s, findings)
 }
 

@@ -57,6 +57,63 @@ pub struct Finding {
     pub proof: Vec<ProofLine>,
 }
 
+/// Reads a log a line at a time into one reused buffer (memory stays bounded whatever the
+/// file size), numbering lines from 1. An I/O error ends the reading and is kept in `error`.
+pub(crate) struct LineReader<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// Lines read so far.
+    pub(crate) count: u64,
+    pub(crate) error: Option<String>,
+}
+
+impl<R: std::io::BufRead> LineReader<R> {
+    pub(crate) fn new(input: R) -> Self {
+        LineReader { input, buf: Vec::new(), count: 0, error: None }
+    }
+
+    /// The next line without its line ending, with its number.
+    pub(crate) fn next_line(&mut self) -> Option<(u64, &[u8])> {
+        self.buf.clear();
+        match self.input.read_until(b'\n', &mut self.buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                self.count += 1;
+                let mut end = self.buf.len();
+                while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
+                    end -= 1;
+                }
+                Some((self.count, &self.buf[..end]))
+            }
+            Err(e) => {
+                self.error = Some(e.to_string());
+                None
+            }
+        }
+    }
+}
+
+/// What every analyser ends with: the unreadable input as a finding of its own, and the
+/// findings in one order — most severe, then largest, then by summary.
+pub(crate) fn finish(mut findings: Vec<Finding>, unreadable: u64, unit: &str, read_error: Option<String>) -> Vec<Finding> {
+    if unreadable > 0 || read_error.is_some() {
+        findings.push(Finding {
+            kind: "unreadable_input",
+            severity: Severity::Info,
+            summary: format!("{unreadable} unreadable {unit}{}", read_error.map(|e| format!("; reading stopped: {e}")).unwrap_or_default()),
+            technique: None,
+            sources: vec![],
+            accounts: vec![],
+            count: unreadable,
+            first_seen: None,
+            last_seen: None,
+            proof: vec![],
+        });
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.count.cmp(&a.count)).then(a.summary.cmp(&b.summary)));
+    findings
+}
+
 /// Keep the first lines of a kind, bounded.
 pub(crate) fn keep(proof: &mut Vec<ProofLine>, line: u64, text: &str) {
     if proof.len() < MAX_PROOF_LINES {

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
 
-use super::{Finding, ProofLine, Severity, keep};
+use super::{Finding, LineReader, ProofLine, Severity, finish, keep};
 
 /// Failures from one source before it is called brute force.
 pub const BRUTE_FORCE_THRESHOLD: u64 = 10;
@@ -64,23 +64,10 @@ pub fn analyse(input: impl BufRead) -> (SshdSummary, Vec<Finding>) {
     let mut s = SshdSummary::default();
     let mut sources: HashMap<String, Source> = HashMap::new();
     let mut first_seen_accept: Vec<(String, String, ProofLine)> = Vec::new();
-    let mut buf = Vec::new();
-    let mut input = input;
-    let mut read_error = None;
-    loop {
-        buf.clear();
-        match input.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                read_error = Some(e.to_string());
-                break;
-            }
-        }
-        s.lines += 1;
-        let n = s.lines;
-        let line = match std::str::from_utf8(&buf) {
-            Ok(l) => l.trim_end_matches(['\n', '\r']),
+    let mut lines = LineReader::new(input);
+    while let Some((n, bytes)) = lines.next_line() {
+        let line = match std::str::from_utf8(bytes) {
+            Ok(l) => l,
             Err(_) => {
                 s.unreadable += 1;
                 continue;
@@ -213,21 +200,8 @@ pub fn analyse(input: impl BufRead) -> (SshdSummary, Vec<Finding>) {
             });
         }
     }
-    if s.unreadable > 0 || read_error.is_some() {
-        findings.push(Finding {
-            kind: "unreadable_input",
-            severity: Severity::Info,
-            summary: format!("{} unreadable lines{}", s.unreadable, read_error.map(|e| format!("; reading stopped: {e}")).unwrap_or_default()),
-            technique: None,
-            sources: vec![],
-            accounts: vec![],
-            count: s.unreadable,
-            first_seen: None,
-            last_seen: None,
-            proof: vec![],
-        });
-    }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.count.cmp(&a.count)));
+    s.lines = lines.count;
+    let findings = finish(findings, s.unreadable, "lines", lines.error);
     (s, findings)
 }
 
