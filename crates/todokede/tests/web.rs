@@ -368,3 +368,44 @@ async fn attached_sshd_logs_become_findings_with_their_lines_on_the_report_page(
     assert!(page.contains("Failed password for root from 187.141.143.180 port 33314"), "the proving line is shown");
     assert!(page.contains("auth.log"));
 }
+
+#[tokio::test]
+async fn a_hostile_mail_renders_inert_and_the_web_reply_goes_out_as_threaded_mail() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &["--mail-from", "todokede@ipa.example"]);
+    let (a, _) = analyst_session(&s, &db, "x@ipa.example", "analyst").await;
+    // Stored XSS through a mail subject and an observable (peer systems' CVE pattern).
+    let raw = "From: victim@example.jp\r\nSubject: <script>alert('subject')</script>\r\nMessage-ID: <xss-1@example.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+               攻撃元 URL: http://evil.example.top/\"><img src=x onerror=alert(1)>\r\n";
+    let mut child = std::process::Command::new(common::BIN).args(["--db", &db.url, "mailgate"])
+        .stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), raw.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let tn = String::from_utf8_lossy(&out.stdout).split('\t').next().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = loop {
+        let p = a.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
+        if p.contains("evil.example.top") || std::time::Instant::now() > deadline {
+            break p;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(page.contains("evil.example.top"), "the indicator is shown");
+    assert!(!page.contains("<script>alert") && !page.contains("<img src=x"), "nothing from the mail renders as markup");
+
+    // The analyst's reply from the web UI is queued as mail to the reporter, threaded on their mail.
+    let csrf = hidden(&page, "csrf");
+    let res = a.post(s.url(&format!("/reports/{tn}/reply"))).header("origin", s.base.clone())
+        .form(&[("csrf", csrf.as_str()), ("body", "詳細をお知らせください。")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let queued = store.due_mail(10).await.unwrap();
+    let subject = format!("[届出 {tn}] ご連絡");
+    let reply = queued.iter().find(|m| mail_parser::MessageParser::default().parse(&m.raw).is_some_and(|p| p.subject() == Some(subject.as_str())));
+    let reply = reply.expect("the reply is queued as mail");
+    assert_eq!(reply.to, "victim@example.jp");
+    let parsed = mail_parser::MessageParser::default().parse(&reply.raw).unwrap();
+    let refs: Vec<String> = parsed.references().as_text_list().map(|l| l.iter().map(|r| r.to_string()).collect()).unwrap_or_default();
+    assert!(refs.contains(&"xss-1@example.jp".to_owned()), "threaded on the reporter's mail: {refs:?}");
+}
