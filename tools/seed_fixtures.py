@@ -65,6 +65,29 @@ def h2_rows():
     if cur:
         yield cur
 
+# The 届出内容 of the cases the 2019H2 report features (§3-1, §4-1, §5-1), as the reporter's
+# answers to the form's narrative items.
+NARRATIVES = {
+    "2019H2-02": {
+        "discovery_narrative": "担当者が EC サイトのデータベースが消えていることに気づいた。",
+        "damage_narrative": "既存のデータベースが消去され、脅迫文が格納されたデータベースが作成された。脅迫文には英文で、データベースを戻すにはビットコインを支払いメールで連絡せよ、データベースは我々がダウンロードしバックアップしている、10 日以内に支払いが行われなければバックアップは削除する、という内容が書かれていた。データベースに登録されていた EC サイト利用者の個人情報約 3,000 件が窃取された。",
+        "cause_narrative": "アクセス制限が不十分な状態で phpMyAdmin を利用していた。調査の結果、ログイン試行の形跡として、辞書攻撃が行われて 4 時間後、不正にログインされていたことが確認された。",
+        "response_narrative": "phpMyAdmin の利用停止。MySQL の root パスワードを複雑なものに変更。",
+    },
+    "2019H2-03": {
+        "discovery_narrative": "外部組織から連絡を受けて事案が発覚。",
+        "damage_narrative": "外部公開していたウェブサーバに SSH で不正にログインされた。当該サーバが攻撃の踏み台とされ、1 時間あたり 3,000 ヵ所近い IP アドレスに対して SSH 通信が試行されることとなった。",
+        "cause_narrative": "ウェブサーバの SSH サービスを接続元 IP アドレス等で制限せずに公開していた。当該ウェブサーバは外部から毎日数千～1 万回近い SSH ログインが試行されており、いつパスワードを破られてもおかしくない状態にあった。",
+        "response_narrative": "当該サーバについてはネットワークの接続を停止し、別途新規サーバを構築した。新規サーバにおいては通信経路にあるルータ等で SSH を通過させないなど、適切なアクセス制御を実施した。",
+    },
+    "2019H2-18": {
+        "discovery_narrative": "届出者（公共機関）が管理するメールサーバから組織内に大量のフィッシングメールが着信した。",
+        "damage_narrative": "届出者組織内の数名のメールアカウントを使用して 4 万件以上のフィッシングメールが発信された。窃取された数十名のアカウントが保持するメールについて、氏名、メールアドレス等の個人情報が覗き見られた可能性がある。",
+        "cause_narrative": "本事案発見以前より、外部から届出者組織内に対しフィッシングメールが届いており、それらのメールからフィッシングサイトに誘導され、メールアカウントが窃取された可能性がある。URL リンク先は届出者組織独自のウェブメーラのログイン画面を模造したフィッシングサイトになっていた。",
+        "response_narrative": "組織内のユーザに対し、パスワード変更を行うよう周知徹底した。多要素認証の導入を検討中。",
+    },
+}
+
 def build(name, rows, domain):
     reports, expected = [], {}
     for no, date, summary, group in rows:
@@ -73,9 +96,11 @@ def build(name, rows, domain):
         d = domain[no]
         fid = f"{name}-{no:02}"
         virus = "ウイルス感染を確認" in summary
-        reports.append({"form": "virus" if virus else "unauthorized_access", "received_on": date,
-                        "reporter": {"kind": KIND[kind[1]]} if kind and kind[1] in KIND else None,
-                        "description": f"[{fid}] {summary}"})
+        report = {"form": "virus" if virus else "unauthorized_access", "received_on": date,
+                  "reporter": {"kind": KIND[kind[1]]} if kind and kind[1] in KIND else None,
+                  "reporter_reference": fid, "description": summary}
+        report.update(NARRATIVES.get(fid, {}))
+        reports.append(report)
         # H2 groups its table by cause; H1 does not: there the first listed cause is primary,
         # skipping third_party, which always adds to an underlying cause.
         primary = H2_GROUPS[group] if group else next(c for c in d["causes"] if c != "third_party")

@@ -173,6 +173,34 @@ fn decisions<T: ClosedEnum>(scores: &BTreeMap<String, Score>, prefix: &str) -> V
     v
 }
 
+/// The ATT&CK name of a technique ID (empty when not in the table).
+pub fn technique_name(id: &str) -> &'static str {
+    knowledge().technique_names.get(id).copied().unwrap_or("")
+}
+
+/// The 着目点 relevant to an analyst-confirmed classification (publication uses these).
+pub fn countermeasures_for(c: &todokede_domain::Classification) -> Vec<Countermeasure> {
+    let fired: Vec<String> = c
+        .causes
+        .iter()
+        .map(|c| format!("cause.{}", c.key()))
+        .chain(c.damages.iter().map(|d| format!("damage.{}", d.key())))
+        .chain(c.techniques.iter().map(|t| format!("technique.{t}")))
+        .collect();
+    countermeasures_fired_by(&fired)
+}
+
+fn countermeasures_fired_by(fired: &[String]) -> Vec<Countermeasure> {
+    knowledge()
+        .countermeasures
+        .iter()
+        .filter_map(|(c, triggers)| {
+            let by: Vec<String> = fired.iter().filter(|f| triggers.contains(&f.as_str())).cloned().collect();
+            (!by.is_empty()).then(|| Countermeasure { triggered_by: by, ..c.clone() })
+        })
+        .collect()
+}
+
 /// Classify normalised report text.
 pub fn classify(text: &str) -> Classification {
     let k = knowledge();
@@ -242,14 +270,7 @@ pub fn classify(text: &str) -> Classification {
         .chain(damages.iter().map(|d| format!("damage.{}", d.value.key())))
         .chain(techniques.iter().map(|t| format!("technique.{}", t.id)))
         .collect();
-    let countermeasures = k
-        .countermeasures
-        .iter()
-        .filter_map(|(c, triggers)| {
-            let by: Vec<String> = fired.iter().filter(|f| triggers.contains(&f.as_str())).cloned().collect();
-            (!by.is_empty()).then(|| Countermeasure { triggered_by: by, ..c.clone() })
-        })
-        .collect();
+    let countermeasures = countermeasures_fired_by(&fired);
 
     Classification { causes, damages, attack_types, has_damage, has_damage_evidence, techniques, countermeasures }
 }

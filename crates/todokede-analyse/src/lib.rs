@@ -6,9 +6,10 @@ pub mod classify;
 pub mod evidence;
 pub mod indicators;
 pub mod normalise;
+pub mod trends;
 pub mod warninglists;
 
-pub use classify::{Classification, Countermeasure, Decision, Technique, classify};
+pub use classify::{Classification, Countermeasure, Decision, Technique, classify, countermeasures_for, technique_name};
 pub use indicators::{Extraction, IndicatorType, extract};
 pub use normalise::normalise;
 

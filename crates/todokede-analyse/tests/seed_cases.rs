@@ -32,7 +32,7 @@ fn cases(files: &[&str], expected: &str) -> Vec<Case> {
         .flat_map(|f| load(f).as_array().unwrap().clone())
         .map(|r| {
             let text = r["description"].as_str().unwrap().to_owned();
-            let id = text[1..text.find(']').unwrap()].to_owned();
+            let id = r["reporter_reference"].as_str().unwrap().to_owned();
             let e = &exp[&id];
             Case {
                 strict_primary: id.starts_with("2019H2") || e.get("strict").is_some(),

@@ -7,12 +7,14 @@ mod closed_enum;
 pub mod categories;
 pub mod ids;
 pub mod lifecycle;
+pub mod period;
 pub mod report;
 pub mod submission;
 
-pub use categories::{AttackType, CauseCategory, DamageCategory};
+pub use categories::{AttackType, CauseBucket, CauseCategory, DamageCategory};
 pub use closed_enum::{ClosedEnum, UnknownKey};
 pub use ids::{ReportId, ReporterSecret, SecretHash, TrackingNumber, UserId};
+pub use period::Period;
 pub use lifecycle::{InvalidTransition, ReportState};
 pub use report::*;
 pub use submission::{Attachment, DedupKey, RawInput, Submission, SubmissionError};

@@ -221,6 +221,8 @@ pub struct ReportContent {
     pub virus: Option<VirusDetails>,
     /// The reporter's own words. Never empty.
     pub description: String,
+    /// The reporter's own reference for the case (their ticket number), if they gave one.
+    pub reporter_reference: Option<String>,
 }
 
 impl ReportContent {
@@ -243,6 +245,7 @@ impl ReportContent {
             affected: AffectedSystems::default(),
             virus: None,
             description,
+            reporter_reference: None,
         }
     }
 }

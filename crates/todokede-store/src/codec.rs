@@ -41,6 +41,7 @@ pub(crate) fn encode_content(c: &ReportContent) -> String {
             "infection_vectors": keys(&v.infection_vectors),
         })),
         "description": c.description,
+        "reporter_reference": c.reporter_reference,
     });
     v.to_string()
 }
@@ -122,6 +123,7 @@ pub(crate) fn decode_content(s: &str) -> Result<ReportContent, StoreError> {
         },
         virus,
         description: o.str("description").unwrap_or_default(),
+        reporter_reference: o.str("reporter_reference"),
     })
 }
 
@@ -153,6 +155,7 @@ mod tests {
             },
             virus: Some(VirusDetails { detection_count: Some(3), ..Default::default() }),
             description: "DBが消去された".into(),
+            reporter_reference: Some("INC-2019-0042".into()),
         };
         assert_eq!(decode_content(&encode_content(&c)).unwrap(), c);
     }

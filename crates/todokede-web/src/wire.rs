@@ -56,6 +56,8 @@ pub struct VirusPayload {
 pub struct ReportPayload {
     pub form: String,
     pub description: String,
+    /// The reporter's own reference for the case (their ticket number).
+    pub reporter_reference: Option<String>,
     pub language: Option<String>,
     pub reporter: Option<ReporterPayload>,
     /// 発見日, `YYYY-MM-DD`.
@@ -166,6 +168,7 @@ impl ReportPayload {
                 })
                 .transpose()?,
             description,
+            reporter_reference: line_field("reporter_reference", self.reporter_reference.as_deref())?,
         })
     }
 

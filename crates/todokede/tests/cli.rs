@@ -30,7 +30,7 @@ async fn seed_fixtures_import_once_and_reanalyse() {
         let reports = store.list_reports(&todokede_store::ReportFilter { limit: 100, ..Default::default() }).await.unwrap();
         assert_eq!(reports.len(), 30, "{}", db.backend);
         // 届出日 is kept from the seed (2019-08-14 for 2019H2 #1), not the import date.
-        let first_h2 = reports.iter().find(|r| r.headline.starts_with("[2019H2-01]")).unwrap();
+        let first_h2 = reports.iter().find(|r| r.headline.starts_with("届出者（企業）の社内グループウェア")).unwrap();
         assert_eq!(first_h2.received_at.date().to_string(), "2019-08-14");
         let analysis: Value = serde_json::from_str(&store.analysis(first_h2.id).await.unwrap().unwrap()).unwrap();
         assert_eq!(analysis["causes"][0]["key"], "missing_access_control", "{}", db.backend);

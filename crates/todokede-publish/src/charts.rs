@@ -1,0 +1,114 @@
+//! Server-side SVG charts (plotters): bars by category and the monthly line, drawn from the
+//! *suppressed* statistics, so a chart never shows more than the tables do. A suppressed cell is
+//! a grey bar (or point) at the threshold, labelled "<N".
+
+use crate::stats::{Cell, Statistics, Table};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// The font the PDF embeds; browsers fall back to their own sans-serif.
+const FONT: &str = "IPAexGothic";
+const BAR: RGBColor = RGBColor(0x1f, 0x5f, 0x9f);
+const SUPPRESSED: RGBColor = RGBColor(0xb8, 0xbf, 0xc7);
+
+fn period_values(t: &Table) -> Vec<(String, Cell)> {
+    t.rows.iter().map(|r| (r.label.clone(), r.cells[0])).collect()
+}
+
+fn height(c: Cell, threshold: u64) -> u64 {
+    c.count().unwrap_or(threshold)
+}
+
+/// Horizontal bars, one per row of `table` (the period's column).
+pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
+    let Some(table) = stats.tables.iter().find(|t| t.key == table_key) else { return String::new() };
+    // Only what the period has (a category seen in earlier periods only is not a bar of this one).
+    let values: Vec<(String, Cell)> = period_values(table).into_iter().filter(|(_, c)| *c != Cell::Count(0)).collect();
+    let n = values.len().max(1);
+    let max = values.iter().map(|(_, c)| height(*c, stats.threshold)).max().unwrap_or(1).max(1);
+    let mut svg = String::new();
+    {
+        let h = 70 + 34 * n as u32;
+        let root = SVGBackend::with_string(&mut svg, (760, h)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let mut chart = match ChartBuilder::on(&root)
+            .caption(title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size(300)
+            .build_cartesian_2d(0u64..(max + max / 5 + 1), (0..n).into_segmented())
+        {
+            Ok(c) => c,
+            Err(_) => return String::new(),
+        };
+        let labels: Vec<String> = values.iter().map(|(l, _)| l.clone()).collect();
+        let _ = chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .y_labels(n)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .label_style((FONT, 14))
+            .x_desc("件数")
+            .draw();
+        let threshold = stats.threshold;
+        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
+            let color = if *c == Cell::Suppressed { SUPPRESSED } else { BAR };
+            let mut bar = Rectangle::new([(0, SegmentValue::Exact(i)), (height(*c, threshold), SegmentValue::Exact(i + 1))], color.filled());
+            bar.set_margin(6, 6, 0, 0);
+            bar
+        }));
+        let style = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        let _ = chart.draw_series(
+            values.iter().enumerate().map(|(i, (_, c))| Text::new(format!(" {}", c.display(threshold)), (height(*c, threshold), SegmentValue::CenterOf(i)), style.clone())),
+        );
+        let _ = root.present();
+    }
+    svg
+}
+
+/// The monthly counts of the period as a line.
+pub fn monthly_line(stats: &Statistics, title: &str) -> String {
+    let Some(table) = stats.tables.iter().find(|t| t.key == "month") else { return String::new() };
+    let values = period_values(table);
+    let n = values.len();
+    let threshold = stats.threshold;
+    let max = values.iter().map(|(_, c)| height(*c, threshold)).max().unwrap_or(1).max(1);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let mut chart = match ChartBuilder::on(&root)
+            .caption(title, (FONT, 20))
+            .margin(16)
+            .x_label_area_size(34)
+            .y_label_area_size(44)
+            .build_cartesian_2d(0usize..n.max(1), 0u64..(max + max / 4 + 1))
+        {
+            Ok(c) => c,
+            Err(_) => return String::new(),
+        };
+        let labels: Vec<String> = values.iter().map(|(l, _)| l.clone()).collect();
+        let _ = chart
+            .configure_mesh()
+            .x_labels(n.max(1))
+            .x_label_formatter(&|i| labels.get(*i).map(|l| l.split('年').nth(1).unwrap_or(l).to_owned()).unwrap_or_default())
+            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .label_style((FONT, 13))
+            .y_desc("件数")
+            .draw();
+        let points: Vec<(usize, u64)> = values.iter().enumerate().map(|(i, (_, c))| (i, height(*c, threshold))).collect();
+        let _ = chart.draw_series(LineSeries::new(points.iter().copied(), BAR.stroke_width(2)));
+        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
+            let color = if *c == Cell::Suppressed { SUPPRESSED } else { BAR };
+            Circle::new((i, height(*c, threshold)), 4, color.filled())
+        }));
+        let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| Text::new(c.display(threshold), (i, height(*c, threshold) + max / 12 + 1), style.clone())));
+        let _ = root.present();
+    }
+    svg
+}

@@ -1,0 +1,438 @@
+//! The half-year 届出事例 report as an editable document: generated from the period's confirmed
+//! cases (every sentence taken from a report has passed the anonymiser, its replacements kept
+//! for review), edited by analysts (each edit passes the anonymiser again), approved, rendered.
+//! The structure is the seeds': 1 はじめに (with 1-1, the notable technique of the period),
+//! 2 届出事例概要一覧 (表2-1 grouped by category) and 2-1 着目点, one chapter per featured case
+//! (N-1 届出内容, N-2 着目点), 届出のお願い, and an appendix with the statistics and charts.
+
+use crate::anonymise::{Anonymised, KnownIdentifiers, Replacement, anonymise};
+use crate::stats::{CaseRecord, Statistics};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use todokede_analyse::trends::{Series, Surge, surges};
+use todokede_domain::{CauseCategory, ClosedEnum, DamageCategory, Period};
+
+/// A published sentence or paragraph, with what the anonymiser replaced in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Text {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacements: Vec<Replacement>,
+}
+
+impl Text {
+    /// Our own wording (no report content): nothing to anonymise.
+    pub fn fixed(s: impl Into<String>) -> Text {
+        Text { text: s.into(), replacements: vec![] }
+    }
+    fn from(a: Anonymised) -> Text {
+        Text { text: a.text, replacements: a.replacements }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryRow {
+    /// 項番.
+    pub no: u32,
+    /// Internal: which report this row is. Never rendered.
+    pub report: String,
+    /// 届出日 as 表2-1 writes it (2019/8/14).
+    pub received_on: String,
+    pub summary: Text,
+    /// The chapter that features this case (※本事例は N 章で紹介する。).
+    pub featured_chapter: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub key: String,
+    pub heading: Text,
+    pub rows: Vec<SummaryRow>,
+    /// 着目点 for the group (2-1-N).
+    pub points: Vec<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Section {
+    pub heading: String,
+    pub text: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeaturedCase {
+    pub chapter: u32,
+    pub report: String,
+    pub title: Text,
+    /// 届出内容: 発見経緯, 被害内容, 被害原因, 被害対応, 事後対策, その他事項 (those known).
+    pub sections: Vec<Section>,
+    pub points: Vec<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TechniqueChapter {
+    pub key: String,
+    pub title: Text,
+    /// The period's count, then the previous periods'.
+    pub counts: Vec<(String, u64)>,
+    pub paragraphs: Vec<Text>,
+    pub countermeasures: Vec<Text>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Document {
+    pub period: String,
+    pub period_label: String,
+    pub title: Text,
+    pub introduction: Vec<Text>,
+    /// 特に留意すべき事例: one line per notable technique.
+    pub notable: Vec<Text>,
+    pub sources: Vec<Source>,
+    pub technique_chapters: Vec<TechniqueChapter>,
+    pub groups: Vec<Group>,
+    pub featured: Vec<FeaturedCase>,
+    pub how_to_report: Vec<Text>,
+    pub statistics: Statistics,
+    /// Values the analyst chose to publish unchanged (attackers' public indicators).
+    pub kept_values: Vec<String>,
+}
+
+/// One confirmed case of the period with what may be published about it.
+#[derive(Debug, Clone)]
+pub struct CaseInput {
+    pub record: CaseRecord,
+    pub description: String,
+    pub discovery: Option<String>,
+    pub damage: Option<String>,
+    pub cause: Option<String>,
+    pub response: Option<String>,
+    pub known: KnownIdentifiers,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeatureChoice {
+    pub report: String,
+    pub title: String,
+}
+
+/// The order groups appear in (the seeds' order), with their headings.
+const GROUPS: &[(CauseCategory, &str)] = &[
+    (CauseCategory::MissingAccessControl, "アクセス制限の不備を悪用された被害"),
+    (CauseCategory::WeakCredentials, "ID・パスワードの管理不備を悪用された被害"),
+    (CauseCategory::CredentialReuse, "リスト型攻撃による顧客アカウントの被害"),
+    (CauseCategory::UnpatchedSoftware, "ソフトウェアの脆弱性を悪用された被害"),
+    (CauseCategory::CustomCodeVulnerability, "独自プログラムの脆弱性を悪用された被害"),
+    (CauseCategory::Phishing, "フィッシング攻撃による被害"),
+    (CauseCategory::ThirdParty, "委託先を経由した被害"),
+    (CauseCategory::Other, "その他の被害"),
+    (CauseCategory::Unknown, "原因が特定できなかった被害"),
+    (CauseCategory::NotApplicable, "未然に防止できた事例"),
+];
+
+fn cms_mentioned(text: &str) -> bool {
+    ["CMS", "WordPress", "プラグイン", "Joomla", "Drupal", "EC-CUBE", "Movable Type"].iter().any(|w| text.contains(w))
+}
+
+fn group_heading(cause: CauseCategory, cases: &[&CaseInput]) -> String {
+    if cause == CauseCategory::UnpatchedSoftware && cases.iter().all(|c| cms_mentioned(&c.description)) {
+        return "CMSの脆弱性を悪用された被害".into();
+    }
+    GROUPS.iter().find(|(c, _)| *c == cause).map(|(_, h)| (*h).to_owned()).unwrap_or_else(|| cause.label_ja().to_owned())
+}
+
+fn classification(r: &CaseRecord) -> todokede_domain::Classification {
+    todokede_domain::Classification {
+        causes: r.causes.clone(),
+        damages: r.damages.clone(),
+        attack_types: r.attack_types.clone(),
+        techniques: r.techniques.clone(),
+        has_damage: r.has_damage,
+    }
+}
+
+/// Keys a surge can be about, with how the report names them.
+fn surge_keys(r: &CaseRecord) -> Vec<(String, String)> {
+    let mut keys: Vec<(String, String)> = r.damages.iter().filter(|d| **d != DamageCategory::None).map(|d| (format!("damage.{}", d.key()), d.label_ja().to_owned())).collect();
+    for t in &r.techniques {
+        let name = todokede_analyse::technique_name(t);
+        keys.push((format!("technique.{t}"), if name.is_empty() { t.clone() } else { format!("{name}（{t}）") }));
+    }
+    if let Some(c) = r.causes.first() {
+        keys.push((format!("cause.{}", c.key()), c.label_ja().to_owned()));
+    }
+    keys
+}
+
+/// Counts per incident of every damage, technique and primary cause in the period and the two
+/// before (newest first).
+pub fn period_series(records: &[CaseRecord], period: Period) -> Vec<Series> {
+    let periods = [period, period.previous(), period.previous().previous()];
+    let mut counts: BTreeMap<(String, String), [BTreeSet<&str>; 3]> = BTreeMap::new();
+    for r in records {
+        let Some(col) = periods.iter().position(|p| p.contains(r.received_on)) else { continue };
+        for k in surge_keys(r) {
+            counts.entry(k).or_default()[col].insert(&r.incident);
+        }
+    }
+    counts.into_iter().map(|((key, label), sets)| Series { key, label, counts: sets.iter().map(|s| s.len() as u64).collect() }).collect()
+}
+
+/// Significant rises of the period against the two before (see `todokede_analyse::trends`).
+pub fn period_surges(records: &[CaseRecord], period: Period) -> Vec<Surge> {
+    surges(&period_series(records, period))
+}
+
+/// What the analyst chose for a draft.
+#[derive(Debug, Clone, Default)]
+pub struct DraftChoices {
+    /// Cases with a chapter of their own, in order.
+    pub featured: Vec<FeatureChoice>,
+    /// Trend keys (`damage.data_destruction_extortion`, `technique.T1110`) that get a 1-N
+    /// chapter; empty: the most significant surge of the period, if any.
+    pub notable: Vec<String>,
+    /// Values published unchanged (attackers' public indicators).
+    pub keep: BTreeSet<String>,
+}
+
+/// Generate the draft for `period` from its confirmed cases (and the earlier periods' records,
+/// for the trend).
+pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], choices: &DraftChoices, statistics: Statistics) -> Document {
+    let (featured, keep) = (&choices.featured, &choices.keep);
+    let keep_lc: BTreeSet<String> = keep.iter().map(|k| k.trim().to_lowercase()).collect();
+    let anon = |text: &str, known: &KnownIdentifiers| Text::from(anonymise(text, known, &keep_lc));
+    let mut in_period: Vec<&CaseInput> = cases.iter().filter(|c| period.contains(c.record.received_on)).collect();
+    in_period.sort_by(|a, b| (a.record.received_on, &a.record.report).cmp(&(b.record.received_on, &b.record.report)));
+
+    // Chapters: 1 はじめに, 2 一覧, 3.. featured, then 届出のお願い.
+    let featured_chapter: BTreeMap<&str, u32> = featured.iter().enumerate().map(|(i, f)| (f.report.as_str(), 3 + i as u32)).collect();
+
+    // 表2-1, grouped by primary cause in the seeds' order.
+    let mut by_cause: BTreeMap<usize, Vec<&CaseInput>> = BTreeMap::new();
+    for c in &in_period {
+        let primary = c.record.causes.first().copied().unwrap_or(CauseCategory::Unknown);
+        let order = GROUPS.iter().position(|(g, _)| *g == primary).unwrap_or(GROUPS.len());
+        by_cause.entry(order).or_default().push(c);
+    }
+    let mut no = 0;
+    let mut groups = vec![];
+    for (order, members) in by_cause {
+        let cause = GROUPS.get(order).map(|(c, _)| *c).unwrap_or(CauseCategory::Other);
+        let rows = members
+            .iter()
+            .map(|c| {
+                no += 1;
+                SummaryRow {
+                    no,
+                    report: c.record.report.clone(),
+                    received_on: todokede_domain::period::slash_date(c.record.received_on),
+                    summary: anon(&c.description, &c.known),
+                    featured_chapter: featured_chapter.get(c.record.report.as_str()).copied(),
+                }
+            })
+            .collect();
+        // 着目点: the countermeasures the group's primary cause triggers, else those of its cases.
+        let mut points: Vec<String> = vec![];
+        let trigger = format!("cause.{}", cause.key());
+        for c in &members {
+            for cm in todokede_analyse::countermeasures_for(&classification(&c.record)) {
+                if cm.triggered_by.contains(&trigger) && !points.iter().any(|p| p == cm.ja) {
+                    points.push(cm.ja.to_owned());
+                }
+            }
+        }
+        if points.is_empty() {
+            for c in &members {
+                for cm in todokede_analyse::countermeasures_for(&classification(&c.record)).into_iter().take(2) {
+                    if !points.iter().any(|p| p == cm.ja) {
+                        points.push(cm.ja.to_owned());
+                    }
+                }
+            }
+        }
+        groups.push(Group { key: cause.key().to_owned(), heading: Text::fixed(group_heading(cause, &members)), rows, points: points.into_iter().map(Text::fixed).collect() });
+    }
+    let row_no = |report: &str| groups.iter().flat_map(|g| &g.rows).find(|r| r.report == report).map(|r| r.no);
+
+    // Featured cases.
+    let featured: Vec<FeaturedCase> = featured
+        .iter()
+        .filter_map(|f| {
+            let c = in_period.iter().find(|c| c.record.report == f.report)?;
+            let mut sections = vec![];
+            for (heading, text) in [("発見経緯", &c.discovery), ("被害内容", &c.damage), ("被害原因", &c.cause), ("被害対応", &c.response)] {
+                if let Some(t) = text.as_deref().filter(|t| !t.trim().is_empty()) {
+                    sections.push(Section { heading: heading.into(), text: anon(t, &c.known) });
+                }
+            }
+            if sections.is_empty() {
+                sections.push(Section { heading: "被害内容".into(), text: anon(&c.description, &c.known) });
+            }
+            let points = todokede_analyse::countermeasures_for(&classification(&c.record)).into_iter().map(|cm| Text::fixed(cm.ja)).collect();
+            Some(FeaturedCase { chapter: featured_chapter[f.report.as_str()], report: f.report.clone(), title: anon(&f.title, &c.known), sections, points })
+        })
+        .collect();
+
+    // The notable techniques: surges of the period.
+    let mut all_records: Vec<CaseRecord> = history.to_vec();
+    for c in cases {
+        if !all_records.iter().any(|r| r.report == c.record.report) {
+            all_records.push(c.record.clone());
+        }
+    }
+    let series = period_series(&all_records, period);
+    let found = surges(&series);
+    let chosen: Vec<Surge> = if choices.notable.is_empty() {
+        found.into_iter().take(1).collect()
+    } else {
+        choices
+            .notable
+            .iter()
+            .filter_map(|k| {
+                found.iter().find(|s| s.key == *k).cloned().or_else(|| {
+                    // Not significant, but the analyst wants it: show it with its counts.
+                    let s = series.iter().find(|s| s.key == *k)?;
+                    let previous = s.counts[1..].to_vec();
+                    let baseline = (previous.iter().sum::<u64>() as f64 / previous.len() as f64).max(todokede_analyse::trends::BASELINE_FLOOR);
+                    Some(Surge { key: s.key.clone(), label: s.label.clone(), current: s.counts[0], previous, baseline, p_value: todokede_analyse::trends::poisson_upper_tail(s.counts[0], baseline) })
+                })
+            })
+            .collect()
+    };
+    let columns = [period, period.previous(), period.previous().previous()];
+    let technique_chapters: Vec<TechniqueChapter> = chosen
+        .iter()
+        .map(|s| {
+            let rows: Vec<u32> = in_period.iter().filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key)).filter_map(|c| row_no(&c.record.report)).collect();
+            let rows_text = rows.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+            let prev = s.previous.iter().map(|n| format!("{n} 件")).collect::<Vec<_>>().join("、");
+            let mut cms: Vec<String> = vec![];
+            for c in in_period.iter().filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key)) {
+                for cm in todokede_analyse::countermeasures_for(&classification(&c.record)) {
+                    if !cms.iter().any(|x| x == cm.ja) {
+                        cms.push(cm.ja.to_owned());
+                    }
+                }
+            }
+            TechniqueChapter {
+                key: s.key.clone(),
+                title: Text::fixed(format!("「{}」について", s.label)),
+                counts: columns.iter().map(|p| p.label_ja()).zip(std::iter::once(s.current).chain(s.previous.iter().copied())).collect(),
+                paragraphs: vec![
+                    Text::fixed(format!(
+                        "今期、「{}」に該当する被害が {} 件、届出窓口へ報告された（前期、前々期はそれぞれ {}）。{}",
+                        s.label,
+                        s.current,
+                        prev,
+                        if s.p_value < todokede_analyse::trends::ALPHA {
+                            format!("過去 2 期の平均（{:.1} 件）に比べ有意な増加である（ポアソン検定、p = {:.4}）。", s.baseline, s.p_value)
+                        } else {
+                            String::new()
+                        }
+                    )),
+                    Text::fixed(format!("表 2-1 の項番 {rows_text} が該当する。")),
+                ],
+                countermeasures: cms.into_iter().take(5).map(Text::fixed).collect(),
+            }
+        })
+        .collect();
+    let notable: Vec<Text> = technique_chapters
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Text::fixed(format!("{}：1-{} 章で紹介する。", t.title.text.trim_start_matches('「').split('」').next().unwrap_or(""), i + 1)))
+        .chain(featured.iter().map(|f| Text::fixed(format!("{}：{} 章で紹介する。", f.title.text, f.chapter))))
+        .collect();
+
+    Document {
+        period: period.to_string(),
+        period_label: period.label_ja(),
+        title: Text::fixed("コンピュータウイルス・不正アクセスの届出事例"),
+        introduction: vec![
+            Text::fixed("IPA（独立行政法人情報処理推進機構）では、経済産業省の告示に基づき、被害の状況把握や対策検討を目的とし、一般利用者の方や企業・組織の方から、広くコンピュータウイルス・不正アクセスに関する届出を受け付けている。"),
+            Text::fixed(format!("本紙では、この制度のもと{}に受理した届出のうち、特筆すべき事例（未然に防止できたものを含む）を紹介する。届出される情報は断片的な場合があるため、原因・結果・考えうる対策等の全貌が特定できていない事例もあり、把握できた範囲での説明や、一部推定を含む場合がある。", period.label_ja())),
+            Text::fixed(format!("今後の攻撃の増加の可能性を含め、特に留意すべき事例は次の {} 点である。", notable.len())),
+        ],
+        notable,
+        sources: vec![
+            Source { title: "経済産業省「コンピュータウイルス対策基準」".into(), url: "https://www.meti.go.jp/policy/netsecurity/CvirusCMG.htm".into() },
+            Source { title: "経済産業省「コンピュータ不正アクセス対策基準」".into(), url: "https://www.meti.go.jp/policy/netsecurity/UAaccessCMG.htm".into() },
+            Source { title: "IPA「コンピュータウイルスに関する届出について」".into(), url: "https://www.ipa.go.jp/security/outline/todokede-j.html".into() },
+            Source { title: "IPA「不正アクセスに関する届出について」".into(), url: "https://www.ipa.go.jp/security/ciadr/index.html".into() },
+        ],
+        technique_chapters,
+        groups,
+        featured,
+        how_to_report: vec![
+            Text::fixed("IPA では、コンピュータウイルス・不正アクセスの被害に関する届出を受け付けている。被害の有無にかかわらず、ウイルスを発見した場合や不正アクセスの痕跡を確認した場合は届け出ていただきたい。届出の情報は断片的でもよい。"),
+            Text::fixed("届出はウェブフォーム、電子メール、または API で受け付け、受付時に受付番号を通知する。届出者の情報は公開せず、事例の紹介にあたっては届出者が特定されないよう表現を改める。"),
+        ],
+        statistics,
+        kept_values: keep.iter().cloned().collect(),
+    }
+}
+
+impl Document {
+    /// Every editable text with a stable path (`groups.0.rows.3.summary`), in document order.
+    pub fn texts_mut(&mut self) -> Vec<(String, &mut Text)> {
+        let mut out: Vec<(String, &mut Text)> = vec![("title".into(), &mut self.title)];
+        out.extend(self.introduction.iter_mut().enumerate().map(|(i, t)| (format!("introduction.{i}"), t)));
+        out.extend(self.notable.iter_mut().enumerate().map(|(i, t)| (format!("notable.{i}"), t)));
+        for (c, ch) in self.technique_chapters.iter_mut().enumerate() {
+            out.push((format!("technique_chapters.{c}.title"), &mut ch.title));
+            out.extend(ch.paragraphs.iter_mut().enumerate().map(|(i, t)| (format!("technique_chapters.{c}.paragraphs.{i}"), t)));
+            out.extend(ch.countermeasures.iter_mut().enumerate().map(|(i, t)| (format!("technique_chapters.{c}.countermeasures.{i}"), t)));
+        }
+        for (g, group) in self.groups.iter_mut().enumerate() {
+            out.push((format!("groups.{g}.heading"), &mut group.heading));
+            out.extend(group.rows.iter_mut().enumerate().map(|(i, r)| (format!("groups.{g}.rows.{i}.summary"), &mut r.summary)));
+            out.extend(group.points.iter_mut().enumerate().map(|(i, t)| (format!("groups.{g}.points.{i}"), t)));
+        }
+        for (f, case) in self.featured.iter_mut().enumerate() {
+            out.push((format!("featured.{f}.title"), &mut case.title));
+            out.extend(case.sections.iter_mut().enumerate().map(|(i, s)| (format!("featured.{f}.sections.{i}"), &mut s.text)));
+            out.extend(case.points.iter_mut().enumerate().map(|(i, t)| (format!("featured.{f}.points.{i}"), t)));
+        }
+        out.extend(self.how_to_report.iter_mut().enumerate().map(|(i, t)| (format!("how_to_report.{i}"), t)));
+        out
+    }
+
+    /// Every text with its path, read-only (for review screens).
+    pub fn texts(&self) -> Vec<(String, Text)> {
+        self.clone().texts_mut().into_iter().map(|(p, t)| (p, t.clone())).collect()
+    }
+
+    /// Apply an analyst's edits (path → new text). Each edited text passes the anonymiser again;
+    /// what it replaced is added to the text's review list. Returns the paths changed, or the
+    /// first unknown path.
+    pub fn apply_edits(&mut self, edits: &BTreeMap<String, String>) -> Result<Vec<String>, String> {
+        let keep: BTreeSet<String> = self.kept_values.iter().map(|k| k.trim().to_lowercase()).collect();
+        let mut texts = self.texts_mut();
+        for path in edits.keys() {
+            if !texts.iter().any(|(p, _)| p == path) {
+                return Err(path.clone());
+            }
+        }
+        let mut changed = vec![];
+        for (path, text) in texts.iter_mut() {
+            let Some(new) = edits.get(path.as_str()) else { continue };
+            let new = new.replace("\r\n", "\n");
+            if new.trim() == text.text.trim() {
+                continue;
+            }
+            let a = anonymise(new.trim(), &KnownIdentifiers::default(), &keep);
+            text.text = a.text;
+            text.replacements.extend(a.replacements);
+            changed.push(path.clone());
+        }
+        Ok(changed)
+    }
+
+    /// All replacements made, with where, for the analyst's review.
+    pub fn review(&self) -> Vec<(String, Replacement)> {
+        self.texts().into_iter().flat_map(|(p, t)| t.replacements.into_iter().map(move |r| (p.clone(), r))).collect()
+    }
+}

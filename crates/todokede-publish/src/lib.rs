@@ -1,0 +1,16 @@
+//! Publication: what leaves todokede. Period statistics (届出状況) from analyst-confirmed
+//! classifications with small-cell suppression, the anonymiser every published text passes,
+//! the half-year 届出事例 report as an editable document, and its rendering to Markdown, HTML
+//! and PDF with server-side SVG charts. Pure: the store supplies the cases, the caller writes
+//! the files.
+
+pub mod anonymise;
+pub mod charts;
+pub mod document;
+pub mod render;
+pub mod stats;
+
+pub use anonymise::{Anonymised, KnownIdentifiers, Replacement, anonymise};
+pub use document::{CaseInput, Document, DraftChoices, FeatureChoice, generate};
+pub use render::{RenderError, RenderOptions};
+pub use stats::{CaseRecord, Cell, Statistics};

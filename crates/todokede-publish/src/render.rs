@@ -1,0 +1,166 @@
+//! Rendering an approved (or, marked as such, a draft) document: Markdown, HTML with inline SVG
+//! charts, and PDF typeset by typst with the IPAex fonts.
+
+use crate::charts;
+use crate::document::Document;
+use std::sync::OnceLock;
+use typst_layout::PagedDocument;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("the PDF needs the IPAex fonts (Debian: apt-get install fonts-ipaexfont), or TODOKEDE_FONT_DIR pointing at ipaexg.ttf and ipaexm.ttf: {0}")]
+    Fonts(String),
+    #[error("typesetting failed: {0}")]
+    Typst(String),
+    #[error("template: {0}")]
+    Template(String),
+}
+
+/// Everything a renderer needs beyond the document.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Marks every page as a draft (not approved).
+    pub draft: bool,
+    /// 発行日 etc. shown on the title page.
+    pub issued: String,
+}
+
+fn charts_of(doc: &Document) -> (String, String) {
+    (charts::bar_chart(&doc.statistics, "category", "分類別（主たる原因）の件数"), charts::monthly_line(&doc.statistics, "月別の件数"))
+}
+
+/// The view the templates get: the document plus rendering details.
+fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
+    let mut v = serde_json::to_value(doc).expect("document serialises");
+    v["draft"] = opts.draft.into();
+    v["issued"] = opts.issued.clone().into();
+    v
+}
+
+pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
+    let mut md = String::new();
+    let mut p = |s: &str| {
+        md.push_str(s);
+        md.push('\n');
+    };
+    // Markdown has no escaping for every character; neutralise what would start markup.
+    let esc = |s: &str| s.replace('\\', "\\\\").replace(['\n'], " ").replace('|', "\\|").replace('<', "&lt;").replace('*', "\\*").replace('_', "\\_").replace('#', "\\#").replace('[', "\\[");
+    if opts.draft {
+        p("> **草稿（未承認）** — not approved for publication\n");
+    }
+    p(&format!("# {}［{}］\n", esc(&doc.title.text), esc(&doc.period_label)));
+    p("## 1. はじめに\n");
+    for t in &doc.introduction {
+        p(&format!("{}\n", esc(&t.text)));
+    }
+    for t in &doc.notable {
+        p(&format!("- {}", esc(&t.text)));
+    }
+    p("");
+    for (i, s) in doc.sources.iter().enumerate() {
+        p(&format!("[^{}]: {} {}", i + 1, esc(&s.title), s.url));
+    }
+    p("");
+    for (i, ch) in doc.technique_chapters.iter().enumerate() {
+        p(&format!("### 1-{}. {}\n", i + 1, esc(&ch.title.text)));
+        for t in &ch.paragraphs {
+            p(&format!("{}\n", esc(&t.text)));
+        }
+        p(&format!("| {} |", ch.counts.iter().map(|(l, _)| esc(l)).collect::<Vec<_>>().join(" | ")));
+        p(&format!("|{}", "---|".repeat(ch.counts.len())));
+        p(&format!("| {} |\n", ch.counts.iter().map(|(_, n)| format!("{n} 件")).collect::<Vec<_>>().join(" | ")));
+        for t in &ch.countermeasures {
+            p(&format!("- {}", esc(&t.text)));
+        }
+        p("");
+    }
+    p("## 2. 届出事例概要一覧\n");
+    p("表 2-1 主な届出事例の概要一覧\n");
+    p("| 項番 | 届出日 | 概要 |\n|---|---|---|");
+    for g in &doc.groups {
+        p(&format!("| | | **{}** |", esc(&g.heading.text)));
+        for r in &g.rows {
+            let note = r.featured_chapter.map(|c| format!(" ※本事例は {c} 章で紹介する。")).unwrap_or_default();
+            p(&format!("| {} | {} | {}{} |", r.no, r.received_on, esc(&r.summary.text), note));
+        }
+    }
+    p("\n### 2-1. 着目点\n");
+    for (i, g) in doc.groups.iter().enumerate() {
+        p(&format!("#### 2-1-{}. {}\n", i + 1, esc(&g.heading.text)));
+        for t in &g.points {
+            p(&format!("- {}", esc(&t.text)));
+        }
+        p("");
+    }
+    for f in &doc.featured {
+        p(&format!("## {}. 事例：{}\n", f.chapter, esc(&f.title.text)));
+        p(&format!("### {}-1. 届出内容\n", f.chapter));
+        for s in &f.sections {
+            p(&format!("**{}**\n\n{}\n", s.heading, esc(&s.text.text)));
+        }
+        p(&format!("### {}-2. 着目点\n", f.chapter));
+        for t in &f.points {
+            p(&format!("- {}", esc(&t.text)));
+        }
+        p("");
+    }
+    p(&format!("## {}. 届出のお願い\n", 3 + doc.featured.len()));
+    for t in &doc.how_to_report {
+        p(&format!("{}\n", esc(&t.text)));
+    }
+    p(&format!("## 付録 届出状況（{}）\n", esc(&doc.period_label)));
+    for t in &doc.statistics.tables {
+        p(&format!("**{}**\n", esc(&t.title)));
+        p(&format!("| | {} |", doc.statistics.columns.join(" | ")));
+        p(&format!("|---|{}", "---|".repeat(doc.statistics.columns.len())));
+        for r in &t.rows {
+            p(&format!("| {} | {} |", esc(&r.label), r.cells.iter().map(|c| c.display(doc.statistics.threshold)).collect::<Vec<_>>().join(" | ")));
+        }
+        p("");
+    }
+    md
+}
+
+pub fn html(doc: &Document, opts: &RenderOptions) -> Result<String, RenderError> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", include_str!("../templates/report.html")).map_err(|e| RenderError::Template(e.to_string()))?;
+    let (category, month) = charts_of(doc);
+    let mut v = view(doc, opts);
+    // Our own SVG (plotters escapes every text it writes); inserted unescaped.
+    v["chart_category"] = category.into();
+    v["chart_month"] = month.into();
+    env.get_template("report.html").and_then(|t| t.render(v)).map_err(|e| RenderError::Template(e.to_string()))
+}
+
+struct Fonts(Vec<Vec<u8>>);
+
+fn fonts() -> Result<&'static Fonts, RenderError> {
+    static FONTS: OnceLock<Result<Fonts, String>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let dirs: Vec<std::path::PathBuf> = std::env::var_os("TODOKEDE_FONT_DIR")
+                .map(|d| vec![d.into()])
+                .unwrap_or_else(|| vec!["/usr/share/fonts/opentype/ipaexfont-gothic".into(), "/usr/share/fonts/opentype/ipaexfont-mincho".into(), "/usr/share/fonts/truetype/ipaexfont".into()]);
+            let mut out = vec![];
+            for name in ["ipaexg.ttf", "ipaexm.ttf"] {
+                let found = dirs.iter().map(|d| d.join(name)).find(|p| p.exists()).ok_or_else(|| format!("{name} not found in {dirs:?}"))?;
+                out.push(std::fs::read(&found).map_err(|e| format!("{}: {e}", found.display()))?);
+            }
+            Ok(Fonts(out))
+        })
+        .as_ref()
+        .map_err(|e| RenderError::Fonts(e.clone()))
+}
+
+pub fn pdf(doc: &Document, opts: &RenderOptions) -> Result<Vec<u8>, RenderError> {
+    let fonts = fonts()?;
+    let (category, month) = charts_of(doc);
+    let data = serde_json::to_vec(&view(doc, opts)).expect("view serialises");
+    let engine = typst_as_lib::TypstEngine::builder()
+        .main_file(include_str!("../templates/report.typ"))
+        .fonts(fonts.0.iter().map(|f| f.as_slice()))
+        .with_static_file_resolver([("data.json", data), ("chart_category.svg", category.into_bytes()), ("chart_month.svg", month.into_bytes())])
+        .build();
+    let doc: PagedDocument = engine.compile().output.map_err(|e| RenderError::Typst(format!("{e:?}")))?;
+    typst_pdf::pdf(&doc, &Default::default()).map_err(|e| RenderError::Typst(format!("{e:?}")))
+}

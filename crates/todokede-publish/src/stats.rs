@@ -1,0 +1,477 @@
+//! 届出状況: period statistics from analyst-confirmed classifications only, counted per
+//! incident (several reports of one incident count once, as national CERTs count), with
+//! small-cell suppression before anything is shown.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::Date;
+use todokede_domain::{Period, AttackType, CauseBucket, CauseCategory, ClosedEnum, DamageCategory, ReportForm, ReporterKind};
+
+/// One report with its confirmed classification, as statistics see it: no names, no text.
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
+    /// Tracking number of the report.
+    pub report: String,
+    /// The incident it belongs to (the tracking number of the incident's first report).
+    pub incident: String,
+    pub received_on: Date,
+    pub form: ReportForm,
+    pub reporter_kind: Option<ReporterKind>,
+    pub has_damage: Option<bool>,
+    pub attack_types: Vec<AttackType>,
+    /// Primary first.
+    pub causes: Vec<CauseCategory>,
+    pub damages: Vec<DamageCategory>,
+    pub techniques: Vec<String>,
+}
+
+/// A published count: the number, or suppressed because it could single out a reporter.
+/// Serialised as the number, or `null` when suppressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Option<u64>", into = "Option<u64>")]
+pub enum Cell {
+    Count(u64),
+    Suppressed,
+}
+
+impl From<Option<u64>> for Cell {
+    fn from(v: Option<u64>) -> Cell {
+        v.map_or(Cell::Suppressed, Cell::Count)
+    }
+}
+
+impl From<Cell> for Option<u64> {
+    fn from(c: Cell) -> Option<u64> {
+        c.count()
+    }
+}
+
+impl Cell {
+    pub fn display(&self, threshold: u64) -> String {
+        match self {
+            Cell::Count(n) => n.to_string(),
+            Cell::Suppressed => format!("<{threshold}"),
+        }
+    }
+    pub fn count(&self) -> Option<u64> {
+        match self {
+            Cell::Count(n) => Some(*n),
+            Cell::Suppressed => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub key: String,
+    pub label: String,
+    /// One cell per column: the period first, then the previous periods.
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Table {
+    pub key: String,
+    pub title: String,
+    /// Rows partition the total (each incident in exactly one row), so a lone suppressed cell
+    /// could be recovered by subtraction and needs a complementary one.
+    pub partitions_total: bool,
+    pub rows: Vec<Row>,
+    pub total: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Statistics {
+    pub period: String,
+    pub period_label: String,
+    /// The period and the previous ones, as column headers.
+    pub columns: Vec<String>,
+    pub threshold: u64,
+    /// Reports received in the period (all of them, confirmed or not).
+    pub reports_received: u64,
+    /// Reports with an analyst-confirmed classification: what the tables are built from.
+    pub reports_confirmed: u64,
+    pub tables: Vec<Table>,
+}
+
+pub const DEFAULT_THRESHOLD: u64 = 3;
+/// How many previous periods are shown beside the period.
+pub const PREVIOUS_PERIODS: usize = 2;
+
+/// One incident, merged from its reports: the first report's date and reporter kind, the union
+/// of the classifications.
+struct Incident<'a> {
+    first: &'a CaseRecord,
+    reports: u64,
+    forms: Vec<ReportForm>,
+    has_damage: bool,
+    attack_types: Vec<AttackType>,
+    causes: Vec<CauseCategory>,
+    damages: Vec<DamageCategory>,
+    techniques: Vec<String>,
+}
+
+fn push_unique<T: PartialEq + Clone>(v: &mut Vec<T>, xs: &[T]) {
+    for x in xs {
+        if !v.contains(x) {
+            v.push(x.clone());
+        }
+    }
+}
+
+fn incidents(records: &[CaseRecord]) -> Vec<Incident<'_>> {
+    let mut by_incident: BTreeMap<&str, Vec<&CaseRecord>> = BTreeMap::new();
+    for r in records {
+        by_incident.entry(&r.incident).or_default().push(r);
+    }
+    by_incident
+        .into_values()
+        .map(|mut rs| {
+            rs.sort_by_key(|r| (r.received_on, r.report.clone()));
+            let mut i = Incident {
+                first: rs[0],
+                reports: rs.len() as u64,
+                forms: vec![],
+                has_damage: false,
+                attack_types: vec![],
+                causes: vec![],
+                damages: vec![],
+                techniques: vec![],
+            };
+            for r in rs {
+                push_unique(&mut i.forms, &[r.form]);
+                i.has_damage |= r.has_damage == Some(true);
+                push_unique(&mut i.attack_types, &r.attack_types);
+                push_unique(&mut i.causes, &r.causes);
+                push_unique(&mut i.damages, &r.damages);
+                push_unique(&mut i.techniques, &r.techniques);
+            }
+            i
+        })
+        .collect()
+}
+
+/// IPA's 手口 buckets for unauthorized access.
+fn attack_bucket(t: AttackType) -> (&'static str, &'static str) {
+    match t {
+        AttackType::Intrusion => ("intrusion", "侵入行為"),
+        AttackType::Impersonation => ("impersonation", "なりすまし"),
+        AttackType::Dos => ("dos", "サービス妨害"),
+        _ => ("other", "その他"),
+    }
+}
+
+fn cause_bucket_label(b: CauseBucket) -> (&'static str, &'static str) {
+    match b {
+        CauseBucket::CredentialManagement => ("credential_management", "ID・パスワード管理の不備"),
+        CauseBucket::OldVersionUnpatched => ("old_version_unpatched", "古いバージョン・パッチ未導入"),
+        CauseBucket::Misconfiguration => ("misconfiguration", "設定不備"),
+        CauseBucket::Other => ("other", "その他"),
+        CauseBucket::Unknown => ("unknown", "不明"),
+    }
+}
+
+/// Counts of one dimension: for each column, for each row key, how many incidents.
+struct Counter {
+    order: Vec<(String, String)>,
+    counts: BTreeMap<String, Vec<u64>>,
+    totals: Vec<u64>,
+}
+
+impl Counter {
+    fn new(order: Vec<(String, String)>, columns: usize) -> Self {
+        Counter { order, counts: BTreeMap::new(), totals: vec![0; columns] }
+    }
+    fn add(&mut self, col: usize, key: &str, label: &str) {
+        if !self.order.iter().any(|(k, _)| k == key) {
+            self.order.push((key.to_owned(), label.to_owned()));
+        }
+        let n = self.totals.len();
+        self.counts.entry(key.to_owned()).or_insert_with(|| vec![0; n])[col] += 1;
+    }
+    fn table(self, key: &'static str, title: &str, partitions_total: bool, keep_empty_rows: bool) -> Table {
+        let n = self.totals.len();
+        let rows = self
+            .order
+            .into_iter()
+            .filter_map(|(k, label)| {
+                let counts = self.counts.get(&k).cloned().unwrap_or_else(|| vec![0; n]);
+                (keep_empty_rows || counts.iter().any(|c| *c > 0)).then(|| Row { key: k, label, cells: counts.into_iter().map(Cell::Count).collect() })
+            })
+            .collect();
+        Table { key: key.to_owned(), title: title.to_owned(), partitions_total, rows, total: self.totals.into_iter().map(Cell::Count).collect() }
+    }
+}
+
+/// Compute the statistics of `period` (and the previous periods beside it) from confirmed
+/// records, then suppress small cells. Records outside the columns' periods are ignored.
+pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, threshold: u64) -> Statistics {
+    let mut periods = vec![period];
+    for _ in 0..PREVIOUS_PERIODS {
+        let prev = periods.last().expect("non-empty").previous();
+        periods.push(prev);
+    }
+    let cols = periods.len();
+    let col_of = |d: Date| periods.iter().position(|p| p.contains(d));
+    let all = incidents(records);
+    let keyed = |xs: &[(&str, &str)]| xs.iter().map(|(k, l)| (k.to_string(), l.to_string())).collect::<Vec<_>>();
+
+    let mut summary = Counter::new(
+        keyed(&[
+            ("reports", "届出件数"),
+            ("incidents", "インシデント件数"),
+            ("virus", "ウイルス届出"),
+            ("virus_infected", "うち感染被害あり"),
+            ("unauthorized_access", "不正アクセス届出"),
+            ("unauthorized_access_damage", "うち被害あり"),
+        ]),
+        cols,
+    );
+    let mut by_attack = Counter::new(keyed(&[("intrusion", "侵入行為"), ("impersonation", "なりすまし"), ("dos", "サービス妨害"), ("other", "その他")]), cols);
+    let mut by_cause = Counter::new(
+        [CauseBucket::CredentialManagement, CauseBucket::OldVersionUnpatched, CauseBucket::Misconfiguration, CauseBucket::Other, CauseBucket::Unknown]
+            .into_iter()
+            .map(|b| {
+                let (k, l) = cause_bucket_label(b);
+                (k.to_owned(), l.to_owned())
+            })
+            .collect(),
+        cols,
+    );
+    let mut by_damage = Counter::new(vec![], cols);
+    let mut by_category = Counter::new(vec![], cols);
+    let mut by_technique = Counter::new(vec![], cols);
+    let mut by_reporter = Counter::new(vec![], cols);
+    let mut by_month = Counter::new(period.months().iter().map(|(y, m)| (format!("{y}-{m:02}"), format!("{y}年{m}月"))).collect(), cols);
+
+    for inc in &all {
+        let Some(col) = col_of(inc.first.received_on) else { continue };
+        for c in [&mut by_attack, &mut by_cause, &mut by_damage, &mut by_category, &mut by_technique, &mut by_reporter, &mut by_month, &mut summary] {
+            c.totals[col] += 1;
+        }
+        for _ in 0..inc.reports {
+            summary.add(col, "reports", "届出件数");
+        }
+        summary.add(col, "incidents", "インシデント件数");
+        if inc.forms.contains(&ReportForm::Virus) {
+            summary.add(col, "virus", "ウイルス届出");
+            if inc.has_damage {
+                summary.add(col, "virus_infected", "うち感染被害あり");
+            }
+        }
+        if inc.forms.contains(&ReportForm::UnauthorizedAccess) {
+            summary.add(col, "unauthorized_access", "不正アクセス届出");
+            if inc.has_damage {
+                summary.add(col, "unauthorized_access_damage", "うち被害あり");
+            }
+            let mut buckets: Vec<_> = inc.attack_types.iter().map(|t| attack_bucket(*t)).collect();
+            buckets.dedup();
+            buckets.sort();
+            buckets.dedup();
+            for (k, l) in buckets {
+                by_attack.add(col, k, l);
+            }
+        }
+        let mut cause_buckets: Vec<CauseBucket> = inc.causes.iter().filter_map(|c| c.ipa_bucket()).collect();
+        cause_buckets.sort();
+        cause_buckets.dedup();
+        for b in cause_buckets {
+            let (k, l) = cause_bucket_label(b);
+            by_cause.add(col, k, l);
+        }
+        for d in &inc.damages {
+            by_damage.add(col, d.key(), d.label_ja());
+        }
+        let primary = inc.causes.first().copied().unwrap_or(CauseCategory::Unknown);
+        by_category.add(col, primary.key(), primary.label_ja());
+        for t in &inc.techniques {
+            let name = todokede_analyse::technique_name(t);
+            by_technique.add(col, t, &if name.is_empty() { t.clone() } else { format!("{t} {name}") });
+        }
+        let kind = inc.first.reporter_kind.map(|k| (k.key(), k.label_ja())).unwrap_or(("unknown", "不明"));
+        by_reporter.add(col, kind.0, kind.1);
+        let d = inc.first.received_on;
+        by_month.add(col, &format!("{}-{:02}", d.year(), d.month() as u8), &format!("{}年{}月", d.year(), d.month() as u8));
+    }
+    // The summary's "total" is the incident count.
+    summary.totals = summary.counts.get("incidents").cloned().unwrap_or_else(|| vec![0; cols]);
+
+    let mut tables = vec![
+        summary.table("summary", "届出件数", false, true),
+        by_attack.table("attack_type", "手口別（不正アクセス）", false, true),
+        by_cause.table("cause", "原因別", false, true),
+        by_damage.table("damage", "被害内容別", false, false),
+        by_category.table("category", "分類別（主たる原因）", true, false),
+        by_technique.table("technique", "ATT&CK テクニック別", false, false),
+        by_reporter.table("reporter_kind", "届出者種別", true, false),
+        by_month.table("month", "月別", true, true),
+    ];
+    // Months of the previous periods are not this period's months: only the first column.
+    if let Some(month) = tables.iter_mut().find(|t| t.key == "month") {
+        let own: Vec<String> = period.months().iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
+        month.rows.retain(|r| own.contains(&r.key));
+        for r in &mut month.rows {
+            r.cells.truncate(1);
+        }
+        month.total.truncate(1);
+    }
+    for t in &mut tables {
+        suppress(t, threshold);
+    }
+    Statistics {
+        period: period.to_string(),
+        period_label: period.label_ja(),
+        columns: periods.iter().map(|p| p.to_string()).collect(),
+        threshold,
+        reports_received,
+        reports_confirmed: records.iter().filter(|r| col_of(r.received_on) == Some(0)).count() as u64,
+        tables,
+    }
+}
+
+/// Primary suppression: every count in 1..threshold becomes "<threshold" (zero is shown: it
+/// identifies nobody). Complementary suppression, per column of a table whose rows partition
+/// the total: if exactly one cell is suppressed while the total is shown, the smallest other
+/// non-zero cell is suppressed too, so the hidden value cannot be recovered by subtraction.
+pub fn suppress(table: &mut Table, threshold: u64) {
+    let small = |n: u64| n > 0 && n < threshold;
+    for c in table.total.iter_mut() {
+        if matches!(c, Cell::Count(n) if small(*n)) {
+            *c = Cell::Suppressed;
+        }
+    }
+    let columns = table.total.len();
+    for col in 0..columns {
+        for r in &mut table.rows {
+            if matches!(r.cells.get(col), Some(Cell::Count(n)) if small(*n)) {
+                r.cells[col] = Cell::Suppressed;
+            }
+        }
+        if !table.partitions_total || table.total[col] == Cell::Suppressed {
+            continue;
+        }
+        let suppressed = table.rows.iter().filter(|r| r.cells.get(col) == Some(&Cell::Suppressed)).count();
+        if suppressed == 1 {
+            let next = table
+                .rows
+                .iter_mut()
+                .filter(|r| matches!(r.cells.get(col), Some(Cell::Count(n)) if *n > 0))
+                .min_by_key(|r| r.cells[col].count());
+            match next {
+                Some(r) => r.cells[col] = Cell::Suppressed,
+                // Nothing else to hide behind: the total would give the cell away.
+                None => table.total[col] = Cell::Suppressed,
+            }
+        }
+    }
+}
+
+/// CSV: one line per table row, the columns' cells as published (suppressed as `<N`).
+pub fn to_csv(s: &Statistics) -> String {
+    let quote = |v: &str| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_owned() };
+    let mut out = format!("table,row,label,{}\n", s.columns.join(","));
+    for t in &s.tables {
+        let mut line = |key: &str, label: &str, cells: &[Cell]| {
+            let cells: Vec<String> = cells.iter().map(|c| c.display(s.threshold)).collect();
+            out.push_str(&format!("{},{},{},{}\n", t.key, quote(key), quote(label), cells.join(",")));
+        };
+        for r in &t.rows {
+            line(&r.key, &r.label, &r.cells);
+        }
+        line("total", "合計", &t.total);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    fn rec(n: &str, incident: &str, d: Date, causes: &[CauseCategory], kind: ReporterKind) -> CaseRecord {
+        CaseRecord {
+            report: n.into(),
+            incident: incident.into(),
+            received_on: d,
+            form: ReportForm::UnauthorizedAccess,
+            reporter_kind: Some(kind),
+            has_damage: Some(true),
+            attack_types: vec![AttackType::Intrusion],
+            causes: causes.to_vec(),
+            damages: vec![DamageCategory::DataDestructionExtortion],
+            techniques: vec!["T1485".into()],
+        }
+    }
+
+    fn cell(s: &Statistics, table: &str, row: &str, col: usize) -> Cell {
+        let t = s.tables.iter().find(|t| t.key == table).unwrap();
+        if row == "total" {
+            return t.total[col];
+        }
+        t.rows.iter().find(|r| r.key == row).map(|r| r.cells[col]).unwrap_or(Cell::Count(0))
+    }
+
+    #[test]
+    fn incidents_count_once_and_small_cells_are_suppressed_with_a_complement() {
+        use CauseCategory::*;
+        use ReporterKind::*;
+        let mut rs = vec![];
+        // 2019H2: 10 companies (2 reports of incident A), 4 local governments, 1 school.
+        for i in 0..10 {
+            rs.push(rec(&format!("C{i}"), &format!("C{i}"), date!(2019 - 08 - 01), &[MissingAccessControl], Company));
+        }
+        rs.push(rec("C0b", "C0", date!(2019 - 09 - 03), &[WeakCredentials], Company));
+        for i in 0..4 {
+            rs.push(rec(&format!("L{i}"), &format!("L{i}"), date!(2019 - 10 - 01), &[UnpatchedSoftware], LocalGovernment));
+        }
+        rs.push(rec("E0", "E0", date!(2019 - 12 - 24), &[Phishing], Educational));
+        // 2019H1: 3 incidents; 2018H2: 1.
+        for i in 0..3 {
+            rs.push(rec(&format!("P{i}"), &format!("P{i}"), date!(2019 - 02 - 01), &[MissingAccessControl], Company));
+        }
+        rs.push(rec("Q0", "Q0", date!(2018 - 11 - 01), &[Unknown], Medical));
+        // Outside every column.
+        rs.push(rec("X0", "X0", date!(2017 - 01 - 01), &[Unknown], Company));
+
+        let s = compute(&rs, 17, Period::parse("2019H2").unwrap(), 3);
+        assert_eq!(s.columns, ["2019H2", "2019H1", "2018H2"]);
+        // 16 reports, 15 incidents (C0 and C0b are one).
+        assert_eq!(cell(&s, "summary", "reports", 0), Cell::Count(16));
+        assert_eq!(cell(&s, "summary", "incidents", 0), Cell::Count(15));
+        assert_eq!(cell(&s, "summary", "incidents", 1), Cell::Count(3));
+        // 2018H2 has a single incident: suppressed everywhere, the total too.
+        assert_eq!(cell(&s, "summary", "incidents", 2), Cell::Suppressed);
+        // The merged incident C0 counts its union of causes: credentials (1) + misconfiguration (10).
+        assert_eq!(cell(&s, "cause", "misconfiguration", 0), Cell::Count(10));
+        assert_eq!(cell(&s, "cause", "credential_management", 0), Cell::Suppressed);
+        // Reporter kind partitions the total: school (1) is suppressed, and so must be the next
+        // smallest, local government (4), else 15 - 10 - 4 = 1 gives the school away.
+        assert_eq!(cell(&s, "reporter_kind", "company", 0), Cell::Count(10));
+        assert_eq!(cell(&s, "reporter_kind", "educational", 0), Cell::Suppressed);
+        assert_eq!(cell(&s, "reporter_kind", "local_government", 0), Cell::Suppressed);
+        assert_eq!(cell(&s, "reporter_kind", "total", 0), Cell::Count(15));
+        // Months: Aug 10, Oct 4, Dec 1 (+ complementary on Oct), Jul/Sep/Nov 0 shown as 0.
+        assert_eq!(cell(&s, "month", "2019-08", 0), Cell::Count(10));
+        assert_eq!(cell(&s, "month", "2019-12", 0), Cell::Suppressed);
+        assert_eq!(cell(&s, "month", "2019-10", 0), Cell::Suppressed);
+        assert_eq!(cell(&s, "month", "2019-09", 0), Cell::Count(0));
+        assert_eq!(s.reports_confirmed, 16);
+        let csv = to_csv(&s);
+        assert!(csv.contains("reporter_kind,educational,教育機関,<3,0,0\n"), "{csv}");
+        assert!(csv.contains("summary,incidents,インシデント件数,15,3,<3\n"), "{csv}");
+    }
+
+    #[test]
+    fn a_lone_small_cell_with_nothing_to_hide_behind_hides_the_total() {
+        let mut t = Table {
+            key: "x".into(),
+            title: "x".into(),
+            partitions_total: true,
+            rows: vec![Row { key: "a".into(), label: "a".into(), cells: vec![Cell::Count(2)] }, Row { key: "b".into(), label: "b".into(), cells: vec![Cell::Count(0)] }],
+            total: vec![Cell::Count(5)],
+        };
+        suppress(&mut t, 3);
+        assert_eq!(t.rows[0].cells[0], Cell::Suppressed);
+        assert_eq!(t.total[0], Cell::Suppressed);
+    }
+}
