@@ -158,6 +158,54 @@ impl Store {
         dispatch!(self.classification(id))
     }
 
+    /// Reports received in [from, to) with an analyst-confirmed classification, oldest first.
+    pub async fn confirmed_cases(&self, from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<Vec<ConfirmedCase>, StoreError> {
+        dispatch!(self.confirmed_cases(from, to))
+    }
+
+    /// How many reports were received in [from, to), classified or not.
+    pub async fn count_received(&self, from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<i64, StoreError> {
+        dispatch!(self.count_received(from, to))
+    }
+
+    /// Incidents: reports joined by analyst-confirmed links (connected components). Maps every
+    /// linked report to its incident's first (lowest-id) report; an unlinked report is its own.
+    pub async fn incidents(&self) -> Result<std::collections::BTreeMap<ReportId, ReportId>, StoreError> {
+        let links = dispatch!(self.all_links())?;
+        let mut parent: std::collections::BTreeMap<ReportId, ReportId> = std::collections::BTreeMap::new();
+        fn root(parent: &mut std::collections::BTreeMap<ReportId, ReportId>, x: ReportId) -> ReportId {
+            let p = *parent.entry(x).or_insert(x);
+            if p == x {
+                return x;
+            }
+            let r = root(parent, p);
+            parent.insert(x, r);
+            r
+        }
+        for (a, b) in links {
+            let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+            let (lo, hi) = if ra.0 < rb.0 { (ra, rb) } else { (rb, ra) };
+            parent.insert(hi, lo);
+        }
+        let keys: Vec<ReportId> = parent.keys().copied().collect();
+        Ok(keys.into_iter().map(|k| (k, root(&mut parent, k))).collect())
+    }
+
+    /// Save a new version of a period's publication document (edits never overwrite).
+    pub async fn save_publication(&self, period: &str, document_json: &str, by: UserId, change_note: &str) -> Result<i64, StoreError> {
+        dispatch!(self.save_publication(period, document_json, by, change_note))
+    }
+
+    /// All versions of a period's document, newest first.
+    pub async fn publication_versions(&self, period: &str) -> Result<Vec<PublicationVersion>, StoreError> {
+        dispatch!(self.publication_versions(period))
+    }
+
+    /// Approve a version; false if it does not exist or was approved already.
+    pub async fn approve_publication(&self, period: &str, version: i64, by: UserId) -> Result<bool, StoreError> {
+        dispatch!(self.approve_publication(period, version, by))
+    }
+
     /// How often analysts overrode the automatic analysis, per dimension.
     pub async fn override_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         dispatch!(self.override_counts())

@@ -163,3 +163,26 @@ pub struct NewMail {
     pub to: String,
     pub raw: Vec<u8>,
 }
+
+/// A report with an analyst-confirmed classification, as publication reads it.
+#[derive(Debug, Clone)]
+pub struct ConfirmedCase {
+    pub id: ReportId,
+    pub tracking_number: TrackingNumber,
+    pub received_at: OffsetDateTime,
+    pub content: ReportContent,
+    pub classification: Classification,
+}
+
+/// One saved version of a period's publication document.
+#[derive(Debug, Clone)]
+pub struct PublicationVersion {
+    pub period: String,
+    pub version: i64,
+    pub document_json: String,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub change_note: String,
+    pub approved_by: Option<UserId>,
+    pub approved_at: Option<OffsetDateTime>,
+}

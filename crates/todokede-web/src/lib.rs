@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod error;
+pub mod publication;
 pub mod replies;
 pub mod totp;
 pub mod ui;

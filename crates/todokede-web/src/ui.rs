@@ -44,6 +44,8 @@ pub fn templates() -> Environment<'static> {
         ("queue.html", include_str!("../templates/queue.html")),
         ("report.html", include_str!("../templates/report.html")),
         ("audit.html", include_str!("../templates/audit.html")),
+        ("stats.html", include_str!("../templates/stats.html")),
+        ("publication.html", include_str!("../templates/publication.html")),
         ("error.html", include_str!("../templates/error.html")),
         ("users.html", include_str!("../templates/users.html")),
         ("account.html", include_str!("../templates/account.html")),
@@ -100,6 +102,12 @@ pub fn routes(state: AppState) -> Router {
         .route("/reports/{tracking_number}/note", post(note))
         .route("/reports/{tracking_number}/assign", post(assign))
         .route("/reports/{tracking_number}/link", post(link))
+        .route("/stats", get(publication_pages::stats_page))
+        .route("/publication", get(publication_pages::publication_page))
+        .route("/publication/{period}/draft", post(publication_pages::publication_draft))
+        .route("/publication/{period}/edit", post(publication_pages::publication_edit))
+        .route("/publication/{period}/approve", post(publication_pages::publication_approve))
+        .route("/publication/{period}/{file}", get(publication_pages::publication_download))
         .route("/admin/audit", get(audit))
         .route("/admin/users", get(users_page).post(create_user))
         .route("/admin/users/{id}/{action}", post(user_action))
@@ -945,3 +953,5 @@ pub fn infected_zip(filename: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
     z.finish().map_err(|e| e.to_string())?;
     Ok(out.into_inner())
 }
+
+mod publication_pages;

@@ -120,6 +120,36 @@ pub enum Command {
     },
     /// Run the text analysis again over every stored report (after an analyser update).
     Reanalyse,
+    /// 届出状況: statistics of a period (2019H2, 2019, 2019Q3, 2019-08, 2019-07-01..2019-12-31)
+    /// from analyst-confirmed classifications, per incident, small cells suppressed.
+    Stats {
+        #[arg(long)]
+        period: String,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+        /// Counts below this are shown as "<N".
+        #[arg(long, default_value_t = 3)]
+        threshold: u64,
+    },
+    /// The half-year 届出事例 report: draft, edit, review, approve.
+    Publication {
+        #[command(subcommand)]
+        command: PublicationCommand,
+    },
+    /// Render a period's approved half-year report (or, with --draft, the latest draft).
+    Report {
+        #[arg(long)]
+        period: String,
+        /// html, pdf or md
+        #[arg(long, default_value = "html")]
+        format: String,
+        #[arg(short = 'o', long)]
+        output: std::path::PathBuf,
+        #[arg(long)]
+        draft: bool,
+    },
     /// Analyse a text: indicators, 被害原因/被害内容/攻撃行為 with evidence, ATT&CK, 着目点.
     Analyze {
         /// Print the stable JSON schema instead of the human-readable summary.
@@ -127,6 +157,51 @@ pub enum Command {
         json: bool,
         /// A text file, or - for standard input.
         file: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PublicationCommand {
+    /// Generate a new draft version from the period's confirmed reports.
+    Draft {
+        #[arg(long)]
+        period: String,
+        #[arg(long = "as")]
+        analyst: String,
+        /// A case with its own chapter: TRACKING-NUMBER=TITLE (repeatable, in order).
+        #[arg(long)]
+        feature: Vec<String>,
+        /// A trend key for a 1-N chapter, e.g. damage.data_destruction_extortion (default: the
+        /// most significant surge).
+        #[arg(long)]
+        notable: Vec<String>,
+        /// A value to publish unchanged (an attacker's public indicator).
+        #[arg(long)]
+        keep: Vec<String>,
+        #[arg(long, default_value_t = 3)]
+        threshold: u64,
+    },
+    /// Apply edits from a JSON object {"path": "new text"} (paths as `review` lists them).
+    Edit {
+        #[arg(long)]
+        period: String,
+        #[arg(long = "as")]
+        analyst: String,
+        file: std::path::PathBuf,
+    },
+    /// List the latest version's texts with their paths and every anonymiser replacement.
+    Review {
+        #[arg(long)]
+        period: String,
+    },
+    /// Approve a version for publication.
+    Approve {
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        version: i64,
+        #[arg(long = "as")]
+        analyst: String,
     },
 }
 

@@ -6,7 +6,9 @@ use todokede_domain::{Channel, ClosedEnum as _, DedupKey};
 use todokede_store::{Role, Store};
 use todokede_web::{AppState, Limits};
 
-use crate::cli::{Cli, Command, MailArgs, RoleArg, UserCommand};
+use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, UserCommand};
+use todokede_domain::Period;
+use todokede_web::publication;
 use crate::mail_flow::Delivery;
 use todokede_mail::MailConfig;
 
@@ -102,6 +104,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 progress.inc(1);
             }
             progress.finish();
+        }
+        Command::Stats { period, json, csv, threshold } => {
+            let period = Period::parse(&period)?;
+            let store = open(&cli.db).await?;
+            let s = publication::statistics(&store, period, threshold).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else if csv {
+                print!("{}", todokede_publish::stats::to_csv(&s));
+            } else {
+                print_statistics(&s);
+            }
+        }
+        Command::Publication { command } => publication_command(&cli.db, command).await?,
+        Command::Report { period, format, output, draft } => {
+            let period = Period::parse(&period)?;
+            let format = publication::Format::parse(&format).ok_or_else(|| anyhow::anyhow!("--format: html, pdf or md"))?;
+            let store = open(&cli.db).await?;
+            let bytes = publication::render(&store, period, format, draft).await?;
+            write_atomically(&output, &bytes)?;
+            eprintln!("{}: {} bytes", output.display(), bytes.len());
         }
         Command::Analyze { json, file } => {
             let text = crate::analyze_cmd::read_input(&file)?;
@@ -311,5 +334,72 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
         }
     }
     progress.finish();
+    Ok(())
+}
+
+fn print_statistics(s: &todokede_publish::Statistics) {
+    println!("届出状況 {}  (reports received: {}, confirmed: {}; counts per incident; <{} suppressed)", s.period_label, s.reports_received, s.reports_confirmed, s.threshold);
+    for t in &s.tables {
+        println!("\n{}", t.title);
+        println!("  {:<40} {}", "", s.columns.iter().map(|c| format!("{c:>8}")).collect::<String>());
+        for r in t.rows.iter().map(|r| (&r.label, &r.cells)).chain(std::iter::once((&"合計".to_owned(), &t.total))) {
+            let cells: String = r.1.iter().map(|c| format!("{:>8}", c.display(s.threshold))).collect();
+            println!("  {:<40} {cells}", r.0);
+        }
+    }
+}
+
+/// Write to a temporary file beside the target and rename: a reader never sees half a report.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path)?;
+    Ok(())
+}
+
+async fn active_analyst(store: &Store, email: &str) -> anyhow::Result<todokede_store::User> {
+    store.user_by_email(email).await?.filter(|u| !u.disabled).ok_or_else(|| anyhow::anyhow!("no active analyst {email}"))
+}
+
+async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::Result<()> {
+    let store = open(db).await?;
+    match command {
+        PublicationCommand::Draft { period, analyst, feature, notable, keep, threshold } => {
+            let period = Period::parse(&period)?;
+            let user = active_analyst(&store, &analyst).await?;
+            let featured = feature.iter().map(|f| publication::parse_feature(f)).collect::<Result<Vec<_>, _>>()?;
+            let choices = todokede_publish::DraftChoices { featured, notable, keep: publication::keep_set(&keep) };
+            let (version, doc) = publication::draft(&store, period, &choices, threshold, user.id).await?;
+            let rows: usize = doc.groups.iter().map(|g| g.rows.len()).sum();
+            println!("{period} version {version}: {rows} cases in {} groups, {} featured, {} anonymiser replacements to review", doc.groups.len(), doc.featured.len(), doc.review().len());
+        }
+        PublicationCommand::Edit { period, analyst, file } => {
+            let period = Period::parse(&period)?;
+            let user = active_analyst(&store, &analyst).await?;
+            let edits: std::collections::BTreeMap<String, String> = serde_json::from_slice(&std::fs::read(&file)?)?;
+            let (version, changed) = publication::edit(&store, period, &edits, user.id).await?;
+            println!("{period} version {version}: {} texts changed", changed.len());
+        }
+        PublicationCommand::Review { period } => {
+            let period = Period::parse(&period)?;
+            let (v, doc) = publication::latest(&store, period).await?.ok_or_else(|| anyhow::anyhow!("no draft for {period}"))?;
+            println!("{period} version {} ({})", v.version, if v.approved_at.is_some() { "approved" } else { "not approved" });
+            for (path, text) in doc.texts() {
+                println!("{path}\t{}", text.text);
+                for r in &text.replacements {
+                    println!("  replaced {} 「{}」 → 「{}」", r.kind, r.original, r.replacement);
+                }
+            }
+        }
+        PublicationCommand::Approve { period, version, analyst } => {
+            let period = Period::parse(&period)?;
+            let user = active_analyst(&store, &analyst).await?;
+            if !store.approve_publication(&period.to_string(), version, user.id).await? {
+                anyhow::bail!("{period} has no unapproved version {version}");
+            }
+            println!("{period} version {version} approved");
+        }
+    }
     Ok(())
 }

@@ -86,3 +86,59 @@ async fn a_report_from_filing_to_closing_in_the_browser() {
     b.wait_for("badge closed").await;
     b.screenshot("07-closed").await;
 }
+
+/// From handled reports to an approved half-year report in the browser: the statistics page
+/// with its charts, generating a draft with featured cases, an edit, approval, and the PDF
+/// download (as an attachment, for analysts only).
+#[tokio::test]
+async fn publishing_the_half_year_report_in_the_browser() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let numbers = common::handled_seed_reports(&db.url, "chief@ipa.example").await;
+    let s = Server::start(&db.url, &[]);
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    let b = Browser::start(shots).await;
+    b.goto(&s.url("/login")).await;
+    b.type_into("#email", "chief@ipa.example").await;
+    b.type_into("#password", &password).await;
+    b.click("button[type=submit]").await;
+    b.wait_for("/stats").await;
+
+    b.goto(&s.url("/stats?period=2019H2")).await;
+    let page = b.wait_for("急増アラート").await;
+    assert!(page.contains("データ消去・脅迫") && page.contains("<svg"), "surge alert and charts");
+    assert!(page.contains("&lt;3"), "small cells suppressed");
+    b.screenshot("08-statistics").await;
+
+    b.goto(&s.url("/publication?period=2019H2")).await;
+    b.wait_for("草稿を生成").await;
+    let featured = format!("{}=データベースを消去し脅迫する手口による攻撃\n{}=ターゲット組織のウェブメールサービスを模造したフィッシング", numbers["2019H2-02"], numbers["2019H2-18"]);
+    b.type_into("#featured", &featured).await;
+    b.click("form[action$='/draft'] button").await;
+    let page = b.wait_for("本文の確認と編集").await;
+    assert!(page.contains("リスト型攻撃による顧客アカウントの被害") && page.contains("groups.0.rows.0.summary"));
+    b.screenshot("09-publication-draft").await;
+    // Edit the title; the change becomes version 2, which is then approved.
+    b.type_into("input[name='text:title']", "（速報版）").await;
+    b.click("form[action$='/edit'] button").await;
+    b.wait_for("edited: title").await;
+    b.click("form[action$='/approve'] button").await;
+    let page = b.wait_for("badge closed").await;
+    assert!(page.contains("/publication/2019H2/report.pdf\""), "download of the approved version offered");
+    b.screenshot("10-publication-approved").await;
+
+    // The PDF is a download for analysts only.
+    let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = anon.get(s.url("/publication/2019H2/report.pdf")).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER, "anonymous users are sent to log in");
+    let analyst = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = analyst.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", "chief@ipa.example"), ("password", password.as_str())]).send().await.unwrap();
+    assert_eq!(login.status(), reqwest::StatusCode::SEE_OTHER);
+    let res = analyst.get(s.url("/publication/2019H2/report.pdf")).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let pdf = res.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    db.cleanup().await;
+}

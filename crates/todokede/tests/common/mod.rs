@@ -48,3 +48,48 @@ impl Drop for Server {
 pub fn todokede(db: &str, args: &[&str]) -> std::process::Output {
     Command::new(BIN).args(["--db", db]).args(args).env("TODOKEDE_LOG", "warn").output().expect("run todokede")
 }
+
+pub fn repo(rel: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel).display().to_string()
+}
+
+/// Both seeds imported and every case confirmed by `analyst` with the classification DOMAIN.md
+/// gives it (through the store; `classify` itself is tested in cli.rs). Returns the tracking
+/// number of each fixture by its reporter_reference (2019H2-01 …).
+pub async fn handled_seed_reports(db: &str, analyst: &str) -> std::collections::BTreeMap<String, String> {
+    use todokede_domain::{ClosedEnum, TrackingNumber};
+    fn keys<T: ClosedEnum>(v: &serde_json::Value) -> Vec<T> {
+        v.as_array().unwrap().iter().map(|k| T::parse(k.as_str().unwrap()).unwrap()).collect()
+    }
+    let files = [repo("fixtures/seeds/2019H1.json"), repo("fixtures/seeds/2019H2.json")];
+    let out = todokede(db, &["import", &files[0], &files[1]]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let numbers: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split('\t').next().unwrap().to_owned()).collect();
+    let fixtures: Vec<serde_json::Value> = files.iter().flat_map(|f| serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(f).unwrap()).unwrap()).collect();
+    assert_eq!(numbers.len(), fixtures.len());
+    let store = todokede_store::Store::open(db).await.unwrap();
+    let user = store.user_by_email(analyst).await.unwrap().expect("analyst exists");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo("fixtures/seeds/expected.json")).unwrap()).unwrap();
+    let mut by_reference = std::collections::BTreeMap::new();
+    for (f, n) in fixtures.iter().zip(&numbers) {
+        let reference = f["reporter_reference"].as_str().unwrap();
+        let e = &expected[reference];
+        let id = store.report_id_by_tracking(&TrackingNumber::parse(n).unwrap()).await.unwrap().unwrap();
+        let c = todokede_domain::Classification {
+            causes: keys(&e["causes"]),
+            damages: keys(&e["damages"]),
+            attack_types: vec![todokede_domain::AttackType::Intrusion],
+            techniques: e["techniques"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect(),
+            has_damage: Some(true),
+        };
+        store.confirm_classification(id, user.id, &c, &c).await.unwrap();
+        by_reference.insert(reference.to_owned(), n.clone());
+    }
+    by_reference
+}
+
+/// The standard output of a command that must have succeeded.
+pub fn ok(out: std::process::Output) -> String {
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -1,0 +1,214 @@
+//! Publication workflow over the store, shared by the web UI and the CLI: period statistics,
+//! drafting the half-year report (a new document version), analysts' edits (new versions),
+//! approval, and rendering what was approved.
+
+use std::collections::{BTreeMap, BTreeSet};
+use time::{OffsetDateTime, macros::offset};
+use todokede_domain::*;
+use todokede_publish::document::{CaseInput, DraftChoices};
+use todokede_publish::render::{self, RenderOptions};
+use todokede_publish::stats::{self, CaseRecord, Statistics};
+use todokede_publish::{Document, KnownIdentifiers};
+use todokede_store::{ConfirmedCase, PublicationVersion, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublicationError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Render(#[from] todokede_publish::RenderError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// [start 00:00 JST, day after the end 00:00 JST): 届出日 are Japanese dates.
+fn span(p: Period) -> (OffsetDateTime, OffsetDateTime) {
+    let (a, b) = p.bounds();
+    let midnight = |d: time::Date| d.midnight().assume_offset(offset!(+9));
+    (midnight(a), midnight(b.next_day().expect("date in range")))
+}
+
+fn received_on(t: OffsetDateTime) -> time::Date {
+    t.to_offset(offset!(+9)).date()
+}
+
+/// Web-mail providers: an address there says nothing about the reporter's organisation.
+const FREE_MAIL: &[&str] = &["gmail.com", "yahoo.co.jp", "ymail.ne.jp", "outlook.com", "outlook.jp", "hotmail.com", "icloud.com", "docomo.ne.jp", "ezweb.ne.jp", "softbank.ne.jp", "au.com"];
+
+fn known_identifiers(c: &ReportContent) -> KnownIdentifiers {
+    let r = &c.reporter;
+    let label = r.kind.map(|k| format!("届出者（{}）", k.label_ja())).unwrap_or_else(|| "届出者".into());
+    let domain = r.email.as_ref().and_then(|e| e.as_str().rsplit_once('@').map(|(_, d)| d.to_lowercase())).filter(|d| !FREE_MAIL.contains(&d.as_str()));
+    KnownIdentifiers {
+        reporter_label: label,
+        person_names: r.name.iter().cloned().collect(),
+        organisations: r.organization.iter().cloned().collect(),
+        emails: r.email.iter().map(|e| e.as_str().to_owned()).collect(),
+        phones: r.phone.iter().cloned().collect(),
+        addresses: r.address.iter().cloned().collect(),
+        domains: domain.into_iter().collect(),
+    }
+}
+
+fn record(c: &ConfirmedCase, incidents: &BTreeMap<ReportId, ReportId>) -> CaseRecord {
+    let cl = &c.classification;
+    CaseRecord {
+        report: c.tracking_number.to_string(),
+        incident: format!("incident-{}", incidents.get(&c.id).unwrap_or(&c.id).0),
+        received_on: received_on(c.received_at),
+        form: c.content.form,
+        reporter_kind: c.content.reporter.kind,
+        has_damage: cl.has_damage,
+        attack_types: cl.attack_types.clone(),
+        causes: cl.causes.clone(),
+        damages: cl.damages.clone(),
+        techniques: cl.techniques.clone(),
+    }
+}
+
+/// The confirmed cases of the period and the two before it (for the comparison columns and
+/// the trend), as records; plus the period's own cases.
+async fn load(store: &Store, period: Period) -> Result<(Vec<ConfirmedCase>, Vec<CaseRecord>, u64), PublicationError> {
+    let earliest = period.previous().previous();
+    let (from, _) = span(earliest);
+    let (pfrom, to) = span(period);
+    let incidents = store.incidents().await?;
+    let all = store.confirmed_cases(from, to).await?;
+    let records = all.iter().map(|c| record(c, &incidents)).collect();
+    let received = store.count_received(pfrom, to).await? as u64;
+    let own = all.into_iter().filter(|c| period.contains(received_on(c.received_at))).collect();
+    Ok((own, records, received))
+}
+
+/// The period's significant rises (candidates for a notable-technique chapter).
+pub async fn surges(store: &Store, period: Period) -> Result<Vec<todokede_analyse::trends::Surge>, PublicationError> {
+    let (_, records, _) = load(store, period).await?;
+    Ok(todokede_publish::document::period_surges(&records, period))
+}
+
+pub async fn statistics(store: &Store, period: Period, threshold: u64) -> Result<Statistics, PublicationError> {
+    let (_, records, received) = load(store, period).await?;
+    Ok(stats::compute(&records, received, period, threshold))
+}
+
+/// Feature choices by tracking number ("HMX4P-7TQ2C=タイトル").
+pub fn parse_feature(s: &str) -> Result<todokede_publish::FeatureChoice, PublicationError> {
+    let (tn, title) = s.split_once('=').ok_or_else(|| PublicationError::Invalid(format!("`{s}`: give TRACKING-NUMBER=TITLE")))?;
+    let tn = TrackingNumber::parse(tn.trim()).map_err(|e| PublicationError::Invalid(format!("`{tn}`: {e}")))?;
+    Ok(todokede_publish::FeatureChoice { report: tn.to_string(), title: title.trim().to_owned() })
+}
+
+/// Generate a new draft version of the period's report from the confirmed cases.
+pub async fn draft(store: &Store, period: Period, choices: &DraftChoices, threshold: u64, by: UserId) -> Result<(i64, Document), PublicationError> {
+    let (own, records, received) = load(store, period).await?;
+    for f in &choices.featured {
+        if !own.iter().any(|c| c.tracking_number.to_string() == f.report) {
+            return Err(PublicationError::Invalid(format!("{} is not a confirmed report of {period}", f.report)));
+        }
+    }
+    let incidents = store.incidents().await?;
+    let cases: Vec<CaseInput> = own
+        .iter()
+        .map(|c| CaseInput {
+            record: record(c, &incidents),
+            description: c.content.description.clone(),
+            discovery: c.content.discovery_narrative.clone(),
+            damage: c.content.damage_narrative.clone(),
+            cause: c.content.cause_narrative.clone(),
+            response: c.content.response_narrative.clone(),
+            known: known_identifiers(&c.content),
+        })
+        .collect();
+    let statistics = stats::compute(&records, received, period, threshold);
+    let doc = todokede_publish::generate(period, &cases, &records, choices, statistics);
+    let json = serde_json::to_string(&doc).expect("document serialises");
+    let version = store.save_publication(&period.to_string(), &json, by, "generated").await?;
+    Ok((version, doc))
+}
+
+fn decode(v: &PublicationVersion) -> Result<Document, PublicationError> {
+    serde_json::from_str(&v.document_json).map_err(|e| PublicationError::Store(StoreError::Corrupt(format!("publication {} v{}: {e}", v.period, v.version))))
+}
+
+/// The latest version of the period's document, if any.
+pub async fn latest(store: &Store, period: Period) -> Result<Option<(PublicationVersion, Document)>, PublicationError> {
+    let Some(v) = store.publication_versions(&period.to_string()).await?.into_iter().next() else { return Ok(None) };
+    let d = decode(&v)?;
+    Ok(Some((v, d)))
+}
+
+/// The latest approved version: the only one that may be published.
+pub async fn approved(store: &Store, period: Period) -> Result<Option<(PublicationVersion, Document)>, PublicationError> {
+    let Some(v) = store.publication_versions(&period.to_string()).await?.into_iter().find(|v| v.approved_at.is_some()) else { return Ok(None) };
+    let d = decode(&v)?;
+    Ok(Some((v, d)))
+}
+
+/// Apply edits (path → text) to the latest version, saving a new one.
+pub async fn edit(store: &Store, period: Period, edits: &BTreeMap<String, String>, by: UserId) -> Result<(i64, Vec<String>), PublicationError> {
+    let (_, mut doc) = latest(store, period).await?.ok_or_else(|| PublicationError::Invalid(format!("no draft for {period} yet")))?;
+    let changed = doc.apply_edits(edits).map_err(|p| PublicationError::Invalid(format!("no text at `{p}`")))?;
+    if changed.is_empty() {
+        return Err(PublicationError::Invalid("nothing changed".into()));
+    }
+    let json = serde_json::to_string(&doc).expect("document serialises");
+    let version = store.save_publication(&period.to_string(), &json, by, &format!("edited: {}", changed.join(", "))).await?;
+    Ok((version, changed))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Pdf,
+    Markdown,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "html" => Some(Format::Html),
+            "pdf" => Some(Format::Pdf),
+            "md" | "markdown" => Some(Format::Markdown),
+            _ => None,
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Html => "text/html; charset=utf-8",
+            Format::Pdf => "application/pdf",
+            Format::Markdown => "text/markdown; charset=utf-8",
+        }
+    }
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Pdf => "pdf",
+            Format::Markdown => "md",
+        }
+    }
+}
+
+/// Render the approved version, or with `draft` the latest version marked as a draft.
+pub async fn render(store: &Store, period: Period, format: Format, draft: bool) -> Result<Vec<u8>, PublicationError> {
+    let found = if draft { latest(store, period).await? } else { approved(store, period).await? };
+    let (v, doc) = found.ok_or_else(|| {
+        PublicationError::Invalid(if draft { format!("no draft for {period} yet") } else { format!("no approved version of {period}: approve one first (or render the draft with --draft)") })
+    })?;
+    let opts = RenderOptions {
+        draft: v.approved_at.is_none(),
+        issued: match v.approved_at {
+            Some(at) => format!("{}年{}月 発行（第 {} 版）", at.year(), at.month() as u8, v.version),
+            None => format!("草稿 第 {} 版", v.version),
+        },
+    };
+    Ok(match format {
+        Format::Html => render::html(&doc, &opts)?.into_bytes(),
+        Format::Markdown => render::markdown(&doc, &opts).into_bytes(),
+        // Typesetting is CPU-bound: off the async runtime.
+        Format::Pdf => tokio::task::spawn_blocking(move || render::pdf(&doc, &opts)).await.map_err(|e| PublicationError::Invalid(e.to_string()))??,
+    })
+}
+
+pub fn keep_set(values: &[String]) -> BTreeSet<String> {
+    values.iter().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).collect()
+}

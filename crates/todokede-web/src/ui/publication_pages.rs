@@ -1,0 +1,168 @@
+//! Analysts' statistics page (tables and SVG charts) and the publication workflow: draft,
+//! review the anonymiser's replacements, edit every text, approve, download.
+
+use super::*;
+use crate::publication::{self, Format};
+use todokede_domain::Period;
+
+fn period_param(q: &HashMap<String, String>) -> Period {
+    q.get("period").and_then(|p| Period::parse(p).ok()).unwrap_or_else(|| {
+        // The half-year that ended last (what would be published now).
+        let today = time::OffsetDateTime::now_utc().date();
+        let current = Period::Half(today.year(), if (today.month() as u8) <= 6 { 1 } else { 2 });
+        current.previous()
+    })
+}
+
+pub(super) async fn stats_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let _user = analyst_or_login!(c);
+    let period = period_param(&q);
+    let s = match publication::statistics(&st.store, period, todokede_publish::stats::DEFAULT_THRESHOLD).await {
+        Ok(s) => s,
+        Err(e) => return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+    };
+    let surges = publication::surges(&st.store, period).await.unwrap_or_default();
+    let tables: Vec<Value> = s
+        .tables
+        .iter()
+        .map(|t| {
+            let row = |label: &str, cells: &[todokede_publish::Cell]| context! { label => label, cells => cells.iter().map(|c| c.display(s.threshold)).collect::<Vec<_>>() };
+            context! { title => t.title, rows => t.rows.iter().map(|r| row(&r.label, &r.cells)).chain(std::iter::once(row("合計", &t.total))).collect::<Vec<_>>() }
+        })
+        .collect();
+    render(&st, &c, "stats.html", context! {
+        period => period.to_string(), period_label => s.period_label, columns => s.columns, threshold => s.threshold,
+        received => s.reports_received, confirmed => s.reports_confirmed, tables => tables,
+        // Our own SVG from the suppressed statistics (plotters escapes the text it writes).
+        chart_category => todokede_publish::charts::bar_chart(&s, "category", "分類別（主たる原因）の件数"),
+        chart_month => todokede_publish::charts::monthly_line(&s, "月別の件数"),
+        surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous, p => if x.p_value < 1e-4 { format!("{:.1e}", x.p_value) } else { format!("{:.4}", x.p_value) } }).collect::<Vec<_>>(),
+    })
+}
+
+pub(super) async fn publication_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let _user = analyst_or_login!(c);
+    let period = period_param(&q);
+    let versions = st.store.publication_versions(&period.to_string()).await.unwrap_or_default();
+    let latest = match publication::latest(&st.store, period).await {
+        Ok(l) => l,
+        Err(e) => return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+    };
+    let surges = publication::surges(&st.store, period).await.unwrap_or_default();
+    let texts: Vec<Value> = latest
+        .as_ref()
+        .map(|(_, d)| {
+            d.texts()
+                .into_iter()
+                .map(|(path, t)| {
+                    context! { where_ => describe(&path), path => path, text => t.text, long => t.text.chars().count() > 60,
+                        replacements => t.replacements.iter().map(|r| context! { kind => r.kind, original => r.original, replacement => r.replacement }).collect::<Vec<_>>() }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    render(&st, &c, "publication.html", context! {
+        period => period.to_string(), period_label => period.label_ja(),
+        versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), note => v.change_note, approved => v.approved_at.map(jst) }).collect::<Vec<_>>(),
+        latest_version => latest.as_ref().map(|(v, _)| v.version),
+        latest_approved => latest.as_ref().map(|(v, _)| v.approved_at.is_some()),
+        has_approved => versions.iter().any(|v| v.approved_at.is_some()),
+        texts => texts,
+        replacements => texts_replacement_count(latest.as_ref().map(|(_, d)| d)),
+        surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous }).collect::<Vec<_>>(),
+    })
+}
+
+/// Where a text sits in the printed report, for the edit form ("表2-1 項番 3 概要").
+fn describe(path: &str) -> String {
+    let p: Vec<&str> = path.split('.').collect();
+    let n = |i: usize| p.get(i).and_then(|x| x.parse::<usize>().ok()).map(|x| x + 1).unwrap_or(0);
+    match p.as_slice() {
+        ["title"] => "表題".into(),
+        ["introduction", _] => format!("1. はじめに 第{}段落", n(1)),
+        ["notable", _] => format!("1. はじめに 留意すべき事例 {}", n(1)),
+        ["technique_chapters", _, "title"] => format!("1-{} 見出し", n(1)),
+        ["technique_chapters", _, "paragraphs", _] => format!("1-{} 第{}段落", n(1), n(3)),
+        ["technique_chapters", _, "countermeasures", _] => format!("1-{} 対策 {}", n(1), n(3)),
+        ["groups", _, "heading"] => format!("表2-1 分類 {} 見出し", n(1)),
+        ["groups", _, "rows", _, "summary"] => format!("表2-1 分類 {} の {} 件目 概要", n(1), n(3)),
+        ["groups", _, "points", _] => format!("2-1-{} 着目点 {}", n(1), n(3)),
+        ["featured", _, "title"] => format!("事例 {} 題名", n(1)),
+        ["featured", _, "sections", _] => format!("事例 {} 届出内容 {}", n(1), n(3)),
+        ["featured", _, "points", _] => format!("事例 {} 着目点 {}", n(1), n(3)),
+        ["how_to_report", _] => format!("届出のお願い 第{}段落", n(1)),
+        _ => path.to_owned(),
+    }
+}
+
+fn texts_replacement_count(d: Option<&todokede_publish::Document>) -> usize {
+    d.map(|d| d.review().len()).unwrap_or(0)
+}
+
+fn lines(v: Option<&String>) -> Vec<String> {
+    v.map(|s| s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
+}
+
+pub(super) async fn publication_draft(State(st): State<AppState>, headers: HeaderMap, Path(period): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
+    let featured = match lines(f.get("featured")).iter().map(|l| publication::parse_feature(l)).collect::<Result<Vec<_>, _>>() {
+        Ok(v) => v,
+        Err(e) => return error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
+    };
+    let notable: Vec<String> = f.iter().filter(|(k, v)| k.starts_with("notable.") && v.as_str() == "on").map(|(k, _)| k["notable.".len()..].to_owned()).collect();
+    let choices = todokede_publish::DraftChoices { featured, notable, keep: publication::keep_set(&lines(f.get("keep"))) };
+    match publication::draft(&st.store, period, &choices, todokede_publish::stats::DEFAULT_THRESHOLD, user.id).await {
+        Ok(_) => Redirect::to(&format!("/publication?period={period}")).into_response(),
+        Err(e) => error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
+    }
+}
+
+pub(super) async fn publication_edit(State(st): State<AppState>, headers: HeaderMap, Path(period): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
+    let edits: std::collections::BTreeMap<String, String> = f.iter().filter_map(|(k, v)| k.strip_prefix("text:").map(|p| (p.to_owned(), v.clone()))).collect();
+    match publication::edit(&st.store, period, &edits, user.id).await {
+        Ok(_) => Redirect::to(&format!("/publication?period={period}")).into_response(),
+        Err(publication::PublicationError::Invalid(m)) if m == "nothing changed" => Redirect::to(&format!("/publication?period={period}")).into_response(),
+        Err(e) => error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
+    }
+}
+
+pub(super) async fn publication_approve(State(st): State<AppState>, headers: HeaderMap, Path(period): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(version) = f.get("version").and_then(|v| v.parse::<i64>().ok()) else { return StatusCode::BAD_REQUEST.into_response() };
+    match st.store.approve_publication(&period.to_string(), version, user.id).await {
+        Ok(true) => Redirect::to(&format!("/publication?period={period}")).into_response(),
+        Ok(false) => error_page(&st, &c, StatusCode::CONFLICT, "この版は存在しないか、承認済みです。", "No such version, or already approved."),
+        Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+    }
+}
+
+/// The report as a download (never rendered inline in our origin: the HTML carries its own
+/// styles, and a PDF viewer is not ours to trust).
+pub(super) async fn publication_download(State(st): State<AppState>, headers: HeaderMap, Path((period, file)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let user = analyst_or_login!(c);
+    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(format) = file.strip_prefix("report.").and_then(Format::parse) else { return StatusCode::NOT_FOUND.into_response() };
+    let draft = q.get("draft").is_some();
+    match publication::render(&st.store, period, format, draft).await {
+        Ok(bytes) => {
+            let _ = st.store.audit(Some(user.id), "publication.download", Some(&period.to_string()), Some(&format!("{}{}", format.extension(), if draft { " draft" } else { "" }))).await;
+            let name = format!("todokede-{period}{}.{}", if draft { "-draft" } else { "" }, format.extension());
+            let mut res = bytes.into_response();
+            let h = res.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+            h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).unwrap_or(HeaderValue::from_static("attachment")));
+            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(publication::PublicationError::Invalid(m)) => error_page(&st, &c, StatusCode::NOT_FOUND, &m, &m),
+        Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+    }
+}
