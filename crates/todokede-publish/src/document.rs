@@ -197,7 +197,13 @@ pub struct DraftChoices {
     pub notable: Vec<String>,
     /// Values published unchanged (attackers' public indicators).
     pub keep: BTreeSet<String>,
+    /// The cases 表2-1 lists (tracking numbers); empty: every case when there are at most
+    /// [`MAX_LISTED`], else the featured ones plus a sample spread evenly over the period.
+    pub listed: Vec<String>,
 }
+
+/// 表2-1 lists the period's main cases, not every report: beyond this many the draft samples.
+pub const MAX_LISTED: usize = 60;
 
 /// Generate the draft for `period` from its confirmed cases (and the earlier periods' records,
 /// for the trend).
@@ -207,13 +213,23 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
     let anon = |text: &str, known: &KnownIdentifiers| Text::from(anonymise(text, known, &keep_lc));
     let mut in_period: Vec<&CaseInput> = cases.iter().filter(|c| period.contains(c.record.received_on)).collect();
     in_period.sort_by(|a, b| (a.record.received_on, &a.record.report).cmp(&(b.record.received_on, &b.record.report)));
+    let is_featured = |c: &CaseInput| featured.iter().any(|f| f.report == c.record.report);
+    let listed: Vec<&CaseInput> = if !choices.listed.is_empty() {
+        in_period.iter().copied().filter(|c| choices.listed.contains(&c.record.report) || is_featured(c)).collect()
+    } else if in_period.len() > MAX_LISTED {
+        let step = in_period.len() as f64 / (MAX_LISTED - featured.len().min(MAX_LISTED)) as f64;
+        let sample: BTreeSet<usize> = (0..MAX_LISTED).map(|i| (i as f64 * step) as usize).collect();
+        in_period.iter().copied().enumerate().filter(|(i, c)| sample.contains(i) || is_featured(c)).map(|(_, c)| c).collect()
+    } else {
+        in_period.clone()
+    };
 
     // Chapters: 1 はじめに, 2 一覧, 3.. featured, then 届出のお願い.
     let featured_chapter: BTreeMap<&str, u32> = featured.iter().enumerate().map(|(i, f)| (f.report.as_str(), 3 + i as u32)).collect();
 
     // 表2-1, grouped by primary cause in the seeds' order.
     let mut by_cause: BTreeMap<usize, Vec<&CaseInput>> = BTreeMap::new();
-    for c in &in_period {
+    for c in &listed {
         let primary = c.record.causes.first().copied().unwrap_or(CauseCategory::Unknown);
         let order = GROUPS.iter().position(|(g, _)| *g == primary).unwrap_or(GROUPS.len());
         by_cause.entry(order).or_default().push(c);
@@ -279,11 +295,8 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
 
     // The notable techniques: surges of the period.
     let mut all_records: Vec<CaseRecord> = history.to_vec();
-    for c in cases {
-        if !all_records.iter().any(|r| r.report == c.record.report) {
-            all_records.push(c.record.clone());
-        }
-    }
+    let known: BTreeSet<&str> = history.iter().map(|r| r.report.as_str()).collect();
+    all_records.extend(cases.iter().filter(|c| !known.contains(c.record.report.as_str())).map(|c| c.record.clone()));
     let series = period_series(&all_records, period);
     let found = surges(&series);
     let chosen: Vec<Surge> = if choices.notable.is_empty() {
@@ -311,7 +324,11 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
             let rows_text = rows.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
             let prev = s.previous.iter().map(|n| format!("{n} 件")).collect::<Vec<_>>().join("、");
             let mut cms: Vec<String> = vec![];
+            let mut seen: BTreeSet<(Vec<CauseCategory>, Vec<DamageCategory>, Vec<String>)> = BTreeSet::new();
             for c in in_period.iter().filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key)) {
+                if !seen.insert((c.record.causes.clone(), c.record.damages.clone(), c.record.techniques.clone())) {
+                    continue;
+                }
                 for cm in todokede_analyse::countermeasures_for(&classification(&c.record)) {
                     if !cms.iter().any(|x| x == cm.ja) {
                         cms.push(cm.ja.to_owned());
@@ -334,7 +351,7 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
                             String::new()
                         }
                     )),
-                    Text::fixed(format!("表 2-1 の項番 {rows_text} が該当する。")),
+                    Text::fixed(if rows.is_empty() { "表 2-1 には該当する事例を掲載していない。".to_owned() } else { format!("表 2-1 の項番 {rows_text} が該当する。") }),
                 ],
                 countermeasures: cms.into_iter().take(5).map(Text::fixed).collect(),
             }

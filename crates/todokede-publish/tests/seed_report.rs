@@ -77,7 +77,7 @@ fn the_2019h2_report_has_the_seeds_structure_and_renders_to_a_real_pdf() {
     let surges = period_surges(&records, period);
     let wipe = surges.iter().find(|s| s.key == "damage.data_destruction_extortion").expect("DB-wipe surge");
     assert_eq!((wipe.current, wipe.previous.as_slice()), (5, &[0, 0][..]));
-    let choices = DraftChoices { featured: featured.to_vec(), notable: vec![wipe.key.clone()], keep: BTreeSet::new() };
+    let choices = DraftChoices { featured: featured.to_vec(), notable: vec![wipe.key.clone()], keep: BTreeSet::new(), listed: vec![] };
     let doc = generate(period, &cases, &records, &choices, statistics);
 
     // 表2-1: the seed's five groups, the same rows in each, numbered 1–18 in date order.

@@ -350,29 +350,20 @@ impl Store {
     pub(crate) async fn classification(&self, id: ReportId) -> Result<Option<Classification>, StoreError> {
         let Some(r) = sqlx::query("SELECT causes, damages, attack_types, techniques, has_damage FROM classifications WHERE report_id = $1")
             .bind(id.0).fetch_optional(&self.pool).await? else { return Ok(None) };
-        let list = |col: &str| -> Result<Vec<String>, StoreError> {
-            serde_json::from_str(&r.try_get::<String, _>(col)?).map_err(|e| StoreError::Corrupt(e.to_string()))
-        };
-        Ok(Some(Classification {
-            causes: list("causes")?.iter().map(|k| parse_key(k)).collect::<Result<_, _>>()?,
-            damages: list("damages")?.iter().map(|k| parse_key(k)).collect::<Result<_, _>>()?,
-            attack_types: list("attack_types")?.iter().map(|k| parse_key(k)).collect::<Result<_, _>>()?,
-            techniques: list("techniques")?,
-            has_damage: r.try_get::<Option<String>, _>("has_damage")?.map(|v| v == "true"),
-        }))
+        Ok(Some(classification_from_row(&r)?))
     }
 
     /// Reports received in [from, to) that an analyst classified, oldest first.
     pub(crate) async fn confirmed_cases(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<ConfirmedCase>, StoreError> {
-        let rows = sqlx::query("SELECT r.id, r.tracking_number, r.received_at, r.content_json FROM reports r JOIN classifications c ON c.report_id = r.id
+        let rows = sqlx::query("SELECT r.id, r.tracking_number, r.received_at, r.content_json, c.causes, c.damages, c.attack_types, c.techniques, c.has_damage
+                                FROM reports r JOIN classifications c ON c.report_id = r.id
                                 WHERE r.received_at >= $1 AND r.received_at < $2 ORDER BY r.received_at, r.id")
             .bind(from).bind(to).fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let id = ReportId(r.try_get("id")?);
-            let classification = self.classification(id).await?.ok_or_else(|| StoreError::Corrupt("classification vanished".into()))?;
+            let classification = classification_from_row(&r)?;
             out.push(ConfirmedCase {
-                id,
+                id: ReportId(r.try_get("id")?),
                 tracking_number: tracking(&r.try_get::<String, _>("tracking_number")?)?,
                 received_at: r.try_get("received_at")?,
                 content: codec::decode_content(&r.try_get::<String, _>("content_json")?)?,
@@ -690,6 +681,17 @@ fn classification_json(c: &Classification) -> [Option<String>; 5] {
         keys(c.techniques.iter().map(String::as_str).collect()),
         c.has_damage.map(|b| b.to_string()),
     ]
+}
+
+fn classification_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Classification, StoreError> {
+    let list = |col: &str| -> Result<Vec<String>, StoreError> { serde_json::from_str(&r.try_get::<String, _>(col)?).map_err(|e| StoreError::Corrupt(e.to_string())) };
+    Ok(Classification {
+        causes: list("causes")?.iter().map(|k| parse_key(k)).collect::<Result<_, _>>()?,
+        damages: list("damages")?.iter().map(|k| parse_key(k)).collect::<Result<_, _>>()?,
+        attack_types: list("attack_types")?.iter().map(|k| parse_key(k)).collect::<Result<_, _>>()?,
+        techniques: list("techniques")?,
+        has_damage: r.try_get::<Option<String>, _>("has_damage")?.map(|v| v == "true"),
+    })
 }
 
 async fn put_blob(tx: &mut sqlx::Transaction<'_, Db>, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {

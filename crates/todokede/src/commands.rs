@@ -369,7 +369,7 @@ async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::R
             let period = Period::parse(&period)?;
             let user = active_analyst(&store, &analyst).await?;
             let featured = feature.iter().map(|f| publication::parse_feature(f)).collect::<Result<Vec<_>, _>>()?;
-            let choices = todokede_publish::DraftChoices { featured, notable, keep: publication::keep_set(&keep) };
+            let choices = todokede_publish::DraftChoices { featured, notable, keep: publication::keep_set(&keep), listed: vec![] };
             let (version, doc) = publication::draft(&store, period, &choices, threshold, user.id).await?;
             let rows: usize = doc.groups.iter().map(|g| g.rows.len()).sum();
             println!("{period} version {version}: {rows} cases in {} groups, {} featured, {} anonymiser replacements to review", doc.groups.len(), doc.featured.len(), doc.review().len());

@@ -113,7 +113,7 @@ pub(super) async fn publication_draft(State(st): State<AppState>, headers: Heade
         Err(e) => return error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
     };
     let notable: Vec<String> = f.iter().filter(|(k, v)| k.starts_with("notable.") && v.as_str() == "on").map(|(k, _)| k["notable.".len()..].to_owned()).collect();
-    let choices = todokede_publish::DraftChoices { featured, notable, keep: publication::keep_set(&lines(f.get("keep"))) };
+    let choices = todokede_publish::DraftChoices { featured, notable, keep: publication::keep_set(&lines(f.get("keep"))), listed: vec![] };
     match publication::draft(&st.store, period, &choices, todokede_publish::stats::DEFAULT_THRESHOLD, user.id).await {
         Ok(_) => Redirect::to(&format!("/publication?period={period}")).into_response(),
         Err(e) => error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
