@@ -7,6 +7,7 @@ classification from DOMAIN.md §2.4/§2.5. Run once; the output is committed:
 fixtures/seeds/2019H1.json, 2019H2.json  – importable with `todokede import` (report JSON)
 fixtures/seeds/expected.json             – per fixture: primary cause, causes, damages, indicators
 """
+import base64
 import json, re, sys, pathlib
 
 shared = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "../shared")
@@ -88,6 +89,21 @@ NARRATIVES = {
     },
 }
 
+# The ransom notes the DB-wipe reporters of 2019H2 attached (表2-1 #1, #2, #5, #8; the seed
+# says the notes' wording was alike, §1-1-2). Written after the publicly documented 2019 MySQL
+# ransom notes; #1 and #8 pay to the same address.
+NOTE = ("To recover your lost Database and avoid leaking it: Send us {btc} Bitcoin (BTC) to our Bitcoin address {addr} "
+        "and contact us by Email with your Server IP or Domain name and a Proof of Payment. If you are unsure if we have "
+        "your data, contact us and we will send you a proof. Your Database is downloaded and backed up on our servers. "
+        "Backups that we have right now: {dbs}. If we dont receive your payment in the next 10 Days, we will delete "
+        "the backups and your data will be lost forever.")
+RANSOM_NOTES = {
+    "2019H2-01": NOTE.format(btc="0.03", addr="1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", dbs="groupware, groupware_log"),
+    "2019H2-02": NOTE.format(btc="0.06", addr="3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", dbs="ec_shop, ec_customers"),
+    "2019H2-05": NOTE.format(btc="0.05", addr="bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", dbs="fileshare"),
+    "2019H2-08": NOTE.format(btc="0.06", addr="1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", dbs="wordpress, wp_backup"),
+}
+
 def build(name, rows, domain):
     reports, expected = [], {}
     for no, date, summary, group in rows:
@@ -100,6 +116,9 @@ def build(name, rows, domain):
                   "reporter": {"kind": KIND[kind[1]]} if kind and kind[1] in KIND else None,
                   "reporter_reference": fid, "description": summary}
         report.update(NARRATIVES.get(fid, {}))
+        if fid in RANSOM_NOTES:
+            report["attachments"] = [{"filename": "README_TO_RECOVER.txt", "content_type": "text/plain",
+                                      "content_base64": base64.b64encode(RANSOM_NOTES[fid].encode()).decode()}]
         reports.append(report)
         # H2 groups its table by cause; H1 does not: there the first listed cause is primary,
         # skipping third_party, which always adds to an underlying cause.

@@ -6,6 +6,7 @@ pub mod classify;
 pub mod evidence;
 pub mod indicators;
 pub mod normalise;
+pub mod similarity;
 pub mod trends;
 pub mod warninglists;
 

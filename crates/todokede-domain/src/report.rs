@@ -274,6 +274,19 @@ pub struct Classification {
 }
 
 impl Classification {
+    /// The trend facets it contributes: the primary cause, each damage, each technique
+    /// (`cause.missing_access_control`, `damage.data_destruction_extortion`, `technique.T1485`).
+    pub fn facets(&self) -> Vec<String> {
+        use crate::ClosedEnum as _;
+        self.causes
+            .first()
+            .map(|p| format!("cause.{}", p.key()))
+            .into_iter()
+            .chain(self.damages.iter().filter(|d| **d != DamageCategory::None).map(|d| format!("damage.{}", d.key())))
+            .chain(self.techniques.iter().map(|t| format!("technique.{t}")))
+            .collect()
+    }
+
     /// The dimensions in which `self` differs from `other`, by name.
     pub fn differences(&self, other: &Classification) -> Vec<&'static str> {
         let mut d = Vec::new();

@@ -206,6 +206,53 @@ impl Store {
         dispatch!(self.approve_publication(period, version, by))
     }
 
+    /// Replace the cross-report index of a report: indicators, text signatures and LSH bands,
+    /// its cluster, trend facets and searchable text.
+    pub async fn index_report(&self, id: ReportId, index: &ReportIndex) -> Result<(), StoreError> {
+        dispatch!(self.index_report(id, index))
+    }
+
+    /// Near-duplicate candidates: reports sharing an LSH band key.
+    pub async fn lsh_candidates(&self, id: ReportId, keys: &[i64]) -> Result<Vec<LshCandidate>, StoreError> {
+        dispatch!(self.lsh_candidates(id, keys))
+    }
+
+    /// Reports sharing a correlatable indicator with `id` (values seen in more than `cap`
+    /// reports are left out as noise).
+    pub async fn correlations(&self, id: ReportId, cap: i64) -> Result<Vec<Correlation>, StoreError> {
+        dispatch!(self.correlations(id, cap))
+    }
+
+    /// Reports mentioning an indicator (with the matching kind, value, and whether it is common).
+    pub async fn reports_by_indicator(&self, q: &IndicatorQuery, limit: i64) -> Result<Vec<(ReportSummary, String, String, bool)>, StoreError> {
+        dispatch!(self.reports_by_indicator(q, limit))
+    }
+
+    pub async fn search(&self, q: &SearchQuery) -> Result<Vec<ReportSummary>, StoreError> {
+        dispatch!(self.search(q))
+    }
+
+    pub async fn cluster_of(&self, id: ReportId) -> Result<Option<(ReportId, f64)>, StoreError> {
+        dispatch!(self.cluster_of(id))
+    }
+
+    pub async fn cluster_members(&self, cluster: ReportId) -> Result<Vec<ReportSummary>, StoreError> {
+        dispatch!(self.cluster_members(cluster))
+    }
+
+    pub async fn clusters(&self, limit: i64) -> Result<Vec<ClusterSummary>, StoreError> {
+        dispatch!(self.clusters(limit))
+    }
+
+    /// Reports per trend facet received in [from, to).
+    pub async fn facet_counts(&self, from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<Vec<(String, i64)>, StoreError> {
+        dispatch!(self.facet_counts(from, to))
+    }
+
+    pub async fn reports_with_facet(&self, facet: &str, from: time::OffsetDateTime, to: time::OffsetDateTime, limit: i64) -> Result<Vec<ReportSummary>, StoreError> {
+        dispatch!(self.reports_with_facet(facet, from, to, limit))
+    }
+
     /// How often analysts overrode the automatic analysis, per dimension.
     pub async fn override_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         dispatch!(self.override_counts())

@@ -186,3 +186,69 @@ pub struct PublicationVersion {
     pub approved_by: Option<UserId>,
     pub approved_at: Option<OffsetDateTime>,
 }
+
+/// One indicator of a report, as indexed for correlation and search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedIndicator {
+    pub kind: String,
+    pub value: String,
+    /// Warning-listed or internal: searchable, never correlated.
+    pub common: bool,
+}
+
+/// What the analysis indexes about a report for the cross-report features.
+#[derive(Debug, Clone, Default)]
+pub struct ReportIndex {
+    pub indicators: Vec<IndexedIndicator>,
+    /// MinHash signatures (as bytes) of the report's texts, with their LSH band keys.
+    pub signatures: Vec<(i64, Vec<u8>, Vec<i64>)>,
+    /// The cluster the report joins and its similarity to it (1.0 when it starts its own).
+    pub cluster: Option<(ReportId, f64)>,
+    /// All its searchable text.
+    pub search_body: String,
+    pub facets: Vec<String>,
+}
+
+/// A candidate near-duplicate found through an LSH band.
+#[derive(Debug, Clone)]
+pub struct LshCandidate {
+    pub report: ReportId,
+    pub cluster: ReportId,
+    pub signature: Vec<u8>,
+}
+
+/// Another report sharing an indicator value with this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correlation {
+    pub report: ReportId,
+    pub tracking_number: TrackingNumber,
+    pub kind: String,
+    pub value: String,
+}
+
+/// How an indicator search matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndicatorQuery {
+    /// The value itself (an address, hash, e-mail, URL, BTC address …).
+    Exact(String),
+    /// IPv4 addresses in [first, last].
+    Ipv4Range(i64, i64),
+    /// A domain and its subdomains, as reversed labels with a trailing dot ("jp.example.").
+    DomainTree(String),
+}
+
+/// Full-text search with the queue's filters.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// Terms that must all occur (substring match, Japanese included). At most 4.
+    pub terms: Vec<String>,
+    pub filter: ReportFilter,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterSummary {
+    pub cluster: ReportId,
+    pub tracking_number: TrackingNumber,
+    pub members: i64,
+    pub latest: OffsetDateTime,
+}

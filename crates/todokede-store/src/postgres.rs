@@ -44,4 +44,24 @@ impl PgStore {
 /// SKIP LOCKED: concurrent workers in several processes each take different jobs, nobody waits.
 const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, kind, report_id";
 
+/// Full-text search: every term as LIKE '%term%' on search_docs, which pg_trgm's GIN index
+/// serves for terms of 3+ characters ($1, the FTS5 query on SQLite, is unused here).
+const SEARCH_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description FROM reports r
+    WHERE ($1::text IS NULL OR $1::text IS NOT NULL)
+      AND ($2::text IS NULL OR r.id IN (SELECT report_id FROM search_docs WHERE body ILIKE $2 ESCAPE '\\'))
+      AND ($3::text IS NULL OR r.id IN (SELECT report_id FROM search_docs WHERE body ILIKE $3 ESCAPE '\\'))
+      AND ($4::text IS NULL OR r.id IN (SELECT report_id FROM search_docs WHERE body ILIKE $4 ESCAPE '\\'))
+      AND ($5::text IS NULL OR r.id IN (SELECT report_id FROM search_docs WHERE body ILIKE $5 ESCAPE '\\'))
+      AND ($6::text IS NULL OR r.state = $6) AND ($7::text IS NULL OR r.reporter_kind = $7)
+      AND ($8::timestamptz IS NULL OR r.received_at >= $8) AND ($9::timestamptz IS NULL OR r.received_at < $9)
+      AND ($10::text IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
+    ORDER BY r.id DESC LIMIT $11";
+const SEARCH_DELETE_SQL: &str = "DELETE FROM search_docs WHERE report_id = $1";
+const SEARCH_INSERT_SQL: &str = "INSERT INTO search_docs (report_id, body) VALUES ($1, $2)";
+
+/// Every term is an ILIKE pattern (case-insensitive like FTS5's trigrams).
+fn search_terms(terms: &[String]) -> (Option<String>, Vec<String>) {
+    (None, terms.iter().take(4).map(|t| like_pattern(t)).collect())
+}
+
 include!("queries.rs");

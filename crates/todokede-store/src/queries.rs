@@ -169,23 +169,7 @@ impl Store {
             .bind(if f.limit > 0 { f.limit } else { 50 }).bind(f.offset.max(0))
             .bind(f.primary_cause.map(|c| c.key())).bind(f.assignee.map(|u| u.0))
             .fetch_all(&self.pool).await?;
-        rows.iter().map(|r| {
-            let description: String = r.try_get("description")?;
-            let first_line = description.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-            let mut headline: String = first_line.chars().take(80).collect();
-            if first_line.chars().count() > 80 { headline.push('…'); }
-            Ok(ReportSummary {
-                id: ReportId(r.try_get("id")?),
-                tracking_number: tracking(&r.try_get::<String, _>("tracking_number")?)?,
-                form: parse_key(&r.try_get::<String, _>("form")?)?,
-                state: parse_key(&r.try_get::<String, _>("state")?)?,
-                channel: parse_key(&r.try_get::<String, _>("channel")?)?,
-                received_at: r.try_get("received_at")?,
-                reporter_kind: r.try_get::<Option<String>, _>("reporter_kind")?.map(|k| parse_key(&k)).transpose()?,
-                damage_status: parse_key(&r.try_get::<String, _>("damage_status")?)?,
-                headline,
-            })
-        }).collect()
+        rows.iter().map(summary_from_row).collect()
     }
 
     pub(crate) async fn count_by_state(&self) -> Result<Vec<(ReportState, i64)>, StoreError> {
@@ -342,6 +326,11 @@ impl Store {
                 .bind(id.0).bind(by.0).bind(now).bind(*dim).bind(a[i].clone().unwrap_or_default()).bind(c[i].clone().unwrap_or_default())
                 .execute(&mut *tx).await?;
         }
+        // The trend facets follow the confirmed classification.
+        sqlx::query("DELETE FROM report_facets WHERE report_id = $1 AND (facet LIKE 'cause.%' OR facet LIKE 'damage.%' OR facet LIKE 'technique.%')").bind(id.0).execute(&mut *tx).await?;
+        for f in confirmed.facets() {
+            sqlx::query("INSERT INTO report_facets (report_id, facet) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id.0).bind(f).execute(&mut *tx).await?;
+        }
         audit_in(&mut tx, Some(by), "report.classify", Some(&id.0.to_string()), Some(&format!("overrides: {}", diff.join(",")))).await?;
         tx.commit().await?;
         Ok(diff)
@@ -425,6 +414,133 @@ impl Store {
         }
         tx.commit().await?;
         Ok(done)
+    }
+
+    /// Replace what the cross-report features know about a report, in one transaction.
+    pub(crate) async fn index_report(&self, id: ReportId, ix: &ReportIndex) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for sql in ["DELETE FROM report_indicators WHERE report_id = $1", "DELETE FROM lsh_bands WHERE report_id = $1", "DELETE FROM text_signatures WHERE report_id = $1", "DELETE FROM report_facets WHERE report_id = $1", SEARCH_DELETE_SQL] {
+            sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
+        }
+        for i in &ix.indicators {
+            let ipv4 = if i.kind == "ipv4" { i.value.parse::<std::net::Ipv4Addr>().ok().map(|a| u32::from(a) as i64) } else { None };
+            let rev_domain = (i.kind == "domain").then(|| reversed_domain(&i.value));
+            sqlx::query("INSERT INTO report_indicators (report_id, kind, value, common, ipv4, rev_domain) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id, kind, value) DO NOTHING")
+                .bind(id.0).bind(&i.kind).bind(&i.value).bind(i.common as i64).bind(ipv4).bind(rev_domain)
+                .execute(&mut *tx).await?;
+        }
+        for (part, sig, bands) in &ix.signatures {
+            sqlx::query("INSERT INTO text_signatures (report_id, part, signature) VALUES ($1, $2, $3)").bind(id.0).bind(part).bind(sig).execute(&mut *tx).await?;
+            for b in bands {
+                sqlx::query("INSERT INTO lsh_bands (band_key, report_id, part) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(b).bind(id.0).bind(part).execute(&mut *tx).await?;
+            }
+        }
+        if let Some((cluster, similarity)) = ix.cluster {
+            sqlx::query("INSERT INTO report_clusters (report_id, cluster_id, similarity) VALUES ($1, $2, $3) ON CONFLICT (report_id) DO UPDATE SET cluster_id = excluded.cluster_id, similarity = excluded.similarity")
+                .bind(id.0).bind(cluster.0).bind(similarity).execute(&mut *tx).await?;
+        }
+        for f in &ix.facets {
+            sqlx::query("INSERT INTO report_facets (report_id, facet) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id.0).bind(f).execute(&mut *tx).await?;
+        }
+        sqlx::query(SEARCH_INSERT_SQL).bind(id.0).bind(&ix.search_body).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reports whose texts share an LSH band key with `keys` (other than `id`).
+    pub(crate) async fn lsh_candidates(&self, id: ReportId, keys: &[i64]) -> Result<Vec<LshCandidate>, StoreError> {
+        let mut out: Vec<LshCandidate> = vec![];
+        for k in keys {
+            let rows = sqlx::query("SELECT b.report_id, s.signature, COALESCE(c.cluster_id, b.report_id) AS cluster FROM lsh_bands b
+                                    JOIN text_signatures s ON s.report_id = b.report_id AND s.part = b.part
+                                    LEFT JOIN report_clusters c ON c.report_id = b.report_id
+                                    WHERE b.band_key = $1 AND b.report_id <> $2 LIMIT 200")
+                .bind(k).bind(id.0).fetch_all(&self.pool).await?;
+            for r in rows {
+                out.push(LshCandidate { report: ReportId(r.try_get(0)?), signature: r.try_get(1)?, cluster: ReportId(r.try_get(2)?) });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Other reports sharing a correlatable indicator value with `id`; values in more than
+    /// `cap` reports are too common to mean anything and are left out.
+    pub(crate) async fn correlations(&self, id: ReportId, cap: i64) -> Result<Vec<Correlation>, StoreError> {
+        let rows = sqlx::query("SELECT o.report_id, r.tracking_number, o.kind, o.value FROM report_indicators me
+                                JOIN report_indicators o ON o.value = me.value AND o.kind = me.kind AND o.report_id <> me.report_id
+                                JOIN reports r ON r.id = o.report_id
+                                WHERE me.report_id = $1 AND me.common = 0
+                                  AND (SELECT COUNT(*) FROM report_indicators x WHERE x.value = me.value AND x.kind = me.kind) <= $2
+                                ORDER BY o.report_id DESC, o.kind, o.value LIMIT 500")
+            .bind(id.0).bind(cap).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(Correlation { report: ReportId(r.try_get(0)?), tracking_number: tracking(&r.try_get::<String, _>(1)?)?, kind: r.try_get(2)?, value: r.try_get(3)? })).collect()
+    }
+
+    /// Reports mentioning an indicator, newest first, with the matching values.
+    pub(crate) async fn reports_by_indicator(&self, q: &IndicatorQuery, limit: i64) -> Result<Vec<(ReportSummary, String, String, bool)>, StoreError> {
+        let rows = match q {
+            IndicatorQuery::Exact(v) => sqlx::query("SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description, i.kind, i.value, i.common
+                                                     FROM report_indicators i JOIN reports r ON r.id = i.report_id WHERE i.value = $1 ORDER BY r.id DESC LIMIT $2")
+                .bind(v).bind(limit).fetch_all(&self.pool).await?,
+            IndicatorQuery::Ipv4Range(lo, hi) => sqlx::query("SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description, i.kind, i.value, i.common
+                                                     FROM report_indicators i JOIN reports r ON r.id = i.report_id WHERE i.ipv4 >= $1 AND i.ipv4 <= $2 ORDER BY r.id DESC LIMIT $3")
+                .bind(lo).bind(hi).bind(limit).fetch_all(&self.pool).await?,
+            IndicatorQuery::DomainTree(rev) => sqlx::query("SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description, i.kind, i.value, i.common
+                                                     FROM report_indicators i JOIN reports r ON r.id = i.report_id WHERE i.rev_domain >= $1 AND i.rev_domain < $2 ORDER BY r.id DESC LIMIT $3")
+                // Every string with the prefix sorts in [prefix, prefix + U+FFFF): an index range, no LIKE.
+                .bind(rev).bind(format!("{rev}\u{ffff}")).bind(limit).fetch_all(&self.pool).await?,
+        };
+        rows.iter().map(|r| Ok((summary_from_row(r)?, r.try_get("kind")?, r.try_get("value")?, r.try_get::<i64, _>("common")? != 0))).collect()
+    }
+
+    /// Full-text search (all terms, substrings, Japanese included) with the queue's filters.
+    pub(crate) async fn search(&self, q: &SearchQuery) -> Result<Vec<ReportSummary>, StoreError> {
+        let (fts, likes) = search_terms(&q.terms);
+        let f = &q.filter;
+        let rows = sqlx::query(SEARCH_SQL)
+            .bind(fts).bind(likes.first()).bind(likes.get(1)).bind(likes.get(2)).bind(likes.get(3))
+            .bind(f.state.map(|s| s.key())).bind(f.reporter_kind.map(|s| s.key()))
+            .bind(f.received_from).bind(f.received_before)
+            .bind(f.primary_cause.map(|c| format!("cause.{}", c.key())))
+            .bind(if f.limit > 0 { f.limit } else { 50 })
+            .fetch_all(&self.pool).await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    pub(crate) async fn cluster_of(&self, id: ReportId) -> Result<Option<(ReportId, f64)>, StoreError> {
+        let r = sqlx::query("SELECT cluster_id, similarity FROM report_clusters WHERE report_id = $1").bind(id.0).fetch_optional(&self.pool).await?;
+        r.map(|r| Ok((ReportId(r.try_get(0)?), r.try_get(1)?))).transpose()
+    }
+
+    pub(crate) async fn cluster_members(&self, cluster: ReportId) -> Result<Vec<ReportSummary>, StoreError> {
+        let rows = sqlx::query("SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
+                                FROM report_clusters c JOIN reports r ON r.id = c.report_id WHERE c.cluster_id = $1 ORDER BY r.id LIMIT 500")
+            .bind(cluster.0).fetch_all(&self.pool).await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Clusters with more than one report, largest first.
+    pub(crate) async fn clusters(&self, limit: i64) -> Result<Vec<ClusterSummary>, StoreError> {
+        let rows = sqlx::query("SELECT c.cluster_id, r.tracking_number, COUNT(*) AS n, MAX(m.received_at) AS latest FROM report_clusters c
+                                JOIN reports r ON r.id = c.cluster_id JOIN reports m ON m.id = c.report_id
+                                GROUP BY c.cluster_id, r.tracking_number HAVING COUNT(*) > 1 ORDER BY n DESC, latest DESC LIMIT $1")
+            .bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(ClusterSummary { cluster: ReportId(r.try_get(0)?), tracking_number: tracking(&r.try_get::<String, _>(1)?)?, members: r.try_get(2)?, latest: r.try_get(3)? })).collect()
+    }
+
+    /// Number of reports per facet received in [from, to).
+    pub(crate) async fn facet_counts(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT f.facet, COUNT(*) FROM report_facets f JOIN reports r ON r.id = f.report_id WHERE r.received_at >= $1 AND r.received_at < $2 GROUP BY f.facet")
+            .bind(from).bind(to).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Reports with a facet received in [from, to), newest first.
+    pub(crate) async fn reports_with_facet(&self, facet: &str, from: OffsetDateTime, to: OffsetDateTime, limit: i64) -> Result<Vec<ReportSummary>, StoreError> {
+        let rows = sqlx::query("SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
+                                FROM report_facets f JOIN reports r ON r.id = f.report_id WHERE f.facet = $1 AND r.received_at >= $2 AND r.received_at < $3 ORDER BY r.received_at DESC LIMIT $4")
+            .bind(facet).bind(from).bind(to).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(summary_from_row).collect()
     }
 
     pub(crate) async fn override_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
@@ -681,6 +797,39 @@ fn classification_json(c: &Classification) -> [Option<String>; 5] {
         keys(c.techniques.iter().map(String::as_str).collect()),
         c.has_damage.map(|b| b.to_string()),
     ]
+}
+
+/// Columns: id, tracking_number, form, state, channel, received_at, reporter_kind, damage_status, description.
+/// "www.Example.jp" → "jp.example.www." (a domain's subdomains share its prefix).
+pub(crate) fn reversed_domain(d: &str) -> String {
+    let mut labels: Vec<String> = d.trim_end_matches('.').split('.').map(str::to_lowercase).collect();
+    labels.reverse();
+    format!("{}.", labels.join("."))
+}
+
+/// LIKE pattern for a substring, with the pattern characters escaped (ESCAPE '\\').
+fn like_pattern(term: &str) -> String {
+    format!("%{}%", term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+fn summary_from_row(r: &<Db as sqlx::Database>::Row) -> Result<ReportSummary, StoreError> {
+    let description: String = r.try_get("description")?;
+    let first_line = description.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let mut headline: String = first_line.chars().take(80).collect();
+    if first_line.chars().count() > 80 {
+        headline.push('…');
+    }
+    Ok(ReportSummary {
+        id: ReportId(r.try_get("id")?),
+        tracking_number: tracking(&r.try_get::<String, _>("tracking_number")?)?,
+        form: parse_key(&r.try_get::<String, _>("form")?)?,
+        state: parse_key(&r.try_get::<String, _>("state")?)?,
+        channel: parse_key(&r.try_get::<String, _>("channel")?)?,
+        received_at: r.try_get("received_at")?,
+        reporter_kind: r.try_get::<Option<String>, _>("reporter_kind")?.map(|k| parse_key(&k)).transpose()?,
+        damage_status: parse_key(&r.try_get::<String, _>("damage_status")?)?,
+        headline,
+    })
 }
 
 fn classification_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Classification, StoreError> {

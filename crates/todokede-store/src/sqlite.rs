@@ -88,4 +88,27 @@ impl SqliteStore {
 /// One writer at a time (BEGIN IMMEDIATE), so a plain UPDATE … RETURNING claims safely.
 const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) RETURNING id, kind, report_id";
 
+/// Full-text search: FTS5 trigram MATCH for terms of 3+ characters (all must occur), LIKE on
+/// the same table for shorter ones (trigrams cannot index them).
+const SEARCH_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description FROM reports r
+    WHERE ($1 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH $1))
+      AND ($2 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE body LIKE $2 ESCAPE '\\'))
+      AND ($3 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE body LIKE $3 ESCAPE '\\'))
+      AND ($4 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE body LIKE $4 ESCAPE '\\'))
+      AND ($5 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE body LIKE $5 ESCAPE '\\'))
+      AND ($6 IS NULL OR r.state = $6) AND ($7 IS NULL OR r.reporter_kind = $7)
+      AND ($8 IS NULL OR r.received_at >= $8) AND ($9 IS NULL OR r.received_at < $9)
+      AND ($10 IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
+    ORDER BY r.id DESC LIMIT $11";
+const SEARCH_DELETE_SQL: &str = "DELETE FROM search_fts WHERE rowid = $1";
+const SEARCH_INSERT_SQL: &str = "INSERT INTO search_fts (rowid, body) VALUES ($1, $2)";
+
+/// Terms of 3+ characters become one FTS5 query of quoted phrases (quotes doubled: the user's
+/// text is never FTS syntax); shorter ones become LIKE patterns.
+fn search_terms(terms: &[String]) -> (Option<String>, Vec<String>) {
+    let (long, short): (Vec<&String>, Vec<&String>) = terms.iter().take(4).partition(|t| t.chars().count() >= 3);
+    let fts = (!long.is_empty()).then(|| long.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND "));
+    (fts, short.iter().map(|t| like_pattern(t)).collect())
+}
+
 include!("queries.rs");

@@ -326,6 +326,7 @@ async fn submit_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Q
         form: form.key().to_owned(),
         description: one("description").unwrap_or_default(),
         reporter_reference: one("reporter_reference"),
+        attachments: vec![],
         language: Some(c.lang.to_owned()),
         reporter: Some(crate::wire::ReporterPayload {
             kind: one("reporter_kind"), name: one("reporter_name"), organization: one("reporter_organization"),

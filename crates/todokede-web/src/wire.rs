@@ -50,6 +50,15 @@ pub struct VirusPayload {
     pub infection_vectors: Vec<String>,
 }
 
+/// An attachment inside a JSON report: name, type and the bytes in base64.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonAttachment {
+    pub filename: String,
+    pub content_type: Option<String>,
+    pub content_base64: String,
+}
+
 /// `POST /api/v1/reports` body. Only `form` and `description` are required.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +67,9 @@ pub struct ReportPayload {
     pub description: String,
     /// The reporter's own reference for the case (their ticket number).
     pub reporter_reference: Option<String>,
+    /// Files inline, for clients that send JSON only (multipart parts are the other way).
+    #[serde(default)]
+    pub attachments: Vec<JsonAttachment>,
     pub language: Option<String>,
     pub reporter: Option<ReporterPayload>,
     /// 発見日, `YYYY-MM-DD`.

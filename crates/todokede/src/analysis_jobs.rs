@@ -2,27 +2,8 @@
 //! enqueued at intake and on follow-ups) and `todokede reanalyse`.
 
 use std::time::Duration;
-use todokede_domain::{Report, ReportId, TimelineEntry};
+use todokede_domain::ReportId;
 use todokede_store::{Store, StoreError};
-
-/// All the reporter's words of a report, in one text: what the analysis reads.
-pub fn report_text(r: &Report) -> String {
-    let c = &r.content;
-    let mut parts: Vec<&str> = vec![&c.description];
-    for s in [&c.discovery_narrative, &c.damage_narrative, &c.cause_narrative, &c.response_narrative].into_iter().flatten() {
-        parts.push(s);
-    }
-    if let Some(v) = &c.virus {
-        parts.extend(v.virus_name.as_deref());
-        parts.extend(v.symptoms.as_deref());
-    }
-    for e in &r.timeline {
-        if let TimelineEntry::FollowUp { body, .. } = e {
-            parts.push(body);
-        }
-    }
-    parts.join("\n\n")
-}
 
 /// Attachments larger than this are not analysed as evidence in the background (a CLI run of
 /// `todokede evidence` streams files of any size).
@@ -31,7 +12,8 @@ const MAX_EVIDENCE_BYTES: u64 = 256 << 20;
 /// Analyse one stored report and save the result: its text, and attached logs as evidence.
 pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreError> {
     let Some(report) = store.report(id).await? else { return Err(StoreError::NotFound) };
-    let text = report_text(&report);
+    // All the reporter's words: the form's texts, follow-ups, text attachments (a ransom note).
+    let text = todokede_web::crossref::texts_of(store, &report).await?.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join("\n\n");
     let mut logs = Vec::new();
     for a in report.all_attachments() {
         if a.size > MAX_EVIDENCE_BYTES {
@@ -52,11 +34,14 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreErro
             Some(serde_json::json!({"file": name, "kind": kind, "lines": lines, "unreadable": unreadable,
                                "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>()}))
         }).collect());
-        (json.to_string(), a.classification.causes.first().map(|d| d.value))
+        (json, a.classification.causes.first().map(|d| d.value))
     })
     .await
     .map_err(|e| StoreError::Corrupt(format!("analysis panicked: {e}")))?;
-    store.save_analysis(id, todokede_analyse::ANALYSER_VERSION, &json, primary).await
+    store.save_analysis(id, todokede_analyse::ANALYSER_VERSION, &json.to_string(), primary).await?;
+    // Then across reports: correlation, clustering, trend facets, search.
+    todokede_web::crossref::index_report(store, id, &json).await?;
+    Ok(())
 }
 
 /// The worker loop of `serve`: claim jobs, run them, record the outcome. Polls when idle.

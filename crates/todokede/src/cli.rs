@@ -120,6 +120,27 @@ pub enum Command {
     },
     /// Run the text analysis again over every stored report (after an analyser update).
     Reanalyse,
+    /// Search reports: words (Japanese substrings included, all must occur) or an indicator —
+    /// an IP address, a CIDR range, a domain (with its subdomains), a hash, an e-mail address, a URL.
+    Search {
+        /// Several words: all must occur.
+        #[arg(required = true)]
+        query: Vec<String>,
+        /// Received in this period (2019H2, 2019, 2019-08, 2019-07-01..2019-12-31).
+        #[arg(long)]
+        period: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        reporter_kind: Option<String>,
+        /// Primary cause, e.g. missing_access_control.
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// 届出状況: statistics of a period (2019H2, 2019, 2019Q3, 2019-08, 2019-07-01..2019-12-31)
     /// from analyst-confirmed classifications, per incident, small cells suppressed.
     Stats {

@@ -105,6 +105,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             progress.finish();
         }
+        Command::Search { query, period, state, reporter_kind, category, limit, json } => {
+            let store = open(&cli.db).await?;
+            search(&store, &query.join(" "), period, state, reporter_kind, category, limit, json).await?;
+        }
         Command::Stats { period, json, csv, threshold } => {
             let period = Period::parse(&period)?;
             let store = open(&cli.db).await?;
@@ -400,6 +404,48 @@ async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::R
             }
             println!("{period} version {version} approved");
         }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn search(store: &Store, query: &str, period: Option<String>, state: Option<String>, reporter_kind: Option<String>, category: Option<String>, limit: i64, json: bool) -> anyhow::Result<()> {
+    use todokede_web::crossref::{SearchKind, parse_search, period_span};
+    let span = period.as_deref().map(Period::parse).transpose()?.map(period_span);
+    let filter = todokede_store::ReportFilter {
+        state: state.as_deref().map(todokede_domain::ReportState::parse).transpose()?,
+        reporter_kind: reporter_kind.as_deref().map(todokede_domain::ReporterKind::parse).transpose()?,
+        primary_cause: category.as_deref().map(todokede_domain::CauseCategory::parse).transpose()?,
+        received_from: span.map(|s| s.0),
+        received_before: span.map(|s| s.1),
+        limit,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let hits: Vec<(todokede_store::ReportSummary, Option<(String, String)>)> = match parse_search(query) {
+        SearchKind::Indicator(q) => store
+            .reports_by_indicator(&q, limit)
+            .await?
+            .into_iter()
+            .filter(|(r, ..)| filter.state.is_none_or(|s| r.state == s) && span.is_none_or(|(a, b)| r.received_at >= a && r.received_at < b))
+            .map(|(r, kind, value, _)| (r, Some((kind, value))))
+            .collect(),
+        SearchKind::Text(terms) => store.search(&todokede_store::SearchQuery { terms, filter }).await?.into_iter().map(|r| (r, None)).collect(),
+    };
+    let elapsed = started.elapsed();
+    if json {
+        let out: Vec<serde_json::Value> = hits
+            .iter()
+            .map(|(r, m)| serde_json::json!({"tracking_number": r.tracking_number.to_string(), "received_at": r.received_at.to_string(), "state": r.state.key(),
+                "headline": r.headline, "matched": m.as_ref().map(|(k, v)| serde_json::json!({"kind": k, "value": v}))}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for (r, m) in &hits {
+            let matched = m.as_ref().map(|(k, v)| format!("\t[{k} {v}]")).unwrap_or_default();
+            println!("{}\t{}\t{}\t{}{matched}", r.tracking_number, r.received_at.to_offset(time::macros::offset!(+9)).date(), r.state.key(), r.headline);
+        }
+        eprintln!("{} reports ({:.1} ms)", hits.len(), elapsed.as_secs_f64() * 1e3);
     }
     Ok(())
 }

@@ -54,3 +54,13 @@ CREATE TABLE search_docs (
     body TEXT NOT NULL
 );
 CREATE INDEX search_docs_trgm ON search_docs USING gin (body gin_trgm_ops);
+
+-- Trend facets of each report (cause.KEY, damage.KEY, technique.ID, indicator.TYPE): the
+-- confirmed classification when there is one, else the automatic analysis. Counted per period
+-- for surge alerts.
+CREATE TABLE report_facets (
+    report_id BIGINT NOT NULL REFERENCES reports(id),
+    facet TEXT NOT NULL,
+    PRIMARY KEY (report_id, facet)
+);
+CREATE INDEX report_facets_facet ON report_facets(facet, report_id);

@@ -51,10 +51,17 @@ CREATE TABLE report_clusters (
 );
 CREATE INDEX report_clusters_cluster ON report_clusters(cluster_id);
 
--- Full-text search over a report's texts (description, follow-ups, attachment text):
--- trigram tokens find Japanese substrings of 3+ characters; shorter terms use LIKE.
+-- Full-text search over a report's texts (description, narratives, follow-ups, text
+-- attachments), one row per report with rowid = the report's id: trigram tokens find Japanese
+-- substrings of 3+ characters with MATCH; shorter terms use LIKE on the same table.
 CREATE VIRTUAL TABLE search_fts USING fts5(body, tokenize = 'trigram');
-CREATE TABLE search_docs (
-    report_id INTEGER PRIMARY KEY REFERENCES reports(id),
-    fts_rowid INTEGER NOT NULL
+
+-- Trend facets of each report (cause.KEY, damage.KEY, technique.ID, indicator.TYPE): the
+-- confirmed classification when there is one, else the automatic analysis. Counted per period
+-- for surge alerts.
+CREATE TABLE report_facets (
+    report_id INTEGER NOT NULL REFERENCES reports(id),
+    facet TEXT NOT NULL,
+    PRIMARY KEY (report_id, facet)
 );
+CREATE INDEX report_facets_facet ON report_facets(facet, report_id);
