@@ -44,7 +44,12 @@ pub struct AppState {
     pub limiter: std::sync::Arc<ui::Limiter>,
     /// Set the Secure flag on cookies (the public URL is https).
     pub secure_cookies: bool,
+    /// The queue's surge alerts, recomputed at most once a minute per process.
+    pub alerts_cache: std::sync::Arc<std::sync::Mutex<Option<AlertsCache>>>,
 }
+
+/// When, for which period, and the alerts.
+pub type AlertsCache = (std::time::Instant, todokede_domain::Period, Vec<todokede_analyse::trends::Surge>);
 
 impl AppState {
     /// Must be called inside a tokio runtime (starts the intake writer).
@@ -56,6 +61,7 @@ impl AppState {
             secure_cookies: mail.public_url.starts_with("https://"),
             mail,
             templates: std::sync::Arc::new(ui::templates()),
+            alerts_cache: Default::default(),
             limiter: Default::default(),
         }
     }

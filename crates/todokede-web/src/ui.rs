@@ -45,6 +45,8 @@ pub fn templates() -> Environment<'static> {
         ("report.html", include_str!("../templates/report.html")),
         ("audit.html", include_str!("../templates/audit.html")),
         ("stats.html", include_str!("../templates/stats.html")),
+        ("search.html", include_str!("../templates/search.html")),
+        ("clusters.html", include_str!("../templates/clusters.html")),
         ("publication.html", include_str!("../templates/publication.html")),
         ("error.html", include_str!("../templates/error.html")),
         ("users.html", include_str!("../templates/users.html")),
@@ -102,6 +104,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/reports/{tracking_number}/note", post(note))
         .route("/reports/{tracking_number}/assign", post(assign))
         .route("/reports/{tracking_number}/link", post(link))
+        .route("/search", get(crossref_pages::search_page))
+        .route("/clusters", get(crossref_pages::clusters_page))
+        .route("/clusters/{tracking_number}", get(crossref_pages::cluster_page))
         .route("/stats", get(publication_pages::stats_page))
         .route("/publication", get(publication_pages::publication_page))
         .route("/publication/{period}/draft", post(publication_pages::publication_draft))
@@ -623,6 +628,7 @@ async fn queue(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
     let more = rows.len() as i64 > per_page;
     rows.truncate(per_page as usize);
     let counts = st.store.count_by_state().await.unwrap_or_default();
+    let (alerts_period, alerts) = crossref_pages::dashboard_alerts(&st).await;
     let link = |p: i64| {
         let mut params: Vec<(String, String)> = q.iter().filter(|(k, _)| k.as_str() != "page").map(|(k, v)| (k.clone(), v.clone())).collect();
         params.push(("page".into(), p.to_string()));
@@ -636,7 +642,7 @@ async fn queue(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
             tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, c.lang),
             kind => r.reporter_kind.map(|k| label(k, c.lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, c.lang), state_key => r.state.key(),
         }).collect::<Vec<_>>(),
-        prev_page => (page > 1).then(|| link(page - 1)), next_page => more.then(|| link(page + 1)),
+        prev_page => (page > 1).then(|| link(page - 1)), next_page => more.then(|| link(page + 1)), alerts, alerts_period,
     })
 }
 
@@ -688,6 +694,7 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
         row("E-Mail", "E-mail", rep.email.as_ref().map(|e| e.as_str().to_owned())),
         row("TEL", "Phone", rep.phone.clone()),
         row("住所", "Prefecture", rep.address.clone()),
+        row("届出者の管理番号", "Reporter's reference", r.content.reporter_reference.clone()),
     ];
     let mut narratives = Vec::new();
     for (ja, en, v) in [("発見の経緯", "Discovery", &r.content.discovery_narrative), ("被害", "Damage", &r.content.damage_narrative), ("原因", "Cause", &r.content.cause_narrative), ("対応", "Response", &r.content.response_narrative)] {
@@ -707,6 +714,7 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
     let analysts: Vec<Value> = st.store.users().await.unwrap_or_default().into_iter().filter(|u| !u.disabled)
         .map(|u| context! { id => u.id.0, email => u.email, selected => Some(u.id) == r.assignee }).collect();
     let links: Vec<String> = st.store.linked_reports(r.id).await.unwrap_or_default().iter().map(|t| t.to_string()).collect();
+    let (suggested, near) = crossref_pages::suggestions(&st, r.id, &links).await;
     let reply_template = if r.content.language == Language::En {
         "Thank you for your report. Could you tell us more about …?\n\nThe todokede team"
     } else {
@@ -720,7 +728,7 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
             intake_notes => r.intake_notes, timeline,
             next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
         },
-        analysis, reply_template, analysts, links,
+        analysis, reply_template, analysts, links, suggested, near,
     })
 }
 
@@ -955,4 +963,5 @@ pub fn infected_zip(filename: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out.into_inner())
 }
 
+mod crossref_pages;
 mod publication_pages;

@@ -125,7 +125,7 @@ async fn analysts_confirm_or_override_and_overrides_are_counted() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("overridden: none"));
         // Override the damages and the damage flag.
-        let out = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example", "--damages", "data_destruction_extortion,information_leak", "--has-damage", "yes"]);
+        let out = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example", "--damages", "data_destruction_extortion,tampering", "--has-damage", "yes"]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("overridden: damages"), "{stdout}");
         let id = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&first).unwrap()).await.unwrap().unwrap();

@@ -105,11 +105,34 @@ async fn publishing_the_half_year_report_in_the_browser() {
     b.click("button[type=submit]").await;
     b.wait_for("/stats").await;
 
+    // Across reports: the background analysis clusters the DB-wipe reports and raises the alert.
+    let first = &numbers["2019H2-01"];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        b.goto(&s.url(&format!("/reports/{first}"))).await;
+        let page = b.source().await;
+        if page.contains(&numbers["2019H2-08"]) && page.contains(&numbers["2019H2-05"]) {
+            assert!(page.contains("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"), "the shared ransom address is shown");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "correlation and clustering not shown");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    b.screenshot("08-report-related").await;
+    b.goto(&s.url("/queue")).await;
+    let page = b.wait_for("急増アラート").await;
+    assert!(page.contains("データ消去・脅迫"), "surge alert on the queue");
+    b.screenshot("09-queue-alerts").await;
+    b.goto(&s.url("/search?q=%E8%BA%AB%E4%BB%A3%E9%87%91")).await; // 身代金
+    let page = b.wait_for("件").await;
+    assert!(page.contains(&numbers["2019H2-02"]));
+    b.screenshot("10-search").await;
+
     b.goto(&s.url("/stats?period=2019H2")).await;
     let page = b.wait_for("急増アラート").await;
     assert!(page.contains("データ消去・脅迫") && page.contains("<svg"), "surge alert and charts");
     assert!(page.contains("&lt;3"), "small cells suppressed");
-    b.screenshot("08-statistics").await;
+    b.screenshot("11-statistics").await;
 
     b.goto(&s.url("/publication?period=2019H2")).await;
     b.wait_for("草稿を生成").await;
@@ -118,7 +141,7 @@ async fn publishing_the_half_year_report_in_the_browser() {
     b.click("form[action$='/draft'] button").await;
     let page = b.wait_for("本文の確認と編集").await;
     assert!(page.contains("リスト型攻撃による顧客アカウントの被害") && page.contains("groups.0.rows.0.summary"));
-    b.screenshot("09-publication-draft").await;
+    b.screenshot("12-publication-draft").await;
     // Edit the title; the change becomes version 2, which is then approved.
     b.type_into("input[name='text:title']", "（速報版）").await;
     b.click("form[action$='/edit'] button").await;
@@ -126,7 +149,7 @@ async fn publishing_the_half_year_report_in_the_browser() {
     b.click("form[action$='/approve'] button").await;
     let page = b.wait_for("badge closed").await;
     assert!(page.contains("/publication/2019H2/report.pdf\""), "download of the approved version offered");
-    b.screenshot("10-publication-approved").await;
+    b.screenshot("13-publication-approved").await;
 
     // The PDF is a download for analysts only.
     let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

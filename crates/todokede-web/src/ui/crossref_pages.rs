@@ -1,0 +1,138 @@
+//! Across reports in the analysts' UI: correlated and near-duplicate reports on a report page
+//! (with one-click linking into an incident), search (words or an indicator), indicator
+//! pages, clusters, and the surge alerts on the queue.
+
+use super::*;
+use crate::crossref::{self, SearchKind};
+use todokede_store::{IndicatorQuery, SearchQuery};
+
+fn summary_row(r: &todokede_store::ReportSummary, lang: &str) -> Value {
+    context! {
+        tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, lang),
+        kind => r.reporter_kind.map(|k| label(k, lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, lang), state_key => r.state.key(),
+    }
+}
+
+/// Reports sharing indicators with this one (suggested links), and its near-duplicates.
+pub(super) async fn suggestions(st: &AppState, id: ReportId, linked: &[String]) -> (Vec<Value>, Value) {
+    let mut by_report: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for c in st.store.correlations(id, crossref::CORRELATION_CAP).await.unwrap_or_default() {
+        by_report.entry(c.tracking_number.to_string()).or_default().push(context! { kind => c.kind, value => c.value.clone(), q => urlencode(&c.value) });
+    }
+    let suggested = by_report.into_iter().map(|(tn, values)| context! { linked => linked.contains(&tn), tracking_number => tn, values }).collect();
+    let near = match st.store.cluster_of(id).await.ok().flatten() {
+        Some((cluster, similarity)) => {
+            let members = st.store.cluster_members(cluster).await.unwrap_or_default();
+            let others: Vec<Value> = members.iter().filter(|m| m.id != id).map(|m| context! { tracking_number => m.tracking_number.to_string(), headline => m.headline, linked => linked.contains(&m.tracking_number.to_string()) }).collect();
+            let root = members.iter().find(|m| m.id == cluster).map(|m| m.tracking_number.to_string());
+            context! { others, root, similarity => format!("{:.0}%", similarity * 100.0) }
+        }
+        None => context! { others => Vec::<Value>::new() },
+    };
+    (suggested, near)
+}
+
+pub(super) async fn search_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let _user = analyst_or_login!(c);
+    let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    let period = get("period").and_then(|p| Period::parse(&p).ok());
+    let span = period.map(crossref::period_span);
+    let filter = ReportFilter {
+        state: get("state").and_then(|s| ReportState::parse(&s).ok()),
+        reporter_kind: get("kind").and_then(|s| ReporterKind::parse(&s).ok()),
+        primary_cause: get("cause").and_then(|s| CauseCategory::parse(&s).ok()),
+        received_from: span.map(|s| s.0),
+        received_before: span.map(|s| s.1),
+        limit: 100,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let mut matched_indicator = None;
+    let results: Vec<Value> = if let Some(facet) = get("facet") {
+        // The reports behind a surge alert.
+        let (from, to) = span.unwrap_or_else(|| crossref::period_span(crossref::current_half(time::OffsetDateTime::now_utc())));
+        st.store.reports_with_facet(&facet, from, to, 200).await.unwrap_or_default().iter().map(|r| summary_row(r, c.lang)).collect()
+    } else if let Some(query) = get("q") {
+        match crossref::parse_search(&query) {
+            SearchKind::Indicator(iq) => {
+                matched_indicator = Some(match &iq {
+                    IndicatorQuery::Exact(v) => v.clone(),
+                    IndicatorQuery::Ipv4Range(..) => format!("{query} (CIDR)"),
+                    IndicatorQuery::DomainTree(_) => format!("{query} {}", if c.lang == "en" { "and subdomains" } else { "とそのサブドメイン" }),
+                });
+                st.store
+                    .reports_by_indicator(&iq, 200)
+                    .await
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|(r, ..)| filter.state.is_none_or(|s| r.state == s) && span.is_none_or(|(a, b)| r.received_at >= a && r.received_at < b))
+                    .map(|(r, kind, value, common)| context! { ..summary_row(r, c.lang), ..context! { matched => format!("{kind} {value}"), common => *common } })
+                    .collect()
+            }
+            SearchKind::Text(terms) => match st.store.search(&SearchQuery { terms, filter }).await {
+                Ok(rows) => rows.iter().map(|r| summary_row(r, c.lang)).collect(),
+                Err(e) => return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+            },
+        }
+    } else {
+        vec![]
+    };
+    render(&st, &c, "search.html", context! {
+        q => get("q"), facet => get("facet").map(|f| crossref::facet_label(&f)), period => get("period"),
+        f => context! { state => get("state"), kind => get("kind"), cause => get("cause") },
+        states => options::<ReportState>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
+        matched_indicator, results, searched => get("q").is_some() || get("facet").is_some(),
+        elapsed => format!("{:.0}", started.elapsed().as_secs_f64() * 1e3),
+    })
+}
+
+pub(super) async fn clusters_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let _user = analyst_or_login!(c);
+    let clusters = st.store.clusters(200).await.unwrap_or_default();
+    let mut rows = vec![];
+    for cl in &clusters {
+        let members = st.store.cluster_members(cl.cluster).await.unwrap_or_default();
+        rows.push(context! { root => cl.tracking_number.to_string(), members => cl.members, latest => jst(cl.latest), headline => members.first().map(|m| m.headline.clone()) });
+    }
+    render(&st, &c, "clusters.html", context! { clusters => rows, members => Vec::<Value>::new() })
+}
+
+pub(super) async fn cluster_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    let _user = analyst_or_login!(c);
+    let Some(r) = load_for_analyst(&st, &tn).await else { return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.") };
+    let cluster = st.store.cluster_of(r.id).await.ok().flatten().map(|(c, _)| c).unwrap_or(r.id);
+    let members = st.store.cluster_members(cluster).await.unwrap_or_default();
+    render(&st, &c, "clusters.html", context! { root => tn, members => members.iter().map(|m| summary_row(m, c.lang)).collect::<Vec<_>>(), clusters => Vec::<Value>::new() })
+}
+
+/// Surge alerts of the current half-year for the queue, cached for a minute (they read every
+/// report's facets).
+pub(super) async fn dashboard_alerts(st: &AppState) -> (String, Vec<Value>) {
+    // The half-year of the latest report (the current one on a live system; on a store loaded
+    // with history, the latest period it has).
+    let newest = st.store.list_reports(&ReportFilter { newest_first: true, limit: 1, ..Default::default() }).await.ok().and_then(|r| r.first().map(|r| r.received_at));
+    let period = crossref::current_half(newest.unwrap_or_else(time::OffsetDateTime::now_utc));
+    let alerts = {
+        let cached = st.alerts_cache.lock().expect("cache lock").clone();
+        match cached {
+            Some((at, p, a)) if p == period && at.elapsed() < std::time::Duration::from_secs(60) => a,
+            _ => {
+                let a = crossref::trend_alerts(&st.store, period).await.unwrap_or_default();
+                *st.alerts_cache.lock().expect("cache lock") = Some((std::time::Instant::now(), period, a.clone()));
+                a
+            }
+        }
+    };
+    let rows = alerts
+        .iter()
+        .take(5)
+        .map(|s| context! {
+            label => s.label, current => s.current, previous => s.previous, facet => urlencode(&s.key), period => period.to_string(),
+            p => if s.p_value < 1e-4 { format!("{:.1e}", s.p_value) } else { format!("{:.4}", s.p_value) },
+        })
+        .collect();
+    (period.label_ja(), rows)
+}
