@@ -253,6 +253,11 @@ impl Store {
         dispatch!(self.reports_with_facet(facet, from, to, limit))
     }
 
+    /// Generated reports with their index, in one transaction (scale benchmarks only).
+    pub async fn bulk_load(&self, reports: &[BulkReport]) -> Result<Vec<ReportId>, StoreError> {
+        dispatch!(self.bulk_load(reports))
+    }
+
     /// How often analysts overrode the automatic analysis, per dimension.
     pub async fn override_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         dispatch!(self.override_counts())

@@ -252,3 +252,12 @@ pub struct ClusterSummary {
     pub members: i64,
     pub latest: OffsetDateTime,
 }
+
+/// A generated report for scale benchmarks: stored with its index in bulk, bypassing intake.
+#[derive(Debug, Clone)]
+pub struct BulkReport {
+    pub received_at: OffsetDateTime,
+    pub reporter_kind: Option<ReporterKind>,
+    pub description: String,
+    pub index: ReportIndex,
+}

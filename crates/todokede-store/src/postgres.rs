@@ -56,6 +56,9 @@ const SEARCH_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.cha
       AND ($8::timestamptz IS NULL OR r.received_at >= $8) AND ($9::timestamptz IS NULL OR r.received_at < $9)
       AND ($10::text IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
     ORDER BY r.id DESC LIMIT $11";
+fn search_sql(_: bool) -> &'static str {
+    SEARCH_SQL
+}
 const SEARCH_DELETE_SQL: &str = "DELETE FROM search_docs WHERE report_id = $1";
 const SEARCH_INSERT_SQL: &str = "INSERT INTO search_docs (report_id, body) VALUES ($1, $2)";
 

@@ -497,7 +497,7 @@ impl Store {
     pub(crate) async fn search(&self, q: &SearchQuery) -> Result<Vec<ReportSummary>, StoreError> {
         let (fts, likes) = search_terms(&q.terms);
         let f = &q.filter;
-        let rows = sqlx::query(SEARCH_SQL)
+        let rows = sqlx::query(search_sql(fts.is_some()))
             .bind(fts).bind(likes.first()).bind(likes.get(1)).bind(likes.get(2)).bind(likes.get(3))
             .bind(f.state.map(|s| s.key())).bind(f.reporter_kind.map(|s| s.key()))
             .bind(f.received_from).bind(f.received_before)
@@ -541,6 +541,47 @@ impl Store {
                                 FROM report_facets f JOIN reports r ON r.id = f.report_id WHERE f.facet = $1 AND r.received_at >= $2 AND r.received_at < $3 ORDER BY r.received_at DESC LIMIT $4")
             .bind(facet).bind(from).bind(to).bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Store generated reports with their cross-report index in one transaction (benchmarks:
+    /// intake and analysis have their own). Returns the new ids.
+    pub(crate) async fn bulk_load(&self, reports: &[BulkReport]) -> Result<Vec<ReportId>, StoreError> {
+        let raw = b"{}";
+        let raw_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(raw));
+        let mut tx = self.begin_write().await?;
+        put_blob(&mut tx, &raw_sha, raw).await?;
+        let mut ids = Vec::with_capacity(reports.len());
+        for r in reports {
+            let content = ReportContent::new(ReportForm::UnauthorizedAccess, Language::Ja, r.description.clone());
+            let id: i64 = sqlx::query(
+                "INSERT INTO reports (tracking_number, secret_hash, form, channel, language, state, received_at, reporter_kind, discovered_on, damage_status, description, content_json, raw_sha256, raw_content_type, intake_notes)
+                 VALUES ($1, $2, 'unauthorized_access', 'import', 'ja', 'received', $3, $4, NULL, 'unknown', $5, $6, $7, 'application/json', '[]') RETURNING id")
+                .bind(TrackingNumber::generate().as_compact()).bind(vec![0u8; 32]).bind(r.received_at).bind(r.reporter_kind.map(|k| k.key()))
+                .bind(&r.description).bind(codec::encode_content(&content)).bind(&raw_sha)
+                .fetch_one(&mut *tx).await?.try_get(0)?;
+            let ix = &r.index;
+            for i in &ix.indicators {
+                let ipv4 = if i.kind == "ipv4" { i.value.parse::<std::net::Ipv4Addr>().ok().map(|a| u32::from(a) as i64) } else { None };
+                let rev_domain = (i.kind == "domain").then(|| reversed_domain(&i.value));
+                sqlx::query("INSERT INTO report_indicators (report_id, kind, value, common, ipv4, rev_domain) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id, kind, value) DO NOTHING")
+                    .bind(id).bind(&i.kind).bind(&i.value).bind(i.common as i64).bind(ipv4).bind(rev_domain).execute(&mut *tx).await?;
+            }
+            for (part, sig, bands) in &ix.signatures {
+                sqlx::query("INSERT INTO text_signatures (report_id, part, signature) VALUES ($1, $2, $3)").bind(id).bind(part).bind(sig).execute(&mut *tx).await?;
+                for b in bands {
+                    sqlx::query("INSERT INTO lsh_bands (band_key, report_id, part) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(b).bind(id).bind(part).execute(&mut *tx).await?;
+                }
+            }
+            let (cluster, similarity) = ix.cluster.unwrap_or((ReportId(id), 1.0));
+            sqlx::query("INSERT INTO report_clusters (report_id, cluster_id, similarity) VALUES ($1, $2, $3)").bind(id).bind(if cluster.0 == 0 { id } else { cluster.0 }).bind(similarity).execute(&mut *tx).await?;
+            for f in &ix.facets {
+                sqlx::query("INSERT INTO report_facets (report_id, facet) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id).bind(f).execute(&mut *tx).await?;
+            }
+            sqlx::query(SEARCH_INSERT_SQL).bind(id).bind(&ix.search_body).execute(&mut *tx).await?;
+            ids.push(ReportId(id));
+        }
+        tx.commit().await?;
+        Ok(ids)
     }
 
     pub(crate) async fn override_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {

@@ -89,17 +89,31 @@ impl SqliteStore {
 const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) RETURNING id, kind, report_id";
 
 /// Full-text search: FTS5 trigram MATCH for terms of 3+ characters (all must occur), LIKE on
-/// the same table for shorter ones (trigrams cannot index them).
-const SEARCH_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description FROM reports r
-    WHERE ($1 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH $1))
-      AND ($2 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE body LIKE $2 ESCAPE '\\'))
-      AND ($3 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE body LIKE $3 ESCAPE '\\'))
-      AND ($4 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE body LIKE $4 ESCAPE '\\'))
-      AND ($5 IS NULL OR r.id IN (SELECT rowid FROM search_fts WHERE body LIKE $5 ESCAPE '\\'))
+/// the same table for shorter ones (trigrams cannot index them). With a MATCH the full-text
+/// index drives, newest first, so a common phrase stops after the first page of hits.
+const SEARCH_FTS_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
+    FROM search_fts f JOIN reports r ON r.id = f.rowid
+    WHERE search_fts MATCH $1
+      AND ($2 IS NULL OR f.body LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR f.body LIKE $3 ESCAPE '\\')
+      AND ($4 IS NULL OR f.body LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR f.body LIKE $5 ESCAPE '\\')
+      AND ($6 IS NULL OR r.state = $6) AND ($7 IS NULL OR r.reporter_kind = $7)
+      AND ($8 IS NULL OR r.received_at >= $8) AND ($9 IS NULL OR r.received_at < $9)
+      AND ($10 IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
+    ORDER BY f.rowid DESC LIMIT $11";
+/// Without a 3+ character term: the reports, newest first, filtered.
+const SEARCH_SCAN_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
+    FROM reports r LEFT JOIN search_fts f ON f.rowid = r.id
+    WHERE ($1 IS NULL OR $1 IS NOT NULL)
+      AND ($2 IS NULL OR f.body LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR f.body LIKE $3 ESCAPE '\\')
+      AND ($4 IS NULL OR f.body LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR f.body LIKE $5 ESCAPE '\\')
       AND ($6 IS NULL OR r.state = $6) AND ($7 IS NULL OR r.reporter_kind = $7)
       AND ($8 IS NULL OR r.received_at >= $8) AND ($9 IS NULL OR r.received_at < $9)
       AND ($10 IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
     ORDER BY r.id DESC LIMIT $11";
+
+fn search_sql(has_fts_query: bool) -> &'static str {
+    if has_fts_query { SEARCH_FTS_SQL } else { SEARCH_SCAN_SQL }
+}
 const SEARCH_DELETE_SQL: &str = "DELETE FROM search_fts WHERE rowid = $1";
 const SEARCH_INSERT_SQL: &str = "INSERT INTO search_fts (rowid, body) VALUES ($1, $2)";
 

@@ -72,30 +72,42 @@ pub fn print_human(a: &Analysis) {
 
 /// `todokede evidence`: each file through the analyser of its kind.
 pub fn evidence(files: &[std::path::PathBuf], kind: &str, json: bool) -> anyhow::Result<()> {
-    use std::io::{BufRead as _, BufReader};
-    const KINDS: &str = "auto, sshd, access, login";
+    use std::io::{BufRead as _, BufReader, Read as _};
+    const KINDS: &str = "auto, sshd, access, login, mail, evtx";
     let mut out = Vec::new();
     for path in files {
-        let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let open = || std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()));
+        let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut magic = [0u8; 2];
+        let gzip = open()?.read(&mut magic).unwrap_or(0) == 2 && magic == [0x1f, 0x8b];
+        // Progress on a terminal for files over a few MB (bytes of the file as read, so a
+        // gzip file shows its compressed progress).
+        let counted = crate::progress::ProgressReader::new(open()?, size, path.display().to_string());
+        let raw: Box<dyn std::io::Read> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(counted)) } else { Box::new(counted) };
+        let mut reader = BufReader::with_capacity(1 << 20, raw);
         let detected = match kind {
             "auto" => {
                 let head = reader.fill_buf().with_context(|| format!("cannot read {}", path.display()))?;
-                todokede_analyse::evidence::detect(head).ok_or_else(|| anyhow::anyhow!("{}: not a log kind todokede reads yet (supported: sshd, access, login)", path.display()))?
+                todokede_analyse::evidence::detect(head).ok_or_else(|| anyhow::anyhow!("{}: not a log kind todokede reads (supported: {KINDS})", path.display()))?
             }
-            "sshd" => "sshd",
-            "access" => "access",
-            "login" => "login",
+            k @ ("sshd" | "access" | "login" | "mail" | "evtx") => k,
             other => anyhow::bail!("--kind {other}: supported: {KINDS}"),
         };
-        let (lines, unreadable, findings) = todokede_analyse::evidence::analyse(detected, reader).expect("known kind");
+        let (lines, unreadable, findings) = if detected == "evtx" && !gzip {
+            // A file seeks: the parser reads it chunk by chunk, never whole.
+            let (s, f) = todokede_analyse::evidence::evtx::analyse(std::io::BufReader::new(open()?));
+            (s.records, s.unreadable, f)
+        } else {
+            todokede_analyse::evidence::analyse(detected, reader).expect("known kind")
+        };
+        let unit = if detected == "evtx" { "records" } else { "lines" };
         if json {
             out.push(serde_json::json!({
                 "file": path.display().to_string(), "kind": detected, "lines": lines, "unreadable": unreadable,
                 "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
             }));
         } else {
-            println!("{} ({detected}): {lines} lines, {unreadable} unreadable, {} findings", path.display(), findings.len());
+            println!("{} ({detected}): {lines} {unit}, {unreadable} unreadable, {} findings", path.display(), findings.len());
             for f in &findings {
                 println!("  [{}] {}{}", f.severity.key(), f.summary, f.technique.map(|t| format!("  ({t})")).unwrap_or_default());
                 for p in &f.proof {

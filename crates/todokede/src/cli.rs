@@ -75,7 +75,9 @@ pub enum Command {
         #[arg(long)]
         imap_once: bool,
     },
-    /// Analyse evidence logs (sshd/auth.log, web access logs, login logs) into findings with their proving lines.
+    /// Analyse evidence logs into findings with their proving lines: sshd/auth.log, web access
+    /// logs (combined/common/IIS), application login logs, mail server logs, Windows .evtx;
+    /// gzip-compressed files too.
     Evidence {
         #[arg(long)]
         json: bool,

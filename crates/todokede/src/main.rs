@@ -36,7 +36,7 @@ fn main() -> ExitCode {
         }));
     }
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TODOKEDE_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TODOKEDE_LOG").unwrap_or_else(|_| "info,sqlx=warn,evtx=warn".into()))
         .with_writer(std::io::stderr)
         .init();
     // One message per process: a single-threaded runtime starts faster and needs no more.

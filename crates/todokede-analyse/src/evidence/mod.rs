@@ -2,11 +2,13 @@
 //! Streaming (a line at a time from any `BufRead`), bounded memory per source and account,
 //! never fails on bad input: unreadable lines are counted and reported as a finding.
 //!
-//! So far: sshd / auth.log, web access logs, application login logs. (EVTX and mail server
-//! logs are next; they share `Finding` and `ProofLine`.)
+//! Kinds: sshd / auth.log, web access logs, application login logs, mail server logs
+//! (Postfix, Sendmail, Exim, Exchange tracking) and Windows event logs (.evtx).
 
 pub mod access;
+pub mod evtx;
 pub mod login;
+pub mod mail;
 pub mod sshd;
 
 /// How serious a finding is.
@@ -135,9 +137,15 @@ impl Finding {
 
 /// The analyser for a file, detected from its first bytes; `None` when no analyser reads it.
 pub fn detect(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(b"ElfFile\0") {
+        return Some("evtx");
+    }
     let head = String::from_utf8_lossy(&head[..head.len().min(64 << 10)]);
     if head.contains("sshd[") || head.contains("sshd:") {
         return Some("sshd");
+    }
+    if mail::looks_like(&head) {
+        return Some("mail");
     }
     let access_like = head.contains("#Fields: date time") || head.lines().take(50).any(|l| {
         (l.contains("] \"GET ") || l.contains("] \"POST ") || l.contains("] \"HEAD ")) && l.contains(" HTTP/")
@@ -162,6 +170,21 @@ pub fn analyse(kind: &str, input: impl std::io::BufRead) -> Option<(u64, u64, Ve
         "login" => {
             let (s, f) = login::analyse(input);
             Some((s.lines, s.unreadable, f))
+        }
+        "mail" => {
+            let (s, f) = mail::analyse(input);
+            Some((s.lines, s.unreadable, f))
+        }
+        // EVTX is a binary format with chunk offsets: it needs to seek. A stream is read into
+        // memory here; `evtx::analyse` on a file reads it chunk by chunk.
+        "evtx" => {
+            let mut input = input;
+            let mut bytes = vec![];
+            if std::io::Read::read_to_end(&mut input, &mut bytes).is_err() {
+                return None;
+            }
+            let (s, f) = evtx::analyse(std::io::Cursor::new(bytes));
+            Some((s.records, s.unreadable, f))
         }
         _ => None,
     }
