@@ -34,7 +34,10 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreErro
             Some(serde_json::json!({"file": name, "kind": kind, "lines": lines, "unreadable": unreadable,
                                "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>()}))
         }).collect());
-        (json, a.classification.causes.first().map(|d| d.value))
+        // What the logs show joins what the text says.
+        todokede_analyse::evidence::merge_into_analysis(&mut json);
+        let primary = a.classification.causes.first().map(|d| d.value).or_else(|| json["causes"][0]["key"].as_str().and_then(|k| <todokede_domain::CauseCategory as todokede_domain::ClosedEnum>::parse(k).ok()));
+        (json, primary)
     })
     .await
     .map_err(|e| StoreError::Corrupt(format!("analysis panicked: {e}")))?;

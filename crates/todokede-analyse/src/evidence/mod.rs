@@ -189,3 +189,79 @@ pub fn analyse(kind: &str, input: impl std::io::BufRead) -> Option<(u64, u64, Ve
         _ => None,
     }
 }
+
+/// What a finding says about the report's classification: a damage it shows (the account was
+/// taken over, a webshell was placed, the server sent phishing) and the cause it points to.
+fn implications(kind: &str) -> (Option<todokede_domain::DamageCategory>, Option<todokede_domain::CauseCategory>) {
+    use todokede_domain::{CauseCategory as C, DamageCategory as D};
+    match kind {
+        "ssh_login_after_failures" | "windows_logon_after_failures" => (Some(D::AccountTakeover), Some(C::WeakCredentials)),
+        "login_success_after_failures" => (Some(D::AccountTakeover), None),
+        "login_credential_stuffing" => (None, Some(C::CredentialReuse)),
+        "mail_bulk_sending" => (Some(D::SteppingStone), None),
+        "web_webshell" | "webshell_process" => (Some(D::MalwarePlaced), None),
+        "web_sqli" => (None, Some(C::CustomCodeVulnerability)),
+        "account_created" | "added_to_admin_group" | "pass_the_hash" => (Some(D::AccountTakeover), None),
+        _ => (None, None),
+    }
+}
+
+/// Fold the findings of attached logs (`analysis["evidence"]`, as stored) into the report's
+/// analysis: their techniques, the damages they show and the causes they point to join the
+/// text's decisions, each with the log finding as its evidence. High and medium findings only.
+pub fn merge_into_analysis(analysis: &mut serde_json::Value) {
+    use todokede_domain::ClosedEnum as _;
+    let mut add: Vec<(&str, serde_json::Value)> = vec![];
+    for file in analysis["evidence"].as_array().cloned().unwrap_or_default() {
+        let name = file["file"].as_str().unwrap_or("").to_owned();
+        for f in file["findings"].as_array().cloned().unwrap_or_default() {
+            if !matches!(f["severity"].as_str(), Some("high" | "medium")) {
+                continue;
+            }
+            let why = format!("{name}: {}", f["summary"].as_str().unwrap_or(""));
+            if let Some(t) = f["technique"].as_str() {
+                add.push(("techniques", serde_json::json!({"id": t, "name": crate::technique_name(t), "confidence": 0.9, "evidence": [why.clone()]})));
+            }
+            let (damage, cause) = implications(f["kind"].as_str().unwrap_or(""));
+            if let Some(d) = damage {
+                add.push(("damages", serde_json::json!({"key": d.key(), "label_ja": d.label_ja(), "label_en": d.label_en(), "confidence": 0.9, "evidence": [why.clone()]})));
+            }
+            if let Some(c) = cause {
+                add.push(("causes", serde_json::json!({"key": c.key(), "label_ja": c.label_ja(), "label_en": c.label_en(), "confidence": 0.8, "evidence": [why.clone()]})));
+            }
+        }
+    }
+    for (field, decision) in add {
+        let id_key = if field == "techniques" { "id" } else { "key" };
+        let list = analysis[field].as_array_mut();
+        let Some(list) = list else { continue };
+        match list.iter_mut().find(|d| d[id_key] == decision[id_key]) {
+            Some(existing) => {
+                if let Some(ev) = existing["evidence"].as_array_mut() {
+                    if ev.len() < 6 {
+                        ev.push(decision["evidence"][0].clone());
+                    }
+                }
+            }
+            None => list.push(decision),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_findings_join_the_text_analysis() {
+        let log = "Dec 10 06:55:46 web sshd[1]: Failed password for root from 45.33.32.156 port 1 ssh2\n".repeat(12)
+            + "Dec 10 07:00:00 web sshd[2]: Accepted password for root from 45.33.32.156 port 2 ssh2\n";
+        let (_, _, findings) = super::analyse("sshd", log.as_bytes()).unwrap();
+        let mut analysis = crate::analyse("サーバの動作が遅い。").to_json();
+        analysis["evidence"] = serde_json::json!([{"file": "auth.log", "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>()}]);
+        super::merge_into_analysis(&mut analysis);
+        assert!(analysis["damages"].as_array().unwrap().iter().any(|d| d["key"] == "account_takeover" && d["evidence"][0].as_str().unwrap().starts_with("auth.log: ")), "{}", analysis["damages"]);
+        assert!(analysis["causes"].as_array().unwrap().iter().any(|d| d["key"] == "weak_credentials"));
+        assert!(analysis["techniques"].as_array().unwrap().iter().any(|t| t["id"] == "T1110.001"));
+        let suggested = crate::suggested_classification(&analysis);
+        assert!(suggested.damages.contains(&todokede_domain::DamageCategory::AccountTakeover));
+    }
+}
