@@ -409,3 +409,30 @@ async fn a_hostile_mail_renders_inert_and_the_web_reply_goes_out_as_threaded_mai
     let refs: Vec<String> = parsed.references().as_text_list().map(|l| l.iter().map(|r| r.to_string()).collect()).unwrap_or_default();
     assert!(refs.contains(&"xss-1@example.jp".to_owned()), "threaded on the reporter's mail: {refs:?}");
 }
+
+#[tokio::test]
+async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_forms_need_the_token() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let anon = browser();
+    for path in ["/search?q=45.33.32.156", "/clusters", "/stats?period=2019H2", "/publication?period=2019H2", "/publication/2019H2/report.pdf", "/publication/2019H2/report.html?draft=1"] {
+        let res = anon.get(s.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(res.headers()["location"], "/login", "{path}");
+    }
+    let (analyst, _) = analyst_session(&s, &db, "pub@ipa.example", "analyst").await;
+    // A same-origin form post without the session's token changes nothing.
+    for path in ["/publication/2019H2/draft", "/publication/2019H2/edit", "/publication/2019H2/approve"] {
+        let res = analyst.post(s.url(path)).header("origin", s.base.clone()).form(&[("csrf", "wrong"), ("version", "1")]).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let page = analyst.get(s.url("/publication?period=2019H2")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("草稿を生成"));
+    // Nothing approved: no download of an approved version.
+    assert_eq!(analyst.get(s.url("/publication/2019H2/report.pdf")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    // A hostile search term is shown escaped, and is not FTS syntax.
+    let res = analyst.get(s.url("/search?q=%22%3Cscript%3Ealert(1)%3C%2Fscript%3E%20OR%20*")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)</script>") && html.contains("&lt;script&gt;"));
+}
