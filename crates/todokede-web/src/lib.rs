@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod publication;
+pub mod classification;
 pub mod crossref;
 pub mod replies;
 pub mod totp;

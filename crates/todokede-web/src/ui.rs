@@ -104,6 +104,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/reports/{tracking_number}/note", post(note))
         .route("/reports/{tracking_number}/assign", post(assign))
         .route("/reports/{tracking_number}/link", post(link))
+        .route("/reports/{tracking_number}/classify", post(classify))
         .route("/search", get(crossref_pages::search_page))
         .route("/clusters", get(crossref_pages::clusters_page))
         .route("/clusters/{tracking_number}", get(crossref_pages::cluster_page))
@@ -715,6 +716,23 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
         .map(|u| context! { id => u.id.0, email => u.email, selected => Some(u.id) == r.assignee }).collect();
     let links: Vec<String> = st.store.linked_reports(r.id).await.unwrap_or_default().iter().map(|t| t.to_string()).collect();
     let (suggested, near) = crossref_pages::suggestions(&st, r.id, &links).await;
+    // The classification form: the confirmed values, else the automatic ones to confirm.
+    let confirmed = st.store.classification(r.id).await.ok().flatten();
+    let current = match &confirmed {
+        Some(c) => c.clone(),
+        None => crate::classification::automatic(&st.store, r.id).await.unwrap_or_default(),
+    };
+    let checks = |all: Vec<Value>, chosen: Vec<&str>| all.into_iter().map(|o| { let on = chosen.contains(&o.get_attr("key").ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default().as_str()); context! { ..o, ..context! { on } } }).collect::<Vec<_>>();
+    let classification = context! {
+        confirmed => confirmed.is_some(),
+        primary => current.causes.first().map(|c| c.key()),
+        causes => checks(options::<CauseCategory>(l), current.causes.iter().skip(1).map(|c| c.key()).collect()),
+        cause_options => options::<CauseCategory>(l),
+        damages => checks(options::<DamageCategory>(l), current.damages.iter().map(|c| c.key()).collect()),
+        attack_types => checks(options::<AttackType>(l), current.attack_types.iter().map(|c| c.key()).collect()),
+        techniques => current.techniques.join(", "),
+        has_damage => match current.has_damage { Some(true) => "yes", Some(false) => "no", None => "unknown" },
+    };
     let reply_template = if r.content.language == Language::En {
         "Thank you for your report. Could you tell us more about …?\n\nThe todokede team"
     } else {
@@ -728,7 +746,7 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
             intake_notes => r.intake_notes, timeline,
             next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
         },
-        analysis, reply_template, analysts, links, suggested, near,
+        analysis, reply_template, analysts, links, suggested, near, classification,
     })
 }
 
@@ -814,6 +832,36 @@ async fn note(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<Str
         }
     }
     Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response()
+}
+
+/// The analyst confirms the classification (primary cause, other causes, damages, attack types,
+/// techniques, damage flag) from the report page.
+async fn classify(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let (c, user) = match action_guard(&st, &headers, &one("csrf")).await { Ok(x) => x, Err(r) => return r };
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let parse_all = |k: &str| all(k).iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
+    let primary = one("primary_cause");
+    let mut causes = vec![primary.clone()];
+    causes.extend(all("causes").into_iter().filter(|c| *c != primary));
+    let parsed = (|| -> Result<crate::classification::Overrides, todokede_domain::UnknownKey> {
+        Ok(crate::classification::Overrides {
+            causes: Some(crate::classification::keys(&causes.join(","))?),
+            damages: Some(crate::classification::keys(&parse_all("damages"))?),
+            attack_types: Some(crate::classification::keys(&parse_all("attack_types"))?),
+            techniques: Some(one("techniques").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()),
+            has_damage: Some(match one("has_damage").as_str() { "yes" => Some(true), "no" => Some(false), _ => None }),
+        })
+    })();
+    let o = match parsed {
+        Ok(o) => o,
+        Err(e) => return error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
+    };
+    match crate::classification::confirm(&st.store, r.id, user.id, &o).await {
+        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+    }
 }
 
 async fn audit(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {

@@ -53,20 +53,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if store.analysis(id).await?.is_none() {
                 crate::analysis_jobs::analyse_report(&store, id).await?;
             }
-            let json: serde_json::Value = serde_json::from_str(&store.analysis(id).await?.unwrap_or_default())?;
-            let automatic = todokede_analyse::suggested_classification(&json);
-            let mut confirmed = automatic.clone();
-            fn keys<T: todokede_domain::ClosedEnum>(arg: &str) -> anyhow::Result<Vec<T>> {
-                arg.split(',').map(str::trim).filter(|k| !k.is_empty()).map(|k| T::parse(k).map_err(|e| anyhow::anyhow!("{e}"))).collect()
-            }
-            if let Some(c) = causes { confirmed.causes = keys(&c)?; }
-            if let Some(d) = damages { confirmed.damages = keys(&d)?; }
-            if let Some(a) = attack_types { confirmed.attack_types = keys(&a)?; }
-            if let Some(t) = techniques { confirmed.techniques = t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(); }
-            if let Some(h) = has_damage {
-                confirmed.has_damage = match h.as_str() { "yes" => Some(true), "no" => Some(false), "unknown" => None, o => bail!("--has-damage `{o}`: expected yes, no or unknown") };
-            }
-            let overridden = store.confirm_classification(id, user.id, &confirmed, &automatic).await?;
+            use todokede_web::classification::{Overrides, confirm, keys};
+            let e = |e: todokede_domain::UnknownKey| anyhow::anyhow!("{e}");
+            let overrides = Overrides {
+                causes: causes.as_deref().map(keys).transpose().map_err(e)?,
+                damages: damages.as_deref().map(keys).transpose().map_err(e)?,
+                attack_types: attack_types.as_deref().map(keys).transpose().map_err(e)?,
+                techniques: techniques.map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+                has_damage: match has_damage.as_deref() {
+                    None => None,
+                    Some("yes") => Some(Some(true)),
+                    Some("no") => Some(Some(false)),
+                    Some("unknown") => Some(None),
+                    Some(o) => bail!("--has-damage `{o}`: expected yes, no or unknown"),
+                },
+            };
+            let (confirmed, overridden) = confirm(&store, id, user.id, &overrides).await?;
             let k = |v: Vec<&str>| v.join(",");
             println!("{tn}\tcauses={}\tdamages={}\tattack_types={}\ttechniques={}\thas_damage={:?}",
                 k(confirmed.causes.iter().map(|c| c.key()).collect()), k(confirmed.damages.iter().map(|c| c.key()).collect()),

@@ -436,3 +436,31 @@ async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_form
     let html = res.text().await.unwrap();
     assert!(!html.contains("<script>alert(1)</script>") && html.contains("&lt;script&gt;"));
 }
+
+#[tokio::test]
+async fn an_analyst_confirms_a_classification_on_the_report_page() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let reporter = browser();
+    let (tn, _, _) = file_report(&s, &reporter, "phpMyAdmin 経由でデータベースが消去され、ビットコインを要求された。").await;
+    let (analyst, _) = analyst_session(&s, &db, "cls@ipa.example", "analyst").await;
+    let page = analyst.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("自動分析の提案") || page.contains("suggested"), "not confirmed yet");
+    let csrf = hidden(&page, "csrf");
+    let form = [("csrf", csrf.as_str()), ("primary_cause", "missing_access_control"), ("causes", "weak_credentials"), ("damages", "data_destruction_extortion"), ("attack_types", "intrusion"), ("techniques", "T1485, T1078"), ("has_damage", "yes")];
+    let res = analyst.post(s.url(&format!("/reports/{tn}/classify"))).header("origin", s.base.clone()).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let id = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn).unwrap()).await.unwrap().unwrap();
+    let c = store.classification(id).await.unwrap().expect("confirmed");
+    assert_eq!(c.causes.iter().map(|c| c.to_string()).collect::<Vec<_>>(), ["missing_access_control", "weak_credentials"]);
+    assert_eq!(c.techniques, ["T1485", "T1078"]);
+    assert_eq!(c.has_damage, Some(true));
+    let page = analyst.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("確定済み"));
+    // Unknown keys are refused, nothing changes.
+    let bad = [("csrf", csrf.as_str()), ("primary_cause", "aliens")];
+    let res = analyst.post(s.url(&format!("/reports/{tn}/classify"))).header("origin", s.base.clone()).form(&bad).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(store.classification(id).await.unwrap().unwrap(), c);
+}
