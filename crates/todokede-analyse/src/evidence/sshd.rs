@@ -12,6 +12,8 @@ use super::{Finding, LineReader, ProofLine, Severity, finish, keep};
 pub const BRUTE_FORCE_THRESHOLD: u64 = 10;
 /// Sources tracked at most (a log of a 10,000-IP attack stays bounded in memory).
 const MAX_SOURCES: usize = 100_000;
+/// Proving lines kept per source while reading (a finding shows at most this many of a kind).
+const PROOF_PER_SOURCE: usize = 4;
 
 #[derive(Default)]
 struct Source {
@@ -104,25 +106,39 @@ pub fn analyse(input: impl BufRead) -> (SshdSummary, Vec<Finding>) {
         if !sources.contains_key(ip) && sources.len() >= MAX_SOURCES {
             continue;
         }
+        // The hot path: no allocation for a source, user or timestamp already seen.
         let known_before = sources.contains_key(ip);
-        let src = sources.entry(ip.to_owned()).or_default();
-        if src.first.is_none() {
-            src.first = ts.map(str::to_owned);
+        if !known_before {
+            sources.insert(ip.to_owned(), Source::default());
         }
-        src.last = ts.map(str::to_owned);
+        let src = sources.get_mut(ip).expect("just inserted");
+        if let Some(ts) = ts {
+            if src.first.is_none() {
+                src.first = Some(ts.to_owned());
+            }
+            match &mut src.last {
+                Some(last) if last.len() == ts.len() => {
+                    last.clear();
+                    last.push_str(ts);
+                }
+                last => *last = Some(ts.to_owned()),
+            }
+        }
         match ev {
             Ev::Failed(user, _) => {
                 s.failed += times;
                 src.failed += times;
-                if src.users.len() < 1000 {
+                if src.users.len() < 1000 && !src.users.contains(user) {
                     src.users.insert(user.to_owned());
                 }
-                keep(&mut src.proof_failed, n, line);
+                if src.proof_failed.len() < PROOF_PER_SOURCE {
+                    keep(&mut src.proof_failed, n, line);
+                }
             }
             Ev::Invalid(user, _) => {
                 s.invalid_user += 1;
                 src.invalid += 1;
-                if src.users.len() < 1000 {
+                if src.users.len() < 1000 && !src.users.contains(user) {
                     src.users.insert(user.to_owned());
                 }
             }
