@@ -24,8 +24,12 @@ pub struct Request {
     pub user_agent: String,
 }
 
-fn percent_decode(s: &str) -> String {
+fn percent_decode(s: &str) -> std::borrow::Cow<'_, str> {
     let b = s.as_bytes();
+    // Most requests have nothing to decode: no copy.
+    if !b.iter().any(|c| matches!(c, b'%' | b'+')) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -45,12 +49,15 @@ fn percent_decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Twice: attackers double-encode to get past filters that decode once.
-pub fn decode(s: &str) -> String {
-    percent_decode(&percent_decode(s))
+pub fn decode(s: &str) -> std::borrow::Cow<'_, str> {
+    match percent_decode(s) {
+        std::borrow::Cow::Borrowed(once) => percent_decode(once),
+        std::borrow::Cow::Owned(once) => std::borrow::Cow::Owned(percent_decode(&once).into_owned()),
+    }
 }
 
 /// Apache/nginx combined or common format.
@@ -119,7 +126,7 @@ pub fn parse(line: &str) -> Option<Request> {
 
 /// The detectors, on the decoded, lower-cased request.
 pub fn classify(r: &Request) -> Vec<&'static str> {
-    let target = decode(&format!("{}?{}", r.path, r.query)).to_ascii_lowercase();
+    let target = if r.query.is_empty() { decode(&r.path).to_ascii_lowercase() } else { decode(&format!("{}?{}", r.path, r.query)).to_ascii_lowercase() };
     let path = decode(&r.path).to_ascii_lowercase();
     let ua = r.user_agent.to_ascii_lowercase();
     let mut hits = Vec::new();
