@@ -447,46 +447,67 @@ impl Store {
         Ok(())
     }
 
-    /// Reports whose texts share an LSH band key with `keys` (other than `id`).
+    /// Reports whose texts share an LSH band key with `keys` (other than `id`), the newest 10
+    /// per band (a band shared by thousands says little; the signatures decide), with their
+    /// signatures and clusters, each report once.
     pub(crate) async fn lsh_candidates(&self, id: ReportId, keys: &[i64]) -> Result<Vec<LshCandidate>, StoreError> {
-        let mut out: Vec<LshCandidate> = vec![];
+        let mut seen: std::collections::BTreeSet<i64> = Default::default();
+        let mut out = vec![];
         for k in keys {
-            let rows = sqlx::query("SELECT b.report_id, s.signature, COALESCE(c.cluster_id, b.report_id) AS cluster FROM lsh_bands b
-                                    JOIN text_signatures s ON s.report_id = b.report_id AND s.part = b.part
-                                    LEFT JOIN report_clusters c ON c.report_id = b.report_id
-                                    WHERE b.band_key = $1 AND b.report_id <> $2 LIMIT 200")
+            let rows = sqlx::query("SELECT b.report_id, s.signature, COALESCE(c.cluster_id, b.report_id)
+                                    FROM (SELECT DISTINCT report_id FROM lsh_bands WHERE band_key = $1 AND report_id <> $2 ORDER BY report_id DESC LIMIT 10) b
+                                    JOIN text_signatures s ON s.report_id = b.report_id
+                                    LEFT JOIN report_clusters c ON c.report_id = b.report_id")
                 .bind(k).bind(id.0).fetch_all(&self.pool).await?;
+            let mut fresh = std::collections::BTreeSet::new();
             for r in rows {
-                out.push(LshCandidate { report: ReportId(r.try_get(0)?), signature: r.try_get(1)?, cluster: ReportId(r.try_get(2)?) });
+                let rid: i64 = r.try_get(0)?;
+                if seen.contains(&rid) {
+                    continue;
+                }
+                fresh.insert(rid);
+                out.push(LshCandidate { report: ReportId(rid), signature: r.try_get(1)?, cluster: ReportId(r.try_get(2)?) });
             }
+            seen.extend(fresh);
         }
         Ok(out)
     }
 
     /// Other reports sharing a correlatable indicator value with `id`; values in more than
-    /// `cap` reports are too common to mean anything and are left out.
+    /// `cap` reports are too common to mean anything and are left out. Bounded work: each value
+    /// is counted only up to cap + 1.
     pub(crate) async fn correlations(&self, id: ReportId, cap: i64) -> Result<Vec<Correlation>, StoreError> {
-        let rows = sqlx::query("SELECT o.report_id, r.tracking_number, o.kind, o.value FROM report_indicators me
-                                JOIN report_indicators o ON o.value = me.value AND o.kind = me.kind AND o.report_id <> me.report_id
-                                JOIN reports r ON r.id = o.report_id
-                                WHERE me.report_id = $1 AND me.common = 0
-                                  AND (SELECT COUNT(*) FROM report_indicators x WHERE x.value = me.value AND x.kind = me.kind) <= $2
-                                ORDER BY o.report_id DESC, o.kind, o.value LIMIT 500")
-            .bind(id.0).bind(cap).fetch_all(&self.pool).await?;
-        rows.iter().map(|r| Ok(Correlation { report: ReportId(r.try_get(0)?), tracking_number: tracking(&r.try_get::<String, _>(1)?)?, kind: r.try_get(2)?, value: r.try_get(3)? })).collect()
+        let mine = sqlx::query("SELECT kind, value FROM report_indicators WHERE report_id = $1 AND common = 0 ORDER BY kind, value").bind(id.0).fetch_all(&self.pool).await?;
+        let mut out = vec![];
+        for m in mine {
+            let (kind, value): (String, String) = (m.try_get(0)?, m.try_get(1)?);
+            let rows = sqlx::query("SELECT i.report_id, r.tracking_number FROM report_indicators i JOIN reports r ON r.id = i.report_id
+                                    WHERE i.value = $1 AND i.kind = $2 AND i.report_id <> $3 ORDER BY i.report_id DESC LIMIT $4")
+                .bind(&value).bind(&kind).bind(id.0).bind(cap + 1).fetch_all(&self.pool).await?;
+            if rows.len() as i64 > cap - 1 {
+                continue; // with this report, more than `cap`: noise
+            }
+            for r in rows {
+                out.push(Correlation { report: ReportId(r.try_get(0)?), tracking_number: tracking(&r.try_get::<String, _>(1)?)?, kind: kind.clone(), value: value.clone() });
+            }
+        }
+        out.sort_by(|a, b| b.report.0.cmp(&a.report.0).then(a.kind.cmp(&b.kind)).then(a.value.cmp(&b.value)));
+        Ok(out)
     }
 
     /// Reports mentioning an indicator, newest first, with the matching values.
     pub(crate) async fn reports_by_indicator(&self, q: &IndicatorQuery, limit: i64) -> Result<Vec<(ReportSummary, String, String, bool)>, StoreError> {
         let rows = match q {
             IndicatorQuery::Exact(v) => sqlx::query("SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description, i.kind, i.value, i.common
-                                                     FROM report_indicators i JOIN reports r ON r.id = i.report_id WHERE i.value = $1 ORDER BY r.id DESC LIMIT $2")
+                                                     FROM report_indicators i JOIN reports r ON r.id = i.report_id WHERE i.value = $1 ORDER BY i.report_id DESC LIMIT $2")
                 .bind(v).bind(limit).fetch_all(&self.pool).await?,
             IndicatorQuery::Ipv4Range(lo, hi) => sqlx::query("SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description, i.kind, i.value, i.common
-                                                     FROM report_indicators i JOIN reports r ON r.id = i.report_id WHERE i.ipv4 >= $1 AND i.ipv4 <= $2 ORDER BY r.id DESC LIMIT $3")
+                                                     FROM (SELECT report_id, kind, value, common FROM report_indicators WHERE ipv4 >= $1 AND ipv4 <= $2 LIMIT 500) i
+                                                     JOIN reports r ON r.id = i.report_id ORDER BY r.id DESC LIMIT $3")
                 .bind(lo).bind(hi).bind(limit).fetch_all(&self.pool).await?,
             IndicatorQuery::DomainTree(rev) => sqlx::query("SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description, i.kind, i.value, i.common
-                                                     FROM report_indicators i JOIN reports r ON r.id = i.report_id WHERE i.rev_domain >= $1 AND i.rev_domain < $2 ORDER BY r.id DESC LIMIT $3")
+                                                     FROM (SELECT report_id, kind, value, common FROM report_indicators WHERE rev_domain >= $1 AND rev_domain < $2 LIMIT 500) i
+                                                     JOIN reports r ON r.id = i.report_id ORDER BY r.id DESC LIMIT $3")
                 // Every string with the prefix sorts in [prefix, prefix + U+FFFF): an index range, no LIKE.
                 .bind(rev).bind(format!("{rev}\u{ffff}")).bind(limit).fetch_all(&self.pool).await?,
         };
