@@ -19,7 +19,10 @@ use PgStore as Store;
 
 impl PgStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let opts = PgConnectOptions::from_str(url)?.options([("synchronous_commit", "on")]);
+        // Optional filters are written `($n IS NULL OR …)`: only a plan made for the actual
+        // values folds them away and uses the right index (a generic plan of a search scanned
+        // the reports table: 0.4 ms became 90 ms).
+        let opts = PgConnectOptions::from_str(url)?.options([("synchronous_commit", "on"), ("plan_cache_mode", "force_custom_plan")]);
         // Fail fast when the server is not there at all (the pool would retry until its timeout).
         sqlx::Connection::close(<sqlx::PgConnection as sqlx::Connection>::connect_with(&opts).await?).await?;
         let pool = PgPoolOptions::new()
@@ -44,27 +47,38 @@ impl PgStore {
 /// SKIP LOCKED: concurrent workers in several processes each take different jobs, nobody waits.
 const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, kind, report_id";
 
-/// Full-text search: every term as LIKE '%term%' on search_docs, which pg_trgm's GIN index
-/// serves for terms of 3+ characters ($1, the FTS5 query on SQLite, is unused here).
-const SEARCH_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description FROM reports r
-    WHERE ($1::text IS NULL OR $1::text IS NOT NULL)
-      AND ($2::text IS NULL OR r.id IN (SELECT report_id FROM search_docs WHERE body ILIKE $2 ESCAPE '\\'))
-      AND ($3::text IS NULL OR r.id IN (SELECT report_id FROM search_docs WHERE body ILIKE $3 ESCAPE '\\'))
-      AND ($4::text IS NULL OR r.id IN (SELECT report_id FROM search_docs WHERE body ILIKE $4 ESCAPE '\\'))
-      AND ($5::text IS NULL OR r.id IN (SELECT report_id FROM search_docs WHERE body ILIKE $5 ESCAPE '\\'))
+/// Full-text search: every term as ILIKE '%term%' on search_docs, which pg_trgm's GIN index
+/// serves for terms of 3+ characters; the first term drives ($1, the FTS5 query on SQLite, is
+/// unused here). A sub-select under `OR` is never turned into a join, so the two cases are two
+/// statements.
+const SEARCH_TERMS_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
+    FROM search_docs d JOIN reports r ON r.id = d.report_id
+    WHERE ($1::text IS NULL OR $1::text IS NOT NULL) AND d.body ILIKE $2 ESCAPE '\\'
+      AND ($3::text IS NULL OR d.body ILIKE $3 ESCAPE '\\') AND ($4::text IS NULL OR d.body ILIKE $4 ESCAPE '\\')
+      AND ($5::text IS NULL OR d.body ILIKE $5 ESCAPE '\\')
       AND ($6::text IS NULL OR r.state = $6) AND ($7::text IS NULL OR r.reporter_kind = $7)
       AND ($8::timestamptz IS NULL OR r.received_at >= $8) AND ($9::timestamptz IS NULL OR r.received_at < $9)
-      AND ($10::text IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
+      AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM report_facets f WHERE f.report_id = r.id AND f.facet = $10))
     ORDER BY r.id DESC LIMIT $11";
-fn search_sql(_: bool) -> &'static str {
-    SEARCH_SQL
+/// Without terms: the reports, newest first, filtered.
+const SEARCH_SCAN_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
+    FROM reports r
+    WHERE ($1::text IS NULL OR $1::text IS NOT NULL) AND ($2::text IS NULL) AND ($3::text IS NULL) AND ($4::text IS NULL) AND ($5::text IS NULL)
+      AND ($6::text IS NULL OR r.state = $6) AND ($7::text IS NULL OR r.reporter_kind = $7)
+      AND ($8::timestamptz IS NULL OR r.received_at >= $8) AND ($9::timestamptz IS NULL OR r.received_at < $9)
+      AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM report_facets f WHERE f.report_id = r.id AND f.facet = $10))
+    ORDER BY r.id DESC LIMIT $11";
+
+fn search_sql(_has_fts_query: bool, has_terms: bool) -> &'static str {
+    if has_terms { SEARCH_TERMS_SQL } else { SEARCH_SCAN_SQL }
 }
-const SEARCH_DELETE_SQL: &str = "DELETE FROM search_docs WHERE report_id = $1";
-const SEARCH_INSERT_SQL: &str = "INSERT INTO search_docs (report_id, body) VALUES ($1, $2)";
 
 /// Every term is an ILIKE pattern (case-insensitive like FTS5's trigrams).
 fn search_terms(terms: &[String]) -> (Option<String>, Vec<String>) {
     (None, terms.iter().take(4).map(|t| like_pattern(t)).collect())
 }
+
+const SEARCH_DELETE_SQL: &str = "DELETE FROM search_docs WHERE report_id = $1";
+const SEARCH_INSERT_SQL: &str = "INSERT INTO search_docs (report_id, body) VALUES ($1, $2)";
 
 include!("queries.rs");

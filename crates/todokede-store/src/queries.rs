@@ -518,7 +518,7 @@ impl Store {
     pub(crate) async fn search(&self, q: &SearchQuery) -> Result<Vec<ReportSummary>, StoreError> {
         let (fts, likes) = search_terms(&q.terms);
         let f = &q.filter;
-        let rows = sqlx::query(search_sql(fts.is_some()))
+        let rows = sqlx::query(search_sql(fts.is_some(), !likes.is_empty()))
             .bind(fts).bind(likes.first()).bind(likes.get(1)).bind(likes.get(2)).bind(likes.get(3))
             .bind(f.state.map(|s| s.key())).bind(f.reporter_kind.map(|s| s.key()))
             .bind(f.received_from).bind(f.received_before)

@@ -111,7 +111,7 @@ const SEARCH_SCAN_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, 
       AND ($10 IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
     ORDER BY r.id DESC LIMIT $11";
 
-fn search_sql(has_fts_query: bool) -> &'static str {
+fn search_sql(has_fts_query: bool, _has_terms: bool) -> &'static str {
     if has_fts_query { SEARCH_FTS_SQL } else { SEARCH_SCAN_SQL }
 }
 const SEARCH_DELETE_SQL: &str = "DELETE FROM search_fts WHERE rowid = $1";
