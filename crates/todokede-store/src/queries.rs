@@ -152,14 +152,14 @@ impl Store {
             "SELECT id, tracking_number, form, state, channel, received_at, reporter_kind, damage_status, description FROM reports
              WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
                AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
-               AND ($8 IS NULL OR id IN (SELECT report_id FROM analyses WHERE primary_cause = $8))
+               AND ($8 IS NULL OR EXISTS (SELECT 1 FROM analyses a WHERE a.report_id = reports.id AND a.primary_cause = $8))
                AND ($9 IS NULL OR assignee = $9)
              ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7"
         } else {
             "SELECT id, tracking_number, form, state, channel, received_at, reporter_kind, damage_status, description FROM reports
              WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
                AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
-               AND ($8 IS NULL OR id IN (SELECT report_id FROM analyses WHERE primary_cause = $8))
+               AND ($8 IS NULL OR EXISTS (SELECT 1 FROM analyses a WHERE a.report_id = reports.id AND a.primary_cause = $8))
                AND ($9 IS NULL OR assignee = $9)
              ORDER BY received_at, id LIMIT $6 OFFSET $7"
         };
