@@ -422,27 +422,7 @@ impl Store {
         for sql in ["DELETE FROM report_indicators WHERE report_id = $1", "DELETE FROM lsh_bands WHERE report_id = $1", "DELETE FROM text_signatures WHERE report_id = $1", "DELETE FROM report_facets WHERE report_id = $1", SEARCH_DELETE_SQL] {
             sqlx::query(sql).bind(id.0).execute(&mut *tx).await?;
         }
-        for i in &ix.indicators {
-            let ipv4 = if i.kind == "ipv4" { i.value.parse::<std::net::Ipv4Addr>().ok().map(|a| u32::from(a) as i64) } else { None };
-            let rev_domain = (i.kind == "domain").then(|| reversed_domain(&i.value));
-            sqlx::query("INSERT INTO report_indicators (report_id, kind, value, common, ipv4, rev_domain) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id, kind, value) DO NOTHING")
-                .bind(id.0).bind(&i.kind).bind(&i.value).bind(i.common as i64).bind(ipv4).bind(rev_domain)
-                .execute(&mut *tx).await?;
-        }
-        for (part, sig, bands) in &ix.signatures {
-            sqlx::query("INSERT INTO text_signatures (report_id, part, signature) VALUES ($1, $2, $3)").bind(id.0).bind(part).bind(sig).execute(&mut *tx).await?;
-            for b in bands {
-                sqlx::query("INSERT INTO lsh_bands (band_key, report_id, part) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(b).bind(id.0).bind(part).execute(&mut *tx).await?;
-            }
-        }
-        if let Some((cluster, similarity)) = ix.cluster {
-            sqlx::query("INSERT INTO report_clusters (report_id, cluster_id, similarity) VALUES ($1, $2, $3) ON CONFLICT (report_id) DO UPDATE SET cluster_id = excluded.cluster_id, similarity = excluded.similarity")
-                .bind(id.0).bind(cluster.0).bind(similarity).execute(&mut *tx).await?;
-        }
-        for f in &ix.facets {
-            sqlx::query("INSERT INTO report_facets (report_id, facet) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id.0).bind(f).execute(&mut *tx).await?;
-        }
-        sqlx::query(SEARCH_INSERT_SQL).bind(id.0).bind(&ix.search_body).execute(&mut *tx).await?;
+        write_index(&mut tx, id, ix).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -580,25 +560,7 @@ impl Store {
                 .bind(TrackingNumber::generate().as_compact()).bind(vec![0u8; 32]).bind(r.received_at).bind(r.reporter_kind.map(|k| k.key()))
                 .bind(&r.description).bind(codec::encode_content(&content)).bind(&raw_sha)
                 .fetch_one(&mut *tx).await?.try_get(0)?;
-            let ix = &r.index;
-            for i in &ix.indicators {
-                let ipv4 = if i.kind == "ipv4" { i.value.parse::<std::net::Ipv4Addr>().ok().map(|a| u32::from(a) as i64) } else { None };
-                let rev_domain = (i.kind == "domain").then(|| reversed_domain(&i.value));
-                sqlx::query("INSERT INTO report_indicators (report_id, kind, value, common, ipv4, rev_domain) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id, kind, value) DO NOTHING")
-                    .bind(id).bind(&i.kind).bind(&i.value).bind(i.common as i64).bind(ipv4).bind(rev_domain).execute(&mut *tx).await?;
-            }
-            for (part, sig, bands) in &ix.signatures {
-                sqlx::query("INSERT INTO text_signatures (report_id, part, signature) VALUES ($1, $2, $3)").bind(id).bind(part).bind(sig).execute(&mut *tx).await?;
-                for b in bands {
-                    sqlx::query("INSERT INTO lsh_bands (band_key, report_id, part) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(b).bind(id).bind(part).execute(&mut *tx).await?;
-                }
-            }
-            let (cluster, similarity) = ix.cluster.unwrap_or((ReportId(id), 1.0));
-            sqlx::query("INSERT INTO report_clusters (report_id, cluster_id, similarity) VALUES ($1, $2, $3)").bind(id).bind(if cluster.0 == 0 { id } else { cluster.0 }).bind(similarity).execute(&mut *tx).await?;
-            for f in &ix.facets {
-                sqlx::query("INSERT INTO report_facets (report_id, facet) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id).bind(f).execute(&mut *tx).await?;
-            }
-            sqlx::query(SEARCH_INSERT_SQL).bind(id).bind(&ix.search_body).execute(&mut *tx).await?;
+            write_index(&mut tx, ReportId(id), &r.index).await?;
             ids.push(ReportId(id));
         }
         tx.commit().await?;
@@ -903,6 +865,32 @@ fn classification_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Classifica
         techniques: list("techniques")?,
         has_damage: r.try_get::<Option<String>, _>("has_damage")?.map(|v| v == "true"),
     })
+}
+
+/// A report's cross-report index rows (after any old ones were deleted). A cluster of
+/// `ReportId(0)` or none means the report starts its own.
+async fn write_index(tx: &mut sqlx::Transaction<'_, Db>, id: ReportId, ix: &ReportIndex) -> Result<(), StoreError> {
+    for i in &ix.indicators {
+        let ipv4 = if i.kind == "ipv4" { i.value.parse::<std::net::Ipv4Addr>().ok().map(|a| u32::from(a) as i64) } else { None };
+        let rev_domain = (i.kind == "domain").then(|| reversed_domain(&i.value));
+        sqlx::query("INSERT INTO report_indicators (report_id, kind, value, common, ipv4, rev_domain) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id, kind, value) DO NOTHING")
+            .bind(id.0).bind(&i.kind).bind(&i.value).bind(i.common as i64).bind(ipv4).bind(rev_domain)
+            .execute(&mut **tx).await?;
+    }
+    for (part, sig, bands) in &ix.signatures {
+        sqlx::query("INSERT INTO text_signatures (report_id, part, signature) VALUES ($1, $2, $3)").bind(id.0).bind(part).bind(sig).execute(&mut **tx).await?;
+        for b in bands {
+            sqlx::query("INSERT INTO lsh_bands (band_key, report_id, part) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(b).bind(id.0).bind(part).execute(&mut **tx).await?;
+        }
+    }
+    let (cluster, similarity) = ix.cluster.filter(|(c, _)| c.0 != 0).unwrap_or((id, 1.0));
+    sqlx::query("INSERT INTO report_clusters (report_id, cluster_id, similarity) VALUES ($1, $2, $3) ON CONFLICT (report_id) DO UPDATE SET cluster_id = excluded.cluster_id, similarity = excluded.similarity")
+        .bind(id.0).bind(cluster.0).bind(similarity).execute(&mut **tx).await?;
+    for f in &ix.facets {
+        sqlx::query("INSERT INTO report_facets (report_id, facet) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(id.0).bind(f).execute(&mut **tx).await?;
+    }
+    sqlx::query(SEARCH_INSERT_SQL).bind(id.0).bind(&ix.search_body).execute(&mut **tx).await?;
+    Ok(())
 }
 
 async fn put_blob(tx: &mut sqlx::Transaction<'_, Db>, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
