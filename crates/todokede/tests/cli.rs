@@ -139,3 +139,27 @@ async fn analysts_confirm_or_override_and_overrides_are_counted() {
         db.cleanup().await;
     }
 }
+
+#[test]
+fn evidence_reads_gzip_logs_and_windows_event_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = "Dec 10 06:55:46 web sshd[1]: Failed password for root from 45.33.32.156 port 1 ssh2\n".repeat(12)
+        + "Dec 10 07:00:00 web sshd[2]: Accepted password for root from 45.33.32.156 port 2 ssh2\n";
+    let gz = dir.path().join("auth.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, log.as_bytes()).unwrap();
+    enc.finish().unwrap();
+    let evtx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/evtx/mdecrevoisier_ID_4776_4625-AccountRestore_local_bruteforce.evtx");
+    let out = common::todokede("sqlite::memory:", &["evidence", "--json", gz.to_str().unwrap(), evtx.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["kind"], "sshd");
+    assert_eq!(v[0]["lines"], 13);
+    assert_eq!(v[0]["findings"][0]["kind"], "ssh_login_after_failures");
+    assert_eq!(v[1]["kind"], "evtx");
+    assert_eq!(v[1]["lines"], 16, "records");
+    assert!(v[1]["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "windows_logon_brute_force" && f["count"] == 16));
+    // An unknown kind is a one-line error.
+    let bad = common::todokede("sqlite::memory:", &["evidence", "--kind", "pcap", gz.to_str().unwrap()]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("supported: auto, sshd, access, login, mail, evtx"));
+}
