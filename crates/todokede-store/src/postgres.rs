@@ -78,6 +78,8 @@ fn search_terms(terms: &[String]) -> (Option<String>, Vec<String>) {
     (None, terms.iter().take(4).map(|t| like_pattern(t)).collect())
 }
 
+/// A text's LSH band keys, given as a JSON array, in one statement.
+const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT k::bigint, $2, $3 FROM jsonb_array_elements_text($1::jsonb) AS k ON CONFLICT DO NOTHING";
 const SEARCH_DELETE_SQL: &str = "DELETE FROM search_docs WHERE report_id = $1";
 const SEARCH_INSERT_SQL: &str = "INSERT INTO search_docs (report_id, body) VALUES ($1, $2)";
 

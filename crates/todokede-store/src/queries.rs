@@ -879,9 +879,9 @@ async fn write_index(tx: &mut sqlx::Transaction<'_, Db>, id: ReportId, ix: &Repo
     }
     for (part, sig, bands) in &ix.signatures {
         sqlx::query("INSERT INTO text_signatures (report_id, part, signature) VALUES ($1, $2, $3)").bind(id.0).bind(part).bind(sig).execute(&mut **tx).await?;
-        for b in bands {
-            sqlx::query("INSERT INTO lsh_bands (band_key, report_id, part) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING").bind(b).bind(id.0).bind(part).execute(&mut **tx).await?;
-        }
+        // All band keys of a text in one statement (a round trip each was most of the write).
+        let keys = serde_json::to_string(bands).expect("numbers serialise");
+        sqlx::query(BANDS_INSERT_SQL).bind(keys).bind(id.0).bind(part).execute(&mut **tx).await?;
     }
     let (cluster, similarity) = ix.cluster.filter(|(c, _)| c.0 != 0).unwrap_or((id, 1.0));
     sqlx::query("INSERT INTO report_clusters (report_id, cluster_id, similarity) VALUES ($1, $2, $3) ON CONFLICT (report_id) DO UPDATE SET cluster_id = excluded.cluster_id, similarity = excluded.similarity")

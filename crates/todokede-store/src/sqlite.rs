@@ -114,6 +114,8 @@ const SEARCH_SCAN_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, 
 fn search_sql(has_fts_query: bool, _has_terms: bool) -> &'static str {
     if has_fts_query { SEARCH_FTS_SQL } else { SEARCH_SCAN_SQL }
 }
+/// A text's LSH band keys, given as a JSON array, in one statement.
+const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT value, $2, $3 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING";
 const SEARCH_DELETE_SQL: &str = "DELETE FROM search_fts WHERE rowid = $1";
 const SEARCH_INSERT_SQL: &str = "INSERT INTO search_fts (rowid, body) VALUES ($1, $2)";
 
