@@ -162,9 +162,13 @@ fn main() {
     let exe = std::env::current_exe().unwrap();
     let st = Command::new(&exe).args(["--child", "sshd"]).arg(&sshd).status().unwrap();
     assert!(st.success());
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: getrusage writes into the struct we own.
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    // SAFETY: rusage is plain integers, for which all-zero is a valid value, and getrusage only
+    // writes into the struct we own.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
     println!("peak RSS analysing the {:.0} MB sshd log (a child, run before any other): {:.0} MB\n", size_mb(&sshd), usage.ru_maxrss as f64 / 1024.0);
 
     println!("| tool | file | lines | seconds | lines/s | MB/s | note |\n|---|---|---|---|---|---|---|");

@@ -45,20 +45,20 @@ pub fn poisson_upper_tail(k: u64, lambda: f64) -> f64 {
     (1.0 - cdf).max(0.0)
 }
 
+/// The current count of a series against its baseline, significant or not (`None` without
+/// previous periods).
+pub fn assess(s: &Series) -> Option<Surge> {
+    let (&current, previous) = s.counts.split_first()?;
+    if previous.is_empty() {
+        return None;
+    }
+    let baseline = (previous.iter().sum::<u64>() as f64 / previous.len() as f64).max(BASELINE_FLOOR);
+    Some(Surge { key: s.key.clone(), label: s.label.clone(), current, previous: previous.to_vec(), baseline, p_value: poisson_upper_tail(current, baseline) })
+}
+
 /// The series whose current count is a significant rise, most significant first.
 pub fn surges(series: &[Series]) -> Vec<Surge> {
-    let mut out: Vec<Surge> = series
-        .iter()
-        .filter_map(|s| {
-            let (&current, previous) = s.counts.split_first()?;
-            if previous.is_empty() || current < MIN_COUNT {
-                return None;
-            }
-            let baseline = (previous.iter().sum::<u64>() as f64 / previous.len() as f64).max(BASELINE_FLOOR);
-            let p_value = poisson_upper_tail(current, baseline);
-            (p_value < ALPHA).then(|| Surge { key: s.key.clone(), label: s.label.clone(), current, previous: previous.to_vec(), baseline, p_value })
-        })
-        .collect();
+    let mut out: Vec<Surge> = series.iter().filter_map(assess).filter(|a| a.current >= MIN_COUNT && a.p_value < ALPHA).collect();
     out.sort_by(|a, b| a.p_value.total_cmp(&b.p_value).then(a.key.cmp(&b.key)));
     out
 }

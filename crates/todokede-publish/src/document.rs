@@ -9,7 +9,7 @@ use crate::anonymise::{Anonymised, KnownIdentifiers, Replacement, anonymise};
 use crate::stats::{CaseRecord, Statistics};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use todokede_analyse::trends::{Series, Surge, surges};
+use todokede_analyse::trends::{Series, Surge, assess, surges};
 use todokede_domain::{CauseCategory, ClosedEnum, DamageCategory, Period};
 
 /// A published sentence or paragraph, with what the anonymiser replaced in it.
@@ -306,13 +306,8 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
             .notable
             .iter()
             .filter_map(|k| {
-                found.iter().find(|s| s.key == *k).cloned().or_else(|| {
-                    // Not significant, but the analyst wants it: show it with its counts.
-                    let s = series.iter().find(|s| s.key == *k)?;
-                    let previous = s.counts[1..].to_vec();
-                    let baseline = (previous.iter().sum::<u64>() as f64 / previous.len() as f64).max(todokede_analyse::trends::BASELINE_FLOOR);
-                    Some(Surge { key: s.key.clone(), label: s.label.clone(), current: s.counts[0], previous, baseline, p_value: todokede_analyse::trends::poisson_upper_tail(s.counts[0], baseline) })
-                })
+                // Significant or not: the analyst wants it, with its counts.
+                series.iter().find(|s| s.key == *k).and_then(assess)
             })
             .collect()
     };

@@ -100,14 +100,13 @@ pub async fn texts_of(store: &Store, r: &Report) -> Result<Vec<(i64, String)>, S
     Ok(texts)
 }
 
-/// Index a report after its analysis (`analysis`: the stored analysis JSON): correlate its
-/// indicators, cluster it with its nearest near-duplicate, record its facets and text.
-pub async fn index_report(store: &Store, id: ReportId, analysis: &Value) -> Result<ReportIndex, StoreError> {
-    let Some(report) = store.report(id).await? else { return Err(StoreError::NotFound) };
-    let texts = texts_of(store, &report).await?;
+/// Index a report after its analysis (`texts`: its [`texts_of`], `analysis`: the stored
+/// analysis JSON): correlate its indicators, cluster it with its nearest near-duplicate, record
+/// its facets and text.
+pub async fn index_report(store: &Store, id: ReportId, texts: &[(i64, String)], analysis: &Value) -> Result<ReportIndex, StoreError> {
     let mut signatures = vec![];
     let mut candidates = vec![];
-    for (part, text) in &texts {
+    for (part, text) in texts {
         if let Some(sig) = similarity::signature(text) {
             let bands = similarity::band_keys(&sig);
             candidates.extend(store.lsh_candidates(id, &bands).await?.into_iter().filter_map(|c| Some((similarity::from_bytes(&c.signature)?, c.cluster, sig))));

@@ -9,6 +9,7 @@ use todokede_publish::document::{CaseInput, DraftChoices};
 use todokede_publish::render::{self, RenderOptions};
 use todokede_publish::stats::{self, CaseRecord, Statistics};
 use todokede_publish::{Document, KnownIdentifiers};
+use crate::crossref::period_span;
 use todokede_store::{ConfirmedCase, PublicationVersion, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,13 +20,6 @@ pub enum PublicationError {
     Render(#[from] todokede_publish::RenderError),
     #[error("{0}")]
     Invalid(String),
-}
-
-/// [start 00:00 JST, day after the end 00:00 JST): 届出日 are Japanese dates.
-fn span(p: Period) -> (OffsetDateTime, OffsetDateTime) {
-    let (a, b) = p.bounds();
-    let midnight = |d: time::Date| d.midnight().assume_offset(offset!(+9));
-    (midnight(a), midnight(b.next_day().expect("date in range")))
 }
 
 fn received_on(t: OffsetDateTime) -> time::Date {
@@ -67,16 +61,15 @@ fn record(c: &ConfirmedCase, incidents: &BTreeMap<ReportId, ReportId>) -> CaseRe
 }
 
 /// The confirmed cases of the period and the two before it (for the comparison columns and
-/// the trend), as records; plus the period's own cases.
-async fn load(store: &Store, period: Period) -> Result<(Vec<ConfirmedCase>, Vec<CaseRecord>, u64), PublicationError> {
-    let earliest = period.previous().previous();
-    let (from, _) = span(earliest);
-    let (pfrom, to) = span(period);
+/// the trend), as records; plus the period's own cases with their records.
+async fn load(store: &Store, period: Period) -> Result<(Vec<(ConfirmedCase, CaseRecord)>, Vec<CaseRecord>, u64), PublicationError> {
+    let (from, _) = period_span(period.previous().previous());
+    let (pfrom, to) = period_span(period);
     let incidents = store.incidents().await?;
     let all = store.confirmed_cases(from, to).await?;
-    let records = all.iter().map(|c| record(c, &incidents)).collect();
+    let records: Vec<CaseRecord> = all.iter().map(|c| record(c, &incidents)).collect();
     let received = store.count_received(pfrom, to).await? as u64;
-    let own = all.into_iter().filter(|c| period.contains(received_on(c.received_at))).collect();
+    let own = all.into_iter().zip(records.iter().cloned()).filter(|(c, _)| period.contains(received_on(c.received_at))).collect();
     Ok((own, records, received))
 }
 
@@ -102,15 +95,14 @@ pub fn parse_feature(s: &str) -> Result<todokede_publish::FeatureChoice, Publica
 pub async fn draft(store: &Store, period: Period, choices: &DraftChoices, threshold: u64, by: UserId) -> Result<(i64, Document), PublicationError> {
     let (own, records, received) = load(store, period).await?;
     for f in &choices.featured {
-        if !own.iter().any(|c| c.tracking_number.to_string() == f.report) {
+        if !own.iter().any(|(c, _)| c.tracking_number.to_string() == f.report) {
             return Err(PublicationError::Invalid(format!("{} is not a confirmed report of {period}", f.report)));
         }
     }
-    let incidents = store.incidents().await?;
     let cases: Vec<CaseInput> = own
-        .iter()
-        .map(|c| CaseInput {
-            record: record(c, &incidents),
+        .into_iter()
+        .map(|(c, record)| CaseInput {
+            record,
             description: c.content.description.clone(),
             discovery: c.content.discovery_narrative.clone(),
             damage: c.content.damage_narrative.clone(),

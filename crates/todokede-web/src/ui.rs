@@ -647,6 +647,11 @@ async fn queue(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
     })
 }
 
+/// A p-value as people read it: 0.0018, or 1.4e-6 when tiny.
+fn p_value(p: f64) -> String {
+    if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
@@ -711,7 +716,8 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
         TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => if l == "en" { "Reply to the reporter" } else { "届出者への返信" }, body },
     }).collect();
     let attachments = r.all_attachments();
-    let analysis = st.store.analysis(r.id).await.ok().flatten().and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok()).map(|j| analysis_view(&j, l));
+    let analysis_json = st.store.analysis(r.id).await.ok().flatten().and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+    let analysis = analysis_json.as_ref().map(|j| analysis_view(j, l));
     let analysts: Vec<Value> = st.store.users().await.unwrap_or_default().into_iter().filter(|u| !u.disabled)
         .map(|u| context! { id => u.id.0, email => u.email, selected => Some(u.id) == r.assignee }).collect();
     let links: Vec<String> = st.store.linked_reports(r.id).await.unwrap_or_default().iter().map(|t| t.to_string()).collect();
@@ -720,7 +726,7 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
     let confirmed = st.store.classification(r.id).await.ok().flatten();
     let current = match &confirmed {
         Some(c) => c.clone(),
-        None => crate::classification::automatic(&st.store, r.id).await.unwrap_or_default(),
+        None => analysis_json.as_ref().map(todokede_analyse::suggested_classification).unwrap_or_default(),
     };
     let checks = |all: Vec<Value>, chosen: Vec<&str>| all.into_iter().map(|o| { let on = chosen.contains(&o.get_attr("key").ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default().as_str()); context! { ..o, ..context! { on } } }).collect::<Vec<_>>();
     let classification = context! {

@@ -13,7 +13,8 @@ const MAX_EVIDENCE_BYTES: u64 = 256 << 20;
 pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreError> {
     let Some(report) = store.report(id).await? else { return Err(StoreError::NotFound) };
     // All the reporter's words: the form's texts, follow-ups, text attachments (a ransom note).
-    let text = todokede_web::crossref::texts_of(store, &report).await?.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join("\n\n");
+    let texts = todokede_web::crossref::texts_of(store, &report).await?;
+    let text = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n\n");
     let mut logs = Vec::new();
     for a in report.all_attachments() {
         if a.size > MAX_EVIDENCE_BYTES {
@@ -43,7 +44,7 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreErro
     .map_err(|e| StoreError::Corrupt(format!("analysis panicked: {e}")))?;
     store.save_analysis(id, todokede_analyse::ANALYSER_VERSION, &json.to_string(), primary).await?;
     // Then across reports: correlation, clustering, trend facets, search.
-    todokede_web::crossref::index_report(store, id, &json).await?;
+    todokede_web::crossref::index_report(store, id, &texts, &json).await?;
     Ok(())
 }
 

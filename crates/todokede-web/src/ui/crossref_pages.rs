@@ -131,7 +131,7 @@ pub(super) async fn dashboard_alerts(st: &AppState) -> (String, Vec<Value>) {
         .take(5)
         .map(|s| context! {
             label => s.label, current => s.current, previous => s.previous, facet => urlencode(&s.key), period => period.to_string(),
-            p => if s.p_value < 1e-4 { format!("{:.1e}", s.p_value) } else { format!("{:.4}", s.p_value) },
+            p => p_value(s.p_value),
         })
         .collect();
     (period.label_ja(), rows)

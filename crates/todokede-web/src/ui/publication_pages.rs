@@ -37,7 +37,7 @@ pub(super) async fn stats_page(State(st): State<AppState>, headers: HeaderMap, Q
         // Our own SVG from the suppressed statistics (plotters escapes the text it writes).
         chart_category => todokede_publish::charts::bar_chart(&s, "category", "分類別（主たる原因）の件数"),
         chart_month => todokede_publish::charts::monthly_line(&s, "月別の件数"),
-        surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous, p => if x.p_value < 1e-4 { format!("{:.1e}", x.p_value) } else { format!("{:.4}", x.p_value) } }).collect::<Vec<_>>(),
+        surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous, p => p_value(x.p_value) }).collect::<Vec<_>>(),
     })
 }
 
@@ -70,7 +70,7 @@ pub(super) async fn publication_page(State(st): State<AppState>, headers: Header
         latest_approved => latest.as_ref().map(|(v, _)| v.approved_at.is_some()),
         has_approved => versions.iter().any(|v| v.approved_at.is_some()),
         texts => texts,
-        replacements => texts_replacement_count(latest.as_ref().map(|(_, d)| d)),
+        replacements => latest.as_ref().map(|(_, d)| d.review().len()).unwrap_or(0),
         surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous }).collect::<Vec<_>>(),
     })
 }
@@ -95,10 +95,6 @@ fn describe(path: &str) -> String {
         ["how_to_report", _] => format!("届出のお願い 第{}段落", n(1)),
         _ => path.to_owned(),
     }
-}
-
-fn texts_replacement_count(d: Option<&todokede_publish::Document>) -> usize {
-    d.map(|d| d.review().len()).unwrap_or(0)
 }
 
 fn lines(v: Option<&String>) -> Vec<String> {
