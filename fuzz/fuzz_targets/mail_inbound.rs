@@ -4,7 +4,10 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let m = todokede_mail::parse_inbound(data.to_vec(), todokede_mail::MailLimits { max_attachment_bytes: 1 << 16, max_attachments: 8 });
+    let m = todokede_mail::parse_inbound(
+        data.to_vec(),
+        todokede_mail::MailLimits { max_attachment_bytes: 1 << 16, max_attachments: 8 },
+    );
     assert!(!m.submission.content.description.is_empty());
     let _ = todokede_mail::form::parse_form(&m.body);
 });

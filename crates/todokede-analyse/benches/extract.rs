@@ -58,7 +58,8 @@ fn ours(text: &str) -> (f64, BTreeSet<String>) {
     let e = extract(&normalise(text), true);
     let secs = t.elapsed().as_secs_f64();
     let mut set = BTreeSet::new();
-    for t in [IndicatorType::Ipv4, IndicatorType::Url, IndicatorType::Email, IndicatorType::Md5, IndicatorType::Sha256] {
+    for t in [IndicatorType::Ipv4, IndicatorType::Url, IndicatorType::Email, IndicatorType::Md5, IndicatorType::Sha256]
+    {
         set.extend(e.indicators.get(t).iter().map(|v| format!("{}:{v}", t.key())));
     }
     (secs, set)
@@ -79,7 +80,13 @@ print(json.dumps({"secs": secs, "values": sorted(out)}))
 "#;
 
 fn iocextract(text: &str) -> Option<(f64, BTreeSet<String>)> {
-    let mut child = Command::new("python3").args(["-c", PY]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().ok()?;
+    let mut child = Command::new("python3")
+        .args(["-c", PY])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
     child.stdin.take()?.write_all(text.as_bytes()).ok()?;
     let out = child.wait_with_output().ok()?;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
@@ -92,7 +99,10 @@ fn main() {
         return;
     }
     println!("indicator extraction (normalise + extract, one core), same generated text for both tools");
-    println!("{:>9}  {:>12} {:>10}  {:>14} {:>12}  {:>8} {:>8} {:>8}", "size", "todokede s", "MB/s", "iocextract s", "MB/s", "both", "only us", "only py");
+    println!(
+        "{:>9}  {:>12} {:>10}  {:>14} {:>12}  {:>8} {:>8} {:>8}",
+        "size", "todokede s", "MB/s", "iocextract s", "MB/s", "both", "only us", "only py"
+    );
     for size in [11 << 10, 440 << 10, 1 << 20, 10 << 20, 100 << 20] {
         let text = generate(size);
         let mb = text.len() as f64 / (1 << 20) as f64;
@@ -109,16 +119,38 @@ fn main() {
             Some((ps, pv)) if size == 11 << 10 => {
                 println!(
                     "{:>7.2}MB  {:>12.4} {:>10.1}  {:>14.3} {:>12.2}  {:>8} {:>8} {:>8}",
-                    mb, best, mb / best, ps, mb / ps, set.intersection(&pv).count(), set.difference(&pv).count(), pv.difference(&set).count()
+                    mb,
+                    best,
+                    mb / best,
+                    ps,
+                    mb / ps,
+                    set.intersection(&pv).count(),
+                    set.difference(&pv).count(),
+                    pv.difference(&set).count()
                 );
                 println!("           e.g. only todokede: {:?}", set.difference(&pv).take(3).collect::<Vec<_>>());
                 println!("           e.g. only iocextract: {:?}", pv.difference(&set).take(3).collect::<Vec<_>>());
             }
             Some((ps, pv)) => println!(
                 "{:>7.2}MB  {:>12.4} {:>10.1}  {:>14.3} {:>12.2}  {:>8} {:>8} {:>8}",
-                mb, best, mb / best, ps, mb / ps, set.intersection(&pv).count(), set.difference(&pv).count(), pv.difference(&set).count()
+                mb,
+                best,
+                mb / best,
+                ps,
+                mb / ps,
+                set.intersection(&pv).count(),
+                set.difference(&pv).count(),
+                pv.difference(&set).count()
             ),
-            None => println!("{:>7.2}MB  {:>12.4} {:>10.1}  {:>14} {:>12}  {:>8}", mb, best, mb / best, "(not run)", "", set.len()),
+            None => println!(
+                "{:>7.2}MB  {:>12.4} {:>10.1}  {:>14} {:>12}  {:>8}",
+                mb,
+                best,
+                mb / best,
+                "(not run)",
+                "",
+                set.len()
+            ),
         }
     }
 }

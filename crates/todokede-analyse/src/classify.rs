@@ -90,7 +90,12 @@ fn knowledge() -> &'static Knowledge {
             .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
             .map(|l| {
                 let mut it = l.splitn(4, ' ');
-                let (t, w, f, re) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap(), it.next().unwrap_or_else(|| panic!("rule: {l}")));
+                let (t, w, f, re) = (
+                    it.next().unwrap(),
+                    it.next().unwrap(),
+                    it.next().unwrap(),
+                    it.next().unwrap_or_else(|| panic!("rule: {l}")),
+                );
                 Rule {
                     target: t.to_owned(),
                     weight: w.parse().unwrap_or_else(|_| panic!("weight in rule: {l}")),
@@ -111,7 +116,13 @@ fn knowledge() -> &'static Knowledge {
             };
             let (Some(key), Some(triggers)) = (field("key"), field("triggers")) else { continue };
             countermeasures.push((
-                Countermeasure { key, ja: field("ja").unwrap_or(""), en: field("en").unwrap_or(""), source: field("source").unwrap_or(""), triggered_by: vec![] },
+                Countermeasure {
+                    key,
+                    ja: field("ja").unwrap_or(""),
+                    en: field("en").unwrap_or(""),
+                    source: field("source").unwrap_or(""),
+                    triggered_by: vec![],
+                },
                 triggers.split_whitespace().collect(),
             ));
         }
@@ -119,7 +130,10 @@ fn knowledge() -> &'static Knowledge {
             rules,
             technique_names,
             countermeasures,
-            negation: Regex::new(r"(?:なかった|ていない|ていなかった|されず|ません|しなかった|(?i:\bnot\b|\bno\b|n't))").unwrap(),
+            negation: Regex::new(
+                r"(?:なかった|ていない|ていなかった|されず|ません|しなかった|(?i:\bnot\b|\bno\b|n't))",
+            )
+            .unwrap(),
         }
     })
 }
@@ -166,7 +180,11 @@ fn decisions<T: ClosedEnum>(scores: &BTreeMap<String, Score>, prefix: &str) -> V
         .filter_map(|(k, s)| {
             let key = k.strip_prefix(prefix)?;
             let value = T::parse(key).ok()?;
-            (s.confidence() >= REPORT_THRESHOLD).then(|| Decision { value, confidence: s.confidence(), evidence: s.evidence.clone() })
+            (s.confidence() >= REPORT_THRESHOLD).then(|| Decision {
+                value,
+                confidence: s.confidence(),
+                evidence: s.evidence.clone(),
+            })
         })
         .collect();
     v.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
@@ -210,7 +228,10 @@ pub fn classify(text: &str) -> Classification {
             if rule.negatable && k.negation.is_match(rest_of_sentence(text, m.end())) {
                 continue;
             }
-            scores.entry(rule.target.clone()).or_insert_with(|| Score { miss: 1.0, evidence: vec![] }).add(rule.weight, snippet(m.as_str()));
+            scores
+                .entry(rule.target.clone())
+                .or_insert_with(|| Score { miss: 1.0, evidence: vec![] })
+                .add(rule.weight, snippet(m.as_str()));
         }
     }
 
@@ -224,13 +245,21 @@ pub fn classify(text: &str) -> Classification {
     };
     let has_damage_evidence = match has_damage {
         Some(false) => attempt.map(|s| s.evidence.clone()).unwrap_or_default(),
-        Some(true) => damages.iter().filter(|d| d.value != DamageCategory::None).flat_map(|d| d.evidence.iter().take(1).cloned()).collect(),
+        Some(true) => damages
+            .iter()
+            .filter(|d| d.value != DamageCategory::None)
+            .flat_map(|d| d.evidence.iter().take(1).cloned())
+            .collect(),
         None => vec![],
     };
     if has_damage == Some(false) {
         damages.retain(|d| d.value == DamageCategory::None);
         if damages.is_empty() {
-            damages.push(Decision { value: DamageCategory::None, confidence: 0.8, evidence: has_damage_evidence.clone() });
+            damages.push(Decision {
+                value: DamageCategory::None,
+                confidence: 0.8,
+                evidence: has_damage_evidence.clone(),
+            });
         }
     } else {
         damages.retain(|d| d.value != DamageCategory::None);
@@ -238,7 +267,10 @@ pub fn classify(text: &str) -> Classification {
 
     let mut causes: Vec<Decision<CauseCategory>> = decisions(&scores, "cause.");
     if has_damage == Some(false) {
-        causes.insert(0, Decision { value: CauseCategory::NotApplicable, confidence: 0.8, evidence: has_damage_evidence.clone() });
+        causes.insert(
+            0,
+            Decision { value: CauseCategory::NotApplicable, confidence: 0.8, evidence: has_damage_evidence.clone() },
+        );
     }
     let rank = |c: CauseCategory| CAUSE_PRECEDENCE.iter().position(|x| *x == c).unwrap_or(usize::MAX);
     causes.sort_by(|a, b| {
@@ -276,7 +308,11 @@ pub fn classify(text: &str) -> Classification {
 }
 
 /// 攻撃行為: text rules (`attack.*`) plus what follows from causes and damages.
-fn attack_types(scores: &BTreeMap<String, Score>, causes: &[Decision<CauseCategory>], damages: &[Decision<DamageCategory>]) -> Vec<Decision<AttackType>> {
+fn attack_types(
+    scores: &BTreeMap<String, Score>,
+    causes: &[Decision<CauseCategory>],
+    damages: &[Decision<DamageCategory>],
+) -> Vec<Decision<AttackType>> {
     let mut out: Vec<Decision<AttackType>> = decisions(scores, "attack.");
     let mut derive = |t: AttackType, conf: f32, why: String| match out.iter_mut().find(|d| d.value == t) {
         Some(d) => {
@@ -292,7 +328,9 @@ fn attack_types(scores: &BTreeMap<String, Score>, causes: &[Decision<CauseCatego
             C::MissingAccessControl | C::WeakCredentials | C::UnpatchedSoftware | C::CustomCodeVulnerability => {
                 derive(AttackType::Intrusion, c.confidence, format!("cause.{}", c.value.key()))
             }
-            C::CredentialReuse | C::Phishing => derive(AttackType::Impersonation, c.confidence, format!("cause.{}", c.value.key())),
+            C::CredentialReuse | C::Phishing => {
+                derive(AttackType::Impersonation, c.confidence, format!("cause.{}", c.value.key()))
+            }
             _ => {}
         }
     }
@@ -303,7 +341,9 @@ fn attack_types(scores: &BTreeMap<String, Score>, causes: &[Decision<CauseCatego
             D::Tampering | D::MalwarePlaced | D::Ransomware | D::DataDestructionExtortion | D::InformationLeak => {
                 derive(AttackType::Intrusion, d.confidence * 0.9, format!("damage.{}", d.value.key()))
             }
-            D::MalwareInfection => derive(AttackType::AutomatedWorm, d.confidence * 0.7, "damage.malware_infection".into()),
+            D::MalwareInfection => {
+                derive(AttackType::AutomatedWorm, d.confidence * 0.7, "damage.malware_infection".into())
+            }
             _ => {}
         }
     }

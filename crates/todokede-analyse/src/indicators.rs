@@ -30,8 +30,20 @@ pub enum IndicatorType {
 
 impl IndicatorType {
     pub const ALL: [IndicatorType; 14] = [
-        Self::Ipv4, Self::Ipv6, Self::Domain, Self::Url, Self::Email, Self::Md5, Self::Sha1, Self::Sha256,
-        Self::Cve, Self::Btc, Self::Xmr, Self::Port, Self::Filename, Self::Registry,
+        Self::Ipv4,
+        Self::Ipv6,
+        Self::Domain,
+        Self::Url,
+        Self::Email,
+        Self::Md5,
+        Self::Sha1,
+        Self::Sha256,
+        Self::Cve,
+        Self::Btc,
+        Self::Xmr,
+        Self::Port,
+        Self::Filename,
+        Self::Registry,
     ];
     /// The key used in the JSON output.
     pub fn key(self) -> &'static str {
@@ -143,7 +155,10 @@ fn patterns() -> &'static Patterns {
 }
 
 /// File extensions that are also top-level domains: `abc.py` is a file, `www.abc.py` a domain.
-const EXTENSION_LIKE_TLDS: &[&str] = &["py", "sh", "pl", "rs", "md", "zip", "mov", "cc", "ps", "so", "js", "sys", "tar", "gz", "bat", "exe", "log", "txt", "csv", "php", "html", "htm", "asp", "aspx", "jsp", "cgi"];
+const EXTENSION_LIKE_TLDS: &[&str] = &[
+    "py", "sh", "pl", "rs", "md", "zip", "mov", "cc", "ps", "so", "js", "sys", "tar", "gz", "bat", "exe", "log", "txt",
+    "csv", "php", "html", "htm", "asp", "aspx", "jsp", "cgi",
+];
 
 fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3000..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF)
@@ -173,7 +188,11 @@ fn trim_url(u: &str) -> &str {
     let mut u = cut_at_prose(u).trim_end_matches(['.', ',', ';', ':', '!', '?', '\'', '"', '>', '*']);
     // A closing bracket belongs to the URL only if it also opened inside it.
     while let Some(last) = u.chars().last().filter(|c| matches!(c, ')' | ']' | '}')) {
-        let open = match last { ')' => '(', ']' => '[', _ => '{' };
+        let open = match last {
+            ')' => '(',
+            ']' => '[',
+            _ => '{',
+        };
         if u.matches(open).count() >= u.matches(last).count() {
             break;
         }
@@ -222,11 +241,7 @@ fn canonical_domain(d: &str) -> String {
 }
 
 fn ascii_punycode(d: &str) -> Option<String> {
-    if d.is_ascii() {
-        Some(d.to_owned())
-    } else {
-        idna::domain_to_ascii(d).ok()
-    }
+    if d.is_ascii() { Some(d.to_owned()) } else { idna::domain_to_ascii(d).ok() }
 }
 
 fn add_domain(out: &mut Extraction, raw: &str, use_lists: bool) {
@@ -317,7 +332,12 @@ pub fn extract(text: &str, use_lists: bool) -> Extraction {
         }
         let benign = if let Ok(ip) = host.parse::<IpAddr>() {
             let b = lists().ip(ip).filter(|_| use_lists);
-            out.classify_ip(if ip.is_ipv4() { IndicatorType::Ipv4 } else { IndicatorType::Ipv6 }, ip, host.to_owned(), use_lists);
+            out.classify_ip(
+                if ip.is_ipv4() { IndicatorType::Ipv4 } else { IndicatorType::Ipv6 },
+                ip,
+                host.to_owned(),
+                use_lists,
+            );
             b
         } else {
             add_domain(&mut out, host, use_lists);
@@ -356,7 +376,10 @@ pub fn extract(text: &str, use_lists: bool) -> Extraction {
 /// hold an indicator: with a dot, @ or colon, long enough for a hash or coin address, or a
 /// short number (a port when followed by 番 or /tcp).
 fn candidate_regions(bytes: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let in_region = |b: u8| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b',' | b';' | b'`');
+    let in_region = |b: u8| {
+        b.is_ascii_graphic()
+            && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b',' | b';' | b'`')
+    };
     let mut i = 0;
     std::iter::from_fn(move || {
         while i < bytes.len() {
@@ -500,9 +523,21 @@ fn idn_domains(text: &str, out: &mut Extraction, use_lists: bool) {
             continue;
         }
         // Labels are at most 63 characters: never scan further back or ahead than that.
-        let start = before.char_indices().rev().take(64).take_while(|(_, c)| is_label(*c) || *c == '.').last().map(|(j, _)| j).unwrap_or(i);
+        let start = before
+            .char_indices()
+            .rev()
+            .take(64)
+            .take_while(|(_, c)| is_label(*c) || *c == '.')
+            .last()
+            .map(|(j, _)| j)
+            .unwrap_or(i);
         let after = &text[i + 1..];
-        let end = after.char_indices().take(64).find(|(_, c)| !(is_label(*c) || *c == '.')).map(|(j, _)| j).unwrap_or(after.len().min(after.char_indices().nth(64).map(|(j, _)| j).unwrap_or(after.len())));
+        let end = after
+            .char_indices()
+            .take(64)
+            .find(|(_, c)| !(is_label(*c) || *c == '.'))
+            .map(|(j, _)| j)
+            .unwrap_or(after.len().min(after.char_indices().nth(64).map(|(j, _)| j).unwrap_or(after.len())));
         let cand = text[start..i + 1 + end].trim_matches('.');
         if cand.is_ascii() || !cand.contains('.') || text[..start].ends_with(['@', '/']) {
             continue;
@@ -514,7 +549,10 @@ fn idn_domains(text: &str, out: &mut Extraction, use_lists: bool) {
         }
         let tld = labels[labels.len() - 1];
         let first = labels[0];
-        if tld.chars().all(|c| c.is_ascii()) && first.chars().any(|c| !c.is_ascii()) && first.chars().any(|c| c.is_ascii()) {
+        if tld.chars().all(|c| c.is_ascii())
+            && first.chars().any(|c| !c.is_ascii())
+            && first.chars().any(|c| c.is_ascii())
+        {
             continue;
         }
         add_domain(out, cand, use_lists);
@@ -533,7 +571,8 @@ mod tests {
 
     #[test]
     fn addresses_urls_and_domains() {
-        let e = ex("攻撃元は 45.33.32.156 と hxxp://evil-site[.]top/dl/a.exe?x=1). 内部は 192.168.1.10、例示は 192.0.2.1");
+        let e =
+            ex("攻撃元は 45.33.32.156 と hxxp://evil-site[.]top/dl/a.exe?x=1). 内部は 192.168.1.10、例示は 192.0.2.1");
         assert_eq!(e.indicators.get(Ipv4), ["45.33.32.156"]);
         assert_eq!(e.indicators.get(Url), ["http://evil-site.top/dl/a.exe?x=1"]);
         assert_eq!(e.indicators.get(Domain), ["evil-site.top"]);
@@ -556,7 +595,10 @@ mod tests {
         assert_eq!(e.indicators.get(Email), ["attacker@protonmail.com"]);
         assert_eq!(e.indicators.get(Md5), ["d41d8cd98f00b204e9800998ecf8427e"]);
         assert_eq!(e.indicators.get(Cve), ["CVE-2019-11043", "CVE-2021-44228"]);
-        assert_eq!(e.indicators.get(Btc), ["1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"]);
+        assert_eq!(
+            e.indicators.get(Btc),
+            ["1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"]
+        );
         // A base58-looking word with a wrong checksum is not an address.
         assert!(ex("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3").indicators.get(Btc).is_empty());
     }

@@ -10,7 +10,9 @@ pub mod similarity;
 pub mod trends;
 pub mod warninglists;
 
-pub use classify::{Classification, Countermeasure, Decision, Technique, classify, countermeasures_for, technique_name};
+pub use classify::{
+    Classification, Countermeasure, Decision, Technique, classify, countermeasures_for, technique_name,
+};
 pub use indicators::{Extraction, IndicatorType, extract};
 pub use normalise::normalise;
 
@@ -55,7 +57,12 @@ pub fn suggested_classification(json: &Value) -> todokede_domain::Classification
         causes: keys(&json["causes"]),
         damages: keys(&json["damages"]),
         attack_types: keys(&json["attack_types"]),
-        techniques: json["techniques"].as_array().into_iter().flatten().filter_map(|t| t["id"].as_str().map(str::to_owned)).collect(),
+        techniques: json["techniques"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["id"].as_str().map(str::to_owned))
+            .collect(),
         has_damage: json["has_damage"].as_bool(),
     }
 }

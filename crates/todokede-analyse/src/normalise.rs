@@ -10,11 +10,38 @@ use unicode_normalization::UnicodeNormalization as _;
 /// Defanging conventions seen in reports and threat-intel feeds, and what they stand for.
 /// Leftmost-first matching: where one pattern extends another, the longer comes first.
 const REFANG: &[(&str, &str)] = &[
-    ("[.]", "."), ("(.)", "."), ("{.}", "."), ("[dot]", "."), ("(dot)", "."), ("{dot}", "."), ("[DOT]", "."), ("(DOT)", "."), ("\\.", "."),
-    ("[:]//", "://"), ("[://]", "://"), ("[:]", ":"), (":[/]/", "://"),
-    ("hxxps", "https"), ("hxxp", "http"), ("hXXps", "https"), ("hXXp", "http"), ("HXXPS", "HTTPS"), ("HXXP", "HTTP"), ("Hxxps", "https"), ("Hxxp", "http"),
-    ("h**ps", "https"), ("h**p", "http"), ("h++p", "http"), ("fxp", "ftp"), ("FXP", "FTP"),
-    ("[at]", "@"), ("(at)", "@"), ("{at}", "@"), ("[@]", "@"), ("[AT]", "@"), ("(AT)", "@"),
+    ("[.]", "."),
+    ("(.)", "."),
+    ("{.}", "."),
+    ("[dot]", "."),
+    ("(dot)", "."),
+    ("{dot}", "."),
+    ("[DOT]", "."),
+    ("(DOT)", "."),
+    ("\\.", "."),
+    ("[:]//", "://"),
+    ("[://]", "://"),
+    ("[:]", ":"),
+    (":[/]/", "://"),
+    ("hxxps", "https"),
+    ("hxxp", "http"),
+    ("hXXps", "https"),
+    ("hXXp", "http"),
+    ("HXXPS", "HTTPS"),
+    ("HXXP", "HTTP"),
+    ("Hxxps", "https"),
+    ("Hxxp", "http"),
+    ("h**ps", "https"),
+    ("h**p", "http"),
+    ("h++p", "http"),
+    ("fxp", "ftp"),
+    ("FXP", "FTP"),
+    ("[at]", "@"),
+    ("(at)", "@"),
+    ("{at}", "@"),
+    ("[@]", "@"),
+    ("[AT]", "@"),
+    ("(AT)", "@"),
 ];
 
 fn refanger() -> &'static AhoCorasick {
@@ -82,9 +109,15 @@ pub fn repair_line_breaks(text: &str) -> Cow<'_, str> {
         let next = after.chars().next();
         match (prev, next) {
             // A sentence end (。！？」) keeps its line break: that one was meant.
-            (Some(p), Some(n)) if is_cjk(p) && is_cjk(n) && !matches!(p, '。' | '！' | '？' | '」' | '：') => out.push_str(before_trim),
-            (Some('-'), Some(n)) if n.is_ascii_lowercase()
-                && before_trim[..before_trim.len() - 1].chars().next_back().is_some_and(|c| c.is_ascii_alphabetic()) =>
+            (Some(p), Some(n)) if is_cjk(p) && is_cjk(n) && !matches!(p, '。' | '！' | '？' | '」' | '：') => {
+                out.push_str(before_trim)
+            }
+            (Some('-'), Some(n))
+                if n.is_ascii_lowercase()
+                    && before_trim[..before_trim.len() - 1]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_ascii_alphabetic()) =>
             {
                 out.push_str(&before_trim[..before_trim.len() - 1]);
             }
@@ -198,7 +231,12 @@ mod tests {
 
     #[test]
     fn fast_nfkc_equals_full_nfkc() {
-        for t in ["か\u{3099}ﾃﾞｰﾀ①㈱ＡＢＣ１２３", "普通の文章です。ＩＰは１．２．３．４", "Ｅｍｏｔｅｔ\u{3000}感染", "é e\u{301} ｶﾞ"] {
+        for t in [
+            "か\u{3099}ﾃﾞｰﾀ①㈱ＡＢＣ１２３",
+            "普通の文章です。ＩＰは１．２．３．４",
+            "Ｅｍｏｔｅｔ\u{3000}感染",
+            "é e\u{301} ｶﾞ",
+        ] {
             assert_eq!(nfkc(t), t.nfkc().collect::<String>(), "{t}");
         }
     }

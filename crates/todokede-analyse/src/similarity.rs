@@ -93,12 +93,23 @@ mod tests {
     #[test]
     fn the_same_ransom_note_with_another_address_is_a_near_duplicate() {
         let a = signature(NOTE).unwrap();
-        let b = signature(&NOTE.replace("1Kz6v4B5CawcnL8jrUvHsvzQv5Yq4fbsSv", "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh").replace("0.06", "0.03")).unwrap();
+        let b = signature(
+            &NOTE
+                .replace("1Kz6v4B5CawcnL8jrUvHsvzQv5Yq4fbsSv", "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh")
+                .replace("0.06", "0.03"),
+        )
+        .unwrap();
         let s = similarity(&a, &b);
         assert!(s >= CLUSTER_THRESHOLD, "{s}");
         assert!(band_keys(&a).iter().zip(band_keys(&b)).any(|(x, y)| *x == y), "found as LSH candidates");
-        let jp_a = signature("弊社ウェブサイトのデータベースが消去され、ビットコインを支払うよう要求するメッセージが残されていました。").unwrap();
-        let jp_b = signature("弊社ウェブサイトのデータベースが消去され、ビットコインを支払うよう要求するメッセージが残されていた。").unwrap();
+        let jp_a = signature(
+            "弊社ウェブサイトのデータベースが消去され、ビットコインを支払うよう要求するメッセージが残されていました。",
+        )
+        .unwrap();
+        let jp_b = signature(
+            "弊社ウェブサイトのデータベースが消去され、ビットコインを支払うよう要求するメッセージが残されていた。",
+        )
+        .unwrap();
         assert!(similarity(&jp_a, &jp_b) >= 0.7);
         // Different reports on different matters are not.
         let other = signature("社員のパソコンがランサムウェアに感染し、ファイルサーバ上の業務ファイルが暗号化された。VPN 機器の脆弱性が悪用された。").unwrap();

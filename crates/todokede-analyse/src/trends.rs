@@ -53,12 +53,20 @@ pub fn assess(s: &Series) -> Option<Surge> {
         return None;
     }
     let baseline = (previous.iter().sum::<u64>() as f64 / previous.len() as f64).max(BASELINE_FLOOR);
-    Some(Surge { key: s.key.clone(), label: s.label.clone(), current, previous: previous.to_vec(), baseline, p_value: poisson_upper_tail(current, baseline) })
+    Some(Surge {
+        key: s.key.clone(),
+        label: s.label.clone(),
+        current,
+        previous: previous.to_vec(),
+        baseline,
+        p_value: poisson_upper_tail(current, baseline),
+    })
 }
 
 /// The series whose current count is a significant rise, most significant first.
 pub fn surges(series: &[Series]) -> Vec<Surge> {
-    let mut out: Vec<Surge> = series.iter().filter_map(assess).filter(|a| a.current >= MIN_COUNT && a.p_value < ALPHA).collect();
+    let mut out: Vec<Surge> =
+        series.iter().filter_map(assess).filter(|a| a.current >= MIN_COUNT && a.p_value < ALPHA).collect();
     out.sort_by(|a, b| a.p_value.total_cmp(&b.p_value).then(a.key.cmp(&b.key)));
     out
 }
@@ -82,7 +90,13 @@ mod tests {
 
     #[test]
     fn the_seeds_db_wipe_rise_is_a_surge_and_steady_counts_are_not() {
-        let found = surges(&[s("damage.data_destruction_extortion", &[4, 0, 0]), s("steady", &[10, 9, 11]), s("three_from_zero", &[3, 0, 0]), s("double", &[40, 20, 20]), s("no_history", &[9])]);
+        let found = surges(&[
+            s("damage.data_destruction_extortion", &[4, 0, 0]),
+            s("steady", &[10, 9, 11]),
+            s("three_from_zero", &[3, 0, 0]),
+            s("double", &[40, 20, 20]),
+            s("no_history", &[9]),
+        ]);
         let keys: Vec<&str> = found.iter().map(|f| f.key.as_str()).collect();
         assert_eq!(keys, ["double", "damage.data_destruction_extortion"]);
         assert!((found[1].p_value - 0.00175).abs() < 1e-4, "{}", found[1].p_value);

@@ -63,11 +63,19 @@ pub fn lists() -> &'static WarningLists {
         nets: data_lines(include_str!("../data/networks.txt"))
             .map(|(class, cidr)| {
                 let (a, p) = cidr.split_once('/').expect("CIDR in networks.txt");
-                Net { class: Benign::parse(class), addr: a.parse().expect("address in networks.txt"), prefix: p.parse().expect("prefix") }
+                Net {
+                    class: Benign::parse(class),
+                    addr: a.parse().expect("address in networks.txt"),
+                    prefix: p.parse().expect("prefix"),
+                }
             })
             .collect(),
-        domains: data_lines(include_str!("../data/benign_domains.txt")).map(|(c, d)| (Benign::parse(c), d.to_owned())).collect(),
-        ports: data_lines(include_str!("../data/ports.txt")).map(|(p, s)| (p.parse().expect("port in ports.txt"), s)).collect(),
+        domains: data_lines(include_str!("../data/benign_domains.txt"))
+            .map(|(c, d)| (Benign::parse(c), d.to_owned()))
+            .collect(),
+        ports: data_lines(include_str!("../data/ports.txt"))
+            .map(|(p, s)| (p.parse().expect("port in ports.txt"), s))
+            .collect(),
     })
 }
 
@@ -91,7 +99,12 @@ impl WarningLists {
     }
     /// A listed domain covers its subdomains.
     pub fn domain(&self, d: &str) -> Option<Benign> {
-        self.domains.iter().find(|(_, b)| d == b || (d.len() > b.len() && d.ends_with(b.as_str()) && d.as_bytes()[d.len() - b.len() - 1] == b'.')).map(|(c, _)| *c)
+        self.domains
+            .iter()
+            .find(|(_, b)| {
+                d == b || (d.len() > b.len() && d.ends_with(b.as_str()) && d.as_bytes()[d.len() - b.len() - 1] == b'.')
+            })
+            .map(|(c, _)| *c)
     }
     pub fn service(&self, port: u16) -> Option<&'static str> {
         self.ports.iter().find(|(p, _)| *p == port).map(|(_, s)| *s)

@@ -15,12 +15,15 @@ fn run(name: &str) -> (u64, u64, Vec<Finding>) {
 }
 
 fn find<'a>(f: &'a [Finding], kind: &str) -> &'a Finding {
-    f.iter().find(|x| x.kind == kind).unwrap_or_else(|| panic!("no {kind} in {:#?}", f.iter().map(|x| (&x.kind, &x.summary)).collect::<Vec<_>>()))
+    f.iter()
+        .find(|x| x.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {:#?}", f.iter().map(|x| (&x.kind, &x.summary)).collect::<Vec<_>>()))
 }
 
 #[test]
 fn record_counts_match_the_cross_check() {
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(sample("evtx_summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sample("evtx_summary.json")).unwrap()).unwrap();
     for (file, s) in summary.as_object().unwrap() {
         let (records, unreadable, _) = run(file);
         if file.contains("ID131") {

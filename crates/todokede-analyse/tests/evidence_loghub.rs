@@ -11,7 +11,9 @@ fn shared(rel: &str) -> Option<Vec<u8>> {
 
 #[test]
 fn openssh_counts_match_the_labelled_ground_truth() {
-    let (Some(log), Some(truth)) = (shared("loghub/OpenSSH_2k_lines1-1000.log"), shared("loghub/auth_failure_summary.json")) else {
+    let (Some(log), Some(truth)) =
+        (shared("loghub/OpenSSH_2k_lines1-1000.log"), shared("loghub/auth_failure_summary.json"))
+    else {
         eprintln!("skipped: ../shared/data not present");
         return;
     };
@@ -64,7 +66,9 @@ fn web_attack_lines_from_an_ids_test_suite_are_recognised() {
             }
         }
     }
-    println!("wazuh web cases: {hit}/{attacks} attack lines recognised, {false_pos}/{benign} benign lines flagged; missed: {missed:?}");
+    println!(
+        "wazuh web cases: {hit}/{attacks} attack lines recognised, {false_pos}/{benign} benign lines flagged; missed: {missed:?}"
+    );
     assert!(hit * 10 >= attacks * 9, "{hit}/{attacks}: {missed:?}");
     assert_eq!(false_pos, 0);
 }

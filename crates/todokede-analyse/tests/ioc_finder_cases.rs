@@ -40,9 +40,13 @@ fn precision_and_recall_on_ioc_finder_cases() {
         cases += 1;
         let e = extract(&normalise(case["text"].as_str().unwrap()), false);
         for (name, t) in TYPES {
-            let expected: BTreeSet<String> = case["expected"].get(*name).and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(|s| s.to_lowercase()).collect()).unwrap_or_default();
-            let got: BTreeSet<String> = e.indicators.get(*t).iter().chain(e.internal.get(*t)).map(|s| s.to_lowercase()).collect();
+            let expected: BTreeSet<String> = case["expected"]
+                .get(*name)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).map(|s| s.to_lowercase()).collect())
+                .unwrap_or_default();
+            let got: BTreeSet<String> =
+                e.indicators.get(*t).iter().chain(e.internal.get(*t)).map(|s| s.to_lowercase()).collect();
             let entry = tally.entry(name).or_default();
             entry.0 += expected.intersection(&got).count();
             entry.1 += got.difference(&expected).count();
@@ -52,8 +56,11 @@ fn precision_and_recall_on_ioc_finder_cases() {
     println!("\nioc-finder cases without options: {cases}");
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
     for (name, (t, f, n)) in &tally {
-        println!("  {name:<20} precision {:>5.2}  recall {:>5.2}  (tp {t} fp {f} fn {n})",
-            *t as f64 / (t + f).max(1) as f64, *t as f64 / (t + n).max(1) as f64);
+        println!(
+            "  {name:<20} precision {:>5.2}  recall {:>5.2}  (tp {t} fp {f} fn {n})",
+            *t as f64 / (t + f).max(1) as f64,
+            *t as f64 / (t + n).max(1) as f64
+        );
         tp += t;
         fp += f;
         fn_ += n;

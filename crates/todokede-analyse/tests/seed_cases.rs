@@ -39,7 +39,10 @@ fn cases(files: &[&str], expected: &str) -> Vec<Case> {
                 primary: e["primary_cause"].as_str().unwrap().to_owned(),
                 causes: strs(&e["causes"]),
                 damages: strs(&e["damages"]),
-                indicators: e["indicators"].as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), strs(v))).collect()).unwrap_or_default(),
+                indicators: e["indicators"]
+                    .as_object()
+                    .map(|o| o.iter().map(|(k, v)| (k.clone(), strs(v))).collect())
+                    .unwrap_or_default(),
                 id,
                 text,
             }
@@ -66,11 +69,23 @@ fn measure(cases: &[Case]) -> (usize, BTreeMap<String, Tally>, BTreeMap<String, 
             let exp = c.indicators.get(t.key()).cloned().unwrap_or_default();
             let tally = indicators.entry(t.key().to_owned()).or_default();
             for v in got {
-                if exp.contains(v) { tally.tp += 1 } else { tally.fp += 1; failures.push(format!("{}: invented {} {v}", c.id, t.key())) }
+                if exp.contains(v) {
+                    tally.tp += 1
+                } else {
+                    tally.fp += 1;
+                    failures.push(format!("{}: invented {} {v}", c.id, t.key()))
+                }
             }
         }
         for (t, exp) in &c.indicators {
-            let got: Vec<String> = full.extraction.indicators.by_type.iter().find(|(k, _)| k.key() == t).map(|(_, v)| v.clone()).unwrap_or_default();
+            let got: Vec<String> = full
+                .extraction
+                .indicators
+                .by_type
+                .iter()
+                .find(|(k, _)| k.key() == t)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
             for v in exp.iter().filter(|v| !got.contains(v)) {
                 indicators.entry(t.clone()).or_default().fn_ += 1;
                 failures.push(format!("{}: missed {t} {v}", c.id));
@@ -113,7 +128,10 @@ fn print(name: &str, n: usize, primary_ok: usize, causes: &BTreeMap<String, Tall
             let p = v.tp as f64 / (v.tp + v.fp).max(1) as f64;
             let r = v.tp as f64 / (v.tp + v.fn_).max(1) as f64;
             let title = if k.starts_with("indicator:") { "" } else { title };
-            println!("  {title:<6} {k:<28} precision {p:>5.2}  recall {r:>5.2}  (tp {} fp {} fn {})", v.tp, v.fp, v.fn_);
+            println!(
+                "  {title:<6} {k:<28} precision {p:>5.2}  recall {r:>5.2}  (tp {} fp {} fn {})",
+                v.tp, v.fp, v.fn_
+            );
         }
     }
 }
@@ -129,7 +147,8 @@ fn every_seed_case_gets_its_primary_cause_and_damages() {
     }
     assert_eq!(primary_ok, cases.len(), "primary cause wrong: {failures:#?}");
     let real_damages = || damages.iter().filter(|(k, _)| !k.starts_with("indicator:")).map(|(_, t)| t);
-    let damage_recall: f64 = real_damages().map(|t| t.tp).sum::<usize>() as f64 / real_damages().map(|t| t.tp + t.fn_).sum::<usize>() as f64;
+    let damage_recall: f64 =
+        real_damages().map(|t| t.tp).sum::<usize>() as f64 / real_damages().map(|t| t.tp + t.fn_).sum::<usize>() as f64;
     assert!(damage_recall >= 0.9, "damage recall {damage_recall:.2}: {failures:#?}");
     assert!(!failures.iter().any(|f| f.contains("invented") || f.contains("missed")), "indicators: {failures:#?}");
 }

@@ -87,7 +87,10 @@ mod tests {
             assert_eq!(CauseCategory::parse(c.key()).unwrap(), *c);
             assert_eq!(CauseCategory::parse(c.label_ja()).unwrap(), *c);
         }
-        assert_eq!("data_destruction_extortion".parse::<DamageCategory>().unwrap(), DamageCategory::DataDestructionExtortion);
+        assert_eq!(
+            "data_destruction_extortion".parse::<DamageCategory>().unwrap(),
+            DamageCategory::DataDestructionExtortion
+        );
         let e = "nope".parse::<AttackType>().unwrap_err();
         assert!(e.to_string().contains("intrusion"), "{e}");
     }

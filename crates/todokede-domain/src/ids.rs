@@ -28,9 +28,7 @@ pub struct TrackingNumber(String);
 impl TrackingNumber {
     pub fn generate() -> Self {
         let mut rng = rand::rng();
-        let s = (0..TRACKING_CHARS)
-            .map(|_| CROCKFORD[(rng.next_u32() % 32) as usize] as char)
-            .collect();
+        let s = (0..TRACKING_CHARS).map(|_| CROCKFORD[(rng.next_u32() % 32) as usize] as char).collect();
         TrackingNumber(s)
     }
 

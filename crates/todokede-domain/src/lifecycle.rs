@@ -36,11 +36,7 @@ impl ReportState {
     }
 
     pub fn transition(self, to: ReportState) -> Result<ReportState, InvalidTransition> {
-        if self.next_states().contains(&to) {
-            Ok(to)
-        } else {
-            Err(InvalidTransition { from: self, to })
-        }
+        if self.next_states().contains(&to) { Ok(to) } else { Err(InvalidTransition { from: self, to }) }
     }
 
     pub fn is_open(self) -> bool {

@@ -293,15 +293,27 @@ impl Classification {
         if self.causes != other.causes {
             d.push("causes");
         }
-        let set = |v: &[DamageCategory]| { let mut v = v.to_vec(); v.sort(); v };
+        let set = |v: &[DamageCategory]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
         if set(&self.damages) != set(&other.damages) {
             d.push("damages");
         }
-        let set = |v: &[AttackType]| { let mut v = v.to_vec(); v.sort(); v };
+        let set = |v: &[AttackType]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
         if set(&self.attack_types) != set(&other.attack_types) {
             d.push("attack_types");
         }
-        let set = |v: &[String]| { let mut v = v.to_vec(); v.sort(); v };
+        let set = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
         if set(&self.techniques) != set(&other.techniques) {
             d.push("techniques");
         }
@@ -315,13 +327,30 @@ impl Classification {
 /// One entry on a report's timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimelineEntry {
-    StateChanged { from: ReportState, to: ReportState, by: UserId, at: OffsetDateTime },
+    StateChanged {
+        from: ReportState,
+        to: ReportState,
+        by: UserId,
+        at: OffsetDateTime,
+    },
     /// 続報 from the reporter.
-    FollowUp { body: String, attachments: Vec<AttachmentMeta>, at: OffsetDateTime },
+    FollowUp {
+        body: String,
+        attachments: Vec<AttachmentMeta>,
+        at: OffsetDateTime,
+    },
     /// Internal analyst note, never shown to the reporter.
-    Note { body: String, by: UserId, at: OffsetDateTime },
+    Note {
+        body: String,
+        by: UserId,
+        at: OffsetDateTime,
+    },
     /// A message from an analyst to the reporter.
-    Reply { body: String, by: UserId, at: OffsetDateTime },
+    Reply {
+        body: String,
+        by: UserId,
+        at: OffsetDateTime,
+    },
 }
 
 impl TimelineEntry {

@@ -142,7 +142,8 @@ pub fn text_field(field: &'static str, value: Option<&str>, max: usize) -> Resul
     // NUL and other C0 controls (except tab/newline) are never meaningful in a report; a value
     // of nothing but those is an empty value.
     let Some(v) = value else { return Ok(None) };
-    let cleaned: String = v.replace("\r\n", "\n").chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect();
+    let cleaned: String =
+        v.replace("\r\n", "\n").chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect();
     let v = cleaned.trim();
     if v.is_empty() {
         return Ok(None);

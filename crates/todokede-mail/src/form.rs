@@ -92,11 +92,12 @@ fn normalise_label(s: &str) -> String {
 /// The closed-list value whose Japanese label (or key) the checked text names.
 fn pick<T: ClosedEnum>(checked: &str) -> Option<T> {
     let c = normalise_label(checked);
-    T::ALL
-        .iter()
-        .copied()
-        .find(|v| normalise_label(v.label_ja()) == c || v.key() == c)
-        .or_else(|| T::ALL.iter().copied().find(|v| { let l = normalise_label(v.label_ja()); c.starts_with(&l) || l.starts_with(&c) }))
+    T::ALL.iter().copied().find(|v| normalise_label(v.label_ja()) == c || v.key() == c).or_else(|| {
+        T::ALL.iter().copied().find(|v| {
+            let l = normalise_label(v.label_ja());
+            c.starts_with(&l) || l.starts_with(&c)
+        })
+    })
 }
 
 fn push<T: PartialEq>(v: &mut Vec<T>, x: Option<T>) {
@@ -108,14 +109,23 @@ fn push<T: PartialEq>(v: &mut Vec<T>, x: Option<T>) {
 }
 
 fn checked_labels(rest: &str) -> Vec<&str> {
-    rest.split('■').skip(1).map(|s| s.split('□').next().unwrap_or("").trim().trim_end_matches(['、', ',', '/'])).filter(|s| !s.is_empty()).collect()
+    rest.split('■')
+        .skip(1)
+        .map(|s| s.split('□').next().unwrap_or("").trim().trim_end_matches(['、', ',', '/']))
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn date(s: &str) -> Option<time::Date> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| Regex::new(r"(\d{4})\s*[年/\-.]\s*(\d{1,2})\s*[月/\-.]\s*(\d{1,2})").unwrap());
     let c = re.captures(s)?;
-    time::Date::from_calendar_date(c[1].parse().ok()?, time::Month::try_from(c[2].parse::<u8>().ok()?).ok()?, c[3].parse().ok()?).ok()
+    time::Date::from_calendar_date(
+        c[1].parse().ok()?,
+        time::Month::try_from(c[2].parse::<u8>().ok()?).ok()?,
+        c[3].parse().ok()?,
+    )
+    .ok()
 }
 
 fn value(rest: &str) -> Option<String> {
@@ -128,12 +138,22 @@ pub fn parse_form(body: &str) -> FormFields {
     let mut f = FormFields::default();
     let mut current: Option<Item> = None;
     for line in body.lines() {
-        let t = line.trim().trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '.' | '-' | ')' | '(' | '．' | ' ' | '　'));
-        let found = ITEMS.iter().find_map(|(name, item)| t.find(name).filter(|p| *p < 6).map(|p| (*item, &t[p + name.len()..])));
+        let t = line
+            .trim()
+            .trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '.' | '-' | ')' | '(' | '．' | ' ' | '　'));
+        let found = ITEMS
+            .iter()
+            .find_map(|(name, item)| t.find(name).filter(|p| *p < 6).map(|p| (*item, &t[p + name.len()..])));
         let (item, rest) = match found {
             Some((item, rest)) => {
                 current = Some(item);
-                (item, rest.trim_start_matches(|c: char| c != ':' && c != '：' && c != '■' && c != '□' && !c.is_whitespace()).trim_start_matches([':', '：']))
+                (
+                    item,
+                    rest.trim_start_matches(|c: char| {
+                        c != ':' && c != '：' && c != '■' && c != '□' && !c.is_whitespace()
+                    })
+                    .trim_start_matches([':', '：']),
+                )
             }
             None if t.starts_with(['□', '■']) => match current {
                 Some(item) => (item, t),
@@ -159,7 +179,9 @@ pub fn parse_form(body: &str) -> FormFields {
             Item::InfectionVector => checked.iter().for_each(|c| push(&mut f.infection_vectors, pick(c))),
             Item::Name => f.reporter.name = value(rest).or(f.reporter.name.take()),
             Item::Organization => f.reporter.organization = value(rest).or(f.reporter.organization.take()),
-            Item::Email => f.reporter.email = value(rest).and_then(|v| EmailAddress::parse(&v).ok()).or(f.reporter.email.take()),
+            Item::Email => {
+                f.reporter.email = value(rest).and_then(|v| EmailAddress::parse(&v).ok()).or(f.reporter.email.take())
+            }
             Item::Phone => f.reporter.phone = value(rest).or(f.reporter.phone.take()),
             Item::Address => f.reporter.address = value(rest).or(f.reporter.address.take()),
             Item::DiscoveredOn => f.discovered_on = date(rest).or(f.discovered_on),

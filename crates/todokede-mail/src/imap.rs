@@ -41,7 +41,8 @@ impl ImapConfig {
             Some((h, p)) => (h.to_owned(), p.parse().map_err(|_| format!("bad port `{p}`"))?),
             None => (hostport.to_owned(), 993),
         };
-        let password = password.or(url_password).ok_or("no IMAP password (give it in the URL or TODOKEDE_IMAP_PASSWORD)")?;
+        let password =
+            password.or(url_password).ok_or("no IMAP password (give it in the URL or TODOKEDE_IMAP_PASSWORD)")?;
         let decode = |s: &str| s.replace("%40", "@").replace("%3A", ":").replace("%2F", "/");
         Ok(ImapConfig {
             host,
@@ -65,11 +66,13 @@ fn tls(cfg: &ImapConfig) -> Result<TlsConnector, String> {
             roots.add(cert.map_err(|e| format!("{}: {e}", path.display()))?).map_err(|e| e.to_string())?;
         }
     }
-    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
@@ -81,14 +84,21 @@ where
     F: FnOnce(Vec<Vec<u8>>) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
-    let tcp = TcpStream::connect((cfg.host.as_str(), cfg.port)).await.map_err(|e| format!("connect {}:{}: {e}", cfg.host, cfg.port))?;
+    let tcp = TcpStream::connect((cfg.host.as_str(), cfg.port))
+        .await
+        .map_err(|e| format!("connect {}:{}: {e}", cfg.host, cfg.port))?;
     let name = ServerName::try_from(cfg.host.clone()).map_err(|e| e.to_string())?;
     let stream = tls(cfg)?.connect(name, tcp).await.map_err(|e| format!("TLS with {}: {e}", cfg.host))?;
     let mut client = Client::new(stream);
     client.read_response().await.ok_or("no IMAP greeting")?.map_err(|e| e.to_string())?;
     let mut session = client.login(&cfg.user, &cfg.password).await.map_err(|(e, _)| format!("IMAP login: {e}"))?;
     session.select(&cfg.mailbox).await.map_err(|e| format!("select {}: {e}", cfg.mailbox))?;
-    let mut uids: Vec<u32> = session.uid_search(format!("UNKEYWORD {STORED_KEYWORD}")).await.map_err(|e| e.to_string())?.into_iter().collect();
+    let mut uids: Vec<u32> = session
+        .uid_search(format!("UNKEYWORD {STORED_KEYWORD}"))
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .collect();
     uids.sort_unstable();
     if uids.is_empty() {
         let _ = session.logout().await;
@@ -111,7 +121,10 @@ where
     // Committed: now, and only now, mark and move.
     let done_set = done.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
     {
-        let s = session.uid_store(&done_set, format!("+FLAGS ({STORED_KEYWORD} \\Seen)")).await.map_err(|e| e.to_string())?;
+        let s = session
+            .uid_store(&done_set, format!("+FLAGS ({STORED_KEYWORD} \\Seen)"))
+            .await
+            .map_err(|e| e.to_string())?;
         let _: Vec<_> = s.try_collect().await.map_err(|e| e.to_string())?;
     }
     if let Some(folder) = &cfg.done_folder {

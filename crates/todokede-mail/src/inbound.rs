@@ -64,10 +64,11 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
     let mut notes: Vec<String> = Vec::new();
     // A parser fault on hostile input must not cost the report: a panic inside the parser
     // (mail-parser 0.11 has a debug assertion that the fuzzer reaches) counts as unparseable.
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| MessageParser::default().parse(&raw))).unwrap_or_else(|_| {
-        notes.push("the MIME parser failed on this message".into());
-        None
-    });
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| MessageParser::default().parse(&raw)))
+        .unwrap_or_else(|_| {
+            notes.push("the MIME parser failed on this message".into());
+            None
+        });
     let Some(msg) = parsed.filter(|m| m.headers().len() > 0) else {
         notes.push("解析できないメール (unparseable message): kept raw for an analyst".into());
         let text = String::from_utf8_lossy(&raw[..raw.len().min(64 << 10)]).into_owned();
@@ -110,10 +111,13 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
     }
     let from = msg.from().and_then(|a| a.first());
     // Reply-To when it is a usable address, else From (a Reply-To smuggling a header is not).
-    let address_of = |a: Option<&mail_parser::Addr>| a.and_then(|a| a.address()).and_then(|a| EmailAddress::parse(a).ok());
+    let address_of =
+        |a: Option<&mail_parser::Addr>| a.and_then(|a| a.address()).and_then(|a| EmailAddress::parse(a).ok());
     let reply_address = address_of(msg.reply_to().and_then(|a| a.first())).or_else(|| address_of(from));
     let from_addr = from.and_then(|a| a.address()).unwrap_or("").to_ascii_lowercase();
-    let header_is = |name: &str, pred: &dyn Fn(&str) -> bool| msg.header_raw(name).map(|v| pred(&v.trim().to_ascii_lowercase())).unwrap_or(false);
+    let header_is = |name: &str, pred: &dyn Fn(&str) -> bool| {
+        msg.header_raw(name).map(|v| pred(&v.trim().to_ascii_lowercase())).unwrap_or(false)
+    };
     let automatic = header_is("Auto-Submitted", &|v| v != "no")
         || header_is("Precedence", &|v| matches!(v, "bulk" | "list" | "junk" | "auto_reply"))
         || msg.header_raw("X-Autoreply").is_some()
@@ -137,32 +141,58 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
             let s = inner.subject().unwrap_or("");
             let f = inner.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("");
             let b = inner.body_text(0).unwrap_or_default();
-            forwarded_text.push_str(&format!("\n\n--- 転送されたメッセージ / forwarded message ---\nFrom: {}\nSubject: {}\n\n{}", one_line(f), one_line(s), clamp(&b, 50_000)));
-            (inner.raw_message().to_vec(), format!("{}.eml", display_filename(if s.is_empty() { "forwarded" } else { s })), "message/rfc822".to_owned())
+            forwarded_text.push_str(&format!(
+                "\n\n--- 転送されたメッセージ / forwarded message ---\nFrom: {}\nSubject: {}\n\n{}",
+                one_line(f),
+                one_line(s),
+                clamp(&b, 50_000)
+            ));
+            (
+                inner.raw_message().to_vec(),
+                format!("{}.eml", display_filename(if s.is_empty() { "forwarded" } else { s })),
+                "message/rfc822".to_owned(),
+            )
         } else {
-            let ct = part.content_type().map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("octet-stream"))).unwrap_or_else(|| "application/octet-stream".into());
+            let ct = part
+                .content_type()
+                .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("octet-stream")))
+                .unwrap_or_else(|| "application/octet-stream".into());
             (part.contents().to_vec(), part.attachment_name().unwrap_or("attachment.bin").to_owned(), ct)
         };
         if bytes.len() > limits.max_attachment_bytes {
             notes.push(format!(
                 "attachment `{}` ({} bytes) exceeds the {}-byte limit: not extracted; it stays in the raw message",
-                display_filename(&name), bytes.len(), limits.max_attachment_bytes
+                display_filename(&name),
+                bytes.len(),
+                limits.max_attachment_bytes
             ));
             continue;
         }
         attachments.push(Attachment::new(&name, &ctype, bytes));
     }
     if skipped > 0 {
-        notes.push(format!("{skipped} more attachments not extracted (limit {}); they stay in the raw message", limits.max_attachments));
+        notes.push(format!(
+            "{skipped} more attachments not extracted (limit {}); they stay in the raw message",
+            limits.max_attachments
+        ));
     }
 
     let fields = parse_form(&body);
     let all_text = format!("{subject}\n{body}");
     let form = fields.form.unwrap_or_else(|| {
-        let to_virus = msg.to().map(|a| a.iter().any(|x| x.address().is_some_and(|a| a.to_ascii_lowercase().starts_with("virus")))).unwrap_or(false);
-        if to_virus || all_text.contains("ウイルス届出") || all_text.contains("コンピュータウイルスの") { ReportForm::Virus } else { ReportForm::UnauthorizedAccess }
+        let to_virus = msg
+            .to()
+            .map(|a| a.iter().any(|x| x.address().is_some_and(|a| a.to_ascii_lowercase().starts_with("virus"))))
+            .unwrap_or(false);
+        if to_virus || all_text.contains("ウイルス届出") || all_text.contains("コンピュータウイルスの")
+        {
+            ReportForm::Virus
+        } else {
+            ReportForm::UnauthorizedAccess
+        }
     });
-    let language = if looks_japanese(&all_text) || (subject.is_empty() && body.is_empty()) { Language::Ja } else { Language::En };
+    let language =
+        if looks_japanese(&all_text) || (subject.is_empty() && body.is_empty()) { Language::Ja } else { Language::En };
     let mut content = ReportContent::new(form, language, String::new());
     let mut description = if subject.is_empty() { body.clone() } else { format!("{subject}\n\n{body}") };
     description.push_str(&forwarded_text);
@@ -172,7 +202,8 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
     // Cleaned first: a body of nothing but control characters is an empty body.
     description = clamp(&description, MAX_TEXT_CHARS);
     if description.trim().is_empty() {
-        description = if attachments.is_empty() { "(empty message)".into() } else { "(no text; see the attachments)".into() };
+        description =
+            if attachments.is_empty() { "(empty message)".into() } else { "(no text; see the attachments)".into() };
     }
     content.description = description;
     content.reporter = fields.reporter.clone();
@@ -192,7 +223,11 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
     content.affected.internet_connected = fields.internet_connected;
     content.affected.os = fields.os.clone();
     if form == ReportForm::Virus && (fields.virus_name.is_some() || !fields.infection_vectors.is_empty()) {
-        content.virus = Some(VirusDetails { virus_name: fields.virus_name.clone(), infection_vectors: fields.infection_vectors.clone(), ..Default::default() });
+        content.virus = Some(VirusDetails {
+            virus_name: fields.virus_name.clone(),
+            infection_vectors: fields.infection_vectors.clone(),
+            ..Default::default()
+        });
     }
     if fields.recognised > 0 {
         notes.push(format!("IPA form recognised: {} items filled in", fields.recognised));

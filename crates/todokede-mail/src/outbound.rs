@@ -45,7 +45,14 @@ pub fn subject(tn: &TrackingNumber, language: Language, what_ja: &str, what_en: 
     }
 }
 
-fn compose(from: &EmailAddress, to: &EmailAddress, subject: String, body: String, tn: &TrackingNumber, thread: &[String]) -> Result<OutboundMail, ComposeError> {
+fn compose(
+    from: &EmailAddress,
+    to: &EmailAddress,
+    subject: String,
+    body: String,
+    tn: &TrackingNumber,
+    thread: &[String],
+) -> Result<OutboundMail, ComposeError> {
     let message_id = new_message_id(tn, from);
     let mailbox = |e: &EmailAddress| e.as_str().parse::<Mailbox>().map_err(|e| ComposeError::Build(e.to_string()));
     let mut b = Message::builder()
@@ -58,7 +65,8 @@ fn compose(from: &EmailAddress, to: &EmailAddress, subject: String, body: String
         .header(AutoSubmitted::auto_replied());
     if let Some(last) = thread.last() {
         b = b.in_reply_to(format!("<{}>", header_safe(last.trim_matches(['<', '>']))));
-        let refs: Vec<String> = thread.iter().map(|r| format!("<{}>", header_safe(r.trim_matches(['<', '>'])))).collect();
+        let refs: Vec<String> =
+            thread.iter().map(|r| format!("<{}>", header_safe(r.trim_matches(['<', '>'])))).collect();
         b = b.references(refs.join(" "));
     }
     let msg = b.body(body).map_err(|e| ComposeError::Build(e.to_string()))?;
@@ -95,7 +103,14 @@ pub fn acknowledgement(
 }
 
 /// An analyst's reply to the reporter, threaded onto the conversation so far.
-pub fn reply(from: &EmailAddress, to: &EmailAddress, tn: &TrackingNumber, language: Language, body: &str, thread: &[String]) -> Result<OutboundMail, ComposeError> {
+pub fn reply(
+    from: &EmailAddress,
+    to: &EmailAddress,
+    tn: &TrackingNumber,
+    language: Language,
+    body: &str,
+    thread: &[String],
+) -> Result<OutboundMail, ComposeError> {
     compose(from, to, subject(tn, language, "ご連絡", "Message about your report"), body.to_owned(), tn, thread)
 }
 
@@ -130,7 +145,8 @@ pub struct Smtp {
 
 impl Smtp {
     pub fn from_url(url: &str) -> Result<Self, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("bad SMTP URL: {e}"))?.build();
+        let transport =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("bad SMTP URL: {e}"))?.build();
         Ok(Smtp { transport })
     }
 
@@ -153,7 +169,16 @@ mod tests {
         let from = EmailAddress::parse("todokede@ipa.example").unwrap();
         let to = EmailAddress::parse("taro@example.jp").unwrap();
         let tn = TrackingNumber::parse("ABCDE-12345").unwrap();
-        let m = acknowledgement(&from, &to, &tn, "s3cret", Language::Ja, "https://todokede.example", Some("<orig@example.jp>")).unwrap();
+        let m = acknowledgement(
+            &from,
+            &to,
+            &tn,
+            "s3cret",
+            Language::Ja,
+            "https://todokede.example",
+            Some("<orig@example.jp>"),
+        )
+        .unwrap();
         let raw = String::from_utf8(m.raw.clone()).unwrap();
         assert!(raw.contains("In-Reply-To: <orig@example.jp>"), "{raw}");
         assert!(raw.contains(&format!("Message-ID: <{}>", m.message_id)));

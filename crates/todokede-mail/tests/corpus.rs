@@ -54,7 +54,12 @@ fn forwarded_message_is_kept_and_quoted() {
     assert_eq!(a[0].content_type, "message/rfc822");
     assert!(a[0].filename.ends_with(".eml"));
     let d = &m.submission.content.description;
-    assert!(d.contains("転送されたメッセージ") && d.contains("helpdesk@example-phish.top") && d.contains("webmail-login[.]example-phish[.]top"), "{d}");
+    assert!(
+        d.contains("転送されたメッセージ")
+            && d.contains("helpdesk@example-phish.top")
+            && d.contains("webmail-login[.]example-phish[.]top"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -115,7 +120,11 @@ fn a_ten_thousand_part_bomb_is_bounded() {
     let m = parse_inbound(raw, MailLimits::default());
     assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
     assert_eq!(m.submission.attachments.len(), MailLimits::default().max_attachments);
-    assert!(m.submission.intake_notes.iter().any(|n| n.contains("more attachments not extracted")), "{:?}", m.submission.intake_notes);
+    assert!(
+        m.submission.intake_notes.iter().any(|n| n.contains("more attachments not extracted")),
+        "{:?}",
+        m.submission.intake_notes
+    );
 }
 
 #[test]
@@ -126,7 +135,11 @@ fn an_oversized_attachment_stays_raw_and_is_flagged() {
     raw.extend(b"\r\n--B--\r\n");
     let m = parse_inbound(raw.clone(), MailLimits { max_attachment_bytes: 1 << 20, max_attachments: 10 });
     assert!(m.submission.attachments.is_empty());
-    assert!(m.submission.intake_notes.iter().any(|n| n.contains("disk.img") && n.contains("exceeds")), "{:?}", m.submission.intake_notes);
+    assert!(
+        m.submission.intake_notes.iter().any(|n| n.contains("disk.img") && n.contains("exceeds")),
+        "{:?}",
+        m.submission.intake_notes
+    );
     assert_eq!(m.submission.raw.bytes.len(), raw.len());
 }
 

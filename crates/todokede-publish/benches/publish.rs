@@ -11,10 +11,10 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 use time::Duration;
 use todokede_domain::{ClosedEnum, Period};
+use todokede_publish::KnownIdentifiers;
 use todokede_publish::document::{CaseInput, DraftChoices, FeatureChoice, generate};
 use todokede_publish::render::{self, RenderOptions};
 use todokede_publish::stats::{self, CaseRecord};
-use todokede_publish::KnownIdentifiers;
 
 fn load(rel: &str) -> Value {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
@@ -28,7 +28,10 @@ fn keys<T: ClosedEnum>(v: &Value) -> Vec<T> {
 fn main() {
     let n: usize = std::env::var("REPORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let expected = load("fixtures/seeds/expected.json");
-    let seeds: Vec<Value> = ["fixtures/seeds/2019H1.json", "fixtures/seeds/2019H2.json"].iter().flat_map(|f| load(f).as_array().unwrap().clone()).collect();
+    let seeds: Vec<Value> = ["fixtures/seeds/2019H1.json", "fixtures/seeds/2019H2.json"]
+        .iter()
+        .flat_map(|f| load(f).as_array().unwrap().clone())
+        .collect();
     let period = Period::parse("2019H2").unwrap();
     // n reports in the period, n/2 in each of the two half-years before (for the comparison).
     let (p_start, p_end) = period.bounds();
@@ -48,19 +51,34 @@ fn main() {
                     incident: if i % 10 == 1 { format!("R{:06}", i - 1) } else { id },
                     received_on: date(i),
                     form: todokede_domain::ReportForm::parse(s["form"].as_str().unwrap()).unwrap(),
-                    reporter_kind: s["reporter"]["kind"].as_str().map(|k| todokede_domain::ReporterKind::parse(k).unwrap()),
+                    reporter_kind: s["reporter"]["kind"]
+                        .as_str()
+                        .map(|k| todokede_domain::ReporterKind::parse(k).unwrap()),
                     has_damage: Some(i % 7 != 0),
                     attack_types: vec![todokede_domain::AttackType::Intrusion],
                     causes: keys(&e["causes"]),
                     damages: keys(&e["damages"]),
-                    techniques: e["techniques"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect(),
+                    techniques: e["techniques"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t.as_str().unwrap().to_owned())
+                        .collect(),
                 },
-                description: format!("{}（問い合わせ先: tanaka{i}@example.co.jp、03-1234-{:04}）", s["description"].as_str().unwrap(), i % 10_000),
+                description: format!(
+                    "{}（問い合わせ先: tanaka{i}@example.co.jp、03-1234-{:04}）",
+                    s["description"].as_str().unwrap(),
+                    i % 10_000
+                ),
                 discovery: s["discovery_narrative"].as_str().map(str::to_owned),
                 damage: s["damage_narrative"].as_str().map(str::to_owned),
                 cause: s["cause_narrative"].as_str().map(str::to_owned),
                 response: s["response_narrative"].as_str().map(str::to_owned),
-                known: KnownIdentifiers { reporter_label: "届出者（企業）".into(), organisations: vec![format!("テスト商事{i}")], ..Default::default() },
+                known: KnownIdentifiers {
+                    reporter_label: "届出者（企業）".into(),
+                    organisations: vec![format!("テスト商事{i}")],
+                    ..Default::default()
+                },
             }
         })
         .collect();
@@ -72,11 +90,31 @@ fn main() {
     let t_stats = t.elapsed();
 
     let t = Instant::now();
-    let first_h2 = |reference: &str| cases.iter().find(|c| period.contains(c.record.received_on) && c.description.starts_with(seeds.iter().find(|s| s["reporter_reference"] == reference).unwrap()["description"].as_str().unwrap())).unwrap().record.report.clone();
+    let first_h2 = |reference: &str| {
+        cases
+            .iter()
+            .find(|c| {
+                period.contains(c.record.received_on)
+                    && c.description.starts_with(
+                        seeds.iter().find(|s| s["reporter_reference"] == reference).unwrap()["description"]
+                            .as_str()
+                            .unwrap(),
+                    )
+            })
+            .unwrap()
+            .record
+            .report
+            .clone()
+    };
     let choices = DraftChoices {
         featured: vec![
-            FeatureChoice { report: first_h2("2019H2-02"), title: "データベースを消去し脅迫する手口による攻撃".into() },
-            FeatureChoice { report: first_h2("2019H2-18"), title: "ターゲット組織のウェブメールサービスを模造したフィッシング".into() },
+            FeatureChoice {
+                report: first_h2("2019H2-02"), title: "データベースを消去し脅迫する手口による攻撃".into()
+            },
+            FeatureChoice {
+                report: first_h2("2019H2-18"),
+                title: "ターゲット組織のウェブメールサービスを模造したフィッシング".into(),
+            },
         ],
         notable: vec![],
         keep: BTreeSet::new(),
@@ -93,7 +131,11 @@ fn main() {
     let pdf = render::pdf(&doc, &opts).unwrap();
     let t_pdf = t.elapsed();
     let total = t_stats + t_generate + t_html + t_pdf;
-    println!("publication for {period}: {} reports generated over three half-years, {in_period} in the period, {} listed in 表2-1", records.len(), doc.groups.iter().map(|g| g.rows.len()).sum::<usize>());
+    println!(
+        "publication for {period}: {} reports generated over three half-years, {in_period} in the period, {} listed in 表2-1",
+        records.len(),
+        doc.groups.iter().map(|g| g.rows.len()).sum::<usize>()
+    );
     println!("| step | ms |\n|---|---|");
     println!("| statistics (per incident, suppressed) | {:.1} |", t_stats.as_secs_f64() * 1e3);
     println!("| draft: anonymise + 表2-1 + chapters | {:.1} |", t_generate.as_secs_f64() * 1e3);

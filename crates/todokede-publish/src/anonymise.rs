@@ -173,13 +173,38 @@ mod tests {
                     http://www.sample-shoji.co.jp/admin/ からログインされ、ID:admin01 が使われ、約120万円の被害。\
                     株式会社テスト物流にも連絡した。sample-shoji.co.jp の全ページを確認した。";
         let a = anonymise(text, &known, &none());
-        for leaked in ["サンプル商事", "山田太郎", "鈴木", "suzuki@", "03-1234-5678", "100-0001", "千代田区", "203.0.113.7", "sample-shoji", "admin01", "120万円", "テスト物流"] {
+        for leaked in [
+            "サンプル商事",
+            "山田太郎",
+            "鈴木",
+            "suzuki@",
+            "03-1234-5678",
+            "100-0001",
+            "千代田区",
+            "203.0.113.7",
+            "sample-shoji",
+            "admin01",
+            "120万円",
+            "テスト物流",
+        ] {
             assert!(!a.text.contains(leaked), "{leaked} leaked: {}", a.text);
         }
         assert!(a.text.starts_with("届出者（企業）の担当者です。担当の担当者（"), "{}", a.text);
         assert!(a.text.contains("特定の IP アドレス"), "{}", a.text);
         let kinds: BTreeSet<&str> = a.replacements.iter().map(|r| r.kind.as_str()).collect();
-        for k in ["organisation", "person", "email", "phone", "postal_code", "address", "ip", "url", "account", "amount", "domain"] {
+        for k in [
+            "organisation",
+            "person",
+            "email",
+            "phone",
+            "postal_code",
+            "address",
+            "ip",
+            "url",
+            "account",
+            "amount",
+            "domain",
+        ] {
             assert!(kinds.contains(k), "no {k} replacement in {:?}", a.replacements);
         }
         // Every replacement is reviewable: original and replacement are listed.

@@ -57,14 +57,21 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
         let threshold = stats.threshold;
         let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
             let color = if *c == Cell::Suppressed { SUPPRESSED } else { BAR };
-            let mut bar = Rectangle::new([(0, SegmentValue::Exact(i)), (height(*c, threshold), SegmentValue::Exact(i + 1))], color.filled());
+            let mut bar = Rectangle::new(
+                [(0, SegmentValue::Exact(i)), (height(*c, threshold), SegmentValue::Exact(i + 1))],
+                color.filled(),
+            );
             bar.set_margin(6, 6, 0, 0);
             bar
         }));
         let style = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-        let _ = chart.draw_series(
-            values.iter().enumerate().map(|(i, (_, c))| Text::new(format!(" {}", c.display(threshold)), (height(*c, threshold), SegmentValue::CenterOf(i)), style.clone())),
-        );
+        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
+            Text::new(
+                format!(" {}", c.display(threshold)),
+                (height(*c, threshold), SegmentValue::CenterOf(i)),
+                style.clone(),
+            )
+        }));
         let _ = root.present();
     }
     svg
@@ -95,19 +102,24 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
         let _ = chart
             .configure_mesh()
             .x_labels(n.max(1))
-            .x_label_formatter(&|i| labels.get(*i).map(|l| l.split('年').nth(1).unwrap_or(l).to_owned()).unwrap_or_default())
+            .x_label_formatter(&|i| {
+                labels.get(*i).map(|l| l.split('年').nth(1).unwrap_or(l).to_owned()).unwrap_or_default()
+            })
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .label_style((FONT, 13))
             .y_desc("件数")
             .draw();
-        let points: Vec<(usize, u64)> = values.iter().enumerate().map(|(i, (_, c))| (i, height(*c, threshold))).collect();
+        let points: Vec<(usize, u64)> =
+            values.iter().enumerate().map(|(i, (_, c))| (i, height(*c, threshold))).collect();
         let _ = chart.draw_series(LineSeries::new(points.iter().copied(), BAR.stroke_width(2)));
         let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
             let color = if *c == Cell::Suppressed { SUPPRESSED } else { BAR };
             Circle::new((i, height(*c, threshold)), 4, color.filled())
         }));
         let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
-        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| Text::new(c.display(threshold), (i, height(*c, threshold) + max / 12 + 1), style.clone())));
+        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
+            Text::new(c.display(threshold), (i, height(*c, threshold) + max / 12 + 1), style.clone())
+        }));
         let _ = root.present();
     }
     svg

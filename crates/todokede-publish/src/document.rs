@@ -142,7 +142,11 @@ fn group_heading(cause: CauseCategory, cases: &[&CaseInput]) -> String {
     if cause == CauseCategory::UnpatchedSoftware && cases.iter().all(|c| cms_mentioned(&c.description)) {
         return "CMSの脆弱性を悪用された被害".into();
     }
-    GROUPS.iter().find(|(c, _)| *c == cause).map(|(_, h)| (*h).to_owned()).unwrap_or_else(|| cause.label_ja().to_owned())
+    GROUPS
+        .iter()
+        .find(|(c, _)| *c == cause)
+        .map(|(_, h)| (*h).to_owned())
+        .unwrap_or_else(|| cause.label_ja().to_owned())
 }
 
 fn classification(r: &CaseRecord) -> todokede_domain::Classification {
@@ -157,7 +161,12 @@ fn classification(r: &CaseRecord) -> todokede_domain::Classification {
 
 /// Keys a surge can be about, with how the report names them.
 fn surge_keys(r: &CaseRecord) -> Vec<(String, String)> {
-    let mut keys: Vec<(String, String)> = r.damages.iter().filter(|d| **d != DamageCategory::None).map(|d| (format!("damage.{}", d.key()), d.label_ja().to_owned())).collect();
+    let mut keys: Vec<(String, String)> = r
+        .damages
+        .iter()
+        .filter(|d| **d != DamageCategory::None)
+        .map(|d| (format!("damage.{}", d.key()), d.label_ja().to_owned()))
+        .collect();
     for t in &r.techniques {
         let name = todokede_analyse::technique_name(t);
         keys.push((format!("technique.{t}"), if name.is_empty() { t.clone() } else { format!("{name}（{t}）") }));
@@ -179,7 +188,10 @@ pub fn period_series(records: &[CaseRecord], period: Period) -> Vec<Series> {
             counts.entry(k).or_default()[col].insert(&r.incident);
         }
     }
-    counts.into_iter().map(|((key, label), sets)| Series { key, label, counts: sets.iter().map(|s| s.len() as u64).collect() }).collect()
+    counts
+        .into_iter()
+        .map(|((key, label), sets)| Series { key, label, counts: sets.iter().map(|s| s.len() as u64).collect() })
+        .collect()
 }
 
 /// Significant rises of the period against the two before (see `todokede_analyse::trends`).
@@ -207,7 +219,13 @@ pub const MAX_LISTED: usize = 60;
 
 /// Generate the draft for `period` from its confirmed cases (and the earlier periods' records,
 /// for the trend).
-pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], choices: &DraftChoices, statistics: Statistics) -> Document {
+pub fn generate(
+    period: Period,
+    cases: &[CaseInput],
+    history: &[CaseRecord],
+    choices: &DraftChoices,
+    statistics: Statistics,
+) -> Document {
     let (featured, keep) = (&choices.featured, &choices.keep);
     let keep_lc: BTreeSet<String> = keep.iter().map(|k| k.trim().to_lowercase()).collect();
     let anon = |text: &str, known: &KnownIdentifiers| Text::from(anonymise(text, known, &keep_lc));
@@ -219,13 +237,20 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
     } else if in_period.len() > MAX_LISTED {
         let step = in_period.len() as f64 / (MAX_LISTED - featured.len().min(MAX_LISTED)) as f64;
         let sample: BTreeSet<usize> = (0..MAX_LISTED).map(|i| (i as f64 * step) as usize).collect();
-        in_period.iter().copied().enumerate().filter(|(i, c)| sample.contains(i) || is_featured(c)).map(|(_, c)| c).collect()
+        in_period
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(i, c)| sample.contains(i) || is_featured(c))
+            .map(|(_, c)| c)
+            .collect()
     } else {
         in_period.clone()
     };
 
     // Chapters: 1 はじめに, 2 一覧, 3.. featured, then 届出のお願い.
-    let featured_chapter: BTreeMap<&str, u32> = featured.iter().enumerate().map(|(i, f)| (f.report.as_str(), 3 + i as u32)).collect();
+    let featured_chapter: BTreeMap<&str, u32> =
+        featured.iter().enumerate().map(|(i, f)| (f.report.as_str(), 3 + i as u32)).collect();
 
     // 表2-1, grouped by primary cause in the seeds' order.
     let mut by_cause: BTreeMap<usize, Vec<&CaseInput>> = BTreeMap::new();
@@ -270,7 +295,12 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
                 }
             }
         }
-        groups.push(Group { key: cause.key().to_owned(), heading: Text::fixed(group_heading(cause, &members)), rows, points: points.into_iter().map(Text::fixed).collect() });
+        groups.push(Group {
+            key: cause.key().to_owned(),
+            heading: Text::fixed(group_heading(cause, &members)),
+            rows,
+            points: points.into_iter().map(Text::fixed).collect(),
+        });
     }
     let row_no = |report: &str| groups.iter().flat_map(|g| &g.rows).find(|r| r.report == report).map(|r| r.no);
 
@@ -280,7 +310,9 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
         .filter_map(|f| {
             let c = in_period.iter().find(|c| c.record.report == f.report)?;
             let mut sections = vec![];
-            for (heading, text) in [("発見経緯", &c.discovery), ("被害内容", &c.damage), ("被害原因", &c.cause), ("被害対応", &c.response)] {
+            for (heading, text) in
+                [("発見経緯", &c.discovery), ("被害内容", &c.damage), ("被害原因", &c.cause), ("被害対応", &c.response)]
+            {
                 if let Some(t) = text.as_deref().filter(|t| !t.trim().is_empty()) {
                     sections.push(Section { heading: heading.into(), text: anon(t, &c.known) });
                 }
@@ -288,8 +320,17 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
             if sections.is_empty() {
                 sections.push(Section { heading: "被害内容".into(), text: anon(&c.description, &c.known) });
             }
-            let points = todokede_analyse::countermeasures_for(&classification(&c.record)).into_iter().map(|cm| Text::fixed(cm.ja)).collect();
-            Some(FeaturedCase { chapter: featured_chapter[f.report.as_str()], report: f.report.clone(), title: anon(&f.title, &c.known), sections, points })
+            let points = todokede_analyse::countermeasures_for(&classification(&c.record))
+                .into_iter()
+                .map(|cm| Text::fixed(cm.ja))
+                .collect();
+            Some(FeaturedCase {
+                chapter: featured_chapter[f.report.as_str()],
+                report: f.report.clone(),
+                title: anon(&f.title, &c.known),
+                sections,
+                points,
+            })
         })
         .collect();
 
@@ -315,7 +356,11 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
     let technique_chapters: Vec<TechniqueChapter> = chosen
         .iter()
         .map(|s| {
-            let rows: Vec<u32> = in_period.iter().filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key)).filter_map(|c| row_no(&c.record.report)).collect();
+            let rows: Vec<u32> = in_period
+                .iter()
+                .filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key))
+                .filter_map(|c| row_no(&c.record.report))
+                .collect();
             let rows_text = rows.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
             let prev = s.previous.iter().map(|n| format!("{n} 件")).collect::<Vec<_>>().join("、");
             let mut cms: Vec<String> = vec![];
@@ -333,7 +378,11 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
             TechniqueChapter {
                 key: s.key.clone(),
                 title: Text::fixed(format!("「{}」について", s.label)),
-                counts: columns.iter().map(|p| p.label_ja()).zip(std::iter::once(s.current).chain(s.previous.iter().copied())).collect(),
+                counts: columns
+                    .iter()
+                    .map(|p| p.label_ja())
+                    .zip(std::iter::once(s.current).chain(s.previous.iter().copied()))
+                    .collect(),
                 paragraphs: vec![
                     Text::fixed(format!(
                         "今期、「{}」に該当する被害が {} 件、届出窓口へ報告された（前期、前々期はそれぞれ {}）。{}",
@@ -341,12 +390,19 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
                         s.current,
                         prev,
                         if s.p_value < todokede_analyse::trends::ALPHA {
-                            format!("過去 2 期の平均（{:.1} 件）に比べ有意な増加である（ポアソン検定、p = {:.4}）。", s.baseline, s.p_value)
+                            format!(
+                                "過去 2 期の平均（{:.1} 件）に比べ有意な増加である（ポアソン検定、p = {:.4}）。",
+                                s.baseline, s.p_value
+                            )
                         } else {
                             String::new()
                         }
                     )),
-                    Text::fixed(if rows.is_empty() { "表 2-1 には該当する事例を掲載していない。".to_owned() } else { format!("表 2-1 の項番 {rows_text} が該当する。") }),
+                    Text::fixed(if rows.is_empty() {
+                        "表 2-1 には該当する事例を掲載していない。".to_owned()
+                    } else {
+                        format!("表 2-1 の項番 {rows_text} が該当する。")
+                    }),
                 ],
                 countermeasures: cms.into_iter().take(5).map(Text::fixed).collect(),
             }
@@ -355,7 +411,13 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
     let notable: Vec<Text> = technique_chapters
         .iter()
         .enumerate()
-        .map(|(i, t)| Text::fixed(format!("{}：1-{} 章で紹介する。", t.title.text.trim_start_matches('「').split('」').next().unwrap_or(""), i + 1)))
+        .map(|(i, t)| {
+            Text::fixed(format!(
+                "{}：1-{} 章で紹介する。",
+                t.title.text.trim_start_matches('「').split('」').next().unwrap_or(""),
+                i + 1
+            ))
+        })
         .chain(featured.iter().map(|f| Text::fixed(format!("{}：{} 章で紹介する。", f.title.text, f.chapter))))
         .collect();
 
@@ -364,23 +426,47 @@ pub fn generate(period: Period, cases: &[CaseInput], history: &[CaseRecord], cho
         period_label: period.label_ja(),
         title: Text::fixed("コンピュータウイルス・不正アクセスの届出事例"),
         introduction: vec![
-            Text::fixed("IPA（独立行政法人情報処理推進機構）では、経済産業省の告示に基づき、被害の状況把握や対策検討を目的とし、一般利用者の方や企業・組織の方から、広くコンピュータウイルス・不正アクセスに関する届出を受け付けている。"),
-            Text::fixed(format!("本紙では、この制度のもと{}に受理した届出のうち、特筆すべき事例（未然に防止できたものを含む）を紹介する。届出される情報は断片的な場合があるため、原因・結果・考えうる対策等の全貌が特定できていない事例もあり、把握できた範囲での説明や、一部推定を含む場合がある。", period.label_ja())),
-            Text::fixed(format!("今後の攻撃の増加の可能性を含め、特に留意すべき事例は次の {} 点である。", notable.len())),
+            Text::fixed(
+                "IPA（独立行政法人情報処理推進機構）では、経済産業省の告示に基づき、被害の状況把握や対策検討を目的とし、一般利用者の方や企業・組織の方から、広くコンピュータウイルス・不正アクセスに関する届出を受け付けている。",
+            ),
+            Text::fixed(format!(
+                "本紙では、この制度のもと{}に受理した届出のうち、特筆すべき事例（未然に防止できたものを含む）を紹介する。届出される情報は断片的な場合があるため、原因・結果・考えうる対策等の全貌が特定できていない事例もあり、把握できた範囲での説明や、一部推定を含む場合がある。",
+                period.label_ja()
+            )),
+            Text::fixed(format!(
+                "今後の攻撃の増加の可能性を含め、特に留意すべき事例は次の {} 点である。",
+                notable.len()
+            )),
         ],
         notable,
         sources: vec![
-            Source { title: "経済産業省「コンピュータウイルス対策基準」".into(), url: "https://www.meti.go.jp/policy/netsecurity/CvirusCMG.htm".into() },
-            Source { title: "経済産業省「コンピュータ不正アクセス対策基準」".into(), url: "https://www.meti.go.jp/policy/netsecurity/UAaccessCMG.htm".into() },
-            Source { title: "IPA「コンピュータウイルスに関する届出について」".into(), url: "https://www.ipa.go.jp/security/outline/todokede-j.html".into() },
-            Source { title: "IPA「不正アクセスに関する届出について」".into(), url: "https://www.ipa.go.jp/security/ciadr/index.html".into() },
+            Source {
+                title: "経済産業省「コンピュータウイルス対策基準」".into(),
+                url: "https://www.meti.go.jp/policy/netsecurity/CvirusCMG.htm".into(),
+            },
+            Source {
+                title: "経済産業省「コンピュータ不正アクセス対策基準」".into(),
+                url: "https://www.meti.go.jp/policy/netsecurity/UAaccessCMG.htm".into(),
+            },
+            Source {
+                title: "IPA「コンピュータウイルスに関する届出について」".into(),
+                url: "https://www.ipa.go.jp/security/outline/todokede-j.html".into(),
+            },
+            Source {
+                title: "IPA「不正アクセスに関する届出について」".into(),
+                url: "https://www.ipa.go.jp/security/ciadr/index.html".into(),
+            },
         ],
         technique_chapters,
         groups,
         featured,
         how_to_report: vec![
-            Text::fixed("IPA では、コンピュータウイルス・不正アクセスの被害に関する届出を受け付けている。被害の有無にかかわらず、ウイルスを発見した場合や不正アクセスの痕跡を確認した場合は届け出ていただきたい。届出の情報は断片的でもよい。"),
-            Text::fixed("届出はウェブフォーム、電子メール、または API で受け付け、受付時に受付番号を通知する。届出者の情報は公開せず、事例の紹介にあたっては届出者が特定されないよう表現を改める。"),
+            Text::fixed(
+                "IPA では、コンピュータウイルス・不正アクセスの被害に関する届出を受け付けている。被害の有無にかかわらず、ウイルスを発見した場合や不正アクセスの痕跡を確認した場合は届け出ていただきたい。届出の情報は断片的でもよい。",
+            ),
+            Text::fixed(
+                "届出はウェブフォーム、電子メール、または API で受け付け、受付時に受付番号を通知する。届出者の情報は公開せず、事例の紹介にあたっては届出者が特定されないよう表現を改める。",
+            ),
         ],
         statistics,
         kept_values: keep.iter().cloned().collect(),
@@ -395,17 +481,35 @@ impl Document {
         out.extend(self.notable.iter_mut().enumerate().map(|(i, t)| (format!("notable.{i}"), t)));
         for (c, ch) in self.technique_chapters.iter_mut().enumerate() {
             out.push((format!("technique_chapters.{c}.title"), &mut ch.title));
-            out.extend(ch.paragraphs.iter_mut().enumerate().map(|(i, t)| (format!("technique_chapters.{c}.paragraphs.{i}"), t)));
-            out.extend(ch.countermeasures.iter_mut().enumerate().map(|(i, t)| (format!("technique_chapters.{c}.countermeasures.{i}"), t)));
+            out.extend(
+                ch.paragraphs
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, t)| (format!("technique_chapters.{c}.paragraphs.{i}"), t)),
+            );
+            out.extend(
+                ch.countermeasures
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, t)| (format!("technique_chapters.{c}.countermeasures.{i}"), t)),
+            );
         }
         for (g, group) in self.groups.iter_mut().enumerate() {
             out.push((format!("groups.{g}.heading"), &mut group.heading));
-            out.extend(group.rows.iter_mut().enumerate().map(|(i, r)| (format!("groups.{g}.rows.{i}.summary"), &mut r.summary)));
+            out.extend(
+                group
+                    .rows
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, r)| (format!("groups.{g}.rows.{i}.summary"), &mut r.summary)),
+            );
             out.extend(group.points.iter_mut().enumerate().map(|(i, t)| (format!("groups.{g}.points.{i}"), t)));
         }
         for (f, case) in self.featured.iter_mut().enumerate() {
             out.push((format!("featured.{f}.title"), &mut case.title));
-            out.extend(case.sections.iter_mut().enumerate().map(|(i, s)| (format!("featured.{f}.sections.{i}"), &mut s.text)));
+            out.extend(
+                case.sections.iter_mut().enumerate().map(|(i, s)| (format!("featured.{f}.sections.{i}"), &mut s.text)),
+            );
             out.extend(case.points.iter_mut().enumerate().map(|(i, t)| (format!("featured.{f}.points.{i}"), t)));
         }
         out.extend(self.how_to_report.iter_mut().enumerate().map(|(i, t)| (format!("how_to_report.{i}"), t)));

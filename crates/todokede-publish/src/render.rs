@@ -8,7 +8,9 @@ use typst_layout::PagedDocument;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("the PDF needs the IPAex fonts (Debian: apt-get install fonts-ipaexfont), or TODOKEDE_FONT_DIR pointing at ipaexg.ttf and ipaexm.ttf: {0}")]
+    #[error(
+        "the PDF needs the IPAex fonts (Debian: apt-get install fonts-ipaexfont), or TODOKEDE_FONT_DIR pointing at ipaexg.ttf and ipaexm.ttf: {0}"
+    )]
     Fonts(String),
     #[error("typesetting failed: {0}")]
     Typst(String),
@@ -26,7 +28,10 @@ pub struct RenderOptions {
 }
 
 fn charts_of(doc: &Document) -> (String, String) {
-    (charts::bar_chart(&doc.statistics, "category", "分類別（主たる原因）の件数"), charts::monthly_line(&doc.statistics, "月別の件数"))
+    (
+        charts::bar_chart(&doc.statistics, "category", "分類別（主たる原因）の件数"),
+        charts::monthly_line(&doc.statistics, "月別の件数"),
+    )
 }
 
 /// The view the templates get: the document plus rendering details.
@@ -44,7 +49,16 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         md.push('\n');
     };
     // Markdown has no escaping for every character; neutralise what would start markup.
-    let esc = |s: &str| s.replace('\\', "\\\\").replace(['\n'], " ").replace('|', "\\|").replace('<', "&lt;").replace('*', "\\*").replace('_', "\\_").replace('#', "\\#").replace('[', "\\[");
+    let esc = |s: &str| {
+        s.replace('\\', "\\\\")
+            .replace(['\n'], " ")
+            .replace('|', "\\|")
+            .replace('<', "&lt;")
+            .replace('*', "\\*")
+            .replace('_', "\\_")
+            .replace('#', "\\#")
+            .replace('[', "\\[")
+    };
     if opts.draft {
         p("> **草稿（未承認）** — not approved for publication\n");
     }
@@ -114,7 +128,11 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         p(&format!("| | {} |", doc.statistics.columns.join(" | ")));
         p(&format!("|---|{}", "---|".repeat(doc.statistics.columns.len())));
         for r in &t.rows {
-            p(&format!("| {} | {} |", esc(&r.label), r.cells.iter().map(|c| c.display(doc.statistics.threshold)).collect::<Vec<_>>().join(" | ")));
+            p(&format!(
+                "| {} | {} |",
+                esc(&r.label),
+                r.cells.iter().map(|c| c.display(doc.statistics.threshold)).collect::<Vec<_>>().join(" | ")
+            ));
         }
         p("");
     }
@@ -123,7 +141,8 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
 
 pub fn html(doc: &Document, opts: &RenderOptions) -> Result<String, RenderError> {
     let mut env = minijinja::Environment::new();
-    env.add_template("report.html", include_str!("../templates/report.html")).map_err(|e| RenderError::Template(e.to_string()))?;
+    env.add_template("report.html", include_str!("../templates/report.html"))
+        .map_err(|e| RenderError::Template(e.to_string()))?;
     let (category, month) = charts_of(doc);
     let mut v = view(doc, opts);
     // Our own SVG (plotters escapes every text it writes); inserted unescaped.
@@ -138,12 +157,21 @@ fn fonts() -> Result<&'static Fonts, RenderError> {
     static FONTS: OnceLock<Result<Fonts, String>> = OnceLock::new();
     FONTS
         .get_or_init(|| {
-            let dirs: Vec<std::path::PathBuf> = std::env::var_os("TODOKEDE_FONT_DIR")
-                .map(|d| vec![d.into()])
-                .unwrap_or_else(|| vec!["/usr/share/fonts/opentype/ipaexfont-gothic".into(), "/usr/share/fonts/opentype/ipaexfont-mincho".into(), "/usr/share/fonts/truetype/ipaexfont".into()]);
+            let dirs: Vec<std::path::PathBuf> =
+                std::env::var_os("TODOKEDE_FONT_DIR").map(|d| vec![d.into()]).unwrap_or_else(|| {
+                    vec![
+                        "/usr/share/fonts/opentype/ipaexfont-gothic".into(),
+                        "/usr/share/fonts/opentype/ipaexfont-mincho".into(),
+                        "/usr/share/fonts/truetype/ipaexfont".into(),
+                    ]
+                });
             let mut out = vec![];
             for name in ["ipaexg.ttf", "ipaexm.ttf"] {
-                let found = dirs.iter().map(|d| d.join(name)).find(|p| p.exists()).ok_or_else(|| format!("{name} not found in {dirs:?}"))?;
+                let found = dirs
+                    .iter()
+                    .map(|d| d.join(name))
+                    .find(|p| p.exists())
+                    .ok_or_else(|| format!("{name} not found in {dirs:?}"))?;
                 out.push(std::fs::read(&found).map_err(|e| format!("{}: {e}", found.display()))?);
             }
             Ok(Fonts(out))
@@ -159,7 +187,11 @@ pub fn pdf(doc: &Document, opts: &RenderOptions) -> Result<Vec<u8>, RenderError>
     let engine = typst_as_lib::TypstEngine::builder()
         .main_file(include_str!("../templates/report.typ"))
         .fonts(fonts.0.iter().map(|f| f.as_slice()))
-        .with_static_file_resolver([("data.json", data), ("chart_category.svg", category.into_bytes()), ("chart_month.svg", month.into_bytes())])
+        .with_static_file_resolver([
+            ("data.json", data),
+            ("chart_category.svg", category.into_bytes()),
+            ("chart_month.svg", month.into_bytes()),
+        ])
         .build();
     let doc: PagedDocument = engine.compile().output.map_err(|e| RenderError::Typst(format!("{e:?}")))?;
     typst_pdf::pdf(&doc, &Default::default()).map_err(|e| RenderError::Typst(format!("{e:?}")))

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::Date;
-use todokede_domain::{Period, AttackType, CauseBucket, CauseCategory, ClosedEnum, DamageCategory, ReportForm, ReporterKind};
+use todokede_domain::{
+    AttackType, CauseBucket, CauseCategory, ClosedEnum, DamageCategory, Period, ReportForm, ReporterKind,
+};
 
 /// One report with its confirmed classification, as statistics see it: no names, no text.
 #[derive(Debug, Clone)]
@@ -196,10 +198,20 @@ impl Counter {
             .into_iter()
             .filter_map(|(k, label)| {
                 let counts = self.counts.get(&k).cloned().unwrap_or_else(|| vec![0; n]);
-                (keep_empty_rows || counts.iter().any(|c| *c > 0)).then(|| Row { key: k, label, cells: counts.into_iter().map(Cell::Count).collect() })
+                (keep_empty_rows || counts.iter().any(|c| *c > 0)).then(|| Row {
+                    key: k,
+                    label,
+                    cells: counts.into_iter().map(Cell::Count).collect(),
+                })
             })
             .collect();
-        Table { key: key.to_owned(), title: title.to_owned(), partitions_total, rows, total: self.totals.into_iter().map(Cell::Count).collect() }
+        Table {
+            key: key.to_owned(),
+            title: title.to_owned(),
+            partitions_total,
+            rows,
+            total: self.totals.into_iter().map(Cell::Count).collect(),
+        }
     }
 }
 
@@ -227,26 +239,52 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         ]),
         cols,
     );
-    let mut by_attack = Counter::new(keyed(&[("intrusion", "侵入行為"), ("impersonation", "なりすまし"), ("dos", "サービス妨害"), ("other", "その他")]), cols);
+    let mut by_attack = Counter::new(
+        keyed(&[
+            ("intrusion", "侵入行為"),
+            ("impersonation", "なりすまし"),
+            ("dos", "サービス妨害"),
+            ("other", "その他"),
+        ]),
+        cols,
+    );
     let mut by_cause = Counter::new(
-        [CauseBucket::CredentialManagement, CauseBucket::OldVersionUnpatched, CauseBucket::Misconfiguration, CauseBucket::Other, CauseBucket::Unknown]
-            .into_iter()
-            .map(|b| {
-                let (k, l) = cause_bucket_label(b);
-                (k.to_owned(), l.to_owned())
-            })
-            .collect(),
+        [
+            CauseBucket::CredentialManagement,
+            CauseBucket::OldVersionUnpatched,
+            CauseBucket::Misconfiguration,
+            CauseBucket::Other,
+            CauseBucket::Unknown,
+        ]
+        .into_iter()
+        .map(|b| {
+            let (k, l) = cause_bucket_label(b);
+            (k.to_owned(), l.to_owned())
+        })
+        .collect(),
         cols,
     );
     let mut by_damage = Counter::new(vec![], cols);
     let mut by_category = Counter::new(vec![], cols);
     let mut by_technique = Counter::new(vec![], cols);
     let mut by_reporter = Counter::new(vec![], cols);
-    let mut by_month = Counter::new(period.months().iter().map(|(y, m)| (format!("{y}-{m:02}"), format!("{y}年{m}月"))).collect(), cols);
+    let mut by_month = Counter::new(
+        period.months().iter().map(|(y, m)| (format!("{y}-{m:02}"), format!("{y}年{m}月"))).collect(),
+        cols,
+    );
 
     for inc in &all {
         let Some(col) = col_of(inc.first.received_on) else { continue };
-        for c in [&mut by_attack, &mut by_cause, &mut by_damage, &mut by_category, &mut by_technique, &mut by_reporter, &mut by_month, &mut summary] {
+        for c in [
+            &mut by_attack,
+            &mut by_cause,
+            &mut by_damage,
+            &mut by_category,
+            &mut by_technique,
+            &mut by_reporter,
+            &mut by_month,
+            &mut summary,
+        ] {
             c.totals[col] += 1;
         }
         for _ in 0..inc.reports {
@@ -291,7 +329,11 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         let kind = inc.first.reporter_kind.map(|k| (k.key(), k.label_ja())).unwrap_or(("unknown", "不明"));
         by_reporter.add(col, kind.0, kind.1);
         let d = inc.first.received_on;
-        by_month.add(col, &format!("{}-{:02}", d.year(), d.month() as u8), &format!("{}年{}月", d.year(), d.month() as u8));
+        by_month.add(
+            col,
+            &format!("{}-{:02}", d.year(), d.month() as u8),
+            &format!("{}年{}月", d.year(), d.month() as u8),
+        );
     }
     // The summary's "total" is the incident count.
     summary.totals = summary.counts.get("incidents").cloned().unwrap_or_else(|| vec![0; cols]);
@@ -368,7 +410,8 @@ pub fn suppress(table: &mut Table, threshold: u64) {
 
 /// CSV: one line per table row, the columns' cells as published (suppressed as `<N`).
 pub fn to_csv(s: &Statistics) -> String {
-    let quote = |v: &str| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_owned() };
+    let quote =
+        |v: &str| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_owned() };
     let mut out = format!("table,row,label,{}\n", s.columns.join(","));
     for t in &s.tables {
         let mut line = |key: &str, label: &str, cells: &[Cell]| {
@@ -422,7 +465,13 @@ mod tests {
         }
         rs.push(rec("C0b", "C0", date!(2019 - 09 - 03), &[WeakCredentials], Company));
         for i in 0..4 {
-            rs.push(rec(&format!("L{i}"), &format!("L{i}"), date!(2019 - 10 - 01), &[UnpatchedSoftware], LocalGovernment));
+            rs.push(rec(
+                &format!("L{i}"),
+                &format!("L{i}"),
+                date!(2019 - 10 - 01),
+                &[UnpatchedSoftware],
+                LocalGovernment,
+            ));
         }
         rs.push(rec("E0", "E0", date!(2019 - 12 - 24), &[Phishing], Educational));
         // 2019H1: 3 incidents; 2018H2: 1.
@@ -467,7 +516,10 @@ mod tests {
             key: "x".into(),
             title: "x".into(),
             partitions_total: true,
-            rows: vec![Row { key: "a".into(), label: "a".into(), cells: vec![Cell::Count(2)] }, Row { key: "b".into(), label: "b".into(), cells: vec![Cell::Count(0)] }],
+            rows: vec![
+                Row { key: "a".into(), label: "a".into(), cells: vec![Cell::Count(2)] },
+                Row { key: "b".into(), label: "b".into(), cells: vec![Cell::Count(0)] },
+            ],
             total: vec![Cell::Count(5)],
         };
         suppress(&mut t, 3);

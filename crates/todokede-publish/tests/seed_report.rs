@@ -9,10 +9,10 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use time::Date;
 use todokede_domain::{ClosedEnum, Period};
+use todokede_publish::KnownIdentifiers;
 use todokede_publish::document::{CaseInput, DraftChoices, FeatureChoice, generate, period_surges};
 use todokede_publish::render::{self, RenderOptions};
 use todokede_publish::stats::{self, CaseRecord};
-use todokede_publish::KnownIdentifiers;
 
 fn load(rel: &str) -> Value {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
@@ -35,14 +35,25 @@ fn seed_cases() -> Vec<CaseInput> {
                 record: CaseRecord {
                     report: id.clone(),
                     incident: id.clone(),
-                    received_on: Date::parse(r["received_on"].as_str().unwrap(), time::macros::format_description!("[year]-[month]-[day]")).unwrap(),
+                    received_on: Date::parse(
+                        r["received_on"].as_str().unwrap(),
+                        time::macros::format_description!("[year]-[month]-[day]"),
+                    )
+                    .unwrap(),
                     form: todokede_domain::ReportForm::parse(r["form"].as_str().unwrap()).unwrap(),
-                    reporter_kind: r["reporter"]["kind"].as_str().map(|k| todokede_domain::ReporterKind::parse(k).unwrap()),
+                    reporter_kind: r["reporter"]["kind"]
+                        .as_str()
+                        .map(|k| todokede_domain::ReporterKind::parse(k).unwrap()),
                     has_damage: Some(true),
                     attack_types: vec![todokede_domain::AttackType::Intrusion],
                     causes: keys(&e["causes"]),
                     damages: keys(&e["damages"]),
-                    techniques: e["techniques"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect(),
+                    techniques: e["techniques"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t.as_str().unwrap().to_owned())
+                        .collect(),
                 },
                 description: r["description"].as_str().unwrap().to_owned(),
                 discovery: s("discovery_narrative"),
@@ -69,19 +80,33 @@ fn the_2019h2_report_has_the_seeds_structure_and_renders_to_a_real_pdf() {
     let records: Vec<CaseRecord> = cases.iter().map(|c| c.record.clone()).collect();
     let statistics = stats::compute(&records, records.len() as u64, period, 3);
     let featured = [
-        FeatureChoice { report: "2019H2-02".into(), title: "データベースを消去し脅迫する手口による攻撃".into() },
-        FeatureChoice { report: "2019H2-03".into(), title: "アクセス制限されていない SSHサービスに対する執拗な攻撃".into() },
-        FeatureChoice { report: "2019H2-18".into(), title: "ターゲット組織のウェブメールサービスを模造したフィッシング".into() },
+        FeatureChoice {
+            report: "2019H2-02".into(), title: "データベースを消去し脅迫する手口による攻撃".into()
+        },
+        FeatureChoice {
+            report: "2019H2-03".into(),
+            title: "アクセス制限されていない SSHサービスに対する執拗な攻撃".into(),
+        },
+        FeatureChoice {
+            report: "2019H2-18".into(),
+            title: "ターゲット組織のウェブメールサービスを模造したフィッシング".into(),
+        },
     ];
     // The DB-wipe rise is among the period's surges; the analyst picks it for chapter 1-1.
     let surges = period_surges(&records, period);
     let wipe = surges.iter().find(|s| s.key == "damage.data_destruction_extortion").expect("DB-wipe surge");
     assert_eq!((wipe.current, wipe.previous.as_slice()), (5, &[0, 0][..]));
-    let choices = DraftChoices { featured: featured.to_vec(), notable: vec![wipe.key.clone()], keep: BTreeSet::new(), listed: vec![] };
+    let choices = DraftChoices {
+        featured: featured.to_vec(),
+        notable: vec![wipe.key.clone()],
+        keep: BTreeSet::new(),
+        listed: vec![],
+    };
     let doc = generate(period, &cases, &records, &choices, statistics);
 
     // 表2-1: the seed's five groups, the same rows in each, numbered 1–18 in date order.
-    let groups: Vec<(String, Vec<u32>)> = doc.groups.iter().map(|g| (g.heading.text.clone(), g.rows.iter().map(|r| r.no).collect())).collect();
+    let groups: Vec<(String, Vec<u32>)> =
+        doc.groups.iter().map(|g| (g.heading.text.clone(), g.rows.iter().map(|r| r.no).collect())).collect();
     assert_eq!(
         groups,
         [
@@ -92,19 +117,35 @@ fn the_2019h2_report_has_the_seeds_structure_and_renders_to_a_real_pdf() {
             ("フィッシング攻撃による被害".to_owned(), vec![18]),
         ]
     );
-    let rows: Vec<(&str, &str)> = doc.groups.iter().flat_map(|g| g.rows.iter().map(|r| (r.report.as_str(), r.received_on.as_str()))).collect();
+    let rows: Vec<(&str, &str)> =
+        doc.groups.iter().flat_map(|g| g.rows.iter().map(|r| (r.report.as_str(), r.received_on.as_str()))).collect();
     assert_eq!(rows[0], ("2019H2-01", "2019/8/14"));
     assert_eq!(rows[17], ("2019H2-18", "2019/10/17"));
     for (i, (report, _)) in rows.iter().enumerate() {
         assert_eq!(*report, format!("2019H2-{:02}", i + 1), "row {}", i + 1);
     }
     // Every group has 着目点.
-    assert!(doc.groups.iter().all(|g| !g.points.is_empty()), "{:?}", doc.groups.iter().map(|g| &g.key).collect::<Vec<_>>());
+    assert!(
+        doc.groups.iter().all(|g| !g.points.is_empty()),
+        "{:?}",
+        doc.groups.iter().map(|g| &g.key).collect::<Vec<_>>()
+    );
 
     // Featured chapters 3–5 with the seed's 届出内容 headings.
-    let chapters: Vec<(u32, &str, Vec<&str>)> = doc.featured.iter().map(|f| (f.chapter, f.title.text.as_str(), f.sections.iter().map(|s| s.heading.as_str()).collect())).collect();
+    let chapters: Vec<(u32, &str, Vec<&str>)> = doc
+        .featured
+        .iter()
+        .map(|f| (f.chapter, f.title.text.as_str(), f.sections.iter().map(|s| s.heading.as_str()).collect()))
+        .collect();
     let sections = vec!["発見経緯", "被害内容", "被害原因", "被害対応"];
-    assert_eq!(chapters, [(3, featured[0].title.as_str(), sections.clone()), (4, featured[1].title.as_str(), sections.clone()), (5, featured[2].title.as_str(), sections)]);
+    assert_eq!(
+        chapters,
+        [
+            (3, featured[0].title.as_str(), sections.clone()),
+            (4, featured[1].title.as_str(), sections.clone()),
+            (5, featured[2].title.as_str(), sections)
+        ]
+    );
     assert_eq!(doc.groups[0].rows[1].featured_chapter, Some(3));
 
     // The notable technique: DB wipe and extortion, 5 this half after 0 and 0 (the seed counts 4:
@@ -130,7 +171,10 @@ fn the_2019h2_report_has_the_seeds_structure_and_renders_to_a_real_pdf() {
     assert!(pdf.starts_with(b"%PDF-"));
     let path = out_dir().join("2019H2.pdf");
     std::fs::write(&path, &pdf).unwrap();
-    let text = Command::new("pdftotext").args(["-layout", path.to_str().unwrap(), "-"]).output().expect("pdftotext (poppler-utils)");
+    let text = Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils)");
     assert!(text.status.success());
     let text = String::from_utf8(text.stdout).unwrap();
     let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
@@ -156,13 +200,23 @@ fn the_2019h2_report_has_the_seeds_structure_and_renders_to_a_real_pdf() {
     }
     assert!(!squeezed.contains("2019H2-0"), "internal references leaked into the PDF");
     // The table of contents has page numbers: "届出のお願い …… N".
-    assert!(text.lines().any(|l| l.contains("届出のお願い") && l.trim_end().chars().last().is_some_and(|c| c.is_ascii_digit())), "ToC without page numbers");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("届出のお願い") && l.trim_end().chars().last().is_some_and(|c| c.is_ascii_digit())),
+        "ToC without page numbers"
+    );
     let fonts = Command::new("pdffonts").arg(&path).output().unwrap();
     assert!(String::from_utf8_lossy(&fonts.stdout).contains("IPAex"), "font embedded");
     // Render the pages: a real multi-page A4 document.
     let prefix = out_dir().join("2019H2-page");
-    let st = Command::new("pdftoppm").args(["-png", "-r", "50", path.to_str().unwrap(), prefix.to_str().unwrap()]).status().unwrap();
+    let st = Command::new("pdftoppm")
+        .args(["-png", "-r", "50", path.to_str().unwrap(), prefix.to_str().unwrap()])
+        .status()
+        .unwrap();
     assert!(st.success());
-    let pages = std::fs::read_dir(out_dir()).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("2019H2-page")).count();
+    let pages = std::fs::read_dir(out_dir())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("2019H2-page"))
+        .count();
     assert!(pages >= 8, "{pages} pages");
 }

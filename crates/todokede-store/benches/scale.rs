@@ -54,10 +54,18 @@ fn report(rng: &mut StdRng, i: usize, sentences: &[String], start: time::OffsetD
     let mut indicators = vec![IndexedIndicator { kind: "ipv4".into(), value: ip(skewed(rng, 300_000)), common: false }];
     if rng.random_bool(0.4) {
         let base = skewed(rng, 50_000);
-        indicators.push(IndexedIndicator { kind: "domain".into(), value: format!("{}.site{base}.example.com", ["www", "login", "mail", "cdn"][rng.random_range(0..4)]), common: false });
+        indicators.push(IndexedIndicator {
+            kind: "domain".into(),
+            value: format!("{}.site{base}.example.com", ["www", "login", "mail", "cdn"][rng.random_range(0..4)]),
+            common: false,
+        });
     }
     if rng.random_bool(0.1) {
-        indicators.push(IndexedIndicator { kind: "sha256".into(), value: format!("{:064x}", rng.random::<u128>()), common: false });
+        indicators.push(IndexedIndicator {
+            kind: "sha256".into(),
+            value: format!("{:064x}", rng.random::<u128>()),
+            common: false,
+        });
     }
     if rng.random_bool(0.2) {
         indicators.push(IndexedIndicator { kind: "ipv4".into(), value: "8.8.8.8".into(), common: true });
@@ -72,17 +80,40 @@ fn report(rng: &mut StdRng, i: usize, sentences: &[String], start: time::OffsetD
     let signatures = texts
         .iter()
         .enumerate()
-        .filter_map(|(p, t)| similarity::signature(t).map(|s| (if p == 0 { 0 } else { 1000 }, similarity::to_bytes(&s), similarity::band_keys(&s).to_vec())))
+        .filter_map(|(p, t)| {
+            similarity::signature(t)
+                .map(|s| (if p == 0 { 0 } else { 1000 }, similarity::to_bytes(&s), similarity::band_keys(&s).to_vec()))
+        })
         .collect();
     let facets = vec![
-        format!("cause.{}", ["missing_access_control", "weak_credentials", "unpatched_software", "credential_reuse", "phishing", "unknown"][rng.random_range(0..6)]),
-        format!("damage.{}", ["information_leak", "tampering", "account_takeover", "stepping_stone", "ransomware"][rng.random_range(0..5)]),
+        format!(
+            "cause.{}",
+            [
+                "missing_access_control",
+                "weak_credentials",
+                "unpatched_software",
+                "credential_reuse",
+                "phishing",
+                "unknown"
+            ][rng.random_range(0..6)]
+        ),
+        format!(
+            "damage.{}",
+            ["information_leak", "tampering", "account_takeover", "stepping_stone", "ransomware"]
+                [rng.random_range(0..5)]
+        ),
     ];
     BulkReport {
         received_at: start + time::Duration::minutes(i as i64 * 2),
         reporter_kind: Some(ReporterKind::ALL[rng.random_range(0..ReporterKind::ALL.len())]),
         description: text.clone(),
-        index: ReportIndex { indicators, signatures, cluster: Some((ReportId(0), 1.0)), search_body: texts.join("\n"), facets },
+        index: ReportIndex {
+            indicators,
+            signatures,
+            cluster: Some((ReportId(0), 1.0)),
+            search_body: texts.join("\n"),
+            facets,
+        },
     }
 }
 
@@ -109,11 +140,16 @@ async fn main() {
         let batch = 5_000;
         let mut i = existing;
         while i < n {
-            let reports: Vec<BulkReport> = (i..(i + batch).min(n)).map(|k| report(&mut rng, k, &sentences, start)).collect();
+            let reports: Vec<BulkReport> =
+                (i..(i + batch).min(n)).map(|k| report(&mut rng, k, &sentences, start)).collect();
             store.bulk_load(&reports).await.unwrap();
             i += reports.len();
             if i % 100_000 < batch {
-                eprintln!("  {i} reports loaded ({:.0} s, {:.0}/s)", t.elapsed().as_secs_f64(), (i - existing) as f64 / t.elapsed().as_secs_f64());
+                eprintln!(
+                    "  {i} reports loaded ({:.0} s, {:.0}/s)",
+                    t.elapsed().as_secs_f64(),
+                    (i - existing) as f64 / t.elapsed().as_secs_f64()
+                );
             }
         }
         eprintln!("generated {} reports in {:.0} s", n - existing, t.elapsed().as_secs_f64());
@@ -128,7 +164,10 @@ async fn main() {
         let store = store.clone();
         async move {
             let t = Instant::now();
-            let hits = store.search(&SearchQuery { terms, filter: ReportFilter { limit: 50, ..Default::default() } }).await.unwrap();
+            let hits = store
+                .search(&SearchQuery { terms, filter: ReportFilter { limit: 50, ..Default::default() } })
+                .await
+                .unwrap();
             (t.elapsed(), hits.len())
         }
     };
@@ -174,7 +213,13 @@ async fn main() {
             store.reports_by_indicator(&IndicatorQuery::Ipv4Range(lo as i64, (lo | 0xff) as i64), 50).await.unwrap();
             cidr.push(t.elapsed());
             let t = Instant::now();
-            store.reports_by_indicator(&IndicatorQuery::DomainTree(format!("com.example.site{}.", skewed(&mut q, 50_000))), 50).await.unwrap();
+            store
+                .reports_by_indicator(
+                    &IndicatorQuery::DomainTree(format!("com.example.site{}.", skewed(&mut q, 50_000))),
+                    50,
+                )
+                .await
+                .unwrap();
             domain.push(t.elapsed());
         }
     }

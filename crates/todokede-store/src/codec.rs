@@ -111,14 +111,26 @@ pub(crate) fn decode_content(s: &str) -> Result<ReportContent, StoreError> {
             assets: a.list("assets")?,
             deployment: a.list("deployment")?,
             os: a.str("os"),
-            software: a.0.get("software").and_then(Value::as_array).map(|l| {
-                l.iter().filter_map(Value::as_object).map(|s| {
-                    let so = Obj(s);
-                    Software { name: so.str("name").unwrap_or_default(), version: so.str("version") }
-                }).collect()
-            }).unwrap_or_default(),
-            exposed_ports: a.0.get("exposed_ports").and_then(Value::as_array)
-                .map(|l| l.iter().filter_map(Value::as_u64).map(|p| p as u16).collect()).unwrap_or_default(),
+            software: a
+                .0
+                .get("software")
+                .and_then(Value::as_array)
+                .map(|l| {
+                    l.iter()
+                        .filter_map(Value::as_object)
+                        .map(|s| {
+                            let so = Obj(s);
+                            Software { name: so.str("name").unwrap_or_default(), version: so.str("version") }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            exposed_ports: a
+                .0
+                .get("exposed_ports")
+                .and_then(Value::as_array)
+                .map(|l| l.iter().filter_map(Value::as_u64).map(|p| p as u16).collect())
+                .unwrap_or_default(),
             internet_connected: a.one("internet_connected")?,
         },
         virus,
@@ -136,7 +148,12 @@ mod tests {
         let c = ReportContent {
             form: ReportForm::UnauthorizedAccess,
             language: Language::Ja,
-            reporter: Reporter { kind: Some(ReporterKind::Company), name: Some("山田".into()), email: Some(EmailAddress::parse("a@b.jp").unwrap()), ..Default::default() },
+            reporter: Reporter {
+                kind: Some(ReporterKind::Company),
+                name: Some("山田".into()),
+                email: Some(EmailAddress::parse("a@b.jp").unwrap()),
+                ..Default::default()
+            },
             discovered_on: Some(time::macros::date!(2019 - 08 - 14)),
             discovery: Some(DiscoveryTrigger::SelfMonitoringAlert),
             discovery_narrative: Some("監視".into()),

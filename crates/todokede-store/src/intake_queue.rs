@@ -2,8 +2,8 @@
 //! request would cap intake at the disk's fsync rate, so concurrent submissions are collected
 //! into one transaction (one fsync) and all acknowledged after it commits.
 
-use tokio::sync::{mpsc, oneshot};
 use todokede_domain::Submission;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{IngestRejection, Receipt, Store, StoreError};
 
@@ -13,7 +13,11 @@ const MAX_BATCH: usize = 128;
 /// `TODOKEDE_INTAKE_MAX_BATCH=1` turns group commit off (one fsync per report); the intake
 /// benchmark uses it to show what group commit buys.
 fn max_batch() -> usize {
-    std::env::var("TODOKEDE_INTAKE_MAX_BATCH").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(MAX_BATCH)
+    std::env::var("TODOKEDE_INTAKE_MAX_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(MAX_BATCH)
 }
 
 type Reply = oneshot::Sender<Result<Result<Receipt, IngestRejection>, StoreError>>;
@@ -66,7 +70,9 @@ impl IntakeQueue {
                         Err(e) => {
                             tracing::error!(error = %e, batch = subs.len(), "intake batch failed; nothing acknowledged");
                             for r in replies.drain(..) {
-                                let _ = r.send(Err(StoreError::Unavailable("intake batch failed; see the server log".into())));
+                                let _ = r.send(Err(StoreError::Unavailable(
+                                    "intake batch failed; see the server log".into(),
+                                )));
                             }
                         }
                     }

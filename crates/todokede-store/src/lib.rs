@@ -57,13 +57,20 @@ impl Store {
     /// Store a batch of submissions in one transaction (group commit), each deduplicated by its
     /// key. Returns one result per submission, in order. Nothing is acknowledged before the
     /// commit (and, on SQLite, its fsync) returned.
-    pub async fn ingest_batch(&self, batch: &[Submission]) -> Result<Vec<Result<Receipt, IngestRejection>>, StoreError> {
+    pub async fn ingest_batch(
+        &self,
+        batch: &[Submission],
+    ) -> Result<Vec<Result<Receipt, IngestRejection>>, StoreError> {
         dispatch!(self.ingest_batch(batch))
     }
 
     /// The report a reporter may see: only with its tracking number and matching secret.
     /// Unknown number and wrong secret are indistinguishable.
-    pub async fn report_for_reporter(&self, tn: &TrackingNumber, secret: &ReporterSecret) -> Result<Option<Report>, StoreError> {
+    pub async fn report_for_reporter(
+        &self,
+        tn: &TrackingNumber,
+        secret: &ReporterSecret,
+    ) -> Result<Option<Report>, StoreError> {
         let Some((id, hash)) = dispatch!(self.secret_hash_by_tracking(tn))? else {
             // Burn the same hashing work so timing does not tell "unknown" from "wrong secret".
             let _ = SecretHash([0; 32]).matches(secret);
@@ -115,7 +122,13 @@ impl Store {
 
     /// A 続報 from a channel that may deliver twice (mail), stored once per key. False when the
     /// key was seen before.
-    pub async fn add_follow_up_once(&self, id: ReportId, body: &str, attachments: &[Attachment], key: &DedupKey) -> Result<bool, StoreError> {
+    pub async fn add_follow_up_once(
+        &self,
+        id: ReportId,
+        body: &str,
+        attachments: &[Attachment],
+        key: &DedupKey,
+    ) -> Result<bool, StoreError> {
         dispatch!(self.add_follow_up_once(id, body, attachments, key))
     }
 
@@ -130,8 +143,21 @@ impl Store {
     }
 
     /// Queue a composed mail; the outbox worker sends it.
-    pub async fn enqueue_mail(&self, report: ReportId, message_id: &str, from: &str, to: &str, raw: &[u8]) -> Result<(), StoreError> {
-        let m = NewMail { report, message_id: message_id.to_owned(), from: from.to_owned(), to: to.to_owned(), raw: raw.to_vec() };
+    pub async fn enqueue_mail(
+        &self,
+        report: ReportId,
+        message_id: &str,
+        from: &str,
+        to: &str,
+        raw: &[u8],
+    ) -> Result<(), StoreError> {
+        let m = NewMail {
+            report,
+            message_id: message_id.to_owned(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+            raw: raw.to_vec(),
+        };
         dispatch!(self.enqueue_mails(std::slice::from_ref(&m)))
     }
 
@@ -149,7 +175,13 @@ impl Store {
     }
 
     /// The analyst confirms or overrides the automatic classification; overrides are kept.
-    pub async fn confirm_classification(&self, id: ReportId, by: UserId, confirmed: &Classification, automatic: &Classification) -> Result<Vec<&'static str>, StoreError> {
+    pub async fn confirm_classification(
+        &self,
+        id: ReportId,
+        by: UserId,
+        confirmed: &Classification,
+        automatic: &Classification,
+    ) -> Result<Vec<&'static str>, StoreError> {
         dispatch!(self.confirm_classification(id, by, confirmed, automatic))
     }
 
@@ -159,12 +191,20 @@ impl Store {
     }
 
     /// Reports received in [from, to) with an analyst-confirmed classification, oldest first.
-    pub async fn confirmed_cases(&self, from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<Vec<ConfirmedCase>, StoreError> {
+    pub async fn confirmed_cases(
+        &self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> Result<Vec<ConfirmedCase>, StoreError> {
         dispatch!(self.confirmed_cases(from, to))
     }
 
     /// How many reports were received in [from, to), classified or not.
-    pub async fn count_received(&self, from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<i64, StoreError> {
+    pub async fn count_received(
+        &self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> Result<i64, StoreError> {
         dispatch!(self.count_received(from, to))
     }
 
@@ -192,7 +232,13 @@ impl Store {
     }
 
     /// Save a new version of a period's publication document (edits never overwrite).
-    pub async fn save_publication(&self, period: &str, document_json: &str, by: UserId, change_note: &str) -> Result<i64, StoreError> {
+    pub async fn save_publication(
+        &self,
+        period: &str,
+        document_json: &str,
+        by: UserId,
+        change_note: &str,
+    ) -> Result<i64, StoreError> {
         dispatch!(self.save_publication(period, document_json, by, change_note))
     }
 
@@ -224,7 +270,11 @@ impl Store {
     }
 
     /// Reports mentioning an indicator (with the matching kind, value, and whether it is common).
-    pub async fn reports_by_indicator(&self, q: &IndicatorQuery, limit: i64) -> Result<Vec<(ReportSummary, String, String, bool)>, StoreError> {
+    pub async fn reports_by_indicator(
+        &self,
+        q: &IndicatorQuery,
+        limit: i64,
+    ) -> Result<Vec<(ReportSummary, String, String, bool)>, StoreError> {
         dispatch!(self.reports_by_indicator(q, limit))
     }
 
@@ -245,11 +295,21 @@ impl Store {
     }
 
     /// Reports per trend facet received in [from, to).
-    pub async fn facet_counts(&self, from: time::OffsetDateTime, to: time::OffsetDateTime) -> Result<Vec<(String, i64)>, StoreError> {
+    pub async fn facet_counts(
+        &self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         dispatch!(self.facet_counts(from, to))
     }
 
-    pub async fn reports_with_facet(&self, facet: &str, from: time::OffsetDateTime, to: time::OffsetDateTime, limit: i64) -> Result<Vec<ReportSummary>, StoreError> {
+    pub async fn reports_with_facet(
+        &self,
+        facet: &str,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<ReportSummary>, StoreError> {
         dispatch!(self.reports_with_facet(facet, from, to, limit))
     }
 
@@ -264,7 +324,13 @@ impl Store {
     }
 
     /// Sessions are stored by the SHA-256 of their cookie token.
-    pub async fn create_session(&self, token_hash: &str, who: &SessionSubject, csrf: &str, lifetime: time::Duration) -> Result<(), StoreError> {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        who: &SessionSubject,
+        csrf: &str,
+        lifetime: time::Duration,
+    ) -> Result<(), StoreError> {
         dispatch!(self.create_session(token_hash, who, csrf, lifetime))
     }
 
@@ -302,7 +368,13 @@ impl Store {
         dispatch!(self.user_by_email(&email))
     }
 
-    pub async fn audit(&self, user: Option<UserId>, action: &str, target: Option<&str>, detail: Option<&str>) -> Result<(), StoreError> {
+    pub async fn audit(
+        &self,
+        user: Option<UserId>,
+        action: &str,
+        target: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
         dispatch!(self.audit(user, action, target, detail))
     }
 
@@ -310,7 +382,13 @@ impl Store {
         dispatch!(self.audit_log(limit))
     }
 
-    pub async fn save_analysis(&self, id: ReportId, analyser_version: &str, result_json: &str, primary_cause: Option<CauseCategory>) -> Result<(), StoreError> {
+    pub async fn save_analysis(
+        &self,
+        id: ReportId,
+        analyser_version: &str,
+        result_json: &str,
+        primary_cause: Option<CauseCategory>,
+    ) -> Result<(), StoreError> {
         dispatch!(self.save_analysis(id, analyser_version, result_json, primary_cause))
     }
 

@@ -6,8 +6,6 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr as _;
 
-
-
 type Db = sqlx::Postgres;
 
 #[derive(Clone)]
@@ -22,14 +20,12 @@ impl PgStore {
         // Optional filters are written `($n IS NULL OR …)`: only a plan made for the actual
         // values folds them away and uses the right index (a generic plan of a search scanned
         // the reports table: 0.4 ms became 90 ms).
-        let opts = PgConnectOptions::from_str(url)?.options([("synchronous_commit", "on"), ("plan_cache_mode", "force_custom_plan")]);
+        let opts = PgConnectOptions::from_str(url)?
+            .options([("synchronous_commit", "on"), ("plan_cache_mode", "force_custom_plan")]);
         // Fail fast when the server is not there at all (the pool would retry until its timeout).
         sqlx::Connection::close(<sqlx::PgConnection as sqlx::Connection>::connect_with(&opts).await?).await?;
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(opts)
-            .await?;
+        let pool =
+            PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
         // sqlx takes an advisory lock, so several processes starting together migrate once.
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(PgStore { pool })

@@ -1,12 +1,9 @@
 //! The embedded default: one SQLite file in WAL mode with `synchronous=FULL`, so a commit that
 //! returned has been fsynced and survives power loss, not only a process crash.
 
-
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr as _;
 use std::time::Duration;
-
-
 
 type Db = sqlx::Sqlite;
 
@@ -32,7 +29,8 @@ impl SqliteStore {
         }
         if path != ":memory:" {
             if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
             }
         }
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
@@ -58,7 +56,9 @@ impl SqliteStore {
         let sync: i64 = sqlx::query("PRAGMA synchronous").fetch_one(&self.pool).await?.try_get(0)?;
         let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(&self.pool).await?.try_get(0)?;
         if sync < 2 || !(mode.eq_ignore_ascii_case("wal") || mode.eq_ignore_ascii_case("memory")) {
-            return Err(StoreError::Unavailable(format!("SQLite not durable: synchronous={sync}, journal_mode={mode}")));
+            return Err(StoreError::Unavailable(format!(
+                "SQLite not durable: synchronous={sync}, journal_mode={mode}"
+            )));
         }
         Ok(())
     }
@@ -123,7 +123,8 @@ const SEARCH_INSERT_SQL: &str = "INSERT INTO search_fts (rowid, body) VALUES ($1
 /// text is never FTS syntax); shorter ones become LIKE patterns.
 fn search_terms(terms: &[String]) -> (Option<String>, Vec<String>) {
     let (long, short): (Vec<&String>, Vec<&String>) = terms.iter().take(4).partition(|t| t.chars().count() >= 3);
-    let fts = (!long.is_empty()).then(|| long.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND "));
+    let fts = (!long.is_empty())
+        .then(|| long.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND "));
     (fts, short.iter().map(|t| like_pattern(t)).collect())
 }
 

@@ -170,14 +170,31 @@ async fn the_queue_filters_pages_and_counts() {
         let all = store.list_reports(&ReportFilter { limit: 100, ..Default::default() }).await.unwrap();
         assert_eq!(all.len(), 7, "{backend}");
         assert_eq!(all[0].headline, "届出 0");
-        let virus = store.list_reports(&ReportFilter { form: Some(ReportForm::Virus), limit: 100, ..Default::default() }).await.unwrap();
+        let virus = store
+            .list_reports(&ReportFilter { form: Some(ReportForm::Virus), limit: 100, ..Default::default() })
+            .await
+            .unwrap();
         assert_eq!(virus.len(), 4);
-        let indiv = store.list_reports(&ReportFilter { reporter_kind: Some(ReporterKind::Individual), state: Some(ReportState::Received), limit: 100, ..Default::default() }).await.unwrap();
+        let indiv = store
+            .list_reports(&ReportFilter {
+                reporter_kind: Some(ReporterKind::Individual),
+                state: Some(ReportState::Received),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
         assert_eq!(indiv.len(), 3);
-        let page = store.list_reports(&ReportFilter { limit: 3, offset: 3, newest_first: true, ..Default::default() }).await.unwrap();
+        let page = store
+            .list_reports(&ReportFilter { limit: 3, offset: 3, newest_first: true, ..Default::default() })
+            .await
+            .unwrap();
         assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ids[3], ids[2], ids[1]]);
         let counts = store.count_by_state().await.unwrap();
-        assert!(counts.contains(&(ReportState::Received, 6)) && counts.contains(&(ReportState::Triage, 1)), "{counts:?}");
+        assert!(
+            counts.contains(&(ReportState::Received, 6)) && counts.contains(&(ReportState::Triage, 1)),
+            "{counts:?}"
+        );
         let integrity = store.check_integrity().await.unwrap();
         assert!(integrity.problems.is_empty());
     })

@@ -30,7 +30,10 @@ impl TestDb {
         let admin = std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty())?;
         let name = format!("todokede_t_{:016x}", rand::rng().next_u64());
         let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to TODOKEDE_TEST_POSTGRES_URL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
         let url = format!("{base}/{name}");
         Some(TestDb { url, backend: "postgres", _dir: None, pg_admin: Some((admin, name)) })
@@ -51,7 +54,9 @@ impl TestDb {
     pub async fn cleanup(self) {
         if let Some((admin, name)) = &self.pg_admin {
             if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await;
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut conn)
+                    .await;
             }
         }
     }
@@ -94,9 +99,15 @@ impl TestDb {
             }
             Some((admin, name)) => {
                 let mut conn = sqlx::PgConnection::connect(admin).await.expect("admin connection");
-                sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))).execute(&mut conn).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
                 sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
-                    .bind(name).execute(&mut conn).await.unwrap();
+                    .bind(name)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
                 Outage::PostgresBlocked { admin: admin.clone(), name: name.clone() }
             }
         }
@@ -111,7 +122,10 @@ impl Outage {
             }
             Outage::PostgresBlocked { admin, name } => {
                 let mut conn = sqlx::PgConnection::connect(&admin).await.expect("admin connection");
-                sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))).execute(&mut conn).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -215,8 +229,10 @@ impl Browser {
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--window-size=1280,1400", format!("--user-data-dir={}", profile.display())]}}}});
-        let v: serde_json::Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
-        let session = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {v}")).to_owned();
+        let v: serde_json::Value =
+            http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session =
+            v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {v}")).to_owned();
         std::fs::create_dir_all(&shots).unwrap();
         Browser { driver, base, session, http, shots }
     }
@@ -239,7 +255,9 @@ impl Browser {
     }
 
     async fn find(&self, css: &str) -> String {
-        let v = self.cmd(reqwest::Method::POST, "/element", serde_json::json!({"using": "css selector", "value": css})).await;
+        let v = self
+            .cmd(reqwest::Method::POST, "/element", serde_json::json!({"using": "css selector", "value": css}))
+            .await;
         v[ELEMENT].as_str().unwrap().to_owned()
     }
 
@@ -256,7 +274,11 @@ impl Browser {
 
     pub async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), serde_json::Value::Null).await.as_str().unwrap_or("").to_owned()
+        self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), serde_json::Value::Null)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 
     pub async fn source(&self) -> String {
@@ -272,7 +294,11 @@ impl Browser {
             if src.contains(needle) {
                 return src;
             }
-            assert!(std::time::Instant::now() < deadline, "page never showed {needle:?}: …{}", &src[src.len().saturating_sub(1500)..]);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "page never showed {needle:?}: …{}",
+                &src[src.len().saturating_sub(1500)..]
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }

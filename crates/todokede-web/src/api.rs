@@ -47,7 +47,8 @@ async fn read_upload(req: Request, limits: Limits, json_part: &'static str) -> R
         })?;
         return Ok(Upload { json, attachments: vec![] });
     }
-    let mut mp = Multipart::from_request(req, &()).await.map_err(|e| ApiError::bad_request("bad_multipart", e.body_text()))?;
+    let mut mp =
+        Multipart::from_request(req, &()).await.map_err(|e| ApiError::bad_request("bad_multipart", e.body_text()))?;
     let mut json = None;
     let mut attachments = Vec::new();
     let multipart_err = |e: axum::extract::multipart::MultipartError| {
@@ -82,7 +83,9 @@ async fn read_upload(req: Request, limits: Limits, json_part: &'static str) -> R
         }
         attachments.push(Attachment::new(&filename, &content_type, bytes));
     }
-    let json = json.ok_or_else(|| ApiError::bad_request("missing_part", format!("multipart body needs a `{json_part}` part with the JSON")))?;
+    let json = json.ok_or_else(|| {
+        ApiError::bad_request("missing_part", format!("multipart body needs a `{json_part}` part with the JSON"))
+    })?;
     Ok(Upload { json, attachments })
 }
 
@@ -90,9 +93,15 @@ use todokede_domain::submission::display_filename;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<DedupKey>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
-    let k = v.to_str().map_err(|_| ApiError::bad_request("bad_idempotency_key", "Idempotency-Key must be visible ASCII"))?.trim();
+    let k = v
+        .to_str()
+        .map_err(|_| ApiError::bad_request("bad_idempotency_key", "Idempotency-Key must be visible ASCII"))?
+        .trim();
     if k.is_empty() || k.len() > 255 || !k.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::bad_request("bad_idempotency_key", "Idempotency-Key must be 1–255 visible ASCII characters"));
+        return Err(ApiError::bad_request(
+            "bad_idempotency_key",
+            "Idempotency-Key must be 1–255 visible ASCII characters",
+        ));
     }
     Ok(Some(DedupKey::IdempotencyKey(k.to_owned())))
 }
@@ -100,26 +109,45 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<DedupKey>, ApiError> {
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         let code = if e.is_syntax() || e.is_eof() { "malformed_json" } else { "invalid_body" };
-        ApiError::new(if code == "malformed_json" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY }, code, e.to_string())
+        ApiError::new(
+            if code == "malformed_json" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY },
+            code,
+            e.to_string(),
+        )
     })
 }
 
 /// Build a submission from an API body (shared with `todokede import`, which sets the channel
 /// and may keep `received_on`).
-pub fn submission_from_json(json: &[u8], attachments: Vec<Attachment>, channel: Channel, dedup: Option<DedupKey>) -> Result<Submission, ApiError> {
+pub fn submission_from_json(
+    json: &[u8],
+    attachments: Vec<Attachment>,
+    channel: Channel,
+    dedup: Option<DedupKey>,
+) -> Result<Submission, ApiError> {
     let payload: ReportPayload = parse_json(json)?;
     let content = payload.into_content()?;
     let mut attachments = attachments;
     for a in &payload.attachments {
         use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(a.content_base64.trim())
-            .map_err(|_| SubmissionError::Invalid { field: "attachments", message: format!("{}: content_base64 is not base64", todokede_domain::submission::display_filename(&a.filename)) })?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(a.content_base64.trim()).map_err(|_| {
+            SubmissionError::Invalid {
+                field: "attachments",
+                message: format!(
+                    "{}: content_base64 is not base64",
+                    todokede_domain::submission::display_filename(&a.filename)
+                ),
+            }
+        })?;
         attachments.push(Attachment::new(&a.filename, a.content_type.as_deref().unwrap_or(""), bytes));
     }
     let received_at = payload.received_at()?;
     if received_at.is_some() && channel != Channel::Import {
-        return Err(SubmissionError::Invalid { field: "received_on", message: "is set by the system; only imports of historical reports may give it".into() }.into());
+        return Err(SubmissionError::Invalid {
+            field: "received_on",
+            message: "is set by the system; only imports of historical reports may give it".into(),
+        }
+        .into());
     }
     Ok(Submission {
         content,
@@ -141,12 +169,19 @@ async fn submit_report(State(st): State<AppState>, req: Request) -> Result<Respo
         return Err(ApiError::too_large(format!("at most {} attachments per request", st.limits.max_attachments)));
     }
     if let Some(a) = sub.attachments.iter().find(|a| a.bytes.len() > st.limits.max_attachment_bytes) {
-        return Err(ApiError::too_large(format!("attachment {} is larger than {} bytes", a.filename, st.limits.max_attachment_bytes)));
+        return Err(ApiError::too_large(format!(
+            "attachment {} is larger than {} bytes",
+            a.filename, st.limits.max_attachment_bytes
+        )));
     }
     let receipt = match st.intake.submit(sub).await? {
         Ok(r) => r,
         Err(IngestRejection::KeyReusedWithDifferentContent) => {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", "this Idempotency-Key was already used for a different report"));
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different report",
+            ));
         }
     };
     let status_url = format!("/api/v1/reports/{}", receipt.tracking_number);
@@ -177,23 +212,39 @@ fn bearer(headers: &HeaderMap) -> Option<ReporterSecret> {
 /// mismatch, so numbers cannot be probed.
 async fn authorised_report(st: &AppState, tracking_number: &str, headers: &HeaderMap) -> Result<Report, ApiError> {
     let secret = bearer(headers).ok_or_else(|| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send the report's secret as `Authorization: Bearer <secret>`")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the report's secret as `Authorization: Bearer <secret>`",
+        )
     })?;
     let tn = TrackingNumber::parse(tracking_number).map_err(|_| ApiError::not_found())?;
     st.store.report_for_reporter(&tn, &secret).await?.ok_or_else(ApiError::not_found)
 }
 
-async fn reporter_view(State(st): State<AppState>, Path(tn): Path<String>, headers: HeaderMap) -> Result<Json<ReporterReportView>, ApiError> {
+async fn reporter_view(
+    State(st): State<AppState>,
+    Path(tn): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ReporterReportView>, ApiError> {
     let report = authorised_report(&st, &tn, &headers).await?;
     Ok(Json(ReporterReportView::of(&report)))
 }
 
-async fn add_follow_up(State(st): State<AppState>, Path(tn): Path<String>, req: Request) -> Result<StatusCode, ApiError> {
+async fn add_follow_up(
+    State(st): State<AppState>,
+    Path(tn): Path<String>,
+    req: Request,
+) -> Result<StatusCode, ApiError> {
     let report = authorised_report(&st, &tn, req.headers()).await?;
     let upload = read_upload(req, st.limits, "body").await?;
     let payload: FollowUpPayload = parse_json(&upload.json)?;
-    let body = todokede_domain::submission::text_field("body", Some(&payload.body), todokede_domain::submission::MAX_TEXT_CHARS)?
-        .ok_or(SubmissionError::Invalid { field: "body", message: "must not be empty".into() })?;
+    let body = todokede_domain::submission::text_field(
+        "body",
+        Some(&payload.body),
+        todokede_domain::submission::MAX_TEXT_CHARS,
+    )?
+    .ok_or(SubmissionError::Invalid { field: "body", message: "must not be empty".into() })?;
     st.store.add_follow_up(report.id, &body, &upload.attachments).await?;
     Ok(StatusCode::CREATED)
 }

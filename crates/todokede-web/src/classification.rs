@@ -25,7 +25,12 @@ pub async fn automatic(store: &Store, id: ReportId) -> Result<Classification, St
 
 /// Confirm with the overrides applied; returns the confirmed classification and the
 /// dimensions that differ from the automatic one.
-pub async fn confirm(store: &Store, id: ReportId, by: UserId, o: &Overrides) -> Result<(Classification, Vec<&'static str>), StoreError> {
+pub async fn confirm(
+    store: &Store,
+    id: ReportId,
+    by: UserId,
+    o: &Overrides,
+) -> Result<(Classification, Vec<&'static str>), StoreError> {
     let automatic = automatic(store, id).await?;
     let mut c = automatic.clone();
     if let Some(v) = &o.causes {

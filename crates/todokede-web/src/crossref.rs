@@ -53,7 +53,11 @@ fn indicators_of(analysis: &Value) -> Vec<IndexedIndicator> {
             for s in f["sources"].as_array().into_iter().flatten().filter_map(Value::as_str) {
                 if let Ok(ip) = s.parse::<std::net::IpAddr>() {
                     let kind = if ip.is_ipv4() { "ipv4" } else { "ipv6" };
-                    let common = todokede_analyse::warninglists::lists().ip(ip).is_some() || match ip { std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback(), std::net::IpAddr::V6(v6) => v6.is_loopback() };
+                    let common = todokede_analyse::warninglists::lists().ip(ip).is_some()
+                        || match ip {
+                            std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback(),
+                            std::net::IpAddr::V6(v6) => v6.is_loopback(),
+                        };
                     out.push(IndexedIndicator { kind: kind.into(), value: s.to_owned(), common });
                 }
             }
@@ -70,7 +74,9 @@ fn indicators_of(analysis: &Value) -> Vec<IndexedIndicator> {
 pub async fn texts_of(store: &Store, r: &Report) -> Result<Vec<(i64, String)>, StoreError> {
     let c = &r.content;
     let mut texts = vec![(0, c.description.clone())];
-    for (i, t) in [&c.discovery_narrative, &c.damage_narrative, &c.cause_narrative, &c.response_narrative].into_iter().enumerate() {
+    for (i, t) in
+        [&c.discovery_narrative, &c.damage_narrative, &c.cause_narrative, &c.response_narrative].into_iter().enumerate()
+    {
         if let Some(t) = t {
             texts.push((1 + i as i64, t.clone()));
         }
@@ -86,7 +92,9 @@ pub async fn texts_of(store: &Store, r: &Report) -> Result<Vec<(i64, String)>, S
         }
     }
     for (i, a) in r.all_attachments().into_iter().enumerate() {
-        if a.size > MAX_TEXT_ATTACHMENT || !(a.content_type.starts_with("text/plain") || a.filename.to_lowercase().ends_with(".txt")) {
+        if a.size > MAX_TEXT_ATTACHMENT
+            || !(a.content_type.starts_with("text/plain") || a.filename.to_lowercase().ends_with(".txt"))
+        {
             continue;
         }
         if let Some(bytes) = store.blob(&a.sha256).await? {
@@ -103,17 +111,32 @@ pub async fn texts_of(store: &Store, r: &Report) -> Result<Vec<(i64, String)>, S
 /// Index a report after its analysis (`texts`: its [`texts_of`], `analysis`: the stored
 /// analysis JSON): correlate its indicators, cluster it with its nearest near-duplicate, record
 /// its facets and text.
-pub async fn index_report(store: &Store, id: ReportId, texts: &[(i64, String)], analysis: &Value) -> Result<ReportIndex, StoreError> {
+pub async fn index_report(
+    store: &Store,
+    id: ReportId,
+    texts: &[(i64, String)],
+    analysis: &Value,
+) -> Result<ReportIndex, StoreError> {
     let mut signatures = vec![];
     let mut candidates = vec![];
     for (part, text) in texts {
         if let Some(sig) = similarity::signature(text) {
             let bands = similarity::band_keys(&sig);
-            candidates.extend(store.lsh_candidates(id, &bands).await?.into_iter().filter_map(|c| Some((similarity::from_bytes(&c.signature)?, c.cluster, sig))));
+            candidates.extend(
+                store
+                    .lsh_candidates(id, &bands)
+                    .await?
+                    .into_iter()
+                    .filter_map(|c| Some((similarity::from_bytes(&c.signature)?, c.cluster, sig))),
+            );
             signatures.push((*part, similarity::to_bytes(&sig), bands.to_vec()));
         }
     }
-    let best = candidates.iter().map(|(theirs, cluster, ours)| (similarity::similarity(ours, theirs), *cluster)).filter(|(s, _)| *s >= similarity::CLUSTER_THRESHOLD).max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.0.cmp(&a.1.0)));
+    let best = candidates
+        .iter()
+        .map(|(theirs, cluster, ours)| (similarity::similarity(ours, theirs), *cluster))
+        .filter(|(s, _)| *s >= similarity::CLUSTER_THRESHOLD)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.0.cmp(&a.1.0)));
     let cluster = Some(best.map(|(s, c)| (c, s)).unwrap_or((id, 1.0)));
     let classification = match store.classification(id).await? {
         Some(c) => c,
@@ -160,13 +183,20 @@ pub fn parse_search(q: &str) -> SearchKind {
         if hex && matches!(refanged.len(), 32 | 40 | 64) {
             return SearchKind::Indicator(IndicatorQuery::Exact(refanged.to_lowercase()));
         }
-        let domain_like = refanged.contains('.') && refanged.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') && refanged.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+        let domain_like = refanged.contains('.')
+            && refanged.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            && refanged
+                .rsplit('.')
+                .next()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
         if domain_like {
             let mut labels: Vec<String> = refanged.trim_end_matches('.').split('.').map(str::to_lowercase).collect();
             labels.reverse();
             return SearchKind::Indicator(IndicatorQuery::DomainTree(format!("{}.", labels.join("."))));
         }
-        let btc = (refanged.starts_with("bc1") || refanged.starts_with('1') || refanged.starts_with('3')) && (26..=62).contains(&refanged.len()) && refanged.chars().all(|c| c.is_ascii_alphanumeric());
+        let btc = (refanged.starts_with("bc1") || refanged.starts_with('1') || refanged.starts_with('3'))
+            && (26..=62).contains(&refanged.len())
+            && refanged.chars().all(|c| c.is_ascii_alphanumeric());
         if btc && !refanged.chars().all(|c| c.is_ascii_digit()) {
             return SearchKind::Indicator(IndicatorQuery::Exact(refanged));
         }
@@ -198,7 +228,8 @@ pub async fn trend_alerts(store: &Store, period: Period) -> Result<Vec<Surge>, S
             counts.entry(facet).or_default()[i] = n as u64;
         }
     }
-    let series: Vec<Series> = counts.into_iter().map(|(key, c)| Series { label: facet_label(&key), key, counts: c.to_vec() }).collect();
+    let series: Vec<Series> =
+        counts.into_iter().map(|(key, c)| Series { label: facet_label(&key), key, counts: c.to_vec() }).collect();
     Ok(surges(&series))
 }
 
@@ -210,10 +241,19 @@ mod tests {
     fn queries_are_read_as_indicators_or_words() {
         assert_eq!(parse_search("198.51.100.7"), SearchKind::Indicator(IndicatorQuery::Exact("198.51.100.7".into())));
         assert_eq!(parse_search("198.51.100[.]7"), SearchKind::Indicator(IndicatorQuery::Exact("198.51.100.7".into())));
-        assert_eq!(parse_search("198.51.100.0/24"), SearchKind::Indicator(IndicatorQuery::Ipv4Range(3325256704, 3325256959)));
-        assert_eq!(parse_search("Example.CO.jp"), SearchKind::Indicator(IndicatorQuery::DomainTree("jp.co.example.".into())));
+        assert_eq!(
+            parse_search("198.51.100.0/24"),
+            SearchKind::Indicator(IndicatorQuery::Ipv4Range(3325256704, 3325256959))
+        );
+        assert_eq!(
+            parse_search("Example.CO.jp"),
+            SearchKind::Indicator(IndicatorQuery::DomainTree("jp.co.example.".into()))
+        );
         assert_eq!(parse_search(&"A".repeat(64)), SearchKind::Indicator(IndicatorQuery::Exact("a".repeat(64))));
-        assert_eq!(parse_search("1Kz6v4B5CawcnL8jrUvHsvzQv5Yq4fbsSv"), SearchKind::Indicator(IndicatorQuery::Exact("1Kz6v4B5CawcnL8jrUvHsvzQv5Yq4fbsSv".into())));
+        assert_eq!(
+            parse_search("1Kz6v4B5CawcnL8jrUvHsvzQv5Yq4fbsSv"),
+            SearchKind::Indicator(IndicatorQuery::Exact("1Kz6v4B5CawcnL8jrUvHsvzQv5Yq4fbsSv".into()))
+        );
         assert_eq!(parse_search("脅迫文 phpMyAdmin"), SearchKind::Text(vec!["脅迫文".into(), "phpMyAdmin".into()]));
         assert_eq!(parse_search("3306"), SearchKind::Text(vec!["3306".into()]));
     }

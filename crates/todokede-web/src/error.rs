@@ -32,7 +32,12 @@ impl ApiError {
 
 impl From<SubmissionError> for ApiError {
     fn from(e: SubmissionError) -> Self {
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_field", field: Some(e.field()), message: e.to_string() }
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_field",
+            field: Some(e.field()),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -40,11 +45,17 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found(),
-            StoreError::InvalidTransition(t) => ApiError::new(StatusCode::CONFLICT, "invalid_transition", t.to_string()),
+            StoreError::InvalidTransition(t) => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_transition", t.to_string())
+            }
             StoreError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "duplicate", "already exists"),
             other => {
                 tracing::error!(error = %other, "store failure");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the report store is unavailable; nothing was stored — retry later with the same Idempotency-Key")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the report store is unavailable; nothing was stored — retry later with the same Idempotency-Key",
+                )
             }
         }
     }

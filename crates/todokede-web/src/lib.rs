@@ -3,20 +3,20 @@
 //! every response gets.
 
 pub mod api;
-pub mod error;
-pub mod publication;
 pub mod classification;
 pub mod crossref;
+pub mod error;
+mod openapi;
+pub mod publication;
 pub mod replies;
 pub mod totp;
 pub mod ui;
-mod openapi;
 pub mod wire;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
-use tower_http::set_header::SetResponseHeaderLayer;
 use todokede_store::{IntakeQueue, Store};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Size limits of intake. Defaults suit logs and screenshots; a deployment may raise them.
 #[derive(Debug, Clone, Copy)]

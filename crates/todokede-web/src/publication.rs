@@ -2,6 +2,7 @@
 //! drafting the half-year report (a new document version), analysts' edits (new versions),
 //! approval, and rendering what was approved.
 
+use crate::crossref::period_span;
 use std::collections::{BTreeMap, BTreeSet};
 use time::{OffsetDateTime, macros::offset};
 use todokede_domain::*;
@@ -9,7 +10,6 @@ use todokede_publish::document::{CaseInput, DraftChoices};
 use todokede_publish::render::{self, RenderOptions};
 use todokede_publish::stats::{self, CaseRecord, Statistics};
 use todokede_publish::{Document, KnownIdentifiers};
-use crate::crossref::period_span;
 use todokede_store::{ConfirmedCase, PublicationVersion, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,12 +27,28 @@ fn received_on(t: OffsetDateTime) -> time::Date {
 }
 
 /// Web-mail providers: an address there says nothing about the reporter's organisation.
-const FREE_MAIL: &[&str] = &["gmail.com", "yahoo.co.jp", "ymail.ne.jp", "outlook.com", "outlook.jp", "hotmail.com", "icloud.com", "docomo.ne.jp", "ezweb.ne.jp", "softbank.ne.jp", "au.com"];
+const FREE_MAIL: &[&str] = &[
+    "gmail.com",
+    "yahoo.co.jp",
+    "ymail.ne.jp",
+    "outlook.com",
+    "outlook.jp",
+    "hotmail.com",
+    "icloud.com",
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "softbank.ne.jp",
+    "au.com",
+];
 
 fn known_identifiers(c: &ReportContent) -> KnownIdentifiers {
     let r = &c.reporter;
     let label = r.kind.map(|k| format!("届出者（{}）", k.label_ja())).unwrap_or_else(|| "届出者".into());
-    let domain = r.email.as_ref().and_then(|e| e.as_str().rsplit_once('@').map(|(_, d)| d.to_lowercase())).filter(|d| !FREE_MAIL.contains(&d.as_str()));
+    let domain = r
+        .email
+        .as_ref()
+        .and_then(|e| e.as_str().rsplit_once('@').map(|(_, d)| d.to_lowercase()))
+        .filter(|d| !FREE_MAIL.contains(&d.as_str()));
     KnownIdentifiers {
         reporter_label: label,
         person_names: r.name.iter().cloned().collect(),
@@ -62,14 +78,21 @@ fn record(c: &ConfirmedCase, incidents: &BTreeMap<ReportId, ReportId>) -> CaseRe
 
 /// The confirmed cases of the period and the two before it (for the comparison columns and
 /// the trend), as records; plus the period's own cases with their records.
-async fn load(store: &Store, period: Period) -> Result<(Vec<(ConfirmedCase, CaseRecord)>, Vec<CaseRecord>, u64), PublicationError> {
+async fn load(
+    store: &Store,
+    period: Period,
+) -> Result<(Vec<(ConfirmedCase, CaseRecord)>, Vec<CaseRecord>, u64), PublicationError> {
     let (from, _) = period_span(period.previous().previous());
     let (pfrom, to) = period_span(period);
     let incidents = store.incidents().await?;
     let all = store.confirmed_cases(from, to).await?;
     let records: Vec<CaseRecord> = all.iter().map(|c| record(c, &incidents)).collect();
     let received = store.count_received(pfrom, to).await? as u64;
-    let own = all.into_iter().zip(records.iter().cloned()).filter(|(c, _)| period.contains(received_on(c.received_at))).collect();
+    let own = all
+        .into_iter()
+        .zip(records.iter().cloned())
+        .filter(|(c, _)| period.contains(received_on(c.received_at)))
+        .collect();
     Ok((own, records, received))
 }
 
@@ -86,13 +109,20 @@ pub async fn statistics(store: &Store, period: Period, threshold: u64) -> Result
 
 /// Feature choices by tracking number ("HMX4P-7TQ2C=タイトル").
 pub fn parse_feature(s: &str) -> Result<todokede_publish::FeatureChoice, PublicationError> {
-    let (tn, title) = s.split_once('=').ok_or_else(|| PublicationError::Invalid(format!("`{s}`: give TRACKING-NUMBER=TITLE")))?;
+    let (tn, title) =
+        s.split_once('=').ok_or_else(|| PublicationError::Invalid(format!("`{s}`: give TRACKING-NUMBER=TITLE")))?;
     let tn = TrackingNumber::parse(tn.trim()).map_err(|e| PublicationError::Invalid(format!("`{tn}`: {e}")))?;
     Ok(todokede_publish::FeatureChoice { report: tn.to_string(), title: title.trim().to_owned() })
 }
 
 /// Generate a new draft version of the period's report from the confirmed cases.
-pub async fn draft(store: &Store, period: Period, choices: &DraftChoices, threshold: u64, by: UserId) -> Result<(i64, Document), PublicationError> {
+pub async fn draft(
+    store: &Store,
+    period: Period,
+    choices: &DraftChoices,
+    threshold: u64,
+    by: UserId,
+) -> Result<(i64, Document), PublicationError> {
     let (own, records, received) = load(store, period).await?;
     for f in &choices.featured {
         if !own.iter().any(|(c, _)| c.tracking_number.to_string() == f.report) {
@@ -119,7 +149,9 @@ pub async fn draft(store: &Store, period: Period, choices: &DraftChoices, thresh
 }
 
 fn decode(v: &PublicationVersion) -> Result<Document, PublicationError> {
-    serde_json::from_str(&v.document_json).map_err(|e| PublicationError::Store(StoreError::Corrupt(format!("publication {} v{}: {e}", v.period, v.version))))
+    serde_json::from_str(&v.document_json).map_err(|e| {
+        PublicationError::Store(StoreError::Corrupt(format!("publication {} v{}: {e}", v.period, v.version)))
+    })
 }
 
 /// The latest version of the period's document, if any.
@@ -130,21 +162,34 @@ pub async fn latest(store: &Store, period: Period) -> Result<Option<(Publication
 }
 
 /// The latest approved version: the only one that may be published.
-pub async fn approved(store: &Store, period: Period) -> Result<Option<(PublicationVersion, Document)>, PublicationError> {
-    let Some(v) = store.publication_versions(&period.to_string()).await?.into_iter().find(|v| v.approved_at.is_some()) else { return Ok(None) };
+pub async fn approved(
+    store: &Store,
+    period: Period,
+) -> Result<Option<(PublicationVersion, Document)>, PublicationError> {
+    let Some(v) = store.publication_versions(&period.to_string()).await?.into_iter().find(|v| v.approved_at.is_some())
+    else {
+        return Ok(None);
+    };
     let d = decode(&v)?;
     Ok(Some((v, d)))
 }
 
 /// Apply edits (path → text) to the latest version, saving a new one.
-pub async fn edit(store: &Store, period: Period, edits: &BTreeMap<String, String>, by: UserId) -> Result<(i64, Vec<String>), PublicationError> {
-    let (_, mut doc) = latest(store, period).await?.ok_or_else(|| PublicationError::Invalid(format!("no draft for {period} yet")))?;
+pub async fn edit(
+    store: &Store,
+    period: Period,
+    edits: &BTreeMap<String, String>,
+    by: UserId,
+) -> Result<(i64, Vec<String>), PublicationError> {
+    let (_, mut doc) =
+        latest(store, period).await?.ok_or_else(|| PublicationError::Invalid(format!("no draft for {period} yet")))?;
     let changed = doc.apply_edits(edits).map_err(|p| PublicationError::Invalid(format!("no text at `{p}`")))?;
     if changed.is_empty() {
         return Err(PublicationError::Invalid("nothing changed".into()));
     }
     let json = serde_json::to_string(&doc).expect("document serialises");
-    let version = store.save_publication(&period.to_string(), &json, by, &format!("edited: {}", changed.join(", "))).await?;
+    let version =
+        store.save_publication(&period.to_string(), &json, by, &format!("edited: {}", changed.join(", "))).await?;
     Ok((version, changed))
 }
 
@@ -184,7 +229,11 @@ impl Format {
 pub async fn render(store: &Store, period: Period, format: Format, draft: bool) -> Result<Vec<u8>, PublicationError> {
     let found = if draft { latest(store, period).await? } else { approved(store, period).await? };
     let (v, doc) = found.ok_or_else(|| {
-        PublicationError::Invalid(if draft { format!("no draft for {period} yet") } else { format!("no approved version of {period}: approve one first (or render the draft with --draft)") })
+        PublicationError::Invalid(if draft {
+            format!("no draft for {period} yet")
+        } else {
+            format!("no approved version of {period}: approve one first (or render the draft with --draft)")
+        })
     })?;
     let opts = RenderOptions {
         draft: v.approved_at.is_none(),
@@ -197,7 +246,9 @@ pub async fn render(store: &Store, period: Period, format: Format, draft: bool) 
         Format::Html => render::html(&doc, &opts)?.into_bytes(),
         Format::Markdown => render::markdown(&doc, &opts).into_bytes(),
         // Typesetting is CPU-bound: off the async runtime.
-        Format::Pdf => tokio::task::spawn_blocking(move || render::pdf(&doc, &opts)).await.map_err(|e| PublicationError::Invalid(e.to_string()))??,
+        Format::Pdf => tokio::task::spawn_blocking(move || render::pdf(&doc, &opts))
+            .await
+            .map_err(|e| PublicationError::Invalid(e.to_string()))??,
     })
 }
 

@@ -6,7 +6,13 @@ use todokede_store::{Store, StoreError};
 
 /// An analyst's message to the reporter: on the report's timeline and, when the reporter gave
 /// an address, queued as mail threaded onto the conversation.
-pub async fn reply_to_reporter(store: &Store, cfg: &MailConfig, id: ReportId, analyst: UserId, body: &str) -> Result<bool, StoreError> {
+pub async fn reply_to_reporter(
+    store: &Store,
+    cfg: &MailConfig,
+    id: ReportId,
+    analyst: UserId,
+    body: &str,
+) -> Result<bool, StoreError> {
     store.add_reply(id, analyst, body).await?;
     let report = store.report(id).await?.ok_or(StoreError::NotFound)?;
     let Some(to) = &report.content.reporter.email else { return Ok(false) };
@@ -20,9 +26,9 @@ pub async fn reply_to_reporter(store: &Store, cfg: &MailConfig, id: ReportId, an
         }
     }
     thread.extend(store.sent_message_ids(id).await?);
-    let m = todokede_mail::outbound::reply(&cfg.from, to, &report.tracking_number, report.content.language, body, &thread)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let m =
+        todokede_mail::outbound::reply(&cfg.from, to, &report.tracking_number, report.content.language, body, &thread)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     store.enqueue_mail(id, &m.message_id, m.from.as_str(), m.to.as_str(), &m.raw).await?;
     Ok(true)
 }
-

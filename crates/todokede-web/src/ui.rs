@@ -29,7 +29,8 @@ use crate::AppState;
 const SESSION_COOKIE: &str = "todokede_session";
 const ANALYST_SESSION: time::Duration = time::Duration::hours(8);
 const REPORTER_SESSION: time::Duration = time::Duration::minutes(30);
-const HTML_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const HTML_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn templates() -> Environment<'static> {
     let mut env = Environment::new();
@@ -78,17 +79,22 @@ impl Limiter {
     }
     fn count(&self, key: &str, window: Duration) -> usize {
         let mut m = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        m.get_mut(key).map(|v| {
-            v.retain(|t| t.elapsed() < window);
-            v.len()
-        }).unwrap_or(0)
+        m.get_mut(key)
+            .map(|v| {
+                v.retain(|t| t.elapsed() < window);
+                v.len()
+            })
+            .unwrap_or(0)
     }
 }
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/", get(index))
-        .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/app.css")) }))
+        .route(
+            "/static/app.css",
+            get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/app.css")) }),
+        )
         .route("/report/new", get(report_form).post(submit_form))
         .route("/r/{tracking_number}/{secret}", get(secret_link))
         .route("/reporter/login", get(reporter_login_page).post(reporter_login))
@@ -152,7 +158,13 @@ fn token_hash(token: &str) -> String {
 fn client_ip(headers: &HeaderMap) -> String {
     // Behind a reverse proxy the operator should configure it to set this; without one the
     // socket address would be better, but every request here passes through the same key.
-    headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).unwrap_or("direct").trim().to_owned()
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .unwrap_or("direct")
+        .trim()
+        .to_owned()
 }
 
 struct Ctx {
@@ -209,21 +221,28 @@ fn render(st: &AppState, c: &Ctx, name: &str, extra: Value) -> Response {
     let mut res = Html(body).into_response();
     res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(HTML_CSP));
     if c.set_lang {
-        res.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", c.lang)).unwrap());
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", c.lang)).unwrap(),
+        );
     }
     res
 }
 
 fn error_page(st: &AppState, c: &Ctx, status: StatusCode, ja: &str, en: &str) -> Response {
     let msg = if c.lang == "en" { en } else { ja };
-    let mut r = render(st, c, "error.html", context! { title => status.canonical_reason().unwrap_or("Error"), message => msg });
+    let mut r =
+        render(st, c, "error.html", context! { title => status.canonical_reason().unwrap_or("Error"), message => msg });
     *r.status_mut() = status;
     r
 }
 
 fn session_cookie(st: &AppState, token: &str, max_age: i64) -> HeaderValue {
     let secure = if st.secure_cookies { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")).unwrap()
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap()
 }
 
 /// Every POST must come from our own pages. Browsers say where a request comes from in
@@ -244,11 +263,16 @@ fn same_origin(headers: &HeaderMap) -> bool {
 fn csrf_ok(c: &Ctx, presented: Option<&str>) -> bool {
     let expected = c.csrf();
     let p = presented.unwrap_or("");
-    !expected.is_empty() && p.len() == expected.len() && p.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+    !expected.is_empty()
+        && p.len() == expected.len()
+        && p.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
 }
 
 fn options<T: ClosedEnum>(lang: &str) -> Vec<Value> {
-    T::ALL.iter().map(|v| context! { key => v.key(), label => if lang == "en" { v.label_en() } else { v.label_ja() } }).collect()
+    T::ALL
+        .iter()
+        .map(|v| context! { key => v.key(), label => if lang == "en" { v.label_en() } else { v.label_ja() } })
+        .collect()
 }
 
 fn label<T: ClosedEnum>(v: T, lang: &str) -> &'static str {
@@ -268,24 +292,36 @@ async fn index(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
 }
 
 fn form_page(st: &AppState, c: &Ctx, form: ReportForm, values: Value, error: Option<(String, String)>) -> Response {
-    render(st, c, "report_form.html", context! {
-        form => form.key(), form_label => label(form, c.lang), v => values,
-        error => error.map(|(field, message)| context! { field, message }),
-        reporter_kinds => options::<ReporterKind>(c.lang), discoveries => options::<DiscoveryTrigger>(c.lang),
-        damage_statuses => options::<DamageStatus>(c.lang), damages => options::<DamageCategory>(c.lang),
-        assets => options::<AffectedAsset>(c.lang), causes => options::<CauseCategory>(c.lang),
-        max_attachment_mib => st.limits.max_attachment_bytes >> 20, max_body_mib => st.limits.max_body_bytes >> 20,
-    })
+    render(
+        st,
+        c,
+        "report_form.html",
+        context! {
+            form => form.key(), form_label => label(form, c.lang), v => values,
+            error => error.map(|(field, message)| context! { field, message }),
+            reporter_kinds => options::<ReporterKind>(c.lang), discoveries => options::<DiscoveryTrigger>(c.lang),
+            damage_statuses => options::<DamageStatus>(c.lang), damages => options::<DamageCategory>(c.lang),
+            assets => options::<AffectedAsset>(c.lang), causes => options::<CauseCategory>(c.lang),
+            max_attachment_mib => st.limits.max_attachment_bytes >> 20, max_body_mib => st.limits.max_body_bytes >> 20,
+        },
+    )
 }
 
-async fn report_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn report_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let form = q.get("form").and_then(|f| ReportForm::parse(f).ok()).unwrap_or(ReportForm::UnauthorizedAccess);
     form_page(&st, &c, form, context! { submission_id => random_token() }, None)
 }
 
 /// Text fields (repeatable) and files of a multipart form.
-async fn read_multipart(req: Request, limits: crate::Limits) -> Result<(HashMap<String, Vec<String>>, Vec<Attachment>), String> {
+async fn read_multipart(
+    req: Request,
+    limits: crate::Limits,
+) -> Result<(HashMap<String, Vec<String>>, Vec<Attachment>), String> {
     let mut mp = Multipart::from_request(req, &()).await.map_err(|e| e.body_text())?;
     let mut fields: HashMap<String, Vec<String>> = HashMap::new();
     let mut files = Vec::new();
@@ -296,7 +332,11 @@ async fn read_multipart(req: Request, limits: crate::Limits) -> Result<(HashMap<
             let mut bytes = Vec::new();
             while let Some(chunk) = f.chunk().await.map_err(|e| e.body_text())? {
                 if bytes.len() + chunk.len() > limits.max_attachment_bytes {
-                    return Err(format!("`{}`: larger than {} MiB", submission::display_filename(&filename), limits.max_attachment_bytes >> 20));
+                    return Err(format!(
+                        "`{}`: larger than {} MiB",
+                        submission::display_filename(&filename),
+                        limits.max_attachment_bytes >> 20
+                    ));
                 }
                 bytes.extend_from_slice(&chunk);
             }
@@ -313,17 +353,42 @@ async fn read_multipart(req: Request, limits: crate::Limits) -> Result<(HashMap<
     Ok((fields, files))
 }
 
-async fn submit_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>, req: Request) -> Response {
+async fn submit_form(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    req: Request,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     if !same_origin(&headers) {
-        return error_page(&st, &c, StatusCode::FORBIDDEN, "他のサイトからの送信は受け付けません。", "Submissions from other sites are refused.");
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "他のサイトからの送信は受け付けません。",
+            "Submissions from other sites are refused.",
+        );
     }
     if st.limiter.hit(&format!("submit:{}", client_ip(&headers)), 30, Duration::from_secs(600)) {
-        return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "送信が多すぎます。しばらくしてから再度お試しください。", "Too many submissions; please try again later.");
+        return error_page(
+            &st,
+            &c,
+            StatusCode::TOO_MANY_REQUESTS,
+            "送信が多すぎます。しばらくしてから再度お試しください。",
+            "Too many submissions; please try again later.",
+        );
     }
     let (fields, files) = match read_multipart(req, st.limits).await {
         Ok(x) => x,
-        Err(e) => return error_page(&st, &c, StatusCode::PAYLOAD_TOO_LARGE, &format!("送信できませんでした：{e}"), &format!("Not sent: {e}")),
+        Err(e) => {
+            return error_page(
+                &st,
+                &c,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("送信できませんでした：{e}"),
+                &format!("Not sent: {e}"),
+            );
+        }
     };
     let one = |k: &str| fields.get(k).and_then(|v| v.first()).cloned().filter(|s| !s.trim().is_empty());
     let many = |k: &str| fields.get(k).cloned().unwrap_or_default();
@@ -335,8 +400,12 @@ async fn submit_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Q
         attachments: vec![],
         language: Some(c.lang.to_owned()),
         reporter: Some(crate::wire::ReporterPayload {
-            kind: one("reporter_kind"), name: one("reporter_name"), organization: one("reporter_organization"),
-            email: one("reporter_email"), phone: one("reporter_phone"), address: one("reporter_address"),
+            kind: one("reporter_kind"),
+            name: one("reporter_name"),
+            organization: one("reporter_organization"),
+            email: one("reporter_email"),
+            phone: one("reporter_phone"),
+            address: one("reporter_address"),
         }),
         discovered_on: one("discovered_on"),
         discovery: one("discovery"),
@@ -375,22 +444,51 @@ async fn submit_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Q
         Ok(Ok(receipt)) => {
             let secret = receipt.secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
             // On request, the number and the link by mail too (queued; sent by the outbox worker).
-            let to = payload.reporter.as_ref().and_then(|r| r.email.as_deref()).and_then(|e| EmailAddress::parse(e).ok());
+            let to =
+                payload.reporter.as_ref().and_then(|r| r.email.as_deref()).and_then(|e| EmailAddress::parse(e).ok());
             let mut mailed = false;
             if let (true, Some(to), false) = (mail_receipt, to, receipt.duplicate) {
                 let lang = if c.lang == "en" { Language::En } else { Language::Ja };
-                if let Ok(m) = todokede_mail::outbound::acknowledgement(&st.mail.from, &to, &receipt.tracking_number, &secret, lang, &st.mail.public_url, None) {
-                    mailed = st.store.enqueue_mail(receipt.report_id, &m.message_id, m.from.as_str(), m.to.as_str(), &m.raw).await.is_ok();
+                if let Ok(m) = todokede_mail::outbound::acknowledgement(
+                    &st.mail.from,
+                    &to,
+                    &receipt.tracking_number,
+                    &secret,
+                    lang,
+                    &st.mail.public_url,
+                    None,
+                ) {
+                    mailed = st
+                        .store
+                        .enqueue_mail(receipt.report_id, &m.message_id, m.from.as_str(), m.to.as_str(), &m.raw)
+                        .await
+                        .is_ok();
                 }
             }
             let link = format!("{}/r/{}/{}", st.mail.public_url.trim_end_matches('/'), receipt.tracking_number, secret);
-            render(&st, &c, "submitted.html", context! { tracking_number => receipt.tracking_number.to_string(), secret, secret_link => link, mailed })
+            render(
+                &st,
+                &c,
+                "submitted.html",
+                context! { tracking_number => receipt.tracking_number.to_string(), secret, secret_link => link, mailed },
+            )
         }
-        Ok(Err(_)) => error_page(&st, &c, StatusCode::CONFLICT, "この届出は既に送信されています。", "This report was already submitted."),
+        Ok(Err(_)) => error_page(
+            &st,
+            &c,
+            StatusCode::CONFLICT,
+            "この届出は既に送信されています。",
+            "This report was already submitted.",
+        ),
         Err(e) => {
             tracing::error!(error = %e, "web intake failed");
-            error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に受け付けられません。入力内容は保存されていません。しばらくしてから再度送信してください。",
-                "We cannot accept reports right now; nothing was stored. Please submit again in a moment.")
+            error_page(
+                &st,
+                &c,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "一時的に受け付けられません。入力内容は保存されていません。しばらくしてから再度送信してください。",
+                "We cannot accept reports right now; nothing was stored. Please submit again in a moment.",
+            )
         }
     }
 }
@@ -399,7 +497,11 @@ async fn submit_form(State(st): State<AppState>, headers: HeaderMap, Query(q): Q
 
 async fn start_reporter_session(st: &AppState, report: ReportId) -> Response {
     let token = random_token();
-    if let Err(e) = st.store.create_session(&token_hash(&token), &SessionSubject::Reporter(report), &random_token(), REPORTER_SESSION).await {
+    if let Err(e) = st
+        .store
+        .create_session(&token_hash(&token), &SessionSubject::Reporter(report), &random_token(), REPORTER_SESSION)
+        .await
+    {
         tracing::error!(error = %e, "session");
         return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
     }
@@ -409,7 +511,11 @@ async fn start_reporter_session(st: &AppState, report: ReportId) -> Response {
     res
 }
 
-async fn secret_link(State(st): State<AppState>, headers: HeaderMap, Path((tn, secret)): Path<(String, String)>) -> Response {
+async fn secret_link(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((tn, secret)): Path<(String, String)>,
+) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
     let ip = client_ip(&headers);
     if st.limiter.count(&format!("reporter:{ip}"), Duration::from_secs(900)) > 20 {
@@ -430,7 +536,11 @@ async fn secret_link(State(st): State<AppState>, headers: HeaderMap, Path((tn, s
     }
 }
 
-async fn reporter_login_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn reporter_login_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     render(&st, &c, "reporter_login.html", context! {})
 }
@@ -444,15 +554,27 @@ struct ReporterLogin {
 async fn reporter_login(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<ReporterLogin>) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
     if !same_origin(&headers) {
-        return error_page(&st, &c, StatusCode::FORBIDDEN, "他のサイトからの送信は受け付けません。", "Requests from other sites are refused.");
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "他のサイトからの送信は受け付けません。",
+            "Requests from other sites are refused.",
+        );
     }
     secret_link(State(st), headers, Path((f.tracking_number, f.secret))).await
 }
 
-async fn reporter_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn reporter_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let Some(id) = c.reporter_report() else { return Redirect::to("/reporter/login").into_response() };
-    let Ok(Some(r)) = st.store.report(id).await else { return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.") };
+    let Ok(Some(r)) = st.store.report(id).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     // What a reporter may see is decided once, for the API and this page alike.
     let view = crate::wire::ReporterReportView::of(&r);
     let messages: Vec<Value> = view.messages.iter().map(|m| {
@@ -464,25 +586,42 @@ async fn reporter_page(State(st): State<AppState>, headers: HeaderMap, Query(q):
         };
         context! { kind => m.kind, who, at => jst(m.at), body => m.body, attachments => m.attachments.iter().map(|a| a.filename.clone()).collect::<Vec<_>>() }
     }).collect();
-    render(&st, &c, "reporter.html", context! {
-        report => context! { tracking_number => r.tracking_number.to_string(), state => r.state.key(), state_label => label(r.state, c.lang),
-            form_label => label(r.content.form, c.lang), received_at => jst(r.received_at), description => r.content.description },
-        messages,
-    })
+    render(
+        &st,
+        &c,
+        "reporter.html",
+        context! {
+            report => context! { tracking_number => r.tracking_number.to_string(), state => r.state.key(), state_label => label(r.state, c.lang),
+                form_label => label(r.content.form, c.lang), received_at => jst(r.received_at), description => r.content.description },
+            messages,
+        },
+    )
 }
 
 async fn reporter_follow_up(State(st): State<AppState>, headers: HeaderMap, req: Request) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
     let Some(id) = c.reporter_report() else { return Redirect::to("/reporter/login").into_response() };
     if !same_origin(&headers) {
-        return error_page(&st, &c, StatusCode::FORBIDDEN, "他のサイトからの送信は受け付けません。", "Requests from other sites are refused.");
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "他のサイトからの送信は受け付けません。",
+            "Requests from other sites are refused.",
+        );
     }
     let (fields, files) = match read_multipart(req, st.limits).await {
         Ok(x) => x,
         Err(e) => return error_page(&st, &c, StatusCode::PAYLOAD_TOO_LARGE, &e, &e),
     };
     if !csrf_ok(&c, fields.get("csrf").and_then(|v| v.first()).map(String::as_str)) {
-        return error_page(&st, &c, StatusCode::FORBIDDEN, "フォームの有効期限が切れました。ページを開き直してください。", "The form has expired; please reload the page.");
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "フォームの有効期限が切れました。ページを開き直してください。",
+            "The form has expired; please reload the page.",
+        );
     }
     let body = fields.get("body").and_then(|v| v.first()).map(|s| s.trim().to_owned()).unwrap_or_default();
     if body.is_empty() {
@@ -490,13 +629,19 @@ async fn reporter_follow_up(State(st): State<AppState>, headers: HeaderMap, req:
     }
     match st.store.add_follow_up(id, &body, &files).await {
         Ok(()) => Redirect::to("/reporter").into_response(),
-        Err(_) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に送信できません。", "Cannot send right now."),
+        Err(_) => {
+            error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に送信できません。", "Cannot send right now.")
+        }
     }
 }
 
 // ── analysts ────────────────────────────────────────────────────────────────────────────
 
-async fn login_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn login_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     render(&st, &c, "login.html", context! {})
 }
@@ -513,19 +658,31 @@ struct LoginForm {
 async fn login(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
     if !same_origin(&headers) {
-        return error_page(&st, &c, StatusCode::FORBIDDEN, "他のサイトからの送信は受け付けません。", "Requests from other sites are refused.");
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "他のサイトからの送信は受け付けません。",
+            "Requests from other sites are refused.",
+        );
     }
     let email = f.email.trim().to_ascii_lowercase();
     let ip = client_ip(&headers);
     let window = Duration::from_secs(900);
     // Lockout per account and per address: 5 failures in 15 minutes. The message is the
     // same as for a wrong password, so it tells an attacker nothing.
-    let generic = if c.lang == "en" { "The e-mail address or password is not right, or the account is locked for a while." } else { "メールアドレスまたはパスワードが正しくないか、一時的にロックされています。" };
+    let generic = if c.lang == "en" {
+        "The e-mail address or password is not right, or the account is locked for a while."
+    } else {
+        "メールアドレスまたはパスワードが正しくないか、一時的にロックされています。"
+    };
     let fail = |st: &AppState| {
         st.limiter.hit(&format!("login:{email}"), usize::MAX, window);
         st.limiter.hit(&format!("login-ip:{ip}"), usize::MAX, window);
     };
-    if st.limiter.count(&format!("login:{email}"), window) >= 5 || st.limiter.count(&format!("login-ip:{ip}"), window) >= 20 {
+    if st.limiter.count(&format!("login:{email}"), window) >= 5
+        || st.limiter.count(&format!("login-ip:{ip}"), window) >= 20
+    {
         let _ = st.store.audit(None, "login.locked", Some(&email), None).await;
         let mut r = render(&st, &c, "login.html", context! { error => generic });
         *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
@@ -561,8 +718,19 @@ async fn login(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<Log
         let _ = st.store.delete_session(old).await;
     }
     let token = random_token();
-    if st.store.create_session(&token_hash(&token), &SessionSubject::Analyst(user.id), &random_token(), ANALYST_SESSION).await.is_err() {
-        return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的にログインできません。", "Cannot log in right now.");
+    if st
+        .store
+        .create_session(&token_hash(&token), &SessionSubject::Analyst(user.id), &random_token(), ANALYST_SESSION)
+        .await
+        .is_err()
+    {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "一時的にログインできません。",
+            "Cannot log in right now.",
+        );
     }
     let _ = st.store.audit(Some(user.id), "login", None, None).await;
     let mut res = Redirect::to("/queue").into_response();
@@ -573,7 +741,8 @@ async fn login(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<Log
 /// argon2 verification; `None` (unknown account) burns the same work against a dummy hash.
 pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$W0lDnJXL1bOH1RiB2Eu5O6VcUEyRQwV1bnqWF9U0f0c";
+    const DUMMY: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$W0lDnJXL1bOH1RiB2Eu5O6VcUEyRQwV1bnqWF9U0f0c";
     let parsed = PasswordHash::new(hash.unwrap_or(DUMMY));
     match parsed {
         Ok(h) => argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok() && hash.is_some(),
@@ -618,33 +787,46 @@ async fn queue(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
         form: get("form").and_then(|s| ReportForm::parse(&s).ok()),
         reporter_kind: get("kind").and_then(|s| ReporterKind::parse(&s).ok()),
         received_from: date("from").map(|d| d.midnight().assume_offset(time::macros::offset!(+9))),
-        received_before: date("until").and_then(|d| d.next_day()).map(|d| d.midnight().assume_offset(time::macros::offset!(+9))),
+        received_before: date("until")
+            .and_then(|d| d.next_day())
+            .map(|d| d.midnight().assume_offset(time::macros::offset!(+9))),
         primary_cause: get("cause").and_then(|s| CauseCategory::parse(&s).ok()),
         assignee: (get("mine").is_some()).then(|| _user.id),
         newest_first: get("sort").as_deref() != Some("old"),
         limit: per_page + 1,
         offset: (page - 1) * per_page,
     };
-    let Ok(mut rows) = st.store.list_reports(&filter).await else { return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に表示できません。", "Unavailable.") };
+    let Ok(mut rows) = st.store.list_reports(&filter).await else {
+        return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に表示できません。", "Unavailable.");
+    };
     let more = rows.len() as i64 > per_page;
     rows.truncate(per_page as usize);
     let counts = st.store.count_by_state().await.unwrap_or_default();
     let (alerts_period, alerts) = crossref_pages::dashboard_alerts(&st).await;
     let link = |p: i64| {
-        let mut params: Vec<(String, String)> = q.iter().filter(|(k, _)| k.as_str() != "page").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut params: Vec<(String, String)> =
+            q.iter().filter(|(k, _)| k.as_str() != "page").map(|(k, v)| (k.clone(), v.clone())).collect();
         params.push(("page".into(), p.to_string()));
-        format!("/queue?{}", params.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&"))
+        format!(
+            "/queue?{}",
+            params.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&")
+        )
     };
-    render(&st, &c, "queue.html", context! {
-        counts => counts.iter().map(|(s, n)| context! { key => s.key(), label => label(*s, c.lang), n => *n }).collect::<Vec<_>>(),
-        states => options::<ReportState>(c.lang), forms => options::<ReportForm>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
-        f => context! { state => get("state"), form => get("form"), kind => get("kind"), from => get("from"), until => get("until"), sort => get("sort"), cause => get("cause"), mine => get("mine").is_some() },
-        reports => rows.iter().map(|r| context! {
-            tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, c.lang),
-            kind => r.reporter_kind.map(|k| label(k, c.lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, c.lang), state_key => r.state.key(),
-        }).collect::<Vec<_>>(),
-        prev_page => (page > 1).then(|| link(page - 1)), next_page => more.then(|| link(page + 1)), alerts, alerts_period,
-    })
+    render(
+        &st,
+        &c,
+        "queue.html",
+        context! {
+            counts => counts.iter().map(|(s, n)| context! { key => s.key(), label => label(*s, c.lang), n => *n }).collect::<Vec<_>>(),
+            states => options::<ReportState>(c.lang), forms => options::<ReportForm>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
+            f => context! { state => get("state"), form => get("form"), kind => get("kind"), from => get("from"), until => get("until"), sort => get("sort"), cause => get("cause"), mine => get("mine").is_some() },
+            reports => rows.iter().map(|r| context! {
+                tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, c.lang),
+                kind => r.reporter_kind.map(|k| label(k, c.lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, c.lang), state_key => r.state.key(),
+            }).collect::<Vec<_>>(),
+            prev_page => (page > 1).then(|| link(page - 1)), next_page => more.then(|| link(page + 1)), alerts, alerts_period,
+        },
+    )
 }
 
 /// A p-value as people read it: 0.0018, or 1.4e-6 when tiny.
@@ -653,7 +835,15 @@ fn p_value(p: f64) -> String {
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 async fn load_for_analyst(st: &AppState, tn: &str) -> Option<Report> {
@@ -686,10 +876,17 @@ fn analysis_view(json: &serde_json::Value, lang: &str) -> Value {
     }
 }
 
-async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn report_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(tn): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let _user = analyst_or_login!(c);
-    let Some(r) = load_for_analyst(&st, &tn).await else { return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.") };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let l = c.lang;
     let rep = &r.content.reporter;
     let row = |ja: &str, en: &str, v: Option<String>| context! { k => if l == "en" { en.to_owned() } else { ja.to_owned() }, v => v.unwrap_or_else(|| "—".into()) };
@@ -703,7 +900,12 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
         row("届出者の管理番号", "Reporter's reference", r.content.reporter_reference.clone()),
     ];
     let mut narratives = Vec::new();
-    for (ja, en, v) in [("発見の経緯", "Discovery", &r.content.discovery_narrative), ("被害", "Damage", &r.content.damage_narrative), ("原因", "Cause", &r.content.cause_narrative), ("対応", "Response", &r.content.response_narrative)] {
+    for (ja, en, v) in [
+        ("発見の経緯", "Discovery", &r.content.discovery_narrative),
+        ("被害", "Damage", &r.content.damage_narrative),
+        ("原因", "Cause", &r.content.cause_narrative),
+        ("対応", "Response", &r.content.response_narrative),
+    ] {
         if let Some(text) = v {
             narratives.push(context! { title => if l == "en" { en } else { ja }, text });
         }
@@ -716,11 +918,20 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
         TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => if l == "en" { "Reply to the reporter" } else { "届出者への返信" }, body },
     }).collect();
     let attachments = r.all_attachments();
-    let analysis_json = st.store.analysis(r.id).await.ok().flatten().and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+    let analysis_json =
+        st.store.analysis(r.id).await.ok().flatten().and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
     let analysis = analysis_json.as_ref().map(|j| analysis_view(j, l));
-    let analysts: Vec<Value> = st.store.users().await.unwrap_or_default().into_iter().filter(|u| !u.disabled)
-        .map(|u| context! { id => u.id.0, email => u.email, selected => Some(u.id) == r.assignee }).collect();
-    let links: Vec<String> = st.store.linked_reports(r.id).await.unwrap_or_default().iter().map(|t| t.to_string()).collect();
+    let analysts: Vec<Value> = st
+        .store
+        .users()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|u| !u.disabled)
+        .map(|u| context! { id => u.id.0, email => u.email, selected => Some(u.id) == r.assignee })
+        .collect();
+    let links: Vec<String> =
+        st.store.linked_reports(r.id).await.unwrap_or_default().iter().map(|t| t.to_string()).collect();
     let (suggested, near) = crossref_pages::suggestions(&st, r.id, &links).await;
     // The classification form: the confirmed values, else the automatic ones to confirm.
     let confirmed = st.store.classification(r.id).await.ok().flatten();
@@ -728,7 +939,16 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
         Some(c) => c.clone(),
         None => analysis_json.as_ref().map(todokede_analyse::suggested_classification).unwrap_or_default(),
     };
-    let checks = |all: Vec<Value>, chosen: Vec<&str>| all.into_iter().map(|o| { let on = chosen.contains(&o.get_attr("key").ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default().as_str()); context! { ..o, ..context! { on } } }).collect::<Vec<_>>();
+    let checks = |all: Vec<Value>, chosen: Vec<&str>| {
+        all.into_iter()
+            .map(|o| {
+                let on = chosen.contains(
+                    &o.get_attr("key").ok().and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default().as_str(),
+                );
+                context! { ..o, ..context! { on } }
+            })
+            .collect::<Vec<_>>()
+    };
     let classification = context! {
         confirmed => confirmed.is_some(),
         primary => current.causes.first().map(|c| c.key()),
@@ -744,16 +964,21 @@ async fn report_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): P
     } else {
         "このたびは届出をいただきありがとうございます。\n差し支えなければ、〜についてお教えいただけますでしょうか。\n\n届出窓口"
     };
-    render(&st, &c, "report.html", context! {
-        r => context! {
-            tracking_number => r.tracking_number.to_string(), state => label(r.state, l), state_key => r.state.key(), form => label(r.content.form, l),
-            channel => label(r.channel, l), received_at => jst(r.received_at), description => r.content.description, narratives, reporter,
-            attachments => attachments.iter().map(|a| context! { sha256 => a.sha256, filename => a.filename, size => a.size, content_type => a.content_type }).collect::<Vec<_>>(),
-            intake_notes => r.intake_notes, timeline,
-            next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
+    render(
+        &st,
+        &c,
+        "report.html",
+        context! {
+            r => context! {
+                tracking_number => r.tracking_number.to_string(), state => label(r.state, l), state_key => r.state.key(), form => label(r.content.form, l),
+                channel => label(r.channel, l), received_at => jst(r.received_at), description => r.content.description, narratives, reporter,
+                attachments => attachments.iter().map(|a| context! { sha256 => a.sha256, filename => a.filename, size => a.size, content_type => a.content_type }).collect::<Vec<_>>(),
+                intake_notes => r.intake_notes, timeline,
+                next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
+            },
+            analysis, reply_template, analysts, links, suggested, near, classification,
         },
-        analysis, reply_template, analysts, links, suggested, near, classification,
-    })
+    )
 }
 
 /// Attachments leave only as downloads: never rendered in our origin.
@@ -762,7 +987,9 @@ async fn download(State(st): State<AppState>, headers: HeaderMap, Path((tn, sha)
     let user = analyst_or_login!(c);
     let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
     // Only an attachment of this report: a hash from another report is not found here.
-    let Some(meta) = r.all_attachments().into_iter().find(|a| a.sha256 == sha) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(meta) = r.all_attachments().into_iter().find(|a| a.sha256 == sha) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     let Ok(Some(bytes)) = st.store.blob(&meta.sha256).await else { return StatusCode::NOT_FOUND.into_response() };
     let _ = st.store.audit(Some(user.id), "attachment.download", Some(&r.id.0.to_string()), Some(&meta.filename)).await;
     let (bytes, filename) = if suspected_malware(&meta.filename, &bytes) {
@@ -779,12 +1006,19 @@ async fn download(State(st): State<AppState>, headers: HeaderMap, Path((tn, sha)
         (bytes, meta.filename.clone())
     };
     let meta = AttachmentMeta { filename, ..meta.clone() };
-    let ascii: String = meta.filename.chars().map(|ch| if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_') { ch } else { '_' }).collect();
+    let ascii: String = meta
+        .filename
+        .chars()
+        .map(|ch| if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_') { ch } else { '_' })
+        .collect();
     let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", urlencode(&meta.filename));
     let mut res = Bytes::from(bytes).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     res
 }
@@ -802,23 +1036,47 @@ async fn action_guard(st: &AppState, headers: &HeaderMap, csrf: &str) -> Result<
     let c = ctx(st, headers, &HashMap::new()).await;
     let Some(user) = c.analyst.clone() else { return Err(Redirect::to("/login").into_response()) };
     if !same_origin(headers) || !csrf_ok(&c, Some(csrf)) {
-        return Err(error_page(st, &c, StatusCode::FORBIDDEN, "フォームの有効期限が切れたか、他のサイトからの送信です。", "The form has expired or came from another site."));
+        return Err(error_page(
+            st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "フォームの有効期限が切れたか、他のサイトからの送信です。",
+            "The form has expired or came from another site.",
+        ));
     }
     Ok((c, user))
 }
 
-async fn change_state(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(f): Form<ActionForm>) -> Response {
-    let (c, user) = match action_guard(&st, &headers, &f.csrf).await { Ok(x) => x, Err(r) => return r };
+async fn change_state(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(tn): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Response {
+    let (c, user) = match action_guard(&st, &headers, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
-    let Ok(to) = ReportState::parse(&f.to) else { return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な状態です。", "Unknown state.") };
+    let Ok(to) = ReportState::parse(&f.to) else {
+        return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な状態です。", "Unknown state.");
+    };
     match st.store.transition(r.id, to, user.id).await {
         Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
         Err(e) => error_page(&st, &c, StatusCode::CONFLICT, &e.to_string(), &e.to_string()),
     }
 }
 
-async fn reply(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(f): Form<ActionForm>) -> Response {
-    let (c, user) = match action_guard(&st, &headers, &f.csrf).await { Ok(x) => x, Err(r) => return r };
+async fn reply(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(tn): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Response {
+    let (c, user) = match action_guard(&st, &headers, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
     if f.body.trim().is_empty() {
         return Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response();
@@ -829,8 +1087,16 @@ async fn reply(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<St
     }
 }
 
-async fn note(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(f): Form<ActionForm>) -> Response {
-    let (c, user) = match action_guard(&st, &headers, &f.csrf).await { Ok(x) => x, Err(r) => return r };
+async fn note(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(tn): Path<String>,
+    Form(f): Form<ActionForm>,
+) -> Response {
+    let (c, user) = match action_guard(&st, &headers, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
     if !f.body.trim().is_empty() {
         if let Err(e) = st.store.add_note(r.id, user.id, f.body.trim()).await {
@@ -842,10 +1108,18 @@ async fn note(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<Str
 
 /// The analyst confirms the classification (primary cause, other causes, damages, attack types,
 /// techniques, damage flag) from the report page.
-async fn classify(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+async fn classify(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(tn): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
-    let (c, user) = match action_guard(&st, &headers, &one("csrf")).await { Ok(x) => x, Err(r) => return r };
+    let (c, user) = match action_guard(&st, &headers, &one("csrf")).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
     let parse_all = |k: &str| all(k).iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
     let primary = one("primary_cause");
@@ -856,8 +1130,14 @@ async fn classify(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path
             causes: Some(crate::classification::keys(&causes.join(","))?),
             damages: Some(crate::classification::keys(&parse_all("damages"))?),
             attack_types: Some(crate::classification::keys(&parse_all("attack_types"))?),
-            techniques: Some(one("techniques").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()),
-            has_damage: Some(match one("has_damage").as_str() { "yes" => Some(true), "no" => Some(false), _ => None }),
+            techniques: Some(
+                one("techniques").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
+            ),
+            has_damage: Some(match one("has_damage").as_str() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            }),
         })
     })();
     let o = match parsed {
@@ -877,14 +1157,27 @@ async fn audit(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<H
         return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが閲覧できます。", "Admins only.");
     }
     let entries = st.store.audit_log(500).await.unwrap_or_default();
-    render(&st, &c, "audit.html", context! {
-        entries => entries.iter().map(|e| context! { at => jst(e.at), user => e.user.map(|u| u.0.to_string()).unwrap_or_else(|| "—".into()),
-            action => e.action, target => e.target, detail => e.detail }).collect::<Vec<_>>(),
-    })
+    render(
+        &st,
+        &c,
+        "audit.html",
+        context! {
+            entries => entries.iter().map(|e| context! { at => jst(e.at), user => e.user.map(|u| u.0.to_string()).unwrap_or_else(|| "—".into()),
+                action => e.action, target => e.target, detail => e.detail }).collect::<Vec<_>>(),
+        },
+    )
 }
 
-async fn assign(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+async fn assign(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(tn): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
     let to = f.get("to").and_then(|v| v.parse::<i64>().ok()).map(UserId);
     match st.store.assign(r.id, to, user.id).await {
@@ -893,11 +1186,27 @@ async fn assign(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<S
     }
 }
 
-async fn link(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+async fn link(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(tn): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
-    let Some(other) = load_for_analyst(&st, f.get("other").map(String::as_str).unwrap_or("")).await.filter(|o| o.id != r.id) else {
-        return error_page(&st, &c, StatusCode::NOT_FOUND, "その受付番号の届出はありません。", "No report with that number.");
+    let Some(other) =
+        load_for_analyst(&st, f.get("other").map(String::as_str).unwrap_or("")).await.filter(|o| o.id != r.id)
+    else {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::NOT_FOUND,
+            "その受付番号の届出はありません。",
+            "No report with that number.",
+        );
     };
     match st.store.link_reports(r.id, other.id, user.id).await {
         Ok(()) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
@@ -905,7 +1214,11 @@ async fn link(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<Str
     }
 }
 
-async fn users_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn users_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let user = analyst_or_login!(c);
     if user.role != Role::Admin {
@@ -916,19 +1229,37 @@ async fn users_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Qu
 
 async fn users_view(st: &AppState, c: &Ctx, created: Option<(String, String)>) -> Response {
     let users = st.store.users().await.unwrap_or_default();
-    render(st, c, "users.html", context! {
-        users => users.iter().map(|u| context! { id => u.id.0, email => u.email, role => u.role.key(), disabled => u.disabled }).collect::<Vec<_>>(),
-        created => created.map(|(email, password)| context! { email, password }),
-    })
+    render(
+        st,
+        c,
+        "users.html",
+        context! {
+            users => users.iter().map(|u| context! { id => u.id.0, email => u.email, role => u.role.key(), disabled => u.disabled }).collect::<Vec<_>>(),
+            created => created.map(|(email, password)| context! { email, password }),
+        },
+    )
 }
 
-async fn create_user(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (c, admin) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+async fn create_user(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (c, admin) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     if admin.role != Role::Admin {
         return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが利用できます。", "Admins only.");
     }
     let Ok(email) = EmailAddress::parse(f.get("email").map(String::as_str).unwrap_or("")) else {
-        return error_page(&st, &c, StatusCode::UNPROCESSABLE_ENTITY, "メールアドレスが正しくありません。", "Not an e-mail address.");
+        return error_page(
+            &st,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "メールアドレスが正しくありません。",
+            "Not an e-mail address.",
+        );
     };
     let role = if f.get("role").map(String::as_str) == Some("admin") { Role::Admin } else { Role::Analyst };
     let password = one_time_password();
@@ -938,16 +1269,30 @@ async fn create_user(State(st): State<AppState>, headers: HeaderMap, Form(f): Fo
             let _ = st.store.audit(Some(admin.id), "user.create", Some(email.as_str()), Some(role.key())).await;
             users_view(&st, &c, Some((email.as_str().to_owned(), password))).await
         }
-        Err(_) => error_page(&st, &c, StatusCode::CONFLICT, "そのアカウントは既にあります。", "That account exists already."),
+        Err(_) => {
+            error_page(&st, &c, StatusCode::CONFLICT, "そのアカウントは既にあります。", "That account exists already.")
+        }
     }
 }
 
-async fn user_action(State(st): State<AppState>, headers: HeaderMap, Path((id, action)): Path<(i64, String)>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (c, admin) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+async fn user_action(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(i64, String)>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (c, admin) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     if admin.role != Role::Admin || id == admin.id.0 {
         return error_page(&st, &c, StatusCode::FORBIDDEN, "この操作はできません。", "Not allowed.");
     }
-    let disabled = match action.as_str() { "disable" => true, "enable" => false, _ => return StatusCode::NOT_FOUND.into_response() };
+    let disabled = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
     match st.store.set_user_disabled(UserId(id), disabled, admin.id).await {
         Ok(()) => Redirect::to("/admin/users").into_response(),
         Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
@@ -968,19 +1313,38 @@ pub fn hash_password(password: &str) -> Result<String, String> {
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    argon2::Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
-async fn account_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn account_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let user = analyst_or_login!(c);
     let on = st.store.totp(user.id).await.map(|(s, _)| s.is_some()).unwrap_or(false);
     let secret = crate::totp::new_secret();
-    render(&st, &c, "account.html", context! { totp_on => on, secret => secret, uri => crate::totp::uri(&secret, &user.email) })
+    render(
+        &st,
+        &c,
+        "account.html",
+        context! { totp_on => on, secret => secret, uri => crate::totp::uri(&secret, &user.email) },
+    )
 }
 
-async fn account_totp(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+async fn account_totp(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     if get("action") == "off" {
         let _ = st.store.set_totp(user.id, None).await;
@@ -989,7 +1353,13 @@ async fn account_totp(State(st): State<AppState>, headers: HeaderMap, Form(f): F
     // Turned on only with a code that proves the authenticator holds the secret.
     let secret = get("secret");
     if secret.len() != 32 || crate::totp::matching_step(secret, get("code")).is_none() {
-        return error_page(&st, &c, StatusCode::UNPROCESSABLE_ENTITY, "確認コードが正しくありません。", "The code is not right.");
+        return error_page(
+            &st,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "確認コードが正しくありません。",
+            "The code is not right.",
+        );
     }
     match st.store.set_totp(user.id, Some(secret)).await {
         Ok(()) => Redirect::to("/account").into_response(),
@@ -999,10 +1369,15 @@ async fn account_totp(State(st): State<AppState>, headers: HeaderMap, Form(f): F
 
 /// Executables, scripts, macro documents and disk images, by name or by content.
 pub fn suspected_malware(filename: &str, bytes: &[u8]) -> bool {
-    const EXTENSIONS: &[&str] = &["exe", "dll", "scr", "com", "pif", "cpl", "sys", "bat", "cmd", "ps1", "vbs", "vbe", "js", "jse", "wsf", "hta",
-        "jar", "lnk", "msi", "docm", "xlsm", "pptm", "iso", "img", "elf", "sh", "apk", "php", "aspx", "jsp"];
+    const EXTENSIONS: &[&str] = &[
+        "exe", "dll", "scr", "com", "pif", "cpl", "sys", "bat", "cmd", "ps1", "vbs", "vbe", "js", "jse", "wsf", "hta",
+        "jar", "lnk", "msi", "docm", "xlsm", "pptm", "iso", "img", "elf", "sh", "apk", "php", "aspx", "jsp",
+    ];
     let ext = filename.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    EXTENSIONS.contains(&ext.as_str()) || bytes.starts_with(b"MZ") || bytes.starts_with(b"\x7fELF") || bytes.starts_with(b"#!")
+    EXTENSIONS.contains(&ext.as_str())
+        || bytes.starts_with(b"MZ")
+        || bytes.starts_with(b"\x7fELF")
+        || bytes.starts_with(b"#!")
 }
 
 /// A zip (AES-256) holding the file, password `infected`.

@@ -112,14 +112,20 @@ pub fn parse_date(field: &'static str, v: Option<&str>) -> Result<Option<time::D
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     v.map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| time::Date::parse(s, fmt).map_err(|_| SubmissionError::Invalid { field, message: format!("`{}` is not a date (YYYY-MM-DD)", s.chars().take(32).collect::<String>()) }))
+        .map(|s| {
+            time::Date::parse(s, fmt).map_err(|_| SubmissionError::Invalid {
+                field,
+                message: format!("`{}` is not a date (YYYY-MM-DD)", s.chars().take(32).collect::<String>()),
+            })
+        })
         .transpose()
 }
 
 impl ReportPayload {
     /// Parse into the domain. The first invalid field is reported with its path.
     pub fn into_content(&self) -> Result<ReportContent, SubmissionError> {
-        let description = text_field("description", Some(&self.description), MAX_TEXT_CHARS)?.ok_or(SubmissionError::EmptyDescription)?;
+        let description = text_field("description", Some(&self.description), MAX_TEXT_CHARS)?
+            .ok_or(SubmissionError::EmptyDescription)?;
         let r = self.reporter.clone().unwrap_or_default();
         let a = self.affected.clone().unwrap_or_default();
         let today = OffsetDateTime::now_utc().date();
@@ -129,14 +135,22 @@ impl ReportPayload {
         }
         let narrative = |f: &'static str, v: &Option<String>| text_field(f, v.as_deref(), MAX_TEXT_CHARS);
         Ok(ReportContent {
-            form: one("form", Some(&self.form))?.ok_or(SubmissionError::Invalid { field: "form", message: "is required (virus or unauthorized_access)".into() })?,
+            form: one("form", Some(&self.form))?.ok_or(SubmissionError::Invalid {
+                field: "form",
+                message: "is required (virus or unauthorized_access)".into(),
+            })?,
             language: one("language", self.language.as_deref())?.unwrap_or(Language::Ja),
             reporter: Reporter {
                 kind: one("reporter.kind", r.kind.as_deref())?,
                 name: line_field("reporter.name", r.name.as_deref())?,
                 organization: line_field("reporter.organization", r.organization.as_deref())?,
                 email: line_field("reporter.email", r.email.as_deref())?
-                    .map(|e| EmailAddress::parse(&e).map_err(|_| SubmissionError::Invalid { field: "reporter.email", message: "is not an e-mail address".into() }))
+                    .map(|e| {
+                        EmailAddress::parse(&e).map_err(|_| SubmissionError::Invalid {
+                            field: "reporter.email",
+                            message: "is not an e-mail address".into(),
+                        })
+                    })
                     .transpose()?,
                 phone: line_field("reporter.phone", r.phone.as_deref())?,
                 address: line_field("reporter.address", r.address.as_deref())?,
@@ -159,7 +173,12 @@ impl ReportPayload {
                     .iter()
                     .map(|s| {
                         Ok(Software {
-                            name: line_field("affected.software.name", Some(&s.name))?.ok_or(SubmissionError::Invalid { field: "affected.software.name", message: "must not be empty".into() })?,
+                            name: line_field("affected.software.name", Some(&s.name))?.ok_or(
+                                SubmissionError::Invalid {
+                                    field: "affected.software.name",
+                                    message: "must not be empty".into(),
+                                },
+                            )?,
                             version: line_field("affected.software.version", s.version.as_deref())?,
                         })
                     })
@@ -225,7 +244,12 @@ pub struct AttachmentView {
 
 impl AttachmentView {
     pub fn of(a: &AttachmentMeta) -> Self {
-        AttachmentView { filename: a.filename.clone(), content_type: a.content_type.clone(), size: a.size, sha256: a.sha256.clone() }
+        AttachmentView {
+            filename: a.filename.clone(),
+            content_type: a.content_type.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+        }
     }
 }
 
@@ -266,7 +290,9 @@ impl ReporterReportView {
                 .timeline
                 .iter()
                 .filter_map(|e| match e {
-                    TimelineEntry::Reply { body, at, .. } => Some(MessageView { kind: "reply".into(), body: body.clone(), at: *at, attachments: vec![] }),
+                    TimelineEntry::Reply { body, at, .. } => {
+                        Some(MessageView { kind: "reply".into(), body: body.clone(), at: *at, attachments: vec![] })
+                    }
                     TimelineEntry::FollowUp { body, at, attachments } => Some(MessageView {
                         kind: "follow_up".into(),
                         body: body.clone(),

@@ -50,7 +50,12 @@ async fn run(label: &str, db: &str, env: &[(&str, &str)]) -> Run {
             let (mut lat, mut errors, mut i) = (Vec::new(), 0usize, 0usize);
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let r = client.post(format!("{base}/api/v1/reports")).header("Idempotency-Key", format!("bench-{c}-{i}")).json(&body).send().await;
+                let r = client
+                    .post(format!("{base}/api/v1/reports"))
+                    .header("Idempotency-Key", format!("bench-{c}-{i}"))
+                    .json(&body)
+                    .send()
+                    .await;
                 i += 1;
                 match r {
                     Ok(r) if r.status().as_u16() == 201 => {
@@ -88,20 +93,39 @@ async fn main() {
         use sqlx::Connection as _;
         let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
         for name in ["todokede_bench_a", "todokede_bench_b"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
         }
         let base = admin.rsplit_once('/').unwrap().0;
         runs.push(run("postgres, group commit (default)", &format!("{base}/todokede_bench_a"), &[]).await);
-        runs.push(run("postgres, one commit per report", &format!("{base}/todokede_bench_b"), &[("TODOKEDE_INTAKE_MAX_BATCH", "1")]).await);
+        runs.push(
+            run(
+                "postgres, one commit per report",
+                &format!("{base}/todokede_bench_b"),
+                &[("TODOKEDE_INTAKE_MAX_BATCH", "1")],
+            )
+            .await,
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!("\nintake over HTTP, {CLIENTS} concurrent clients, {SECONDS} s each, durable acknowledgement");
-    println!("{:<36} {:>10} {:>8} {:>9} {:>9} {:>9} {:>7}", "configuration", "reports/s", "acked", "p50 ms", "p99 ms", "max ms", "errors");
+    println!(
+        "{:<36} {:>10} {:>8} {:>9} {:>9} {:>9} {:>7}",
+        "configuration", "reports/s", "acked", "p50 ms", "p99 ms", "max ms", "errors"
+    );
     for r in &runs {
         println!(
             "{:<36} {:>10.0} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>7}",
-            r.label, r.acked as f64 / r.secs, r.acked, pct(&r.latencies_ms, 0.5), pct(&r.latencies_ms, 0.99), r.latencies_ms.last().copied().unwrap_or(0.0), r.errors
+            r.label,
+            r.acked as f64 / r.secs,
+            r.acked,
+            pct(&r.latencies_ms, 0.5),
+            pct(&r.latencies_ms, 0.99),
+            r.latencies_ms.last().copied().unwrap_or(0.0),
+            r.errors
         );
     }
 }

@@ -21,8 +21,14 @@ fn message(i: usize) -> Vec<u8> {
 }
 
 fn mailgate(db: &str, raw: &[u8]) {
-    let mut c = Command::new(BIN).args(["--db", db, "mailgate"]).env("TODOKEDE_LOG", "error")
-        .stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut c = Command::new(BIN)
+        .args(["--db", db, "mailgate"])
+        .env("TODOKEDE_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
     c.stdin.take().unwrap().write_all(raw).unwrap();
     assert!(c.wait().unwrap().success());
 }
@@ -62,14 +68,22 @@ fn main() {
     let m = 20_000;
     let emls = dir.join("eml");
     std::fs::create_dir_all(&emls).unwrap();
-    let paths: Vec<String> = (0..m).map(|i| {
-        let p = emls.join(format!("{i}.eml"));
-        std::fs::write(&p, message(i)).unwrap();
-        p.display().to_string()
-    }).collect();
+    let paths: Vec<String> = (0..m)
+        .map(|i| {
+            let p = emls.join(format!("{i}.eml"));
+            std::fs::write(&p, message(i)).unwrap();
+            p.display().to_string()
+        })
+        .collect();
     let t = Instant::now();
-    let out = Command::new(BIN).args(["--db", &db("batch.db"), "import"]).args(&paths).env("TODOKEDE_LOG", "error")
-        .stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    let out = Command::new(BIN)
+        .args(["--db", &db("batch.db"), "import"])
+        .args(&paths)
+        .env("TODOKEDE_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
     assert!(out.success());
     let batch = m as f64 / t.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&dir);

@@ -30,14 +30,22 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreErro
     let (json, primary) = tokio::task::spawn_blocking(move || {
         let a = todokede_analyse::analyse(&text);
         let mut json = a.to_json();
-        json["evidence"] = serde_json::Value::Array(logs.iter().filter_map(|(name, kind, bytes)| {
-            let (lines, unreadable, findings) = todokede_analyse::evidence::analyse(kind, &bytes[..])?;
-            Some(serde_json::json!({"file": name, "kind": kind, "lines": lines, "unreadable": unreadable,
+        json["evidence"] = serde_json::Value::Array(
+            logs.iter()
+                .filter_map(|(name, kind, bytes)| {
+                    let (lines, unreadable, findings) = todokede_analyse::evidence::analyse(kind, &bytes[..])?;
+                    Some(serde_json::json!({"file": name, "kind": kind, "lines": lines, "unreadable": unreadable,
                                "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>()}))
-        }).collect());
+                })
+                .collect(),
+        );
         // What the logs show joins what the text says.
         todokede_analyse::evidence::merge_into_analysis(&mut json);
-        let primary = a.classification.causes.first().map(|d| d.value).or_else(|| json["causes"][0]["key"].as_str().and_then(|k| <todokede_domain::CauseCategory as todokede_domain::ClosedEnum>::parse(k).ok()));
+        let primary = a.classification.causes.first().map(|d| d.value).or_else(|| {
+            json["causes"][0]["key"]
+                .as_str()
+                .and_then(|k| <todokede_domain::CauseCategory as todokede_domain::ClosedEnum>::parse(k).ok())
+        });
         (json, primary)
     })
     .await

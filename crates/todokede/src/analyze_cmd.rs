@@ -19,7 +19,11 @@ pub fn read_input(path: &str) -> anyhow::Result<String> {
 pub fn print_human(a: &Analysis) {
     let c = &a.classification;
     let preview: String = a.normalised.chars().take(300).collect();
-    println!("正規化テキスト (normalised text):\n  {}{}", preview.replace('\n', "\n  "), if a.normalised.chars().count() > 300 { "…" } else { "" });
+    println!(
+        "正規化テキスト (normalised text):\n  {}{}",
+        preview.replace('\n', "\n  "),
+        if a.normalised.chars().count() > 300 { "…" } else { "" }
+    );
     println!("\n指標 (indicators):");
     if a.extraction.indicators.is_empty() {
         println!("  (none)");
@@ -45,7 +49,14 @@ pub fn print_human(a: &Analysis) {
             println!("  (none found)");
         }
         for d in ds {
-            println!("  {:<28} {} / {}  [{:.2}]  ← {}", d.value.key(), d.value.label_ja(), d.value.label_en(), d.confidence, d.evidence.join(" | "));
+            println!(
+                "  {:<28} {} / {}  [{:.2}]  ← {}",
+                d.value.key(),
+                d.value.label_ja(),
+                d.value.label_en(),
+                d.confidence,
+                d.evidence.join(" | ")
+            );
         }
     }
     section("被害原因 (causes, primary first)", &c.causes);
@@ -58,7 +69,11 @@ pub fn print_human(a: &Analysis) {
             Some(false) => "なし・未遂 (attempt only)",
             None => "不明 (not stated)",
         },
-        if c.has_damage_evidence.is_empty() { String::new() } else { format!("  ← {}", c.has_damage_evidence.join(" | ")) }
+        if c.has_damage_evidence.is_empty() {
+            String::new()
+        } else {
+            format!("  ← {}", c.has_damage_evidence.join(" | "))
+        }
     );
     println!("\nATT&CK:");
     for t in &c.techniques {
@@ -83,12 +98,15 @@ pub fn evidence(files: &[std::path::PathBuf], kind: &str, json: bool) -> anyhow:
         // Progress on a terminal for files over a few MB (bytes of the file as read, so a
         // gzip file shows its compressed progress).
         let counted = crate::progress::ProgressReader::new(open()?, size, path.display().to_string());
-        let raw: Box<dyn std::io::Read> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(counted)) } else { Box::new(counted) };
+        let raw: Box<dyn std::io::Read> =
+            if gzip { Box::new(flate2::read::MultiGzDecoder::new(counted)) } else { Box::new(counted) };
         let mut reader = BufReader::with_capacity(1 << 20, raw);
         let detected = match kind {
             "auto" => {
                 let head = reader.fill_buf().with_context(|| format!("cannot read {}", path.display()))?;
-                todokede_analyse::evidence::detect(head).ok_or_else(|| anyhow::anyhow!("{}: not a log kind todokede reads (supported: {KINDS})", path.display()))?
+                todokede_analyse::evidence::detect(head).ok_or_else(|| {
+                    anyhow::anyhow!("{}: not a log kind todokede reads (supported: {KINDS})", path.display())
+                })?
             }
             k @ ("sshd" | "access" | "login" | "mail" | "evtx") => k,
             other => anyhow::bail!("--kind {other}: supported: {KINDS}"),
@@ -107,9 +125,18 @@ pub fn evidence(files: &[std::path::PathBuf], kind: &str, json: bool) -> anyhow:
                 "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
             }));
         } else {
-            println!("{} ({detected}): {lines} {unit}, {unreadable} unreadable, {} findings", path.display(), findings.len());
+            println!(
+                "{} ({detected}): {lines} {unit}, {unreadable} unreadable, {} findings",
+                path.display(),
+                findings.len()
+            );
             for f in &findings {
-                println!("  [{}] {}{}", f.severity.key(), f.summary, f.technique.map(|t| format!("  ({t})")).unwrap_or_default());
+                println!(
+                    "  [{}] {}{}",
+                    f.severity.key(),
+                    f.summary,
+                    f.technique.map(|t| format!("  ({t})")).unwrap_or_default()
+                );
                 for p in &f.proof {
                     println!("      {:>8}: {}", p.line, p.text);
                 }

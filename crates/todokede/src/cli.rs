@@ -8,7 +8,11 @@ use std::path::PathBuf;
 pub const DEFAULT_DB: &str = "sqlite://./todokede-data/todokede.db";
 
 #[derive(Parser, Debug)]
-#[command(name = "todokede", version, about = "todokede (届出): receive, analyse and publish reports (届出) of computer-virus infections and unauthorized access")]
+#[command(
+    name = "todokede",
+    version,
+    about = "todokede (届出): receive, analyse and publish reports (届出) of computer-virus infections and unauthorized access"
+)]
 pub struct Cli {
     /// Database URL: sqlite://PATH (embedded default) or postgres://USER@HOST/DB.
     #[arg(long, global = true, env = "TODOKEDE_DATABASE_URL", default_value = DEFAULT_DB)]

@@ -7,19 +7,23 @@ use todokede_store::{Role, Store};
 use todokede_web::{AppState, Limits};
 
 use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, UserCommand};
-use todokede_domain::Period;
-use todokede_web::publication;
 use crate::mail_flow::Delivery;
+use todokede_domain::Period;
 use todokede_mail::MailConfig;
+use todokede_web::publication;
 
 /// sysexits EX_TEMPFAIL: the MTA keeps the message and retries.
 pub const EX_TEMPFAIL: u8 = 75;
 
 fn mail_config(a: &MailArgs) -> anyhow::Result<MailConfig> {
     Ok(MailConfig {
-        from: todokede_domain::EmailAddress::parse(&a.mail_from).map_err(|_| anyhow::anyhow!("--mail-from `{}` is not an e-mail address", a.mail_from))?,
+        from: todokede_domain::EmailAddress::parse(&a.mail_from)
+            .map_err(|_| anyhow::anyhow!("--mail-from `{}` is not an e-mail address", a.mail_from))?,
         public_url: a.public_url.clone(),
-        limits: todokede_mail::MailLimits { max_attachment_bytes: a.mail_max_attachment_mib << 20, ..Default::default() },
+        limits: todokede_mail::MailLimits {
+            max_attachment_bytes: a.mail_max_attachment_mib << 20,
+            ..Default::default()
+        },
     })
 }
 
@@ -29,27 +33,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mail = mail_config(&mail)?;
             let smtp = smtp.map(|u| todokede_mail::Smtp::from_url(&u)).transpose().map_err(|e| anyhow::anyhow!(e))?;
             let store = open(&cli.db).await?;
-            let limits = Limits { max_body_bytes: max_body_mib << 20, max_attachment_bytes: max_attachment_mib << 20, ..Limits::default() };
+            let limits = Limits {
+                max_body_bytes: max_body_mib << 20,
+                max_attachment_bytes: max_attachment_mib << 20,
+                ..Limits::default()
+            };
             if let Some(smtp) = smtp {
                 tokio::spawn(crate::mail_flow::run_outbox(store.clone(), smtp));
             }
             serve(store, listen, limits, mail).await?;
         }
-        Command::Mailgate { mail, imap: Some(url), imap_password, imap_ca, imap_done_folder, imap_interval, imap_once, .. } => {
+        Command::Mailgate {
+            mail,
+            imap: Some(url),
+            imap_password,
+            imap_ca,
+            imap_done_folder,
+            imap_interval,
+            imap_once,
+            ..
+        } => {
             let cfg = mail_config(&mail)?;
-            let mut imap = todokede_mail::imap::ImapConfig::from_url(&url, imap_password).map_err(|e| anyhow::anyhow!(e))?;
+            let mut imap =
+                todokede_mail::imap::ImapConfig::from_url(&url, imap_password).map_err(|e| anyhow::anyhow!(e))?;
             imap.ca_file = imap_ca;
             imap.done_folder = imap_done_folder;
             let store = open(&cli.db).await?;
             imap_loop(&store, &cfg, &imap, imap_interval, imap_once).await?;
         }
-        Command::Mailgate { mail, max_message_mib, imap: None, .. } => return Ok(mailgate(&cli.db, &mail, max_message_mib).await),
+        Command::Mailgate { mail, max_message_mib, imap: None, .. } => {
+            return Ok(mailgate(&cli.db, &mail, max_message_mib).await);
+        }
         Command::Evidence { json, kind, files } => crate::analyze_cmd::evidence(&files, &kind, json)?,
         Command::Classify { tracking_number, analyst, causes, damages, attack_types, techniques, has_damage } => {
             let store = open(&cli.db).await?;
             let tn = todokede_domain::TrackingNumber::parse(&tracking_number).map_err(|e| anyhow::anyhow!("{e}"))?;
             let id = store.report_id_by_tracking(&tn).await?.ok_or_else(|| anyhow::anyhow!("no report {tn}"))?;
-            let user = store.user_by_email(&analyst).await?.filter(|u| !u.disabled).ok_or_else(|| anyhow::anyhow!("no active analyst {analyst}"))?;
+            let user = store
+                .user_by_email(&analyst)
+                .await?
+                .filter(|u| !u.disabled)
+                .ok_or_else(|| anyhow::anyhow!("no active analyst {analyst}"))?;
             if store.analysis(id).await?.is_none() {
                 crate::analysis_jobs::analyse_report(&store, id).await?;
             }
@@ -59,7 +83,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 causes: causes.as_deref().map(keys).transpose().map_err(e)?,
                 damages: damages.as_deref().map(keys).transpose().map_err(e)?,
                 attack_types: attack_types.as_deref().map(keys).transpose().map_err(e)?,
-                techniques: techniques.map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+                techniques: techniques
+                    .map(|t| t.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
                 has_damage: match has_damage.as_deref() {
                     None => None,
                     Some("yes") => Some(Some(true)),
@@ -70,23 +95,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let (confirmed, overridden) = confirm(&store, id, user.id, &overrides).await?;
             let k = |v: Vec<&str>| v.join(",");
-            println!("{tn}\tcauses={}\tdamages={}\tattack_types={}\ttechniques={}\thas_damage={:?}",
-                k(confirmed.causes.iter().map(|c| c.key()).collect()), k(confirmed.damages.iter().map(|c| c.key()).collect()),
-                k(confirmed.attack_types.iter().map(|c| c.key()).collect()), confirmed.techniques.join(","), confirmed.has_damage);
-            println!("overridden: {}", if overridden.is_empty() { "none (confirmed as analysed)".to_owned() } else { overridden.join(", ") });
+            println!(
+                "{tn}\tcauses={}\tdamages={}\tattack_types={}\ttechniques={}\thas_damage={:?}",
+                k(confirmed.causes.iter().map(|c| c.key()).collect()),
+                k(confirmed.damages.iter().map(|c| c.key()).collect()),
+                k(confirmed.attack_types.iter().map(|c| c.key()).collect()),
+                confirmed.techniques.join(","),
+                confirmed.has_damage
+            );
+            println!(
+                "overridden: {}",
+                if overridden.is_empty() { "none (confirmed as analysed)".to_owned() } else { overridden.join(", ") }
+            );
         }
         Command::Reply { tracking_number, analyst, file, mail } => {
             let cfg = mail_config(&mail)?;
             let store = open(&cli.db).await?;
             let tn = todokede_domain::TrackingNumber::parse(&tracking_number).map_err(|e| anyhow::anyhow!("{e}"))?;
             let id = store.report_id_by_tracking(&tn).await?.ok_or_else(|| anyhow::anyhow!("no report {tn}"))?;
-            let user = store.user_by_email(&analyst).await?.filter(|u| !u.disabled).ok_or_else(|| anyhow::anyhow!("no active analyst {analyst}"))?;
+            let user = store
+                .user_by_email(&analyst)
+                .await?
+                .filter(|u| !u.disabled)
+                .ok_or_else(|| anyhow::anyhow!("no active analyst {analyst}"))?;
             let body = crate::analyze_cmd::read_input(&file)?;
             if body.trim().is_empty() {
                 bail!("the message is empty");
             }
             let mailed = todokede_web::replies::reply_to_reporter(&store, &cfg, id, user.id, body.trim()).await?;
-            println!("{tn}\t{}", if mailed { "reply recorded and queued as mail" } else { "reply recorded (the reporter gave no address)" });
+            println!(
+                "{tn}\t{}",
+                if mailed {
+                    "reply recorded and queued as mail"
+                } else {
+                    "reply recorded (the reporter gave no address)"
+                }
+            );
         }
         Command::User { command: UserCommand::Add { role, email, password_stdin } } => {
             let store = open(&cli.db).await?;
@@ -126,7 +170,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publication { command } => publication_command(&cli.db, command).await?,
         Command::Report { period, format, output, draft } => {
             let period = Period::parse(&period)?;
-            let format = publication::Format::parse(&format).ok_or_else(|| anyhow::anyhow!("--format: html, pdf or md"))?;
+            let format =
+                publication::Format::parse(&format).ok_or_else(|| anyhow::anyhow!("--format: html, pdf or md"))?;
             let store = open(&cli.db).await?;
             let bytes = publication::render(&store, period, format, draft).await?;
             write_atomically(&output, &bytes)?;
@@ -169,7 +214,8 @@ async fn serve(store: Store, listen: std::net::SocketAddr, limits: Limits, mail:
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async {
             let ctrl_c = tokio::signal::ctrl_c();
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         })
         .await?;
@@ -177,7 +223,8 @@ async fn serve(store: Store, listen: std::net::SocketAddr, limits: Limits, mail:
 }
 
 async fn user_add(store: &Store, role: RoleArg, email: &str, password_stdin: bool) -> anyhow::Result<()> {
-    let email = todokede_domain::EmailAddress::parse(email).map_err(|_| anyhow::anyhow!("`{email}` is not an e-mail address"))?;
+    let email = todokede_domain::EmailAddress::parse(email)
+        .map_err(|_| anyhow::anyhow!("`{email}` is not an e-mail address"))?;
     let (password, generated) = if password_stdin {
         let mut s = String::new();
         std::io::stdin().read_line(&mut s)?;
@@ -222,7 +269,8 @@ async fn mailgate(db: &str, mail: &MailArgs, max_message_mib: usize) -> ExitCode
     if raw.len() > cap {
         // Keep what fits — the text comes first in a message — rather than bounce the report.
         raw.truncate(cap);
-        let mut note = format!("X-Todokede-Truncated: message longer than {max_message_mib} MiB, stored truncated\r\n").into_bytes();
+        let mut note = format!("X-Todokede-Truncated: message longer than {max_message_mib} MiB, stored truncated\r\n")
+            .into_bytes();
         note.extend_from_slice(&raw);
         raw = note;
         // Drain the rest so the MTA sees the whole message consumed.
@@ -257,10 +305,17 @@ async fn mailgate(db: &str, mail: &MailArgs, max_message_mib: usize) -> ExitCode
 }
 
 /// `mailgate --imap`: poll, store (batch path), and only then flag/move on the server.
-async fn imap_loop(store: &Store, cfg: &MailConfig, imap: &todokede_mail::imap::ImapConfig, interval: u64, once: bool) -> anyhow::Result<()> {
+async fn imap_loop(
+    store: &Store,
+    cfg: &MailConfig,
+    imap: &todokede_mail::imap::ImapConfig,
+    interval: u64,
+    once: bool,
+) -> anyhow::Result<()> {
     loop {
         let result = todokede_mail::imap::poll_once(imap, |raws| async {
-            let deliveries = crate::mail_flow::deliver_many(store, cfg, raws, |_| {}).await.map_err(|e| e.to_string())?;
+            let deliveries =
+                crate::mail_flow::deliver_many(store, cfg, raws, |_| {}).await.map_err(|e| e.to_string())?;
             for d in &deliveries {
                 let what = match d {
                     Delivery::NewReport(_) => "new report",
@@ -290,7 +345,12 @@ fn looks_like_mail(path: &std::path::Path, bytes: &[u8]) -> bool {
     }
     let head = &bytes[..bytes.len().min(1000)];
     let first = head.split(|b| *b == b'\n').next().unwrap_or(&[]);
-    !head.starts_with(b"{") && !head.starts_with(b"[") && first.iter().position(|b| *b == b':').is_some_and(|p| p > 0 && first[..p].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
+    !head.starts_with(b"{")
+        && !head.starts_with(b"[")
+        && first
+            .iter()
+            .position(|b| *b == b':')
+            .is_some_and(|p| p > 0 && first[..p].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-'))
 }
 
 /// `todokede import`: report JSON files (each one object or an array; its content hash is the
@@ -305,7 +365,8 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
             mails.push((path.clone(), bytes));
             continue;
         }
-        let value: serde_json::Value = serde_json::from_slice(&bytes).with_context(|| format!("{}: not JSON", path.display()))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("{}: not JSON", path.display()))?;
         let items = match value {
             serde_json::Value::Array(a) => a,
             v => vec![v],
@@ -344,7 +405,10 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
 }
 
 fn print_statistics(s: &todokede_publish::Statistics) {
-    println!("届出状況 {}  (reports received: {}, confirmed: {}; counts per incident; <{} suppressed)", s.period_label, s.reports_received, s.reports_confirmed, s.threshold);
+    println!(
+        "届出状況 {}  (reports received: {}, confirmed: {}; counts per incident; <{} suppressed)",
+        s.period_label, s.reports_received, s.reports_confirmed, s.threshold
+    );
     for t in &s.tables {
         println!("\n{}", t.title);
         println!("  {:<40} {}", "", s.columns.iter().map(|c| format!("{c:>8}")).collect::<String>());
@@ -365,7 +429,11 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
 }
 
 async fn active_analyst(store: &Store, email: &str) -> anyhow::Result<todokede_store::User> {
-    store.user_by_email(email).await?.filter(|u| !u.disabled).ok_or_else(|| anyhow::anyhow!("no active analyst {email}"))
+    store
+        .user_by_email(email)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| anyhow::anyhow!("no active analyst {email}"))
 }
 
 async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::Result<()> {
@@ -375,10 +443,20 @@ async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::R
             let period = Period::parse(&period)?;
             let user = active_analyst(&store, &analyst).await?;
             let featured = feature.iter().map(|f| publication::parse_feature(f)).collect::<Result<Vec<_>, _>>()?;
-            let choices = todokede_publish::DraftChoices { featured, notable, keep: publication::keep_set(&keep), listed: vec![] };
+            let choices = todokede_publish::DraftChoices {
+                featured,
+                notable,
+                keep: publication::keep_set(&keep),
+                listed: vec![],
+            };
             let (version, doc) = publication::draft(&store, period, &choices, threshold, user.id).await?;
             let rows: usize = doc.groups.iter().map(|g| g.rows.len()).sum();
-            println!("{period} version {version}: {rows} cases in {} groups, {} featured, {} anonymiser replacements to review", doc.groups.len(), doc.featured.len(), doc.review().len());
+            println!(
+                "{period} version {version}: {rows} cases in {} groups, {} featured, {} anonymiser replacements to review",
+                doc.groups.len(),
+                doc.featured.len(),
+                doc.review().len()
+            );
         }
         PublicationCommand::Edit { period, analyst, file } => {
             let period = Period::parse(&period)?;
@@ -389,8 +467,13 @@ async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::R
         }
         PublicationCommand::Review { period } => {
             let period = Period::parse(&period)?;
-            let (v, doc) = publication::latest(&store, period).await?.ok_or_else(|| anyhow::anyhow!("no draft for {period}"))?;
-            println!("{period} version {} ({})", v.version, if v.approved_at.is_some() { "approved" } else { "not approved" });
+            let (v, doc) =
+                publication::latest(&store, period).await?.ok_or_else(|| anyhow::anyhow!("no draft for {period}"))?;
+            println!(
+                "{period} version {} ({})",
+                v.version,
+                if v.approved_at.is_some() { "approved" } else { "not approved" }
+            );
             for (path, text) in doc.texts() {
                 println!("{path}\t{}", text.text);
                 for r in &text.replacements {
@@ -411,7 +494,16 @@ async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::R
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn search(store: &Store, query: &str, period: Option<String>, state: Option<String>, reporter_kind: Option<String>, category: Option<String>, limit: i64, json: bool) -> anyhow::Result<()> {
+async fn search(
+    store: &Store,
+    query: &str,
+    period: Option<String>,
+    state: Option<String>,
+    reporter_kind: Option<String>,
+    category: Option<String>,
+    limit: i64,
+    json: bool,
+) -> anyhow::Result<()> {
     use todokede_web::crossref::{SearchKind, parse_search, period_span};
     let span = period.as_deref().map(Period::parse).transpose()?.map(period_span);
     let filter = todokede_store::ReportFilter {
@@ -429,10 +521,15 @@ async fn search(store: &Store, query: &str, period: Option<String>, state: Optio
             .reports_by_indicator(&q, limit)
             .await?
             .into_iter()
-            .filter(|(r, ..)| filter.state.is_none_or(|s| r.state == s) && span.is_none_or(|(a, b)| r.received_at >= a && r.received_at < b))
+            .filter(|(r, ..)| {
+                filter.state.is_none_or(|s| r.state == s)
+                    && span.is_none_or(|(a, b)| r.received_at >= a && r.received_at < b)
+            })
             .map(|(r, kind, value, _)| (r, Some((kind, value))))
             .collect(),
-        SearchKind::Text(terms) => store.search(&todokede_store::SearchQuery { terms, filter }).await?.into_iter().map(|r| (r, None)).collect(),
+        SearchKind::Text(terms) => {
+            store.search(&todokede_store::SearchQuery { terms, filter }).await?.into_iter().map(|r| (r, None)).collect()
+        }
     };
     let elapsed = started.elapsed();
     if json {
@@ -445,7 +542,13 @@ async fn search(store: &Store, query: &str, period: Option<String>, state: Optio
     } else {
         for (r, m) in &hits {
             let matched = m.as_ref().map(|(k, v)| format!("\t[{k} {v}]")).unwrap_or_default();
-            println!("{}\t{}\t{}\t{}{matched}", r.tracking_number, r.received_at.to_offset(time::macros::offset!(+9)).date(), r.state.key(), r.headline);
+            println!(
+                "{}\t{}\t{}\t{}{matched}",
+                r.tracking_number,
+                r.received_at.to_offset(time::macros::offset!(+9)).date(),
+                r.state.key(),
+                r.headline
+            );
         }
         eprintln!("{} reports ({:.1} ms)", hits.len(), elapsed.as_secs_f64() * 1e3);
     }

@@ -53,18 +53,40 @@ async fn store_follow_up(store: &Store, report: &Report, mail: &InboundMail) -> 
     let body = if mail.body.trim().is_empty() { mail.subject.clone() } else { mail.body.clone() };
     let key = mail.submission.dedup.clone().expect("mail always has a dedup key");
     let new = store.add_follow_up_once(report.id, &body, &attachments, &key).await?;
-    Ok(if new { Delivery::FollowUp(report.tracking_number.clone()) } else { Delivery::Duplicate(report.tracking_number.clone()) })
+    Ok(if new {
+        Delivery::FollowUp(report.tracking_number.clone())
+    } else {
+        Delivery::Duplicate(report.tracking_number.clone())
+    })
 }
 
 /// The acknowledgement for a new report, unless the sender is automatic (no loops).
-fn acknowledgement(cfg: &MailConfig, mail: &InboundMail, receipt: &todokede_store::Receipt) -> Option<todokede_store::NewMail> {
+fn acknowledgement(
+    cfg: &MailConfig,
+    mail: &InboundMail,
+    receipt: &todokede_store::Receipt,
+) -> Option<todokede_store::NewMail> {
     let (Some(to), Some(secret)) = (&mail.reply_address, &receipt.secret) else { return None };
     if mail.automatic || receipt.duplicate {
         return None;
     }
     let lang = mail.submission.content.language;
-    match todokede_mail::outbound::acknowledgement(&cfg.from, to, &receipt.tracking_number, secret.expose(), lang, &cfg.public_url, mail.message_id.as_deref()) {
-        Ok(m) => Some(todokede_store::NewMail { report: receipt.report_id, message_id: m.message_id, from: m.from.as_str().to_owned(), to: m.to.as_str().to_owned(), raw: m.raw }),
+    match todokede_mail::outbound::acknowledgement(
+        &cfg.from,
+        to,
+        &receipt.tracking_number,
+        secret.expose(),
+        lang,
+        &cfg.public_url,
+        mail.message_id.as_deref(),
+    ) {
+        Ok(m) => Some(todokede_store::NewMail {
+            report: receipt.report_id,
+            message_id: m.message_id,
+            from: m.from.as_str().to_owned(),
+            to: m.to.as_str().to_owned(),
+            raw: m.raw,
+        }),
         Err(e) => {
             tracing::warn!(report = %receipt.tracking_number, error = %e, "acknowledgement not composed");
             None
@@ -93,12 +115,21 @@ pub async fn deliver(store: &Store, cfg: &MailConfig, raw: Vec<u8>) -> Result<De
         Err(e) => return Err(StoreError::Corrupt(e.to_string())),
     };
     queue_acknowledgements(store, acknowledgement(cfg, &mail, &receipt).into_iter().collect()).await;
-    Ok(if receipt.duplicate { Delivery::Duplicate(receipt.tracking_number) } else { Delivery::NewReport(receipt.tracking_number) })
+    Ok(if receipt.duplicate {
+        Delivery::Duplicate(receipt.tracking_number)
+    } else {
+        Delivery::NewReport(receipt.tracking_number)
+    })
 }
 
 /// The batch path (import of many .eml, IMAP): new reports are stored in batches (one commit
 /// each), replies are threaded one by one.
-pub async fn deliver_many(store: &Store, cfg: &MailConfig, raws: Vec<Vec<u8>>, mut progress: impl FnMut(usize)) -> Result<Vec<Delivery>, StoreError> {
+pub async fn deliver_many(
+    store: &Store,
+    cfg: &MailConfig,
+    raws: Vec<Vec<u8>>,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<Delivery>, StoreError> {
     let mails: Vec<InboundMail> = raws.into_iter().map(|r| parse_inbound(r, cfg.limits)).collect();
     let mut out: Vec<Option<Delivery>> = vec![None; mails.len()];
     let mut fresh: Vec<usize> = Vec::new();
@@ -119,7 +150,11 @@ pub async fn deliver_many(store: &Store, cfg: &MailConfig, raws: Vec<Vec<u8>>, m
         for (&i, r) in chunk.iter().zip(results) {
             let receipt = r.map_err(|e| StoreError::Corrupt(e.to_string()))?;
             acks.extend(acknowledgement(cfg, &mails[i], &receipt));
-            out[i] = Some(if receipt.duplicate { Delivery::Duplicate(receipt.tracking_number) } else { Delivery::NewReport(receipt.tracking_number) });
+            out[i] = Some(if receipt.duplicate {
+                Delivery::Duplicate(receipt.tracking_number)
+            } else {
+                Delivery::NewReport(receipt.tracking_number)
+            });
         }
         queue_acknowledgements(store, acks).await;
         progress(chunk.len());

@@ -36,16 +36,27 @@ fn main() -> ExitCode {
         }));
     }
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TODOKEDE_LOG").unwrap_or_else(|_| "info,sqlx=warn,evtx=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TODOKEDE_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,evtx=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     // One message per process: a single-threaded runtime starts faster and needs no more.
-    let rt = if is_mailgate { tokio::runtime::Builder::new_current_thread().enable_all().build() } else { tokio::runtime::Builder::new_multi_thread().enable_all().build() };
+    let rt = if is_mailgate {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    };
     let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return if matches!(args.command, cli::Command::Mailgate { .. }) { ExitCode::from(commands::EX_TEMPFAIL) } else { ExitCode::FAILURE };
+            return if matches!(args.command, cli::Command::Mailgate { .. }) {
+                ExitCode::from(commands::EX_TEMPFAIL)
+            } else {
+                ExitCode::FAILURE
+            };
         }
     };
     if is_mailgate {

@@ -52,7 +52,15 @@ impl<R> ProgressReader<R> {
     pub const MIN_SIZE: u64 = 8 << 20;
     pub fn new(inner: R, total: u64, name: String) -> Self {
         let now = Instant::now();
-        ProgressReader { inner, total, read: 0, name, show: total >= Self::MIN_SIZE && std::io::stderr().is_terminal(), last: now, started: now }
+        ProgressReader {
+            inner,
+            total,
+            read: 0,
+            name,
+            show: total >= Self::MIN_SIZE && std::io::stderr().is_terminal(),
+            last: now,
+            started: now,
+        }
     }
 }
 
@@ -63,7 +71,14 @@ impl<R: std::io::Read> std::io::Read for ProgressReader<R> {
         if self.show && (self.last.elapsed().as_millis() >= 200 || n == 0) {
             self.last = Instant::now();
             let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-            eprint!("\r{}: {} / {} MB ({}%), {:.0} MB/s ", self.name, self.read >> 20, self.total >> 20, self.read * 100 / self.total.max(1), self.read as f64 / secs / 1e6);
+            eprint!(
+                "\r{}: {} / {} MB ({}%), {:.0} MB/s ",
+                self.name,
+                self.read >> 20,
+                self.total >> 20,
+                self.read * 100 / self.total.max(1),
+                self.read as f64 / secs / 1e6
+            );
             if n == 0 {
                 eprintln!();
                 self.show = false;

@@ -29,7 +29,12 @@ async fn stored_reports(db: &TestDb) -> i64 {
 async fn smallest_report_is_acknowledged_and_readable_only_with_its_secret() {
     for db in TestDb::all().await {
         let s = Server::start(&db.url, &[]);
-        let (st, a) = post_report(&s, &json!({"form": "unauthorized_access", "description": "サーバに不審なログインがありました"}), None).await;
+        let (st, a) = post_report(
+            &s,
+            &json!({"form": "unauthorized_access", "description": "サーバに不審なログインがありました"}),
+            None,
+        )
+        .await;
         assert_eq!(st, StatusCode::CREATED, "{}: {a}", db.backend);
         let tn = a["tracking_number"].as_str().unwrap();
         assert!(regex_like_tracking(tn), "{tn}");
@@ -57,14 +62,25 @@ async fn smallest_report_is_acknowledged_and_readable_only_with_its_secret() {
         assert_eq!(get(tn.into(), None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
         assert_eq!(get(tn.into(), Some("wrong".into())).await.unwrap().status(), StatusCode::NOT_FOUND);
         // Report B's secret does not open report A, and an unknown number looks the same.
-        assert_eq!(get(tn.into(), Some(b["secret"].as_str().unwrap().into())).await.unwrap().status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            get(tn.into(), Some(b["secret"].as_str().unwrap().into())).await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(get("ZZZZZ-ZZZZZ".into(), Some(secret.into())).await.unwrap().status(), StatusCode::NOT_FOUND);
 
         // A follow-up (続報) with an attachment shows up on the reporter's view.
-        let form = reqwest::multipart::Form::new()
-            .text("body", r#"{"body": "auth.log を送ります"}"#)
-            .part("attachments", reqwest::multipart::Part::bytes(b"Failed password for root from 203.0.113.5".to_vec()).file_name("auth.log"));
-        let fu = client().post(s.url(&format!("/api/v1/reports/{tn}/follow-ups"))).bearer_auth(secret).multipart(form).send().await.unwrap();
+        let form = reqwest::multipart::Form::new().text("body", r#"{"body": "auth.log を送ります"}"#).part(
+            "attachments",
+            reqwest::multipart::Part::bytes(b"Failed password for root from 203.0.113.5".to_vec())
+                .file_name("auth.log"),
+        );
+        let fu = client()
+            .post(s.url(&format!("/api/v1/reports/{tn}/follow-ups")))
+            .bearer_auth(secret)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(fu.status(), StatusCode::CREATED);
         let view: Value = get(tn.into(), Some(secret.into())).await.unwrap().json().await.unwrap();
         assert_eq!(view["messages"][0]["kind"], "follow_up");
@@ -75,7 +91,9 @@ async fn smallest_report_is_acknowledged_and_readable_only_with_its_secret() {
 }
 
 fn regex_like_tracking(tn: &str) -> bool {
-    tn.len() == 11 && tn.as_bytes()[5] == b'-' && tn.chars().filter(|c| *c != '-').all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+    tn.len() == 11
+        && tn.as_bytes()[5] == b'-'
+        && tn.chars().filter(|c| *c != '-').all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
 }
 
 #[tokio::test]
@@ -93,14 +111,28 @@ async fn a_full_report_with_attachments_round_trips() {
     });
     let form = reqwest::multipart::Form::new()
         .text("report", report.to_string())
-        .part("attachments", reqwest::multipart::Part::bytes(b"<script>alert(1)</script>".to_vec()).file_name("../../x.html").mime_str("text/html").unwrap())
+        .part(
+            "attachments",
+            reqwest::multipart::Part::bytes(b"<script>alert(1)</script>".to_vec())
+                .file_name("../../x.html")
+                .mime_str("text/html")
+                .unwrap(),
+        )
         .part("attachments", reqwest::multipart::Part::bytes(vec![0u8; 4096]).file_name("dump.bin"));
     let res = client().post(s.url("/api/v1/reports")).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let a: Value = res.json().await.unwrap();
-    let view: Value = client().get(s.url(&format!("/api/v1/reports/{}", a["tracking_number"].as_str().unwrap())))
-        .bearer_auth(a["secret"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
-    let names: Vec<&str> = view["attachments"].as_array().unwrap().iter().map(|x| x["filename"].as_str().unwrap()).collect();
+    let view: Value = client()
+        .get(s.url(&format!("/api/v1/reports/{}", a["tracking_number"].as_str().unwrap())))
+        .bearer_auth(a["secret"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> =
+        view["attachments"].as_array().unwrap().iter().map(|x| x["filename"].as_str().unwrap()).collect();
     assert_eq!(names, ["x.html", "dump.bin"]);
 
     let store = todokede_store::Store::open(&db.url).await.unwrap();
@@ -116,8 +148,12 @@ async fn a_full_report_with_attachments_round_trips() {
 async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let db = TestDb::sqlite().await;
     let s = Server::start(&db.url, &["--max-body-mib", "1", "--max-attachment-mib", "1"]);
-    let raw = |body: &'static str| client().post(s.url("/api/v1/reports")).header("content-type", "application/json").body(body).send();
-    let err = |v: Value| (v["error"]["code"].as_str().unwrap_or("").to_owned(), v["error"]["field"].as_str().map(str::to_owned));
+    let raw = |body: &'static str| {
+        client().post(s.url("/api/v1/reports")).header("content-type", "application/json").body(body).send()
+    };
+    let err = |v: Value| {
+        (v["error"]["code"].as_str().unwrap_or("").to_owned(), v["error"]["field"].as_str().map(str::to_owned))
+    };
 
     let r = raw("{\"form\": \"virus\", ").await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -126,12 +162,28 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let cases: Vec<(Value, &str, Option<&str>)> = vec![
         (json!({"form": "virus", "description": 5}), "invalid_body", None),
         (json!({"form": "worm", "description": "x"}), "invalid_field", Some("form")),
-        (json!({"form": "virus", "description": "x", "reporter": {"kind": "alien"}}), "invalid_field", Some("reporter.kind")),
+        (
+            json!({"form": "virus", "description": "x", "reporter": {"kind": "alien"}}),
+            "invalid_field",
+            Some("reporter.kind"),
+        ),
         (json!({"form": "virus", "description": "   "}), "invalid_field", Some("description")),
         (json!({"form": "virus", "description": "x", "colour": "red"}), "invalid_body", None),
-        (json!({"form": "virus", "description": "x", "discovered_on": "2019-13-45"}), "invalid_field", Some("discovered_on")),
-        (json!({"form": "virus", "description": "x", "reporter": {"email": "a@b.c\r\nBcc: x@y.z"}}), "invalid_field", Some("reporter.email")),
-        (json!({"form": "virus", "description": "x", "received_on": "2019-01-01"}), "invalid_field", Some("received_on")),
+        (
+            json!({"form": "virus", "description": "x", "discovered_on": "2019-13-45"}),
+            "invalid_field",
+            Some("discovered_on"),
+        ),
+        (
+            json!({"form": "virus", "description": "x", "reporter": {"email": "a@b.c\r\nBcc: x@y.z"}}),
+            "invalid_field",
+            Some("reporter.email"),
+        ),
+        (
+            json!({"form": "virus", "description": "x", "received_on": "2019-01-01"}),
+            "invalid_field",
+            Some("received_on"),
+        ),
         (json!({"form": "virus", "description": "x", "affected": {"exposed_ports": [70000]}}), "invalid_body", None),
     ];
     for (body, code, field) in cases {
@@ -172,14 +224,16 @@ async fn an_idempotency_key_makes_retries_and_races_store_once() {
 
         // 30 identical requests racing.
         let body = json!({"form": "unauthorized_access", "description": "競合する再送"});
-        let tasks: Vec<_> = (0..30).map(|_| {
-            let url = s.url("/api/v1/reports");
-            let body = body.clone();
-            tokio::spawn(async move {
-                let r = client().post(url).header("Idempotency-Key", "key-race").json(&body).send().await.unwrap();
-                r.json::<Value>().await.unwrap()["tracking_number"].as_str().unwrap().to_owned()
+        let tasks: Vec<_> = (0..30)
+            .map(|_| {
+                let url = s.url("/api/v1/reports");
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let r = client().post(url).header("Idempotency-Key", "key-race").json(&body).send().await.unwrap();
+                    r.json::<Value>().await.unwrap()["tracking_number"].as_str().unwrap().to_owned()
+                })
             })
-        }).collect();
+            .collect();
         let mut numbers = std::collections::BTreeSet::new();
         for t in tasks {
             numbers.insert(t.await.unwrap());
@@ -198,7 +252,9 @@ async fn openapi_document_describes_the_api() {
     let doc: Value = client().get(s.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/v1/reports"]["post"].is_object());
-    let kinds = doc["components"]["schemas"]["Report"]["properties"]["reporter"]["properties"]["kind"]["enum"].as_array().unwrap();
+    let kinds = doc["components"]["schemas"]["Report"]["properties"]["reporter"]["properties"]["kind"]["enum"]
+        .as_array()
+        .unwrap();
     assert!(kinds.iter().any(|k| k == "local_government"));
     assert_eq!(doc["components"]["schemas"]["Report"]["required"], json!(["form", "description"]));
 }

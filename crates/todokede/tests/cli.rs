@@ -22,12 +22,16 @@ async fn seed_fixtures_import_once_and_reanalyse() {
         assert_eq!(stdout.lines().filter(|l| l.ends_with("\timported")).count(), 30, "{stdout}");
         // Importing again stores nothing twice.
         let again = todokede(&db.url, &["import", &h1, &h2]);
-        assert_eq!(String::from_utf8_lossy(&again.stdout).lines().filter(|l| l.ends_with("already imported")).count(), 30);
+        assert_eq!(
+            String::from_utf8_lossy(&again.stdout).lines().filter(|l| l.ends_with("already imported")).count(),
+            30
+        );
 
         let out = todokede(&db.url, &["reanalyse"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let store = todokede_store::Store::open(&db.url).await.unwrap();
-        let reports = store.list_reports(&todokede_store::ReportFilter { limit: 100, ..Default::default() }).await.unwrap();
+        let reports =
+            store.list_reports(&todokede_store::ReportFilter { limit: 100, ..Default::default() }).await.unwrap();
         assert_eq!(reports.len(), 30, "{}", db.backend);
         // 届出日 is kept from the seed (2019-08-14 for 2019H2 #1), not the import date.
         let first_h2 = reports.iter().find(|r| r.headline.starts_with("届出者（企業）の社内グループウェア")).unwrap();
@@ -74,7 +78,9 @@ fn analyze_prints_the_documented_json() {
     let out = todokede(db, &["analyze", "--json", &path]);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["indicators", "causes", "damages", "attack_types", "has_damage", "techniques", "countermeasures", "normalised"] {
+    for key in
+        ["indicators", "causes", "damages", "attack_types", "has_damage", "techniques", "countermeasures", "normalised"]
+    {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert!(v["indicators"]["cve"].as_array().unwrap().iter().any(|c| c == "CVE-2018-13379"));
@@ -125,10 +131,26 @@ async fn analysts_confirm_or_override_and_overrides_are_counted() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("overridden: none"));
         // Override the damages and the damage flag.
-        let out = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example", "--damages", "data_destruction_extortion,tampering", "--has-damage", "yes"]);
+        let out = todokede(
+            &db.url,
+            &[
+                "classify",
+                &first,
+                "--as",
+                "a@ipa.example",
+                "--damages",
+                "data_destruction_extortion,tampering",
+                "--has-damage",
+                "yes",
+            ],
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("overridden: damages"), "{stdout}");
-        let id = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&first).unwrap()).await.unwrap().unwrap();
+        let id = store
+            .report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&first).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         let c = store.classification(id).await.unwrap().unwrap();
         assert_eq!(c.damages.len(), 2);
         assert_eq!(c.causes[0].to_string(), "missing_access_control");
@@ -149,8 +171,10 @@ fn evidence_reads_gzip_logs_and_windows_event_logs() {
     let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::default());
     std::io::Write::write_all(&mut enc, log.as_bytes()).unwrap();
     enc.finish().unwrap();
-    let evtx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/evtx/mdecrevoisier_ID_4776_4625-AccountRestore_local_bruteforce.evtx");
-    let out = common::todokede("sqlite::memory:", &["evidence", "--json", gz.to_str().unwrap(), evtx.to_str().unwrap()]);
+    let evtx = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/evtx/mdecrevoisier_ID_4776_4625-AccountRestore_local_bruteforce.evtx");
+    let out =
+        common::todokede("sqlite::memory:", &["evidence", "--json", gz.to_str().unwrap(), evtx.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["kind"], "sshd");
@@ -158,8 +182,17 @@ fn evidence_reads_gzip_logs_and_windows_event_logs() {
     assert_eq!(v[0]["findings"][0]["kind"], "ssh_login_after_failures");
     assert_eq!(v[1]["kind"], "evtx");
     assert_eq!(v[1]["lines"], 16, "records");
-    assert!(v[1]["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "windows_logon_brute_force" && f["count"] == 16));
+    assert!(
+        v[1]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "windows_logon_brute_force" && f["count"] == 16)
+    );
     // An unknown kind is a one-line error.
     let bad = common::todokede("sqlite::memory:", &["evidence", "--kind", "pcap", gz.to_str().unwrap()]);
-    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("supported: auto, sshd, access, login, mail, evtx"));
+    assert!(
+        !bad.status.success()
+            && String::from_utf8_lossy(&bad.stderr).contains("supported: auto, sshd, access, login, mail, evtx")
+    );
 }

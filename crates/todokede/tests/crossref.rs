@@ -39,20 +39,37 @@ async fn seed_reports_are_correlated_clustered_searchable_and_raise_a_surge() {
         // Correlation: #1 and #8 share the ransom address; the attacker IP links the two extras;
         // 8.8.8.8 links nothing.
         let c1 = store.correlations(id(&h2(1)).await, 50).await.unwrap();
-        assert!(c1.iter().any(|c| c.tracking_number.to_string() == h2(8) && c.value == "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"), "{} {c1:?}", db.backend);
+        assert!(
+            c1.iter()
+                .any(|c| c.tracking_number.to_string() == h2(8) && c.value == "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),
+            "{} {c1:?}",
+            db.backend
+        );
         let ce = store.correlations(id(extra_numbers[0]).await, 50).await.unwrap();
-        assert_eq!(ce.iter().map(|c| (c.tracking_number.to_string(), c.value.as_str())).collect::<Vec<_>>(), [(extra_numbers[1].to_owned(), "45.33.32.156")]);
-        assert!(store.correlations(id(extra_numbers[2]).await, 50).await.unwrap().is_empty(), "a public resolver correlates nothing");
+        assert_eq!(
+            ce.iter().map(|c| (c.tracking_number.to_string(), c.value.as_str())).collect::<Vec<_>>(),
+            [(extra_numbers[1].to_owned(), "45.33.32.156")]
+        );
+        assert!(
+            store.correlations(id(extra_numbers[2]).await, 50).await.unwrap().is_empty(),
+            "a public resolver correlates nothing"
+        );
 
         // Clustering: the four DB-wipe reports (different texts, near-duplicate notes) are one cluster.
         let cluster = store.cluster_of(id(&h2(1)).await).await.unwrap().unwrap().0;
-        let members: std::collections::BTreeSet<String> = store.cluster_members(cluster).await.unwrap().iter().map(|r| r.tracking_number.to_string()).collect();
+        let members: std::collections::BTreeSet<String> =
+            store.cluster_members(cluster).await.unwrap().iter().map(|r| r.tracking_number.to_string()).collect();
         assert_eq!(members, [h2(1), h2(2), h2(5), h2(8)].into(), "{}", db.backend);
         assert!(store.clusters(10).await.unwrap().iter().any(|c| c.cluster == cluster && c.members == 4));
 
         // Surge: data destruction and extortion this half, none in the two before.
-        let alerts = todokede_web::crossref::trend_alerts(&store, todokede_domain::Period::parse("2019H2").unwrap()).await.unwrap();
-        let wipe = alerts.iter().find(|a| a.key == "damage.data_destruction_extortion").unwrap_or_else(|| panic!("{alerts:?}"));
+        let alerts = todokede_web::crossref::trend_alerts(&store, todokede_domain::Period::parse("2019H2").unwrap())
+            .await
+            .unwrap();
+        let wipe = alerts
+            .iter()
+            .find(|a| a.key == "damage.data_destruction_extortion")
+            .unwrap_or_else(|| panic!("{alerts:?}"));
         assert!(wipe.current >= 4 && wipe.previous == [0, 0], "{wipe:?}");
 
         // Search: Japanese phrase, a 2-character term (LIKE fallback), filters, indicators.

@@ -27,7 +27,11 @@ async fn a_report_from_filing_to_closing_in_the_browser() {
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let b = Browser::start(shots.clone()).await;
     let evidence = std::env::temp_dir().join(format!("auth-{}.log", std::process::id()));
-    std::fs::write(&evidence, "Nov 25 09:58:01 web sshd[123]: Failed password for root from 45.33.32.156 port 51234 ssh2\n").unwrap();
+    std::fs::write(
+        &evidence,
+        "Nov 25 09:58:01 web sshd[123]: Failed password for root from 45.33.32.156 port 51234 ssh2\n",
+    )
+    .unwrap();
 
     // The reporter.
     b.goto(&s.url("/")).await;
@@ -136,7 +140,10 @@ async fn publishing_the_half_year_report_in_the_browser() {
 
     b.goto(&s.url("/publication?period=2019H2")).await;
     b.wait_for("草稿を生成").await;
-    let featured = format!("{}=データベースを消去し脅迫する手口による攻撃\n{}=ターゲット組織のウェブメールサービスを模造したフィッシング", numbers["2019H2-02"], numbers["2019H2-18"]);
+    let featured = format!(
+        "{}=データベースを消去し脅迫する手口による攻撃\n{}=ターゲット組織のウェブメールサービスを模造したフィッシング",
+        numbers["2019H2-02"], numbers["2019H2-18"]
+    );
     b.type_into("#featured", &featured).await;
     b.click("form[action$='/draft'] button").await;
     let page = b.wait_for("本文の確認と編集").await;
@@ -155,8 +162,15 @@ async fn publishing_the_half_year_report_in_the_browser() {
     let anon = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let res = anon.get(s.url("/publication/2019H2/report.pdf")).send().await.unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER, "anonymous users are sent to log in");
-    let analyst = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let login = analyst.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", "chief@ipa.example"), ("password", password.as_str())]).send().await.unwrap();
+    let analyst =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = analyst
+        .post(s.url("/login"))
+        .header("origin", s.base.clone())
+        .form(&[("email", "chief@ipa.example"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(login.status(), reqwest::StatusCode::SEE_OTHER);
     let res = analyst.get(s.url("/publication/2019H2/report.pdf")).send().await.unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::OK);

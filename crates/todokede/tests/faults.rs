@@ -19,7 +19,10 @@ async fn an_unavailable_database_is_a_503_and_the_retry_stores_once() {
         let s = Server::start(&url, &[]);
         let c = reqwest::Client::new();
         let post = |key: &'static str| {
-            c.post(s.url("/api/v1/reports")).header("Idempotency-Key", key).json(&json!({"form": "virus", "description": "障害中の届出"})).send()
+            c.post(s.url("/api/v1/reports"))
+                .header("Idempotency-Key", key)
+                .json(&json!({"form": "virus", "description": "障害中の届出"}))
+                .send()
         };
         assert_eq!(post("before").await.unwrap().status(), StatusCode::CREATED);
 
@@ -56,17 +59,25 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
         let client = reqwest::Client::new();
         let mut tasks = Vec::new();
         for t in 0..TASKS {
-            let (client, base, acked, count, server) = (client.clone(), base.clone(), acked.clone(), count.clone(), server.clone());
+            let (client, base, acked, count, server) =
+                (client.clone(), base.clone(), acked.clone(), count.clone(), server.clone());
             tasks.push(tokio::spawn(async move {
                 for i in (t..REQUESTS).step_by(TASKS) {
-                    let res = client.post(format!("{base}/api/v1/reports")).header("Idempotency-Key", format!("crash-{i}"))
-                        .json(&body(i)).send().await;
+                    let res = client
+                        .post(format!("{base}/api/v1/reports"))
+                        .header("Idempotency-Key", format!("crash-{i}"))
+                        .json(&body(i))
+                        .send()
+                        .await;
                     let Ok(res) = res else { continue };
                     if res.status() != StatusCode::CREATED {
                         continue;
                     }
                     let Ok(v) = res.json::<Value>().await else { continue };
-                    acked.lock().unwrap().insert(i, (v["tracking_number"].as_str().unwrap().into(), v["secret"].as_str().unwrap().into()));
+                    acked.lock().unwrap().insert(
+                        i,
+                        (v["tracking_number"].as_str().unwrap().into(), v["secret"].as_str().unwrap().into()),
+                    );
                     if count.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER {
                         if let Some(mut s) = server.lock().unwrap().take() {
                             s.kill9();
@@ -79,18 +90,37 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
             t.await.unwrap();
         }
         let acked = acked.lock().unwrap().clone();
-        assert!(acked.len() >= KILL_AFTER && acked.len() < REQUESTS, "{}: killed mid-way ({} acked)", db.backend, acked.len());
+        assert!(
+            acked.len() >= KILL_AFTER && acked.len() < REQUESTS,
+            "{}: killed mid-way ({} acked)",
+            db.backend,
+            acked.len()
+        );
 
         // Restart on the same database: every acknowledged report is there, whole.
         let s = Server::start(&db.url, &[]);
         for (i, (tn, secret)) in &acked {
-            let v: Value = client.get(s.url(&format!("/api/v1/reports/{tn}"))).bearer_auth(secret).send().await.unwrap().json().await.unwrap();
+            let v: Value = client
+                .get(s.url(&format!("/api/v1/reports/{tn}")))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             assert_eq!(v["description"], body(*i)["description"], "{}: report {i} ({tn}) lost or damaged", db.backend);
         }
         // Re-sending everything with the same keys: acknowledged ones come back with their
         // number; the rest are stored now. Exactly one report per key in the end.
         for i in 0..REQUESTS {
-            let res = client.post(s.url("/api/v1/reports")).header("Idempotency-Key", format!("crash-{i}")).json(&body(i)).send().await.unwrap();
+            let res = client
+                .post(s.url("/api/v1/reports"))
+                .header("Idempotency-Key", format!("crash-{i}"))
+                .json(&body(i))
+                .send()
+                .await
+                .unwrap();
             assert!(res.status().is_success(), "{}", res.status());
             let v: Value = res.json().await.unwrap();
             if let Some((tn, _)) = acked.get(&i) {

@@ -28,11 +28,16 @@ fn mailgate(db: &str, raw: &[u8], env: &[(&str, &str)]) -> (i32, String, String)
         .unwrap();
     let _ = child.stdin.take().unwrap().write_all(raw);
     let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn tn_of(stdout: &str) -> TrackingNumber {
-    TrackingNumber::parse(stdout.split('\t').next().unwrap()).unwrap_or_else(|_| panic!("no tracking number in {stdout:?}"))
+    TrackingNumber::parse(stdout.split('\t').next().unwrap())
+        .unwrap_or_else(|_| panic!("no tracking number in {stdout:?}"))
 }
 
 async fn report(store: &Store, tn: &TrackingNumber) -> Report {
@@ -76,15 +81,20 @@ async fn two_deliveries_racing_store_one_report() {
         // Initialise the schema first, as a running system would have it.
         Store::open(&db.url).await.unwrap();
         let raw = corpus("no_message_id.eml");
-        let handles: Vec<_> = (0..4).map(|_| {
-            let (url, raw) = (db.url.clone(), raw.clone());
-            std::thread::spawn(move || mailgate(&url, &raw, &[]))
-        }).collect();
-        let tns: std::collections::BTreeSet<String> = handles.into_iter().map(|h| {
-            let (code, out, err) = h.join().unwrap();
-            assert_eq!(code, 0, "{err}");
-            tn_of(&out).to_string()
-        }).collect();
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (url, raw) = (db.url.clone(), raw.clone());
+                std::thread::spawn(move || mailgate(&url, &raw, &[]))
+            })
+            .collect();
+        let tns: std::collections::BTreeSet<String> = handles
+            .into_iter()
+            .map(|h| {
+                let (code, out, err) = h.join().unwrap();
+                assert_eq!(code, 0, "{err}");
+                tn_of(&out).to_string()
+            })
+            .collect();
         assert_eq!(tns.len(), 1, "{}: {tns:?}", db.backend);
         assert_eq!(Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports, 1);
         db.cleanup().await;
@@ -95,7 +105,8 @@ async fn two_deliveries_racing_store_one_report() {
 async fn every_corpus_message_is_accepted() {
     let db = TestDb::sqlite().await;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/mail");
-    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     for name in &names {
         let (code, out, err) = mailgate(&db.url, &corpus(name), &[]);
@@ -126,7 +137,10 @@ async fn replies_thread_as_follow_ups_and_analyst_replies_go_out_by_smtp() {
         assert_eq!(code, 0, "{err}");
         let tn = tn_of(&out);
         let mut sink = SmtpSink::start().await;
-        let _server = Server::start(&db.url, &["--smtp", &format!("smtp://{}", sink.addr), "--mail-from", "todokede@ipa.example"]);
+        let _server = Server::start(
+            &db.url,
+            &["--smtp", &format!("smtp://{}", sink.addr), "--mail-from", "todokede@ipa.example"],
+        );
         let ack = String::from_utf8(sink.next(20).await.expect("acknowledgement sent")).unwrap();
         let parsed = mail_parser::MessageParser::default().parse(ack.as_bytes()).unwrap();
         assert_eq!(parsed.subject().unwrap(), format!("[届出 {tn}] 受付のお知らせ"));
@@ -137,13 +151,28 @@ async fn replies_thread_as_follow_ups_and_analyst_replies_go_out_by_smtp() {
         store.create_user("analyst@ipa.example", todokede_store::Role::Analyst, "x").await.unwrap();
         let reply_text = std::env::temp_dir().join(format!("reply-{}.txt", std::process::id()));
         std::fs::write(&reply_text, "ログの全体をお送りいただけますか。").unwrap();
-        let out = todokede(&db.url, &["reply", &tn.to_string(), "--as", "analyst@ipa.example", reply_text.to_str().unwrap(), "--mail-from", "todokede@ipa.example"]);
+        let out = todokede(
+            &db.url,
+            &[
+                "reply",
+                &tn.to_string(),
+                "--as",
+                "analyst@ipa.example",
+                reply_text.to_str().unwrap(),
+                "--mail-from",
+                "todokede@ipa.example",
+            ],
+        );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let sent = sink.next(20).await.expect("reply sent");
         let reply = mail_parser::MessageParser::default().parse(&sent).unwrap();
         assert_eq!(reply.subject().unwrap(), format!("[届出 {tn}] ご連絡"));
         assert_eq!(reply.in_reply_to().as_text(), Some(ack_id.as_str()));
-        let refs = reply.references().as_text_list().map(|l| l.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap_or_default();
+        let refs = reply
+            .references()
+            .as_text_list()
+            .map(|l| l.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap_or_default();
         assert!(refs.contains(&"iso2022jp-1@example.co.jp".to_string()), "{refs:?}");
         assert!(reply.body_text(0).unwrap().contains("ログの全体"));
         let reply_id = reply.message_id().unwrap().to_owned();
@@ -160,7 +189,11 @@ async fn replies_thread_as_follow_ups_and_analyst_replies_go_out_by_smtp() {
         let (_, out, _) = mailgate(&db.url, answer.as_bytes(), &[]);
         assert!(out.ends_with("\talready received\n"), "{out}");
         // The number in the subject from the reporter's own address threads too; from a stranger it does not.
-        let by_subject = |from: &str, id: &str| format!("From: {from}\r\nSubject: 追加情報 [届出 {tn}]\r\nMessage-ID: <{id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n追加です\r\n");
+        let by_subject = |from: &str, id: &str| {
+            format!(
+                "From: {from}\r\nSubject: 追加情報 [届出 {tn}]\r\nMessage-ID: <{id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n追加です\r\n"
+            )
+        };
         let (_, out, _) = mailgate(&db.url, by_subject("yamada@example.co.jp", "s-1@x").as_bytes(), &[]);
         assert_eq!(tn_of(&out), tn);
         let (_, out, _) = mailgate(&db.url, by_subject("stranger@evil.example", "s-2@x").as_bytes(), &[]);
@@ -196,7 +229,8 @@ async fn every_fault_is_exit_75_and_nothing_is_lost() {
     let dir = tempfile_dir();
     let blocker = dir.join("file");
     std::fs::write(&blocker, b"not a directory").unwrap();
-    let (code, _, err) = mailgate(&format!("sqlite://{}/sub/db.sqlite", blocker.display()), b"Subject: x\r\n\r\nbody", &[]);
+    let (code, _, err) =
+        mailgate(&format!("sqlite://{}/sub/db.sqlite", blocker.display()), b"Subject: x\r\n\r\nbody", &[]);
     assert_eq!(code, 75, "{err}");
     // A panic inside the process is 75 too, not Rust's 101 (which an MTA would bounce).
     let (code, _, err) = mailgate("sqlite::memory:", b"Subject: x\r\n\r\nbody", &[("TODOKEDE_FAULT_INJECT", "panic")]);
@@ -218,7 +252,10 @@ fn rand_suffix() -> u64 {
 async fn import_of_eml_files_is_the_batch_path() {
     let db = TestDb::sqlite().await;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/mail");
-    let files: Vec<String> = ["iso2022jp_with_log.eml", "shift_jis.eml", "ipa_form.eml"].iter().map(|f| dir.join(f).display().to_string()).collect();
+    let files: Vec<String> = ["iso2022jp_with_log.eml", "shift_jis.eml", "ipa_form.eml"]
+        .iter()
+        .map(|f| dir.join(f).display().to_string())
+        .collect();
     let mut args = vec!["import"];
     args.extend(files.iter().map(String::as_str));
     let out = todokede(&db.url, &args);

@@ -28,9 +28,11 @@ async fn handled_seed_reports_become_an_approved_report_and_statistics() {
         store.link_reports(id("2019H2-10").await, id("2019H2-11").await, analyst.id).await.unwrap();
 
         // Statistics: 18 reports, 17 incidents in 2019H2, 12 in 2019H1; small cells suppressed.
-        let stats: Value = serde_json::from_str(&ok(todokede(&db.url, &["stats", "--period", "2019H2", "--json"]))).unwrap();
+        let stats: Value =
+            serde_json::from_str(&ok(todokede(&db.url, &["stats", "--period", "2019H2", "--json"]))).unwrap();
         let summary = stats["tables"].as_array().unwrap().iter().find(|t| t["key"] == "summary").unwrap();
-        let row = |k: &str| summary["rows"].as_array().unwrap().iter().find(|r| r["key"] == k).unwrap()["cells"].clone();
+        let row =
+            |k: &str| summary["rows"].as_array().unwrap().iter().find(|r| r["key"] == k).unwrap()["cells"].clone();
         assert_eq!(row("reports"), serde_json::json!([18, 12, 0]), "{}", db.backend);
         assert_eq!(row("incidents"), serde_json::json!([17, 12, 0]));
         let csv = ok(todokede(&db.url, &["stats", "--period", "2019H2", "--csv"]));
@@ -39,30 +41,55 @@ async fn handled_seed_reports_become_an_approved_report_and_statistics() {
         // Rendering before any approval is refused; the draft is marked.
         let dir = tempfile::tempdir().unwrap();
         let pdf = dir.path().join("2019H2.pdf");
-        let refused = todokede(&db.url, &["report", "--period", "2019H2", "--format", "pdf", "-o", pdf.to_str().unwrap()]);
+        let refused =
+            todokede(&db.url, &["report", "--period", "2019H2", "--format", "pdf", "-o", pdf.to_str().unwrap()]);
         assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("no approved version"));
 
-        let out = ok(todokede(&db.url, &[
-            "publication", "draft", "--period", "2019H2", "--as", "analyst@example.org",
-            "--feature", &format!("{}=データベースを消去し脅迫する手口による攻撃", number_of("2019H2-02")),
-            "--feature", &format!("{}=アクセス制限されていない SSHサービスに対する執拗な攻撃", number_of("2019H2-03")),
-            "--feature", &format!("{}=ターゲット組織のウェブメールサービスを模造したフィッシング", number_of("2019H2-18")),
-            "--notable", "damage.data_destruction_extortion",
-        ]));
+        let out = ok(todokede(
+            &db.url,
+            &[
+                "publication",
+                "draft",
+                "--period",
+                "2019H2",
+                "--as",
+                "analyst@example.org",
+                "--feature",
+                &format!("{}=データベースを消去し脅迫する手口による攻撃", number_of("2019H2-02")),
+                "--feature",
+                &format!("{}=アクセス制限されていない SSHサービスに対する執拗な攻撃", number_of("2019H2-03")),
+                "--feature",
+                &format!("{}=ターゲット組織のウェブメールサービスを模造したフィッシング", number_of("2019H2-18")),
+                "--notable",
+                "damage.data_destruction_extortion",
+            ],
+        ));
         assert!(out.starts_with("2019H2 version 1: 18 cases in 5 groups, 3 featured"), "{out}");
 
         // An analyst rewrites the first summary and types an address into it by mistake: the
         // anonymiser catches it in the new version.
         let review = ok(todokede(&db.url, &["publication", "review", "--period", "2019H2"]));
-        assert!(review.lines().any(|l| l.starts_with("groups.0.rows.0.summary\t届出者（企業）の社内グループウェア")), "{review}");
+        assert!(
+            review.lines().any(|l| l.starts_with("groups.0.rows.0.summary\t届出者（企業）の社内グループウェア")),
+            "{review}"
+        );
         let edits = dir.path().join("edits.json");
         std::fs::write(&edits, r#"{"groups.0.rows.0.summary": "届出者（企業）のグループウェアのデータベースが消去され、脅迫文が置かれていた。管理者 admin@victim.example.jp が発見した。"}"#).unwrap();
-        assert!(ok(todokede(&db.url, &["publication", "edit", "--period", "2019H2", "--as", "analyst@example.org", edits.to_str().unwrap()])).starts_with("2019H2 version 2: 1 texts changed"));
+        assert!(
+            ok(todokede(
+                &db.url,
+                &["publication", "edit", "--period", "2019H2", "--as", "analyst@example.org", edits.to_str().unwrap()]
+            ))
+            .starts_with("2019H2 version 2: 1 texts changed")
+        );
         let review = ok(todokede(&db.url, &["publication", "review", "--period", "2019H2"]));
         assert!(review.contains("管理者 特定のメールアドレス が発見した。"), "{review}");
         assert!(review.contains("replaced email 「admin@victim.example.jp」 → 「特定のメールアドレス」"));
 
-        ok(todokede(&db.url, &["publication", "approve", "--period", "2019H2", "--version", "2", "--as", "analyst@example.org"]));
+        ok(todokede(
+            &db.url,
+            &["publication", "approve", "--period", "2019H2", "--version", "2", "--as", "analyst@example.org"],
+        ));
         for format in ["pdf", "html", "md"] {
             let path = dir.path().join(format!("2019H2.{format}"));
             ok(todokede(&db.url, &["report", "--period", "2019H2", "--format", format, "-o", path.to_str().unwrap()]));
@@ -75,7 +102,10 @@ async fn handled_seed_reports_become_an_approved_report_and_statistics() {
         assert!(md.contains("## 5. 事例：ターゲット組織のウェブメールサービスを模造したフィッシング"));
         let text = std::process::Command::new("pdftotext").args([pdf.to_str().unwrap(), "-"]).output().unwrap();
         let text: String = String::from_utf8(text.stdout).unwrap().chars().filter(|c| !c.is_whitespace()).collect();
-        assert!(text.contains("リスト型攻撃による顧客アカウントの被害") && text.contains("事例：アクセス制限されていないSSHサービスに対する執拗な攻撃"));
+        assert!(
+            text.contains("リスト型攻撃による顧客アカウントの被害")
+                && text.contains("事例：アクセス制限されていないSSHサービスに対する執拗な攻撃")
+        );
         for n in &numbers {
             assert!(!text.contains(n.as_str()) && !html.contains(n.as_str()), "tracking numbers are never published");
         }

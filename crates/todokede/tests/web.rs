@@ -32,7 +32,13 @@ async fn file_report(s: &Server, b: &reqwest::Client, description: &str) -> (Str
         .text("mail_receipt", "1")
         .text("description", description.to_owned())
         .text("damages", "data_destruction_extortion")
-        .part("attachments", reqwest::multipart::Part::bytes(b"<html><script>alert(1)</script></html>".to_vec()).file_name("evil.html").mime_str("text/html").unwrap());
+        .part(
+            "attachments",
+            reqwest::multipart::Part::bytes(b"<html><script>alert(1)</script></html>".to_vec())
+                .file_name("evil.html")
+                .mime_str("text/html")
+                .unwrap(),
+        );
     let res = b.post(s.url("/report/new")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
@@ -43,7 +49,13 @@ async fn file_report(s: &Server, b: &reqwest::Client, description: &str) -> (Str
 }
 
 async fn login(s: &Server, b: &reqwest::Client, email: &str, password: &str) -> StatusCode {
-    b.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", email), ("password", password)]).send().await.unwrap().status()
+    b.post(s.url("/login"))
+        .header("origin", s.base.clone())
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 #[tokio::test]
@@ -59,11 +71,19 @@ async fn a_report_filed_in_the_browser_is_handled_by_an_analyst() {
     assert!(home.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     assert!(home.text().await.unwrap().contains("不正アクセスの届出"));
     assert!(b.get(s.url("/?lang=en")).send().await.unwrap().text().await.unwrap().contains("Report a computer virus"));
-    assert!(b.get(s.url("/")).send().await.unwrap().text().await.unwrap().contains("Report a computer virus"), "the language is remembered");
+    assert!(
+        b.get(s.url("/")).send().await.unwrap().text().await.unwrap().contains("Report a computer virus"),
+        "the language is remembered"
+    );
 
     // The reporter files a report with a hostile payload.
     let reporter = browser();
-    let (tn, secret, _link) = file_report(&s, &reporter, "<script>alert('xss')</script> phpMyAdmin 経由で DB が消去され 0.03 BTC を要求された。攻撃元 45.33.32.156").await;
+    let (tn, secret, _link) = file_report(
+        &s,
+        &reporter,
+        "<script>alert('xss')</script> phpMyAdmin 経由で DB が消去され 0.03 BTC を要求された。攻撃元 45.33.32.156",
+    )
+    .await;
     assert_eq!(tn.len(), 11);
     // The reporter asked for the number by mail: it is queued, with the secret link.
     let store = todokede_store::Store::open(&db.url).await.unwrap();
@@ -110,15 +130,53 @@ async fn a_report_filed_in_the_browser_is_handled_by_an_analyst() {
     assert!(dl.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
     assert_eq!(dl.headers()["x-content-type-options"], "nosniff");
     // A hash that is not this report's attachment is not served through it.
-    assert_eq!(a.get(s.url(&format!("/reports/{tn}/attachments/{}", "0".repeat(64)))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        a.get(s.url(&format!("/reports/{tn}/attachments/{}", "0".repeat(64)))).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 
-    let post = |path: String, fields: Vec<(&'static str, String)>| a.post(s.url(&path)).header("origin", s.base.clone()).form(&fields).send();
-    assert_eq!(post(format!("/reports/{tn}/state"), vec![("csrf", csrf.clone()), ("to", "triage".into())]).await.unwrap().status(), StatusCode::SEE_OTHER);
-    assert_eq!(post(format!("/reports/{tn}/reply"), vec![("csrf", csrf.clone()), ("body", "ログを送っていただけますか。".into())]).await.unwrap().status(), StatusCode::SEE_OTHER);
-    assert_eq!(post(format!("/reports/{tn}/note"), vec![("csrf", csrf.clone()), ("body", "内部メモ：踏み台の疑い".into())]).await.unwrap().status(), StatusCode::SEE_OTHER);
+    let post = |path: String, fields: Vec<(&'static str, String)>| {
+        a.post(s.url(&path)).header("origin", s.base.clone()).form(&fields).send()
+    };
+    assert_eq!(
+        post(format!("/reports/{tn}/state"), vec![("csrf", csrf.clone()), ("to", "triage".into())])
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post(
+            format!("/reports/{tn}/reply"),
+            vec![("csrf", csrf.clone()), ("body", "ログを送っていただけますか。".into())]
+        )
+        .await
+        .unwrap()
+        .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post(format!("/reports/{tn}/note"), vec![("csrf", csrf.clone()), ("body", "内部メモ：踏み台の疑い".into())])
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     // Without the CSRF token, or from another site: refused, nothing changes.
-    assert_eq!(post(format!("/reports/{tn}/state"), vec![("csrf", "forged".into()), ("to", "closed".into())]).await.unwrap().status(), StatusCode::FORBIDDEN);
-    let cross = a.post(s.url(&format!("/reports/{tn}/state"))).header("origin", "https://evil.example").form(&[("csrf", csrf.as_str()), ("to", "closed")]).send().await.unwrap();
+    assert_eq!(
+        post(format!("/reports/{tn}/state"), vec![("csrf", "forged".into()), ("to", "closed".into())])
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let cross = a
+        .post(s.url(&format!("/reports/{tn}/state")))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", csrf.as_str()), ("to", "closed")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
 
     // The reporter sees the reply, not the internal note, and answers.
@@ -126,14 +184,32 @@ async fn a_report_filed_in_the_browser_is_handled_by_an_analyst() {
     assert!(page.contains("ログを送っていただけますか。"));
     assert!(!page.contains("踏み台の疑い"), "internal notes stay internal");
     let rcsrf = hidden(&page, "csrf");
-    let fu = reqwest::multipart::Form::new().text("csrf", rcsrf).text("body", "auth.log を添付します")
-        .part("attachments", reqwest::multipart::Part::bytes(b"Failed password for root".to_vec()).file_name("auth.log"));
-    assert_eq!(reporter.post(s.url("/reporter/follow-up")).header("origin", s.base.clone()).multipart(fu).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    let fu = reqwest::multipart::Form::new().text("csrf", rcsrf).text("body", "auth.log を添付します").part(
+        "attachments",
+        reqwest::multipart::Part::bytes(b"Failed password for root".to_vec()).file_name("auth.log"),
+    );
+    assert_eq!(
+        reporter
+            .post(s.url("/reporter/follow-up"))
+            .header("origin", s.base.clone())
+            .multipart(fu)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
 
     // The analyst sees the follow-up and closes the report.
     let page = a.get(&report_url).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("auth.log を添付します"));
-    assert_eq!(post(format!("/reports/{tn}/state"), vec![("csrf", csrf.clone()), ("to", "closed".into())]).await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        post(format!("/reports/{tn}/state"), vec![("csrf", csrf.clone()), ("to", "closed".into())])
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     assert!(a.get(&report_url).send().await.unwrap().text().await.unwrap().contains("完了"));
     // Every action is in the audit log, which the admin can read.
     let audit = a.get(s.url("/admin/audit")).send().await.unwrap().text().await.unwrap();
@@ -168,10 +244,30 @@ async fn login_does_not_enumerate_accounts_and_locks_out_guessing() {
     let s = Server::start(&db.url, &[]);
     let b = browser();
     let page = |st: reqwest::Response| async move { (st.status(), st.text().await.unwrap()) };
-    let (s1, unknown) = page(b.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", "nobody@ipa.example"), ("password", "x")]).send().await.unwrap()).await;
-    let (s2, wrong) = page(b.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", "a@ipa.example"), ("password", "x")]).send().await.unwrap()).await;
+    let (s1, unknown) = page(
+        b.post(s.url("/login"))
+            .header("origin", s.base.clone())
+            .form(&[("email", "nobody@ipa.example"), ("password", "x")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let (s2, wrong) = page(
+        b.post(s.url("/login"))
+            .header("origin", s.base.clone())
+            .form(&[("email", "a@ipa.example"), ("password", "x")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((s1, s2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
-    assert_eq!(between(&unknown, "role=\"alert\">", "<"), between(&wrong, "role=\"alert\">", "<"), "same answer for unknown account and wrong password");
+    assert_eq!(
+        between(&unknown, "role=\"alert\">", "<"),
+        between(&wrong, "role=\"alert\">", "<"),
+        "same answer for unknown account and wrong password"
+    );
     for _ in 0..4 {
         login(&s, &b, "a@ipa.example", "wrong").await;
     }
@@ -186,13 +282,29 @@ async fn a_session_cookie_planted_before_login_is_not_elevated() {
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
     let s = Server::start(&db.url, &[]);
     let planted = "todokede_session=attacker-chosen-token";
-    let res = reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
-        .post(s.url("/login")).header("cookie", planted).header("origin", s.base.clone())
-        .form(&[("email", "b@ipa.example"), ("password", password.as_str())]).send().await.unwrap();
+    let res = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+        .post(s.url("/login"))
+        .header("cookie", planted)
+        .header("origin", s.base.clone())
+        .form(&[("email", "b@ipa.example"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let issued = res.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(!issued.contains("attacker-chosen-token"));
-    let with_planted = reqwest::Client::builder().redirect(Policy::none()).build().unwrap().get(s.url("/queue")).header("cookie", planted).send().await.unwrap();
+    let with_planted = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+        .get(s.url("/queue"))
+        .header("cookie", planted)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(with_planted.headers()["location"], "/login");
 }
 
@@ -201,14 +313,22 @@ async fn form_validation_errors_show_next_to_the_field_and_nothing_is_stored() {
     let db = TestDb::sqlite().await;
     let s = Server::start(&db.url, &[]);
     let b = browser();
-    let form = reqwest::multipart::Form::new().text("form", "virus").text("description", "  ").text("reporter_email", "not-an-address");
+    let form = reqwest::multipart::Form::new()
+        .text("form", "virus")
+        .text("description", "  ")
+        .text("reporter_email", "not-an-address");
     let res = b.post(s.url("/report/new")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("class=\"error\""), "message next to the field");
     assert!(html.contains("not-an-address"), "what was typed is kept");
-    let cross = b.post(s.url("/report/new")).header("origin", "https://evil.example")
-        .multipart(reqwest::multipart::Form::new().text("form", "virus").text("description", "x")).send().await.unwrap();
+    let cross = b
+        .post(s.url("/report/new"))
+        .header("origin", "https://evil.example")
+        .multipart(reqwest::multipart::Form::new().text("form", "virus").text("description", "x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     assert_eq!(todokede_store::Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports, 0);
 }
@@ -219,8 +339,11 @@ async fn fetch_metadata_decides_when_present() {
     let s = Server::start(&db.url, &[]);
     let b = browser();
     let post = |site: &'static str, origin: &'static str| {
-        b.post(s.url("/report/new")).header("sec-fetch-site", site).header("origin", origin)
-            .multipart(reqwest::multipart::Form::new().text("form", "virus").text("description", "fetch metadata")).send()
+        b.post(s.url("/report/new"))
+            .header("sec-fetch-site", site)
+            .header("origin", origin)
+            .multipart(reqwest::multipart::Form::new().text("form", "virus").text("description", "fetch metadata"))
+            .send()
     };
     // Chromium under Referrer-Policy: no-referrer sends Origin: null on our own forms.
     assert_eq!(post("same-origin", "null").await.unwrap().status(), StatusCode::OK);
@@ -256,16 +379,33 @@ async fn totp_second_factor_is_required_once_on_and_codes_are_single_use() {
     let secret = hidden(&page, "secret");
     let csrf = hidden(&page, "csrf");
     let code = todokede_web::totp::code_at(&secret, todokede_web::totp::current_step()).unwrap();
-    let wrong = b.post(s.url("/account/totp")).header("origin", s.base.clone()).form(&[("csrf", csrf.as_str()), ("secret", secret.as_str()), ("code", "000000")]).send().await.unwrap();
+    let wrong = b
+        .post(s.url("/account/totp"))
+        .header("origin", s.base.clone())
+        .form(&[("csrf", csrf.as_str()), ("secret", secret.as_str()), ("code", "000000")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let on = b.post(s.url("/account/totp")).header("origin", s.base.clone()).form(&[("csrf", csrf.as_str()), ("secret", secret.as_str()), ("code", code.as_str())]).send().await.unwrap();
+    let on = b
+        .post(s.url("/account/totp"))
+        .header("origin", s.base.clone())
+        .form(&[("csrf", csrf.as_str()), ("secret", secret.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(on.status(), StatusCode::SEE_OTHER);
     // Now the password alone is not enough.
     let c = browser();
     assert_eq!(login(&s, &c, "t@ipa.example", &password).await, StatusCode::UNAUTHORIZED);
     let step = todokede_web::totp::current_step();
     let code = todokede_web::totp::code_at(&secret, step + 1).unwrap();
-    let with = |code: String| c.post(s.url("/login")).header("origin", s.base.clone()).form(&[("email", "t@ipa.example".to_owned()), ("password", password.clone()), ("code", code)]).send();
+    let with = |code: String| {
+        c.post(s.url("/login"))
+            .header("origin", s.base.clone())
+            .form(&[("email", "t@ipa.example".to_owned()), ("password", password.clone()), ("code", code)])
+            .send()
+    };
     assert_eq!(with(code.clone()).await.unwrap().status(), StatusCode::SEE_OTHER);
     // The same code again: refused (single use).
     assert_eq!(with(code).await.unwrap().status(), StatusCode::UNAUTHORIZED);
@@ -277,17 +417,40 @@ async fn admins_manage_users_and_disabling_ends_sessions() {
     let s = Server::start(&db.url, &[]);
     let (admin, _) = analyst_session(&s, &db, "boss@ipa.example", "admin").await;
     let (analyst, _) = analyst_session(&s, &db, "worker@ipa.example", "analyst").await;
-    assert_eq!(analyst.get(s.url("/admin/users")).send().await.unwrap().status(), StatusCode::FORBIDDEN, "analysts do not manage users");
+    assert_eq!(
+        analyst.get(s.url("/admin/users")).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN,
+        "analysts do not manage users"
+    );
     let page = admin.get(s.url("/admin/users")).send().await.unwrap().text().await.unwrap();
     let csrf = hidden(&page, "csrf");
-    let created = admin.post(s.url("/admin/users")).header("origin", s.base.clone()).form(&[("csrf", csrf.as_str()), ("email", "new@ipa.example"), ("role", "analyst")]).send().await.unwrap().text().await.unwrap();
+    let created = admin
+        .post(s.url("/admin/users"))
+        .header("origin", s.base.clone())
+        .form(&[("csrf", csrf.as_str()), ("email", "new@ipa.example"), ("role", "analyst")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(created.contains("new@ipa.example"));
     let store = todokede_store::Store::open(&db.url).await.unwrap();
     let worker = store.user_by_email("worker@ipa.example").await.unwrap().unwrap();
     assert_eq!(analyst.get(s.url("/queue")).send().await.unwrap().status(), StatusCode::OK);
-    let res = admin.post(s.url(&format!("/admin/users/{}/disable", worker.id.0))).header("origin", s.base.clone()).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let res = admin
+        .post(s.url(&format!("/admin/users/{}/disable", worker.id.0)))
+        .header("origin", s.base.clone())
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(analyst.get(s.url("/queue")).send().await.unwrap().headers()["location"], "/login", "the disabled analyst's session ended at once");
+    assert_eq!(
+        analyst.get(s.url("/queue")).send().await.unwrap().headers()["location"],
+        "/login",
+        "the disabled analyst's session ended at once"
+    );
 }
 
 #[tokio::test]
@@ -299,16 +462,38 @@ async fn assignment_links_cause_filter_and_malware_downloads() {
     let (tn2, _, _) = file_report(&s, &browser(), "phpMyAdmin 経由で DB が消去された").await;
     // A sample: an executable attached to a follow-up through the API.
     let store = todokede_store::Store::open(&db.url).await.unwrap();
-    let id1 = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn1).unwrap()).await.unwrap().unwrap();
+    let id1 =
+        store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn1).unwrap()).await.unwrap().unwrap();
     let sample = b"MZ\x90\x00 this would be a PE sample".to_vec();
-    store.add_follow_up(id1, "検体を送ります", &[todokede_domain::Attachment::new("invoice.exe", "application/x-msdownload", sample.clone())]).await.unwrap();
+    store
+        .add_follow_up(
+            id1,
+            "検体を送ります",
+            &[todokede_domain::Attachment::new("invoice.exe", "application/x-msdownload", sample.clone())],
+        )
+        .await
+        .unwrap();
 
     let page = a.get(s.url(&format!("/reports/{tn1}"))).send().await.unwrap().text().await.unwrap();
     let csrf = hidden(&page, "csrf");
     let me = store.user_by_email("h@ipa.example").await.unwrap().unwrap();
-    let post = |path: String, fields: Vec<(&'static str, String)>| a.post(s.url(&path)).header("origin", s.base.clone()).form(&fields).send();
-    assert_eq!(post(format!("/reports/{tn1}/assign"), vec![("csrf", csrf.clone()), ("to", me.id.0.to_string())]).await.unwrap().status(), StatusCode::SEE_OTHER);
-    assert_eq!(post(format!("/reports/{tn1}/link"), vec![("csrf", csrf.clone()), ("other", tn2.clone())]).await.unwrap().status(), StatusCode::SEE_OTHER);
+    let post = |path: String, fields: Vec<(&'static str, String)>| {
+        a.post(s.url(&path)).header("origin", s.base.clone()).form(&fields).send()
+    };
+    assert_eq!(
+        post(format!("/reports/{tn1}/assign"), vec![("csrf", csrf.clone()), ("to", me.id.0.to_string())])
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        post(format!("/reports/{tn1}/link"), vec![("csrf", csrf.clone()), ("other", tn2.clone())])
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     let mine = a.get(s.url("/queue?mine=1")).send().await.unwrap().text().await.unwrap();
     assert!(mine.contains(&tn1) && !mine.contains(&tn2));
     let page2 = a.get(s.url(&format!("/reports/{tn2}"))).send().await.unwrap().text().await.unwrap();
@@ -344,7 +529,9 @@ async fn assignment_links_cause_filter_and_malware_downloads() {
 
 #[tokio::test]
 async fn attached_sshd_logs_become_findings_with_their_lines_on_the_report_page() {
-    let Ok(log) = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/loghub/OpenSSH_2k_lines1-1000.log")) else {
+    let Ok(log) = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/loghub/OpenSSH_2k_lines1-1000.log"),
+    ) else {
         eprintln!("skipped: ../shared/data not present");
         return;
     };
@@ -377,8 +564,12 @@ async fn a_hostile_mail_renders_inert_and_the_web_reply_goes_out_as_threaded_mai
     // Stored XSS through a mail subject and an observable (peer systems' CVE pattern).
     let raw = "From: victim@example.jp\r\nSubject: <script>alert('subject')</script>\r\nMessage-ID: <xss-1@example.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
                攻撃元 URL: http://evil.example.top/\"><img src=x onerror=alert(1)>\r\n";
-    let mut child = std::process::Command::new(common::BIN).args(["--db", &db.url, "mailgate"])
-        .stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = std::process::Command::new(common::BIN)
+        .args(["--db", &db.url, "mailgate"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), raw.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -396,17 +587,25 @@ async fn a_hostile_mail_renders_inert_and_the_web_reply_goes_out_as_threaded_mai
 
     // The analyst's reply from the web UI is queued as mail to the reporter, threaded on their mail.
     let csrf = hidden(&page, "csrf");
-    let res = a.post(s.url(&format!("/reports/{tn}/reply"))).header("origin", s.base.clone())
-        .form(&[("csrf", csrf.as_str()), ("body", "詳細をお知らせください。")]).send().await.unwrap();
+    let res = a
+        .post(s.url(&format!("/reports/{tn}/reply")))
+        .header("origin", s.base.clone())
+        .form(&[("csrf", csrf.as_str()), ("body", "詳細をお知らせください。")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let store = todokede_store::Store::open(&db.url).await.unwrap();
     let queued = store.due_mail(10).await.unwrap();
     let subject = format!("[届出 {tn}] ご連絡");
-    let reply = queued.iter().find(|m| mail_parser::MessageParser::default().parse(&m.raw).is_some_and(|p| p.subject() == Some(subject.as_str())));
+    let reply = queued.iter().find(|m| {
+        mail_parser::MessageParser::default().parse(&m.raw).is_some_and(|p| p.subject() == Some(subject.as_str()))
+    });
     let reply = reply.expect("the reply is queued as mail");
     assert_eq!(reply.to, "victim@example.jp");
     let parsed = mail_parser::MessageParser::default().parse(&reply.raw).unwrap();
-    let refs: Vec<String> = parsed.references().as_text_list().map(|l| l.iter().map(|r| r.to_string()).collect()).unwrap_or_default();
+    let refs: Vec<String> =
+        parsed.references().as_text_list().map(|l| l.iter().map(|r| r.to_string()).collect()).unwrap_or_default();
     assert!(refs.contains(&"xss-1@example.jp".to_owned()), "threaded on the reporter's mail: {refs:?}");
 }
 
@@ -415,7 +614,14 @@ async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_form
     let db = TestDb::sqlite().await;
     let s = Server::start(&db.url, &[]);
     let anon = browser();
-    for path in ["/search?q=45.33.32.156", "/clusters", "/stats?period=2019H2", "/publication?period=2019H2", "/publication/2019H2/report.pdf", "/publication/2019H2/report.html?draft=1"] {
+    for path in [
+        "/search?q=45.33.32.156",
+        "/clusters",
+        "/stats?period=2019H2",
+        "/publication?period=2019H2",
+        "/publication/2019H2/report.pdf",
+        "/publication/2019H2/report.html?draft=1",
+    ] {
         let res = anon.get(s.url(path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(res.headers()["location"], "/login", "{path}");
@@ -423,13 +629,22 @@ async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_form
     let (analyst, _) = analyst_session(&s, &db, "pub@ipa.example", "analyst").await;
     // A same-origin form post without the session's token changes nothing.
     for path in ["/publication/2019H2/draft", "/publication/2019H2/edit", "/publication/2019H2/approve"] {
-        let res = analyst.post(s.url(path)).header("origin", s.base.clone()).form(&[("csrf", "wrong"), ("version", "1")]).send().await.unwrap();
+        let res = analyst
+            .post(s.url(path))
+            .header("origin", s.base.clone())
+            .form(&[("csrf", "wrong"), ("version", "1")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
     }
     let page = analyst.get(s.url("/publication?period=2019H2")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("草稿を生成"));
     // Nothing approved: no download of an approved version.
-    assert_eq!(analyst.get(s.url("/publication/2019H2/report.pdf")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        analyst.get(s.url("/publication/2019H2/report.pdf")).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
     // A hostile search term is shown escaped, and is not FTS syntax.
     let res = analyst.get(s.url("/search?q=%22%3Cscript%3Ealert(1)%3C%2Fscript%3E%20OR%20*")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -442,25 +657,49 @@ async fn an_analyst_confirms_a_classification_on_the_report_page() {
     let db = TestDb::sqlite().await;
     let s = Server::start(&db.url, &[]);
     let reporter = browser();
-    let (tn, _, _) = file_report(&s, &reporter, "phpMyAdmin 経由でデータベースが消去され、ビットコインを要求された。").await;
+    let (tn, _, _) =
+        file_report(&s, &reporter, "phpMyAdmin 経由でデータベースが消去され、ビットコインを要求された。").await;
     let (analyst, _) = analyst_session(&s, &db, "cls@ipa.example", "analyst").await;
     let page = analyst.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("自動分析の提案") || page.contains("suggested"), "not confirmed yet");
     let csrf = hidden(&page, "csrf");
-    let form = [("csrf", csrf.as_str()), ("primary_cause", "missing_access_control"), ("causes", "weak_credentials"), ("damages", "data_destruction_extortion"), ("attack_types", "intrusion"), ("techniques", "T1485, T1078"), ("has_damage", "yes")];
-    let res = analyst.post(s.url(&format!("/reports/{tn}/classify"))).header("origin", s.base.clone()).form(&form).send().await.unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("primary_cause", "missing_access_control"),
+        ("causes", "weak_credentials"),
+        ("damages", "data_destruction_extortion"),
+        ("attack_types", "intrusion"),
+        ("techniques", "T1485, T1078"),
+        ("has_damage", "yes"),
+    ];
+    let res = analyst
+        .post(s.url(&format!("/reports/{tn}/classify")))
+        .header("origin", s.base.clone())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let store = todokede_store::Store::open(&db.url).await.unwrap();
     let id = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn).unwrap()).await.unwrap().unwrap();
     let c = store.classification(id).await.unwrap().expect("confirmed");
-    assert_eq!(c.causes.iter().map(|c| c.to_string()).collect::<Vec<_>>(), ["missing_access_control", "weak_credentials"]);
+    assert_eq!(
+        c.causes.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        ["missing_access_control", "weak_credentials"]
+    );
     assert_eq!(c.techniques, ["T1485", "T1078"]);
     assert_eq!(c.has_damage, Some(true));
     let page = analyst.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("確定済み"));
     // Unknown keys are refused, nothing changes.
     let bad = [("csrf", csrf.as_str()), ("primary_cause", "aliens")];
-    let res = analyst.post(s.url(&format!("/reports/{tn}/classify"))).header("origin", s.base.clone()).form(&bad).send().await.unwrap();
+    let res = analyst
+        .post(s.url(&format!("/reports/{tn}/classify")))
+        .header("origin", s.base.clone())
+        .form(&bad)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(store.classification(id).await.unwrap().unwrap(), c);
 }

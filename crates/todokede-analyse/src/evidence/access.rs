@@ -77,10 +77,33 @@ fn parse_combined(line: &str) -> Option<Request> {
     let status = tail.next().and_then(|s| s.parse().ok()).unwrap_or(0);
     let quoted: Vec<&str> = after[q1 + 1..].split('"').collect();
     let user_agent = quoted.get(3).copied().unwrap_or("").to_owned();
-    Some(Request { source: source.to_owned(), time, method, path: path.to_owned(), query: query.to_owned(), status, user_agent })
+    Some(Request {
+        source: source.to_owned(),
+        time,
+        method,
+        path: path.to_owned(),
+        query: query.to_owned(),
+        status,
+        user_agent,
+    })
 }
 
-const IIS_DEFAULT: &[&str] = &["date", "time", "s-ip", "cs-method", "cs-uri-stem", "cs-uri-query", "s-port", "cs-username", "c-ip", "cs(User-Agent)", "sc-status", "sc-substatus", "sc-win32-status", "time-taken"];
+const IIS_DEFAULT: &[&str] = &[
+    "date",
+    "time",
+    "s-ip",
+    "cs-method",
+    "cs-uri-stem",
+    "cs-uri-query",
+    "s-port",
+    "cs-username",
+    "c-ip",
+    "cs(User-Agent)",
+    "sc-status",
+    "sc-substatus",
+    "sc-win32-status",
+    "time-taken",
+];
 
 fn parse_iis(line: &str, fields: &[String]) -> Option<Request> {
     let t: Vec<&str> = line.split(' ').collect();
@@ -105,7 +128,9 @@ fn parse_iis(line: &str, fields: &[String]) -> Option<Request> {
 /// (some writers add fields before it, such as the site name and server).
 fn parse_iis_headerless(line: &str) -> Option<Request> {
     let t: Vec<&str> = line.split(' ').collect();
-    let m = t.iter().position(|x| matches!(*x, "GET" | "POST" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "PROPFIND" | "PATCH"))?;
+    let m = t
+        .iter()
+        .position(|x| matches!(*x, "GET" | "POST" | "HEAD" | "PUT" | "DELETE" | "OPTIONS" | "PROPFIND" | "PATCH"))?;
     let field = |off: usize| t.get(m + off).copied().filter(|v| *v != "-").unwrap_or("");
     Some(Request {
         source: field(5).to_owned(),
@@ -113,7 +138,11 @@ fn parse_iis_headerless(line: &str) -> Option<Request> {
         method: t[m].to_owned(),
         path: field(1).to_owned(),
         query: field(2).to_owned(),
-        status: t.iter().skip(m + 6).find_map(|x| x.parse::<u16>().ok().filter(|s| (100..600).contains(s))).unwrap_or(0),
+        status: t
+            .iter()
+            .skip(m + 6)
+            .find_map(|x| x.parse::<u16>().ok().filter(|s| (100..600).contains(s)))
+            .unwrap_or(0),
         user_agent: field(6).replace('+', " "),
     })
 }
@@ -126,48 +155,147 @@ pub fn parse(line: &str) -> Option<Request> {
 
 /// The detectors, on the decoded, lower-cased request.
 pub fn classify(r: &Request) -> Vec<&'static str> {
-    let target = if r.query.is_empty() { decode(&r.path).to_ascii_lowercase() } else { decode(&format!("{}?{}", r.path, r.query)).to_ascii_lowercase() };
+    let target = if r.query.is_empty() {
+        decode(&r.path).to_ascii_lowercase()
+    } else {
+        decode(&format!("{}?{}", r.path, r.query)).to_ascii_lowercase()
+    };
     let path = decode(&r.path).to_ascii_lowercase();
     let ua = r.user_agent.to_ascii_lowercase();
     let mut hits = Vec::new();
-    const SQLI: &[&str] = &["union select", "union all select", "' or '1'='1", "\" or \"1\"=\"1", " or 1=1", "'or'1'='1", "sleep(", "benchmark(", "information_schema",
-        "declare @", "xp_cmdshell", "waitfor delay", "cast(", "convert(int", "' --", "';--", "@@version", "load_file(", "into outfile", "select * from", "exec(@", "char(124)"];
+    const SQLI: &[&str] = &[
+        "union select",
+        "union all select",
+        "' or '1'='1",
+        "\" or \"1\"=\"1",
+        " or 1=1",
+        "'or'1'='1",
+        "sleep(",
+        "benchmark(",
+        "information_schema",
+        "declare @",
+        "xp_cmdshell",
+        "waitfor delay",
+        "cast(",
+        "convert(int",
+        "' --",
+        "';--",
+        "@@version",
+        "load_file(",
+        "into outfile",
+        "select * from",
+        "exec(@",
+        "char(124)",
+    ];
     if SQLI.iter().any(|p| target.contains(p)) {
         hits.push("web_sqli");
     }
-    if target.contains("../") || target.contains("..\\") || target.contains("/etc/passwd") || target.contains("win.ini") || target.contains("boot.ini") || target.contains('\0') {
+    if target.contains("../")
+        || target.contains("..\\")
+        || target.contains("/etc/passwd")
+        || target.contains("win.ini")
+        || target.contains("boot.ini")
+        || target.contains('\0')
+    {
         hits.push("web_path_traversal");
     }
     let file = path.rsplit('/').next().unwrap_or("");
     // Remote file inclusion: a parameter whose value is a URL (…?src=http://…, board_skin_path=http://…).
-    if decode(&r.query).to_ascii_lowercase().split('&').any(|kv| kv.split_once('=').is_some_and(|(_, v)| v.starts_with("http://") || v.starts_with("https://") || v.starts_with("ftp://")))
-        || path.contains(".php/") && path.ends_with(".php")
+    if decode(&r.query).to_ascii_lowercase().split('&').any(|kv| {
+        kv.split_once('=')
+            .is_some_and(|(_, v)| v.starts_with("http://") || v.starts_with("https://") || v.starts_with("ftp://"))
+    }) || path.contains(".php/") && path.ends_with(".php")
     {
         hits.push("web_exploit_attempt");
     }
-    const SHELLS: &[&str] = &["shell.php", "c99.php", "r57.php", "cmd.php", "wso.php", "b374k", "cmd.aspx", "cmd.jsp", "conn.aspx", "conn.php", "conn.jsp", "tunnel.aspx", "webshell", "shell.aspx", "shell.jsp"];
+    const SHELLS: &[&str] = &[
+        "shell.php",
+        "c99.php",
+        "r57.php",
+        "cmd.php",
+        "wso.php",
+        "b374k",
+        "cmd.aspx",
+        "cmd.jsp",
+        "conn.aspx",
+        "conn.php",
+        "conn.jsp",
+        "tunnel.aspx",
+        "webshell",
+        "shell.aspx",
+        "shell.jsp",
+    ];
     let script = [".php", ".aspx", ".asp", ".jsp", ".jspx", ".ashx"].iter().any(|e| file.ends_with(e));
-    let upload_dir = ["/uploads/", "/upload/", "/images/", "/files/", "/tmp/", "/wp-content/uploads/", "/media/"].iter().any(|d| path.contains(d));
+    let upload_dir = ["/uploads/", "/upload/", "/images/", "/files/", "/tmp/", "/wp-content/uploads/", "/media/"]
+        .iter()
+        .any(|d| path.contains(d));
     let decoded_query = decode(&r.query).to_ascii_lowercase();
-    if SHELLS.iter().any(|s| file.contains(s)) || path.contains("/cache/external")
-        || (script && (decoded_query.starts_with("cmd=") || decoded_query.contains("&cmd=") || decoded_query.starts_with("exec=") || decoded_query.contains("proxy&port=")))
+    if SHELLS.iter().any(|s| file.contains(s))
+        || path.contains("/cache/external")
+        || (script
+            && (decoded_query.starts_with("cmd=")
+                || decoded_query.contains("&cmd=")
+                || decoded_query.starts_with("exec=")
+                || decoded_query.contains("proxy&port=")))
         || (script && upload_dir && r.method == "POST")
     {
         hits.push("web_webshell");
     }
-    const LOGIN: &[&str] = &["wp-login.php", "xmlrpc.php", "/administrator", "/phpmyadmin/index.php", "/user/login", "/admin/login"];
+    const LOGIN: &[&str] =
+        &["wp-login.php", "xmlrpc.php", "/administrator", "/phpmyadmin/index.php", "/user/login", "/admin/login"];
     if r.method == "POST" && LOGIN.iter().any(|l| path.contains(l) || path.ends_with(l.trim_end_matches('/'))) {
         hits.push("web_login_attempt");
     }
-    const SCANNERS: &[&str] = &["nikto", "sqlmap", "zmeu", "masscan", "nmap", "w3af", "acunetix", "dirbuster", "gobuster", "wpscan", "libwww-perl", "the beast", "morfeus", "nessus", "openvas", "fingerprinter", "zgrab", "nuclei", "wget/", "curl/"];
+    const SCANNERS: &[&str] = &[
+        "nikto",
+        "sqlmap",
+        "zmeu",
+        "masscan",
+        "nmap",
+        "w3af",
+        "acunetix",
+        "dirbuster",
+        "gobuster",
+        "wpscan",
+        "libwww-perl",
+        "the beast",
+        "morfeus",
+        "nessus",
+        "openvas",
+        "fingerprinter",
+        "zgrab",
+        "nuclei",
+        "wget/",
+        "curl/",
+    ];
     if SCANNERS.iter().any(|s| ua.contains(s)) {
         hits.push("web_scanner");
     }
     // Search engines crawl; they do not post forms. A "Googlebot" that POSTs is a disguise.
-    if r.method == "POST" && ["googlebot", "bingbot", "msnbot", "yandexbot", "baiduspider"].iter().any(|b| ua.contains(b)) {
+    if r.method == "POST"
+        && ["googlebot", "bingbot", "msnbot", "yandexbot", "baiduspider"].iter().any(|b| ua.contains(b))
+    {
         hits.push("web_fake_crawler");
     }
-    const SENSITIVE: &[&str] = &["/.git", "/.env", "/.htaccess", "/.htpasswd", ".swp", ".bak", "/server-status", "/.ssh", "/.history", "/.bash_history", "setup.php", "/phpmyadmin", "/wp-config.php.", "/cfide/", "timthumb", "uploadify.php", "/etc/"];
+    const SENSITIVE: &[&str] = &[
+        "/.git",
+        "/.env",
+        "/.htaccess",
+        "/.htpasswd",
+        ".swp",
+        ".bak",
+        "/server-status",
+        "/.ssh",
+        "/.history",
+        "/.bash_history",
+        "setup.php",
+        "/phpmyadmin",
+        "/wp-config.php.",
+        "/cfide/",
+        "timthumb",
+        "uploadify.php",
+        "/etc/",
+    ];
     if SENSITIVE.iter().any(|s| path.contains(s)) || (file.ends_with("thumb.php") && decoded_query.contains("src=")) {
         hits.push("web_sensitive_probe");
     }
@@ -181,7 +309,9 @@ fn describe(kind: &str) -> (&'static str, Option<&'static str>, &'static str) {
         "web_webshell" => ("requests to a webshell or tunnel script", Some("T1505.003"), "Webシェル"),
         "web_login_brute_force" => ("POSTs to a login page (brute force)", Some("T1110"), "ログイン総当たり"),
         "web_scanner" => ("requests from scanning tools", Some("T1595.002"), "スキャナ"),
-        "web_exploit_attempt" => ("exploit attempts (remote file inclusion, path-info bypass)", Some("T1190"), "脆弱性攻撃"),
+        "web_exploit_attempt" => {
+            ("exploit attempts (remote file inclusion, path-info bypass)", Some("T1190"), "脆弱性攻撃")
+        }
         "web_fake_crawler" => ("POSTs from a client posing as a search engine (spam, abuse)", None, "偽クローラ"),
         _ => ("probes for sensitive files and admin tools", Some("T1595.003"), "機微ファイル探索"),
     }
@@ -227,7 +357,8 @@ pub fn analyse(input: impl BufRead) -> (AccessSummary, Vec<Finding>) {
         let req = if starts_with_date {
             match &fields {
                 Some(f) => parse_iis(line, f),
-                None => parse_iis_headerless(line).or_else(|| parse_iis(line, &IIS_DEFAULT.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
+                None => parse_iis_headerless(line)
+                    .or_else(|| parse_iis(line, &IIS_DEFAULT.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
             }
         } else {
             parse_combined(line)
@@ -275,7 +406,9 @@ pub fn analyse(input: impl BufRead) -> (AccessSummary, Vec<Finding>) {
         let (what, technique, _) = describe(kind);
         let severity = match kind {
             "web_sqli" | "web_webshell" if a.success > 0 => Severity::High,
-            "web_sqli" | "web_webshell" | "web_login_brute_force" | "web_path_traversal" | "web_exploit_attempt" => Severity::Medium,
+            "web_sqli" | "web_webshell" | "web_login_brute_force" | "web_path_traversal" | "web_exploit_attempt" => {
+                Severity::Medium
+            }
             _ => Severity::Low,
         };
         findings.push(Finding {
@@ -314,7 +447,9 @@ mod tests {
         for i in 0..25 {
             log.push_str(&format!("198.51.100.3 - - [01/Apr/2024:10:00:{:02} +0900] \"POST /wp-login.php HTTP/1.1\" 200 100 \"-\" \"Mozilla\"\n", i % 60));
         }
-        log.push_str("192.0.2.1 - - [01/Apr/2024:11:00:00 +0900] \"POST /wp-login.php HTTP/1.1\" 302 100 \"-\" \"Mozilla\"\n");
+        log.push_str(
+            "192.0.2.1 - - [01/Apr/2024:11:00:00 +0900] \"POST /wp-login.php HTTP/1.1\" 302 100 \"-\" \"Mozilla\"\n",
+        );
         log.push_str("garbage line\n");
         let (s, f) = analyse(log.as_bytes());
         assert_eq!(s.unreadable, 1);

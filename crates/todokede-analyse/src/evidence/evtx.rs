@@ -86,7 +86,22 @@ impl Record {
     }
     fn line(&self) -> String {
         let mut s = format!("{} EventID {} {} {}", self.time, self.event_id, self.channel, self.computer);
-        for k in ["TargetUserName", "Param1", "IpAddress", "ClientIP", "Param3", "LogonType", "ServiceName", "ImagePath", "NewProcessName", "Image", "ParentImage", "CommandLine", "MemberName", "SubjectUserName"] {
+        for k in [
+            "TargetUserName",
+            "Param1",
+            "IpAddress",
+            "ClientIP",
+            "Param3",
+            "LogonType",
+            "ServiceName",
+            "ImagePath",
+            "NewProcessName",
+            "Image",
+            "ParentImage",
+            "CommandLine",
+            "MemberName",
+            "SubjectUserName",
+        ] {
             if let Some(v) = self.get(k) {
                 s.push_str(&format!(" {k}={v}"));
             }
@@ -121,7 +136,13 @@ impl Acc {
         self.last = Some(r.time.clone());
         keep(&mut self.proof, r.id, &r.line());
     }
-    fn finding(self, kind: &'static str, severity: Severity, technique: Option<&'static str>, summary: String) -> Finding {
+    fn finding(
+        self,
+        kind: &'static str,
+        severity: Severity,
+        technique: Option<&'static str>,
+        summary: String,
+    ) -> Finding {
         Finding {
             kind,
             severity,
@@ -147,7 +168,10 @@ pub fn analyse<R: std::io::Read + std::io::Seek>(input: R) -> (EvtxStats, Vec<Fi
     let mut parser = match evtx::EvtxParser::from_read_seek(input) {
         Ok(p) => p.with_configuration(evtx::ParserSettings::new().num_threads(1)),
         Err(e) => {
-            return (EvtxStats { records: 0, unreadable: 1 }, finish(vec![], 1, "files (not EVTX)", Some(e.to_string())));
+            return (
+                EvtxStats { records: 0, unreadable: 1 },
+                finish(vec![], 1, "files (not EVTX)", Some(e.to_string())),
+            );
         }
     };
     let mut failures_by_source: BTreeMap<String, Acc> = BTreeMap::new();
@@ -192,13 +216,19 @@ pub fn analyse<R: std::io::Read + std::io::Seek>(input: R) -> (EvtxStats, Vec<Fi
             (4624, _) => {
                 let src = r.source();
                 let account = r.account().map(str::to_lowercase);
-                let after_failure = src.as_ref().is_some_and(|s| failed_sources.contains(s)) || account.as_ref().is_some_and(|a| failed_accounts.contains(a) && matches!(logon_type, "3" | "10" | "2"));
+                let after_failure = src.as_ref().is_some_and(|s| failed_sources.contains(s))
+                    || account
+                        .as_ref()
+                        .is_some_and(|a| failed_accounts.contains(a) && matches!(logon_type, "3" | "10" | "2"));
                 if after_failure && !account.as_deref().is_some_and(|a| a.ends_with('$') || a == "anonymous logon") {
                     success_after_failure.add(&r);
                 }
                 if logon_type == "10" {
                     rdp_logons.add(&r);
-                } else if logon_type == "3" && src.is_some() && !account.as_deref().is_some_and(|a| a.ends_with('$') || a == "anonymous logon") {
+                } else if logon_type == "3"
+                    && src.is_some()
+                    && !account.as_deref().is_some_and(|a| a.ends_with('$') || a == "anonymous logon")
+                {
                     network_logons.add(&r);
                 } else if logon_type == "9" && lower(r.get("LogonProcessName")).contains("seclogo") {
                     pass_the_hash.add(&r);
@@ -216,10 +246,28 @@ pub fn analyse<R: std::io::Read + std::io::Seek>(input: R) -> (EvtxStats, Vec<Fi
                 let parent = lower(r.get("ParentProcessName").or_else(|| r.get("ParentImage")));
                 let image = lower(r.get("NewProcessName").or_else(|| r.get("Image")));
                 let cmd = lower(r.get("CommandLine"));
-                let shell = ["\\cmd.exe", "\\powershell.exe", "\\whoami.exe", "\\net.exe", "\\net1.exe", "\\certutil.exe"].iter().any(|s| image.ends_with(s));
-                if ["\\w3wp.exe", "\\httpd.exe", "\\tomcat", "\\php-cgi.exe", "\\nginx.exe"].iter().any(|p| parent.contains(p)) && shell {
+                let shell =
+                    ["\\cmd.exe", "\\powershell.exe", "\\whoami.exe", "\\net.exe", "\\net1.exe", "\\certutil.exe"]
+                        .iter()
+                        .any(|s| image.ends_with(s));
+                if ["\\w3wp.exe", "\\httpd.exe", "\\tomcat", "\\php-cgi.exe", "\\nginx.exe"]
+                    .iter()
+                    .any(|p| parent.contains(p))
+                    && shell
+                {
                     webshell.add(&r);
-                } else if ["mimikatz", "sekurlsa", "procdump", "-encodedcommand", " -enc ", "vssadmin delete shadows", "wevtutil cl"].iter().any(|s| cmd.contains(s) || image.contains(s)) {
+                } else if [
+                    "mimikatz",
+                    "sekurlsa",
+                    "procdump",
+                    "-encodedcommand",
+                    " -enc ",
+                    "vssadmin delete shadows",
+                    "wevtutil cl",
+                ]
+                .iter()
+                .any(|s| cmd.contains(s) || image.contains(s))
+                {
                     suspicious_process.add(&r);
                 }
             }
@@ -239,28 +287,84 @@ pub fn analyse<R: std::io::Read + std::io::Seek>(input: R) -> (EvtxStats, Vec<Fi
     // One summary per source above; if no single source crossed the line, the total may.
     if findings.is_empty() && total_failures >= BRUTE_FORCE_MIN {
         let n = all_failures.accounts.len();
-        findings.push(all_failures.finding("windows_logon_failures", Severity::Medium, Some("T1110"), format!("{total_failures} failed Windows logons (4625) against {n} account(s)")));
+        findings.push(all_failures.finding(
+            "windows_logon_failures",
+            Severity::Medium,
+            Some("T1110"),
+            format!("{total_failures} failed Windows logons (4625) against {n} account(s)"),
+        ));
     }
-    let add = |findings: &mut Vec<Finding>, acc: Acc, kind: &'static str, sev: Severity, tech: Option<&'static str>, what: &dyn Fn(&Acc) -> String| {
+    let add = |findings: &mut Vec<Finding>,
+               acc: Acc,
+               kind: &'static str,
+               sev: Severity,
+               tech: Option<&'static str>,
+               what: &dyn Fn(&Acc) -> String| {
         if acc.count > 0 {
             let s = what(&acc);
             findings.push(acc.finding(kind, sev, tech, s));
         }
     };
-    add(&mut findings, success_after_failure, "windows_logon_after_failures", Severity::High, Some("T1078"), &|a| format!("{} successful logon(s) (4624) by an account or from a source that had failed before: {}", a.count, a.accounts.iter().cloned().collect::<Vec<_>>().join(", ")));
-    add(&mut findings, rdp_logons, "rdp_logons", Severity::Medium, Some("T1021.001"), &|a| format!("{} RDP logon(s) (4624 type 10 / 1149) from {}", a.count, if a.sources.is_empty() { "unrecorded sources".into() } else { a.sources.iter().cloned().collect::<Vec<_>>().join(", ") }));
+    add(&mut findings, success_after_failure, "windows_logon_after_failures", Severity::High, Some("T1078"), &|a| {
+        format!(
+            "{} successful logon(s) (4624) by an account or from a source that had failed before: {}",
+            a.count,
+            a.accounts.iter().cloned().collect::<Vec<_>>().join(", ")
+        )
+    });
+    add(&mut findings, rdp_logons, "rdp_logons", Severity::Medium, Some("T1021.001"), &|a| {
+        format!(
+            "{} RDP logon(s) (4624 type 10 / 1149) from {}",
+            a.count,
+            if a.sources.is_empty() {
+                "unrecorded sources".into()
+            } else {
+                a.sources.iter().cloned().collect::<Vec<_>>().join(", ")
+            }
+        )
+    });
     let rdp_severity = if rdp_attempts.count >= 20 { Severity::Medium } else { Severity::Low };
-    add(&mut findings, rdp_attempts, "rdp_connection_attempts", rdp_severity, Some("T1110"), &|a| format!("{} RDP connection attempts (RdpCoreTS 131) from {} source(s)", a.count, a.sources.len()));
-    add(&mut findings, network_logons, "network_logons", Severity::Low, Some("T1021"), &|a| format!("{} network logon(s) (4624 type 3) from {}", a.count, a.sources.iter().cloned().collect::<Vec<_>>().join(", ")));
-    add(&mut findings, pass_the_hash, "pass_the_hash", Severity::High, Some("T1550.002"), &|a| format!("{} logon(s) with new credentials (type 9, seclogo): pass-the-hash pattern", a.count));
-    add(&mut findings, explicit, "explicit_credentials", Severity::Low, Some("T1078"), &|a| format!("{} logon(s) with explicit credentials (4648)", a.count));
-    add(&mut findings, new_accounts, "account_created", Severity::High, Some("T1136.001"), &|a| format!("{} account(s) created (4720): {}", a.count, a.accounts.iter().cloned().collect::<Vec<_>>().join(", ")));
-    add(&mut findings, admin_group, "added_to_admin_group", Severity::High, Some("T1098"), &|a| format!("{} member(s) added to an administrators group (4732/4728)", a.count));
-    add(&mut findings, services, "service_installed", Severity::Medium, Some("T1543.003"), &|a| format!("{} service(s) installed (7045)", a.count));
-    add(&mut findings, cleared, "log_cleared", Severity::High, Some("T1070.001"), &|a| format!("the event log was cleared {} time(s) (1102/104)", a.count));
-    add(&mut findings, webshell, "webshell_process", Severity::High, Some("T1505.003"), &|a| format!("{} shell process(es) started by a web server worker (w3wp.exe …): webshell", a.count));
-    add(&mut findings, suspicious_process, "suspicious_process", Severity::High, Some("T1003"), &|a| format!("{} process(es) with credential-theft or anti-forensics command lines", a.count));
-    add(&mut findings, kerberos_failures, "kerberos_failures", Severity::Medium, Some("T1110.003"), &|a| format!("{} Kerberos/NTLM authentication failures (4771/4776) for {} account(s): password spraying pattern", a.count, a.accounts.len()));
+    add(&mut findings, rdp_attempts, "rdp_connection_attempts", rdp_severity, Some("T1110"), &|a| {
+        format!("{} RDP connection attempts (RdpCoreTS 131) from {} source(s)", a.count, a.sources.len())
+    });
+    add(&mut findings, network_logons, "network_logons", Severity::Low, Some("T1021"), &|a| {
+        format!(
+            "{} network logon(s) (4624 type 3) from {}",
+            a.count,
+            a.sources.iter().cloned().collect::<Vec<_>>().join(", ")
+        )
+    });
+    add(&mut findings, pass_the_hash, "pass_the_hash", Severity::High, Some("T1550.002"), &|a| {
+        format!("{} logon(s) with new credentials (type 9, seclogo): pass-the-hash pattern", a.count)
+    });
+    add(&mut findings, explicit, "explicit_credentials", Severity::Low, Some("T1078"), &|a| {
+        format!("{} logon(s) with explicit credentials (4648)", a.count)
+    });
+    add(&mut findings, new_accounts, "account_created", Severity::High, Some("T1136.001"), &|a| {
+        format!("{} account(s) created (4720): {}", a.count, a.accounts.iter().cloned().collect::<Vec<_>>().join(", "))
+    });
+    add(&mut findings, admin_group, "added_to_admin_group", Severity::High, Some("T1098"), &|a| {
+        format!("{} member(s) added to an administrators group (4732/4728)", a.count)
+    });
+    add(&mut findings, services, "service_installed", Severity::Medium, Some("T1543.003"), &|a| {
+        format!("{} service(s) installed (7045)", a.count)
+    });
+    add(&mut findings, cleared, "log_cleared", Severity::High, Some("T1070.001"), &|a| {
+        format!("the event log was cleared {} time(s) (1102/104)", a.count)
+    });
+    add(&mut findings, webshell, "webshell_process", Severity::High, Some("T1505.003"), &|a| {
+        format!("{} shell process(es) started by a web server worker (w3wp.exe …): webshell", a.count)
+    });
+    add(&mut findings, suspicious_process, "suspicious_process", Severity::High, Some("T1003"), &|a| {
+        format!("{} process(es) with credential-theft or anti-forensics command lines", a.count)
+    });
+    add(&mut findings, kerberos_failures, "kerberos_failures", Severity::Medium, Some("T1110.003"), &|a| {
+        format!(
+            "{} Kerberos/NTLM authentication failures (4771/4776) for {} account(s): password spraying pattern",
+            a.count,
+            a.accounts.len()
+        )
+    });
     let unreadable = stats.unreadable;
     (stats, finish(findings, unreadable, "records", None))
 }

@@ -21,13 +21,33 @@ enum Outcome {
 
 fn outcome(v: &str) -> Option<Outcome> {
     let v = v.trim().trim_matches('"').to_ascii_lowercase();
-    if ["no_such_user", "unknown_user", "unknown_account", "invalid_user", "user_not_found", "not_found", "nouser", "存在しない"].iter().any(|k| v.contains(k)) {
+    if [
+        "no_such_user",
+        "unknown_user",
+        "unknown_account",
+        "invalid_user",
+        "user_not_found",
+        "not_found",
+        "nouser",
+        "存在しない",
+    ]
+    .iter()
+    .any(|k| v.contains(k))
+    {
         return Some(Outcome::UnknownAccount);
     }
-    if matches!(v.as_str(), "success" | "succeeded" | "ok" | "true" | "1" | "200" | "302" | "pass" | "passed" | "成功" | "login_success") {
+    if matches!(
+        v.as_str(),
+        "success" | "succeeded" | "ok" | "true" | "1" | "200" | "302" | "pass" | "passed" | "成功" | "login_success"
+    ) {
         return Some(Outcome::Success);
     }
-    if v.contains("fail") || v.contains("denied") || v.contains("invalid") || v.contains("error") || matches!(v.as_str(), "false" | "0" | "401" | "403" | "ng" | "失敗") {
+    if v.contains("fail")
+        || v.contains("denied")
+        || v.contains("invalid")
+        || v.contains("error")
+        || matches!(v.as_str(), "false" | "0" | "401" | "403" | "ng" | "失敗")
+    {
         return Some(Outcome::Failure);
     }
     None
@@ -38,7 +58,8 @@ fn column(names: &[String], wanted: &[&str]) -> Option<usize> {
 }
 
 const TIME: &[&str] = &["time", "timestamp", "date", "datetime", "@timestamp", "日時"];
-const IP: &[&str] = &["ip", "src", "src_ip", "source", "source_ip", "client", "client_ip", "remote_addr", "remote_ip", "ip_address"];
+const IP: &[&str] =
+    &["ip", "src", "src_ip", "source", "source_ip", "client", "client_ip", "remote_addr", "remote_ip", "ip_address"];
 const ACCOUNT: &[&str] = &["user", "username", "account", "login", "login_id", "email", "user_id", "userid", "id"];
 const RESULT: &[&str] = &["result", "status", "success", "outcome", "login_result", "event"];
 
@@ -87,7 +108,11 @@ pub fn analyse(input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
             serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| {
                 let o = v.as_object()?;
                 let keys: Vec<String> = o.keys().cloned().collect();
-                let get = |want: &[&str]| column(&keys, want).and_then(|i| o.get(&keys[i])).map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()));
+                let get = |want: &[&str]| {
+                    column(&keys, want)
+                        .and_then(|i| o.get(&keys[i]))
+                        .map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string()))
+                };
                 Some((get(TIME).unwrap_or_default(), get(IP)?, get(ACCOUNT)?, get(RESULT)?))
             })
         } else if cols.is_none() && n == 1 {
@@ -120,14 +145,22 @@ pub fn analyse(input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
         if per_ip.len() < MAX_KEYS || per_ip.contains_key(&ip) {
             *per_ip.entry(ip).or_default() += 1;
         }
-        let acc = if per_account.len() < MAX_KEYS || per_account.contains_key(&account) { Some(per_account.entry(account.clone()).or_default()) } else { None };
+        let acc = if per_account.len() < MAX_KEYS || per_account.contains_key(&account) {
+            Some(per_account.entry(account.clone()).or_default())
+        } else {
+            None
+        };
         match out {
             Outcome::Success => {
                 s.successes += 1;
                 if let Some(acc) = acc {
                     acc.1 += 1;
                     if acc.0 > 0 && seen_taken.insert(account.clone()) && taken_over.len() < 10_000 {
-                        taken_over.push((account, acc.0, ProofLine { line: n, text: line.chars().take(400).collect() }));
+                        taken_over.push((
+                            account,
+                            acc.0,
+                            ProofLine { line: n, text: line.chars().take(400).collect() },
+                        ));
                     }
                 }
             }
@@ -161,12 +194,26 @@ pub fn analyse(input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
         };
         let stats = format!(
             "{} attempts, {} accounts (median {} tries each), {} source IPs (max {} tries from one), {:.0} % unknown accounts, {} successes",
-            s.attempts, s.accounts, median_per_account, s.sources, max_per_ip, unknown_share * 100.0, s.successes
+            s.attempts,
+            s.accounts,
+            median_per_account,
+            s.sources,
+            max_per_ip,
+            unknown_share * 100.0,
+            s.successes
         );
         let verdict = if s.accounts >= 50 && median_per_account <= 3 && (unknown_share >= 0.3 || s.sources >= 100) {
-            Some(("login_credential_stuffing", "credential stuffing (リスト型攻撃): leaked ID/password pairs tried across many accounts", "T1110.004"))
+            Some((
+                "login_credential_stuffing",
+                "credential stuffing (リスト型攻撃): leaked ID/password pairs tried across many accounts",
+                "T1110.004",
+            ))
         } else if s.accounts >= 20 && median_per_account <= 2 && s.sources < 20 && unknown_share < 0.1 {
-            Some(("login_password_spraying", "password spraying: a few passwords tried against many existing accounts", "T1110.003"))
+            Some((
+                "login_password_spraying",
+                "password spraying: a few passwords tried against many existing accounts",
+                "T1110.003",
+            ))
         } else if per_account.values().any(|(_, a)| *a >= 20) {
             Some(("login_brute_force", "brute force: many passwords tried against few accounts", "T1110.001"))
         } else {
@@ -216,12 +263,20 @@ mod tests {
         let mut csv = String::from("time,src_ip,account,result\n");
         for i in 0..2000u32 {
             let ip = format!("10.{}.{}.{}", i % 200, i / 200, i % 7);
-            let (acct, res) = if i % 10 == 0 { (format!("member{i}@example.jp"), if i % 40 == 0 { "success" } else { "failure" }) } else { (format!("x{i}@leaked.example"), "unknown_user") };
+            let (acct, res) = if i % 10 == 0 {
+                (format!("member{i}@example.jp"), if i % 40 == 0 { "success" } else { "failure" })
+            } else {
+                (format!("x{i}@leaked.example"), "unknown_user")
+            };
             csv.push_str(&format!("2019-09-01T00:{:02}:00,{ip},{acct},{res}\n", i % 60));
         }
         let (s, f) = analyse(csv.as_bytes());
         assert_eq!(s.attempts, 2000);
-        assert_eq!(f.iter().find(|x| x.technique == Some("T1110.004")).map(|x| x.kind), Some("login_credential_stuffing"), "{f:#?}");
+        assert_eq!(
+            f.iter().find(|x| x.technique == Some("T1110.004")).map(|x| x.kind),
+            Some("login_credential_stuffing"),
+            "{f:#?}"
+        );
 
         let mut spray = String::from("time,ip,user,status\n");
         for i in 0..60 {
@@ -232,7 +287,10 @@ mod tests {
 
         let mut brute = String::new();
         for i in 0..30 {
-            brute.push_str(&format!("{{\"timestamp\":\"t{i}\",\"ip\":\"198.51.100.7\",\"username\":\"admin\",\"result\":\"{}\"}}\n", if i == 29 { "success" } else { "failure" }));
+            brute.push_str(&format!(
+                "{{\"timestamp\":\"t{i}\",\"ip\":\"198.51.100.7\",\"username\":\"admin\",\"result\":\"{}\"}}\n",
+                if i == 29 { "success" } else { "failure" }
+            ));
         }
         brute.push_str("not json at all\n");
         let (s, f) = analyse(brute.as_bytes());

@@ -69,7 +69,11 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 /// `host[1.2.3.4]` or `[1.2.3.4]:port` → the address.
 fn bracket_ip(s: &str) -> Option<String> {
     // The first bracketed address (`smtpd[2101]` is a process ID, not an address).
-    s.split('[').skip(1).filter_map(|part| part.split(']').next()).find(|ip| ip.parse::<std::net::IpAddr>().is_ok()).map(str::to_owned)
+    s.split('[')
+        .skip(1)
+        .filter_map(|part| part.split(']').next())
+        .find(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_owned)
 }
 
 fn domain_of(addr: &str) -> Option<String> {
@@ -78,7 +82,10 @@ fn domain_of(addr: &str) -> Option<String> {
 
 /// Whether the head of a file looks like a mail server log.
 pub fn looks_like(head: &str) -> bool {
-    head.contains("postfix/") || head.contains("sendmail[") || (head.contains(" <= ") && head.contains(" H=")) || (head.contains("#Fields:") && head.contains("recipient-address"))
+    head.contains("postfix/")
+        || head.contains("sendmail[")
+        || (head.contains(" <= ") && head.contains(" H="))
+        || (head.contains("#Fields:") && head.contains("recipient-address"))
 }
 
 pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
@@ -105,20 +112,28 @@ pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
         if let Some(fields) = &exchange_fields {
             // Exchange message tracking: a SUBMIT/RECEIVE row per message with its recipients.
             let cols: Vec<&str> = line.split(',').collect();
-            let get = |name: &str| fields.iter().position(|f| f == name).and_then(|i| cols.get(i)).map(|v| v.trim_matches('"'));
+            let get = |name: &str| {
+                fields.iter().position(|f| f == name).and_then(|i| cols.get(i)).map(|v| v.trim_matches('"'))
+            };
             if cols.len() < fields.len() / 2 {
                 s.unreadable += 1;
                 continue;
             }
-            if get("event-id") == Some("RECEIVE") && get("source") == Some("SMTP") || get("event-id") == Some("SUBMIT") {
-                let (Some(sender), Some(count)) = (get("sender-address"), get("recipient-count").and_then(|c| c.parse::<u64>().ok())) else { continue };
+            if get("event-id") == Some("RECEIVE") && get("source") == Some("SMTP") || get("event-id") == Some("SUBMIT")
+            {
+                let (Some(sender), Some(count)) =
+                    (get("sender-address"), get("recipient-count").and_then(|c| c.parse::<u64>().ok()))
+                else {
+                    continue;
+                };
                 s.messages += 1;
                 s.recipients += count;
                 let ip = get("client-ip").unwrap_or("").to_owned();
                 let a = accounts.entry(sender.to_ascii_lowercase()).or_default();
                 record_message(a, count, &ip, get("date-time").map(str::to_owned), n, line);
                 if let (Some(sd), Some(rcpts)) = (domain_of(sender), get("recipient-address")) {
-                    let internal = rcpts.split(';').filter(|r| domain_of(r).as_deref() == Some(sd.as_str())).count() as u64;
+                    let internal =
+                        rcpts.split(';').filter(|r| domain_of(r).as_deref() == Some(sd.as_str())).count() as u64;
                     *internal_recipients.entry(sender.to_ascii_lowercase()).or_default() += internal;
                 }
             }
@@ -126,9 +141,14 @@ pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
         }
         let ts = timestamp(line);
         // Authentication failures: Postfix, Exim, Sendmail.
-        if line.contains("authentication failed") || line.contains("authenticator failed") || line.contains("AUTH failure") {
+        if line.contains("authentication failed")
+            || line.contains("authenticator failed")
+            || line.contains("AUTH failure")
+        {
             s.auth_failures += 1;
-            let Some(ip) = bracket_ip(line.split("failed").next().unwrap_or(line)).or_else(|| bracket_ip(line)) else { continue };
+            let Some(ip) = bracket_ip(line.split("failed").next().unwrap_or(line)).or_else(|| bracket_ip(line)) else {
+                continue;
+            };
             if failing.len() < MAX_TRACKED || failing.contains_key(&ip) {
                 let f = failing.entry(ip).or_default();
                 f.failures += 1;
@@ -161,7 +181,9 @@ pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
                 continue;
             }
             // "QUEUEID: from=<a@b>, size=…, nrcpt=N (queue active)" / sendmail "nrcpts=N"
-            if let Some(count) = field(rest, "nrcpt=").or_else(|| field(rest, "nrcpts=")).and_then(|c| c.parse::<u64>().ok()) {
+            if let Some(count) =
+                field(rest, "nrcpt=").or_else(|| field(rest, "nrcpts=")).and_then(|c| c.parse::<u64>().ok())
+            {
                 s.messages += 1;
                 s.recipients += count;
                 if let Some((user, ip)) = queue.remove(qid) {
@@ -173,7 +195,9 @@ pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
         }
         // Exim: "… <= sender H=(helo) [ip]:port P=esmtpsa … A=dovecot_login:user … for r1 r2"
         if let Some((_, after)) = line.split_once(" <= ") {
-            let Some(auth) = field(after, " A=").map(|a| a.rsplit(':').next().unwrap_or(a).to_ascii_lowercase()) else { continue };
+            let Some(auth) = field(after, " A=").map(|a| a.rsplit(':').next().unwrap_or(a).to_ascii_lowercase()) else {
+                continue;
+            };
             let ip = bracket_ip(after).unwrap_or_default();
             let count = after.split_once(" for ").map(|(_, r)| r.split_whitespace().count() as u64).unwrap_or(1);
             s.messages += 1;
@@ -218,7 +242,10 @@ pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
                 summary: if failed_before.is_empty() {
                     format!("account {account} authenticated from {} different sources", a.sources.len())
                 } else {
-                    format!("account {account} authenticated from {} after authentication failures from there", failed_before.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "account {account} authenticated from {} after authentication failures from there",
+                        failed_before.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    )
                 },
                 technique: Some("T1078"),
                 sources: a.sources.iter().take(50).cloned().collect(),
@@ -305,7 +332,10 @@ mod tests {
         assert_eq!(new.severity, Severity::High, "logged in from the address that failed before: {}", new.summary);
         assert!(new.summary.contains("203.0.113.66"));
         assert!(f.iter().any(|x| x.kind == "mail_auth_brute_force" && x.sources == ["203.0.113.66"]));
-        assert!(!f.iter().any(|x| x.accounts.contains(&"suzuki@city.example.lg.jp".to_owned())), "the ordinary user is not a finding");
+        assert!(
+            !f.iter().any(|x| x.accounts.contains(&"suzuki@city.example.lg.jp".to_owned())),
+            "the ordinary user is not a finding"
+        );
         assert!(looks_like(&postfix_lateral_phishing()));
     }
 
@@ -322,7 +352,9 @@ mod tests {
         let bulk = f.iter().find(|x| x.kind == "mail_bulk_sending").unwrap();
         assert_eq!(bulk.accounts, ["sato@corp.example.jp"]);
 
-        let mut ex = String::from("#Software: Microsoft Exchange Server\n#Fields: date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address\n");
+        let mut ex = String::from(
+            "#Software: Microsoft Exchange Server\n#Fields: date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address\n",
+        );
         for i in 0..4 {
             let rcpts: Vec<String> = (0..40).map(|r| format!("staff{r}@hospital.example.jp")).collect();
             ex.push_str(&format!("2019-10-17T10:0{i}:00.000Z,198.51.100.9,,10.0.0.5,EX01,,,SMTP,RECEIVE,{i},<m{i}@x>,{},,2000,40,,,パスワードの確認,nurse1@hospital.example.jp\n", rcpts.join(";")));

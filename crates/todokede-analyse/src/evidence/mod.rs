@@ -97,12 +97,20 @@ impl<R: std::io::BufRead> LineReader<R> {
 
 /// What every analyser ends with: the unreadable input as a finding of its own, and the
 /// findings in one order — most severe, then largest, then by summary.
-pub(crate) fn finish(mut findings: Vec<Finding>, unreadable: u64, unit: &str, read_error: Option<String>) -> Vec<Finding> {
+pub(crate) fn finish(
+    mut findings: Vec<Finding>,
+    unreadable: u64,
+    unit: &str,
+    read_error: Option<String>,
+) -> Vec<Finding> {
     if unreadable > 0 || read_error.is_some() {
         findings.push(Finding {
             kind: "unreadable_input",
             severity: Severity::Info,
-            summary: format!("{unreadable} unreadable {unit}{}", read_error.map(|e| format!("; reading stopped: {e}")).unwrap_or_default()),
+            summary: format!(
+                "{unreadable} unreadable {unit}{}",
+                read_error.map(|e| format!("; reading stopped: {e}")).unwrap_or_default()
+            ),
             technique: None,
             sources: vec![],
             accounts: vec![],
@@ -147,9 +155,10 @@ pub fn detect(head: &[u8]) -> Option<&'static str> {
     if mail::looks_like(&head) {
         return Some("mail");
     }
-    let access_like = head.contains("#Fields: date time") || head.lines().take(50).any(|l| {
-        (l.contains("] \"GET ") || l.contains("] \"POST ") || l.contains("] \"HEAD ")) && l.contains(" HTTP/")
-    });
+    let access_like = head.contains("#Fields: date time")
+        || head.lines().take(50).any(|l| {
+            (l.contains("] \"GET ") || l.contains("] \"POST ") || l.contains("] \"HEAD ")) && l.contains(" HTTP/")
+        });
     if access_like {
         return Some("access");
     }
@@ -195,7 +204,9 @@ pub fn analyse(kind: &str, input: impl std::io::BufRead) -> Option<(u64, u64, Ve
 fn implications(kind: &str) -> (Option<todokede_domain::DamageCategory>, Option<todokede_domain::CauseCategory>) {
     use todokede_domain::{CauseCategory as C, DamageCategory as D};
     match kind {
-        "ssh_login_after_failures" | "windows_logon_after_failures" => (Some(D::AccountTakeover), Some(C::WeakCredentials)),
+        "ssh_login_after_failures" | "windows_logon_after_failures" => {
+            (Some(D::AccountTakeover), Some(C::WeakCredentials))
+        }
         "login_success_after_failures" => (Some(D::AccountTakeover), None),
         "login_credential_stuffing" => (None, Some(C::CredentialReuse)),
         "mail_bulk_sending" => (Some(D::SteppingStone), None),

@@ -92,17 +92,27 @@ pub fn analyse(input: impl BufRead) -> (SshdSummary, Vec<Finding>) {
             Invalid(&'a str, &'a str),
             Accepted(&'a str, &'a str),
         }
-        let ev = if let Some(r) = msg.strip_prefix("Failed password for ").or_else(|| msg.strip_prefix("Failed none for ")).or_else(|| msg.strip_prefix("Failed publickey for ")) {
+        let ev = if let Some(r) = msg
+            .strip_prefix("Failed password for ")
+            .or_else(|| msg.strip_prefix("Failed none for "))
+            .or_else(|| msg.strip_prefix("Failed publickey for "))
+        {
             user_and_source(r).map(|(u, ip)| Ev::Failed(u, ip))
         } else if let Some(r) = msg.strip_prefix("Invalid user ") {
             user_and_source(r).map(|(u, ip)| Ev::Invalid(u, ip))
-        } else if let Some(r) = msg.strip_prefix("Accepted password for ").or_else(|| msg.strip_prefix("Accepted publickey for ")).or_else(|| msg.strip_prefix("Accepted keyboard-interactive/pam for ")) {
+        } else if let Some(r) = msg
+            .strip_prefix("Accepted password for ")
+            .or_else(|| msg.strip_prefix("Accepted publickey for "))
+            .or_else(|| msg.strip_prefix("Accepted keyboard-interactive/pam for "))
+        {
             user_and_source(r).map(|(u, ip)| Ev::Accepted(u, ip))
         } else {
             None
         };
         let Some(ev) = ev else { continue };
-        let ip = match &ev { Ev::Failed(_, ip) | Ev::Invalid(_, ip) | Ev::Accepted(_, ip) => *ip };
+        let ip = match &ev {
+            Ev::Failed(_, ip) | Ev::Invalid(_, ip) | Ev::Accepted(_, ip) => *ip,
+        };
         if !sources.contains_key(ip) && sources.len() >= MAX_SOURCES {
             continue;
         }
@@ -147,7 +157,11 @@ pub fn analyse(input: impl BufRead) -> (SshdSummary, Vec<Finding>) {
                 src.accepted += 1;
                 keep(&mut src.proof_accepted, n, line);
                 if !known_before && first_seen_accept.len() < 1000 {
-                    first_seen_accept.push((ip.to_owned(), user.to_owned(), ProofLine { line: n, text: line.to_owned() }));
+                    first_seen_accept.push((
+                        ip.to_owned(),
+                        user.to_owned(),
+                        ProofLine { line: n, text: line.to_owned() },
+                    ));
                 }
             }
         }
@@ -175,7 +189,10 @@ pub fn analyse(input: impl BufRead) -> (SshdSummary, Vec<Finding>) {
             findings.push(Finding {
                 kind: "ssh_login_after_failures",
                 severity: Severity::High,
-                summary: format!("{ip}: {} failed logins, then {} successful — a guessed or stolen password", src.failed, src.accepted),
+                summary: format!(
+                    "{ip}: {} failed logins, then {} successful — a guessed or stolen password",
+                    src.failed, src.accepted
+                ),
                 technique: Some("T1110.001"),
                 sources: vec![(*ip).clone()],
                 accounts: users.clone(),
@@ -229,7 +246,9 @@ mod tests {
     fn brute_force_that_worked_is_the_top_finding() {
         let mut log = String::new();
         for i in 0..12 {
-            log.push_str(&format!("Jan  5 10:00:{i:02} web sshd[1{i}]: Failed password for root from 203.0.113.7 port 4{i} ssh2\n"));
+            log.push_str(&format!(
+                "Jan  5 10:00:{i:02} web sshd[1{i}]: Failed password for root from 203.0.113.7 port 4{i} ssh2\n"
+            ));
         }
         log.push_str("Jan  5 10:01:00 web sshd[99]: Accepted password for root from 203.0.113.7 port 5000 ssh2\n");
         log.push_str("Jan  5 11:00:00 web sshd[100]: Accepted publickey for alice from 198.51.100.4 port 5001 ssh2\n");

@@ -17,9 +17,15 @@ fn summary_row(r: &todokede_store::ReportSummary, lang: &str) -> Value {
 pub(super) async fn suggestions(st: &AppState, id: ReportId, linked: &[String]) -> (Vec<Value>, Value) {
     let mut by_report: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
     for c in st.store.correlations(id, crossref::CORRELATION_CAP).await.unwrap_or_default() {
-        by_report.entry(c.tracking_number.to_string()).or_default().push(context! { kind => c.kind, value => c.value.clone(), q => urlencode(&c.value) });
+        by_report
+            .entry(c.tracking_number.to_string())
+            .or_default()
+            .push(context! { kind => c.kind, value => c.value.clone(), q => urlencode(&c.value) });
     }
-    let suggested = by_report.into_iter().map(|(tn, values)| context! { linked => linked.contains(&tn), tracking_number => tn, values }).collect();
+    let suggested = by_report
+        .into_iter()
+        .map(|(tn, values)| context! { linked => linked.contains(&tn), tracking_number => tn, values })
+        .collect();
     let near = match st.store.cluster_of(id).await.ok().flatten() {
         Some((cluster, similarity)) => {
             let members = st.store.cluster_members(cluster).await.unwrap_or_default();
@@ -32,7 +38,11 @@ pub(super) async fn suggestions(st: &AppState, id: ReportId, linked: &[String]) 
     (suggested, near)
 }
 
-pub(super) async fn search_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(super) async fn search_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let _user = analyst_or_login!(c);
     let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty()).cloned();
@@ -51,15 +61,24 @@ pub(super) async fn search_page(State(st): State<AppState>, headers: HeaderMap, 
     let mut matched_indicator = None;
     let results: Vec<Value> = if let Some(facet) = get("facet") {
         // The reports behind a surge alert.
-        let (from, to) = span.unwrap_or_else(|| crossref::period_span(crossref::current_half(time::OffsetDateTime::now_utc())));
-        st.store.reports_with_facet(&facet, from, to, 200).await.unwrap_or_default().iter().map(|r| summary_row(r, c.lang)).collect()
+        let (from, to) =
+            span.unwrap_or_else(|| crossref::period_span(crossref::current_half(time::OffsetDateTime::now_utc())));
+        st.store
+            .reports_with_facet(&facet, from, to, 200)
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| summary_row(r, c.lang))
+            .collect()
     } else if let Some(query) = get("q") {
         match crossref::parse_search(&query) {
             SearchKind::Indicator(iq) => {
                 matched_indicator = Some(match &iq {
                     IndicatorQuery::Exact(v) => v.clone(),
                     IndicatorQuery::Ipv4Range(..) => format!("{query} (CIDR)"),
-                    IndicatorQuery::DomainTree(_) => format!("{query} {}", if c.lang == "en" { "and subdomains" } else { "とそのサブドメイン" }),
+                    IndicatorQuery::DomainTree(_) => {
+                        format!("{query} {}", if c.lang == "en" { "and subdomains" } else { "とそのサブドメイン" })
+                    }
                 });
                 st.store
                     .reports_by_indicator(&iq, 200)
@@ -78,16 +97,25 @@ pub(super) async fn search_page(State(st): State<AppState>, headers: HeaderMap, 
     } else {
         vec![]
     };
-    render(&st, &c, "search.html", context! {
-        q => get("q"), facet => get("facet").map(|f| crossref::facet_label(&f)), period => get("period"),
-        f => context! { state => get("state"), kind => get("kind"), cause => get("cause") },
-        states => options::<ReportState>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
-        matched_indicator, results, searched => get("q").is_some() || get("facet").is_some(),
-        elapsed => format!("{:.0}", started.elapsed().as_secs_f64() * 1e3),
-    })
+    render(
+        &st,
+        &c,
+        "search.html",
+        context! {
+            q => get("q"), facet => get("facet").map(|f| crossref::facet_label(&f)), period => get("period"),
+            f => context! { state => get("state"), kind => get("kind"), cause => get("cause") },
+            states => options::<ReportState>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
+            matched_indicator, results, searched => get("q").is_some() || get("facet").is_some(),
+            elapsed => format!("{:.0}", started.elapsed().as_secs_f64() * 1e3),
+        },
+    )
 }
 
-pub(super) async fn clusters_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(super) async fn clusters_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let _user = analyst_or_login!(c);
     let clusters = st.store.clusters(200).await.unwrap_or_default();
@@ -99,13 +127,25 @@ pub(super) async fn clusters_page(State(st): State<AppState>, headers: HeaderMap
     render(&st, &c, "clusters.html", context! { clusters => rows, members => Vec::<Value>::new() })
 }
 
-pub(super) async fn cluster_page(State(st): State<AppState>, headers: HeaderMap, Path(tn): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(super) async fn cluster_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(tn): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let _user = analyst_or_login!(c);
-    let Some(r) = load_for_analyst(&st, &tn).await else { return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.") };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let cluster = st.store.cluster_of(r.id).await.ok().flatten().map(|(c, _)| c).unwrap_or(r.id);
     let members = st.store.cluster_members(cluster).await.unwrap_or_default();
-    render(&st, &c, "clusters.html", context! { root => tn, members => members.iter().map(|m| summary_row(m, c.lang)).collect::<Vec<_>>(), clusters => Vec::<Value>::new() })
+    render(
+        &st,
+        &c,
+        "clusters.html",
+        context! { root => tn, members => members.iter().map(|m| summary_row(m, c.lang)).collect::<Vec<_>>(), clusters => Vec::<Value>::new() },
+    )
 }
 
 /// Surge alerts of the current half-year for the queue, cached for a minute (they read every
@@ -113,7 +153,12 @@ pub(super) async fn cluster_page(State(st): State<AppState>, headers: HeaderMap,
 pub(super) async fn dashboard_alerts(st: &AppState) -> (String, Vec<Value>) {
     // The half-year of the latest report (the current one on a live system; on a store loaded
     // with history, the latest period it has).
-    let newest = st.store.list_reports(&ReportFilter { newest_first: true, limit: 1, ..Default::default() }).await.ok().and_then(|r| r.first().map(|r| r.received_at));
+    let newest = st
+        .store
+        .list_reports(&ReportFilter { newest_first: true, limit: 1, ..Default::default() })
+        .await
+        .ok()
+        .and_then(|r| r.first().map(|r| r.received_at));
     let period = crossref::current_half(newest.unwrap_or_else(time::OffsetDateTime::now_utc));
     let alerts = {
         let cached = st.alerts_cache.lock().expect("cache lock").clone();

@@ -14,7 +14,11 @@ fn period_param(q: &HashMap<String, String>) -> Period {
     })
 }
 
-pub(super) async fn stats_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(super) async fn stats_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let _user = analyst_or_login!(c);
     let period = period_param(&q);
@@ -31,17 +35,26 @@ pub(super) async fn stats_page(State(st): State<AppState>, headers: HeaderMap, Q
             context! { title => t.title, rows => t.rows.iter().map(|r| row(&r.label, &r.cells)).chain(std::iter::once(row("合計", &t.total))).collect::<Vec<_>>() }
         })
         .collect();
-    render(&st, &c, "stats.html", context! {
-        period => period.to_string(), period_label => s.period_label, columns => s.columns, threshold => s.threshold,
-        received => s.reports_received, confirmed => s.reports_confirmed, tables => tables,
-        // Our own SVG from the suppressed statistics (plotters escapes the text it writes).
-        chart_category => todokede_publish::charts::bar_chart(&s, "category", "分類別（主たる原因）の件数"),
-        chart_month => todokede_publish::charts::monthly_line(&s, "月別の件数"),
-        surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous, p => p_value(x.p_value) }).collect::<Vec<_>>(),
-    })
+    render(
+        &st,
+        &c,
+        "stats.html",
+        context! {
+            period => period.to_string(), period_label => s.period_label, columns => s.columns, threshold => s.threshold,
+            received => s.reports_received, confirmed => s.reports_confirmed, tables => tables,
+            // Our own SVG from the suppressed statistics (plotters escapes the text it writes).
+            chart_category => todokede_publish::charts::bar_chart(&s, "category", "分類別（主たる原因）の件数"),
+            chart_month => todokede_publish::charts::monthly_line(&s, "月別の件数"),
+            surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous, p => p_value(x.p_value) }).collect::<Vec<_>>(),
+        },
+    )
 }
 
-pub(super) async fn publication_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(super) async fn publication_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let _user = analyst_or_login!(c);
     let period = period_param(&q);
@@ -63,16 +76,21 @@ pub(super) async fn publication_page(State(st): State<AppState>, headers: Header
                 .collect()
         })
         .unwrap_or_default();
-    render(&st, &c, "publication.html", context! {
-        period => period.to_string(), period_label => period.label_ja(),
-        versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), note => v.change_note, approved => v.approved_at.map(jst) }).collect::<Vec<_>>(),
-        latest_version => latest.as_ref().map(|(v, _)| v.version),
-        latest_approved => latest.as_ref().map(|(v, _)| v.approved_at.is_some()),
-        has_approved => versions.iter().any(|v| v.approved_at.is_some()),
-        texts => texts,
-        replacements => latest.as_ref().map(|(_, d)| d.review().len()).unwrap_or(0),
-        surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous }).collect::<Vec<_>>(),
-    })
+    render(
+        &st,
+        &c,
+        "publication.html",
+        context! {
+            period => period.to_string(), period_label => period.label_ja(),
+            versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), note => v.change_note, approved => v.approved_at.map(jst) }).collect::<Vec<_>>(),
+            latest_version => latest.as_ref().map(|(v, _)| v.version),
+            latest_approved => latest.as_ref().map(|(v, _)| v.approved_at.is_some()),
+            has_approved => versions.iter().any(|v| v.approved_at.is_some()),
+            texts => texts,
+            replacements => latest.as_ref().map(|(_, d)| d.review().len()).unwrap_or(0),
+            surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous }).collect::<Vec<_>>(),
+        },
+    )
 }
 
 /// Where a text sits in the printed report, for the edit form ("表2-1 項番 3 概要").
@@ -101,59 +119,123 @@ fn lines(v: Option<&String>) -> Vec<String> {
     v.map(|s| s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
 }
 
-pub(super) async fn publication_draft(State(st): State<AppState>, headers: HeaderMap, Path(period): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
-    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
-    let featured = match lines(f.get("featured")).iter().map(|l| publication::parse_feature(l)).collect::<Result<Vec<_>, _>>() {
-        Ok(v) => v,
-        Err(e) => return error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
+pub(super) async fn publication_draft(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(period): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
+        Ok(x) => x,
+        Err(r) => return r,
     };
-    let notable: Vec<String> = f.iter().filter(|(k, v)| k.starts_with("notable.") && v.as_str() == "on").map(|(k, _)| k["notable.".len()..].to_owned()).collect();
-    let choices = todokede_publish::DraftChoices { featured, notable, keep: publication::keep_set(&lines(f.get("keep"))), listed: vec![] };
+    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
+    let featured =
+        match lines(f.get("featured")).iter().map(|l| publication::parse_feature(l)).collect::<Result<Vec<_>, _>>() {
+            Ok(v) => v,
+            Err(e) => return error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
+        };
+    let notable: Vec<String> = f
+        .iter()
+        .filter(|(k, v)| k.starts_with("notable.") && v.as_str() == "on")
+        .map(|(k, _)| k["notable.".len()..].to_owned())
+        .collect();
+    let choices = todokede_publish::DraftChoices {
+        featured,
+        notable,
+        keep: publication::keep_set(&lines(f.get("keep"))),
+        listed: vec![],
+    };
     match publication::draft(&st.store, period, &choices, todokede_publish::stats::DEFAULT_THRESHOLD, user.id).await {
         Ok(_) => Redirect::to(&format!("/publication?period={period}")).into_response(),
         Err(e) => error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
     }
 }
 
-pub(super) async fn publication_edit(State(st): State<AppState>, headers: HeaderMap, Path(period): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+pub(super) async fn publication_edit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(period): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
-    let edits: std::collections::BTreeMap<String, String> = f.iter().filter_map(|(k, v)| k.strip_prefix("text:").map(|p| (p.to_owned(), v.clone()))).collect();
+    let edits: std::collections::BTreeMap<String, String> =
+        f.iter().filter_map(|(k, v)| k.strip_prefix("text:").map(|p| (p.to_owned(), v.clone()))).collect();
     match publication::edit(&st.store, period, &edits, user.id).await {
         Ok(_) => Redirect::to(&format!("/publication?period={period}")).into_response(),
-        Err(publication::PublicationError::Invalid(m)) if m == "nothing changed" => Redirect::to(&format!("/publication?period={period}")).into_response(),
+        Err(publication::PublicationError::Invalid(m)) if m == "nothing changed" => {
+            Redirect::to(&format!("/publication?period={period}")).into_response()
+        }
         Err(e) => error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
     }
 }
 
-pub(super) async fn publication_approve(State(st): State<AppState>, headers: HeaderMap, Path(period): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await { Ok(x) => x, Err(r) => return r };
+pub(super) async fn publication_approve(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(period): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
-    let Some(version) = f.get("version").and_then(|v| v.parse::<i64>().ok()) else { return StatusCode::BAD_REQUEST.into_response() };
+    let Some(version) = f.get("version").and_then(|v| v.parse::<i64>().ok()) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
     match st.store.approve_publication(&period.to_string(), version, user.id).await {
         Ok(true) => Redirect::to(&format!("/publication?period={period}")).into_response(),
-        Ok(false) => error_page(&st, &c, StatusCode::CONFLICT, "この版は存在しないか、承認済みです。", "No such version, or already approved."),
+        Ok(false) => error_page(
+            &st,
+            &c,
+            StatusCode::CONFLICT,
+            "この版は存在しないか、承認済みです。",
+            "No such version, or already approved.",
+        ),
         Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
     }
 }
 
 /// The report as a download (never rendered inline in our origin: the HTML carries its own
 /// styles, and a PDF viewer is not ours to trust).
-pub(super) async fn publication_download(State(st): State<AppState>, headers: HeaderMap, Path((period, file)): Path<(String, String)>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(super) async fn publication_download(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((period, file)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let c = ctx(&st, &headers, &q).await;
     let user = analyst_or_login!(c);
     let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
-    let Some(format) = file.strip_prefix("report.").and_then(Format::parse) else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(format) = file.strip_prefix("report.").and_then(Format::parse) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     let draft = q.get("draft").is_some();
     match publication::render(&st.store, period, format, draft).await {
         Ok(bytes) => {
-            let _ = st.store.audit(Some(user.id), "publication.download", Some(&period.to_string()), Some(&format!("{}{}", format.extension(), if draft { " draft" } else { "" }))).await;
+            let _ = st
+                .store
+                .audit(
+                    Some(user.id),
+                    "publication.download",
+                    Some(&period.to_string()),
+                    Some(&format!("{}{}", format.extension(), if draft { " draft" } else { "" })),
+                )
+                .await;
             let name = format!("todokede-{period}{}.{}", if draft { "-draft" } else { "" }, format.extension());
             let mut res = bytes.into_response();
             let h = res.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-            h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).unwrap_or(HeaderValue::from_static("attachment")));
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            );
             h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res

@@ -24,7 +24,11 @@ impl Server {
             .expect("spawn todokede serve");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read listen line");
-        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {line:?}")).to_owned();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
         Server { base, child }
     }
 
@@ -64,12 +68,17 @@ pub async fn handled_seed_reports(db: &str, analyst: &str) -> std::collections::
     let files = [repo("fixtures/seeds/2019H1.json"), repo("fixtures/seeds/2019H2.json")];
     let out = todokede(db, &["import", &files[0], &files[1]]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let numbers: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split('\t').next().unwrap().to_owned()).collect();
-    let fixtures: Vec<serde_json::Value> = files.iter().flat_map(|f| serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(f).unwrap()).unwrap()).collect();
+    let numbers: Vec<String> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| l.split('\t').next().unwrap().to_owned()).collect();
+    let fixtures: Vec<serde_json::Value> = files
+        .iter()
+        .flat_map(|f| serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(f).unwrap()).unwrap())
+        .collect();
     assert_eq!(numbers.len(), fixtures.len());
     let store = todokede_store::Store::open(db).await.unwrap();
     let user = store.user_by_email(analyst).await.unwrap().expect("analyst exists");
-    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo("fixtures/seeds/expected.json")).unwrap()).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo("fixtures/seeds/expected.json")).unwrap()).unwrap();
     let mut by_reference = std::collections::BTreeMap::new();
     for (f, n) in fixtures.iter().zip(&numbers) {
         let reference = f["reporter_reference"].as_str().unwrap();
