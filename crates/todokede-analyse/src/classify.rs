@@ -1,34 +1,22 @@
-//! Classification into the IPA dimensions by weighted phrase rules (`data/rules.txt`), with the
+//! Classification into the IPA dimensions (被害原因, 被害内容, 攻撃行為, 被害の有無), with the
 //! evidence that led to each decision, ATT&CK techniques, and the 着目点 they call for.
 //!
-//! Method: every rule that matches adds its weight to its target; a target's confidence is
-//! 1 − Π(1 − wᵢ). Causes are ordered by IPA's grouping precedence (the root condition that let
-//! the attacker in: leaked credentials and phishing first, then code, patches, exposure,
-//! passwords) among those with confidence ≥ `PRIMARY_THRESHOLD`, then by confidence.
+//! Method: the statistical model (`model`, trained on the labelled corpus) scores every label
+//! from the text's character n-grams and words, its concepts (`data/concepts.txt`) and the
+//! precise phrase rules (`data/rules.txt`, which are model features too). A label with
+//! probability ≥ `DECIDE_THRESHOLD` is decided; the best cause below it is still shown, marked
+//! `needs_review` (要確認), so a report that states a cause never silently gets none.
+//! Techniques come from the technique phrase rules and from the decisions
+//! (`data/technique_map.txt`); 着目点 from the confident causes and damages only.
 
+use crate::model::{TextFeatures, TextModel};
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use todokede_domain::{AttackType, CauseCategory, ClosedEnum, DamageCategory};
 
-/// A decision needs at least this confidence to be reported.
+/// A technique phrase rule needs at least this confidence to be reported.
 pub const REPORT_THRESHOLD: f32 = 0.4;
-/// …and this much to become the primary cause.
-pub const PRIMARY_THRESHOLD: f32 = 0.5;
-
-/// IPA's grouping precedence of causes (2019H2 表2-1 groups; DOMAIN.md §2.1).
-const CAUSE_PRECEDENCE: &[CauseCategory] = &[
-    CauseCategory::CredentialReuse,
-    CauseCategory::Phishing,
-    CauseCategory::CustomCodeVulnerability,
-    CauseCategory::UnpatchedSoftware,
-    CauseCategory::MissingAccessControl,
-    CauseCategory::WeakCredentials,
-    CauseCategory::ThirdParty,
-    CauseCategory::Other,
-    CauseCategory::Unknown,
-    CauseCategory::NotApplicable,
-];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision<T> {
@@ -36,6 +24,8 @@ pub struct Decision<T> {
     pub confidence: f32,
     /// The phrases (or derivations) that led to it.
     pub evidence: Vec<String>,
+    /// Below the decision threshold: shown to the analyst as 要確認, never counted as decided.
+    pub needs_review: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +69,8 @@ struct Knowledge {
     rules: Vec<Rule>,
     technique_names: BTreeMap<&'static str, &'static str>,
     countermeasures: Vec<(Countermeasure, Vec<&'static str>)>,
+    /// (every condition must hold: `cause.…`, `damage.…`, `attack.…`, `c:concept`) → technique IDs.
+    technique_map: Vec<(Vec<String>, Vec<&'static str>)>,
     negation: Regex,
 }
 
@@ -126,8 +118,18 @@ fn knowledge() -> &'static Knowledge {
                 triggers.split_whitespace().collect(),
             ));
         }
+        let technique_map = include_str!("../data/technique_map.txt")
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| {
+                let mut it = l.split_whitespace();
+                let condition = it.next().unwrap_or_default().split('+').map(str::to_owned).collect();
+                (condition, it.collect())
+            })
+            .collect();
         Knowledge {
             rules,
+            technique_map,
             technique_names,
             countermeasures,
             negation: Regex::new(
@@ -174,36 +176,19 @@ impl Score {
     }
 }
 
-fn decisions<T: ClosedEnum>(scores: &BTreeMap<String, Score>, prefix: &str) -> Vec<Decision<T>> {
-    let mut v: Vec<Decision<T>> = scores
-        .iter()
-        .filter_map(|(k, s)| {
-            let key = k.strip_prefix(prefix)?;
-            let value = T::parse(key).ok()?;
-            (s.confidence() >= REPORT_THRESHOLD).then(|| Decision {
-                value,
-                confidence: s.confidence(),
-                evidence: s.evidence.clone(),
-            })
-        })
-        .collect();
-    v.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-    v
-}
-
 /// The ATT&CK name of a technique ID (empty when not in the table).
 pub fn technique_name(id: &str) -> &'static str {
     knowledge().technique_names.get(id).copied().unwrap_or("")
 }
 
-/// The 着目点 relevant to an analyst-confirmed classification (publication uses these).
+/// The 着目点 relevant to an analyst-confirmed classification (publication uses these): those of
+/// its own causes and damages.
 pub fn countermeasures_for(c: &todokede_domain::Classification) -> Vec<Countermeasure> {
     let fired: Vec<String> = c
         .causes
         .iter()
         .map(|c| format!("cause.{}", c.key()))
         .chain(c.damages.iter().map(|d| format!("damage.{}", d.key())))
-        .chain(c.techniques.iter().map(|t| format!("technique.{t}")))
         .collect();
     countermeasures_fired_by(&fired)
 }
@@ -219,8 +204,20 @@ fn countermeasures_fired_by(fired: &[String]) -> Vec<Countermeasure> {
         .collect()
 }
 
-/// Classify normalised report text.
-pub fn classify(text: &str) -> Classification {
+/// Below this probability a label is not decided…
+pub const DECIDE_THRESHOLD: f32 = 0.5;
+/// …but the most likely cause is still shown, marked 要確認, down to this probability.
+pub const REVIEW_FLOOR: f32 = 0.0;
+/// At most this many 要確認 cause candidates are shown when none is decided.
+const CAUSE_CANDIDATES: usize = 3;
+
+/// The phrase rules that match a normalised text: (target, the matched words). A negatable
+/// rule whose sentence denies it does not match.
+pub fn rule_hits(text: &str) -> Vec<(String, String)> {
+    rule_scores(text).into_iter().map(|(t, s)| (t, s.evidence.into_iter().next().unwrap_or_default())).collect()
+}
+
+fn rule_scores(text: &str) -> BTreeMap<String, Score> {
     let k = knowledge();
     let mut scores: BTreeMap<String, Score> = BTreeMap::new();
     for rule in &k.rules {
@@ -234,52 +231,131 @@ pub fn classify(text: &str) -> Classification {
                 .add(rule.weight, snippet(m.as_str()));
         }
     }
+    scores
+}
 
-    let mut damages: Vec<Decision<DamageCategory>> = decisions(&scores, "damage.");
-    let attempt = scores.get("status.attempt").filter(|s| s.confidence() >= REPORT_THRESHOLD);
-    let real_damage = damages.iter().any(|d| d.value != DamageCategory::None && d.confidence >= 0.6);
-    let has_damage = match (attempt, real_damage) {
-        (Some(_), false) => Some(false),
-        (_, true) => Some(true),
-        (None, false) => None,
+fn damage_threshold() -> f32 {
+    std::env::var("T_DAMAGE").ok().and_then(|v| v.parse().ok()).unwrap_or(DECIDE_THRESHOLD)
+}
+
+/// Classify normalised report text with the shipped model.
+pub fn classify(text: &str) -> Classification {
+    classify_with(crate::model::TextModel::embedded(), text)
+}
+
+/// The words behind a feature, for the explanation of a decision.
+fn explain(feature: &str, features: &TextFeatures) -> String {
+    if let Some((_, phrase)) = features.phrases.iter().find(|(f, _)| f == feature) {
+        return match feature.strip_prefix("c:") {
+            Some(c) if c.ends_with("!neg") => format!("「{phrase}」（否定 {}）", c.trim_end_matches("!neg")),
+            Some(c) => format!("「{phrase}」（{c}）"),
+            None => format!("「{phrase}」（規則）"),
+        };
+    }
+    let gram = feature.split_once(':').map(|(_, g)| g).unwrap_or(feature);
+    format!("「{gram}」")
+}
+
+/// Classify normalised report text with a given model: the model scores every label from the
+/// text's n-grams, concepts and rule matches; decisions keep the features that made them.
+pub fn classify_with(model: &TextModel, text: &str) -> Classification {
+    let k = knowledge();
+    let scores = rule_scores(text);
+    let hits: Vec<(String, String)> =
+        scores.iter().map(|(t, s)| (t.clone(), s.evidence.first().cloned().unwrap_or_default())).collect();
+    let features = crate::model::features::extract(text, &hits);
+    let predictions = model.predict(&features);
+    if std::env::var("T_DEBUG").is_ok() {
+        for p in &predictions {
+            eprintln!("{} {:.3} {:?}", p.label, p.probability, p.because);
+        }
+        eprintln!("{:?}", features.phrases);
+    }
+    let score = |label: &str| predictions.iter().find(|p| p.label == label);
+    let decision = |p: &crate::model::LabelScore| -> (f32, Vec<String>, bool) {
+        let mut evidence: Vec<String> = Vec::new();
+        for (f, _) in &p.because {
+            let e = explain(f, &features);
+            if !evidence.contains(&e) && evidence.len() < 4 {
+                evidence.push(e);
+            }
+        }
+        let confidence = (p.probability * 100.0).round() / 100.0;
+        (confidence, evidence, p.probability < DECIDE_THRESHOLD)
     };
-    let has_damage_evidence = match has_damage {
-        Some(false) => attempt.map(|s| s.evidence.clone()).unwrap_or_default(),
-        Some(true) => damages
+    fn decided<T: ClosedEnum>(
+        predictions: &[crate::model::LabelScore],
+        prefix: &str,
+        floor: f32,
+        decision: &dyn Fn(&crate::model::LabelScore) -> (f32, Vec<String>, bool),
+    ) -> Vec<Decision<T>> {
+        let mut v: Vec<Decision<T>> = predictions
             .iter()
-            .filter(|d| d.value != DamageCategory::None)
-            .flat_map(|d| d.evidence.iter().take(1).cloned())
-            .collect(),
-        None => vec![],
+            .filter(|p| p.probability >= floor)
+            .filter_map(|p| {
+                let value = T::parse(p.label.strip_prefix(prefix)?).ok()?;
+                let (confidence, evidence, needs_review) = decision(p);
+                Some(Decision { value, confidence, evidence, needs_review })
+            })
+            .collect();
+        v.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        v
+    }
+
+    let p_damage = score(crate::model::STATUS_DAMAGE).map(|p| p.probability).unwrap_or(0.0);
+    let p_no_damage = score(crate::model::STATUS_NO_DAMAGE).map(|p| p.probability).unwrap_or(0.0);
+    let mut damages: Vec<Decision<DamageCategory>> = decided(&predictions, "damage.", damage_threshold(), &decision);
+    let real_damage = damages.iter().any(|d| d.value != DamageCategory::None);
+    let has_damage = if p_no_damage >= DECIDE_THRESHOLD && p_no_damage > p_damage {
+        Some(false)
+    } else if p_damage >= DECIDE_THRESHOLD || real_damage {
+        Some(true)
+    } else {
+        None
     };
+    let status_label = match has_damage {
+        Some(true) => score(crate::model::STATUS_DAMAGE),
+        Some(false) => score(crate::model::STATUS_NO_DAMAGE),
+        None => None,
+    };
+    let has_damage_evidence = status_label.map(|p| decision(p).1).unwrap_or_default();
     if has_damage == Some(false) {
         damages.retain(|d| d.value == DamageCategory::None);
         if damages.is_empty() {
+            let confidence = (p_no_damage * 100.0).round() / 100.0;
             damages.push(Decision {
                 value: DamageCategory::None,
-                confidence: 0.8,
+                confidence,
                 evidence: has_damage_evidence.clone(),
+                needs_review: false,
             });
         }
     } else {
         damages.retain(|d| d.value != DamageCategory::None);
     }
 
-    let mut causes: Vec<Decision<CauseCategory>> = decisions(&scores, "cause.");
+    let mut causes: Vec<Decision<CauseCategory>> = decided(&predictions, "cause.", REVIEW_FLOOR, &decision);
+    // Below the threshold only the best candidate stays, marked 要確認.
+    let confident = causes.iter().filter(|c| !c.needs_review).count();
+    causes.truncate(confident.max(CAUSE_CANDIDATES));
     if has_damage == Some(false) {
-        causes.insert(
-            0,
-            Decision { value: CauseCategory::NotApplicable, confidence: 0.8, evidence: has_damage_evidence.clone() },
-        );
+        causes.retain(|c| c.value == CauseCategory::NotApplicable);
+        if causes.is_empty() {
+            let confidence = (p_no_damage * 100.0).round() / 100.0;
+            causes.push(Decision {
+                value: CauseCategory::NotApplicable,
+                confidence,
+                evidence: has_damage_evidence.clone(),
+                needs_review: false,
+            });
+        }
+    } else {
+        causes.retain(|c| c.value != CauseCategory::NotApplicable);
     }
-    let rank = |c: CauseCategory| CAUSE_PRECEDENCE.iter().position(|x| *x == c).unwrap_or(usize::MAX);
-    causes.sort_by(|a, b| {
-        let strong = |d: &Decision<CauseCategory>| d.confidence >= PRIMARY_THRESHOLD;
-        strong(b).cmp(&strong(a)).then(rank(a.value).cmp(&rank(b.value))).then(b.confidence.total_cmp(&a.confidence))
-    });
-    // A known cause makes "unknown" moot only when the text does not itself say it is unknown.
-    // (Kept: "推測されるが特定には至らなかった" is both.)
 
+    let attack_types: Vec<Decision<AttackType>> = decided(&predictions, "attack.", damage_threshold(), &decision);
+
+    // ATT&CK: the precise technique phrases, then what the decisions imply.
     let mut techniques: Vec<Technique> = scores
         .iter()
         .filter_map(|(key, s)| {
@@ -292,65 +368,49 @@ pub fn classify(text: &str) -> Classification {
             })
         })
         .collect();
+    let facts: Vec<(String, f32)> = causes
+        .iter()
+        .filter(|d| !d.needs_review)
+        .map(|d| (format!("cause.{}", d.value.key()), d.confidence))
+        .chain(damages.iter().map(|d| (format!("damage.{}", d.value.key()), d.confidence)))
+        .chain(attack_types.iter().map(|d| (format!("attack.{}", d.value.key()), d.confidence)))
+        .chain(features.values.iter().filter(|(f, _)| f.starts_with("c:")).map(|(f, _)| (f.clone(), 1.0)))
+        .collect();
+    for (condition, ids) in &k.technique_map {
+        let held: Vec<&(String, f32)> =
+            condition.iter().filter_map(|c| facts.iter().find(|(f, _)| f == c)).collect();
+        if held.len() != condition.len() {
+            continue;
+        }
+        let confidence = held.iter().map(|(_, c)| *c).fold(1.0f32, f32::min);
+        let why = condition.join(" + ");
+        for id in ids {
+            match techniques.iter_mut().find(|t| t.id == *id) {
+                Some(t) => {
+                    t.confidence = t.confidence.max(confidence);
+                    if !t.evidence.contains(&why) {
+                        t.evidence.push(why.clone());
+                    }
+                }
+                None => techniques.push(Technique {
+                    id: (*id).to_owned(),
+                    name: k.technique_names.get(id).copied().unwrap_or("").to_owned(),
+                    confidence,
+                    evidence: vec![why.clone()],
+                }),
+            }
+        }
+    }
     techniques.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.id.cmp(&b.id)));
 
-    let attack_types = attack_types(&scores, &causes, &damages);
-
+    // 着目点 for this case's own confident causes and damages only.
     let fired: Vec<String> = causes
         .iter()
+        .filter(|d| !d.needs_review)
         .map(|c| format!("cause.{}", c.value.key()))
         .chain(damages.iter().map(|d| format!("damage.{}", d.value.key())))
-        .chain(techniques.iter().map(|t| format!("technique.{}", t.id)))
         .collect();
     let countermeasures = countermeasures_fired_by(&fired);
 
     Classification { causes, damages, attack_types, has_damage, has_damage_evidence, techniques, countermeasures }
-}
-
-/// 攻撃行為: text rules (`attack.*`) plus what follows from causes and damages.
-fn attack_types(
-    scores: &BTreeMap<String, Score>,
-    causes: &[Decision<CauseCategory>],
-    damages: &[Decision<DamageCategory>],
-) -> Vec<Decision<AttackType>> {
-    let mut out: Vec<Decision<AttackType>> = decisions(scores, "attack.");
-    let mut derive = |t: AttackType, conf: f32, why: String| match out.iter_mut().find(|d| d.value == t) {
-        Some(d) => {
-            d.confidence = d.confidence.max(conf);
-            d.evidence.push(why);
-        }
-        None => out.push(Decision { value: t, confidence: conf, evidence: vec![why] }),
-    };
-    use CauseCategory as C;
-    use DamageCategory as D;
-    for c in causes.iter().filter(|c| c.confidence >= PRIMARY_THRESHOLD) {
-        match c.value {
-            C::MissingAccessControl | C::WeakCredentials | C::UnpatchedSoftware | C::CustomCodeVulnerability => {
-                derive(AttackType::Intrusion, c.confidence, format!("cause.{}", c.value.key()))
-            }
-            C::CredentialReuse | C::Phishing => {
-                derive(AttackType::Impersonation, c.confidence, format!("cause.{}", c.value.key()))
-            }
-            _ => {}
-        }
-    }
-    for d in damages {
-        match d.value {
-            D::AccountTakeover => derive(AttackType::Impersonation, d.confidence, "damage.account_takeover".into()),
-            D::SteppingStone => derive(AttackType::SteppingStone, d.confidence, "damage.stepping_stone".into()),
-            D::Tampering | D::MalwarePlaced | D::Ransomware | D::DataDestructionExtortion | D::InformationLeak => {
-                derive(AttackType::Intrusion, d.confidence * 0.9, format!("damage.{}", d.value.key()))
-            }
-            D::MalwareInfection => {
-                derive(AttackType::AutomatedWorm, d.confidence * 0.7, "damage.malware_infection".into())
-            }
-            _ => {}
-        }
-    }
-    for d in &mut out {
-        d.confidence = (d.confidence * 100.0).round() / 100.0;
-        d.evidence.dedup();
-    }
-    out.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-    out
 }

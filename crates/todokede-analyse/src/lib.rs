@@ -3,16 +3,21 @@
 //! The knowledge (warning lists, rules, techniques, countermeasures) is data under `data/`.
 
 pub mod classify;
+pub mod concepts;
+pub mod corpus;
+pub mod eval;
 pub mod evidence;
 pub mod indicators;
+pub mod model;
 pub mod normalise;
 pub mod similarity;
 pub mod trends;
 pub mod warninglists;
 
 pub use classify::{
-    Classification, Countermeasure, Decision, Technique, classify, countermeasures_for, technique_name,
+    Classification, Countermeasure, Decision, Technique, classify, classify_with, countermeasures_for, technique_name,
 };
+pub use model::TextModel;
 pub use indicators::{Extraction, IndicatorType, extract};
 pub use normalise::normalise;
 
@@ -20,7 +25,7 @@ use serde_json::{Map, Value, json};
 use todokede_domain::ClosedEnum;
 
 /// Bumped whenever rules or extraction change, so stored results can be re-run (`reanalyse`).
-pub const ANALYSER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+rules1");
+pub const ANALYSER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+model1");
 
 /// Everything the analysis says about one text.
 #[derive(Debug, Clone)]
@@ -32,15 +37,20 @@ pub struct Analysis {
 
 /// Analyse a report text (description, narratives, follow-ups joined by the caller).
 pub fn analyse(text: &str) -> Analysis {
+    analyse_with(TextModel::embedded(), text)
+}
+
+/// Analyse with a given text model (one retrained from analysts' confirmations, say).
+pub fn analyse_with(model: &TextModel, text: &str) -> Analysis {
     let normalised = normalise(text);
     let extraction = extract(&normalised, true);
-    let classification = classify(&normalised);
+    let classification = classify_with(model, &normalised);
     Analysis { normalised, extraction, classification }
 }
 
 fn decision_json<T: ClosedEnum>(d: &Decision<T>) -> Value {
     json!({"key": d.value.key(), "label_ja": d.value.label_ja(), "label_en": d.value.label_en(),
-           "confidence": d.confidence, "evidence": d.evidence})
+           "confidence": d.confidence, "needs_review": d.needs_review, "evidence": d.evidence})
 }
 
 fn values_json(v: &indicators::ValueSet) -> Value {
@@ -51,7 +61,14 @@ fn values_json(v: &indicators::ValueSet) -> Value {
 /// back from the stored JSON of [`Analysis::to_json`].
 pub fn suggested_classification(json: &Value) -> todokede_domain::Classification {
     fn keys<T: ClosedEnum>(v: &Value) -> Vec<T> {
-        v.as_array().into_iter().flatten().filter_map(|d| d["key"].as_str()).filter_map(|k| T::parse(k).ok()).collect()
+        // Decided values only: a 要確認 candidate is the analyst's to confirm.
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| !d["needs_review"].as_bool().unwrap_or(false))
+            .filter_map(|d| d["key"].as_str())
+            .filter_map(|k| T::parse(k).ok())
+            .collect()
     }
     todokede_domain::Classification {
         causes: keys(&json["causes"]),

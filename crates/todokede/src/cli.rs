@@ -184,6 +184,43 @@ pub enum Command {
         json: bool,
         /// A text file, or - for standard input.
         file: String,
+        /// A text model file (from `todokede train`) instead of the shipped one.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Train the text model: the corpus (fixtures/corpus), the seed cases, the train split of
+    /// ../shared/data/incident_texts when it is there, and with --from-store the reports an
+    /// analyst confirmed. Deterministic: the same inputs give the same file.
+    Train {
+        /// Where to write the model (the shipped one is crates/todokede-analyse/data/model.tsv).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Also learn from the analysts' confirmed classifications in the database.
+        #[arg(long)]
+        from_store: bool,
+        #[arg(long, default_value = "fixtures/corpus")]
+        corpus: PathBuf,
+        #[arg(long, default_value = "fixtures/seeds")]
+        seeds: PathBuf,
+        #[arg(long, default_value = "../shared/data/incident_texts/cases.jsonl")]
+        incident_texts: PathBuf,
+    },
+    /// Measure the text classification on labelled files (corpus .jsonl, or seed .json files):
+    /// precision, recall, top-1/top-3 primary cause, 被害の有無, confusion — Japanese and English apart.
+    Eval {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only the cases of this split of the corpus split file (train, dev, test).
+        #[arg(long)]
+        split: Option<String>,
+        #[arg(long, default_value = "fixtures/corpus/split.json")]
+        split_file: PathBuf,
+        /// A text model file instead of the shipped one.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// List every wrong primary cause.
+        #[arg(long, short)]
+        verbose: bool,
     },
 }
 

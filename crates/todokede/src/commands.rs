@@ -177,14 +177,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_atomically(&output, &bytes)?;
             eprintln!("{}: {} bytes", output.display(), bytes.len());
         }
-        Command::Analyze { json, file } => {
+        Command::Analyze { json, file, model } => {
             let text = crate::analyze_cmd::read_input(&file)?;
-            let analysis = todokede_analyse::analyse(&text);
+            let model = crate::model_cmd::load_model(model.as_deref())?;
+            let analysis = todokede_analyse::analyse_with(&model, &text);
             if json {
                 println!("{}", serde_json::to_string_pretty(&analysis.to_json())?);
             } else {
                 crate::analyze_cmd::print_human(&analysis);
             }
+        }
+        Command::Train { output, from_store, corpus, seeds, incident_texts } => {
+            let confirmed = if from_store {
+                let store = open(&cli.db).await?;
+                crate::model_cmd::confirmed_cases(&store).await?
+            } else {
+                Vec::new()
+            };
+            crate::model_cmd::train(&crate::model_cmd::TrainArgs { corpus, seeds, incident_texts, output }, confirmed)?;
+        }
+        Command::Eval { files, split, split_file, model, verbose } => {
+            let model = crate::model_cmd::load_model(model.as_deref())?;
+            crate::model_cmd::eval(&files, split.as_deref(), &split_file, &model, verbose)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -420,7 +434,7 @@ fn print_statistics(s: &todokede_publish::Statistics) {
 }
 
 /// Write to a temporary file beside the target and rename: a reader never sees half a report.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut tmp, bytes)?;

@@ -5,6 +5,7 @@ mod analyze_cmd;
 mod cli;
 mod commands;
 mod mail_flow;
+mod model_cmd;
 mod progress;
 
 use std::process::ExitCode;

@@ -1,0 +1,147 @@
+//! The concept layer: many wordings, one meaning (`data/concepts.txt`). A concept that matches
+//! becomes a model feature `c:NAME`, or `c:NAME!neg` when its sentence denies it
+//! (「暗号化はされていなかった」, "no data was exfiltrated"), so the model learns from meanings
+//! and not only from the phrases it was trained on.
+
+use regex::{Regex, RegexSet};
+use std::sync::OnceLock;
+
+/// One concept found in a text, with the words that expressed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConceptHit {
+    pub concept: &'static str,
+    pub negated: bool,
+    /// The matched words (shown as the explanation of a decision).
+    pub phrase: String,
+}
+
+struct Concept {
+    name: &'static str,
+    negatable: bool,
+    re: Regex,
+}
+
+struct Concepts {
+    set: RegexSet,
+    list: Vec<Concept>,
+    /// Denial after a match, within its sentence.
+    denial_after: Regex,
+    /// Denial just before a match ("no data was exfiltrated", "never encrypted").
+    denial_before: Regex,
+}
+
+fn concepts() -> &'static Concepts {
+    static C: OnceLock<Concepts> = OnceLock::new();
+    C.get_or_init(|| {
+        let list: Vec<Concept> = include_str!("../data/concepts.txt")
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(|l| {
+                let mut it = l.splitn(3, ' ');
+                let (name, flags, re) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+                Concept {
+                    name,
+                    negatable: flags == "N",
+                    re: Regex::new(re).unwrap_or_else(|e| panic!("concept {name}: {e}")),
+                }
+            })
+            .collect();
+        let set = RegexSet::new(list.iter().map(|c| c.re.as_str())).expect("concept set");
+        Concepts {
+            set,
+            list,
+            denial_after: Regex::new(
+                r"^[^。．.!?！？、，,\n]{0,16}?(?:ていない|ていなかった|ておらず|ておりません|ませんでした|ません|されず|せず|なかった|なし|無し|ない(?:こと|と|。|$)|は確認されて|は見つかって|は認められ|事実はない)",
+            )
+            .unwrap(),
+            denial_before: Regex::new(
+                r"(?:\bno|\bnot|\bnever|n't|\bwithout|\bnor|\bneither|no evidence (?:of|that)|no sign(?:s)? of|no indication (?:of|that))(?:\s+\S+){0,3}\s*$",
+            )
+            .unwrap(),
+        }
+    })
+}
+
+/// The names of every concept (for the model's feature list and the documentation).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    concepts().list.iter().map(|c| c.name)
+}
+
+/// Concepts in a normalised, lower-cased text. A concept is reported once, negated only when
+/// every one of its matches is denied.
+pub fn find(lower: &str) -> Vec<ConceptHit> {
+    let c = concepts();
+    let mut out = Vec::new();
+    for i in c.set.matches(lower).iter() {
+        let concept = &c.list[i];
+        let mut first_affirmed: Option<String> = None;
+        let mut first_denied: Option<String> = None;
+        for m in concept.re.find_iter(lower) {
+            let denied = concept.negatable && {
+                let after = &lower[m.end()..];
+                let start = floor_boundary(lower, m.start().saturating_sub(40));
+                c.denial_after.is_match(after) || c.denial_before.is_match(&lower[start..m.start()])
+            };
+            let slot = if denied { &mut first_denied } else { &mut first_affirmed };
+            if slot.is_none() {
+                *slot = Some(m.as_str().chars().take(40).collect());
+            }
+            if first_affirmed.is_some() {
+                break;
+            }
+        }
+        match (first_affirmed, first_denied) {
+            (Some(phrase), _) => out.push(ConceptHit { concept: concept.name, negated: false, phrase }),
+            (None, Some(phrase)) => out.push(ConceptHit { concept: concept.name, negated: true, phrase }),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(text: &str, name: &str) -> Option<bool> {
+        find(&text.to_lowercase()).into_iter().find(|h| h.concept == name).map(|h| h.negated)
+    }
+
+    #[test]
+    fn variants_of_one_meaning_are_one_concept() {
+        for t in ["NAS をインターネットに公開していた", "ルータでポートを開放していた", "RDP was exposed to the internet"] {
+            assert_eq!(hit(t, "exposed_internet"), Some(false), "{t}");
+        }
+        for t in ["推測されやすいパスワードだった", "a guessable password", "パスワードが単純だった"] {
+            assert_eq!(hit(t, "guessable_password"), Some(false), "{t}");
+        }
+        for t in ["プラグインを半年以上更新していなかった", "the plugin had not been updated for months"] {
+            assert_eq!(hit(t, "not_updated"), Some(false), "{t}");
+        }
+    }
+
+    #[test]
+    fn denials_are_kept_apart() {
+        assert_eq!(hit("ファイルの暗号化はされていなかった。", "encrypted"), Some(true));
+        assert_eq!(hit("No data was exfiltrated.", "leak"), Some(true));
+        assert_eq!(hit("個人情報が流出した可能性がある", "leak"), Some(false));
+        assert_eq!(hit("情報漏えいは確認されていない。", "leak"), Some(true));
+    }
+
+    #[test]
+    fn every_concept_compiles_and_has_a_unique_name() {
+        let all: Vec<_> = names().collect();
+        let mut unique = all.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(all.len(), unique.len());
+        assert!(all.len() > 50);
+    }
+}
