@@ -107,63 +107,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<DedupKey>, ApiError> {
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        let code = if e.is_syntax() || e.is_eof() { "malformed_json" } else { "invalid_body" };
-        ApiError::new(
-            if code == "malformed_json" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY },
-            code,
-            e.to_string(),
-        )
-    })
-}
-
-/// Build a submission from an API body (shared with `todokede import`, which sets the channel
-/// and may keep `received_on`).
-pub fn submission_from_json(
-    json: &[u8],
-    attachments: Vec<Attachment>,
-    channel: Channel,
-    dedup: Option<DedupKey>,
-) -> Result<Submission, ApiError> {
-    let payload: ReportPayload = parse_json(json)?;
-    let content = payload.into_content()?;
-    let mut attachments = attachments;
-    for a in &payload.attachments {
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(a.content_base64.trim()).map_err(|_| {
-            SubmissionError::Invalid {
-                field: "attachments",
-                message: format!(
-                    "{}: content_base64 is not base64",
-                    todokede_domain::submission::display_filename(&a.filename)
-                ),
-            }
-        })?;
-        attachments.push(Attachment::new(&a.filename, a.content_type.as_deref().unwrap_or(""), bytes));
-    }
-    let received_at = payload.received_at()?;
-    if received_at.is_some() && channel != Channel::Import {
-        return Err(SubmissionError::Invalid {
-            field: "received_on",
-            message: "is set by the system; only imports of historical reports may give it".into(),
-        }
-        .into());
-    }
-    Ok(Submission {
-        content,
-        channel,
-        attachments,
-        raw: RawInput { content_type: "application/json".into(), bytes: json.to_vec() },
-        dedup,
-        received_at,
-        intake_notes: vec![],
-    })
+    Ok(todokede_app::intake::parse_json(bytes)?)
 }
 
 async fn submit_report(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let dedup = idempotency_key(req.headers())?;
     let upload = read_upload(req, st.limits, "report").await?;
-    let sub = submission_from_json(&upload.json, upload.attachments, Channel::Api, dedup)?;
+    let sub = todokede_app::intake::submission_from_json(&upload.json, upload.attachments, Channel::Api, dedup)?;
     // Inline (base64) attachments obey the same limits as multipart ones.
     if sub.attachments.len() > st.limits.max_attachments {
         return Err(ApiError::too_large(format!("at most {} attachments per request", st.limits.max_attachments)));

@@ -19,12 +19,11 @@ use rand::RngCore as _;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 use todokede_domain::*;
 use todokede_store::{ReportFilter, Role, Session, SessionSubject};
 
 use crate::AppState;
+use todokede_app::accounts;
 
 const SESSION_COOKIE: &str = "todokede_session";
 const ANALYST_SESSION: time::Duration = time::Duration::hours(8);
@@ -62,31 +61,7 @@ pub fn templates() -> Environment<'static> {
     env
 }
 
-/// Failed-login and submission counters per key (IP, account), in memory, per process.
-#[derive(Default)]
-pub struct Limiter {
-    hits: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-impl Limiter {
-    /// Record a hit; true when `key` has had more than `max` within `window`.
-    fn hit(&self, key: &str, max: usize, window: Duration) -> bool {
-        let mut m = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        let v = m.entry(key.to_owned()).or_default();
-        v.retain(|t| t.elapsed() < window);
-        v.push(Instant::now());
-        v.len() > max
-    }
-    fn count(&self, key: &str, window: Duration) -> usize {
-        let mut m = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        m.get_mut(key)
-            .map(|v| {
-                v.retain(|t| t.elapsed() < window);
-                v.len()
-            })
-            .unwrap_or(0)
-    }
-}
+pub use todokede_app::accounts::Limiter;
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
@@ -369,7 +344,7 @@ async fn submit_form(
             "Submissions from other sites are refused.",
         );
     }
-    if st.limiter.hit(&format!("submit:{}", client_ip(&headers)), 30, Duration::from_secs(600)) {
+    if accounts::submission_throttled(&st.limiter, &client_ip(&headers)) {
         return error_page(
             &st,
             &c,
@@ -393,13 +368,13 @@ async fn submit_form(
     let one = |k: &str| fields.get(k).and_then(|v| v.first()).cloned().filter(|s| !s.trim().is_empty());
     let many = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let form = one("form").and_then(|f| ReportForm::parse(&f).ok()).unwrap_or(ReportForm::UnauthorizedAccess);
-    let payload = crate::wire::ReportPayload {
+    let payload = todokede_app::intake::ReportPayload {
         form: form.key().to_owned(),
         description: one("description").unwrap_or_default(),
         reporter_reference: one("reporter_reference"),
         attachments: vec![],
         language: Some(c.lang.to_owned()),
-        reporter: Some(crate::wire::ReporterPayload {
+        reporter: Some(todokede_app::intake::ReporterPayload {
             kind: one("reporter_kind"),
             name: one("reporter_name"),
             organization: one("reporter_organization"),
@@ -416,7 +391,7 @@ async fn submit_form(
         causes: many("causes"),
         cause_narrative: None,
         response_narrative: one("response_narrative"),
-        affected: Some(crate::wire::AffectedPayload { assets: many("assets"), ..Default::default() }),
+        affected: Some(todokede_app::intake::AffectedPayload { assets: many("assets"), ..Default::default() }),
         virus: None,
         received_on: None,
     };
@@ -429,13 +404,19 @@ async fn submit_form(
         mail_receipt => one("mail_receipt").is_some(),
     };
     let mail_receipt = one("mail_receipt").is_some();
-    let json = serde_json::to_vec(&payload).unwrap_or_default();
+    // What was received is archived as the payload's JSON.
+    let raw =
+        RawInput { content_type: "application/json".into(), bytes: serde_json::to_vec(&payload).unwrap_or_default() };
     // The form's own id makes a double click or a reload store one report.
     let dedup = one("submission_id").filter(|s| s.len() <= 64).map(|s| DedupKey::IdempotencyKey(format!("web:{s}")));
-    let sub = match crate::api::submission_from_json(&json, files, Channel::WebForm, dedup) {
+    let sub = match todokede_app::intake::submission_from_payload(&payload, raw, files, Channel::WebForm, dedup) {
         Ok(s) => s,
         Err(e) => {
-            let mut r = form_page(&st, &c, form, values, Some((e.field.unwrap_or("").to_owned(), e.message)));
+            let field = match &e {
+                todokede_app::intake::IntakeError::Invalid(e) => e.field(),
+                _ => "",
+            };
+            let mut r = form_page(&st, &c, form, values, Some((field.to_owned(), e.to_string())));
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             return r;
         }
@@ -518,7 +499,7 @@ async fn secret_link(
 ) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
     let ip = client_ip(&headers);
-    if st.limiter.count(&format!("reporter:{ip}"), Duration::from_secs(900)) > 20 {
+    if accounts::reporter_locked(&st.limiter, &ip) {
         return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "試行が多すぎます。", "Too many attempts.");
     }
     let found = match TrackingNumber::parse(&tn) {
@@ -528,7 +509,7 @@ async fn secret_link(
     match found {
         Some(r) => start_reporter_session(&st, r.id).await,
         None => {
-            st.limiter.hit(&format!("reporter:{ip}"), usize::MAX, Duration::from_secs(900));
+            accounts::reporter_failed(&st.limiter, &ip);
             let mut r = render(&st, &c, "reporter_login.html", context! { error => true });
             *r.status_mut() = StatusCode::NOT_FOUND;
             r
@@ -667,51 +648,25 @@ async fn login(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<Log
         );
     }
     let email = f.email.trim().to_ascii_lowercase();
-    let ip = client_ip(&headers);
-    let window = Duration::from_secs(900);
-    // Lockout per account and per address: 5 failures in 15 minutes. The message is the
-    // same as for a wrong password, so it tells an attacker nothing.
+    // The message is the same for a wrong password and a locked account, so it tells an
+    // attacker nothing.
     let generic = if c.lang == "en" {
         "The e-mail address or password is not right, or the account is locked for a while."
     } else {
         "メールアドレスまたはパスワードが正しくないか、一時的にロックされています。"
     };
-    let fail = |st: &AppState| {
-        st.limiter.hit(&format!("login:{email}"), usize::MAX, window);
-        st.limiter.hit(&format!("login-ip:{ip}"), usize::MAX, window);
-    };
-    if st.limiter.count(&format!("login:{email}"), window) >= 5
-        || st.limiter.count(&format!("login-ip:{ip}"), window) >= 20
-    {
-        let _ = st.store.audit(None, "login.locked", Some(&email), None).await;
-        let mut r = render(&st, &c, "login.html", context! { error => generic });
-        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        return r;
-    }
-    let user = st.store.user_by_email(&email).await.ok().flatten().filter(|u| !u.disabled);
-    let password = f.password.clone();
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    // Verify even for unknown accounts (against a fixed hash), so timing does not enumerate them.
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await.unwrap_or(false);
-    // The second factor, when the account has one: the same generic failure if it is wrong,
-    // and a code is accepted once.
-    let second_ok = match (&user, ok) {
-        (Some(u), true) => match st.store.totp(u.id).await {
-            Ok((None, _)) => true,
-            Ok((Some(secret), _)) => match crate::totp::matching_step(&secret, &f.code) {
-                Some(step) => st.store.use_totp_step(u.id, step as i64).await.unwrap_or(false),
-                None => false,
-            },
-            Err(_) => false,
-        },
-        _ => false,
-    };
-    let (Some(user), true) = (user, ok && second_ok) else {
-        fail(&st);
-        let _ = st.store.audit(None, "login.failed", Some(&email), None).await;
-        let mut r = render(&st, &c, "login.html", context! { error => generic });
-        *r.status_mut() = StatusCode::UNAUTHORIZED;
-        return r;
+    let user = match accounts::login(&st.store, &st.limiter, &email, &f.password, &f.code, &client_ip(&headers)).await {
+        accounts::Login::Ok(user) => user,
+        accounts::Login::Locked => {
+            let mut r = render(&st, &c, "login.html", context! { error => generic });
+            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            return r;
+        }
+        accounts::Login::Failed => {
+            let mut r = render(&st, &c, "login.html", context! { error => generic });
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            return r;
+        }
     };
     // A fresh session at every login: a token planted before login is never elevated.
     if let Some((old, _)) = &c.session {
@@ -736,18 +691,6 @@ async fn login(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<Log
     let mut res = Redirect::to("/queue").into_response();
     res.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, &token, ANALYST_SESSION.whole_seconds()));
     res
-}
-
-/// argon2 verification; `None` (unknown account) burns the same work against a dummy hash.
-pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
-    const DUMMY: &str =
-        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$W0lDnJXL1bOH1RiB2Eu5O6VcUEyRQwV1bnqWF9U0f0c";
-    let parsed = PasswordHash::new(hash.unwrap_or(DUMMY));
-    match parsed {
-        Ok(h) => argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok() && hash.is_some(),
-        Err(_) => false,
-    }
 }
 
 async fn logout(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<HashMap<String, String>>) -> Response {
@@ -1081,7 +1024,7 @@ async fn reply(
     if f.body.trim().is_empty() {
         return Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response();
     }
-    match crate::replies::reply_to_reporter(&st.store, &st.mail, r.id, user.id, f.body.trim()).await {
+    match todokede_app::replies::reply_to_reporter(&st.store, &st.mail, r.id, user.id, f.body.trim()).await {
         Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
         Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
     }
@@ -1125,11 +1068,11 @@ async fn classify(
     let primary = one("primary_cause");
     let mut causes = vec![primary.clone()];
     causes.extend(all("causes").into_iter().filter(|c| *c != primary));
-    let parsed = (|| -> Result<crate::classification::Overrides, todokede_domain::UnknownKey> {
-        Ok(crate::classification::Overrides {
-            causes: Some(crate::classification::keys(&causes.join(","))?),
-            damages: Some(crate::classification::keys(&parse_all("damages"))?),
-            attack_types: Some(crate::classification::keys(&parse_all("attack_types"))?),
+    let parsed = (|| -> Result<todokede_app::classification::Overrides, todokede_domain::UnknownKey> {
+        Ok(todokede_app::classification::Overrides {
+            causes: Some(todokede_app::classification::keys(&causes.join(","))?),
+            damages: Some(todokede_app::classification::keys(&parse_all("damages"))?),
+            attack_types: Some(todokede_app::classification::keys(&parse_all("attack_types"))?),
             techniques: Some(
                 one("techniques").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
             ),
@@ -1144,7 +1087,7 @@ async fn classify(
         Ok(o) => o,
         Err(e) => return error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
     };
-    match crate::classification::confirm(&st.store, r.id, user.id, &o).await {
+    match todokede_app::classification::confirm(&st.store, r.id, user.id, &o).await {
         Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
         Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
     }
@@ -1262,8 +1205,8 @@ async fn create_user(
         );
     };
     let role = if f.get("role").map(String::as_str) == Some("admin") { Role::Admin } else { Role::Analyst };
-    let password = one_time_password();
-    let Ok(hash) = hash_password(&password) else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
+    let password = accounts::one_time_password();
+    let Ok(hash) = accounts::hash_password(&password) else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
     match st.store.create_user(email.as_str(), role, &hash).await {
         Ok(_) => {
             let _ = st.store.audit(Some(admin.id), "user.create", Some(email.as_str()), Some(role.key())).await;
@@ -1299,26 +1242,6 @@ async fn user_action(
     }
 }
 
-/// A first password for a new account: 20 characters without look-alikes (about 117 bits).
-pub fn one_time_password() -> String {
-    use rand::Rng as _;
-    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
-}
-
-/// argon2id with the crate's defaults (19 MiB, 2 iterations: OWASP's minimum).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    use argon2::password_hash::{PasswordHasher as _, SaltString};
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
 async fn account_page(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -1327,12 +1250,12 @@ async fn account_page(
     let c = ctx(&st, &headers, &q).await;
     let user = analyst_or_login!(c);
     let on = st.store.totp(user.id).await.map(|(s, _)| s.is_some()).unwrap_or(false);
-    let secret = crate::totp::new_secret();
+    let secret = accounts::totp::new_secret();
     render(
         &st,
         &c,
         "account.html",
-        context! { totp_on => on, secret => secret, uri => crate::totp::uri(&secret, &user.email) },
+        context! { totp_on => on, secret => secret, uri => accounts::totp::uri(&secret, &user.email) },
     )
 }
 
@@ -1352,7 +1275,7 @@ async fn account_totp(
     }
     // Turned on only with a code that proves the authenticator holds the secret.
     let secret = get("secret");
-    if secret.len() != 32 || crate::totp::matching_step(secret, get("code")).is_none() {
+    if secret.len() != 32 || accounts::totp::matching_step(secret, get("code")).is_none() {
         return error_page(
             &st,
             &c,

@@ -3,7 +3,7 @@
 //! pages, clusters, and the surge alerts on the queue.
 
 use super::*;
-use crate::crossref::{self, SearchKind};
+use todokede_app::crossref::{self, SearchKind};
 use todokede_store::{IndicatorQuery, SearchQuery};
 
 fn summary_row(r: &todokede_store::ReportSummary, lang: &str) -> Value {

@@ -2,7 +2,7 @@
 //! review the anonymiser's replacements, edit every text, approve, download.
 
 use super::*;
-use crate::publication::{self, Format};
+use todokede_app::publication::{self, Format};
 use todokede_domain::Period;
 
 fn period_param(q: &HashMap<String, String>) -> Period {
