@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod error;
+pub mod multipart;
 mod openapi;
 pub mod ui;
 pub mod wire;
