@@ -4,6 +4,6 @@ use libfuzzer_sys::fuzz_target;
 use todokede_domain::Channel;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = todokede_web::api::submission_from_json(data, vec![], Channel::Api, None);
-    let _ = todokede_web::api::submission_from_json(data, vec![], Channel::Import, None);
+    let _ = todokede_app::intake::submission_from_json(data, vec![], Channel::Api, None);
+    let _ = todokede_app::intake::submission_from_json(data, vec![], Channel::Import, None);
 });

@@ -236,24 +236,18 @@ async fn main() {
         let ids = store.bulk_load(std::slice::from_ref(&r)).await.unwrap();
         let id = ids[0];
         let t = Instant::now();
-        let texts: Vec<&str> = r.index.search_body.split('\n').collect();
-        let mut best: Option<(f64, ReportId)> = None;
-        r.index.signatures.clear();
-        for (p, text) in texts.iter().enumerate() {
-            let Some(sig) = similarity::signature(text) else { continue };
-            let bands = similarity::band_keys(&sig);
-            for c in store.lsh_candidates(id, &bands).await.unwrap() {
-                if let Some(theirs) = similarity::from_bytes(&c.signature) {
-                    let s = similarity::similarity(&sig, &theirs);
-                    if s >= similarity::CLUSTER_THRESHOLD && best.is_none_or(|(b, _)| s > b) {
-                        best = Some((s, c.cluster));
-                    }
-                }
-            }
-            r.index.signatures.push((if p == 0 { 0 } else { 1000 }, similarity::to_bytes(&sig), bands.to_vec()));
-        }
-        r.index.cluster = Some(best.map(|(s, c)| (c, s)).unwrap_or((id, 1.0)));
-        joined += best.is_some() as usize;
+        let texts: Vec<(i64, String)> = r
+            .index
+            .search_body
+            .split('\n')
+            .enumerate()
+            .map(|(p, t)| (if p == 0 { 0 } else { 1000 }, t.to_owned()))
+            .collect();
+        // The clustering choice of the analysis job itself.
+        let (signatures, cluster) = todokede_app::crossref::signatures_and_cluster(&store, id, &texts).await.unwrap();
+        r.index.signatures = signatures;
+        r.index.cluster = Some(cluster);
+        joined += (cluster.0 != id) as usize;
         store.index_report(id, &r.index).await.unwrap();
         store.correlations(id, 50).await.unwrap();
         new.push(t.elapsed());

@@ -2,8 +2,21 @@
 //! `sqlite://path` (the embedded default, WAL + `synchronous=FULL`) or `postgres://…`.
 //!
 //! Both backends run the same SQL text (`$1` placeholders work on SQLite too), written once in
-//! `queries.rs` and compiled once per backend; only connection set-up, migrations and the few
-//! dialect differences live in `sqlite.rs` / `postgres.rs`. This is the only crate with SQL.
+//! `src/sql/` — one module per area (intake, reports, mail, classification, publication,
+//! crossref, accounts, jobs) plus `rows` (row decoding, shared writes) — and compiled once per
+//! backend: `sqlite.rs` and `postgres.rs` each include every area as a `#[path]` submodule.
+//! What an area needs from its backend is written as its imports: `Db` (the sqlx database),
+//! `Store` (the backend's store: `pool`, `begin_write`) and `dialect` (the few statements that
+//! differ: job claiming, full-text search, the LSH band insert). Only connection set-up,
+//! migrations and the dialect live in the backend files. This is the only crate with SQL.
+
+/// The columns of a [`ReportSummary`] row, from `reports` aliased `r` (decoded by
+/// `rows::summary_from_row`): `concat!("SELECT ", summary_columns!(), " FROM reports r …")`.
+macro_rules! summary_columns {
+    () => {
+        "r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description"
+    };
+}
 
 mod codec;
 mod error;

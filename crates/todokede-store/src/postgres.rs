@@ -6,6 +6,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr as _;
 
+use crate::StoreError;
+
 type Db = sqlx::Postgres;
 
 #[derive(Clone)]
@@ -40,43 +42,72 @@ impl PgStore {
     }
 }
 
-/// SKIP LOCKED: concurrent workers in several processes each take different jobs, nobody waits.
-const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, kind, report_id";
+/// The statements in which PostgreSQL differs from the other backend; the areas use them as
+/// `dialect::…`.
+mod dialect {
+    use super::rows::like_pattern;
 
-/// Full-text search: every term as ILIKE '%term%' on search_docs, which pg_trgm's GIN index
-/// serves for terms of 3+ characters; the first term drives ($1, the FTS5 query on SQLite, is
-/// unused here). A sub-select under `OR` is never turned into a join, so the two cases are two
-/// statements.
-const SEARCH_TERMS_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
-    FROM search_docs d JOIN reports r ON r.id = d.report_id
-    WHERE ($1::text IS NULL OR $1::text IS NOT NULL) AND d.body ILIKE $2 ESCAPE '\\'
-      AND ($3::text IS NULL OR d.body ILIKE $3 ESCAPE '\\') AND ($4::text IS NULL OR d.body ILIKE $4 ESCAPE '\\')
-      AND ($5::text IS NULL OR d.body ILIKE $5 ESCAPE '\\')
-      AND ($6::text IS NULL OR r.state = $6) AND ($7::text IS NULL OR r.reporter_kind = $7)
-      AND ($8::timestamptz IS NULL OR r.received_at >= $8) AND ($9::timestamptz IS NULL OR r.received_at < $9)
-      AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM report_facets f WHERE f.report_id = r.id AND f.facet = $10))
-    ORDER BY r.id DESC LIMIT $11";
-/// Without terms: the reports, newest first, filtered.
-const SEARCH_SCAN_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
-    FROM reports r
-    WHERE ($1::text IS NULL OR $1::text IS NOT NULL) AND ($2::text IS NULL) AND ($3::text IS NULL) AND ($4::text IS NULL) AND ($5::text IS NULL)
-      AND ($6::text IS NULL OR r.state = $6) AND ($7::text IS NULL OR r.reporter_kind = $7)
-      AND ($8::timestamptz IS NULL OR r.received_at >= $8) AND ($9::timestamptz IS NULL OR r.received_at < $9)
-      AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM report_facets f WHERE f.report_id = r.id AND f.facet = $10))
-    ORDER BY r.id DESC LIMIT $11";
+    /// SKIP LOCKED: concurrent workers in several processes each take different jobs, nobody waits.
+    pub(super) const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, kind, report_id";
 
-fn search_sql(_has_fts_query: bool, has_terms: bool) -> &'static str {
-    if has_terms { SEARCH_TERMS_SQL } else { SEARCH_SCAN_SQL }
+    /// Full-text search: every term as ILIKE '%term%' on search_docs, which pg_trgm's GIN index
+    /// serves for terms of 3+ characters; the first term drives ($1, the FTS5 query on SQLite, is
+    /// unused here). A sub-select under `OR` is never turned into a join, so the two cases are two
+    /// statements.
+    pub(super) const SEARCH_TERMS_SQL: &str = concat!(
+        "SELECT ",
+        summary_columns!(),
+        "
+        FROM search_docs d JOIN reports r ON r.id = d.report_id
+        WHERE ($1::text IS NULL OR $1::text IS NOT NULL) AND d.body ILIKE $2 ESCAPE '\\'
+          AND ($3::text IS NULL OR d.body ILIKE $3 ESCAPE '\\') AND ($4::text IS NULL OR d.body ILIKE $4 ESCAPE '\\')
+          AND ($5::text IS NULL OR d.body ILIKE $5 ESCAPE '\\')
+          AND ($6::text IS NULL OR r.state = $6) AND ($7::text IS NULL OR r.reporter_kind = $7)
+          AND ($8::timestamptz IS NULL OR r.received_at >= $8) AND ($9::timestamptz IS NULL OR r.received_at < $9)
+          AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM report_facets f WHERE f.report_id = r.id AND f.facet = $10))
+        ORDER BY r.id DESC LIMIT $11"
+    );
+    /// Without terms: the reports, newest first, filtered.
+    pub(super) const SEARCH_SCAN_SQL: &str = concat!("SELECT ", summary_columns!(), "
+        FROM reports r
+        WHERE ($1::text IS NULL OR $1::text IS NOT NULL) AND ($2::text IS NULL) AND ($3::text IS NULL) AND ($4::text IS NULL) AND ($5::text IS NULL)
+          AND ($6::text IS NULL OR r.state = $6) AND ($7::text IS NULL OR r.reporter_kind = $7)
+          AND ($8::timestamptz IS NULL OR r.received_at >= $8) AND ($9::timestamptz IS NULL OR r.received_at < $9)
+          AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM report_facets f WHERE f.report_id = r.id AND f.facet = $10))
+        ORDER BY r.id DESC LIMIT $11");
+
+    pub(super) fn search_sql(_has_fts_query: bool, has_terms: bool) -> &'static str {
+        if has_terms { SEARCH_TERMS_SQL } else { SEARCH_SCAN_SQL }
+    }
+
+    /// Every term is an ILIKE pattern (case-insensitive like FTS5's trigrams).
+    pub(super) fn search_terms(terms: &[String]) -> (Option<String>, Vec<String>) {
+        (None, terms.iter().take(4).map(|t| like_pattern(t)).collect())
+    }
+
+    /// A text's LSH band keys, given as a JSON array, in one statement.
+    pub(super) const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT k::bigint, $2, $3 FROM jsonb_array_elements_text($1::jsonb) AS k ON CONFLICT DO NOTHING";
+    pub(super) const SEARCH_DELETE_SQL: &str = "DELETE FROM search_docs WHERE report_id = $1";
+    pub(super) const SEARCH_INSERT_SQL: &str = "INSERT INTO search_docs (report_id, body) VALUES ($1, $2)";
 }
 
-/// Every term is an ILIKE pattern (case-insensitive like FTS5's trigrams).
-fn search_terms(terms: &[String]) -> (Option<String>, Vec<String>) {
-    (None, terms.iter().take(4).map(|t| like_pattern(t)).collect())
-}
-
-/// A text's LSH band keys, given as a JSON array, in one statement.
-const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT k::bigint, $2, $3 FROM jsonb_array_elements_text($1::jsonb) AS k ON CONFLICT DO NOTHING";
-const SEARCH_DELETE_SQL: &str = "DELETE FROM search_docs WHERE report_id = $1";
-const SEARCH_INSERT_SQL: &str = "INSERT INTO search_docs (report_id, body) VALUES ($1, $2)";
-
-include!("queries.rs");
+// The queries, by area, written once in `src/sql/` and compiled here for this backend. Each
+// area sees only `Db`, `Store`, `dialect` and the shared `rows` (its imports say so).
+#[path = "sql/accounts.rs"]
+mod accounts;
+#[path = "sql/classification.rs"]
+mod classification;
+#[path = "sql/crossref.rs"]
+mod crossref;
+#[path = "sql/intake.rs"]
+mod intake;
+#[path = "sql/jobs.rs"]
+mod jobs;
+#[path = "sql/mail.rs"]
+mod mail;
+#[path = "sql/publication.rs"]
+mod publication;
+#[path = "sql/reports.rs"]
+mod reports;
+#[path = "sql/rows.rs"]
+mod rows;

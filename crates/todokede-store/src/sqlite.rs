@@ -5,6 +5,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::str::FromStr as _;
 use std::time::Duration;
 
+use crate::StoreError;
+use sqlx::Row as _;
+
 type Db = sqlx::Sqlite;
 
 #[derive(Clone)]
@@ -85,47 +88,80 @@ impl SqliteStore {
     }
 }
 
-/// One writer at a time (BEGIN IMMEDIATE), so a plain UPDATE … RETURNING claims safely.
-const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) RETURNING id, kind, report_id";
+/// The statements in which SQLite differs from the other backend; the areas use them as
+/// `dialect::…`.
+mod dialect {
+    use super::rows::like_pattern;
 
-/// Full-text search: FTS5 trigram MATCH for terms of 3+ characters (all must occur), LIKE on
-/// the same table for shorter ones (trigrams cannot index them). With a MATCH the full-text
-/// index drives, newest first, so a common phrase stops after the first page of hits.
-const SEARCH_FTS_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
-    FROM search_fts f JOIN reports r ON r.id = f.rowid
-    WHERE search_fts MATCH $1
-      AND ($2 IS NULL OR f.body LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR f.body LIKE $3 ESCAPE '\\')
-      AND ($4 IS NULL OR f.body LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR f.body LIKE $5 ESCAPE '\\')
-      AND ($6 IS NULL OR r.state = $6) AND ($7 IS NULL OR r.reporter_kind = $7)
-      AND ($8 IS NULL OR r.received_at >= $8) AND ($9 IS NULL OR r.received_at < $9)
-      AND ($10 IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
-    ORDER BY f.rowid DESC LIMIT $11";
-/// Without a 3+ character term: the reports, newest first, filtered.
-const SEARCH_SCAN_SQL: &str = "SELECT r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description
-    FROM reports r LEFT JOIN search_fts f ON f.rowid = r.id
-    WHERE ($1 IS NULL OR $1 IS NOT NULL)
-      AND ($2 IS NULL OR f.body LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR f.body LIKE $3 ESCAPE '\\')
-      AND ($4 IS NULL OR f.body LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR f.body LIKE $5 ESCAPE '\\')
-      AND ($6 IS NULL OR r.state = $6) AND ($7 IS NULL OR r.reporter_kind = $7)
-      AND ($8 IS NULL OR r.received_at >= $8) AND ($9 IS NULL OR r.received_at < $9)
-      AND ($10 IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
-    ORDER BY r.id DESC LIMIT $11";
+    /// One writer at a time (BEGIN IMMEDIATE), so a plain UPDATE … RETURNING claims safely.
+    pub(super) const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) RETURNING id, kind, report_id";
 
-fn search_sql(has_fts_query: bool, _has_terms: bool) -> &'static str {
-    if has_fts_query { SEARCH_FTS_SQL } else { SEARCH_SCAN_SQL }
+    /// Full-text search: FTS5 trigram MATCH for terms of 3+ characters (all must occur), LIKE on
+    /// the same table for shorter ones (trigrams cannot index them). With a MATCH the full-text
+    /// index drives, newest first, so a common phrase stops after the first page of hits.
+    pub(super) const SEARCH_FTS_SQL: &str = concat!(
+        "SELECT ",
+        summary_columns!(),
+        "
+        FROM search_fts f JOIN reports r ON r.id = f.rowid
+        WHERE search_fts MATCH $1
+          AND ($2 IS NULL OR f.body LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR f.body LIKE $3 ESCAPE '\\')
+          AND ($4 IS NULL OR f.body LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR f.body LIKE $5 ESCAPE '\\')
+          AND ($6 IS NULL OR r.state = $6) AND ($7 IS NULL OR r.reporter_kind = $7)
+          AND ($8 IS NULL OR r.received_at >= $8) AND ($9 IS NULL OR r.received_at < $9)
+          AND ($10 IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
+        ORDER BY f.rowid DESC LIMIT $11"
+    );
+    /// Without a 3+ character term: the reports, newest first, filtered.
+    pub(super) const SEARCH_SCAN_SQL: &str = concat!(
+        "SELECT ",
+        summary_columns!(),
+        "
+        FROM reports r LEFT JOIN search_fts f ON f.rowid = r.id
+        WHERE ($1 IS NULL OR $1 IS NOT NULL)
+          AND ($2 IS NULL OR f.body LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR f.body LIKE $3 ESCAPE '\\')
+          AND ($4 IS NULL OR f.body LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR f.body LIKE $5 ESCAPE '\\')
+          AND ($6 IS NULL OR r.state = $6) AND ($7 IS NULL OR r.reporter_kind = $7)
+          AND ($8 IS NULL OR r.received_at >= $8) AND ($9 IS NULL OR r.received_at < $9)
+          AND ($10 IS NULL OR r.id IN (SELECT report_id FROM report_facets WHERE facet = $10))
+        ORDER BY r.id DESC LIMIT $11"
+    );
+
+    pub(super) fn search_sql(has_fts_query: bool, _has_terms: bool) -> &'static str {
+        if has_fts_query { SEARCH_FTS_SQL } else { SEARCH_SCAN_SQL }
+    }
+    /// A text's LSH band keys, given as a JSON array, in one statement.
+    pub(super) const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT value, $2, $3 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING";
+    pub(super) const SEARCH_DELETE_SQL: &str = "DELETE FROM search_fts WHERE rowid = $1";
+    pub(super) const SEARCH_INSERT_SQL: &str = "INSERT INTO search_fts (rowid, body) VALUES ($1, $2)";
+
+    /// Terms of 3+ characters become one FTS5 query of quoted phrases (quotes doubled: the user's
+    /// text is never FTS syntax); shorter ones become LIKE patterns.
+    pub(super) fn search_terms(terms: &[String]) -> (Option<String>, Vec<String>) {
+        let (long, short): (Vec<&String>, Vec<&String>) = terms.iter().take(4).partition(|t| t.chars().count() >= 3);
+        let fts = (!long.is_empty())
+            .then(|| long.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND "));
+        (fts, short.iter().map(|t| like_pattern(t)).collect())
+    }
 }
-/// A text's LSH band keys, given as a JSON array, in one statement.
-const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT value, $2, $3 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING";
-const SEARCH_DELETE_SQL: &str = "DELETE FROM search_fts WHERE rowid = $1";
-const SEARCH_INSERT_SQL: &str = "INSERT INTO search_fts (rowid, body) VALUES ($1, $2)";
 
-/// Terms of 3+ characters become one FTS5 query of quoted phrases (quotes doubled: the user's
-/// text is never FTS syntax); shorter ones become LIKE patterns.
-fn search_terms(terms: &[String]) -> (Option<String>, Vec<String>) {
-    let (long, short): (Vec<&String>, Vec<&String>) = terms.iter().take(4).partition(|t| t.chars().count() >= 3);
-    let fts = (!long.is_empty())
-        .then(|| long.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND "));
-    (fts, short.iter().map(|t| like_pattern(t)).collect())
-}
-
-include!("queries.rs");
+// The queries, by area, written once in `src/sql/` and compiled here for this backend. Each
+// area sees only `Db`, `Store`, `dialect` and the shared `rows` (its imports say so).
+#[path = "sql/accounts.rs"]
+mod accounts;
+#[path = "sql/classification.rs"]
+mod classification;
+#[path = "sql/crossref.rs"]
+mod crossref;
+#[path = "sql/intake.rs"]
+mod intake;
+#[path = "sql/jobs.rs"]
+mod jobs;
+#[path = "sql/mail.rs"]
+mod mail;
+#[path = "sql/publication.rs"]
+mod publication;
+#[path = "sql/reports.rs"]
+mod reports;
+#[path = "sql/rows.rs"]
+mod rows;

@@ -1,7 +1,7 @@
 //! `/api/v1`: intake of reports and the reporter's own view of them.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -47,49 +47,25 @@ async fn read_upload(req: Request, limits: Limits, json_part: &'static str) -> R
         })?;
         return Ok(Upload { json, attachments: vec![] });
     }
-    let mut mp =
-        Multipart::from_request(req, &()).await.map_err(|e| ApiError::bad_request("bad_multipart", e.body_text()))?;
-    let mut json = None;
-    let mut attachments = Vec::new();
-    let multipart_err = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    use crate::multipart::{Mode, ReadError};
+    let upload = crate::multipart::read(req, limits, Mode::Api { json_part }).await.map_err(|e| match e {
+        ReadError::Body { too_large: true, .. } => {
             ApiError::too_large(format!("the request body is larger than {} bytes", limits.max_body_bytes))
-        } else {
-            ApiError::bad_request("bad_multipart", e.body_text())
         }
-    };
-    while let Some(mut field) = mp.next_field().await.map_err(multipart_err)? {
-        let name = field.name().unwrap_or("").to_owned();
-        if name == json_part {
-            json = Some(field.bytes().await.map_err(multipart_err)?);
-            continue;
+        ReadError::Body { text, .. } => ApiError::bad_request("bad_multipart", text),
+        ReadError::TooManyFiles => {
+            ApiError::too_large(format!("at most {} attachments per request", limits.max_attachments))
         }
-        if attachments.len() >= limits.max_attachments {
-            return Err(ApiError::too_large(format!("at most {} attachments per request", limits.max_attachments)));
+        ReadError::FileTooLarge(name) => {
+            ApiError::too_large(format!("attachment `{name}` is larger than {} bytes", limits.max_attachment_bytes))
         }
-        let filename = field.file_name().unwrap_or("attachment.bin").to_owned();
-        let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
-        let mut bytes = Vec::new();
-        // Stream, so an oversized file is refused at the limit, not after buffering it whole.
-        while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
-            if bytes.len() + chunk.len() > limits.max_attachment_bytes {
-                return Err(ApiError::too_large(format!(
-                    "attachment `{}` is larger than {} bytes",
-                    display_filename(&filename),
-                    limits.max_attachment_bytes
-                )));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        attachments.push(Attachment::new(&filename, &content_type, bytes));
-    }
-    let json = json.ok_or_else(|| {
+    })?;
+    let json = upload.fields.get(json_part).and_then(|v| v.last()).cloned().ok_or_else(|| {
         ApiError::bad_request("missing_part", format!("multipart body needs a `{json_part}` part with the JSON"))
     })?;
+    let attachments = upload.files;
     Ok(Upload { json, attachments })
 }
-
-use todokede_domain::submission::display_filename;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<DedupKey>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
@@ -107,63 +83,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<DedupKey>, ApiError> {
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        let code = if e.is_syntax() || e.is_eof() { "malformed_json" } else { "invalid_body" };
-        ApiError::new(
-            if code == "malformed_json" { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY },
-            code,
-            e.to_string(),
-        )
-    })
-}
-
-/// Build a submission from an API body (shared with `todokede import`, which sets the channel
-/// and may keep `received_on`).
-pub fn submission_from_json(
-    json: &[u8],
-    attachments: Vec<Attachment>,
-    channel: Channel,
-    dedup: Option<DedupKey>,
-) -> Result<Submission, ApiError> {
-    let payload: ReportPayload = parse_json(json)?;
-    let content = payload.into_content()?;
-    let mut attachments = attachments;
-    for a in &payload.attachments {
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(a.content_base64.trim()).map_err(|_| {
-            SubmissionError::Invalid {
-                field: "attachments",
-                message: format!(
-                    "{}: content_base64 is not base64",
-                    todokede_domain::submission::display_filename(&a.filename)
-                ),
-            }
-        })?;
-        attachments.push(Attachment::new(&a.filename, a.content_type.as_deref().unwrap_or(""), bytes));
-    }
-    let received_at = payload.received_at()?;
-    if received_at.is_some() && channel != Channel::Import {
-        return Err(SubmissionError::Invalid {
-            field: "received_on",
-            message: "is set by the system; only imports of historical reports may give it".into(),
-        }
-        .into());
-    }
-    Ok(Submission {
-        content,
-        channel,
-        attachments,
-        raw: RawInput { content_type: "application/json".into(), bytes: json.to_vec() },
-        dedup,
-        received_at,
-        intake_notes: vec![],
-    })
+    Ok(todokede_app::intake::parse_json(bytes)?)
 }
 
 async fn submit_report(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let dedup = idempotency_key(req.headers())?;
     let upload = read_upload(req, st.limits, "report").await?;
-    let sub = submission_from_json(&upload.json, upload.attachments, Channel::Api, dedup)?;
+    let sub = todokede_app::intake::submission_from_json(&upload.json, upload.attachments, Channel::Api, dedup)?;
     // Inline (base64) attachments obey the same limits as multipart ones.
     if sub.attachments.len() > st.limits.max_attachments {
         return Err(ApiError::too_large(format!("at most {} attachments per request", st.limits.max_attachments)));

@@ -41,6 +41,17 @@ impl From<SubmissionError> for ApiError {
     }
 }
 
+impl From<todokede_app::intake::IntakeError> for ApiError {
+    fn from(e: todokede_app::intake::IntakeError) -> Self {
+        use todokede_app::intake::IntakeError;
+        match e {
+            IntakeError::Malformed(m) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", m),
+            IntakeError::InvalidBody(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", m),
+            IntakeError::Invalid(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -3,13 +3,9 @@
 //! every response gets.
 
 pub mod api;
-pub mod classification;
-pub mod crossref;
 pub mod error;
+pub mod multipart;
 mod openapi;
-pub mod publication;
-pub mod replies;
-pub mod totp;
 pub mod ui;
 pub mod wire;
 

@@ -7,10 +7,10 @@ use todokede_store::{Role, Store};
 use todokede_web::{AppState, Limits};
 
 use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, UserCommand};
-use crate::mail_flow::Delivery;
+use todokede_app::mail_flow::Delivery;
+use todokede_app::publication;
 use todokede_domain::Period;
 use todokede_mail::MailConfig;
-use todokede_web::publication;
 
 /// sysexits EX_TEMPFAIL: the MTA keeps the message and retries.
 pub const EX_TEMPFAIL: u8 = 75;
@@ -39,7 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..Limits::default()
             };
             if let Some(smtp) = smtp {
-                tokio::spawn(crate::mail_flow::run_outbox(store.clone(), smtp));
+                tokio::spawn(todokede_app::mail_flow::run_outbox(store.clone(), smtp));
             }
             serve(store, listen, limits, mail).await?;
         }
@@ -75,9 +75,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .filter(|u| !u.disabled)
                 .ok_or_else(|| anyhow::anyhow!("no active analyst {analyst}"))?;
             if store.analysis(id).await?.is_none() {
-                crate::analysis_jobs::analyse_report(&store, id).await?;
+                todokede_app::analysis::analyse_report(&store, id).await?;
             }
-            use todokede_web::classification::{Overrides, confirm, keys};
+            use todokede_app::classification::{Overrides, confirm, keys};
             let e = |e: todokede_domain::UnknownKey| anyhow::anyhow!("{e}");
             let overrides = Overrides {
                 causes: causes.as_deref().map(keys).transpose().map_err(e)?,
@@ -122,7 +122,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if body.trim().is_empty() {
                 bail!("the message is empty");
             }
-            let mailed = todokede_web::replies::reply_to_reporter(&store, &cfg, id, user.id, body.trim()).await?;
+            let mailed = todokede_app::replies::reply_to_reporter(&store, &cfg, id, user.id, body.trim()).await?;
             println!(
                 "{tn}\t{}",
                 if mailed {
@@ -146,7 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let ids = store.all_report_ids().await?;
             let mut progress = crate::progress::Progress::new("analysed", ids.len());
             for id in ids {
-                crate::analysis_jobs::analyse_report(&store, id).await?;
+                todokede_app::analysis::analyse_report(&store, id).await?;
                 progress.inc(1);
             }
             progress.finish();
@@ -218,7 +218,7 @@ fn redact(url: &str) -> String {
 
 async fn serve(store: Store, listen: std::net::SocketAddr, limits: Limits, mail: MailConfig) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), limits, mail);
-    tokio::spawn(crate::analysis_jobs::run_worker(store));
+    tokio::spawn(todokede_app::analysis::run_worker(store));
     let app = todokede_web::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -248,9 +248,9 @@ async fn user_add(store: &Store, role: RoleArg, email: &str, password_stdin: boo
         }
         (s, false)
     } else {
-        (todokede_web::ui::one_time_password(), true)
+        (todokede_app::accounts::one_time_password(), true)
     };
-    let hash = todokede_web::ui::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
+    let hash = todokede_app::accounts::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
     let role = match role {
         RoleArg::Analyst => Role::Analyst,
         RoleArg::Admin => Role::Admin,
@@ -301,7 +301,7 @@ async fn mailgate(db: &str, mail: &MailArgs, max_message_mib: usize) -> ExitCode
             return ExitCode::from(EX_TEMPFAIL);
         }
     };
-    match crate::mail_flow::deliver(&store, &cfg, raw).await {
+    match todokede_app::mail_flow::deliver(&store, &cfg, raw).await {
         Ok(d) => {
             let what = match &d {
                 Delivery::NewReport(_) => "new report",
@@ -329,7 +329,7 @@ async fn imap_loop(
     loop {
         let result = todokede_mail::imap::poll_once(imap, |raws| async {
             let deliveries =
-                crate::mail_flow::deliver_many(store, cfg, raws, |_| {}).await.map_err(|e| e.to_string())?;
+                todokede_app::mail_flow::deliver_many(store, cfg, raws, |_| {}).await.map_err(|e| e.to_string())?;
             for d in &deliveries {
                 let what = match d {
                     Delivery::NewReport(_) => "new report",
@@ -387,8 +387,8 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
         };
         for (i, item) in items.iter().enumerate() {
             let json = serde_json::to_vec(item)?;
-            let mut sub = todokede_web::api::submission_from_json(&json, vec![], Channel::Import, None)
-                .map_err(|e| anyhow::anyhow!("{} item {}: {}", path.display(), i + 1, e.message))?;
+            let mut sub = todokede_app::intake::submission_from_json(&json, vec![], Channel::Import, None)
+                .map_err(|e| anyhow::anyhow!("{} item {}: {}", path.display(), i + 1, e))?;
             sub.dedup = Some(DedupKey::ContentHash(format!("import:{}", sub.raw.sha256_hex())));
             subs.push(sub);
         }
@@ -404,7 +404,7 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
     }
     if !mails.is_empty() {
         let (paths, raws): (Vec<_>, Vec<_>) = mails.into_iter().unzip();
-        let deliveries = crate::mail_flow::deliver_many(store, cfg, raws, |n| progress.inc(n)).await?;
+        let deliveries = todokede_app::mail_flow::deliver_many(store, cfg, raws, |n| progress.inc(n)).await?;
         for (p, d) in paths.iter().zip(deliveries) {
             let what = match &d {
                 Delivery::NewReport(_) => "imported",
@@ -518,7 +518,7 @@ async fn search(
     limit: i64,
     json: bool,
 ) -> anyhow::Result<()> {
-    use todokede_web::crossref::{SearchKind, parse_search, period_span};
+    use todokede_app::crossref::{SearchKind, parse_search, period_span};
     let span = period.as_deref().map(Period::parse).transpose()?.map(period_span);
     let filter = todokede_store::ReportFilter {
         state: state.as_deref().map(todokede_domain::ReportState::parse).transpose()?,

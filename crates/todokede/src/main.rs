@@ -1,10 +1,8 @@
 //! `todokede` — the one binary: CLI, configuration, wiring.
 
-mod analysis_jobs;
 mod analyze_cmd;
 mod cli;
 mod commands;
-mod mail_flow;
 mod model_cmd;
 mod progress;
 

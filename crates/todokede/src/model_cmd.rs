@@ -25,7 +25,7 @@ pub async fn confirmed_cases(store: &Store) -> anyhow::Result<Vec<LabelledCase>>
     for id in store.all_report_ids().await? {
         let Some(c) = store.classification(id).await? else { continue };
         let Some(report) = store.report(id).await? else { continue };
-        let texts = todokede_web::crossref::texts_of(store, &report).await?;
+        let texts = todokede_app::crossref::texts_of(store, &report).await?;
         let text = texts.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join("\n\n");
         out.push(LabelledCase::from_confirmed(report.tracking_number.to_string(), text, &c));
     }

@@ -63,7 +63,7 @@ async fn seed_reports_are_correlated_clustered_searchable_and_raise_a_surge() {
         assert!(store.clusters(10).await.unwrap().iter().any(|c| c.cluster == cluster && c.members == 4));
 
         // Surge: data destruction and extortion this half, none in the two before.
-        let alerts = todokede_web::crossref::trend_alerts(&store, todokede_domain::Period::parse("2019H2").unwrap())
+        let alerts = todokede_app::crossref::trend_alerts(&store, todokede_domain::Period::parse("2019H2").unwrap())
             .await
             .unwrap();
         let wipe = alerts

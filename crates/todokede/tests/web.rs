@@ -378,7 +378,7 @@ async fn totp_second_factor_is_required_once_on_and_codes_are_single_use() {
     let page = b.get(s.url("/account")).send().await.unwrap().text().await.unwrap();
     let secret = hidden(&page, "secret");
     let csrf = hidden(&page, "csrf");
-    let code = todokede_web::totp::code_at(&secret, todokede_web::totp::current_step()).unwrap();
+    let code = todokede_app::accounts::totp::code_at(&secret, todokede_app::accounts::totp::current_step()).unwrap();
     let wrong = b
         .post(s.url("/account/totp"))
         .header("origin", s.base.clone())
@@ -398,8 +398,8 @@ async fn totp_second_factor_is_required_once_on_and_codes_are_single_use() {
     // Now the password alone is not enough.
     let c = browser();
     assert_eq!(login(&s, &c, "t@ipa.example", &password).await, StatusCode::UNAUTHORIZED);
-    let step = todokede_web::totp::current_step();
-    let code = todokede_web::totp::code_at(&secret, step + 1).unwrap();
+    let step = todokede_app::accounts::totp::current_step();
+    let code = todokede_app::accounts::totp::code_at(&secret, step + 1).unwrap();
     let with = |code: String| {
         c.post(s.url("/login"))
             .header("origin", s.base.clone())

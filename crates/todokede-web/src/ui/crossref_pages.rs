@@ -3,7 +3,7 @@
 //! pages, clusters, and the surge alerts on the queue.
 
 use super::*;
-use crate::crossref::{self, SearchKind};
+use todokede_app::crossref::{self, SearchKind};
 use todokede_store::{IndicatorQuery, SearchQuery};
 
 fn summary_row(r: &todokede_store::ReportSummary, lang: &str) -> Value {
@@ -40,11 +40,9 @@ pub(super) async fn suggestions(st: &AppState, id: ReportId, linked: &[String]) 
 
 pub(super) async fn search_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    Analyst(c, _user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let c = ctx(&st, &headers, &q).await;
-    let _user = analyst_or_login!(c);
     let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty()).cloned();
     let period = get("period").and_then(|p| Period::parse(&p).ok());
     let span = period.map(crossref::period_span);
@@ -91,7 +89,7 @@ pub(super) async fn search_page(
             }
             SearchKind::Text(terms) => match st.store.search(&SearchQuery { terms, filter }).await {
                 Ok(rows) => rows.iter().map(|r| summary_row(r, c.lang)).collect(),
-                Err(e) => return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+                Err(e) => return UiError::from(e).page(&st, &c),
             },
         }
     } else {
@@ -111,13 +109,7 @@ pub(super) async fn search_page(
     )
 }
 
-pub(super) async fn clusters_page(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let c = ctx(&st, &headers, &q).await;
-    let _user = analyst_or_login!(c);
+pub(super) async fn clusters_page(State(st): State<AppState>, Analyst(c, _user): Analyst) -> Response {
     let clusters = st.store.clusters(200).await.unwrap_or_default();
     let mut rows = vec![];
     for cl in &clusters {
@@ -129,12 +121,9 @@ pub(super) async fn clusters_page(
 
 pub(super) async fn cluster_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    Analyst(c, _user): Analyst,
     Path(tn): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let c = ctx(&st, &headers, &q).await;
-    let _user = analyst_or_login!(c);
     let Some(r) = load_for_analyst(&st, &tn).await else {
         return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
     };

@@ -2,7 +2,7 @@
 //! review the anonymiser's replacements, edit every text, approve, download.
 
 use super::*;
-use crate::publication::{self, Format};
+use todokede_app::publication::{self, Format};
 use todokede_domain::Period;
 
 fn period_param(q: &HashMap<String, String>) -> Period {
@@ -16,15 +16,13 @@ fn period_param(q: &HashMap<String, String>) -> Period {
 
 pub(super) async fn stats_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    Analyst(c, _user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let c = ctx(&st, &headers, &q).await;
-    let _user = analyst_or_login!(c);
     let period = period_param(&q);
     let s = match publication::statistics(&st.store, period, todokede_publish::stats::DEFAULT_THRESHOLD).await {
         Ok(s) => s,
-        Err(e) => return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+        Err(e) => return UiError::from(e).page(&st, &c),
     };
     let surges = publication::surges(&st.store, period).await.unwrap_or_default();
     let tables: Vec<Value> = s
@@ -52,16 +50,14 @@ pub(super) async fn stats_page(
 
 pub(super) async fn publication_page(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    Analyst(c, _user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let c = ctx(&st, &headers, &q).await;
-    let _user = analyst_or_login!(c);
     let period = period_param(&q);
     let versions = st.store.publication_versions(&period.to_string()).await.unwrap_or_default();
     let latest = match publication::latest(&st.store, period).await {
         Ok(l) => l,
-        Err(e) => return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+        Err(e) => return UiError::from(e).page(&st, &c),
     };
     let surges = publication::surges(&st.store, period).await.unwrap_or_default();
     let texts: Vec<Value> = latest
@@ -121,19 +117,14 @@ fn lines(v: Option<&String>) -> Vec<String> {
 
 pub(super) async fn publication_draft(
     State(st): State<AppState>,
-    headers: HeaderMap,
     Path(period): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
     let featured =
         match lines(f.get("featured")).iter().map(|l| publication::parse_feature(l)).collect::<Result<Vec<_>, _>>() {
             Ok(v) => v,
-            Err(e) => return error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
+            Err(e) => return UiError::from(e).page(&st, &c),
         };
     let notable: Vec<String> = f
         .iter()
@@ -148,20 +139,15 @@ pub(super) async fn publication_draft(
     };
     match publication::draft(&st.store, period, &choices, todokede_publish::stats::DEFAULT_THRESHOLD, user.id).await {
         Ok(_) => Redirect::to(&format!("/publication?period={period}")).into_response(),
-        Err(e) => error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
+        Err(e) => UiError::from(e).page(&st, &c),
     }
 }
 
 pub(super) async fn publication_edit(
     State(st): State<AppState>,
-    headers: HeaderMap,
     Path(period): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
     let edits: std::collections::BTreeMap<String, String> =
         f.iter().filter_map(|(k, v)| k.strip_prefix("text:").map(|p| (p.to_owned(), v.clone()))).collect();
@@ -170,20 +156,15 @@ pub(super) async fn publication_edit(
         Err(publication::PublicationError::Invalid(m)) if m == "nothing changed" => {
             Redirect::to(&format!("/publication?period={period}")).into_response()
         }
-        Err(e) => error_page(&st, &c, StatusCode::BAD_REQUEST, &e.to_string(), &e.to_string()),
+        Err(e) => UiError::from(e).page(&st, &c),
     }
 }
 
 pub(super) async fn publication_approve(
     State(st): State<AppState>,
-    headers: HeaderMap,
     Path(period): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let (c, user) = match action_guard(&st, &headers, f.get("csrf").map(String::as_str).unwrap_or("")).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
     let Some(version) = f.get("version").and_then(|v| v.parse::<i64>().ok()) else {
         return StatusCode::BAD_REQUEST.into_response();
@@ -197,7 +178,7 @@ pub(super) async fn publication_approve(
             "この版は存在しないか、承認済みです。",
             "No such version, or already approved.",
         ),
-        Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+        Err(e) => UiError::from(e).page(&st, &c),
     }
 }
 
@@ -205,12 +186,10 @@ pub(super) async fn publication_approve(
 /// styles, and a PDF viewer is not ours to trust).
 pub(super) async fn publication_download(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    Analyst(c, user): Analyst,
     Path((period, file)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let c = ctx(&st, &headers, &q).await;
-    let user = analyst_or_login!(c);
     let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
     let Some(format) = file.strip_prefix("report.").and_then(Format::parse) else {
         return StatusCode::NOT_FOUND.into_response();
@@ -241,6 +220,6 @@ pub(super) async fn publication_download(
             res
         }
         Err(publication::PublicationError::Invalid(m)) => error_page(&st, &c, StatusCode::NOT_FOUND, &m, &m),
-        Err(e) => error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, &e.to_string(), &e.to_string()),
+        Err(e) => UiError::from(e).page(&st, &c),
     }
 }

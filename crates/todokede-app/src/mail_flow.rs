@@ -1,10 +1,11 @@
 //! Mail intake and outbound mail, wired to the store: `mailgate` (one message, the way an MTA
 //! pipe delivers it), the batch path of `import *.eml`, analysts' replies, the outbox worker.
 
+use crate::AppError;
 use std::time::Duration;
 use todokede_domain::*;
 use todokede_mail::{InboundMail, MailConfig, Smtp, parse_inbound};
-use todokede_store::{Store, StoreError};
+use todokede_store::Store;
 
 /// What happened to one delivered message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +28,10 @@ impl Delivery {
 /// The report an inbound message continues, if any: a reply to one of our messages or to the
 /// reporter's earlier mail, or the tracking number in the subject *and* mail from the
 /// reporter's own address (so knowing a number is not enough to write into a report).
-async fn thread_of(store: &Store, mail: &InboundMail) -> Result<Option<Report>, StoreError> {
+async fn thread_of(store: &Store, mail: &InboundMail) -> Result<Option<Report>, AppError> {
     if !mail.thread_refs.is_empty() {
         if let Some(id) = store.report_by_message_ids(&mail.thread_refs).await? {
-            return store.report(id).await;
+            return Ok(store.report(id).await?);
         }
     }
     if let Some(tn) = &mail.subject_tracking_number {
@@ -46,7 +47,7 @@ async fn thread_of(store: &Store, mail: &InboundMail) -> Result<Option<Report>, 
     Ok(None)
 }
 
-async fn store_follow_up(store: &Store, report: &Report, mail: &InboundMail) -> Result<Delivery, StoreError> {
+async fn store_follow_up(store: &Store, report: &Report, mail: &InboundMail) -> Result<Delivery, AppError> {
     let mut attachments = mail.submission.attachments.clone();
     // The raw message stays with the follow-up, as it does with a new report.
     attachments.push(Attachment::new("message.eml", "message/rfc822", mail.submission.raw.bytes.clone()));
@@ -104,7 +105,7 @@ async fn queue_acknowledgements(store: &Store, acks: Vec<todokede_store::NewMail
 
 /// Deliver one message: thread it onto its report, or store it as a new report and queue the
 /// acknowledgement. Durable before it returns Ok.
-pub async fn deliver(store: &Store, cfg: &MailConfig, raw: Vec<u8>) -> Result<Delivery, StoreError> {
+pub async fn deliver(store: &Store, cfg: &MailConfig, raw: Vec<u8>) -> Result<Delivery, AppError> {
     let mail = parse_inbound(raw, cfg.limits);
     if let Some(report) = thread_of(store, &mail).await? {
         return store_follow_up(store, &report, &mail).await;
@@ -112,7 +113,7 @@ pub async fn deliver(store: &Store, cfg: &MailConfig, raw: Vec<u8>) -> Result<De
     let receipt = match store.ingest_batch(std::slice::from_ref(&mail.submission)).await?.pop().expect("one result") {
         Ok(r) => r,
         // Mail dedup keys are Message-IDs or content hashes: the same key means the same mail.
-        Err(e) => return Err(StoreError::Corrupt(e.to_string())),
+        Err(e) => return Err(AppError::Conflict(e.to_string())),
     };
     queue_acknowledgements(store, acknowledgement(cfg, &mail, &receipt).into_iter().collect()).await;
     Ok(if receipt.duplicate {
@@ -129,7 +130,7 @@ pub async fn deliver_many(
     cfg: &MailConfig,
     raws: Vec<Vec<u8>>,
     mut progress: impl FnMut(usize),
-) -> Result<Vec<Delivery>, StoreError> {
+) -> Result<Vec<Delivery>, AppError> {
     let mails: Vec<InboundMail> = raws.into_iter().map(|r| parse_inbound(r, cfg.limits)).collect();
     let mut out: Vec<Option<Delivery>> = vec![None; mails.len()];
     let mut fresh: Vec<usize> = Vec::new();
@@ -148,7 +149,7 @@ pub async fn deliver_many(
         let results = store.ingest_batch(&subs).await?;
         let mut acks = Vec::new();
         for (&i, r) in chunk.iter().zip(results) {
-            let receipt = r.map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let receipt = r.map_err(|e| AppError::Conflict(e.to_string()))?;
             acks.extend(acknowledgement(cfg, &mails[i], &receipt));
             out[i] = Some(if receipt.duplicate {
                 Delivery::Duplicate(receipt.tracking_number)

@@ -1,19 +1,20 @@
 //! Running the text analysis over stored reports: the background worker of `serve` (jobs
 //! enqueued at intake and on follow-ups) and `todokede reanalyse`.
 
+use crate::AppError;
 use std::time::Duration;
 use todokede_domain::ReportId;
-use todokede_store::{Store, StoreError};
+use todokede_store::Store;
 
 /// Attachments larger than this are not analysed as evidence in the background (a CLI run of
 /// `todokede evidence` streams files of any size).
 const MAX_EVIDENCE_BYTES: u64 = 256 << 20;
 
 /// Analyse one stored report and save the result: its text, and attached logs as evidence.
-pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreError> {
-    let Some(report) = store.report(id).await? else { return Err(StoreError::NotFound) };
+pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), AppError> {
+    let Some(report) = store.report(id).await? else { return Err(AppError::NotFound) };
     // All the reporter's words: the form's texts, follow-ups, text attachments (a ransom note).
-    let texts = todokede_web::crossref::texts_of(store, &report).await?;
+    let texts = crate::crossref::texts_of(store, &report).await?;
     let text = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n\n");
     let mut logs = Vec::new();
     for a in report.all_attachments() {
@@ -49,10 +50,10 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), StoreErro
         (json, primary)
     })
     .await
-    .map_err(|e| StoreError::Corrupt(format!("analysis panicked: {e}")))?;
+    .map_err(|e| AppError::Internal(format!("analysis panicked: {e}")))?;
     store.save_analysis(id, todokede_analyse::ANALYSER_VERSION, &json.to_string(), primary).await?;
     // Then across reports: correlation, clustering, trend facets, search.
-    todokede_web::crossref::index_report(store, id, &texts, &json).await?;
+    crate::crossref::index_report(store, id, &texts, &json).await?;
     Ok(())
 }
 
@@ -74,7 +75,7 @@ pub async fn run_worker(store: Store) {
         for job in jobs {
             let outcome = match job.kind.as_str() {
                 "analyse" => analyse_report(&store, job.report_id).await,
-                other => Err(StoreError::Corrupt(format!("unknown job kind {other}"))),
+                other => Err(AppError::Internal(format!("unknown job kind {other}"))),
             };
             let err = outcome.err().map(|e| e.to_string());
             if let Some(e) = &err {

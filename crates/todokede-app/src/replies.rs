@@ -1,8 +1,9 @@
 //! Analysts' messages to reporters: on the timeline, and by mail threaded onto the conversation.
 
+use crate::AppError;
 use todokede_domain::*;
 use todokede_mail::{MailConfig, parse_inbound};
-use todokede_store::{Store, StoreError};
+use todokede_store::Store;
 
 /// An analyst's message to the reporter: on the report's timeline and, when the reporter gave
 /// an address, queued as mail threaded onto the conversation.
@@ -12,9 +13,9 @@ pub async fn reply_to_reporter(
     id: ReportId,
     analyst: UserId,
     body: &str,
-) -> Result<bool, StoreError> {
+) -> Result<bool, AppError> {
     store.add_reply(id, analyst, body).await?;
-    let report = store.report(id).await?.ok_or(StoreError::NotFound)?;
+    let report = store.report(id).await?.ok_or(AppError::NotFound)?;
     let Some(to) = &report.content.reporter.email else { return Ok(false) };
     // Thread onto the reporter's own mail and everything we sent before.
     let mut thread: Vec<String> = Vec::new();
@@ -28,7 +29,7 @@ pub async fn reply_to_reporter(
     thread.extend(store.sent_message_ids(id).await?);
     let m =
         todokede_mail::outbound::reply(&cfg.from, to, &report.tracking_number, report.content.language, body, &thread)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(AppError::internal)?;
     store.enqueue_mail(id, &m.message_id, m.from.as_str(), m.to.as_str(), &m.raw).await?;
     Ok(true)
 }

@@ -2,6 +2,7 @@
 //! drafting the half-year report (a new document version), analysts' edits (new versions),
 //! approval, and rendering what was approved.
 
+use crate::AppError;
 use crate::crossref::period_span;
 use std::collections::{BTreeMap, BTreeSet};
 use time::{OffsetDateTime, macros::offset};
@@ -12,15 +13,8 @@ use todokede_publish::stats::{self, CaseRecord, Statistics};
 use todokede_publish::{Document, KnownIdentifiers};
 use todokede_store::{ConfirmedCase, PublicationVersion, Store, StoreError};
 
-#[derive(Debug, thiserror::Error)]
-pub enum PublicationError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Render(#[from] todokede_publish::RenderError),
-    #[error("{0}")]
-    Invalid(String),
-}
+/// The publication workflow's errors are the application's.
+pub type PublicationError = AppError;
 
 fn received_on(t: OffsetDateTime) -> time::Date {
     t.to_offset(offset!(+9)).date()
@@ -149,9 +143,8 @@ pub async fn draft(
 }
 
 fn decode(v: &PublicationVersion) -> Result<Document, PublicationError> {
-    serde_json::from_str(&v.document_json).map_err(|e| {
-        PublicationError::Store(StoreError::Corrupt(format!("publication {} v{}: {e}", v.period, v.version)))
-    })
+    serde_json::from_str(&v.document_json)
+        .map_err(|e| AppError::from(StoreError::Corrupt(format!("publication {} v{}: {e}", v.period, v.version))))
 }
 
 /// The latest version of the period's document, if any.
@@ -248,7 +241,7 @@ pub async fn render(store: &Store, period: Period, format: Format, draft: bool) 
         // Typesetting is CPU-bound: off the async runtime.
         Format::Pdf => tokio::task::spawn_blocking(move || render::pdf(&doc, &opts))
             .await
-            .map_err(|e| PublicationError::Invalid(e.to_string()))??,
+            .map_err(|e| AppError::Internal(format!("typesetting panicked: {e}")))??,
     })
 }
 

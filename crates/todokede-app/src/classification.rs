@@ -1,8 +1,9 @@
 //! An analyst confirms (or overrides) the automatic classification of a report: what
 //! statistics and publication are built from. Shared by the report page and `todokede classify`.
 
+use crate::AppError;
 use todokede_domain::*;
-use todokede_store::{Store, StoreError};
+use todokede_store::Store;
 
 /// What the analyst changed; `None` keeps the automatic value of that dimension.
 #[derive(Debug, Clone, Default)]
@@ -16,7 +17,7 @@ pub struct Overrides {
 }
 
 /// The automatic classification of a report from its stored analysis (empty when none yet).
-pub async fn automatic(store: &Store, id: ReportId) -> Result<Classification, StoreError> {
+pub async fn automatic(store: &Store, id: ReportId) -> Result<Classification, AppError> {
     Ok(match store.analysis(id).await? {
         Some(json) => todokede_analyse::suggested_classification(&serde_json::from_str(&json).unwrap_or_default()),
         None => Classification::default(),
@@ -30,7 +31,7 @@ pub async fn confirm(
     id: ReportId,
     by: UserId,
     o: &Overrides,
-) -> Result<(Classification, Vec<&'static str>), StoreError> {
+) -> Result<(Classification, Vec<&'static str>), AppError> {
     let automatic = automatic(store, id).await?;
     let mut c = automatic.clone();
     if let Some(v) = &o.causes {

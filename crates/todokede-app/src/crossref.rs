@@ -3,12 +3,13 @@
 //! query is read (an IP, a CIDR range, a domain, a hash, or words), and the surge alerts of the
 //! analysts' dashboard. Shared by the background analysis, the CLI and the web UI.
 
+use crate::AppError;
 use serde_json::Value;
 use time::OffsetDateTime;
 use todokede_analyse::similarity;
 use todokede_analyse::trends::{Series, Surge, surges};
 use todokede_domain::*;
-use todokede_store::{IndexedIndicator, IndicatorQuery, ReportIndex, Store, StoreError};
+use todokede_store::{IndexedIndicator, IndicatorQuery, ReportIndex, Store};
 
 /// A value seen in more reports than this is noise for correlation (a scanner everyone sees).
 pub const CORRELATION_CAP: i64 = 50;
@@ -71,7 +72,7 @@ fn indicators_of(analysis: &Value) -> Vec<IndexedIndicator> {
 /// The texts of a report, each compared on its own for near-duplicates and all of them
 /// analysed and searched: the description, each narrative item, each follow-up, each text
 /// attachment that is not a log (a ransom note, a forwarded phishing mail).
-pub async fn texts_of(store: &Store, r: &Report) -> Result<Vec<(i64, String)>, StoreError> {
+pub async fn texts_of(store: &Store, r: &Report) -> Result<Vec<(i64, String)>, AppError> {
     let c = &r.content;
     let mut texts = vec![(0, c.description.clone())];
     for (i, t) in
@@ -108,15 +109,14 @@ pub async fn texts_of(store: &Store, r: &Report) -> Result<Vec<(i64, String)>, S
     Ok(texts)
 }
 
-/// Index a report after its analysis (`texts`: its [`texts_of`], `analysis`: the stored
-/// analysis JSON): correlate its indicators, cluster it with its nearest near-duplicate, record
-/// its facets and text.
-pub async fn index_report(
+/// A report's texts' MinHash signatures (with their LSH band keys), and the cluster it joins:
+/// that of its most similar near-duplicate at or above the threshold (ties: the older
+/// cluster), else its own, with similarity 1.0.
+pub async fn signatures_and_cluster(
     store: &Store,
     id: ReportId,
     texts: &[(i64, String)],
-    analysis: &Value,
-) -> Result<ReportIndex, StoreError> {
+) -> Result<(Vec<(i64, Vec<u8>, Vec<i64>)>, (ReportId, f64)), AppError> {
     let mut signatures = vec![];
     let mut candidates = vec![];
     for (part, text) in texts {
@@ -137,7 +137,20 @@ pub async fn index_report(
         .map(|(theirs, cluster, ours)| (similarity::similarity(ours, theirs), *cluster))
         .filter(|(s, _)| *s >= similarity::CLUSTER_THRESHOLD)
         .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.0.cmp(&a.1.0)));
-    let cluster = Some(best.map(|(s, c)| (c, s)).unwrap_or((id, 1.0)));
+    Ok((signatures, best.map(|(s, c)| (c, s)).unwrap_or((id, 1.0))))
+}
+
+/// Index a report after its analysis (`texts`: its [`texts_of`], `analysis`: the stored
+/// analysis JSON): correlate its indicators, cluster it with its nearest near-duplicate, record
+/// its facets and text.
+pub async fn index_report(
+    store: &Store,
+    id: ReportId,
+    texts: &[(i64, String)],
+    analysis: &Value,
+) -> Result<ReportIndex, AppError> {
+    let (signatures, cluster) = signatures_and_cluster(store, id, texts).await?;
+    let cluster = Some(cluster);
     let classification = match store.classification(id).await? {
         Some(c) => c,
         None => todokede_analyse::suggested_classification(analysis),
@@ -219,7 +232,7 @@ pub fn current_half(t: OffsetDateTime) -> Period {
 
 /// Surge alerts for `period` against the two before it, from every report's facets (confirmed
 /// classification when there is one, else the automatic analysis).
-pub async fn trend_alerts(store: &Store, period: Period) -> Result<Vec<Surge>, StoreError> {
+pub async fn trend_alerts(store: &Store, period: Period) -> Result<Vec<Surge>, AppError> {
     let periods = [period, period.previous(), period.previous().previous()];
     let mut counts: std::collections::BTreeMap<String, [u64; 3]> = Default::default();
     for (i, p) in periods.iter().enumerate() {

@@ -1,0 +1,51 @@
+//! The application's errors, by what the caller should do about them.
+
+use todokede_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such report, user or version.
+    #[error("not found")]
+    NotFound,
+    /// The request cannot be carried out as given (an unknown key, nothing to edit).
+    #[error("{0}")]
+    Invalid(String),
+    /// It clashes with what is stored (a state that does not allow it, a duplicate).
+    #[error("{0}")]
+    Conflict(String),
+    /// The store cannot be reached right now: retry later (HTTP 503, sysexits 75).
+    #[error(transparent)]
+    Unavailable(StoreError),
+    /// A fault of ours (a mail that cannot be composed, a panicked analysis, corrupt data).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::InvalidTransition(_) => AppError::Conflict(e.to_string()),
+            // The database's own words (constraint names) stay in the log.
+            StoreError::Duplicate(m) => {
+                tracing::debug!(cause = %m, "duplicate");
+                AppError::Conflict("already exists".into())
+            }
+            StoreError::Corrupt(_) => AppError::Internal(e.to_string()),
+            StoreError::Unavailable(_) | StoreError::BadUrl(_) => AppError::Unavailable(e),
+        }
+    }
+}
+
+#[cfg(feature = "publication")]
+impl From<todokede_publish::RenderError> for AppError {
+    fn from(e: todokede_publish::RenderError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}

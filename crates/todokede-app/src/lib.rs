@@ -1,0 +1,27 @@
+//! The application layer of todokede: every use case, below the adapters. The web crate
+//! (routes, templates, extractors) and the binary (clap and wiring) call these functions; none
+//! of them knows HTTP.
+//!
+//! - [`intake`]: a report payload → a [`todokede_domain::Submission`] (API, web form, import);
+//! - [`analysis`]: the analysis of one stored report, and the job worker of `serve`;
+//! - [`crossref`]: what is indexed across reports, search queries, surge alerts;
+//! - [`classification`]: an analyst confirms the classification;
+//! - [`publication`]: statistics, drafts, edits, approval, rendering;
+//! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies, the outbox worker;
+//! - [`accounts`]: passwords, one-time passwords, TOTP, the login lockout policy.
+//!
+//! Errors are [`AppError`]: an adapter maps its kinds (not found, invalid, conflict,
+//! unavailable, internal) to its own answers (HTTP status, exit code).
+
+pub mod accounts;
+pub mod analysis;
+pub mod classification;
+pub mod crossref;
+mod error;
+pub mod intake;
+pub mod mail_flow;
+#[cfg(feature = "publication")]
+pub mod publication;
+pub mod replies;
+
+pub use error::AppError;

@@ -1,0 +1,323 @@
+//! One report and the queue: reading, listing, states, the timeline, assignment, links, blobs, integrity.
+//! Compiled into each backend (`#[path]` from `sqlite.rs` and `postgres.rs`): `Store` is that
+//! backend's store, `dialect` its few statements that differ.
+
+use super::Store;
+use super::rows::*;
+use crate::{StoreError, codec, model::*};
+use sqlx::Row as _;
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use todokede_domain::*;
+
+impl Store {
+    pub(crate) async fn report(&self, id: ReportId) -> Result<Option<Report>, StoreError> {
+        let Some(row) = sqlx::query("SELECT tracking_number, state, channel, received_at, content_json, assignee, intake_notes FROM reports WHERE id = $1")
+            .bind(id.0).fetch_optional(&self.pool).await? else { return Ok(None) };
+        let mut attachments_by_entry: BTreeMap<Option<i64>, Vec<AttachmentMeta>> = BTreeMap::new();
+        for a in sqlx::query("SELECT timeline_id, sha256, filename, content_type, size FROM attachments WHERE report_id = $1 ORDER BY id")
+            .bind(id.0).fetch_all(&self.pool).await?
+        {
+            attachments_by_entry.entry(a.try_get("timeline_id")?).or_default().push(AttachmentMeta {
+                sha256: a.try_get("sha256")?,
+                filename: a.try_get("filename")?,
+                content_type: a.try_get("content_type")?,
+                size: a.try_get::<i64, _>("size")? as u64,
+            });
+        }
+        let mut timeline = Vec::new();
+        for t in sqlx::query(
+            "SELECT id, kind, body, from_state, to_state, user_id, at FROM timeline WHERE report_id = $1 ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?
+        {
+            let at: OffsetDateTime = t.try_get("at")?;
+            let by = t.try_get::<Option<i64>, _>("user_id")?.map(UserId);
+            let body = t.try_get::<Option<String>, _>("body")?.unwrap_or_default();
+            let kind: String = t.try_get("kind")?;
+            let missing_user = || StoreError::Corrupt("timeline entry without user".into());
+            timeline.push(match kind.as_str() {
+                "state" => TimelineEntry::StateChanged {
+                    from: parse_key(&t.try_get::<String, _>("from_state")?)?,
+                    to: parse_key(&t.try_get::<String, _>("to_state")?)?,
+                    by: by.ok_or_else(missing_user)?,
+                    at,
+                },
+                "follow_up" => TimelineEntry::FollowUp {
+                    body,
+                    attachments: attachments_by_entry.remove(&Some(t.try_get("id")?)).unwrap_or_default(),
+                    at,
+                },
+                "note" => TimelineEntry::Note { body, by: by.ok_or_else(missing_user)?, at },
+                "reply" => TimelineEntry::Reply { body, by: by.ok_or_else(missing_user)?, at },
+                other => return Err(StoreError::Corrupt(format!("timeline kind {other}"))),
+            });
+        }
+        Ok(Some(Report {
+            id,
+            tracking_number: tracking(&row.try_get::<String, _>("tracking_number")?)?,
+            state: parse_key(&row.try_get::<String, _>("state")?)?,
+            channel: parse_key(&row.try_get::<String, _>("channel")?)?,
+            received_at: row.try_get("received_at")?,
+            content: codec::decode_content(&row.try_get::<String, _>("content_json")?)?,
+            attachments: attachments_by_entry.remove(&None).unwrap_or_default(),
+            assignee: row.try_get::<Option<i64>, _>("assignee")?.map(UserId),
+            timeline,
+            intake_notes: serde_json::from_str(&row.try_get::<String, _>("intake_notes")?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        }))
+    }
+
+    pub(crate) async fn list_reports(&self, f: &ReportFilter) -> Result<Vec<ReportSummary>, StoreError> {
+        let sql = if f.newest_first {
+            concat!(
+                "SELECT ",
+                summary_columns!(),
+                " FROM reports r
+             WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
+               AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
+               AND ($8 IS NULL OR EXISTS (SELECT 1 FROM analyses a WHERE a.report_id = r.id AND a.primary_cause = $8))
+               AND ($9 IS NULL OR assignee = $9)
+             ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7"
+            )
+        } else {
+            concat!(
+                "SELECT ",
+                summary_columns!(),
+                " FROM reports r
+             WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
+               AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
+               AND ($8 IS NULL OR EXISTS (SELECT 1 FROM analyses a WHERE a.report_id = r.id AND a.primary_cause = $8))
+               AND ($9 IS NULL OR assignee = $9)
+             ORDER BY received_at, id LIMIT $6 OFFSET $7"
+            )
+        };
+        let rows = sqlx::query(sql)
+            .bind(f.state.map(|s| s.key()))
+            .bind(f.form.map(|s| s.key()))
+            .bind(f.reporter_kind.map(|s| s.key()))
+            .bind(f.received_from)
+            .bind(f.received_before)
+            .bind(if f.limit > 0 { f.limit } else { 50 })
+            .bind(f.offset.max(0))
+            .bind(f.primary_cause.map(|c| c.key()))
+            .bind(f.assignee.map(|u| u.0))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    pub(crate) async fn count_by_state(&self) -> Result<Vec<(ReportState, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM reports GROUP BY state").fetch_all(&self.pool).await?;
+        let mut counts: Vec<(ReportState, i64)> = ReportState::ALL.iter().map(|s| (*s, 0)).collect();
+        for r in rows {
+            let s: ReportState = parse_key(&r.try_get::<String, _>("state")?)?;
+            if let Some(c) = counts.iter_mut().find(|(k, _)| *k == s) {
+                c.1 = r.try_get("n")?;
+            }
+        }
+        Ok(counts)
+    }
+
+    pub(crate) async fn all_report_ids(&self) -> Result<Vec<ReportId>, StoreError> {
+        let rows = sqlx::query("SELECT id FROM reports ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(ReportId(r.try_get(0)?))).collect()
+    }
+
+    pub(crate) async fn transition(
+        &self,
+        id: ReportId,
+        to: ReportState,
+        by: UserId,
+    ) -> Result<ReportState, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.begin_write().await?;
+        let from: String = sqlx::query("SELECT state FROM reports WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get(0)?;
+        let from: ReportState = parse_key(&from)?;
+        let to = from.transition(to)?;
+        // Compare-and-set: a concurrent transition by another analyst makes this one fail.
+        let changed = sqlx::query("UPDATE reports SET state = $1 WHERE id = $2 AND state = $3")
+            .bind(to.key())
+            .bind(id.0)
+            .bind(from.key())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed != 1 {
+            return Err(StoreError::InvalidTransition(InvalidTransition { from, to }));
+        }
+        sqlx::query("INSERT INTO timeline (report_id, kind, from_state, to_state, user_id, at) VALUES ($1, 'state', $2, $3, $4, $5)")
+            .bind(id.0).bind(from.key()).bind(to.key()).bind(by.0).bind(now).execute(&mut *tx).await?;
+        audit_in(&mut tx, Some(by), "report.transition", Some(&id.0.to_string()), Some(&format!("{from} -> {to}")))
+            .await?;
+        tx.commit().await?;
+        Ok(to)
+    }
+
+    pub(crate) async fn add_timeline(
+        &self,
+        id: ReportId,
+        kind: TimelineKind,
+        body: &str,
+        by: Option<UserId>,
+        attachments: &[Attachment],
+    ) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.begin_write().await?;
+        let exists = sqlx::query("SELECT 1 FROM reports WHERE id = $1").bind(id.0).fetch_optional(&mut *tx).await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let entry: i64 = sqlx::query(
+            "INSERT INTO timeline (report_id, kind, body, user_id, at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(id.0)
+        .bind(kind.key())
+        .bind(body)
+        .bind(by.map(|u| u.0))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        insert_attachments(&mut tx, id.0, Some(entry), attachments).await?;
+        if kind == TimelineKind::FollowUp {
+            // New information from the reporter is analysed again.
+            sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ('analyse', $1, $2)")
+                .bind(id.0)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(by) = by {
+            audit_in(&mut tx, Some(by), &format!("report.{}", kind.key()), Some(&id.0.to_string()), None).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A 続報 that arrives through a channel that may deliver twice (mail): stored once per
+    /// dedup key. Returns false when it was already stored.
+    pub(crate) async fn add_follow_up_once(
+        &self,
+        id: ReportId,
+        body: &str,
+        attachments: &[Attachment],
+        key: &DedupKey,
+    ) -> Result<bool, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query("INSERT INTO dedup_keys (key, report_id, request_sha256, created_at) VALUES ($1, $2, '', $3) ON CONFLICT (key) DO NOTHING RETURNING key")
+            .bind(key.storage_key()).bind(id.0).bind(now).fetch_optional(&mut *tx).await?;
+        if claimed.is_none() {
+            return Ok(false);
+        }
+        let entry: i64 = sqlx::query(
+            "INSERT INTO timeline (report_id, kind, body, at) VALUES ($1, 'follow_up', $2, $3) RETURNING id",
+        )
+        .bind(id.0)
+        .bind(body)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        insert_attachments(&mut tx, id.0, Some(entry), attachments).await?;
+        sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ('analyse', $1, $2)")
+            .bind(id.0)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub(crate) async fn assign(&self, id: ReportId, to: Option<UserId>, by: UserId) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE reports SET assignee = $1 WHERE id = $2")
+            .bind(to.map(|u| u.0))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit_in(
+            &mut tx,
+            Some(by),
+            "report.assign",
+            Some(&id.0.to_string()),
+            Some(&to.map(|u| u.0.to_string()).unwrap_or_else(|| "nobody".into())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Link two reports (stored once, as the ordered pair).
+    pub(crate) async fn link_reports(&self, a: ReportId, b: ReportId, by: UserId) -> Result<(), StoreError> {
+        let (x, y) = if a.0 < b.0 { (a.0, b.0) } else { (b.0, a.0) };
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO report_links (report_a, report_b, user_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT (report_a, report_b) DO NOTHING")
+            .bind(x).bind(y).bind(by.0).bind(OffsetDateTime::now_utc()).execute(&mut *tx).await?;
+        audit_in(&mut tx, Some(by), "report.link", Some(&a.0.to_string()), Some(&b.0.to_string())).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn linked_reports(&self, id: ReportId) -> Result<Vec<TrackingNumber>, StoreError> {
+        let rows = sqlx::query("SELECT r.tracking_number FROM report_links l JOIN reports r ON r.id = CASE WHEN l.report_a = $1 THEN l.report_b ELSE l.report_a END
+                                WHERE l.report_a = $1 OR l.report_b = $1 ORDER BY r.id").bind(id.0).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| tracking(&r.try_get::<String, _>(0)?)).collect()
+    }
+
+    pub(crate) async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row =
+            sqlx::query("SELECT bytes FROM blobs WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub(crate) async fn raw_input(&self, id: ReportId) -> Result<Option<RawInput>, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.raw_content_type, b.bytes FROM reports r JOIN blobs b ON b.sha256 = r.raw_sha256 WHERE r.id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(RawInput { content_type: r.try_get(0)?, bytes: r.try_get(1)? })).transpose()
+    }
+
+    pub(crate) async fn check_integrity(&self) -> Result<IntegrityReport, StoreError> {
+        let count = |sql: &'static str| async move {
+            Ok::<i64, StoreError>(sqlx::query(sql).fetch_one(&self.pool).await?.try_get(0)?)
+        };
+        let mut problems = self.backend_integrity_problems().await?;
+        let orphans = count(
+            "SELECT COUNT(*) FROM reports r LEFT JOIN blobs b ON b.sha256 = r.raw_sha256 WHERE b.sha256 IS NULL",
+        )
+        .await?
+            + count(
+                "SELECT COUNT(*) FROM attachments a LEFT JOIN blobs b ON b.sha256 = a.sha256 WHERE b.sha256 IS NULL",
+            )
+            .await?;
+        if orphans > 0 {
+            problems.push(format!("{orphans} rows reference missing blobs"));
+        }
+        let dangling = count("SELECT COUNT(*) FROM dedup_keys WHERE report_id IS NULL").await?;
+        if dangling > 0 {
+            problems.push(format!("{dangling} dedup keys without a report"));
+        }
+        Ok(IntegrityReport {
+            reports: count("SELECT COUNT(*) FROM reports").await?,
+            dedup_keys: count("SELECT COUNT(*) FROM dedup_keys").await?,
+            blobs: count("SELECT COUNT(*) FROM blobs").await?,
+            problems,
+        })
+    }
+}

@@ -1,0 +1,122 @@
+//! Analysts' actions on a report (POST, same-origin, CSRF-checked): state, reply, note, classification, assignment, links.
+
+use super::*;
+
+pub(super) async fn change_state(
+    State(st): State<AppState>,
+    Path(tn): Path<String>,
+    CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
+) -> Response {
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Ok(to) = ReportState::parse(&f.to) else {
+        return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な状態です。", "Unknown state.");
+    };
+    match st.store.transition(r.id, to, user.id).await {
+        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+pub(super) async fn reply(
+    State(st): State<AppState>,
+    Path(tn): Path<String>,
+    CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
+) -> Response {
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    if f.body.trim().is_empty() {
+        return Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response();
+    }
+    match todokede_app::replies::reply_to_reporter(&st.store, &st.mail, r.id, user.id, f.body.trim()).await {
+        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+pub(super) async fn note(
+    State(st): State<AppState>,
+    Path(tn): Path<String>,
+    CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
+) -> Response {
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    if !f.body.trim().is_empty() {
+        if let Err(e) = st.store.add_note(r.id, user.id, f.body.trim()).await {
+            return UiError::from(e).page(&st, &c);
+        }
+    }
+    Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response()
+}
+
+/// The analyst confirms the classification (primary cause, other causes, damages, attack types,
+/// techniques, damage flag) from the report page.
+pub(super) async fn classify(
+    State(st): State<AppState>,
+    Path(tn): Path<String>,
+    CsrfForm { c, user, form: pairs }: CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let parse_all = |k: &str| all(k).iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
+    let primary = one("primary_cause");
+    let mut causes = vec![primary.clone()];
+    causes.extend(all("causes").into_iter().filter(|c| *c != primary));
+    let parsed = (|| -> Result<todokede_app::classification::Overrides, todokede_domain::UnknownKey> {
+        Ok(todokede_app::classification::Overrides {
+            causes: Some(todokede_app::classification::keys(&causes.join(","))?),
+            damages: Some(todokede_app::classification::keys(&parse_all("damages"))?),
+            attack_types: Some(todokede_app::classification::keys(&parse_all("attack_types"))?),
+            techniques: Some(
+                one("techniques").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
+            ),
+            has_damage: Some(match one("has_damage").as_str() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            }),
+        })
+    })();
+    let o = match parsed {
+        Ok(o) => o,
+        Err(e) => return UiError::from(e).page(&st, &c),
+    };
+    match todokede_app::classification::confirm(&st.store, r.id, user.id, &o).await {
+        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+pub(super) async fn assign(
+    State(st): State<AppState>,
+    Path(tn): Path<String>,
+    CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let to = f.get("to").and_then(|v| v.parse::<i64>().ok()).map(UserId);
+    match st.store.assign(r.id, to, user.id).await {
+        Ok(()) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+pub(super) async fn link(
+    State(st): State<AppState>,
+    Path(tn): Path<String>,
+    CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(other) =
+        load_for_analyst(&st, f.get("other").map(String::as_str).unwrap_or("")).await.filter(|o| o.id != r.id)
+    else {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::NOT_FOUND,
+            "その受付番号の届出はありません。",
+            "No report with that number.",
+        );
+    };
+    match st.store.link_reports(r.id, other.id, user.id).await {
+        Ok(()) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}

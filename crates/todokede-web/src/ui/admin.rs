@@ -1,0 +1,85 @@
+//! Admin pages: the audit log and the accounts (create with a one-time password, disable, enable).
+
+use super::*;
+
+pub(super) async fn audit(State(st): State<AppState>, Analyst(c, user): Analyst) -> Response {
+    if user.role != Role::Admin {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが閲覧できます。", "Admins only.");
+    }
+    let entries = st.store.audit_log(500).await.unwrap_or_default();
+    render(
+        &st,
+        &c,
+        "audit.html",
+        context! {
+            entries => entries.iter().map(|e| context! { at => jst(e.at), user => e.user.map(|u| u.0.to_string()).unwrap_or_else(|| "—".into()),
+                action => e.action, target => e.target, detail => e.detail }).collect::<Vec<_>>(),
+        },
+    )
+}
+
+pub(super) async fn users_page(State(st): State<AppState>, Admin(c, _): Admin) -> Response {
+    users_view(&st, &c, None).await
+}
+
+pub(super) async fn users_view(st: &AppState, c: &Ctx, created: Option<(String, String)>) -> Response {
+    let users = st.store.users().await.unwrap_or_default();
+    render(
+        st,
+        c,
+        "users.html",
+        context! {
+            users => users.iter().map(|u| context! { id => u.id.0, email => u.email, role => u.role.key(), disabled => u.disabled }).collect::<Vec<_>>(),
+            created => created.map(|(email, password)| context! { email, password }),
+        },
+    )
+}
+
+pub(super) async fn create_user(
+    State(st): State<AppState>,
+    CsrfForm { c, user: admin, form: f }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    if admin.role != Role::Admin {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが利用できます。", "Admins only.");
+    }
+    let Ok(email) = EmailAddress::parse(f.get("email").map(String::as_str).unwrap_or("")) else {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "メールアドレスが正しくありません。",
+            "Not an e-mail address.",
+        );
+    };
+    let role = if f.get("role").map(String::as_str) == Some("admin") { Role::Admin } else { Role::Analyst };
+    let password = accounts::one_time_password();
+    let Ok(hash) = accounts::hash_password(&password) else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
+    match st.store.create_user(email.as_str(), role, &hash).await {
+        Ok(_) => {
+            let _ = st.store.audit(Some(admin.id), "user.create", Some(email.as_str()), Some(role.key())).await;
+            users_view(&st, &c, Some((email.as_str().to_owned(), password))).await
+        }
+        Err(_) => {
+            error_page(&st, &c, StatusCode::CONFLICT, "そのアカウントは既にあります。", "That account exists already.")
+        }
+    }
+}
+
+pub(super) async fn user_action(
+    State(st): State<AppState>,
+    Path((id, action)): Path<(i64, String)>,
+    CsrfForm { c, user: admin, form: _ }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    if admin.role != Role::Admin || id == admin.id.0 {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "この操作はできません。", "Not allowed.");
+    }
+    let disabled = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    match st.store.set_user_disabled(UserId(id), disabled, admin.id).await {
+        Ok(()) => Redirect::to("/admin/users").into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}

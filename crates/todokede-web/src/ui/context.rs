@@ -1,0 +1,380 @@
+//! Request context and rendering: the language, the session and the signed-in analyst of a request (`Ctx`), cookies and tokens, the same-origin and CSRF checks, the page renderer and the error page, the small formatting helpers.
+
+use super::*;
+
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then_some(v)
+    })
+}
+
+pub(super) fn lang(headers: &HeaderMap, query: &HashMap<String, String>) -> &'static str {
+    match query.get("lang").map(String::as_str).or_else(|| cookie(headers, "lang")) {
+        Some("en") => "en",
+        _ => "ja",
+    }
+}
+
+pub(super) fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+pub(super) fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub(super) fn client_ip(headers: &HeaderMap) -> String {
+    // Behind a reverse proxy the operator should configure it to set this; without one the
+    // socket address would be better, but every request here passes through the same key.
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .unwrap_or("direct")
+        .trim()
+        .to_owned()
+}
+
+pub(super) struct Ctx {
+    pub(super) lang: &'static str,
+    pub(super) set_lang: bool,
+    pub(super) session: Option<(String, Session)>,
+    pub(super) analyst: Option<todokede_store::User>,
+}
+
+pub(super) async fn ctx(st: &AppState, headers: &HeaderMap, query: &HashMap<String, String>) -> Ctx {
+    let lang = lang(headers, query);
+    let mut session = None;
+    let mut analyst = None;
+    if let Some(tok) = cookie(headers, SESSION_COOKIE) {
+        let h = token_hash(tok);
+        if let Ok(Some(s)) = st.store.session(&h).await {
+            if let SessionSubject::Analyst(u) = s.subject {
+                analyst = st.store.user(u).await.ok().flatten().filter(|u| !u.disabled);
+                if analyst.is_none() {
+                    return Ctx { lang, set_lang: query.contains_key("lang"), session: None, analyst: None };
+                }
+            }
+            session = Some((h, s));
+        }
+    }
+    Ctx { lang, set_lang: query.contains_key("lang"), session, analyst }
+}
+
+impl Ctx {
+    pub(super) fn csrf(&self) -> &str {
+        self.session.as_ref().map(|(_, s)| s.csrf.as_str()).unwrap_or("")
+    }
+    pub(super) fn base(&self) -> Value {
+        let analyst = self.analyst.as_ref().map(|u| context! { email => u.email, admin => u.role == Role::Admin });
+        context! { lang => self.lang, analyst => analyst, csrf => self.csrf() }
+    }
+    pub(super) fn reporter_report(&self) -> Option<ReportId> {
+        match self.session.as_ref()?.1.subject {
+            SessionSubject::Reporter(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+pub(super) fn render(st: &AppState, c: &Ctx, name: &str, extra: Value) -> Response {
+    let v = context! { ..extra, ..c.base() };
+    let body = match st.templates.get_template(name).and_then(|t| t.render(v)) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, template = name, "render failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+    };
+    let mut res = Html(body).into_response();
+    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(HTML_CSP));
+    if c.set_lang {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", c.lang)).unwrap(),
+        );
+    }
+    res
+}
+
+pub(super) fn error_page(st: &AppState, c: &Ctx, status: StatusCode, ja: &str, en: &str) -> Response {
+    let msg = if c.lang == "en" { en } else { ja };
+    let mut r = render(st, c, "error.html", context! { title => error_title(status, c.lang), message => msg });
+    *r.status_mut() = status;
+    r
+}
+
+pub(super) fn session_cookie(st: &AppState, token: &str, max_age: i64) -> HeaderValue {
+    let secure = if st.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap()
+}
+
+/// Every POST must come from our own pages. Browsers say where a request comes from in
+/// Sec-Fetch-Site; older ones only in Origin. (Origin alone is not enough: under our
+/// `Referrer-Policy: no-referrer` Chromium sends `Origin: null` even for same-origin forms.)
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
+    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    if let Some(site) = get("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    match (get("origin"), get("host")) {
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, h)| h == host).unwrap_or(false),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+pub(super) fn csrf_ok(c: &Ctx, presented: Option<&str>) -> bool {
+    let expected = c.csrf();
+    let p = presented.unwrap_or("");
+    !expected.is_empty()
+        && p.len() == expected.len()
+        && p.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
+}
+
+pub(super) fn options<T: ClosedEnum>(lang: &str) -> Vec<Value> {
+    T::ALL
+        .iter()
+        .map(|v| context! { key => v.key(), label => if lang == "en" { v.label_en() } else { v.label_ja() } })
+        .collect()
+}
+
+pub(super) fn label<T: ClosedEnum>(v: T, lang: &str) -> &'static str {
+    if lang == "en" { v.label_en() } else { v.label_ja() }
+}
+
+pub(super) fn jst(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::macros::offset!(+9));
+    format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute())
+}
+
+/// A p-value as people read it: 0.0018, or 1.4e-6 when tiny.
+pub(super) fn p_value(p: f64) -> String {
+    if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
+}
+
+pub(super) fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub(super) struct ActionForm {
+    /// Required (a form without it is refused as malformed); checked by [`CsrfForm`].
+    #[allow(dead_code)]
+    pub(super) csrf: String,
+    #[serde(default)]
+    pub(super) to: String,
+    #[serde(default)]
+    pub(super) body: String,
+}
+
+pub(super) async fn load_for_analyst(st: &AppState, tn: &str) -> Option<Report> {
+    let tn = TrackingNumber::parse(tn).ok()?;
+    let id = st.store.report_id_by_tracking(&tn).await.ok()??;
+    st.store.report(id).await.ok()?
+}
+
+/// Text fields (repeatable) and files of a multipart form (the one reader: `crate::multipart`),
+/// or what to tell the person why not.
+pub(super) async fn read_multipart(
+    req: Request,
+    limits: crate::Limits,
+) -> Result<(HashMap<String, Vec<String>>, Vec<Attachment>), String> {
+    use crate::multipart::{Mode, ReadError};
+    match crate::multipart::read(req, limits, Mode::Form).await {
+        Ok(u) => Ok((
+            u.fields
+                .into_iter()
+                .map(|(k, v)| (k, v.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()))
+                .collect(),
+            u.files,
+        )),
+        Err(ReadError::Body { text, .. }) => Err(text),
+        Err(ReadError::TooManyFiles) => Err(format!("at most {} files", limits.max_attachments)),
+        Err(ReadError::FileTooLarge(name)) => {
+            Err(format!("`{name}`: larger than {} MiB", limits.max_attachment_bytes >> 20))
+        }
+    }
+}
+
+// ── errors ──────────────────────────────────────────────────────────────────────────────
+
+/// What went wrong, as the person at the browser should read it (Japanese and English). The
+/// cause is logged where the error is made; it never reaches the page.
+pub(super) struct UiError {
+    pub(super) status: StatusCode,
+    pub(super) ja: String,
+    pub(super) en: String,
+}
+
+impl UiError {
+    pub(super) fn new(status: StatusCode, ja: impl Into<String>, en: impl Into<String>) -> Self {
+        UiError { status, ja: ja.into(), en: en.into() }
+    }
+    /// The localized error page.
+    pub(super) fn page(self, st: &AppState, c: &Ctx) -> Response {
+        error_page(st, c, self.status, &self.ja, &self.en)
+    }
+}
+
+impl From<todokede_app::AppError> for UiError {
+    fn from(e: todokede_app::AppError) -> Self {
+        use todokede_app::AppError;
+        match e {
+            AppError::NotFound => UiError::new(StatusCode::NOT_FOUND, "見つかりません。", "Not found."),
+            // The application's own words about the request (an unknown key, nothing changed).
+            AppError::Invalid(m) => UiError::new(StatusCode::BAD_REQUEST, m.clone(), m),
+            AppError::Conflict(m) => {
+                tracing::info!(cause = %m, "ui: conflict");
+                UiError::new(
+                    StatusCode::CONFLICT,
+                    "現在の状態ではこの操作はできません。ページを開き直してください。",
+                    "This is not possible in the current state; please reload the page.",
+                )
+            }
+            AppError::Unavailable(e) => {
+                tracing::error!(error = %e, "ui: store unavailable");
+                UiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "一時的に利用できません。しばらくしてから再度お試しください。",
+                    "Unavailable right now; please try again in a moment.",
+                )
+            }
+            AppError::Internal(m) => {
+                tracing::error!(cause = %m, "ui: internal error");
+                UiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "内部エラーが発生しました。担当者に連絡してください。",
+                    "An internal error occurred; please tell the administrators.",
+                )
+            }
+        }
+    }
+}
+
+impl From<UnknownKey> for UiError {
+    fn from(e: UnknownKey) -> Self {
+        todokede_app::AppError::Invalid(e.to_string()).into()
+    }
+}
+
+impl From<todokede_store::StoreError> for UiError {
+    fn from(e: todokede_store::StoreError) -> Self {
+        todokede_app::AppError::from(e).into()
+    }
+}
+
+/// The title of an error page, in the page's language.
+fn error_title(status: StatusCode, lang: &str) -> &'static str {
+    let (ja, en) = match status.as_u16() {
+        400 | 422 => ("入力内容を確認してください", "Please check the input"),
+        403 => ("この操作はできません", "Not allowed"),
+        404 => ("見つかりません", "Not found"),
+        409 => ("操作できません", "Conflict"),
+        413 => ("送信できませんでした", "Too large"),
+        429 => ("しばらくお待ちください", "Too many requests"),
+        503 => ("一時的に利用できません", "Temporarily unavailable"),
+        _ => ("エラー", "Error"),
+    };
+    if lang == "en" { en } else { ja }
+}
+
+// ── extractors ──────────────────────────────────────────────────────────────────────────
+
+impl axum::extract::FromRequestParts<AppState> for Ctx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        st: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let q = Query::<HashMap<String, String>>::try_from_uri(&parts.uri).map(|Query(q)| q).unwrap_or_default();
+        Ok(ctx(st, &parts.headers, &q).await)
+    }
+}
+
+/// The signed-in analyst (with the request's context); anyone else is sent to the login page.
+pub(super) struct Analyst(pub(super) Ctx, pub(super) todokede_store::User);
+
+impl axum::extract::FromRequestParts<AppState> for Analyst {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, Response> {
+        let Ok(c) = Ctx::from_request_parts(parts, st).await;
+        match c.analyst.clone() {
+            Some(u) => Ok(Analyst(c, u)),
+            None => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// A signed-in admin; other analysts get a 403 page.
+pub(super) struct Admin(pub(super) Ctx, #[allow(dead_code)] pub(super) todokede_store::User);
+
+impl axum::extract::FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, Response> {
+        let Analyst(c, u) = Analyst::from_request_parts(parts, st).await?;
+        if u.role != Role::Admin {
+            return Err(error_page(st, &c, StatusCode::FORBIDDEN, "管理者のみが利用できます。", "Admins only."));
+        }
+        Ok(Admin(c, u))
+    }
+}
+
+/// An analyst's form POST: the form (`T`, urlencoded), from our own origin, carrying the
+/// session's CSRF token (its `csrf` field). Without a session: the login page; from another
+/// site or with a stale token: a 403 page.
+pub(super) struct CsrfForm<T> {
+    pub(super) c: Ctx,
+    pub(super) user: todokede_store::User,
+    pub(super) form: T,
+}
+
+impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, st: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(c) = Ctx::from_request_parts(&mut parts, st).await;
+        let (headers, method) = (parts.headers.clone(), parts.method.clone());
+        let bytes =
+            Bytes::from_request(Request::from_parts(parts, body), st).await.map_err(IntoResponse::into_response)?;
+        let form_of = |bytes: Bytes| {
+            let mut r = Request::new(axum::body::Body::from(bytes));
+            *r.method_mut() = method.clone();
+            if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+                r.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
+            }
+            r
+        };
+        let Form(form) =
+            Form::<T>::from_request(form_of(bytes.clone()), st).await.map_err(IntoResponse::into_response)?;
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(form_of(bytes), st)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+        let Some(user) = c.analyst.clone() else { return Err(Redirect::to("/login").into_response()) };
+        if !same_origin(&headers) || !csrf_ok(&c, Some(csrf)) {
+            return Err(error_page(
+                st,
+                &c,
+                StatusCode::FORBIDDEN,
+                "フォームの有効期限が切れたか、他のサイトからの送信です。",
+                "The form has expired or came from another site.",
+            ));
+        }
+        Ok(CsrfForm { c, user, form })
+    }
+}

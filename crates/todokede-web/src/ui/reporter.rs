@@ -1,0 +1,137 @@
+//! The reporter's side: the secret link and the reporter login exchanged for a session bound to one report, the reporter's page and their follow-ups.
+
+use super::*;
+
+pub(super) async fn start_reporter_session(st: &AppState, report: ReportId) -> Response {
+    let token = random_token();
+    if let Err(e) = st
+        .store
+        .create_session(&token_hash(&token), &SessionSubject::Reporter(report), &random_token(), REPORTER_SESSION)
+        .await
+    {
+        tracing::error!(error = %e, "session");
+        return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
+    }
+    // The secret never stays in the address bar, the history or a Referer.
+    let mut res = Redirect::to("/reporter").into_response();
+    res.headers_mut().insert(header::SET_COOKIE, session_cookie(st, &token, REPORTER_SESSION.whole_seconds()));
+    res
+}
+
+pub(super) async fn secret_link(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path((tn, secret)): Path<(String, String)>,
+) -> Response {
+    let c = ctx(&st, &headers, &HashMap::new()).await;
+    let ip = client_ip(&headers);
+    if accounts::reporter_locked(&st.limiter, &ip) {
+        return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "試行が多すぎます。", "Too many attempts.");
+    }
+    let found = match TrackingNumber::parse(&tn) {
+        Ok(tn) => st.store.report_for_reporter(&tn, &ReporterSecret::from_presented(&secret)).await.ok().flatten(),
+        Err(_) => None,
+    };
+    match found {
+        Some(r) => start_reporter_session(&st, r.id).await,
+        None => {
+            accounts::reporter_failed(&st.limiter, &ip);
+            let mut r = render(&st, &c, "reporter_login.html", context! { error => true });
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            r
+        }
+    }
+}
+
+pub(super) async fn reporter_login_page(State(st): State<AppState>, c: Ctx) -> Response {
+    render(&st, &c, "reporter_login.html", context! {})
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReporterLogin {
+    tracking_number: String,
+    secret: String,
+}
+
+pub(super) async fn reporter_login(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<ReporterLogin>,
+) -> Response {
+    let c = ctx(&st, &headers, &HashMap::new()).await;
+    if !same_origin(&headers) {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "他のサイトからの送信は受け付けません。",
+            "Requests from other sites are refused.",
+        );
+    }
+    secret_link(State(st), headers, Path((f.tracking_number, f.secret))).await
+}
+
+pub(super) async fn reporter_page(State(st): State<AppState>, c: Ctx) -> Response {
+    let Some(id) = c.reporter_report() else { return Redirect::to("/reporter/login").into_response() };
+    let Ok(Some(r)) = st.store.report(id).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
+    // What a reporter may see is decided once, for the API and this page alike.
+    let view = crate::wire::ReporterReportView::of(&r);
+    let messages: Vec<Value> = view.messages.iter().map(|m| {
+        let who = match (m.kind.as_str(), c.lang) {
+            ("reply", "en") => "Analyst",
+            ("reply", _) => "担当者",
+            (_, "en") => "You",
+            _ => "届出者",
+        };
+        context! { kind => m.kind, who, at => jst(m.at), body => m.body, attachments => m.attachments.iter().map(|a| a.filename.clone()).collect::<Vec<_>>() }
+    }).collect();
+    render(
+        &st,
+        &c,
+        "reporter.html",
+        context! {
+            report => context! { tracking_number => r.tracking_number.to_string(), state => r.state.key(), state_label => label(r.state, c.lang),
+                form_label => label(r.content.form, c.lang), received_at => jst(r.received_at), description => r.content.description },
+            messages,
+        },
+    )
+}
+
+pub(super) async fn reporter_follow_up(State(st): State<AppState>, headers: HeaderMap, req: Request) -> Response {
+    let c = ctx(&st, &headers, &HashMap::new()).await;
+    let Some(id) = c.reporter_report() else { return Redirect::to("/reporter/login").into_response() };
+    if !same_origin(&headers) {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "他のサイトからの送信は受け付けません。",
+            "Requests from other sites are refused.",
+        );
+    }
+    let (fields, files) = match read_multipart(req, st.limits).await {
+        Ok(x) => x,
+        Err(e) => return error_page(&st, &c, StatusCode::PAYLOAD_TOO_LARGE, &e, &e),
+    };
+    if !csrf_ok(&c, fields.get("csrf").and_then(|v| v.first()).map(String::as_str)) {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "フォームの有効期限が切れました。ページを開き直してください。",
+            "The form has expired; please reload the page.",
+        );
+    }
+    let body = fields.get("body").and_then(|v| v.first()).map(|s| s.trim().to_owned()).unwrap_or_default();
+    if body.is_empty() {
+        return Redirect::to("/reporter").into_response();
+    }
+    match st.store.add_follow_up(id, &body, &files).await {
+        Ok(()) => Redirect::to("/reporter").into_response(),
+        Err(_) => {
+            error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に送信できません。", "Cannot send right now.")
+        }
+    }
+}
