@@ -204,7 +204,9 @@ fn countermeasures_fired_by(fired: &[String]) -> Vec<Countermeasure> {
         .collect()
 }
 
-/// Below this probability a label is not decided…
+/// Damages and attack types (several per report) are decided from this probability (dev split).
+pub const MULTI_LABEL_THRESHOLD: f32 = 0.4;
+/// Below this probability a cause is not decided…
 pub const DECIDE_THRESHOLD: f32 = 0.5;
 /// …but the most likely cause is still shown, marked 要確認, down to this probability.
 pub const REVIEW_FLOOR: f32 = 0.0;
@@ -234,10 +236,6 @@ fn rule_scores(text: &str) -> BTreeMap<String, Score> {
     scores
 }
 
-fn damage_threshold() -> f32 {
-    std::env::var("T_DAMAGE").ok().and_then(|v| v.parse().ok()).unwrap_or(DECIDE_THRESHOLD)
-}
-
 /// Classify normalised report text with the shipped model.
 pub fn classify(text: &str) -> Classification {
     classify_with(crate::model::TextModel::embedded(), text)
@@ -265,16 +263,11 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
         scores.iter().map(|(t, s)| (t.clone(), s.evidence.first().cloned().unwrap_or_default())).collect();
     let features = crate::model::features::extract(text, &hits);
     let predictions = model.predict(&features);
-    if std::env::var("T_DEBUG").is_ok() {
-        for p in &predictions {
-            eprintln!("{} {:.3} {:?}", p.label, p.probability, p.because);
-        }
-        eprintln!("{:?}", features.phrases);
-    }
     let score = |label: &str| predictions.iter().find(|p| p.label == label);
     let decision = |p: &crate::model::LabelScore| -> (f32, Vec<String>, bool) {
         let mut evidence: Vec<String> = Vec::new();
-        for (f, _) in &p.because {
+        // Concepts, rules, words and 3-grams explain; 1- and 2-grams are noise to a reader.
+        for (f, _) in p.because.iter().filter(|(f, _)| !f.starts_with("1:") && !f.starts_with("2:")) {
             let e = explain(f, &features);
             if !evidence.contains(&e) && evidence.len() < 4 {
                 evidence.push(e);
@@ -304,7 +297,7 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
 
     let p_damage = score(crate::model::STATUS_DAMAGE).map(|p| p.probability).unwrap_or(0.0);
     let p_no_damage = score(crate::model::STATUS_NO_DAMAGE).map(|p| p.probability).unwrap_or(0.0);
-    let mut damages: Vec<Decision<DamageCategory>> = decided(&predictions, "damage.", damage_threshold(), &decision);
+    let mut damages: Vec<Decision<DamageCategory>> = decided(&predictions, "damage.", MULTI_LABEL_THRESHOLD, &decision);
     let real_damage = damages.iter().any(|d| d.value != DamageCategory::None);
     let has_damage = if p_no_damage >= DECIDE_THRESHOLD && p_no_damage > p_damage {
         Some(false)
@@ -353,7 +346,7 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
         causes.retain(|c| c.value != CauseCategory::NotApplicable);
     }
 
-    let attack_types: Vec<Decision<AttackType>> = decided(&predictions, "attack.", damage_threshold(), &decision);
+    let attack_types: Vec<Decision<AttackType>> = decided(&predictions, "attack.", MULTI_LABEL_THRESHOLD, &decision);
 
     // ATT&CK: the precise technique phrases, then what the decisions imply.
     let mut techniques: Vec<Technique> = scores
@@ -377,8 +370,7 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
         .chain(features.values.iter().filter(|(f, _)| f.starts_with("c:")).map(|(f, _)| (f.clone(), 1.0)))
         .collect();
     for (condition, ids) in &k.technique_map {
-        let held: Vec<&(String, f32)> =
-            condition.iter().filter_map(|c| facts.iter().find(|(f, _)| f == c)).collect();
+        let held: Vec<&(String, f32)> = condition.iter().filter_map(|c| facts.iter().find(|(f, _)| f == c)).collect();
         if held.len() != condition.len() {
             continue;
         }

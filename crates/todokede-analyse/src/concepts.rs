@@ -116,13 +116,17 @@ mod tests {
 
     #[test]
     fn variants_of_one_meaning_are_one_concept() {
-        for t in ["NAS をインターネットに公開していた", "ルータでポートを開放していた", "RDP was exposed to the internet"] {
+        for t in
+            ["NAS をインターネットに公開していた", "ルータでポートを開放していた", "RDP was exposed to the internet"]
+        {
             assert_eq!(hit(t, "exposed_internet"), Some(false), "{t}");
         }
-        for t in ["推測されやすいパスワードだった", "a guessable password", "パスワードが単純だった"] {
+        for t in ["推測されやすいパスワードだった", "a guessable password", "パスワードが単純だった"]
+        {
             assert_eq!(hit(t, "guessable_password"), Some(false), "{t}");
         }
-        for t in ["プラグインを半年以上更新していなかった", "the plugin had not been updated for months"] {
+        for t in ["プラグインを半年以上更新していなかった", "the plugin had not been updated for months"]
+        {
             assert_eq!(hit(t, "not_updated"), Some(false), "{t}");
         }
     }

@@ -17,8 +17,8 @@ pub mod warninglists;
 pub use classify::{
     Classification, Countermeasure, Decision, Technique, classify, classify_with, countermeasures_for, technique_name,
 };
-pub use model::TextModel;
 pub use indicators::{Extraction, IndicatorType, extract};
+pub use model::TextModel;
 pub use normalise::normalise;
 
 use serde_json::{Map, Value, json};

@@ -91,7 +91,13 @@ pub fn train(args: &TrainArgs, confirmed: Vec<LabelledCase>) -> anyhow::Result<(
 }
 
 /// `todokede eval FILE…`: the figures of a model on labelled corpus files.
-pub fn eval(files: &[PathBuf], split: Option<&str>, split_file: &Path, model: &TextModel, verbose: bool) -> anyhow::Result<()> {
+pub fn eval(
+    files: &[PathBuf],
+    split: Option<&str>,
+    split_file: &Path,
+    model: &TextModel,
+    verbose: bool,
+) -> anyhow::Result<()> {
     let mut cases = Vec::new();
     for f in files {
         let text = read(f)?;

@@ -1,10 +1,14 @@
 //! What the model sees of a text: character bigrams and trigrams of its Japanese runs, words
 //! and word pairs of its Latin runs (digits folded to `0`), the concepts (`c:…`) and the
 //! precise phrase rules that matched (`r:…`). Every feature is present or absent; the n-grams
-//! share a weight of 1/√n so a long text does not outvote a short one, concepts and rules
+//! share a fixed weight (`NGRAM_MASS`/n) so a long text does not outvote a short one, concepts and rules
 //! count 1 each.
 
 use crate::concepts::{self, ConceptHit};
+
+/// The n-grams of a text share this much weight (L1): with √n or none, a long unfamiliar text
+/// piles up the small negative weights of its many n-grams and every label sinks.
+const NGRAM_MASS: f32 = 6.0;
 
 /// Features of one text, with the words behind the concept and rule features.
 #[derive(Debug, Default)]
@@ -73,10 +77,7 @@ pub fn extract(normalised: &str, rule_hits: &[(String, String)]) -> TextFeatures
     flush_run(&mut run, &mut grams);
     grams.sort_unstable();
     grams.dedup();
-    let n = grams.len().max(1) as f32;
-    let pw: f32 = std::env::var("T_NORMPOW").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
-    let k: f32 = std::env::var("T_NORMK").ok().and_then(|v| v.parse().ok()).unwrap_or(6.0);
-    let weight = k / n.powf(pw);
+    let weight = NGRAM_MASS / grams.len().max(1) as f32;
     let mut values: Vec<(String, f32)> = grams.into_iter().map(|g| (g, weight)).collect();
     let mut phrases = Vec::new();
     for ConceptHit { concept, negated, phrase } in concepts::find(&lower) {

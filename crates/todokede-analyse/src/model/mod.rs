@@ -88,7 +88,8 @@ impl TextModel {
             match key {
                 "labels" => labels = rest.split('\t').map(str::to_owned).collect(),
                 "bias" => {
-                    bias = rest.split('\t').map(|w| w.parse::<f32>().map_err(|_| bad("bias"))).collect::<Result<_, _>>()?
+                    bias =
+                        rest.split('\t').map(|w| w.parse::<f32>().map_err(|_| bad("bias"))).collect::<Result<_, _>>()?
                 }
                 feature => {
                     let mut ws = Vec::new();

@@ -1,6 +1,6 @@
 //! Training: logistic regression per label by AdaGrad over the examples in a fixed order
 //! (shuffled by a hash of epoch and position, never by a random generator), so the same
-//! examples always give the same model bytes. Only features seen in at least two examples
+//! examples always give the same model bytes. Only n-grams seen in at least `MIN_DOCUMENT_FREQUENCY` examples
 //! (concepts and rules always) get weights; weights below `PRUNE` are dropped from the file.
 
 use super::{TextModel, features};
@@ -8,9 +8,15 @@ use crate::corpus::LabelledCase;
 use std::collections::HashMap;
 use todokede_domain::ClosedEnum;
 
-fn tune(name: &str, default: f32) -> f32 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
+// Chosen on the dev split of the incident texts (fixtures/corpus/split.json), never on test.
+const EPOCHS: usize = 30;
+const LEARNING_RATE: f32 = 0.1;
+const L2: f32 = 1e-5;
+const PRUNE: f32 = 0.02;
+/// A rare label's positives weigh at most this much more than its negatives.
+const MAX_POSITIVE_WEIGHT: f32 = 3.0;
+/// An n-gram needs this many training texts to get a weight.
+const MIN_DOCUMENT_FREQUENCY: u32 = 3;
 
 /// What one case teaches, per label: `Some(true/false)` or `None` when the case does not say
 /// (a seed case has no 攻撃行為 labels, say).
@@ -55,8 +61,11 @@ pub fn train(cases: &[LabelledCase], trained_on: &str) -> TextModel {
             *df.entry(f.as_str()).or_default() += 1;
         }
     }
-    let mut vocab: Vec<&str> =
-        df.iter().filter(|(f, n)| **n >= tune("T_DF", 2.0) as u32 || f.starts_with("c:") || f.starts_with("r:")).map(|(f, _)| *f).collect();
+    let mut vocab: Vec<&str> = df
+        .iter()
+        .filter(|(f, n)| **n >= MIN_DOCUMENT_FREQUENCY || f.starts_with("c:") || f.starts_with("r:"))
+        .map(|(f, _)| *f)
+        .collect();
     vocab.sort_unstable();
     let index: HashMap<&str, u32> = vocab.iter().enumerate().map(|(i, f)| (*f, i as u32)).collect();
     let examples: Vec<Example> = cases
@@ -69,13 +78,12 @@ pub fn train(cases: &[LabelledCase], trained_on: &str) -> TextModel {
         })
         .collect();
     let nl = labels.len();
-    let (EPOCHS, LEARNING_RATE, L2, PRUNE, MAXPW) = (tune("T_EPOCHS", 30.0) as usize, tune("T_LR", 0.4), tune("T_L2", 1e-5), tune("T_PRUNE", 0.01), tune("T_MAXPW", 3.0));
     // Positives are rare for most labels: weigh them up to √(negatives/positives), at most 3.
     let positive_weight: Vec<f32> = (0..nl)
         .map(|l| {
             let pos = examples.iter().filter(|e| e.targets[l] == Some(true)).count() as f32;
             let neg = examples.iter().filter(|e| e.targets[l] == Some(false)).count() as f32;
-            if pos == 0.0 { 1.0 } else { (neg / pos).sqrt().clamp(1.0, MAXPW) }
+            if pos == 0.0 { 1.0 } else { (neg / pos).sqrt().clamp(1.0, MAX_POSITIVE_WEIGHT) }
         })
         .collect();
     let nf = vocab.len();
