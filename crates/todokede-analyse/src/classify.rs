@@ -15,6 +15,22 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use todokede_domain::{AttackType, CauseCategory, ClosedEnum, DamageCategory};
 
+/// Among decided causes, IPA's grouping precedence picks the primary one (the root condition
+/// that let the attacker in: leaked credentials and phishing first, then code, patches,
+/// exposure, passwords; 2019H2 表2-1 groups, DOMAIN.md §2.1).
+const CAUSE_PRECEDENCE: &[CauseCategory] = &[
+    CauseCategory::CredentialReuse,
+    CauseCategory::Phishing,
+    CauseCategory::CustomCodeVulnerability,
+    CauseCategory::UnpatchedSoftware,
+    CauseCategory::MissingAccessControl,
+    CauseCategory::WeakCredentials,
+    CauseCategory::ThirdParty,
+    CauseCategory::Other,
+    CauseCategory::Unknown,
+    CauseCategory::NotApplicable,
+];
+
 /// A technique phrase rule needs at least this confidence to be reported.
 pub const REPORT_THRESHOLD: f32 = 0.4;
 
@@ -331,6 +347,12 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
     // Below the threshold only the best candidate stays, marked 要確認.
     let confident = causes.iter().filter(|c| !c.needs_review).count();
     causes.truncate(confident.max(CAUSE_CANDIDATES));
+    let rank = |c: CauseCategory| CAUSE_PRECEDENCE.iter().position(|x| *x == c).unwrap_or(usize::MAX);
+    causes.sort_by(|a, b| {
+        a.needs_review.cmp(&b.needs_review).then_with(|| {
+            if a.needs_review { b.confidence.total_cmp(&a.confidence) } else { rank(a.value).cmp(&rank(b.value)) }
+        })
+    });
     if has_damage == Some(false) {
         causes.retain(|c| c.value == CauseCategory::NotApplicable);
         if causes.is_empty() {

@@ -64,6 +64,13 @@ pub fn refang(text: &str) -> Cow<'_, str> {
     let mut last = 0;
     for m in ac.find_iter(text) {
         let to = REFANG[m.pattern().as_usize()].1;
+        // A scheme (`hxxp`, `fxp`) only at the start of a word: "afxp" is not "aftp".
+        if to.starts_with(|c: char| c.is_ascii_alphabetic())
+            && m.start() > 0
+            && text.as_bytes()[m.start() - 1].is_ascii_alphanumeric()
+        {
+            continue;
+        }
         let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
         let mut start = m.start();
         let mut end = m.end();
@@ -244,6 +251,7 @@ mod tests {
     #[test]
     fn defanged_values_are_refanged() {
         assert_eq!(normalise("hxxps[:]//evil[.]example[.]com/a"), "https://evil.example.com/a");
+        assert_eq!(normalise("afxp[at]a0a-mal[.]com"), "afxp@a0a-mal.com");
         assert_eq!(normalise("198(.)51(.)100[dot]7"), "198.51.100.7");
         assert_eq!(normalise("user[at]evil.jp, x (at) y.jp"), "user@evil.jp, x@y.jp");
         assert_eq!(normalise("x [at] evil [.] jp"), "x@evil.jp");
