@@ -31,6 +31,9 @@ const CAUSE_PRECEDENCE: &[CauseCategory] = &[
     CauseCategory::NotApplicable,
 ];
 
+/// …between decided causes within this much confidence of the best.
+const PRECEDENCE_MARGIN: f32 = 0.2;
+
 /// A technique phrase rule needs at least this confidence to be reported.
 pub const REPORT_THRESHOLD: f32 = 0.4;
 
@@ -348,9 +351,12 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
     let confident = causes.iter().filter(|c| !c.needs_review).count();
     causes.truncate(confident.max(CAUSE_CANDIDATES));
     let rank = |c: CauseCategory| CAUSE_PRECEDENCE.iter().position(|x| *x == c).unwrap_or(usize::MAX);
+    // Precedence decides only between causes about as sure as the best one.
+    let best = causes.first().map(|c| c.confidence).unwrap_or(0.0);
+    let close = |d: &Decision<CauseCategory>| !d.needs_review && d.confidence >= best - PRECEDENCE_MARGIN;
     causes.sort_by(|a, b| {
-        a.needs_review.cmp(&b.needs_review).then_with(|| {
-            if a.needs_review { b.confidence.total_cmp(&a.confidence) } else { rank(a.value).cmp(&rank(b.value)) }
+        close(b).cmp(&close(a)).then_with(|| {
+            if close(a) { rank(a.value).cmp(&rank(b.value)) } else { b.confidence.total_cmp(&a.confidence) }
         })
     });
     if has_damage == Some(false) {
