@@ -172,4 +172,12 @@ fn attempts_and_unknowns_are_decisions_of_their_own() {
     let c = classify(&normalise("ランサムウェアに感染し、ファイルが暗号化された。侵入経路は現在調査中です。"));
     assert_eq!(c.has_damage, Some(true));
     assert!(c.causes.iter().any(|d| d.value.to_string() == "unknown" && !d.needs_review), "{:?}", c.causes);
+    // A text that states no cause still shows candidates with their scores; every one below the
+    // threshold is marked 要確認.
+    for text in ["パソコンの画面に見慣れない表示が出ました。", "Our server is acting strange since yesterday."]
+    {
+        let c = classify(&normalise(text));
+        assert!(c.causes.len() >= 2, "{text}: {:?}", c.causes);
+        assert!(c.causes.iter().all(|d| d.needs_review == (d.confidence < 0.5)), "{text}: {:?}", c.causes);
+    }
 }

@@ -7,6 +7,8 @@ pub(super) fn analysis_view(json: &serde_json::Value, lang: &str) -> Value {
         let items: Vec<Value> = json[key].as_array().into_iter().flatten().map(|d| context! {
             label => d[if lang == "en" { "label_en" } else { "label_ja" }].as_str().unwrap_or(""),
             confidence => format!("{:.2}", d["confidence"].as_f64().unwrap_or(0.0)),
+            // Below the decision threshold: the analyst's to confirm (要確認), never silently dropped.
+            review => d["needs_review"].as_bool().unwrap_or(false).then_some(if lang == "en" { "needs review" } else { "要確認" }),
             evidence => d["evidence"].as_array().map(|e| e.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" | ")).unwrap_or_default(),
         }).collect();
         context! { title => if lang == "en" { en } else { ja }, items }
