@@ -229,6 +229,9 @@ pub const MULTI_LABEL_THRESHOLD: f32 = 0.4;
 pub const DECIDE_THRESHOLD: f32 = 0.5;
 /// …but the most likely cause is still shown, marked 要確認, down to this probability.
 pub const REVIEW_FLOOR: f32 = 0.0;
+/// A damage below the multi-label threshold is shown (as 要確認) only above this, and only
+/// when the text says there was damage but no damage is sure.
+pub const REVIEW_FLOOR_DAMAGE: f32 = 0.1;
 /// At most this many 要確認 cause candidates are shown when none is decided.
 const CAUSE_CANDIDATES: usize = 3;
 
@@ -316,7 +319,10 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
 
     let p_damage = score(crate::model::STATUS_DAMAGE).map(|p| p.probability).unwrap_or(0.0);
     let p_no_damage = score(crate::model::STATUS_NO_DAMAGE).map(|p| p.probability).unwrap_or(0.0);
-    let mut damages: Vec<Decision<DamageCategory>> = decided(&predictions, "damage.", MULTI_LABEL_THRESHOLD, &decision);
+    // Several damages and attack types per report: decided from the multi-label threshold.
+    let multi_label = |d: Decision<_>| Decision { needs_review: false, ..d };
+    let mut damages: Vec<Decision<DamageCategory>> =
+        decided(&predictions, "damage.", MULTI_LABEL_THRESHOLD, &decision).into_iter().map(multi_label).collect();
     let real_damage = damages.iter().any(|d| d.value != DamageCategory::None);
     let has_damage = if p_no_damage >= DECIDE_THRESHOLD && p_no_damage > p_damage {
         Some(false)
@@ -344,6 +350,13 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
         }
     } else {
         damages.retain(|d| d.value != DamageCategory::None);
+    }
+    // Damage stated but none sure enough: the likeliest is shown as 要確認, never nothing.
+    if has_damage == Some(true) && damages.is_empty() {
+        let best = decided::<DamageCategory>(&predictions, "damage.", REVIEW_FLOOR_DAMAGE, &decision)
+            .into_iter()
+            .find(|d| d.value != DamageCategory::None);
+        damages.extend(best.map(|d| Decision { needs_review: true, ..d }));
     }
 
     let mut causes: Vec<Decision<CauseCategory>> = decided(&predictions, "cause.", REVIEW_FLOOR, &decision);
@@ -374,7 +387,10 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
         causes.retain(|c| c.value != CauseCategory::NotApplicable);
     }
 
-    let attack_types: Vec<Decision<AttackType>> = decided(&predictions, "attack.", MULTI_LABEL_THRESHOLD, &decision);
+    let attack_types: Vec<Decision<AttackType>> = decided(&predictions, "attack.", MULTI_LABEL_THRESHOLD, &decision)
+        .into_iter()
+        .map(|d| Decision { needs_review: false, ..d })
+        .collect();
 
     // ATT&CK: the precise technique phrases, then what the decisions imply.
     let mut techniques: Vec<Technique> = scores

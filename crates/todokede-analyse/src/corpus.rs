@@ -130,8 +130,9 @@ pub struct TrainingSources<'a> {
     /// The seed report files and their `expected.json`.
     pub seeds: Vec<&'a str>,
     pub seeds_expected: &'a str,
-    /// `../shared/data/incident_texts/cases.jsonl` when it is there, and `split.json`: only its
-    /// `train` ids are used.
+    /// `../shared/data/incident_texts/cases.jsonl` when it is there, and `split.json`: its
+    /// `train` and `dev` ids are used (dev chose the thresholds and hyperparameters, then
+    /// joined training); `test` never is.
     pub incident_texts: Option<&'a str>,
     pub split: &'a str,
     /// Analysts' confirmed classifications from a store.
@@ -143,7 +144,7 @@ pub const SEED_WEIGHT: f32 = 2.0;
 pub const CONFIRMED_WEIGHT: f32 = 3.0;
 
 /// Every training case, in a fixed order.
-pub fn training_cases(s: &TrainingSources) -> Result<Vec<LabelledCase>, String> {
+pub fn training_cases(s: &TrainingSources<'_>) -> Result<Vec<LabelledCase>, String> {
     let mut out = Vec::new();
     for w in &s.written {
         out.extend(parse_jsonl(w)?);
@@ -153,7 +154,8 @@ pub fn training_cases(s: &TrainingSources) -> Result<Vec<LabelledCase>, String> 
         out.push(c);
     }
     if let Some(texts) = s.incident_texts {
-        let train = split_ids(s.split, "train")?;
+        let mut train = split_ids(s.split, "train")?;
+        train.extend(split_ids(s.split, "dev")?);
         out.extend(parse_jsonl(texts)?.into_iter().filter(|c| train.contains(&c.id)));
     }
     for c in &s.confirmed {

@@ -121,11 +121,12 @@ pub fn evaluate(cases: &[(LabelledCase, Classification)]) -> BTreeMap<String, Fi
                 tally(&mut f.causes, expected, &confident);
             }
             if let Some(expected) = &case.damages {
-                let got: Vec<_> = got.damages.iter().map(|d| d.value).collect();
+                // Decided values only: a 要確認 candidate is not a suggestion.
+                let got: Vec<_> = got.damages.iter().filter(|d| !d.needs_review).map(|d| d.value).collect();
                 tally(&mut f.damages, expected, &got);
             }
             if let Some(expected) = &case.attack_types {
-                let got: Vec<_> = got.attack_types.iter().map(|d| d.value).collect();
+                let got: Vec<_> = got.attack_types.iter().filter(|d| !d.needs_review).map(|d| d.value).collect();
                 tally(&mut f.attack_types, expected, &got);
             }
             if let Some(Some(h)) = case.has_damage {

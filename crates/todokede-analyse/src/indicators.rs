@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use crate::warninglists::{Benign, lists};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum IndicatorType {
     Ipv4,
     Ipv6,

@@ -23,11 +23,8 @@ const TYPES: &[(&str, IndicatorType)] = &[
 
 #[test]
 fn precision_and_recall_on_ioc_finder_cases() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ioc/ioc_finder_cases.jsonl");
-    let Ok(data) = std::fs::read_to_string(&path) else {
-        eprintln!("skipped: {} not present", path.display());
-        return;
-    };
+    let Some(path) = todokede_testkit::requires::shared_data("ioc/ioc_finder_cases.jsonl") else { return };
+    let data = std::fs::read_to_string(&path).unwrap();
     let mut tally: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     let mut cases = 0;
     for line in data.lines() {

@@ -20,18 +20,10 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(repo(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-/// Outside data: `None` (with the reason printed) on a clone alone, a failure when `CI` is set.
+/// Outside data (`data/…` under ../shared) through the one switch: `None` on a clone alone.
 fn shared(rel: &str) -> Option<String> {
-    let dir =
-        std::env::var_os("TODOKEDE_SHARED_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| repo("../shared"));
-    match std::fs::read_to_string(dir.join(rel)) {
-        Ok(t) => Some(t),
-        Err(e) if std::env::var_os("CI").is_some() => panic!("CI needs {}: {e}", dir.join(rel).display()),
-        Err(e) => {
-            println!("skipped: {} not readable ({e})", dir.join(rel).display());
-            None
-        }
-    }
+    let path = todokede_testkit::requires::shared_data(rel.strip_prefix("data/").unwrap_or(rel))?;
+    Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 fn figures(cases: Vec<LabelledCase>) -> std::collections::BTreeMap<String, Figures> {

@@ -3,6 +3,7 @@
 
 use crate::AppError;
 use std::time::Duration;
+use todokede_analyse::record::{EvidenceFile, EvidenceKind};
 use todokede_domain::ReportId;
 use todokede_store::Store;
 
@@ -28,32 +29,25 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), AppError>
         }
     }
     // The analysis is CPU work: keep it off the async workers.
-    let (json, primary) = tokio::task::spawn_blocking(move || {
-        let a = todokede_analyse::analyse(&text);
-        let mut json = a.to_json();
-        json["evidence"] = serde_json::Value::Array(
-            logs.iter()
-                .filter_map(|(name, kind, bytes)| {
-                    let (lines, unreadable, findings) = todokede_analyse::evidence::analyse(kind, &bytes[..])?;
-                    Some(serde_json::json!({"file": name, "kind": kind, "lines": lines, "unreadable": unreadable,
-                               "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>()}))
-                })
-                .collect(),
-        );
+    let record = tokio::task::spawn_blocking(move || {
+        let mut record = todokede_analyse::analyse(&text).record();
+        let files = logs
+            .iter()
+            .filter_map(|(name, kind, bytes)| {
+                let (lines, unreadable, findings) = todokede_analyse::evidence::analyse(kind, &bytes[..])?;
+                Some(EvidenceFile::new(name, EvidenceKind::parse(kind)?, lines, unreadable, &findings))
+            })
+            .collect();
         // What the logs show joins what the text says.
-        todokede_analyse::evidence::merge_into_analysis(&mut json);
-        let primary = a.classification.causes.first().map(|d| d.value).or_else(|| {
-            json["causes"][0]["key"]
-                .as_str()
-                .and_then(|k| <todokede_domain::CauseCategory as todokede_domain::ClosedEnum>::parse(k).ok())
-        });
-        (json, primary)
+        record.add_evidence(files);
+        record
     })
     .await
     .map_err(|e| AppError::Internal(format!("analysis panicked: {e}")))?;
-    store.save_analysis(id, todokede_analyse::ANALYSER_VERSION, &json.to_string(), primary).await?;
+    let primary = record.primary_cause();
+    store.save_analysis(id, todokede_analyse::ANALYSER_VERSION, &record.to_json_string(), primary).await?;
     // Then across reports: correlation, clustering, trend facets, search.
-    crate::crossref::index_report(store, id, &texts, &json).await?;
+    crate::crossref::index_report(store, id, &texts, &record).await?;
     Ok(())
 }
 

@@ -19,7 +19,9 @@ pub struct Overrides {
 /// The automatic classification of a report from its stored analysis (empty when none yet).
 pub async fn automatic(store: &Store, id: ReportId) -> Result<Classification, AppError> {
     Ok(match store.analysis(id).await? {
-        Some(json) => todokede_analyse::suggested_classification(&serde_json::from_str(&json).unwrap_or_default()),
+        Some(json) => todokede_analyse::AnalysisRecord::parse(&json)
+            .map_err(|e| AppError::Internal(format!("stored analysis of report {}: {e}", id.0)))?
+            .suggested_classification(),
         None => Classification::default(),
     })
 }

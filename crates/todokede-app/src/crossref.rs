@@ -4,8 +4,8 @@
 //! analysts' dashboard. Shared by the background analysis, the CLI and the web UI.
 
 use crate::AppError;
-use serde_json::Value;
 use time::OffsetDateTime;
+use todokede_analyse::AnalysisRecord;
 use todokede_analyse::similarity;
 use todokede_analyse::trends::{Series, Surge, surges};
 use todokede_domain::*;
@@ -32,26 +32,24 @@ pub fn facet_label(facet: &str) -> String {
     }
 }
 
-fn indicators_of(analysis: &Value) -> Vec<IndexedIndicator> {
+fn indicators_of(analysis: &AnalysisRecord) -> Vec<IndexedIndicator> {
     let mut out = vec![];
-    for (field, common) in [("indicators", false), ("internal", true)] {
-        if let Some(map) = analysis[field].as_object() {
-            for (kind, values) in map {
-                for v in values.as_array().into_iter().flatten().filter_map(Value::as_str) {
-                    out.push(IndexedIndicator { kind: kind.clone(), value: v.to_owned(), common });
-                }
+    for (map, common) in [(&analysis.indicators, false), (&analysis.internal, true)] {
+        for (kind, values) in map {
+            for v in values {
+                out.push(IndexedIndicator { kind: kind.key().to_owned(), value: v.clone(), common });
             }
         }
     }
-    for c in analysis["context"].as_array().into_iter().flatten() {
-        if let (Some(kind), Some(v)) = (c["type"].as_str(), c["value"].as_str()) {
-            out.push(IndexedIndicator { kind: kind.to_owned(), value: v.to_owned(), common: true });
+    for c in &analysis.context {
+        if let Some(kind) = c.kind {
+            out.push(IndexedIndicator { kind: kind.key().to_owned(), value: c.value.clone(), common: true });
         }
     }
     // Sources found in attached logs (brute-force origins, webshell clients) correlate too.
-    for e in analysis["evidence"].as_array().into_iter().flatten() {
-        for f in e["findings"].as_array().into_iter().flatten() {
-            for s in f["sources"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for e in &analysis.evidence {
+        for f in &e.findings {
+            for s in &f.sources {
                 if let Ok(ip) = s.parse::<std::net::IpAddr>() {
                     let kind = if ip.is_ipv4() { "ipv4" } else { "ipv6" };
                     let common = todokede_analyse::warninglists::lists().ip(ip).is_some()
@@ -140,20 +138,20 @@ pub async fn signatures_and_cluster(
     Ok((signatures, best.map(|(s, c)| (c, s)).unwrap_or((id, 1.0))))
 }
 
-/// Index a report after its analysis (`texts`: its [`texts_of`], `analysis`: the stored
-/// analysis JSON): correlate its indicators, cluster it with its nearest near-duplicate, record
+/// Index a report after its analysis (`texts`: its [`texts_of`], `analysis`: its stored
+/// record): correlate its indicators, cluster it with its nearest near-duplicate, record
 /// its facets and text.
 pub async fn index_report(
     store: &Store,
     id: ReportId,
     texts: &[(i64, String)],
-    analysis: &Value,
+    analysis: &AnalysisRecord,
 ) -> Result<ReportIndex, AppError> {
     let (signatures, cluster) = signatures_and_cluster(store, id, texts).await?;
     let cluster = Some(cluster);
     let classification = match store.classification(id).await? {
         Some(c) => c,
-        None => todokede_analyse::suggested_classification(analysis),
+        None => analysis.suggested_classification(),
     };
     let indicators = indicators_of(analysis);
     let mut facets = classification.facets();

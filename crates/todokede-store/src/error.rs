@@ -1,3 +1,5 @@
+//! The store's one error type: unavailable (retry later) versus everything else.
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached, is locked, read-only or full: the caller should answer

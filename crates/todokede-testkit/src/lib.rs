@@ -9,6 +9,8 @@ use rand::RngCore as _;
 use sqlx::Connection as _;
 use todokede_domain::*;
 
+pub mod requires;
+
 pub const POSTGRES_ENV: &str = "TODOKEDE_TEST_POSTGRES_URL";
 
 pub struct TestDb {

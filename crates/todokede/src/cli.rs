@@ -178,7 +178,9 @@ pub enum Command {
         draft: bool,
     },
     /// Analyse a text: indicators, 被害原因/被害内容/攻撃行為 with evidence, ATT&CK, 着目点.
-    Analyze {
+    /// (`analyze` is accepted as well: the project spells it "analyse", docs/STYLE.md.)
+    #[command(alias = "analyze")]
+    Analyse {
         /// Print the stable JSON schema instead of the human-readable summary.
         #[arg(long)]
         json: bool,
@@ -188,8 +190,8 @@ pub enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
     },
-    /// Train the text model: the corpus (fixtures/corpus), the seed cases, the train split of
-    /// ../shared/data/incident_texts when it is there, and with --from-store the reports an
+    /// Train the text model: the corpus (fixtures/corpus), the seed cases, the train and dev
+    /// splits of ../shared/data/incident_texts when it is there, and with --from-store the reports an
     /// analyst confirmed. Deterministic: the same inputs give the same file.
     Train {
         /// Where to write the model (the shipped one is crates/todokede-analyse/data/model.tsv).

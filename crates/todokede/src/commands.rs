@@ -64,7 +64,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mailgate { mail, max_message_mib, imap: None, .. } => {
             return Ok(mailgate(&cli.db, &mail, max_message_mib).await);
         }
-        Command::Evidence { json, kind, files } => crate::analyze_cmd::evidence(&files, &kind, json)?,
+        Command::Evidence { json, kind, files } => crate::analyse_cmd::evidence(&files, &kind, json)?,
         Command::Classify { tracking_number, analyst, causes, damages, attack_types, techniques, has_damage } => {
             let store = open(&cli.db).await?;
             let tn = todokede_domain::TrackingNumber::parse(&tracking_number).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -118,7 +118,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?
                 .filter(|u| !u.disabled)
                 .ok_or_else(|| anyhow::anyhow!("no active analyst {analyst}"))?;
-            let body = crate::analyze_cmd::read_input(&file)?;
+            let body = crate::analyse_cmd::read_input(&file)?;
             if body.trim().is_empty() {
                 bail!("the message is empty");
             }
@@ -177,14 +177,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_atomically(&output, &bytes)?;
             eprintln!("{}: {} bytes", output.display(), bytes.len());
         }
-        Command::Analyze { json, file, model } => {
-            let text = crate::analyze_cmd::read_input(&file)?;
+        Command::Analyse { json, file, model } => {
+            let text = crate::analyse_cmd::read_input(&file)?;
             let model = crate::model_cmd::load_model(model.as_deref())?;
             let analysis = todokede_analyse::analyse_with(&model, &text);
             if json {
-                println!("{}", serde_json::to_string_pretty(&analysis.to_json())?);
+                println!("{}", serde_json::to_string_pretty(&analysis.record())?);
             } else {
-                crate::analyze_cmd::print_human(&analysis);
+                crate::analyse_cmd::print_human(&analysis);
             }
         }
         Command::Train { output, from_store, corpus, seeds, incident_texts } => {

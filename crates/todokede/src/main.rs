@@ -1,6 +1,6 @@
 //! `todokede` — the one binary: CLI, configuration, wiring.
 
-mod analyze_cmd;
+mod analyse_cmd;
 mod cli;
 mod commands;
 mod model_cmd;

@@ -78,7 +78,7 @@ pub fn train(args: &TrainArgs, confirmed: Vec<LabelledCase>) -> anyhow::Result<(
         bail!("no training cases found");
     }
     let description = format!(
-        "{} cases: {} written files, 30 seed cases, incident_texts train split {}, {confirmed_n} analyst-confirmed reports",
+        "{} cases: {} written files, 30 seed cases, incident_texts train+dev splits {}, {confirmed_n} analyst-confirmed reports",
         cases.len(),
         written_files.len(),
         if incident_texts.is_some() { "yes" } else { "no" },

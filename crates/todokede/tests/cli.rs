@@ -58,17 +58,19 @@ async fn new_reports_are_analysed_in_the_background() {
     let id = store.list_reports(&Default::default()).await.unwrap()[0].id;
     // The worker polls every 200 ms; wait for its result, not a fixed time.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // The analysis is stored before its job is marked done, so wait for both.
     let analysis = loop {
         if let Some(a) = store.analysis(id).await.unwrap() {
-            break a;
+            if store.pending_jobs(10).await.unwrap().is_empty() {
+                break a;
+            }
         }
-        assert!(std::time::Instant::now() < deadline, "no analysis after 20 s");
+        assert!(std::time::Instant::now() < deadline, "no finished analysis after 20 s");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     let a: Value = serde_json::from_str(&analysis).unwrap();
     assert_eq!(a["causes"][0]["key"], "credential_reuse");
     assert_eq!(a["indicators"]["ipv4"][0], "45.33.32.156");
-    assert!(store.pending_jobs(10).await.unwrap().is_empty());
 }
 
 #[test]
@@ -172,7 +174,7 @@ fn evidence_reads_gzip_logs_and_windows_event_logs() {
     std::io::Write::write_all(&mut enc, log.as_bytes()).unwrap();
     enc.finish().unwrap();
     let evtx = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/evtx/mdecrevoisier_ID_4776_4625-AccountRestore_local_bruteforce.evtx");
+        .join("../../fixtures/evidence/mdecrevoisier_ID_4776_4625-AccountRestore_local_bruteforce.evtx");
     let out =
         common::todokede("sqlite::memory:", &["evidence", "--json", gz.to_str().unwrap(), evtx.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -20,6 +20,9 @@ async fn log_in_as_analyst(b: &Browser, s: &Server, password: &str, tn: &str) {
 
 #[tokio::test]
 async fn a_report_from_filing_to_closing_in_the_browser() {
+    if !common::browser_available() {
+        return;
+    }
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
@@ -96,6 +99,9 @@ async fn a_report_from_filing_to_closing_in_the_browser() {
 /// download (as an attachment, for analysts only).
 #[tokio::test]
 async fn publishing_the_half_year_report_in_the_browser() {
+    if !common::browser_available() {
+        return;
+    }
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();

@@ -139,6 +139,9 @@ fn corpus(name: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn imap_messages_are_stored_then_flagged_and_moved() {
+    if !(todokede_testkit::requires::tool("/usr/sbin/dovecot") && todokede_testkit::requires::tool("openssl")) {
+        return;
+    }
     let imap = start_dovecot();
     let maildir = imap.dir.0.join("home/reports/Maildir");
     for sub in ["new", "cur", "tmp"] {

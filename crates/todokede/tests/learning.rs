@@ -24,7 +24,7 @@ fn top_cause(db: &str, model: Option<&str>) -> String {
     let text = dir.path().join("report.txt");
     std::fs::write(&text, NEW_REPORT).unwrap();
     let text = text.display().to_string();
-    let mut args = vec!["analyze", "--json", &text];
+    let mut args = vec!["analyse", "--json", &text];
     if let Some(m) = model {
         args.extend(["--model", m]);
     }

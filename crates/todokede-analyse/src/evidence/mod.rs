@@ -12,7 +12,8 @@ pub mod mail;
 pub mod sshd;
 
 /// How serious a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
     Low,
@@ -131,18 +132,6 @@ pub(crate) fn keep(proof: &mut Vec<ProofLine>, line: u64, text: &str) {
     }
 }
 
-impl Finding {
-    /// The JSON form used by `todokede evidence --json` and stored with a report's analysis.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "kind": self.kind, "severity": self.severity.key(), "summary": self.summary, "technique": self.technique,
-            "sources": self.sources, "accounts": self.accounts, "count": self.count,
-            "first_seen": self.first_seen, "last_seen": self.last_seen,
-            "proof": self.proof.iter().map(|p| serde_json::json!({"line": p.line, "text": p.text})).collect::<Vec<_>>(),
-        })
-    }
-}
-
 /// The analyser for a file, detected from its first bytes; `None` when no analyser reads it.
 pub fn detect(head: &[u8]) -> Option<&'static str> {
     if head.starts_with(b"ElfFile\0") {
@@ -201,7 +190,9 @@ pub fn analyse(kind: &str, input: impl std::io::BufRead) -> Option<(u64, u64, Ve
 
 /// What a finding says about the report's classification: a damage it shows (the account was
 /// taken over, a webshell was placed, the server sent phishing) and the cause it points to.
-fn implications(kind: &str) -> (Option<todokede_domain::DamageCategory>, Option<todokede_domain::CauseCategory>) {
+pub(crate) fn implications(
+    kind: &str,
+) -> (Option<todokede_domain::DamageCategory>, Option<todokede_domain::CauseCategory>) {
     use todokede_domain::{CauseCategory as C, DamageCategory as D};
     match kind {
         "ssh_login_after_failures" | "windows_logon_after_failures" => {
@@ -217,62 +208,24 @@ fn implications(kind: &str) -> (Option<todokede_domain::DamageCategory>, Option<
     }
 }
 
-/// Fold the findings of attached logs (`analysis["evidence"]`, as stored) into the report's
-/// analysis: their techniques, the damages they show and the causes they point to join the
-/// text's decisions, each with the log finding as its evidence. High and medium findings only.
-pub fn merge_into_analysis(analysis: &mut serde_json::Value) {
-    use todokede_domain::ClosedEnum as _;
-    let mut add: Vec<(&str, serde_json::Value)> = vec![];
-    for file in analysis["evidence"].as_array().cloned().unwrap_or_default() {
-        let name = file["file"].as_str().unwrap_or("").to_owned();
-        for f in file["findings"].as_array().cloned().unwrap_or_default() {
-            if !matches!(f["severity"].as_str(), Some("high" | "medium")) {
-                continue;
-            }
-            let why = format!("{name}: {}", f["summary"].as_str().unwrap_or(""));
-            if let Some(t) = f["technique"].as_str() {
-                add.push(("techniques", serde_json::json!({"id": t, "name": crate::technique_name(t), "confidence": 0.9, "evidence": [why.clone()]})));
-            }
-            let (damage, cause) = implications(f["kind"].as_str().unwrap_or(""));
-            if let Some(d) = damage {
-                add.push(("damages", serde_json::json!({"key": d.key(), "label_ja": d.label_ja(), "label_en": d.label_en(), "confidence": 0.9, "evidence": [why.clone()]})));
-            }
-            if let Some(c) = cause {
-                add.push(("causes", serde_json::json!({"key": c.key(), "label_ja": c.label_ja(), "label_en": c.label_en(), "confidence": 0.8, "evidence": [why.clone()]})));
-            }
-        }
-    }
-    for (field, decision) in add {
-        let id_key = if field == "techniques" { "id" } else { "key" };
-        let list = analysis[field].as_array_mut();
-        let Some(list) = list else { continue };
-        match list.iter_mut().find(|d| d[id_key] == decision[id_key]) {
-            Some(existing) => {
-                if let Some(ev) = existing["evidence"].as_array_mut() {
-                    if ev.len() < 6 {
-                        ev.push(decision["evidence"][0].clone());
-                    }
-                }
-            }
-            None => list.push(decision),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use crate::record::{EvidenceFile, EvidenceKind};
+
     #[test]
     fn log_findings_join_the_text_analysis() {
         let log = "Dec 10 06:55:46 web sshd[1]: Failed password for root from 45.33.32.156 port 1 ssh2\n".repeat(12)
             + "Dec 10 07:00:00 web sshd[2]: Accepted password for root from 45.33.32.156 port 2 ssh2\n";
-        let (_, _, findings) = super::analyse("sshd", log.as_bytes()).unwrap();
-        let mut analysis = crate::analyse("サーバの動作が遅い。").to_json();
-        analysis["evidence"] = serde_json::json!([{"file": "auth.log", "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>()}]);
-        super::merge_into_analysis(&mut analysis);
-        assert!(analysis["damages"].as_array().unwrap().iter().any(|d| d["key"] == "account_takeover" && d["evidence"][0].as_str().unwrap().starts_with("auth.log: ")), "{}", analysis["damages"]);
-        assert!(analysis["causes"].as_array().unwrap().iter().any(|d| d["key"] == "weak_credentials"));
-        assert!(analysis["techniques"].as_array().unwrap().iter().any(|t| t["id"] == "T1110.001"));
-        let suggested = crate::suggested_classification(&analysis);
-        assert!(suggested.damages.contains(&todokede_domain::DamageCategory::AccountTakeover));
+        let (lines, unreadable, findings) = super::analyse("sshd", log.as_bytes()).unwrap();
+        let mut record = crate::analyse("サーバの動作が遅い。").record();
+        record.add_evidence(vec![EvidenceFile::new("auth.log", EvidenceKind::Sshd, lines, unreadable, &findings)]);
+        let takeover = record.damages.iter().find(|d| d.key == "account_takeover").expect("a damage from the log");
+        assert!(takeover.evidence[0].starts_with("auth.log: "), "{takeover:?}");
+        assert!(record.causes.iter().any(|d| d.key == "weak_credentials"));
+        assert!(record.techniques.iter().any(|t| t.id == "T1110.001"));
+        // Stored and read back, the same record; the suggestion counts what the log proved.
+        let stored = super::super::AnalysisRecord::parse(&record.to_json_string()).unwrap();
+        assert_eq!(stored, record);
+        assert!(stored.suggested_classification().damages.contains(&todokede_domain::DamageCategory::AccountTakeover));
     }
 }

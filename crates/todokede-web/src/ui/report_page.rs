@@ -1,30 +1,53 @@
 //! One report for analysts: the page (content, timeline, analysis, classification form, links and suggestions) and attachment downloads (samples only inside an `infected` zip).
 
 use super::*;
+use todokede_analyse::AnalysisRecord;
+use todokede_analyse::record::DecisionRecord;
 
-pub(super) fn analysis_view(json: &serde_json::Value, lang: &str) -> Value {
-    let section = |key: &str, ja: &str, en: &str| {
-        let items: Vec<Value> = json[key].as_array().into_iter().flatten().map(|d| context! {
-            label => d[if lang == "en" { "label_en" } else { "label_ja" }].as_str().unwrap_or(""),
-            confidence => format!("{:.2}", d["confidence"].as_f64().unwrap_or(0.0)),
-            // Below the decision threshold: the analyst's to confirm (要確認), never silently dropped.
-            review => d["needs_review"].as_bool().unwrap_or(false).then_some(if lang == "en" { "needs review" } else { "要確認" }),
-            evidence => d["evidence"].as_array().map(|e| e.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(" | ")).unwrap_or_default(),
-        }).collect();
-        context! { title => if lang == "en" { en } else { ja }, items }
+pub(super) fn analysis_view(record: &AnalysisRecord, lang: &str) -> Value {
+    let en = lang == "en";
+    let section = |decisions: &[DecisionRecord], ja: &str, en_title: &str| {
+        let items: Vec<Value> = decisions
+            .iter()
+            .map(|d| {
+                context! {
+                    label => d.label(lang),
+                    confidence => format!("{:.2}", d.confidence),
+                    // Below the decision threshold: the analyst's to confirm (要確認), never silently dropped.
+                    review => d.needs_review.then_some(if en { "needs review" } else { "要確認" }),
+                    evidence => d.evidence.join(" | "),
+                }
+            })
+            .collect();
+        context! { title => if en { en_title } else { ja }, items }
     };
+    let evidence: Vec<Value> = record
+        .evidence
+        .iter()
+        .map(|f| {
+            let findings: Vec<Value> = f
+                .findings
+                .iter()
+                .map(|x| {
+                    context! {
+                        severity => x.severity.key(), summary => x.summary, technique => x.technique,
+                        proof => x.proof.iter().map(|l| format!("{:>7}: {}", l.line, l.text)).collect::<Vec<_>>(),
+                    }
+                })
+                .collect();
+            context! { file => f.file, lines => f.lines, findings }
+        })
+        .collect();
     context! {
-        sections => vec![section("causes", "被害原因（主原因が先頭）", "Causes (primary first)"), section("damages", "被害内容", "Damage"), section("attack_types", "攻撃行為", "Attack types")],
-        indicators => json["indicators"].as_object().map(|o| o.iter().map(|(k, v)| context! { type => k, values => v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default() }).collect::<Vec<_>>()).unwrap_or_default(),
-        techniques => json["techniques"].as_array().map(|a| a.iter().map(|t| context! { id => t["id"].as_str(), name => t["name"].as_str() }).collect::<Vec<_>>()).unwrap_or_default(),
-        countermeasures => json["countermeasures"].as_array().map(|a| a.iter().filter_map(|m| m[if lang == "en" { "en" } else { "ja" }].as_str()).collect::<Vec<_>>()).unwrap_or_default(),
-        evidence => json["evidence"].as_array().map(|files| files.iter().map(|f| context! {
-            file => f["file"].as_str(), lines => f["lines"].as_u64(),
-            findings => f["findings"].as_array().map(|fs| fs.iter().map(|x| context! {
-                severity => x["severity"].as_str(), summary => x["summary"].as_str(), technique => x["technique"].as_str(),
-                proof => x["proof"].as_array().map(|p| p.iter().map(|l| format!("{:>7}: {}", l["line"].as_u64().unwrap_or(0), l["text"].as_str().unwrap_or(""))).collect::<Vec<_>>()).unwrap_or_default(),
-            }).collect::<Vec<_>>()).unwrap_or_default(),
-        }).collect::<Vec<_>>()).unwrap_or_default(),
+        sections => vec![
+            section(&record.causes, "被害原因（主原因が先頭）", "Causes (primary first)"),
+            section(&record.damages, "被害内容", "Damage"),
+            section(&record.attack_types, "攻撃行為", "Attack types"),
+        ],
+        indicators => record.indicators.iter().map(|(k, v)| context! { type => k.key(), values => v.join(", ") }).collect::<Vec<_>>(),
+        techniques => record.techniques.iter().map(|t| context! { id => t.id, name => t.name }).collect::<Vec<_>>(),
+        countermeasures => record.countermeasures.iter().map(|m| if en { m.en.as_str() } else { m.ja.as_str() }).collect::<Vec<_>>(),
+        evidence,
     }
 }
 
@@ -67,9 +90,8 @@ pub(super) async fn report_page(
         TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => if l == "en" { "Reply to the reporter" } else { "届出者への返信" }, body },
     }).collect();
     let attachments = r.all_attachments();
-    let analysis_json =
-        st.store.analysis(r.id).await.ok().flatten().and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
-    let analysis = analysis_json.as_ref().map(|j| analysis_view(j, l));
+    let record = st.store.analysis(r.id).await.ok().flatten().and_then(|s| AnalysisRecord::parse(&s).ok());
+    let analysis = record.as_ref().map(|a| analysis_view(a, l));
     let analysts: Vec<Value> = st
         .store
         .users()
@@ -86,7 +108,7 @@ pub(super) async fn report_page(
     let confirmed = st.store.classification(r.id).await.ok().flatten();
     let current = match &confirmed {
         Some(c) => c.clone(),
-        None => analysis_json.as_ref().map(todokede_analyse::suggested_classification).unwrap_or_default(),
+        None => record.as_ref().map(AnalysisRecord::suggested_classification).unwrap_or_default(),
     };
     let checks = |all: Vec<Value>, chosen: Vec<&str>| {
         all.into_iter()

@@ -102,3 +102,8 @@ pub fn ok(out: std::process::Output) -> String {
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Whether headless Chromium and its driver are here (the testkit switch: required in CI).
+pub fn browser_available() -> bool {
+    todokede_testkit::requires::tool("chromedriver") && todokede_testkit::requires::tool("/usr/bin/chromium")
+}

@@ -120,10 +120,15 @@ pub fn evidence(files: &[std::path::PathBuf], kind: &str, json: bool) -> anyhow:
         };
         let unit = if detected == "evtx" { "records" } else { "lines" };
         if json {
-            out.push(serde_json::json!({
-                "file": path.display().to_string(), "kind": detected, "lines": lines, "unreadable": unreadable,
-                "findings": findings.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
-            }));
+            let kind = todokede_analyse::record::EvidenceKind::parse(detected).expect("known kind");
+            let file = todokede_analyse::record::EvidenceFile::new(
+                &path.display().to_string(),
+                kind,
+                lines,
+                unreadable,
+                &findings,
+            );
+            out.push(serde_json::to_value(file)?);
         } else {
             println!(
                 "{} ({detected}): {lines} {unit}, {unreadable} unreadable, {} findings",
