@@ -298,11 +298,13 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
         let confidence = (p.probability * 100.0).round() / 100.0;
         (confidence, evidence, p.probability < DECIDE_THRESHOLD)
     };
+    /// (confidence, evidence, needs_review) of one label's score.
+    type Explain<'a> = dyn Fn(&crate::model::LabelScore) -> (f32, Vec<String>, bool) + 'a;
     fn decided<T: ClosedEnum>(
         predictions: &[crate::model::LabelScore],
         prefix: &str,
         floor: f32,
-        decision: &dyn Fn(&crate::model::LabelScore) -> (f32, Vec<String>, bool),
+        decision: &Explain<'_>,
     ) -> Vec<Decision<T>> {
         let mut v: Vec<Decision<T>> = predictions
             .iter()

@@ -173,10 +173,10 @@ fn cut_at_prose(u: &str) -> &str {
     let host = &u[host_start..host_end];
     if let Some(dot) = host.rfind('.') {
         let tld = &host[dot + 1..];
-        if tld.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            if let Some(run) = tld.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':')) {
-                return &u[..host_start + dot + 1 + run];
-            }
+        if tld.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && let Some(run) = tld.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':'))
+        {
+            return &u[..host_start + dot + 1 + run];
         }
     }
     match u[host_end..].find(is_cjk) {
@@ -411,17 +411,17 @@ fn region_indicators(text: &str, s: usize, e: usize, out: &mut Extraction, use_l
     let rb = region.as_bytes();
     if rb.iter().all(u8::is_ascii_digit) {
         // 3306番, 3306 番ポート
-        if text[e..].trim_start_matches(' ').starts_with('番') {
-            if let Ok(port) = region.parse::<u16>() {
-                add_port(out, port);
-            }
+        if text[e..].trim_start_matches(' ').starts_with('番')
+            && let Ok(port) = region.parse::<u16>()
+        {
+            add_port(out, port);
         }
         return;
     }
-    if let Some(c) = p.port_suffix.captures(region) {
-        if let Ok(port) = c[1].parse::<u16>() {
-            add_port(out, port);
-        }
+    if let Some(c) = p.port_suffix.captures(region)
+        && let Ok(port) = c[1].parse::<u16>()
+    {
+        add_port(out, port);
     }
     let has = |b: u8| rb.contains(&b);
     if has(b'@') {
@@ -550,10 +550,7 @@ fn idn_domains(text: &str, out: &mut Extraction, use_lists: bool) {
         }
         let tld = labels[labels.len() - 1];
         let first = labels[0];
-        if tld.chars().all(|c| c.is_ascii())
-            && first.chars().any(|c| !c.is_ascii())
-            && first.chars().any(|c| c.is_ascii())
-        {
+        if tld.is_ascii() && !first.is_ascii() && first.chars().any(|c| c.is_ascii()) {
             continue;
         }
         add_domain(out, cand, use_lists);

@@ -22,10 +22,10 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), AppError>
         if a.size > MAX_EVIDENCE_BYTES {
             continue;
         }
-        if let Some(bytes) = store.blob(&a.sha256).await? {
-            if let Some(kind) = todokede_analyse::evidence::detect(&bytes) {
-                logs.push((a.filename.clone(), kind, bytes));
-            }
+        if let Some(bytes) = store.blob(&a.sha256).await?
+            && let Some(kind) = todokede_analyse::evidence::detect(&bytes)
+        {
+            logs.push((a.filename.clone(), kind, bytes));
         }
     }
     // The analysis is CPU work: keep it off the async workers.

@@ -96,12 +96,11 @@ pub async fn texts_of(store: &Store, r: &Report) -> Result<Vec<(i64, String)>, A
         {
             continue;
         }
-        if let Some(bytes) = store.blob(&a.sha256).await? {
-            if todokede_analyse::evidence::detect(&bytes).is_none() {
-                if let Ok(t) = String::from_utf8(bytes) {
-                    texts.push((1000 + i as i64, t));
-                }
-            }
+        if let Some(bytes) = store.blob(&a.sha256).await?
+            && todokede_analyse::evidence::detect(&bytes).is_none()
+            && let Ok(t) = String::from_utf8(bytes)
+        {
+            texts.push((1000 + i as i64, t));
         }
     }
     Ok(texts)
@@ -178,14 +177,13 @@ pub fn parse_search(q: &str) -> SearchKind {
     let q = q.trim();
     let refanged = q.replace("[.]", ".").replace("(.)", ".").replace("hxxp", "http");
     if !refanged.contains(char::is_whitespace) && !refanged.is_empty() {
-        if let Some((addr, bits)) = refanged.split_once('/') {
-            if let (Ok(a), Ok(bits)) = (addr.parse::<std::net::Ipv4Addr>(), bits.parse::<u32>()) {
-                if bits <= 32 {
-                    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
-                    let lo = u32::from(a) & mask;
-                    return SearchKind::Indicator(IndicatorQuery::Ipv4Range(lo as i64, (lo | !mask) as i64));
-                }
-            }
+        if let Some((addr, bits)) = refanged.split_once('/')
+            && let (Ok(a), Ok(bits)) = (addr.parse::<std::net::Ipv4Addr>(), bits.parse::<u32>())
+            && bits <= 32
+        {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let lo = u32::from(a) & mask;
+            return SearchKind::Indicator(IndicatorQuery::Ipv4Range(lo as i64, (lo | !mask) as i64));
         }
         if refanged.parse::<std::net::IpAddr>().is_ok() || refanged.contains('@') || refanged.contains("://") {
             return SearchKind::Indicator(IndicatorQuery::Exact(refanged));

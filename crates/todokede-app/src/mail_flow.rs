@@ -29,20 +29,20 @@ impl Delivery {
 /// reporter's earlier mail, or the tracking number in the subject *and* mail from the
 /// reporter's own address (so knowing a number is not enough to write into a report).
 async fn thread_of(store: &Store, mail: &InboundMail) -> Result<Option<Report>, AppError> {
-    if !mail.thread_refs.is_empty() {
-        if let Some(id) = store.report_by_message_ids(&mail.thread_refs).await? {
-            return Ok(store.report(id).await?);
-        }
+    if !mail.thread_refs.is_empty()
+        && let Some(id) = store.report_by_message_ids(&mail.thread_refs).await?
+    {
+        return Ok(store.report(id).await?);
     }
-    if let Some(tn) = &mail.subject_tracking_number {
-        if let Some(id) = store.report_id_by_tracking(tn).await? {
-            let report = store.report(id).await?;
-            let from_reporter = |r: &Report| {
-                let known = r.content.reporter.email.as_ref().map(|e| e.as_str().to_ascii_lowercase());
-                known.is_some() && known == mail.reply_address.as_ref().map(|e| e.as_str().to_ascii_lowercase())
-            };
-            return Ok(report.filter(from_reporter));
-        }
+    if let Some(tn) = &mail.subject_tracking_number
+        && let Some(id) = store.report_id_by_tracking(tn).await?
+    {
+        let report = store.report(id).await?;
+        let from_reporter = |r: &Report| {
+            let known = r.content.reporter.email.as_ref().map(|e| e.as_str().to_ascii_lowercase());
+            known.is_some() && known == mail.reply_address.as_ref().map(|e| e.as_str().to_ascii_lowercase())
+        };
+        return Ok(report.filter(from_reporter));
     }
     Ok(None)
 }
@@ -135,12 +135,12 @@ pub async fn deliver_many(
     let mut out: Vec<Option<Delivery>> = vec![None; mails.len()];
     let mut fresh: Vec<usize> = Vec::new();
     for (i, m) in mails.iter().enumerate() {
-        if !m.thread_refs.is_empty() || m.subject_tracking_number.is_some() {
-            if let Some(report) = thread_of(store, m).await? {
-                out[i] = Some(store_follow_up(store, &report, m).await?);
-                progress(1);
-                continue;
-            }
+        if (!m.thread_refs.is_empty() || m.subject_tracking_number.is_some())
+            && let Some(report) = thread_of(store, m).await?
+        {
+            out[i] = Some(store_follow_up(store, &report, m).await?);
+            progress(1);
+            continue;
         }
         fresh.push(i);
     }

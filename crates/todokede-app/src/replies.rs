@@ -19,12 +19,11 @@ pub async fn reply_to_reporter(
     let Some(to) = &report.content.reporter.email else { return Ok(false) };
     // Thread onto the reporter's own mail and everything we sent before.
     let mut thread: Vec<String> = Vec::new();
-    if report.channel == Channel::Email {
-        if let Some(raw) = store.raw_input(id).await? {
-            if let Some(mid) = parse_inbound(raw.bytes, cfg.limits).message_id {
-                thread.push(mid);
-            }
-        }
+    if report.channel == Channel::Email
+        && let Some(raw) = store.raw_input(id).await?
+        && let Some(mid) = parse_inbound(raw.bytes, cfg.limits).message_id
+    {
+        thread.push(mid);
     }
     thread.extend(store.sent_message_ids(id).await?);
     let m =

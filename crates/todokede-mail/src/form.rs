@@ -101,10 +101,10 @@ fn pick<T: ClosedEnum>(checked: &str) -> Option<T> {
 }
 
 fn push<T: PartialEq>(v: &mut Vec<T>, x: Option<T>) {
-    if let Some(x) = x {
-        if !v.contains(&x) {
-            v.push(x);
-        }
+    if let Some(x) = x
+        && !v.contains(&x)
+    {
+        v.push(x);
     }
 }
 

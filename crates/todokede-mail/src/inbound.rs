@@ -69,7 +69,7 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
             notes.push("the MIME parser failed on this message".into());
             None
         });
-    let Some(msg) = parsed.filter(|m| m.headers().len() > 0) else {
+    let Some(msg) = parsed.filter(|m| !m.headers().is_empty()) else {
         notes.push("解析できないメール (unparseable message): kept raw for an analyst".into());
         let text = String::from_utf8_lossy(&raw[..raw.len().min(64 << 10)]).into_owned();
         let mut content = ReportContent::new(ReportForm::UnauthorizedAccess, Language::Ja, String::new());
@@ -100,7 +100,7 @@ pub fn parse_inbound(raw: Vec<u8>, limits: MailLimits) -> InboundMail {
     if msg.html_body_count() > 0 && msg.text_bodies().all(|p| p.is_text_html()) {
         notes.push("HTML-only message: converted to text, nothing in it was run".into());
     }
-    let message_id = msg.message_id().map(|id| one_line(id)).filter(|id| !id.is_empty());
+    let message_id = msg.message_id().map(one_line).filter(|id| !id.is_empty());
     let mut thread_refs: Vec<String> = Vec::new();
     for h in [msg.in_reply_to(), msg.references()] {
         if let Some(list) = h.as_text_list() {

@@ -6,9 +6,11 @@
 //! - indicator lookup: an exact IP, a /24, a domain with its subdomains;
 //! - correlating and clustering one new report (signature, LSH candidates, similarity,
 //!   index write with its fsync, correlations).
+//!
 //! p50/p95 of each. Run (release):
 //!   TODOKEDE_BENCH_DB=sqlite:///tmp/scale.db cargo bench -p todokede-store --bench scale
 //!   TODOKEDE_BENCH_DB=postgres://postgres@127.0.0.1/scale REPORTS=200000 cargo bench -p todokede-store --bench scale
+//!
 //! (an existing store of the right size is reused: REUSE=1).
 
 use rand::rngs::StdRng;
@@ -71,7 +73,7 @@ fn report(rng: &mut StdRng, i: usize, sentences: &[String], start: time::OffsetD
         indicators.push(IndexedIndicator { kind: "ipv4".into(), value: "8.8.8.8".into(), common: true });
     }
     let mut texts = vec![text.clone()];
-    if i % 50 == 0 {
+    if i.is_multiple_of(50) {
         // A near-duplicate ransom note with its own address.
         let note = NOTE.replace("address", &format!("address 1Bv{:030}", rng.random_range(0..5_000u64)));
         indicators.push(IndexedIndicator { kind: "btc".into(), value: format!("1Bv{:030}", i % 5000), common: false });

@@ -54,12 +54,12 @@ impl TestDb {
 
     /// Drop the PostgreSQL database (SQLite's directory goes with the value).
     pub async fn cleanup(self) {
-        if let Some((admin, name)) = &self.pg_admin {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&mut conn)
-                    .await;
-            }
+        if let Some((admin, name)) = &self.pg_admin
+            && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .execute(&mut conn)
+                .await;
         }
     }
 }

@@ -22,7 +22,7 @@ impl Progress {
         self.done += n;
         if self.tty && (self.last.elapsed().as_millis() >= 100 || self.done == self.total) {
             self.last = Instant::now();
-            let pct = if self.total > 0 { self.done * 100 / self.total } else { 100 };
+            let pct = (self.done * 100).checked_div(self.total).unwrap_or(100);
             eprint!("\r{} {}/{} ({pct}%)", self.what, self.done, self.total);
             let _ = std::io::stderr().flush();
         }

@@ -60,10 +60,10 @@ async fn new_reports_are_analysed_in_the_background() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     // The analysis is stored before its job is marked done, so wait for both.
     let analysis = loop {
-        if let Some(a) = store.analysis(id).await.unwrap() {
-            if store.pending_jobs(10).await.unwrap().is_empty() {
-                break a;
-            }
+        if let Some(a) = store.analysis(id).await.unwrap()
+            && store.pending_jobs(10).await.unwrap().is_empty()
+        {
+            break a;
         }
         assert!(std::time::Instant::now() < deadline, "no finished analysis after 20 s");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -78,10 +78,10 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
                         i,
                         (v["tracking_number"].as_str().unwrap().into(), v["secret"].as_str().unwrap().into()),
                     );
-                    if count.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER {
-                        if let Some(mut s) = server.lock().unwrap().take() {
-                            s.kill9();
-                        }
+                    if count.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER
+                        && let Some(mut s) = server.lock().unwrap().take()
+                    {
+                        s.kill9();
                     }
                 }
             }));
@@ -137,7 +137,7 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
 }
 
 fn body(i: usize) -> Value {
-    json!({"form": if i % 3 == 0 { "virus" } else { "unauthorized_access" },
+    json!({"form": if i.is_multiple_of(3) { "virus" } else { "unauthorized_access" },
            "description": format!("クラッシュ試験 {i}: 管理画面への不正ログイン。攻撃元 198.51.100.{}", i % 250),
            "reporter": {"kind": "company"}})
 }

@@ -46,10 +46,10 @@ impl Record {
         // EventData fields, and UserData's one child's fields (1102, 1149 …).
         let mut collect = |o: &serde_json::Map<String, Value>| {
             for (k, v) in o {
-                if let Some(t) = text(v) {
-                    if !k.starts_with('#') {
-                        data.insert(k.clone(), t);
-                    }
+                if let Some(t) = text(v)
+                    && !k.starts_with('#')
+                {
+                    data.insert(k.clone(), t);
                 }
             }
         };
@@ -125,10 +125,10 @@ impl Acc {
     fn add(&mut self, r: &Record) {
         self.count += 1;
         self.sources.extend(r.source());
-        if let Some(a) = r.account() {
-            if self.accounts.len() < 50 {
-                self.accounts.insert(a.to_owned());
-            }
+        if let Some(a) = r.account()
+            && self.accounts.len() < 50
+        {
+            self.accounts.insert(a.to_owned());
         }
         if self.first.is_none() {
             self.first = Some(r.time.clone());

@@ -152,10 +152,10 @@ pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
             if failing.len() < MAX_TRACKED || failing.contains_key(&ip) {
                 let f = failing.entry(ip).or_default();
                 f.failures += 1;
-                if let Some(u) = field(line, "sasl_username=").or_else(|| field(line, "set_id=")) {
-                    if f.accounts.len() < 50 {
-                        f.accounts.insert(u.trim_end_matches(')').to_owned());
-                    }
+                if let Some(u) = field(line, "sasl_username=").or_else(|| field(line, "set_id="))
+                    && f.accounts.len() < 50
+                {
+                    f.accounts.insert(u.trim_end_matches(')').to_owned());
                 }
                 if f.first.is_none() {
                     f.first = ts.clone();

@@ -38,10 +38,10 @@ pub(super) async fn note(
     CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
 ) -> Response {
     let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
-    if !f.body.trim().is_empty() {
-        if let Err(e) = st.store.add_note(r.id, user.id, f.body.trim()).await {
-            return UiError::from(e).page(&st, &c);
-        }
+    if !f.body.trim().is_empty()
+        && let Err(e) = st.store.add_note(r.id, user.id, f.body.trim()).await
+    {
+        return UiError::from(e).page(&st, &c);
     }
     Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response()
 }

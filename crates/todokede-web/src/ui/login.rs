@@ -78,12 +78,13 @@ pub(super) async fn logout(
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
-    if same_origin(&headers) && csrf_ok(&c, f.get("csrf").map(String::as_str)) {
-        if let Some((h, _)) = &c.session {
-            let _ = st.store.delete_session(h).await;
-            if let Some(u) = &c.analyst {
-                let _ = st.store.audit(Some(u.id), "logout", None, None).await;
-            }
+    if same_origin(&headers)
+        && csrf_ok(&c, f.get("csrf").map(String::as_str))
+        && let Some((h, _)) = &c.session
+    {
+        let _ = st.store.delete_session(h).await;
+        if let Some(u) = &c.analyst {
+            let _ = st.store.audit(Some(u.id), "logout", None, None).await;
         }
     }
     let mut res = Redirect::to("/").into_response();

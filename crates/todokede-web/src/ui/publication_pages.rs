@@ -194,7 +194,7 @@ pub(super) async fn publication_download(
     let Some(format) = file.strip_prefix("report.").and_then(Format::parse) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let draft = q.get("draft").is_some();
+    let draft = q.contains_key("draft");
     match publication::render(&st.store, period, format, draft).await {
         Ok(bytes) => {
             let _ = st

@@ -20,7 +20,7 @@ pub(super) async fn queue(
             .and_then(|d| d.next_day())
             .map(|d| d.midnight().assume_offset(time::macros::offset!(+9))),
         primary_cause: get("cause").and_then(|s| CauseCategory::parse(&s).ok()),
-        assignee: (get("mine").is_some()).then(|| _user.id),
+        assignee: (get("mine").is_some()).then_some(_user.id),
         newest_first: get("sort").as_deref() != Some("old"),
         limit: per_page + 1,
         offset: (page - 1) * per_page,
