@@ -7,7 +7,9 @@ pub(super) async fn change_state(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let Ok(to) = ReportState::parse(&f.to) else {
         return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な状態です。", "Unknown state.");
     };
@@ -22,7 +24,9 @@ pub(super) async fn reply(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     if f.body.trim().is_empty() {
         return Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response();
     }
@@ -37,7 +41,9 @@ pub(super) async fn note(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     if !f.body.trim().is_empty() {
         if let Err(e) = st.store.add_note(r.id, user.id, f.body.trim()).await {
             return UiError::from(e).page(&st, &c);
@@ -55,7 +61,9 @@ pub(super) async fn classify(
 ) -> Response {
     let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let parse_all = |k: &str| all(k).iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
     let primary = one("primary_cause");
     let mut causes = vec![primary.clone()];
@@ -90,7 +98,9 @@ pub(super) async fn assign(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let to = f.get("to").and_then(|v| v.parse::<i64>().ok()).map(UserId);
     match st.store.assign(r.id, to, user.id).await {
         Ok(()) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
@@ -103,7 +113,9 @@ pub(super) async fn link(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let Some(other) =
         load_for_analyst(&st, f.get("other").map(String::as_str).unwrap_or("")).await.filter(|o| o.id != r.id)
     else {

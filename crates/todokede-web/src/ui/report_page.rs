@@ -20,6 +20,7 @@ pub(super) fn analysis_view(json: &serde_json::Value, lang: &str) -> Value {
         countermeasures => json["countermeasures"].as_array().map(|a| a.iter().filter_map(|m| m[if lang == "en" { "en" } else { "ja" }].as_str()).collect::<Vec<_>>()).unwrap_or_default(),
         evidence => json["evidence"].as_array().map(|files| files.iter().map(|f| context! {
             file => f["file"].as_str(), lines => f["lines"].as_u64(),
+            also => f["also_attached_as"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default(),
             findings => f["findings"].as_array().map(|fs| fs.iter().map(|x| context! {
                 severity => x["severity"].as_str(), summary => x["summary"].as_str(), technique => x["technique"].as_str(),
                 proof => x["proof"].as_array().map(|p| p.iter().map(|l| format!("{:>7}: {}", l["line"].as_u64().unwrap_or(0), l["text"].as_str().unwrap_or(""))).collect::<Vec<_>>()).unwrap_or_default(),
@@ -48,6 +49,71 @@ pub(super) async fn report_page(
         row("住所", "Prefecture", rep.address.clone()),
         row("届出者の管理番号", "Reporter's reference", r.content.reporter_reference.clone()),
     ];
+    // What the reporter answered on the form (the ticked items, the dates and the choices),
+    // beside the automatic analysis: only the answered items.
+    let ct = &r.content;
+    let labels = |v: Vec<&'static str>| (!v.is_empty()).then(|| v.join("、"));
+    let mut answers = vec![
+        row("発見年月日", "Date discovered", ct.discovered_on.map(|d| d.to_string())),
+        row("発見契機", "How it was found", ct.discovery.map(|d| label(d, l).to_owned())),
+        row(
+            if ct.form == ReportForm::Virus { "感染／検知のみ" } else { "被害の有無" },
+            if ct.form == ReportForm::Virus { "Infected or detected" } else { "Damage?" },
+            Some(match (ct.form, ct.damage_status) {
+                (ReportForm::Virus, DamageStatus::Damage) => {
+                    (if l == "en" { "Infected" } else { "感染した" }).to_owned()
+                }
+                (ReportForm::Virus, DamageStatus::AttemptOnly) => {
+                    (if l == "en" { "Detected only" } else { "検知のみ（感染なし）" }).to_owned()
+                }
+                (_, s) => label(s, l).to_owned(),
+            }),
+        ),
+        row("被害内容", "Damage", labels(ct.damages.iter().map(|d| label(*d, l)).collect())),
+        row(
+            "被害を受けた機器等",
+            "Affected systems",
+            labels(ct.affected.assets.iter().map(|d| label(*d, l)).collect()),
+        ),
+        row("設置環境", "Where", labels(ct.affected.deployment.iter().map(|d| label(*d, l)).collect())),
+        row("インターネット接続", "Internet", ct.affected.internet_connected.map(|d| label(d, l).to_owned())),
+        row("OS", "OS", ct.affected.os.clone()),
+        row(
+            "ソフトウェア",
+            "Software",
+            (!ct.affected.software.is_empty()).then(|| {
+                ct.affected
+                    .software
+                    .iter()
+                    .map(|s| format!("{} {}", s.name, s.version.as_deref().unwrap_or("")).trim().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            }),
+        ),
+        row(
+            "公開していたポート",
+            "Open ports",
+            (!ct.affected.exposed_ports.is_empty())
+                .then(|| ct.affected.exposed_ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")),
+        ),
+        row("被害原因", "Cause", labels(ct.causes.iter().map(|d| label(*d, l)).collect())),
+    ];
+    if let Some(v) = &ct.virus {
+        answers.extend([
+            row("ウイルス名称", "Virus name", v.virus_name.clone()),
+            row("症状", "Symptoms", v.symptoms.clone()),
+            row("検出数", "Detections", v.detection_count.map(|n| n.to_string())),
+            row(
+                "推定される感染経路",
+                "Infection route",
+                labels(v.infection_vectors.iter().map(|d| label(*d, l)).collect()),
+            ),
+        ]);
+    }
+    let answers: Vec<Value> = answers
+        .into_iter()
+        .filter(|a| a.get_attr("v").ok().and_then(|v| v.as_str().map(|s| s != "—")).unwrap_or(true))
+        .collect();
     let mut narratives = Vec::new();
     for (ja, en, v) in [
         ("発見の経緯", "Discovery", &r.content.discovery_narrative),
@@ -62,7 +128,7 @@ pub(super) async fn report_page(
     let timeline: Vec<Value> = r.timeline.iter().map(|e| match e {
         TimelineEntry::StateChanged { from, to, at, .. } => context! { kind => "state", at => jst(*at), what => format!("{} → {}", label(*from, l), label(*to, l)), body => "" },
         TimelineEntry::FollowUp { body, at, attachments } => context! { kind => "follow_up", at => jst(*at), what => if l == "en" { "Follow-up from the reporter" } else { "届出者からの続報" },
-            body => format!("{body}{}", attachments.iter().map(|a| format!("\n📎 {}", a.filename)).collect::<String>()) },
+            body => format!("{body}{}", attachments.iter().map(|a| format!("\n{} {}", if l == "en" { "Attached:" } else { "添付:" }, a.filename)).collect::<String>()) },
         TimelineEntry::Note { body, at, .. } => context! { kind => "note", at => jst(*at), what => if l == "en" { "Internal note" } else { "内部メモ" }, body },
         TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => if l == "en" { "Reply to the reporter" } else { "届出者への返信" }, body },
     }).collect();
@@ -120,7 +186,7 @@ pub(super) async fn report_page(
         context! {
             r => context! {
                 tracking_number => r.tracking_number.to_string(), state => label(r.state, l), state_key => r.state.key(), form => label(r.content.form, l),
-                channel => label(r.channel, l), received_at => jst(r.received_at), description => r.content.description, narratives, reporter,
+                channel => label(r.channel, l), received_at => jst(r.received_at), description => r.content.description, narratives, reporter, answers,
                 attachments => attachments.iter().map(|a| context! { sha256 => a.sha256, filename => a.filename, size => a.size, content_type => a.content_type }).collect::<Vec<_>>(),
                 intake_notes => r.intake_notes, timeline,
                 next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
