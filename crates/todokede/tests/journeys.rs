@@ -400,3 +400,45 @@ async fn the_readme_sequence_works_as_written() {
     }
     db.cleanup().await;
 }
+
+/// Issue 15 item 9 (part): an action is confirmed on the page the analyst comes back to, and
+/// the audit log names people and reports (an address, a tracking number), not `1`, `1`, `None`.
+#[tokio::test]
+async fn actions_are_confirmed_and_the_audit_log_names_people_and_reports() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let s = Server::start(&db.url, &[]);
+    let b = browser();
+    let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("form", "unauthorized_access")
+        .text("submission_id", hidden(&page, "submission_id"))
+        .text("description", "管理画面に不正ログインされました。");
+    let (_, html) = post_form(&s, &b, form).await;
+    let tn = html.split("<p class=\"tn\">").nth(1).unwrap().split("</p>").next().unwrap().to_owned();
+    let a = browser();
+    a.post(s.url("/login"))
+        .header("origin", s.base.clone())
+        .form(&[("email", "chief@ipa.example"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let report = a.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&report, "csrf");
+    let res = a
+        .post(s.url(&format!("/reports/{tn}/state")))
+        .header("origin", s.base.clone())
+        .form(&[("csrf", csrf.as_str()), ("to", "triage")])
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let page = a.get(s.url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"done\"") && page.contains("状態を変更しました"), "the change is confirmed");
+    let audit = a.get(s.url("/admin/audit")).send().await.unwrap().text().await.unwrap();
+    let row = audit.lines().find(|l| l.contains("report.transition")).expect("the transition is audited");
+    assert!(row.contains("chief@ipa.example") && row.contains(&format!(">{tn}</a>")), "{row}");
+    assert!(!audit.to_lowercase().contains(">none<"), "no `None` cells");
+    db.cleanup().await;
+}

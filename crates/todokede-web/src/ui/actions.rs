@@ -14,7 +14,7 @@ pub(super) async fn change_state(
         return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な状態です。", "Unknown state.");
     };
     match st.store.transition(r.id, to, user.id).await {
-        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(_) => Redirect::to(&format!("/reports/{}?done=state", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
@@ -31,7 +31,7 @@ pub(super) async fn reply(
         return Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response();
     }
     match todokede_app::replies::reply_to_reporter(&st.store, &st.mail, r.id, user.id, f.body.trim()).await {
-        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(_) => Redirect::to(&format!("/reports/{}?done=reply", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
@@ -49,7 +49,7 @@ pub(super) async fn note(
             return UiError::from(e).page(&st, &c);
         }
     }
-    Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response()
+    Redirect::to(&format!("/reports/{}?done=note", r.tracking_number)).into_response()
 }
 
 /// The analyst confirms the classification (primary cause, other causes, damages, attack types,
@@ -88,7 +88,7 @@ pub(super) async fn classify(
         Err(e) => return UiError::from(e).page(&st, &c),
     };
     match todokede_app::classification::confirm(&st.store, r.id, user.id, &o).await {
-        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(_) => Redirect::to(&format!("/reports/{}?done=classify", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
@@ -103,7 +103,7 @@ pub(super) async fn assign(
     };
     let to = f.get("to").and_then(|v| v.parse::<i64>().ok()).map(UserId);
     match st.store.assign(r.id, to, user.id).await {
-        Ok(()) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(()) => Redirect::to(&format!("/reports/{}?done=assign", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
@@ -128,7 +128,7 @@ pub(super) async fn link(
         );
     };
     match st.store.link_reports(r.id, other.id, user.id).await {
-        Ok(()) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(()) => Redirect::to(&format!("/reports/{}?done=link", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

@@ -29,11 +29,30 @@ pub(super) fn analysis_view(json: &serde_json::Value, lang: &str) -> Value {
     }
 }
 
+/// What the analyst just did, confirmed at the top of the page they come back to.
+fn done_message(done: &str, lang: &str) -> Option<&'static str> {
+    let (ja, en) = match done {
+        "state" => ("状態を変更しました。", "The state was changed."),
+        "reply" => (
+            "返信を記録しました（連絡先があればメールでも送ります）。",
+            "The reply was recorded (and mailed, if there is an address).",
+        ),
+        "note" => ("内部メモを追加しました。", "The note was added."),
+        "classify" => ("分類を確定しました。", "The classification was confirmed."),
+        "assign" => ("担当者を変更しました。", "The assignment was changed."),
+        "link" => ("関連付けました。", "The reports were linked."),
+        _ => return None,
+    };
+    Some(if lang == "en" { en } else { ja })
+}
+
 pub(super) async fn report_page(
     State(st): State<AppState>,
     Analyst(c, _user): Analyst,
     Path(tn): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let done = q.get("done").and_then(|d| done_message(d, c.lang));
     let Some(r) = load_for_analyst(&st, &tn).await else {
         return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
     };
@@ -191,7 +210,7 @@ pub(super) async fn report_page(
                 intake_notes => r.intake_notes, timeline,
                 next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
             },
-            analysis, reply_template, analysts, links, suggested, near, classification,
+            analysis, reply_template, analysts, links, suggested, near, classification, done,
         },
     )
 }
