@@ -140,6 +140,9 @@ impl EvidenceKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvidenceFile {
     pub file: String,
+    /// The same bytes attached again under other names (analysed once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_attached_as: Vec<String>,
     pub kind: EvidenceKind,
     /// Lines (records for .evtx) read.
     pub lines: u64,

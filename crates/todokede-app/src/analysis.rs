@@ -17,15 +17,27 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), AppError>
     // All the reporter's words: the form's texts, follow-ups, text attachments (a ransom note).
     let texts = crate::crossref::texts_of(store, &report).await?;
     let text = texts.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join("\n\n");
-    let mut logs = Vec::new();
+    let mut logs: Vec<(String, _, Vec<u8>)> = Vec::new();
+    // The same log attached twice (with the report and again with a follow-up, or under two
+    // names) is one piece of evidence: analysed once, its other names listed.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut same_as: Vec<Vec<String>> = Vec::new();
     for a in report.all_attachments() {
         if a.size > MAX_EVIDENCE_BYTES {
+            continue;
+        }
+        if let Some(&i) = seen.get(&a.sha256) {
+            if logs[i].0 != a.filename && !same_as[i].contains(&a.filename) {
+                same_as[i].push(a.filename.clone());
+            }
             continue;
         }
         if let Some(bytes) = store.blob(&a.sha256).await?
             && let Some(kind) = todokede_analyse::evidence::detect(&bytes)
         {
+            seen.insert(a.sha256.clone(), logs.len());
             logs.push((a.filename.clone(), kind, bytes));
+            same_as.push(Vec::new());
         }
     }
     // The analysis is CPU work: keep it off the async workers.
@@ -33,9 +45,12 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), AppError>
         let mut record = todokede_analyse::analyse(&text).record();
         let files = logs
             .iter()
-            .filter_map(|(name, kind, bytes)| {
+            .zip(same_as)
+            .filter_map(|((name, kind, bytes), also)| {
                 let (lines, unreadable, findings) = todokede_analyse::evidence::analyse(kind, &bytes[..])?;
-                Some(EvidenceFile::new(name, EvidenceKind::parse(kind)?, lines, unreadable, &findings))
+                let mut file = EvidenceFile::new(name, EvidenceKind::parse(kind)?, lines, unreadable, &findings);
+                file.also_attached_as = also;
+                Some(file)
             })
             .collect();
         // What the logs show joins what the text says.

@@ -123,55 +123,91 @@ pub fn parse_date(field: &'static str, v: Option<&str>) -> Result<Option<time::D
         .transpose()
 }
 
+/// Keep the value of a field check, or note its error and go on with the default: a form gets
+/// every problem at once.
+fn take<T: Default>(errors: &mut Vec<SubmissionError>, r: Result<T, SubmissionError>) -> T {
+    r.unwrap_or_else(|e| {
+        errors.push(e);
+        T::default()
+    })
+}
+
 impl ReportPayload {
     /// Parse into the domain. The first invalid field is reported with its path.
     pub fn into_content(&self) -> Result<ReportContent, SubmissionError> {
-        let description = text_field("description", Some(&self.description), MAX_TEXT_CHARS)?
-            .ok_or(SubmissionError::EmptyDescription)?;
-        let r = self.reporter.clone().unwrap_or_default();
-        let a = self.affected.clone().unwrap_or_default();
+        self.into_content_all().map_err(|mut v| v.remove(0))
+    }
+
+    /// Parse into the domain, or every invalid field (the description first), each with its path.
+    pub fn into_content_all(&self) -> Result<ReportContent, Vec<SubmissionError>> {
+        let mut e = Vec::new();
+        let description = match text_field("description", Some(&self.description), MAX_TEXT_CHARS) {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                e.push(SubmissionError::EmptyDescription);
+                String::new()
+            }
+            Err(x) => {
+                e.push(x);
+                String::new()
+            }
+        };
         let today = OffsetDateTime::now_utc().date();
-        let discovered_on = parse_date("discovered_on", self.discovered_on.as_deref())?;
-        if discovered_on.is_some_and(|d| d > today.next_day().unwrap_or(today)) {
-            return Err(SubmissionError::Invalid { field: "discovered_on", message: "is in the future".into() });
-        }
-        let narrative = |f: &'static str, v: &Option<String>| text_field(f, v.as_deref(), MAX_TEXT_CHARS);
-        Ok(ReportContent {
-            form: one("form", Some(&self.form))?.ok_or(SubmissionError::Invalid {
+        let discovered_on = parse_date("discovered_on", self.discovered_on.as_deref()).and_then(|d| {
+            if d.is_some_and(|d| d > today.next_day().unwrap_or(today)) {
+                Err(SubmissionError::Invalid { field: "discovered_on", message: "is in the future".into() })
+            } else {
+                Ok(d)
+            }
+        });
+        let discovered_on = take(&mut e, discovered_on);
+        let form = one("form", Some(&self.form)).and_then(|f| {
+            f.ok_or(SubmissionError::Invalid {
                 field: "form",
                 message: "is required (virus or unauthorized_access)".into(),
-            })?,
-            language: one("language", self.language.as_deref())?.unwrap_or(Language::Ja),
-            reporter: Reporter {
-                kind: one("reporter.kind", r.kind.as_deref())?,
-                name: line_field("reporter.name", r.name.as_deref())?,
-                organization: line_field("reporter.organization", r.organization.as_deref())?,
-                email: line_field("reporter.email", r.email.as_deref())?
-                    .map(|e| {
-                        EmailAddress::parse(&e).map_err(|_| SubmissionError::Invalid {
-                            field: "reporter.email",
-                            message: "is not an e-mail address".into(),
-                        })
-                    })
-                    .transpose()?,
-                phone: line_field("reporter.phone", r.phone.as_deref())?,
-                address: line_field("reporter.address", r.address.as_deref())?,
-            },
-            discovered_on,
-            discovery: one("discovery", self.discovery.as_deref())?,
-            discovery_narrative: narrative("discovery_narrative", &self.discovery_narrative)?,
-            damage_status: one("damage_status", self.damage_status.as_deref())?.unwrap_or(DamageStatus::Unknown),
-            damages: list("damages", &self.damages)?,
-            damage_narrative: narrative("damage_narrative", &self.damage_narrative)?,
-            causes: list("causes", &self.causes)?,
-            cause_narrative: narrative("cause_narrative", &self.cause_narrative)?,
-            response_narrative: narrative("response_narrative", &self.response_narrative)?,
-            affected: AffectedSystems {
-                assets: list("affected.assets", &a.assets)?,
-                deployment: list("affected.deployment", &a.deployment)?,
-                os: line_field("affected.os", a.os.as_deref())?,
-                software: a
-                    .software
+            })
+        });
+        let form = take(&mut e, form.map(Some)).unwrap_or(ReportForm::UnauthorizedAccess);
+        let language = take(&mut e, one("language", self.language.as_deref())).unwrap_or(Language::Ja);
+        let r = self.reporter.clone().unwrap_or_default();
+        let a = self.affected.clone().unwrap_or_default();
+        let email = line_field("reporter.email", r.email.as_deref()).and_then(|v| {
+            v.map(|e| {
+                EmailAddress::parse(&e).map_err(|_| SubmissionError::Invalid {
+                    field: "reporter.email",
+                    message: "is not an e-mail address".into(),
+                })
+            })
+            .transpose()
+        });
+        let reporter = Reporter {
+            kind: take(&mut e, one("reporter.kind", r.kind.as_deref())),
+            name: take(&mut e, line_field("reporter.name", r.name.as_deref())),
+            organization: take(&mut e, line_field("reporter.organization", r.organization.as_deref())),
+            email: take(&mut e, email),
+            phone: take(&mut e, line_field("reporter.phone", r.phone.as_deref())),
+            address: take(&mut e, line_field("reporter.address", r.address.as_deref())),
+        };
+        let narrative = |f: &'static str, v: &Option<String>| text_field(f, v.as_deref(), MAX_TEXT_CHARS);
+        let discovery = take(&mut e, one("discovery", self.discovery.as_deref()));
+        let discovery_narrative = take(&mut e, narrative("discovery_narrative", &self.discovery_narrative));
+        let virus = self.virus.as_ref().map(|v| VirusDetails {
+            virus_name: take(&mut e, line_field("virus.virus_name", v.virus_name.as_deref())),
+            symptoms: take(&mut e, text_field("virus.symptoms", v.symptoms.as_deref(), MAX_TEXT_CHARS)),
+            detection_count: v.detection_count,
+            infection_vectors: take(&mut e, list("virus.infection_vectors", &v.infection_vectors)),
+        });
+        let damage_status =
+            take(&mut e, one("damage_status", self.damage_status.as_deref())).unwrap_or(DamageStatus::Unknown);
+        let damages = take(&mut e, list("damages", &self.damages));
+        let damage_narrative = take(&mut e, narrative("damage_narrative", &self.damage_narrative));
+        let affected = AffectedSystems {
+            assets: take(&mut e, list("affected.assets", &a.assets)),
+            deployment: take(&mut e, list("affected.deployment", &a.deployment)),
+            os: take(&mut e, line_field("affected.os", a.os.as_deref())),
+            software: take(
+                &mut e,
+                a.software
                     .iter()
                     .map(|s| {
                         Ok(Software {
@@ -184,24 +220,35 @@ impl ReportPayload {
                             version: line_field("affected.software.version", s.version.as_deref())?,
                         })
                     })
-                    .collect::<Result<_, SubmissionError>>()?,
-                exposed_ports: a.exposed_ports.clone(),
-                internet_connected: one("affected.internet_connected", a.internet_connected.as_deref())?,
-            },
-            virus: self
-                .virus
-                .as_ref()
-                .map(|v| {
-                    Ok::<_, SubmissionError>(VirusDetails {
-                        virus_name: line_field("virus.virus_name", v.virus_name.as_deref())?,
-                        symptoms: text_field("virus.symptoms", v.symptoms.as_deref(), MAX_TEXT_CHARS)?,
-                        detection_count: v.detection_count,
-                        infection_vectors: list("virus.infection_vectors", &v.infection_vectors)?,
-                    })
-                })
-                .transpose()?,
+                    .collect::<Result<_, SubmissionError>>(),
+            ),
+            exposed_ports: a.exposed_ports.clone(),
+            internet_connected: take(&mut e, one("affected.internet_connected", a.internet_connected.as_deref())),
+        };
+        let causes = take(&mut e, list("causes", &self.causes));
+        let cause_narrative = take(&mut e, narrative("cause_narrative", &self.cause_narrative));
+        let response_narrative = take(&mut e, narrative("response_narrative", &self.response_narrative));
+        let reporter_reference = take(&mut e, line_field("reporter_reference", self.reporter_reference.as_deref()));
+        if !e.is_empty() {
+            return Err(e);
+        }
+        Ok(ReportContent {
+            form,
+            language,
+            reporter,
+            discovered_on,
+            discovery,
+            discovery_narrative,
+            damage_status,
+            damages,
+            damage_narrative,
+            causes,
+            cause_narrative,
+            response_narrative,
+            affected,
+            virus,
             description,
-            reporter_reference: line_field("reporter_reference", self.reporter_reference.as_deref())?,
+            reporter_reference,
         })
     }
 

@@ -102,11 +102,18 @@ pub async fn statistics(store: &Store, period: Period, threshold: u64) -> Result
 }
 
 /// Feature choices by tracking number ("HMX4P-7TQ2C=タイトル").
+/// `NUMBER=TITLE`: the case by its tracking number or by the reporter's own reference (an
+/// imported seed's `2019H2-02`); [`draft`] resolves a reference to the number.
 pub fn parse_feature(s: &str) -> Result<todokede_publish::FeatureChoice, PublicationError> {
-    let (tn, title) =
-        s.split_once('=').ok_or_else(|| PublicationError::Invalid(format!("`{s}`: give TRACKING-NUMBER=TITLE")))?;
-    let tn = TrackingNumber::parse(tn.trim()).map_err(|e| PublicationError::Invalid(format!("`{tn}`: {e}")))?;
-    Ok(todokede_publish::FeatureChoice { report: tn.to_string(), title: title.trim().to_owned() })
+    let (tn, title) = s
+        .split_once('=')
+        .ok_or_else(|| PublicationError::Invalid(format!("`{s}`: give TRACKING-NUMBER=TITLE (or REFERENCE=TITLE)")))?;
+    let report = match TrackingNumber::parse(tn.trim()) {
+        Ok(tn) => tn.to_string(),
+        Err(_) if !tn.trim().is_empty() => tn.trim().to_owned(),
+        Err(e) => return Err(PublicationError::Invalid(format!("`{tn}`: {e}"))),
+    };
+    Ok(todokede_publish::FeatureChoice { report, title: title.trim().to_owned() })
 }
 
 /// Generate a new draft version of the period's report from the confirmed cases.
@@ -118,11 +125,31 @@ pub async fn draft(
     by: UserId,
 ) -> Result<(i64, Document), PublicationError> {
     let (own, records, received) = load(store, period).await?;
-    for f in &choices.featured {
-        if !own.iter().any(|(c, _)| c.tracking_number.to_string() == f.report) {
-            return Err(PublicationError::Invalid(format!("{} is not a confirmed report of {period}", f.report)));
+    if own.is_empty() {
+        // An empty version 1 would only have to be thrown away: say what is missing instead.
+        return Err(PublicationError::Invalid(format!(
+            "{period} has no confirmed reports ({received} received): confirm classifications first \
+             (`todokede classify`, or on the report page); no draft was created"
+        )));
+    }
+    let mut choices = choices.clone();
+    for f in &mut choices.featured {
+        if own.iter().any(|(c, _)| c.tracking_number.to_string() == f.report) {
+            continue;
+        }
+        let by_reference: Vec<_> =
+            own.iter().filter(|(c, _)| c.content.reporter_reference.as_deref() == Some(f.report.as_str())).collect();
+        match by_reference.as_slice() {
+            [(c, _)] => f.report = c.tracking_number.to_string(),
+            _ => {
+                return Err(PublicationError::Invalid(format!(
+                    "{} is not a confirmed report of {period} (give its tracking number or its reference)",
+                    f.report
+                )));
+            }
         }
     }
+    let choices = &choices;
     let cases: Vec<CaseInput> = own
         .into_iter()
         .map(|(c, record)| CaseInput {

@@ -83,7 +83,13 @@ pub fn acknowledgement(
     public_url: &str,
     in_reply_to: Option<&str>,
 ) -> Result<OutboundMail, ComposeError> {
-    let link = format!("{}/reporter/{}", public_url.trim_end_matches('/'), tn);
+    // The reporter login page with the number filled in (the password stays out of the link:
+    // no long-lived secret in a URL that mail systems log and scan).
+    let lang = match language {
+        Language::Ja => "ja",
+        Language::En => "en",
+    };
+    let link = format!("{}/reporter/login?tracking_number={}&lang={lang}", public_url.trim_end_matches('/'), tn);
     let body = match language {
         Language::Ja => format!(
             "届出を受け付けました。\n\n受付番号: {tn}\n届出者用パスワード: {secret}\n\n\

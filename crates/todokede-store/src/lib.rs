@@ -60,6 +60,13 @@ impl Store {
         }
     }
 
+    /// The SQLite database file a URL names (`None` for PostgreSQL and `:memory:`).
+    pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = path.split_once('?').map(|(p, _)| p).unwrap_or(path);
+        (path != ":memory:" && !path.is_empty()).then(|| std::path::PathBuf::from(path))
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Store::Sqlite(_) => "sqlite",

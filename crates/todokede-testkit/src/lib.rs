@@ -269,6 +269,12 @@ impl Browser {
         self.cmd(reqwest::Method::POST, &format!("/element/{e}/value"), serde_json::json!({"text": text})).await;
     }
 
+    /// Empty a field (before typing a correction).
+    pub async fn clear(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd(reqwest::Method::POST, &format!("/element/{e}/clear"), serde_json::json!({})).await;
+    }
+
     pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.cmd(reqwest::Method::POST, &format!("/element/{e}/click"), serde_json::json!({})).await;
@@ -307,6 +313,25 @@ impl Browser {
 
     pub async fn url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", serde_json::Value::Null).await.as_str().unwrap_or("").to_owned()
+    }
+
+    /// Run a script in the page and return its value (WebDriver; the tests measure layout and
+    /// focus with it — the product itself has no JavaScript).
+    pub async fn execute(&self, script: &str) -> serde_json::Value {
+        self.cmd(reqwest::Method::POST, "/execute/sync", serde_json::json!({"script": script, "args": []})).await
+    }
+
+    /// Resize the window (the viewport is what the page lays out for).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.cmd(reqwest::Method::POST, "/window/rect", serde_json::json!({"width": width, "height": height})).await;
+    }
+
+    /// How far the page is wider than the viewport, in CSS pixels (0: no horizontal scrolling).
+    pub async fn horizontal_overflow(&self) -> i64 {
+        self.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+            .await
+            .as_i64()
+            .unwrap_or(i64::MAX)
     }
 
     pub async fn delete_cookies(&self) {

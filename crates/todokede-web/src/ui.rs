@@ -58,6 +58,11 @@ pub fn templates() -> Environment<'static> {
     env.add_function("t", |state: &minijinja::State, ja: String, en: String| -> String {
         if state.lookup("lang").and_then(|l| l.as_str().map(|s| s == "en")).unwrap_or(false) { en } else { ja }
     });
+    // An absent value (`none`, e.g. an Option that is None) renders as nothing, never as the
+    // text "none" that a form would send back as the reporter's data.
+    env.set_formatter(|out, state, value| {
+        if value.is_none() || value.is_undefined() { Ok(()) } else { minijinja::escape_formatter(out, state, value) }
+    });
     env
 }
 
@@ -72,6 +77,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/r/{tracking_number}/{secret}", get(reporter::secret_link))
         .route("/reporter/login", get(reporter::reporter_login_page).post(reporter::reporter_login))
         .route("/reporter", get(reporter::reporter_page))
+        .route("/reporter/{tracking_number}", get(reporter::reporter_number_link))
         .route("/reporter/follow-up", post(reporter::reporter_follow_up))
         .route("/login", get(login::login_page).post(login::login))
         .route("/logout", post(login::logout))

@@ -94,7 +94,10 @@ pub enum Command {
     /// Confirm the automatic classification of a report as an analyst, overriding any
     /// dimension given (comma-separated keys). Overrides are kept and counted.
     Classify {
-        tracking_number: String,
+        /// One or more tracking numbers; `-` reads them from standard input (the first word of
+        /// each line, so `todokede import … | todokede classify - --as …` works).
+        #[arg(required = true)]
+        tracking_numbers: Vec<String>,
         #[arg(long = "as")]
         analyst: String,
         /// 被害原因, primary first, e.g. missing_access_control,weak_credentials

@@ -65,18 +65,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(mailgate(&cli.db, &mail, max_message_mib).await);
         }
         Command::Evidence { json, kind, files } => crate::analyse_cmd::evidence(&files, &kind, json)?,
-        Command::Classify { tracking_number, analyst, causes, damages, attack_types, techniques, has_damage } => {
-            let store = open(&cli.db).await?;
-            let tn = todokede_domain::TrackingNumber::parse(&tracking_number).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let id = store.report_id_by_tracking(&tn).await?.ok_or_else(|| anyhow::anyhow!("no report {tn}"))?;
+        Command::Classify { tracking_numbers, analyst, causes, damages, attack_types, techniques, has_damage } => {
+            let store = open_existing(&cli.db).await?;
             let user = store
                 .user_by_email(&analyst)
                 .await?
                 .filter(|u| !u.disabled)
                 .ok_or_else(|| anyhow::anyhow!("no active analyst {analyst}"))?;
-            if store.analysis(id).await?.is_none() {
-                todokede_app::analysis::analyse_report(&store, id).await?;
-            }
             use todokede_app::classification::{Overrides, confirm, keys};
             let e = |e: todokede_domain::UnknownKey| anyhow::anyhow!("{e}");
             let overrides = Overrides {
@@ -93,24 +88,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Some(o) => bail!("--has-damage `{o}`: expected yes, no or unknown"),
                 },
             };
-            let (confirmed, overridden) = confirm(&store, id, user.id, &overrides).await?;
-            let k = |v: Vec<&str>| v.join(",");
-            println!(
-                "{tn}\tcauses={}\tdamages={}\tattack_types={}\ttechniques={}\thas_damage={:?}",
-                k(confirmed.causes.iter().map(|c| c.key()).collect()),
-                k(confirmed.damages.iter().map(|c| c.key()).collect()),
-                k(confirmed.attack_types.iter().map(|c| c.key()).collect()),
-                confirmed.techniques.join(","),
-                confirmed.has_damage
-            );
-            println!(
-                "overridden: {}",
-                if overridden.is_empty() { "none (confirmed as analysed)".to_owned() } else { overridden.join(", ") }
-            );
+            let mut numbers = Vec::new();
+            for n in tracking_numbers {
+                if n == "-" {
+                    let mut input = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)?;
+                    numbers.extend(input.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_owned));
+                } else {
+                    numbers.push(n);
+                }
+            }
+            for n in &numbers {
+                let tn = todokede_domain::TrackingNumber::parse(n).map_err(|e| anyhow::anyhow!("`{n}`: {e}"))?;
+                let id = store.report_id_by_tracking(&tn).await?.ok_or_else(|| anyhow::anyhow!("no report {tn}"))?;
+                if store.analysis(id).await?.is_none() {
+                    todokede_app::analysis::analyse_report(&store, id).await?;
+                }
+                let (confirmed, overridden) = confirm(&store, id, user.id, &overrides).await?;
+                let k = |v: Vec<&str>| v.join(",");
+                println!(
+                    "{tn}\tcauses={}\tdamages={}\tattack_types={}\ttechniques={}\thas_damage={}",
+                    k(confirmed.causes.iter().map(|c| c.key()).collect()),
+                    k(confirmed.damages.iter().map(|c| c.key()).collect()),
+                    k(confirmed.attack_types.iter().map(|c| c.key()).collect()),
+                    confirmed.techniques.join(","),
+                    match confirmed.has_damage {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "unknown",
+                    }
+                );
+                println!(
+                    "overridden: {}",
+                    if overridden.is_empty() {
+                        "none (confirmed as analysed)".to_owned()
+                    } else {
+                        overridden.join(", ")
+                    }
+                );
+            }
         }
         Command::Reply { tracking_number, analyst, file, mail } => {
             let cfg = mail_config(&mail)?;
-            let store = open(&cli.db).await?;
+            let store = open_existing(&cli.db).await?;
             let tn = todokede_domain::TrackingNumber::parse(&tracking_number).map_err(|e| anyhow::anyhow!("{e}"))?;
             let id = store.report_id_by_tracking(&tn).await?.ok_or_else(|| anyhow::anyhow!("no report {tn}"))?;
             let user = store
@@ -142,7 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import(&store, &cfg, &files).await?;
         }
         Command::Reanalyse => {
-            let store = open(&cli.db).await?;
+            let store = open_existing(&cli.db).await?;
             let ids = store.all_report_ids().await?;
             let mut progress = crate::progress::Progress::new("analysed", ids.len());
             for id in ids {
@@ -152,12 +172,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             progress.finish();
         }
         Command::Search { query, period, state, reporter_kind, category, limit, json } => {
-            let store = open(&cli.db).await?;
+            let store = open_existing(&cli.db).await?;
             search(&store, &query.join(" "), period, state, reporter_kind, category, limit, json).await?;
         }
         Command::Stats { period, json, csv, threshold } => {
             let period = Period::parse(&period)?;
-            let store = open(&cli.db).await?;
+            let store = open_existing(&cli.db).await?;
             let s = publication::statistics(&store, period, threshold).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
@@ -172,7 +192,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let period = Period::parse(&period)?;
             let format =
                 publication::Format::parse(&format).ok_or_else(|| anyhow::anyhow!("--format: html, pdf or md"))?;
-            let store = open(&cli.db).await?;
+            let store = open_existing(&cli.db).await?;
             let bytes = publication::render(&store, period, format, draft).await?;
             write_atomically(&output, &bytes)?;
             eprintln!("{}: {} bytes", output.display(), bytes.len());
@@ -189,7 +209,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Train { output, from_store, corpus, seeds, incident_texts } => {
             let confirmed = if from_store {
-                let store = open(&cli.db).await?;
+                let store = open_existing(&cli.db).await?;
                 crate::model_cmd::confirmed_cases(&store).await?
             } else {
                 Vec::new()
@@ -204,8 +224,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Open the store, creating an SQLite file that does not exist yet: for the commands that
+/// start a system or bring reports into it (`serve`, `mailgate`, `import`, `user add`).
 async fn open(url: &str) -> anyhow::Result<Store> {
     Store::open(url).await.with_context(|| format!("cannot open the store at {}", redact(url)))
+}
+
+/// Open an existing store: every other command reads or changes what is there, so a mistyped
+/// `--db sqlite:///typo/…` is an error, not a new empty database that shows zeros.
+async fn open_existing(url: &str) -> anyhow::Result<Store> {
+    if let Some(path) = Store::sqlite_file(url) {
+        if !path.exists() {
+            bail!(
+                "no database at {} (nothing was created): check --db / TODOKEDE_DATABASE_URL; \
+                 `serve`, `import`, `mailgate` and `user add` create a new one",
+                path.display()
+            );
+        }
+    }
+    open(url).await
 }
 
 /// A database URL without its password, for messages.
@@ -383,6 +420,12 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
             serde_json::from_slice(&bytes).with_context(|| format!("{}: not JSON", path.display()))?;
         let items = match value {
             serde_json::Value::Array(a) => a,
+            // An object that is no report at all (the seeds' expected.json beside them, a
+            // config file a glob picked up): skipped, and said so.
+            serde_json::Value::Object(o) if !o.contains_key("form") && !o.contains_key("description") => {
+                eprintln!("{}: skipped, not a report (no `form` or `description`)", path.display());
+                continue;
+            }
             v => vec![v],
         };
         for (i, item) in items.iter().enumerate() {
@@ -393,11 +436,17 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
             subs.push(sub);
         }
     }
-    let mut progress = crate::progress::Progress::new("imported", subs.len() + mails.len());
+    let mut progress = crate::progress::Progress::new("read", subs.len() + mails.len());
+    let (mut new, mut again, mut follow_ups) = (0usize, 0usize, 0usize);
     for chunk in subs.chunks(200) {
         let results = store.ingest_batch(chunk).await?;
         for r in results {
             let r = r.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if r.duplicate {
+                again += 1
+            } else {
+                new += 1
+            }
             println!("{}\t{}", r.tracking_number, if r.duplicate { "already imported" } else { "imported" });
         }
         progress.inc(chunk.len());
@@ -407,14 +456,34 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
         let deliveries = todokede_app::mail_flow::deliver_many(store, cfg, raws, |n| progress.inc(n)).await?;
         for (p, d) in paths.iter().zip(deliveries) {
             let what = match &d {
-                Delivery::NewReport(_) => "imported",
-                Delivery::Duplicate(_) => "already imported",
-                Delivery::FollowUp(_) => "follow-up",
+                Delivery::NewReport(_) => {
+                    new += 1;
+                    "imported"
+                }
+                Delivery::Duplicate(_) => {
+                    again += 1;
+                    "already imported"
+                }
+                Delivery::FollowUp(_) => {
+                    follow_ups += 1;
+                    "follow-up"
+                }
             };
             println!("{}\t{what}\t{}", d.tracking_number(), p.display());
         }
     }
     progress.finish();
+    eprintln!(
+        "{new} new {}, {again} already imported{}",
+        if new == 1 { "report" } else { "reports" },
+        if follow_ups > 0 { format!(", {follow_ups} follow-ups") } else { String::new() }
+    );
+    if new > 0 {
+        eprintln!(
+            "next: `todokede classify <number> --as <analyst>` confirms a report's classification; \
+             statistics and publication count confirmed reports only"
+        );
+    }
     Ok(())
 }
 
@@ -425,12 +494,38 @@ fn print_statistics(s: &todokede_publish::Statistics) {
     );
     for t in &s.tables {
         println!("\n{}", t.title);
-        println!("  {:<40} {}", "", s.columns.iter().map(|c| format!("{c:>8}")).collect::<String>());
+        let width = t.rows.iter().map(|r| display_width(&r.label)).max().unwrap_or(0).max(4);
+        let col = s.columns.iter().map(|c| display_width(c)).max().unwrap_or(0).max(6) + 2;
+        println!("  {} {}", pad_right("", width), s.columns.iter().map(|c| pad_left(c, col)).collect::<String>());
         for r in t.rows.iter().map(|r| (&r.label, &r.cells)).chain(std::iter::once((&"合計".to_owned(), &t.total))) {
-            let cells: String = r.1.iter().map(|c| format!("{:>8}", c.display(s.threshold))).collect();
-            println!("  {:<40} {cells}", r.0);
+            let cells: String = r.1.iter().map(|c| pad_left(&c.display(s.threshold), col)).collect();
+            println!("  {} {cells}", pad_right(r.0, width));
         }
     }
+}
+
+/// Columns on a terminal: East Asian wide characters (漢字, かな, full-width forms) take two.
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c as u32 {
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6 => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+fn pad_right(s: &str, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(display_width(s))))
+}
+
+fn pad_left(s: &str, width: usize) -> String {
+    format!("{}{s}", " ".repeat(width.saturating_sub(display_width(s))))
 }
 
 /// Write to a temporary file beside the target and rename: a reader never sees half a report.
@@ -451,7 +546,7 @@ async fn active_analyst(store: &Store, email: &str) -> anyhow::Result<todokede_s
 }
 
 async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::Result<()> {
-    let store = open(db).await?;
+    let store = open_existing(db).await?;
     match command {
         PublicationCommand::Draft { period, analyst, feature, notable, keep, threshold } => {
             let period = Period::parse(&period)?;
@@ -564,7 +659,12 @@ async fn search(
                 r.headline
             );
         }
-        eprintln!("{} reports ({:.1} ms)", hits.len(), elapsed.as_secs_f64() * 1e3);
+        eprintln!(
+            "{} {} ({:.1} ms)",
+            hits.len(),
+            if hits.len() == 1 { "report" } else { "reports" },
+            elapsed.as_secs_f64() * 1e3
+        );
     }
     Ok(())
 }

@@ -40,6 +40,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn,evtx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal, never escape codes in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // One message per process: a single-threaded runtime starts faster and needs no more.
     let rt = if is_mailgate {

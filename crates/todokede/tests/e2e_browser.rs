@@ -185,3 +185,122 @@ async fn publishing_the_half_year_report_in_the_browser() {
     assert!(pdf.starts_with(b"%PDF-"));
     db.cleanup().await;
 }
+
+/// Issue 15: the reporter's journey with mistakes made on purpose — on the virus form, in
+/// Japanese and in English, on a phone (390 px) and a laptop (1280 px): the language switch
+/// keeps the form; a wrong address and a missing description come back as localized messages
+/// next to their fields and in a summary that has the focus; empty fields stay empty; the
+/// attachment to choose again is named; nothing stored is the text "None". Then the analyst's
+/// report page with long evidence lines fits both widths. Screenshots: target/screenshots/15-*.
+#[tokio::test]
+async fn the_reporters_journey_with_mistakes_at_two_widths_in_both_languages() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let s = Server::start(&db.url, &[]);
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    let b = Browser::start(shots).await;
+    // A log whose lines are far wider than any screen.
+    let evidence = std::env::temp_dir().join(format!("long-auth-{}.log", std::process::id()));
+    let long_user = "x".repeat(600);
+    let lines: String = (0..40)
+        .map(|i| {
+            format!("Nov 25 09:58:{:02} web sshd[123]: Failed password for invalid user {long_user}{i} from 45.33.32.156 port 51234 ssh2\n", i % 60)
+        })
+        .collect();
+    std::fs::write(&evidence, lines).unwrap();
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let mut numbers = Vec::new();
+    for (lang, width) in [("ja", 390), ("en", 1280), ("ja", 1280), ("en", 390)] {
+        let other = if lang == "ja" { "en" } else { "ja" };
+        let shot = |what: &str| format!("15-{lang}-{width}-{what}");
+        b.delete_cookies().await;
+        b.set_window_size(width, 1400).await;
+        b.goto(&s.url(&format!("/report/new?form=virus&lang={lang}"))).await;
+        // There and back with the language switch: still the virus form.
+        b.click(&format!("a[hreflang={other}]")).await;
+        b.wait_for(&format!("<html lang=\"{other}\"")).await;
+        b.click(&format!("a[hreflang={lang}]")).await;
+        let page = b.wait_for(&format!("<html lang=\"{lang}\"")).await;
+        assert!(page.contains("id=\"virus_name\""), "{lang}: the language switch kept the virus form");
+        assert_eq!(b.horizontal_overflow().await, 0, "{lang} {width}: the form fits");
+        b.screenshot(&shot("form")).await;
+
+        // Mistakes: a wrong address, nothing under "what happened"; a log attached.
+        b.type_into("#reporter_email", "taro@@example").await;
+        b.type_into("#virus_name", "Emotet").await;
+        b.type_into("#attachments", evidence.to_str().unwrap()).await;
+        b.click("button[type=submit]").await;
+        let page = b.wait_for("id=\"errors\"").await;
+        let focused = b.execute("return document.activeElement ? document.activeElement.id : '';").await;
+        assert_eq!(focused, "errors", "{lang} {width}: the error summary has the focus");
+        if lang == "ja" {
+            assert!(
+                page.contains("メールアドレスの形式ではありません") && page.contains("何が起きたかを記入してください")
+            );
+        } else {
+            assert!(page.contains("This is not an e-mail address") && page.contains("Tell us what happened"));
+        }
+        assert!(!page.contains("reporter.email"), "no developer text");
+        assert!(page.contains("long-auth-"), "the attachment to choose again is named");
+        for id in ["reporter_name", "reporter_organization", "reporter_phone", "reporter_address", "os", "detected_by"]
+        {
+            let v = b.execute(&format!("return document.getElementById('{id}').value;")).await;
+            assert_eq!(v, "", "{lang} {width}: {id} stays empty after the error");
+        }
+        let v = b.execute("return document.getElementById('virus_name').value;").await;
+        assert_eq!(v, "Emotet", "what was typed is kept");
+        assert_eq!(b.horizontal_overflow().await, 0, "{lang} {width}: the form with errors fits");
+        b.screenshot(&shot("form-errors")).await;
+
+        // Corrected and sent.
+        b.clear("#reporter_email").await;
+        b.type_into("#reporter_email", "taro@example.jp").await;
+        b.type_into(
+            "#description",
+            "請求書を装ったメールの添付ファイルを開いたところ、ウイルス対策ソフトが検知しました。",
+        )
+        .await;
+        b.type_into("#attachments", evidence.to_str().unwrap()).await;
+        b.click("button[type=submit]").await;
+        b.wait_for("class=\"tn\"").await;
+        let tn = b.text(".tn").await;
+        assert_eq!(b.horizontal_overflow().await, 0, "{lang} {width}: the receipt fits");
+        b.screenshot(&shot("received")).await;
+        let id =
+            store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn).unwrap()).await.unwrap().unwrap();
+        let r = store.report(id).await.unwrap().unwrap();
+        let c = &r.content;
+        let texts =
+            [&c.reporter.name, &c.reporter.organization, &c.reporter.phone, &c.reporter.address, &c.affected.os];
+        assert!(texts.iter().all(|t| t.is_none()), "{lang} {width}: nothing stored as \"None\": {texts:?}");
+        assert!(c.discovery_narrative.is_none() && c.damage_narrative.is_none());
+        assert_eq!(c.virus.as_ref().and_then(|v| v.virus_name.as_deref()), Some("Emotet"));
+        assert_eq!(r.attachments.len(), 1);
+        numbers.push(tn);
+    }
+
+    // The analyst: the report page with the long evidence lines fits a laptop and a phone.
+    b.delete_cookies().await;
+    b.set_window_size(1280, 1400).await;
+    log_in_as_analyst(&b, &s, &password, &numbers[0]).await;
+    for (lang, width) in [("ja", 1280), ("en", 390), ("en", 1280), ("ja", 390)] {
+        b.set_window_size(width, 1400).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            b.goto(&s.url(&format!("/reports/{}?lang={lang}", numbers[0]))).await;
+            if b.source().await.contains("class=\"proof mono\"") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "evidence not shown");
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        assert_eq!(b.horizontal_overflow().await, 0, "{lang} {width}: the report page fits");
+        let right = b
+            .execute("return Math.max(...[...document.querySelectorAll('form button')].map(e => e.getBoundingClientRect().right));")
+            .await;
+        assert!(right.as_f64().unwrap() <= width as f64, "{lang} {width}: every action button on screen ({right})");
+        b.screenshot(&format!("15-{lang}-{width}-analyst-report")).await;
+    }
+    db.cleanup().await;
+}

@@ -7,12 +7,14 @@ pub(super) async fn change_state(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let Ok(to) = ReportState::parse(&f.to) else {
         return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な状態です。", "Unknown state.");
     };
     match st.store.transition(r.id, to, user.id).await {
-        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(_) => Redirect::to(&format!("/reports/{}?done=state", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
@@ -22,12 +24,14 @@ pub(super) async fn reply(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     if f.body.trim().is_empty() {
         return Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response();
     }
     match todokede_app::replies::reply_to_reporter(&st.store, &st.mail, r.id, user.id, f.body.trim()).await {
-        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(_) => Redirect::to(&format!("/reports/{}?done=reply", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
@@ -37,13 +41,15 @@ pub(super) async fn note(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     if !f.body.trim().is_empty()
         && let Err(e) = st.store.add_note(r.id, user.id, f.body.trim()).await
     {
         return UiError::from(e).page(&st, &c);
     }
-    Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response()
+    Redirect::to(&format!("/reports/{}?done=note", r.tracking_number)).into_response()
 }
 
 /// The analyst confirms the classification (primary cause, other causes, damages, attack types,
@@ -55,7 +61,9 @@ pub(super) async fn classify(
 ) -> Response {
     let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let parse_all = |k: &str| all(k).iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
     let primary = one("primary_cause");
     let mut causes = vec![primary.clone()];
@@ -80,7 +88,7 @@ pub(super) async fn classify(
         Err(e) => return UiError::from(e).page(&st, &c),
     };
     match todokede_app::classification::confirm(&st.store, r.id, user.id, &o).await {
-        Ok(_) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(_) => Redirect::to(&format!("/reports/{}?done=classify", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
@@ -90,10 +98,12 @@ pub(super) async fn assign(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let to = f.get("to").and_then(|v| v.parse::<i64>().ok()).map(UserId);
     match st.store.assign(r.id, to, user.id).await {
-        Ok(()) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(()) => Redirect::to(&format!("/reports/{}?done=assign", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
@@ -103,7 +113,9 @@ pub(super) async fn link(
     Path(tn): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
     let Some(other) =
         load_for_analyst(&st, f.get("other").map(String::as_str).unwrap_or("")).await.filter(|o| o.id != r.id)
     else {
@@ -116,7 +128,7 @@ pub(super) async fn link(
         );
     };
     match st.store.link_reports(r.id, other.id, user.id).await {
-        Ok(()) => Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response(),
+        Ok(()) => Redirect::to(&format!("/reports/{}?done=link", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

@@ -7,13 +7,42 @@ pub(super) async fn audit(State(st): State<AppState>, Analyst(c, user): Analyst)
         return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが閲覧できます。", "Admins only.");
     }
     let entries = st.store.audit_log(500).await.unwrap_or_default();
+    // People by their address and reports by their tracking number, not by database ids.
+    let people: HashMap<i64, String> =
+        st.store.users().await.unwrap_or_default().into_iter().map(|u| (u.id.0, u.email)).collect();
+    let mut reports: HashMap<i64, Option<String>> = HashMap::new();
+    let mut rows = Vec::with_capacity(entries.len());
+    for e in &entries {
+        let is_report = e.action.starts_with("report.")
+            || e.action.starts_with("attachment.")
+            || e.action.starts_with("classification");
+        let mut number = |v: &Option<String>| {
+            let id = v.as_deref().and_then(|t| t.parse::<i64>().ok()).filter(|_| is_report)?;
+            reports.entry(id).or_insert(None);
+            Some(id)
+        };
+        let target_id = number(&e.target);
+        let detail_id = if e.action == "report.link" { number(&e.detail) } else { None };
+        rows.push((e, target_id, detail_id));
+    }
+    for (id, tn) in reports.iter_mut() {
+        *tn = st.store.report(ReportId(*id)).await.ok().flatten().map(|r| r.tracking_number.to_string());
+    }
+    let shown = |id: Option<i64>, raw: &Option<String>| match id {
+        Some(id) => reports.get(&id).cloned().flatten().or_else(|| raw.clone()),
+        None => raw.clone(),
+    };
     render(
         &st,
         &c,
         "audit.html",
         context! {
-            entries => entries.iter().map(|e| context! { at => jst(e.at), user => e.user.map(|u| u.0.to_string()).unwrap_or_else(|| "—".into()),
-                action => e.action, target => e.target, detail => e.detail }).collect::<Vec<_>>(),
+            entries => rows.iter().map(|(e, t, d)| context! {
+                at => jst(e.at),
+                user => e.user.map(|u| people.get(&u.0).cloned().unwrap_or_else(|| format!("#{}", u.0))).unwrap_or_else(|| "—".into()),
+                action => e.action, target => shown(*t, &e.target), target_is_report => t.is_some(),
+                detail => shown(*d, &e.detail),
+            }).collect::<Vec<_>>(),
         },
     )
 }

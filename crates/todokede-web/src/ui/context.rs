@@ -43,10 +43,15 @@ pub(super) struct Ctx {
     pub(super) set_lang: bool,
     pub(super) session: Option<(String, Session)>,
     pub(super) analyst: Option<todokede_store::User>,
+    /// The request's query without `lang`, for the language switch (it keeps `form=` etc.).
+    pub(super) keep_query: String,
 }
 
 pub(super) async fn ctx(st: &AppState, headers: &HeaderMap, query: &HashMap<String, String>) -> Ctx {
     let lang = lang(headers, query);
+    let mut keep: Vec<(&String, &String)> = query.iter().filter(|(k, _)| k.as_str() != "lang").collect();
+    keep.sort();
+    let keep_query = keep.iter().map(|(k, v)| format!("{}={}&", urlencode(k), urlencode(v))).collect::<String>();
     let mut session = None;
     let mut analyst = None;
     if let Some(tok) = cookie(headers, SESSION_COOKIE) {
@@ -55,13 +60,19 @@ pub(super) async fn ctx(st: &AppState, headers: &HeaderMap, query: &HashMap<Stri
             if let SessionSubject::Analyst(u) = s.subject {
                 analyst = st.store.user(u).await.ok().flatten().filter(|u| !u.disabled);
                 if analyst.is_none() {
-                    return Ctx { lang, set_lang: query.contains_key("lang"), session: None, analyst: None };
+                    return Ctx {
+                        lang,
+                        set_lang: query.contains_key("lang"),
+                        session: None,
+                        analyst: None,
+                        keep_query,
+                    };
                 }
             }
             session = Some((h, s));
         }
     }
-    Ctx { lang, set_lang: query.contains_key("lang"), session, analyst }
+    Ctx { lang, set_lang: query.contains_key("lang"), session, analyst, keep_query }
 }
 
 impl Ctx {
@@ -70,7 +81,10 @@ impl Ctx {
     }
     pub(super) fn base(&self) -> Value {
         let analyst = self.analyst.as_ref().map(|u| context! { email => u.email, admin => u.role == Role::Admin });
-        context! { lang => self.lang, analyst => analyst, csrf => self.csrf() }
+        context! {
+            lang => self.lang, analyst => analyst, csrf => self.csrf(),
+            lang_ja => format!("?{}lang=ja", self.keep_query), lang_en => format!("?{}lang=en", self.keep_query),
+        }
     }
     pub(super) fn reporter_report(&self) -> Option<ReportId> {
         match self.session.as_ref()?.1.subject {
@@ -349,8 +363,19 @@ impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequest<AppState>
         let (mut parts, body) = req.into_parts();
         let Ok(c) = Ctx::from_request_parts(&mut parts, st).await;
         let (headers, method) = (parts.headers.clone(), parts.method.clone());
-        let bytes =
-            Bytes::from_request(Request::from_parts(parts, body), st).await.map_err(IntoResponse::into_response)?;
+        // A malformed or oversized form gets the localized page, not the framework's English text.
+        let bad = |st: &AppState, c: &Ctx| {
+            error_page(
+                st,
+                c,
+                StatusCode::BAD_REQUEST,
+                "フォームの内容を読み取れませんでした。ページを開き直して、もう一度お試しください。",
+                "The form could not be read; please reload the page and try again.",
+            )
+        };
+        let Ok(bytes) = Bytes::from_request(Request::from_parts(parts, body), st).await else {
+            return Err(bad(st, &c));
+        };
         let form_of = |bytes: Bytes| {
             let mut r = Request::new(axum::body::Body::from(bytes));
             *r.method_mut() = method.clone();
@@ -359,11 +384,12 @@ impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequest<AppState>
             }
             r
         };
-        let Form(form) =
-            Form::<T>::from_request(form_of(bytes.clone()), st).await.map_err(IntoResponse::into_response)?;
-        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(form_of(bytes), st)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let Ok(Form(form)) = Form::<T>::from_request(form_of(bytes.clone()), st).await else {
+            return Err(bad(st, &c));
+        };
+        let Ok(Form(pairs)) = Form::<Vec<(String, String)>>::from_request(form_of(bytes), st).await else {
+            return Err(bad(st, &c));
+        };
         let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
         let Some(user) = c.analyst.clone() else { return Err(Redirect::to("/login").into_response()) };
         if !same_origin(&headers) || !csrf_ok(&c, Some(csrf)) {

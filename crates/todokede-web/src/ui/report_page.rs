@@ -35,7 +35,7 @@ pub(super) fn analysis_view(record: &AnalysisRecord, lang: &str) -> Value {
                     }
                 })
                 .collect();
-            context! { file => f.file, lines => f.lines, findings }
+            context! { file => f.file, lines => f.lines, also => f.also_attached_as, findings }
         })
         .collect();
     context! {
@@ -51,11 +51,30 @@ pub(super) fn analysis_view(record: &AnalysisRecord, lang: &str) -> Value {
     }
 }
 
+/// What the analyst just did, confirmed at the top of the page they come back to.
+fn done_message(done: &str, lang: &str) -> Option<&'static str> {
+    let (ja, en) = match done {
+        "state" => ("状態を変更しました。", "The state was changed."),
+        "reply" => (
+            "返信を記録しました（連絡先があればメールでも送ります）。",
+            "The reply was recorded (and mailed, if there is an address).",
+        ),
+        "note" => ("内部メモを追加しました。", "The note was added."),
+        "classify" => ("分類を確定しました。", "The classification was confirmed."),
+        "assign" => ("担当者を変更しました。", "The assignment was changed."),
+        "link" => ("関連付けました。", "The reports were linked."),
+        _ => return None,
+    };
+    Some(if lang == "en" { en } else { ja })
+}
+
 pub(super) async fn report_page(
     State(st): State<AppState>,
     Analyst(c, _user): Analyst,
     Path(tn): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let done = q.get("done").and_then(|d| done_message(d, c.lang));
     let Some(r) = load_for_analyst(&st, &tn).await else {
         return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
     };
@@ -71,6 +90,71 @@ pub(super) async fn report_page(
         row("住所", "Prefecture", rep.address.clone()),
         row("届出者の管理番号", "Reporter's reference", r.content.reporter_reference.clone()),
     ];
+    // What the reporter answered on the form (the ticked items, the dates and the choices),
+    // beside the automatic analysis: only the answered items.
+    let ct = &r.content;
+    let labels = |v: Vec<&'static str>| (!v.is_empty()).then(|| v.join("、"));
+    let mut answers = vec![
+        row("発見年月日", "Date discovered", ct.discovered_on.map(|d| d.to_string())),
+        row("発見契機", "How it was found", ct.discovery.map(|d| label(d, l).to_owned())),
+        row(
+            if ct.form == ReportForm::Virus { "感染／検知のみ" } else { "被害の有無" },
+            if ct.form == ReportForm::Virus { "Infected or detected" } else { "Damage?" },
+            Some(match (ct.form, ct.damage_status) {
+                (ReportForm::Virus, DamageStatus::Damage) => {
+                    (if l == "en" { "Infected" } else { "感染した" }).to_owned()
+                }
+                (ReportForm::Virus, DamageStatus::AttemptOnly) => {
+                    (if l == "en" { "Detected only" } else { "検知のみ（感染なし）" }).to_owned()
+                }
+                (_, s) => label(s, l).to_owned(),
+            }),
+        ),
+        row("被害内容", "Damage", labels(ct.damages.iter().map(|d| label(*d, l)).collect())),
+        row(
+            "被害を受けた機器等",
+            "Affected systems",
+            labels(ct.affected.assets.iter().map(|d| label(*d, l)).collect()),
+        ),
+        row("設置環境", "Where", labels(ct.affected.deployment.iter().map(|d| label(*d, l)).collect())),
+        row("インターネット接続", "Internet", ct.affected.internet_connected.map(|d| label(d, l).to_owned())),
+        row("OS", "OS", ct.affected.os.clone()),
+        row(
+            "ソフトウェア",
+            "Software",
+            (!ct.affected.software.is_empty()).then(|| {
+                ct.affected
+                    .software
+                    .iter()
+                    .map(|s| format!("{} {}", s.name, s.version.as_deref().unwrap_or("")).trim().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            }),
+        ),
+        row(
+            "公開していたポート",
+            "Open ports",
+            (!ct.affected.exposed_ports.is_empty())
+                .then(|| ct.affected.exposed_ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")),
+        ),
+        row("被害原因", "Cause", labels(ct.causes.iter().map(|d| label(*d, l)).collect())),
+    ];
+    if let Some(v) = &ct.virus {
+        answers.extend([
+            row("ウイルス名称", "Virus name", v.virus_name.clone()),
+            row("症状", "Symptoms", v.symptoms.clone()),
+            row("検出数", "Detections", v.detection_count.map(|n| n.to_string())),
+            row(
+                "推定される感染経路",
+                "Infection route",
+                labels(v.infection_vectors.iter().map(|d| label(*d, l)).collect()),
+            ),
+        ]);
+    }
+    let answers: Vec<Value> = answers
+        .into_iter()
+        .filter(|a| a.get_attr("v").ok().and_then(|v| v.as_str().map(|s| s != "—")).unwrap_or(true))
+        .collect();
     let mut narratives = Vec::new();
     for (ja, en, v) in [
         ("発見の経緯", "Discovery", &r.content.discovery_narrative),
@@ -85,7 +169,7 @@ pub(super) async fn report_page(
     let timeline: Vec<Value> = r.timeline.iter().map(|e| match e {
         TimelineEntry::StateChanged { from, to, at, .. } => context! { kind => "state", at => jst(*at), what => format!("{} → {}", label(*from, l), label(*to, l)), body => "" },
         TimelineEntry::FollowUp { body, at, attachments } => context! { kind => "follow_up", at => jst(*at), what => if l == "en" { "Follow-up from the reporter" } else { "届出者からの続報" },
-            body => format!("{body}{}", attachments.iter().map(|a| format!("\n📎 {}", a.filename)).collect::<String>()) },
+            body => format!("{body}{}", attachments.iter().map(|a| format!("\n{} {}", if l == "en" { "Attached:" } else { "添付:" }, a.filename)).collect::<String>()) },
         TimelineEntry::Note { body, at, .. } => context! { kind => "note", at => jst(*at), what => if l == "en" { "Internal note" } else { "内部メモ" }, body },
         TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => if l == "en" { "Reply to the reporter" } else { "届出者への返信" }, body },
     }).collect();
@@ -142,12 +226,12 @@ pub(super) async fn report_page(
         context! {
             r => context! {
                 tracking_number => r.tracking_number.to_string(), state => label(r.state, l), state_key => r.state.key(), form => label(r.content.form, l),
-                channel => label(r.channel, l), received_at => jst(r.received_at), description => r.content.description, narratives, reporter,
+                channel => label(r.channel, l), received_at => jst(r.received_at), description => r.content.description, narratives, reporter, answers,
                 attachments => attachments.iter().map(|a| context! { sha256 => a.sha256, filename => a.filename, size => a.size, content_type => a.content_type }).collect::<Vec<_>>(),
                 intake_notes => r.intake_notes, timeline,
                 next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
             },
-            analysis, reply_template, analysts, links, suggested, near, classification,
+            analysis, reply_template, analysts, links, suggested, near, classification, done,
         },
     )
 }

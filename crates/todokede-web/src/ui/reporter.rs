@@ -43,8 +43,23 @@ pub(super) async fn secret_link(
     }
 }
 
-pub(super) async fn reporter_login_page(State(st): State<AppState>, c: Ctx) -> Response {
-    render(&st, &c, "reporter_login.html", context! {})
+/// The login page; `?tracking_number=` (the acknowledgement mail's link) fills the number in.
+pub(super) async fn reporter_login_page(
+    State(st): State<AppState>,
+    c: Ctx,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let tracking_number = q.get("tracking_number").and_then(|t| TrackingNumber::parse(t).ok()).map(|t| t.to_string());
+    render(&st, &c, "reporter_login.html", context! { tracking_number })
+}
+
+/// `/reporter/<number>`: the link acknowledgement mails carried before; the login page with
+/// the number filled in.
+pub(super) async fn reporter_number_link(Path(tn): Path<String>) -> Response {
+    match TrackingNumber::parse(&tn) {
+        Ok(tn) => Redirect::to(&format!("/reporter/login?tracking_number={tn}")).into_response(),
+        Err(_) => Redirect::to("/reporter/login").into_response(),
+    }
 }
 
 #[derive(Deserialize)]

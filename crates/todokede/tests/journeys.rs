@@ -1,0 +1,444 @@
+//! The reporter's and the analysts' journeys over real HTTP, a real SMTP sink and the real
+//! binary (issue 15): what a new user tripped over, each as a test that failed before the fix.
+//! The same journeys in a real browser, at two widths and in both languages: e2e_browser.rs.
+
+mod common;
+
+use common::Server;
+use reqwest::{StatusCode, redirect::Policy};
+use todokede_testkit::{SmtpSink, TestDb};
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle).unwrap_or_else(|| panic!("no {name} in page")) + needle.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// Every `value="…"` of the page's text inputs and the text of its textareas (what the
+/// reporter would send back).
+fn field_values(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in html.split("<input").skip(1) {
+        let tag = &part[..part.find('>').unwrap_or(part.len())];
+        if tag.contains("type=\"checkbox\"") {
+            continue;
+        }
+        if let Some(i) = tag.find("value=\"") {
+            let v = &tag[i + 7..];
+            out.push(v[..v.find('"').unwrap()].to_owned());
+        }
+    }
+    for part in html.split("<textarea").skip(1) {
+        let body = &part[part.find('>').unwrap() + 1..];
+        out.push(body[..body.find("</textarea>").unwrap()].to_owned());
+    }
+    out
+}
+
+async fn post_form(s: &Server, b: &reqwest::Client, form: reqwest::multipart::Form) -> (StatusCode, String) {
+    let res = b.post(s.url("/report/new")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+/// Issue 15 items 1 and 6: a form error shows every problem at once, in the form's language,
+/// next to its field and in a summary that takes the focus; empty fields stay empty (never
+/// "none"), and the dropped attachment is named.
+#[tokio::test]
+async fn a_form_error_lists_every_problem_in_the_reporters_language_and_keeps_empty_fields_empty() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    for lang in ["ja", "en"] {
+        let b = browser();
+        let page = b.get(s.url(&format!("/report/new?form=virus&lang={lang}"))).send().await.unwrap();
+        let page = page.text().await.unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("form", "virus")
+            .text("submission_id", hidden(&page, "submission_id"))
+            .text("reporter_name", "")
+            .text("reporter_email", "taro@@example")
+            .text("discovered_on", "2999-01-01")
+            .text("detection_count", "たくさん")
+            .text("description", "  ")
+            .part(
+                "attachments",
+                reqwest::multipart::Part::bytes(b"Nov 25 09:58:01 web sshd[1]: x".to_vec()).file_name("auth.log"),
+            );
+        let (status, html) = post_form(&s, &b, form).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        for v in field_values(&html) {
+            assert!(!v.eq_ignore_ascii_case("none"), "{lang}: an empty field came back as {v:?}");
+        }
+        assert!(html.contains("value=\"taro@@example\""), "what was typed is kept");
+        assert!(html.contains("id=\"errors\"") && html.contains("autofocus"), "the summary takes the focus");
+        for field in ["reporter_email", "discovered_on", "detection_count", "description"] {
+            assert!(html.contains(&format!("id=\"err-{field}\"")), "{lang}: {field} has its message");
+            assert!(html.contains(&format!("href=\"#{field}\"")), "{lang}: {field} is in the summary");
+        }
+        assert!(!html.contains("reporter.email") && !html.contains("`"), "no developer text");
+        assert!(html.contains("auth.log"), "the attachment to choose again is named");
+        if lang == "ja" {
+            assert!(html.contains("メールアドレスの形式ではありません") && html.contains("未来の日付です"));
+            assert!(html.contains("ウイルス名称"), "still the virus form");
+        } else {
+            assert!(html.contains("This is not an e-mail address") && html.contains("This date is in the future"));
+            assert!(!html.contains("メールアドレスの形式"), "English page, English messages");
+        }
+    }
+    assert_eq!(todokede_store::Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports, 0);
+    db.cleanup().await;
+}
+
+/// Issue 15 item 3: the 日本語/English switch keeps the form the reporter is on.
+#[tokio::test]
+async fn the_language_switch_stays_on_the_virus_form() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let b = browser();
+    let ja = b.get(s.url("/report/new?form=virus")).send().await.unwrap().text().await.unwrap();
+    let href = ja.split("hreflang=\"en\"").next().unwrap();
+    let href = &href[href.rfind("href=\"").unwrap() + 6..];
+    let href = href[..href.find('"').unwrap()].replace("&amp;", "&");
+    assert!(href.contains("form=virus"), "{href}");
+    let en = b.get(s.url(&format!("/report/new{href}"))).send().await.unwrap().text().await.unwrap();
+    assert!(en.contains("Virus report") && en.contains("Virus name"), "the English virus form");
+    // And after a form error (a POST without a query), too.
+    let form = reqwest::multipart::Form::new().text("form", "virus").text("description", "");
+    let (_, html) = post_form(&s, &b, form).await;
+    assert!(html.contains("?form=virus&amp;lang=ja") || html.contains("?form=virus&lang=ja"), "after an error");
+    db.cleanup().await;
+}
+
+/// Issue 15 item 7: the virus form asks the virus form's items and they land in `virus.*`;
+/// both forms ask OS, software and the 被害内容/被害原因 narratives.
+#[tokio::test]
+async fn the_virus_form_asks_its_own_items_and_stores_them() {
+    let db = TestDb::sqlite().await;
+    let s = Server::start(&db.url, &[]);
+    let b = browser();
+    let page = b.get(s.url("/report/new?form=virus")).send().await.unwrap().text().await.unwrap();
+    for item in [
+        "ウイルス名称",
+        "検出した製品",
+        "推定される感染経路",
+        "感染した",
+        "検知のみ",
+        "検出数",
+        "症状",
+        "OS",
+        "被害の詳細",
+        "原因の詳細",
+    ] {
+        assert!(page.contains(item), "virus form asks {item}");
+    }
+    let intrusion = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
+    for item in ["設置環境", "公開していたポート", "被害の詳細", "原因の詳細", "ソフトウェア"]
+    {
+        assert!(intrusion.contains(item), "intrusion form asks {item}");
+    }
+    assert!(!intrusion.contains("ウイルス名称"));
+    let form = reqwest::multipart::Form::new()
+        .text("form", "virus")
+        .text("submission_id", hidden(&page, "submission_id"))
+        .text("damage_status", "attempt_only")
+        .text("virus_name", "Emotet")
+        .text("detected_by", "ESET Endpoint Security")
+        .text("detection_count", "3")
+        .text("symptoms", "請求書.doc のマクロ")
+        .text("infection_vectors", "email")
+        .text("assets", "pc")
+        .text("internet_connected", "yes")
+        .text("os", "Windows 10 22H2")
+        .text("software", "Microsoft Word 2019\nAdobe Reader")
+        .text("damage_narrative", "感染前に検知した")
+        .text("cause_narrative", "マクロを有効にした")
+        .text("description", "請求書を装ったメールの添付ファイルを開いたところ、ウイルス対策ソフトが検知しました。");
+    let (status, html) = post_form(&s, &b, form).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let id = store.all_report_ids().await.unwrap()[0];
+    let r = store.report(id).await.unwrap().unwrap();
+    let v = r.content.virus.expect("virus details stored");
+    assert_eq!(v.virus_name.as_deref(), Some("Emotet"));
+    assert_eq!(v.detection_count, Some(3));
+    assert_eq!(v.symptoms.as_deref(), Some("請求書.doc のマクロ"));
+    assert_eq!(v.infection_vectors, vec![todokede_domain::InfectionVector::Email]);
+    assert_eq!(r.content.damage_status, todokede_domain::DamageStatus::AttemptOnly);
+    assert_eq!(r.content.affected.os.as_deref(), Some("Windows 10 22H2"));
+    assert_eq!(r.content.affected.software.len(), 2);
+    assert_eq!(r.content.affected.software[0].version.as_deref(), Some("2019"));
+    assert_eq!(r.content.affected.internet_connected, Some(todokede_domain::TriState::Yes));
+    assert_eq!(r.content.damage_narrative.as_deref(), Some("感染前に検知した"));
+    assert_eq!(r.content.cause_narrative.as_deref(), Some("マクロを有効にした"));
+    assert!(r.content.discovery_narrative.unwrap().contains("ESET Endpoint Security"));
+    assert_eq!(r.content.reporter.name, None, "an empty field is absent, not the text \"None\"");
+    db.cleanup().await;
+}
+
+/// Issue 15 item 2: the link in the acknowledgement mail (as sent over SMTP) opens a page
+/// where the reporter, with the number filled in and the password from the same mail, reaches
+/// their report. The older `/reporter/<number>` links land there too.
+#[tokio::test]
+async fn the_link_in_the_acknowledgement_mail_leads_to_the_report() {
+    let db = TestDb::sqlite().await;
+    let mut sink = SmtpSink::start().await;
+    let s = Server::start(
+        &db.url,
+        &[
+            "--smtp",
+            &format!("smtp://{}", sink.addr),
+            "--mail-from",
+            "todokede@ipa.example",
+            "--public-url",
+            "https://todokede.example/",
+        ],
+    );
+    let b = browser();
+    let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("form", "unauthorized_access")
+        .text("submission_id", hidden(&page, "submission_id"))
+        .text("reporter_email", "taro@example.jp")
+        .text("mail_receipt", "1")
+        .text("description", "管理画面に不正ログインされました。");
+    let (status, _) = post_form(&s, &b, form).await;
+    assert_eq!(status, StatusCode::OK);
+    let raw = sink.next(20).await.expect("acknowledgement sent");
+    let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let body = mail.body_text(0).unwrap().to_string();
+    let tn = body.split("受付番号: ").nth(1).unwrap().lines().next().unwrap().trim().to_owned();
+    let secret = body.split("届出者用パスワード: ").nth(1).unwrap().lines().next().unwrap().trim().to_owned();
+    let link = body.split_whitespace().find(|w| w.starts_with("https://todokede.example/")).expect("a link").to_owned();
+    assert!(!link.contains(&secret), "no password in the link");
+    let path = link.strip_prefix("https://todokede.example").unwrap();
+    let reporter = browser();
+    let res = reporter.get(s.url(path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    let login = res.text().await.unwrap();
+    assert!(login.contains(&format!("value=\"{tn}\"")), "the number is filled in");
+    let res = reporter
+        .post(s.url("/reporter/login"))
+        .header("origin", s.base.clone())
+        .form(&[("tracking_number", tn.as_str()), ("secret", secret.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/reporter");
+    let mine = reporter.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
+    assert!(mine.contains("管理画面に不正ログインされました。"));
+    // Mails sent before the fix carried /reporter/<number>.
+    let old = browser().get(s.url(&format!("/reporter/{tn}"))).send().await.unwrap();
+    assert_eq!(old.status(), StatusCode::SEE_OTHER);
+    assert_eq!(old.headers()["location"], format!("/reporter/login?tracking_number={tn}").as_str());
+    db.cleanup().await;
+}
+
+/// Issue 15 item 8: the analyst sees what the reporter answered; a log attached twice is one
+/// piece of evidence. Item 12: no 📎 (tofu without an emoji font), ATT&CK never an empty heading.
+#[tokio::test]
+async fn the_analyst_sees_the_reporters_answers_and_a_log_attached_twice_once() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let s = Server::start(&db.url, &[]);
+    let b = browser();
+    let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
+    let log = "Nov 25 09:58:01 web sshd[123]: Failed password for root from 45.33.32.156 port 51234 ssh2\n".repeat(30);
+    let part = |name: &str| reqwest::multipart::Part::bytes(log.clone().into_bytes()).file_name(name.to_owned());
+    let form = reqwest::multipart::Form::new()
+        .text("form", "unauthorized_access")
+        .text("submission_id", hidden(&page, "submission_id"))
+        .text("discovered_on", "2026-11-20")
+        .text("discovery", "self_monitoring_alert")
+        .text("damage_status", "damage")
+        .text("damages", "account_takeover")
+        .text("assets", "server_web")
+        .text("deployment", "cloud_iaas")
+        .text("causes", "weak_credentials")
+        .text("exposed_ports", "22, 3306")
+        .text("description", "SSH へのパスワード総当たりの後、root でログインされました。")
+        .part("attachments", part("auth.log"))
+        .part("attachments", part("auth-copy.log"));
+    let (status, html) = post_form(&s, &b, form).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let tn = html.split("<p class=\"tn\">").nth(1).unwrap().split("</p>").next().unwrap().to_owned();
+    let a = browser();
+    a.post(s.url("/login"))
+        .header("origin", s.base.clone())
+        .form(&[("email", "chief@ipa.example"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = loop {
+        let p = a.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
+        if p.contains("証跡") || std::time::Instant::now() > deadline {
+            break p;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let answers = page.split("id=\"answers\"").nth(1).expect("answers card").split("</div>").next().unwrap();
+    for shown in [
+        "2026-11-20",
+        "監視ツール類のアラート",
+        "被害あり",
+        "なりすまし(不正ログイン)",
+        "サーバ(ウェブシステム)",
+        "クラウド環境に設置",
+        "ID・パスワード管理の不備",
+        "22, 3306",
+    ] {
+        assert!(answers.contains(shown), "the reporter's answer {shown} is shown: {answers}");
+    }
+    assert_eq!(page.matches("証跡").count(), 1, "the same log twice is one piece of evidence");
+    assert!(page.contains("auth-copy.log"), "its other name is listed");
+    assert!(!page.contains('📎'));
+    let attck = page.split("ATT&amp;CK</h3>").nth(1).unwrap();
+    assert!(!attck.trim_start().starts_with("<h3"), "ATT&CK is never an empty heading");
+    db.cleanup().await;
+}
+
+/// Issue 15 item 12: pages in Japanese never carry the framework's English ("Unprocessable
+/// Entity", "Failed to deserialize") for a malformed analyst form.
+#[tokio::test]
+async fn a_malformed_analyst_form_gets_a_localized_page() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let s = Server::start(&db.url, &[]);
+    let a = browser();
+    a.post(s.url("/login"))
+        .header("origin", s.base.clone())
+        .form(&[("email", "chief@ipa.example"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let res = a
+        .post(s.url("/reports/AAAAA-AAAAA/note"))
+        .header("origin", s.base.clone())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("body=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("フォームの内容を読み取れませんでした") && html.contains("<title>入力内容を確認してください")
+    );
+    assert!(!html.contains("Failed to deserialize") && !html.contains("Unprocessable"));
+    db.cleanup().await;
+}
+
+/// Issue 15 item 4: the README's sequence, as written, on a fresh database — and a mistyped
+/// `--db` for a read command is an error that creates nothing.
+#[tokio::test]
+async fn the_readme_sequence_works_as_written() {
+    let db = TestDb::sqlite().await;
+    let run = |args: &[&str]| common::todokede(&db.url, args);
+    common::ok(run(&["user", "add", "--role", "admin", "you@example.org"]));
+    // A period with nothing confirmed: said so, and no empty version 1.
+    let empty = run(&["publication", "draft", "--period", "2019H2", "--as", "you@example.org"]);
+    assert!(!empty.status.success());
+    let err = String::from_utf8_lossy(&empty.stderr);
+    assert!(err.contains("no confirmed reports") && err.contains("no draft was created"), "{err}");
+    // `import fixtures/seeds/*.json` as the shell expands it: expected.json is skipped.
+    let seeds = ["2019H1.json", "2019H2.json", "expected.json"].map(|f| common::repo(&format!("fixtures/seeds/{f}")));
+    let out = run(&["import", &seeds[0], &seeds[1], &seeds[2]]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let imported = common::ok(out);
+    assert_eq!(imported.lines().filter(|l| l.ends_with("\timported")).count(), 30, "{err}");
+    assert!(err.contains("expected.json: skipped, not a report"), "{err}");
+    assert!(err.contains("30 new reports, 0 already imported"), "{err}");
+    let again = run(&["import", &seeds[0], &seeds[1], &seeds[2]]);
+    let err = String::from_utf8_lossy(&again.stderr).into_owned();
+    assert!(err.contains("0 new reports, 30 already imported"), "not \"imported 30\": {err}");
+    // `… | todokede classify - --as …` confirms them all.
+    let mut classify = std::process::Command::new(common::BIN)
+        .args(["--db", &db.url, "classify", "-", "--as", "you@example.org"])
+        .env("TODOKEDE_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut classify.stdin.take().unwrap(), imported.as_bytes()).unwrap();
+    let classified = common::ok(classify.wait_with_output().unwrap());
+    assert_eq!(classified.lines().filter(|l| l.contains("\tcauses=")).count(), 30);
+    assert!(!classified.contains("Some(") && classified.contains("has_damage=yes"), "{classified}");
+    let stats = common::ok(run(&["stats", "--period", "2019H2", "--csv"]));
+    assert!(stats.lines().count() > 3 && stats.contains("18"), "real figures: {stats}");
+    let draft = common::ok(run(&[
+        "publication",
+        "draft",
+        "--period",
+        "2019H2",
+        "--as",
+        "you@example.org",
+        "--feature",
+        "2019H2-02=データベースを消去し脅迫する手口による攻撃",
+    ]));
+    assert!(draft.contains("version 1") && draft.contains("1 featured"), "{draft}");
+    common::ok(run(&["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "you@example.org"]));
+
+    // A typo in --db: a clear error, and no new database.
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo/todokede.db");
+    let url = format!("sqlite://{}", typo.display());
+    for args in [
+        &["stats", "--period", "2019H2"][..],
+        &["search", "脅迫文"][..],
+        &["publication", "review", "--period", "2019H2"][..],
+    ] {
+        let out = common::todokede(&url, args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no database at") && err.contains("nothing was created"), "{args:?}: {err}");
+        assert!(!typo.exists() && !typo.parent().unwrap().exists(), "{args:?} created a database");
+    }
+    db.cleanup().await;
+}
+
+/// Issue 15 item 9 (part): an action is confirmed on the page the analyst comes back to, and
+/// the audit log names people and reports (an address, a tracking number), not `1`, `1`, `None`.
+#[tokio::test]
+async fn actions_are_confirmed_and_the_audit_log_names_people_and_reports() {
+    let db = TestDb::sqlite().await;
+    let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
+    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let s = Server::start(&db.url, &[]);
+    let b = browser();
+    let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("form", "unauthorized_access")
+        .text("submission_id", hidden(&page, "submission_id"))
+        .text("description", "管理画面に不正ログインされました。");
+    let (_, html) = post_form(&s, &b, form).await;
+    let tn = html.split("<p class=\"tn\">").nth(1).unwrap().split("</p>").next().unwrap().to_owned();
+    let a = browser();
+    a.post(s.url("/login"))
+        .header("origin", s.base.clone())
+        .form(&[("email", "chief@ipa.example"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let report = a.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden(&report, "csrf");
+    let res = a
+        .post(s.url(&format!("/reports/{tn}/state")))
+        .header("origin", s.base.clone())
+        .form(&[("csrf", csrf.as_str()), ("to", "triage")])
+        .send()
+        .await
+        .unwrap();
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let page = a.get(s.url(&location)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"done\"") && page.contains("状態を変更しました"), "the change is confirmed");
+    let audit = a.get(s.url("/admin/audit")).send().await.unwrap().text().await.unwrap();
+    let row = audit.lines().find(|l| l.contains("report.transition")).expect("the transition is audited");
+    assert!(row.contains("chief@ipa.example") && row.contains(&format!(">{tn}</a>")), "{row}");
+    assert!(!audit.to_lowercase().contains(">none<"), "no `None` cells");
+    db.cleanup().await;
+}
