@@ -29,7 +29,12 @@ fn mail_config(a: &MailArgs) -> anyhow::Result<MailConfig> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, max_body_mib, max_attachment_mib, smtp, mail } => {
+        Command::Serve { listen, max_body_mib, max_attachment_mib, smtp, mail, outbox, trusted_proxy } => {
+            let trusted: Vec<todokede_web::client::Cidr> = trusted_proxy
+                .iter()
+                .map(|c| c.parse())
+                .collect::<Result<_, String>>()
+                .map_err(|e| anyhow::anyhow!("--trusted-proxy: {e}"))?;
             let mail = mail_config(&mail)?;
             let smtp = smtp.map(|u| todokede_mail::Smtp::from_url(&u)).transpose().map_err(|e| anyhow::anyhow!(e))?;
             let store = open(&cli.db).await?;
@@ -38,10 +43,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_attachment_bytes: max_attachment_mib << 20,
                 ..Limits::default()
             };
+            tokio::spawn(todokede_app::housekeeping::run(
+                store.clone(),
+                todokede_app::housekeeping::Retention { secrets: outbox.secret_retention },
+            ));
             if let Some(smtp) = smtp {
-                tokio::spawn(todokede_app::mail_flow::run_outbox(store.clone(), smtp));
+                let policy = todokede_app::mail_flow::OutboxPolicy {
+                    retry_min: outbox.mail_retry_min,
+                    retry_max: outbox.mail_retry_max.max(outbox.mail_retry_min),
+                    give_up_after: outbox.mail_give_up_after,
+                    ..Default::default()
+                };
+                tokio::spawn(todokede_app::mail_flow::run_outbox(store.clone(), smtp, policy));
             }
-            serve(store, listen, limits, mail).await?;
+            serve(store, listen, limits, mail, trusted).await?;
         }
         Command::Mailgate {
             mail,
@@ -216,8 +231,15 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn serve(store: Store, listen: std::net::SocketAddr, limits: Limits, mail: MailConfig) -> anyhow::Result<()> {
-    let state = AppState::new(store.clone(), limits, mail);
+async fn serve(
+    store: Store,
+    listen: std::net::SocketAddr,
+    limits: Limits,
+    mail: MailConfig,
+    trusted_proxies: Vec<todokede_web::client::Cidr>,
+) -> anyhow::Result<()> {
+    let mut state = AppState::new(store.clone(), limits, mail);
+    state.trusted_proxies = std::sync::Arc::new(trusted_proxies);
     tokio::spawn(todokede_app::analysis::run_worker(store));
     let app = todokede_web::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
