@@ -23,11 +23,18 @@ pub struct Limits {
     /// One attachment.
     pub max_attachment_bytes: usize,
     pub max_attachments: usize,
+    /// A request body that sends nothing for this long fails.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_body_bytes: 32 * 1024 * 1024, max_attachment_bytes: 25 * 1024 * 1024, max_attachments: 20 }
+        Limits {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_attachment_bytes: 25 * 1024 * 1024,
+            max_attachments: 20,
+            body_timeout: std::time::Duration::from_secs(30),
+        }
     }
 }
 
@@ -72,9 +79,12 @@ pub fn router(state: AppState) -> Router {
     };
     let tls = state.secure_cookies;
     let trusted = state.trusted_proxies.clone();
+    let body_timeout = state.limits.body_timeout;
     let app = api::routes(state.clone())
         .merge(ui::routes(state))
-        .layer(axum::middleware::from_fn_with_state(trusted, client::resolve_client));
+        .layer(axum::middleware::from_fn_with_state(trusted, client::resolve_client))
+        // A body that stalls (slowloris on POST) fails instead of holding its handler.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout));
     // Behind TLS (an https public URL), browsers must never fall back to plain HTTP.
     let app = if tls { app.layer(h("strict-transport-security", "max-age=31536000; includeSubDomains")) } else { app };
     app.layer(h("x-content-type-options", "nosniff"))

@@ -45,6 +45,8 @@ pub enum Command {
         /// client. Without one, limits key on the socket's peer address and the header is ignored.
         #[arg(long, value_delimiter = ',')]
         trusted_proxy: Vec<String>,
+        #[command(flatten)]
+        http: HttpArgs,
     },
     /// Manage analyst and admin accounts.
     User {
@@ -342,4 +344,22 @@ pub fn duration(s: &str) -> Result<std::time::Duration, String> {
         _ => return Err(format!("`{s}`: the unit must be ms, s, m, h or d")),
     };
     Ok(std::time::Duration::from_millis(n.saturating_mul(ms)))
+}
+
+/// Connection limits of the HTTP server (durations as 500ms, 30s, 10m).
+#[derive(clap::Args, Debug, Clone)]
+pub struct HttpArgs {
+    /// A request's head (request line and headers) must arrive within this, or the connection
+    /// is closed.
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub header_timeout: std::time::Duration,
+    /// A request body that sends nothing for this long fails (408) and its connection closes.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    pub body_timeout: std::time::Duration,
+    /// A connection with no traffic for this long is closed (between requests or in one).
+    #[arg(long, default_value = "60s", value_parser = duration)]
+    pub idle_timeout: std::time::Duration,
+    /// At most this many connections at once; one more is closed at once.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
 }

@@ -29,7 +29,7 @@ fn mail_config(a: &MailArgs) -> anyhow::Result<MailConfig> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, max_body_mib, max_attachment_mib, smtp, mail, outbox, trusted_proxy } => {
+        Command::Serve { listen, max_body_mib, max_attachment_mib, smtp, mail, outbox, trusted_proxy, http } => {
             let trusted: Vec<todokede_web::client::Cidr> = trusted_proxy
                 .iter()
                 .map(|c| c.parse())
@@ -41,7 +41,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let limits = Limits {
                 max_body_bytes: max_body_mib << 20,
                 max_attachment_bytes: max_attachment_mib << 20,
+                body_timeout: http.body_timeout,
                 ..Limits::default()
+            };
+            let server_limits = crate::server::ServerLimits {
+                header_timeout: http.header_timeout,
+                idle_timeout: http.idle_timeout,
+                max_connections: http.max_connections.max(1),
             };
             tokio::spawn(todokede_app::housekeeping::run(
                 store.clone(),
@@ -56,7 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 };
                 tokio::spawn(todokede_app::mail_flow::run_outbox(store.clone(), smtp, policy));
             }
-            serve(store, listen, limits, mail, trusted).await?;
+            serve(store, listen, limits, mail, trusted, server_limits).await?;
         }
         Command::Mailgate {
             mail,
@@ -237,6 +243,7 @@ async fn serve(
     limits: Limits,
     mail: MailConfig,
     trusted_proxies: Vec<todokede_web::client::Cidr>,
+    server_limits: crate::server::ServerLimits,
 ) -> anyhow::Result<()> {
     let mut state = AppState::new(store.clone(), limits, mail);
     state.trusted_proxies = std::sync::Arc::new(trusted_proxies);
@@ -247,14 +254,13 @@ async fn serve(
     // The first line on stdout is the address: tests and scripts that use port 0 read it.
     println!("listening on http://{addr}");
     tracing::info!(%addr, "todokede serving");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
-            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-        })
-        .await?;
+    crate::server::serve(listener, app, server_limits, async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    })
+    .await?;
     Ok(())
 }
 

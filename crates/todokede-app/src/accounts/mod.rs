@@ -28,19 +28,52 @@ pub const SUBMIT_PER_ADDRESS: i64 = 30;
 
 /// At most this many argon2 computations at once (19 MiB each): a burst of logins waits for a
 /// permit instead of taking memory without bound.
-static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
-    tokio::sync::Semaphore::new(n)
-});
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| tokio::sync::Semaphore::new(hashing_capacity()));
 
 /// A permit to run one password hash (see [`HASHING`]).
 pub async fn hash_permit() -> tokio::sync::SemaphorePermit<'static> {
     HASHING.acquire().await.expect("the hashing semaphore is never closed")
 }
 
-/// The number of hashing permits (for tests and the operator's notes).
+/// Hashes running now, and the most that ever ran at once (the bound is observable).
+static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The most password hashes that ran at once in this process so far.
+pub fn hashing_peak() -> usize {
+    PEAK.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The bound on concurrent hashes.
 pub fn hashing_capacity() -> usize {
-    HASHING.available_permits()
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8)
+}
+
+/// [`verify_password`] on the blocking pool, at most [`hashing_capacity`] at once.
+pub async fn verify_password_bounded(password: String, hash: Option<String>) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _permit = hash_permit().await;
+    let now = IN_FLIGHT.fetch_add(1, SeqCst) + 1;
+    PEAK.fetch_max(now, SeqCst);
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await.unwrap_or(false);
+    IN_FLIGHT.fetch_sub(1, SeqCst);
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn password_hashing_runs_a_bounded_number_at_once() {
+        let hash = super::hash_password("correct horse battery").unwrap();
+        let tasks: Vec<_> = (0..32)
+            .map(|i| tokio::spawn(super::verify_password_bounded(format!("guess {i}"), Some(hash.clone()))))
+            .collect();
+        for t in tasks {
+            assert!(!t.await.unwrap());
+        }
+        let peak = super::hashing_peak();
+        assert!(peak >= 1 && peak <= super::hashing_capacity(), "{peak} hashes at once");
+    }
 }
 
 /// The public form: at most 30 submissions per address in 10 minutes. Counts this one. A
@@ -95,10 +128,7 @@ pub async fn login(store: &Store, email: &str, password: &str, code: &str, clien
     let user = store.user_by_email(email).await.ok().flatten().filter(|u| !u.disabled);
     let password = password.to_owned();
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = {
-        let _permit = hash_permit().await;
-        tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await.unwrap_or(false)
-    };
+    let ok = verify_password_bounded(password, hash).await;
     let second_ok = match (&user, ok) {
         (Some(u), true) => match store.totp(u.id).await {
             Ok((None, _)) => true,
