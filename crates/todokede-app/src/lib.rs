@@ -8,7 +8,8 @@
 //! - [`classification`]: an analyst confirms the classification;
 //! - [`publication`]: statistics, drafts, edits, approval, rendering;
 //! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies, the outbox worker;
-//! - [`accounts`]: passwords, one-time passwords, TOTP, the login lockout policy.
+//! - [`accounts`]: passwords, one-time passwords, TOTP, the login lockout policy;
+//! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries).
 //!
 //! Errors are [`AppError`]: an adapter maps its kinds (not found, invalid, conflict,
 //! unavailable, internal) to its own answers (HTTP status, exit code).
@@ -18,6 +19,7 @@ pub mod analysis;
 pub mod classification;
 pub mod crossref;
 mod error;
+pub mod housekeeping;
 pub mod intake;
 pub mod mail_flow;
 #[cfg(feature = "publication")]

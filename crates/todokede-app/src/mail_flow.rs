@@ -163,23 +163,98 @@ pub async fn deliver_many(
     Ok(out.into_iter().map(|d| d.expect("every mail delivered")).collect())
 }
 
-/// The outbox worker of `serve`: sends queued mail; failures are retried with back-off.
-pub async fn run_outbox(store: Store, smtp: Smtp) {
+/// How the outbox worker retries and when it gives up.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxPolicy {
+    /// The wait after the first failure; each further failure doubles it (with jitter) …
+    pub retry_min: Duration,
+    /// … up to this.
+    pub retry_max: Duration,
+    /// A mail not sent this long after it was queued is marked failed, shown to admins and
+    /// counted (it stays in the outbox; an admin can queue it again).
+    pub give_up_after: Duration,
+    /// How long a claim keeps other workers off a mail. Longer than a batch of SMTP sends can
+    /// take (the SMTP client's timeout is 30 s, a batch is [`OutboxPolicy::BATCH`] mails).
+    pub lease: Duration,
+    /// How often an idle worker looks for due mail.
+    pub poll: Duration,
+}
+
+impl Default for OutboxPolicy {
+    fn default() -> Self {
+        OutboxPolicy {
+            retry_min: Duration::from_secs(30),
+            retry_max: Duration::from_secs(3600),
+            give_up_after: Duration::from_secs(5 * 24 * 3600),
+            lease: Duration::from_secs(600),
+            poll: Duration::from_millis(200),
+        }
+    }
+}
+
+impl OutboxPolicy {
+    pub const BATCH: i64 = 5;
+
+    /// The wait before the next try after `failures` failed ones: exponential from
+    /// `retry_min`, capped at `retry_max`, and drawn from its upper half so workers that failed
+    /// together do not retry together.
+    pub fn backoff(&self, failures: i64) -> Duration {
+        let exp = u32::try_from(failures.clamp(1, 40) - 1).unwrap_or(39);
+        let full = self.retry_min.saturating_mul(2u32.saturating_pow(exp)).min(self.retry_max).max(self.retry_min);
+        let half = full / 2;
+        half + half.mul_f64(rand::random::<f64>())
+    }
+}
+
+/// The outbox worker of `serve`: claims due mail with a lease (so several processes on one
+/// database send each mail once), sends it, and records the outcome: sent, retried later with
+/// back-off, or — after `give_up_after` — marked failed and written to the audit log.
+pub async fn run_outbox(store: Store, smtp: Smtp, policy: OutboxPolicy) {
+    let lease = time::Duration::try_from(policy.lease).unwrap_or(time::Duration::minutes(10));
     loop {
-        let due = store.due_mail(20).await.unwrap_or_else(|e| {
+        let claimed_at = std::time::Instant::now();
+        let due = store.claim_mail(OutboxPolicy::BATCH, lease).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot read the outbox");
             vec![]
         });
         let idle = due.is_empty();
         for m in due {
-            let outcome = smtp.send(&m.from, &m.to, &m.raw).await;
-            if let Err(e) = &outcome {
-                tracing::warn!(to = %m.to, attempt = m.attempts + 1, error = %e, "mail not sent; will retry");
+            // A send that outlived half the lease leaves the rest to the next claim (whoever
+            // makes it), rather than risk sending a mail another worker has claimed meanwhile.
+            if claimed_at.elapsed() > policy.lease / 2 {
+                break;
             }
-            if let Err(e) = store.mail_outcome(m.id, outcome.err().as_deref()).await {
-                tracing::warn!(error = %e, "cannot record mail outcome");
+            match smtp.send(&m.from, &m.to, &m.raw).await {
+                Ok(()) => {
+                    if let Err(e) = store.mail_sent(m.id).await {
+                        tracing::warn!(mail = m.id, error = %e, "mail sent but not recorded");
+                    }
+                }
+                Err(err) => record_failure(&store, &policy, &m, &err).await,
             }
         }
-        tokio::time::sleep(if idle { Duration::from_millis(200) } else { Duration::from_millis(10) }).await;
+        if idle {
+            tokio::time::sleep(policy.poll).await;
+        }
+    }
+}
+
+async fn record_failure(store: &Store, policy: &OutboxPolicy, m: &todokede_store::QueuedMail, err: &str) {
+    let now = time::OffsetDateTime::now_utc();
+    let failures = m.attempts + 1;
+    let retry_at = now + policy.backoff(failures);
+    let give_up_before = now - policy.give_up_after;
+    // The address is the reporter's personal data: the log names the mail, not the recipient.
+    match store.mail_failed(m.id, err, retry_at, give_up_before).await {
+        Ok(true) => {
+            tracing::error!(mail = m.id, attempts = failures, error = %err, "mail given up after the retry period");
+            let tn = store.report(m.report_id).await.ok().flatten().map(|r| r.tracking_number.to_string());
+            let detail = format!("mail {} after {failures} attempts", m.id);
+            if let Err(e) = store.audit(None, "mail.failed", tn.as_deref(), Some(&detail)).await {
+                tracing::warn!(error = %e, "cannot audit a failed mail");
+            }
+        }
+        Ok(false) => tracing::warn!(mail = m.id, attempt = failures, error = %err, "mail not sent; will retry"),
+        Err(e) => tracing::warn!(mail = m.id, error = %e, "cannot record mail outcome"),
     }
 }

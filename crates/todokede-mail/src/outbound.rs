@@ -151,8 +151,11 @@ pub struct Smtp {
 
 impl Smtp {
     pub fn from_url(url: &str) -> Result<Self, String> {
-        let transport =
-            AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("bad SMTP URL: {e}"))?.build();
+        // A bounded wait per command, so a hung server cannot hold a claimed mail past its lease.
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("bad SMTP URL: {e}"))?
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .build();
         Ok(Smtp { transport })
     }
 

@@ -3,7 +3,7 @@
 //!
 //! Both backends run the same SQL text (`$1` placeholders work on SQLite too), written once in
 //! `src/sql/` — one module per area (intake, reports, mail, classification, publication,
-//! crossref, accounts, jobs) plus `rows` (row decoding, shared writes) — and compiled once per
+//! crossref, accounts, jobs, limits) plus `rows` (row decoding, shared writes) — and compiled once per
 //! backend: `sqlite.rs` and `postgres.rs` each include every area as a `#[path]` submodule.
 //! What an area needs from its backend is written as its imports: `Db` (the sqlx database),
 //! `Store` (the backend's store: `pool`, `begin_write`) and `dialect` (the few statements that
@@ -82,6 +82,13 @@ impl Store {
         batch: &[Submission],
     ) -> Result<Vec<Result<Receipt, IngestRejection>>, StoreError> {
         dispatch!(self.ingest_batch(batch))
+    }
+
+    /// Forget the plaintext reporter secrets kept (for retries) with the dedup keys of
+    /// submissions made before `before`. A retry after that gets its report's tracking number
+    /// and no secret — never a new report.
+    pub async fn prune_secrets(&self, before: time::OffsetDateTime) -> Result<u64, StoreError> {
+        dispatch!(self.prune_secrets(before))
     }
 
     /// The report a reporter may see: only with its tracking number and matching secret.
@@ -186,12 +193,52 @@ impl Store {
         dispatch!(self.enqueue_mails(mails))
     }
 
+    /// Mail not yet sent nor given up, oldest first (a view: the worker claims with
+    /// [`Store::claim_mail`]).
     pub async fn due_mail(&self, limit: i64) -> Result<Vec<QueuedMail>, StoreError> {
         dispatch!(self.due_mail(limit))
     }
 
-    pub async fn mail_outcome(&self, id: i64, error: Option<&str>) -> Result<(), StoreError> {
-        dispatch!(self.mail_outcome(id, error))
+    /// Claim up to `limit` due mails for `lease`: no other worker, in this process or another,
+    /// gets them until the lease ends or the outcome is recorded.
+    pub async fn claim_mail(&self, limit: i64, lease: time::Duration) -> Result<Vec<QueuedMail>, StoreError> {
+        dispatch!(self.claim_mail(limit, lease))
+    }
+
+    /// The mail went out (recorded once; a later call changes nothing).
+    pub async fn mail_sent(&self, id: i64) -> Result<(), StoreError> {
+        dispatch!(self.mail_sent(id))
+    }
+
+    /// A failed try: retried from `retry_at`, or marked failed when it was queued before
+    /// `give_up_before`. True when it is now marked failed.
+    pub async fn mail_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: time::OffsetDateTime,
+        give_up_before: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.mail_failed(id, error, retry_at, give_up_before))
+    }
+
+    /// Queue a failed mail again (an admin's action). False when it was not failed.
+    pub async fn retry_mail(&self, id: i64) -> Result<bool, StoreError> {
+        dispatch!(self.retry_mail(id))
+    }
+
+    /// The mail queued about a report, newest first.
+    pub async fn report_mail(&self, report: ReportId) -> Result<Vec<MailStatus>, StoreError> {
+        dispatch!(self.mail_statuses(Some(report), false, 200))
+    }
+
+    /// Mail given up on, newest first (the admins' page).
+    pub async fn failed_mail(&self, limit: i64) -> Result<Vec<MailStatus>, StoreError> {
+        dispatch!(self.mail_statuses(None, true, limit))
+    }
+
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        dispatch!(self.outbox_counts())
     }
 
     /// The analyst confirms or overrides the automatic classification; overrides are kept.
@@ -462,6 +509,27 @@ impl Store {
 
     pub async fn finish_job(&self, job: i64, error: Option<&str>) -> Result<(), StoreError> {
         dispatch!(self.finish_job(job, error))
+    }
+
+    /// Count one hit on a rate-limit key in a window of `window`; the count with this hit.
+    /// Atomic across processes: N concurrent hits get N different counts.
+    pub async fn limit_hit(&self, key: &str, window: time::Duration) -> Result<i64, StoreError> {
+        dispatch!(self.limit_hit(key, window))
+    }
+
+    /// Take back one hit on `key`, or (with `clear`) forget it.
+    pub async fn limit_undo(&self, key: &str, clear: bool) -> Result<(), StoreError> {
+        dispatch!(self.limit_undo(key, clear))
+    }
+
+    /// Hits on `key` in its current window.
+    pub async fn limit_count(&self, key: &str) -> Result<i64, StoreError> {
+        dispatch!(self.limit_count(key))
+    }
+
+    /// Delete ended rate-limit windows (housekeeping).
+    pub async fn evict_limits(&self) -> Result<u64, StoreError> {
+        dispatch!(self.evict_limits())
     }
 
     /// Number of reports, dedup keys and blobs, and a backend consistency check (SQLite

@@ -136,6 +136,39 @@ pub struct QueuedMail {
     pub to: String,
     pub raw: Vec<u8>,
     pub attempts: i64,
+    pub created_at: OffsetDateTime,
+}
+
+/// Where a queued mail stands (what analysts and admins are shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailState {
+    Sent(OffsetDateTime),
+    /// Not sent yet; `attempts` tries failed so far.
+    Pending {
+        attempts: i64,
+    },
+    /// Given up after the configured time: it will not be sent unless an admin retries it.
+    Failed(OffsetDateTime),
+}
+
+/// One outbox mail as shown on a report page or the admins' list of failed mail.
+#[derive(Debug, Clone)]
+pub struct MailStatus {
+    pub id: i64,
+    pub report_id: ReportId,
+    pub tracking_number: TrackingNumber,
+    pub to: String,
+    pub created_at: OffsetDateTime,
+    pub state: MailState,
+    pub last_error: Option<String>,
+}
+
+/// Outbox counts: queued (not sent, not failed), failed, sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub queued: i64,
+    pub failed: i64,
+    pub sent: i64,
 }
 
 /// Who a session belongs to.

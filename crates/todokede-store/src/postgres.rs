@@ -50,6 +50,10 @@ mod dialect {
     /// SKIP LOCKED: concurrent workers in several processes each take different jobs, nobody waits.
     pub(super) const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, kind, report_id";
 
+    /// The outbox's claim: SKIP LOCKED, so the outbox workers of several processes each take
+    /// different mail and none sends one that another holds.
+    pub(super) const CLAIM_MAIL_SQL: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= $2) AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, report_id, message_id, from_addr, to_addr, raw, attempts, created_at";
+
     /// Full-text search: every term as ILIKE '%term%' on search_docs, which pg_trgm's GIN index
     /// serves for terms of 3+ characters; the first term drives ($1, the FTS5 query on SQLite, is
     /// unused here). A sub-select under `OR` is never turned into a join, so the two cases are two
@@ -103,6 +107,8 @@ mod crossref;
 mod intake;
 #[path = "sql/jobs.rs"]
 mod jobs;
+#[path = "sql/limits.rs"]
+mod limits;
 #[path = "sql/mail.rs"]
 mod mail;
 #[path = "sql/publication.rs"]

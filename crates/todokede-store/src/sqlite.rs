@@ -96,6 +96,9 @@ mod dialect {
     /// One writer at a time (BEGIN IMMEDIATE), so a plain UPDATE … RETURNING claims safely.
     pub(super) const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) RETURNING id, kind, report_id";
 
+    /// The outbox's claim, the same way: one statement under the write lock.
+    pub(super) const CLAIM_MAIL_SQL: &str = "UPDATE outbox SET claimed_until = $1 WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= $2) AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) RETURNING id, report_id, message_id, from_addr, to_addr, raw, attempts, created_at";
+
     /// Full-text search: FTS5 trigram MATCH for terms of 3+ characters (all must occur), LIKE on
     /// the same table for shorter ones (trigrams cannot index them). With a MATCH the full-text
     /// index drives, newest first, so a common phrase stops after the first page of hits.
@@ -157,6 +160,8 @@ mod crossref;
 mod intake;
 #[path = "sql/jobs.rs"]
 mod jobs;
+#[path = "sql/limits.rs"]
+mod limits;
 #[path = "sql/mail.rs"]
 mod mail;
 #[path = "sql/publication.rs"]

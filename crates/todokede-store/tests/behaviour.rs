@@ -219,3 +219,58 @@ async fn a_bad_url_is_a_clear_error() {
     let e = Store::open("postgres://nobody@127.0.0.1:1/none").await.err().expect("refused");
     assert!(matches!(e, StoreError::Unavailable(_)), "{e}");
 }
+
+#[tokio::test]
+async fn concurrent_limit_hits_are_each_counted_and_ended_windows_evicted() {
+    each_backend(|store, backend| async move {
+        let tasks: Vec<_> = (0..24)
+            .map(|_| {
+                let s = store.clone();
+                tokio::spawn(
+                    async move { s.limit_hit("login:a@x|10.0.0.1", time::Duration::minutes(15)).await.unwrap() },
+                )
+            })
+            .collect();
+        let mut counts = Vec::new();
+        for t in tasks {
+            counts.push(t.await.unwrap());
+        }
+        counts.sort();
+        assert_eq!(counts, (1..=24).collect::<Vec<i64>>(), "{backend}: every hit its own count");
+        assert_eq!(store.limit_count("login:a@x|10.0.0.1").await.unwrap(), 24);
+        store.limit_undo("login:a@x|10.0.0.1", false).await.unwrap();
+        assert_eq!(store.limit_count("login:a@x|10.0.0.1").await.unwrap(), 23);
+
+        // A window that ended starts again at 1, and the sweep deletes it.
+        assert_eq!(store.limit_hit("short", time::Duration::milliseconds(50)).await.unwrap(), 1);
+        assert_eq!(store.limit_hit("short", time::Duration::milliseconds(50)).await.unwrap(), 2);
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+        assert_eq!(store.limit_count("short").await.unwrap(), 0, "{backend}");
+        assert_eq!(store.evict_limits().await.unwrap(), 1, "{backend}: only the ended window");
+        assert_eq!(store.limit_hit("short", time::Duration::milliseconds(50)).await.unwrap(), 1);
+        store.limit_undo("login:a@x|10.0.0.1", true).await.unwrap();
+        assert_eq!(store.limit_count("login:a@x|10.0.0.1").await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_retry_after_the_secret_was_pruned_gets_the_same_report_without_secret() {
+    each_backend(|store, backend| async move {
+        let key = DedupKey::IdempotencyKey("api:retry-late".into());
+        let first = ingest_one(&store, submission("遅い再送", Some(key.clone()))).await;
+        let again = ingest_one(&store, submission("遅い再送", Some(key.clone()))).await;
+        assert_eq!(
+            again.secret.as_ref().map(|s| s.expose().to_owned()),
+            first.secret.as_ref().map(|s| s.expose().to_owned())
+        );
+        // Nothing younger than the cut-off is pruned.
+        assert_eq!(store.prune_secrets(time::OffsetDateTime::now_utc() - time::Duration::hours(24)).await.unwrap(), 0);
+        assert_eq!(store.prune_secrets(time::OffsetDateTime::now_utc() + time::Duration::seconds(1)).await.unwrap(), 1);
+        let late = ingest_one(&store, submission("遅い再送", Some(key))).await;
+        assert!(late.duplicate && late.secret.is_none(), "{backend}");
+        assert_eq!(late.tracking_number, first.tracking_number, "{backend}: never a new report");
+        assert_eq!(store.check_integrity().await.unwrap().reports, 1);
+    })
+    .await;
+}

@@ -142,8 +142,18 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
+        SmtpSink::start_at("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// A free loopback address where nothing listens yet: an SMTP server that is down (the
+    /// connection is refused) until [`SmtpSink::start_at`] brings it up there.
+    pub fn down() -> std::net::SocketAddr {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    }
+
+    pub async fn start_at(addr: std::net::SocketAddr) -> SmtpSink {
         use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind sink");
         let addr = listener.local_addr().unwrap();
         let (tx, received) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {

@@ -116,6 +116,9 @@ async fn submit_report(State(st): State<AppState>, req: Request) -> Result<Respo
         secret: receipt.secret.as_ref().map(|s| s.expose().to_owned()),
         status_url: status_url.clone(),
         duplicate: receipt.duplicate,
+        notice: (receipt.duplicate && receipt.secret.is_none()).then(|| {
+            "secret no longer available: it is kept only for a day after the first submission; use the secret from the first answer".to_owned()
+        }),
     };
     let status = if receipt.duplicate { StatusCode::OK } else { StatusCode::CREATED };
     let mut res = (status, Json(body)).into_response();

@@ -3,6 +3,7 @@
 //! every response gets.
 
 pub mod api;
+pub mod client;
 pub mod error;
 pub mod multipart;
 mod openapi;
@@ -22,11 +23,18 @@ pub struct Limits {
     /// One attachment.
     pub max_attachment_bytes: usize,
     pub max_attachments: usize,
+    /// A request body that sends nothing for this long fails.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_body_bytes: 32 * 1024 * 1024, max_attachment_bytes: 25 * 1024 * 1024, max_attachments: 20 }
+        Limits {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_attachment_bytes: 25 * 1024 * 1024,
+            max_attachments: 20,
+            body_timeout: std::time::Duration::from_secs(30),
+        }
     }
 }
 
@@ -38,7 +46,8 @@ pub struct AppState {
     pub limits: Limits,
     pub mail: todokede_mail::MailConfig,
     pub templates: std::sync::Arc<minijinja::Environment<'static>>,
-    pub limiter: std::sync::Arc<ui::Limiter>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`serve --trusted-proxy`).
+    pub trusted_proxies: std::sync::Arc<Vec<client::Cidr>>,
     /// Set the Secure flag on cookies (the public URL is https).
     pub secure_cookies: bool,
     /// The queue's surge alerts, recomputed at most once a minute per process.
@@ -59,7 +68,7 @@ impl AppState {
             mail,
             templates: std::sync::Arc::new(ui::templates()),
             alerts_cache: Default::default(),
-            limiter: Default::default(),
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -69,7 +78,13 @@ pub fn router(state: AppState) -> Router {
         SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value))
     };
     let tls = state.secure_cookies;
-    let app = api::routes(state.clone()).merge(ui::routes(state));
+    let trusted = state.trusted_proxies.clone();
+    let body_timeout = state.limits.body_timeout;
+    let app = api::routes(state.clone())
+        .merge(ui::routes(state))
+        .layer(axum::middleware::from_fn_with_state(trusted, client::resolve_client))
+        // A body that stalls (slowloris on POST) fails instead of holding its handler.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout));
     // Behind TLS (an https public URL), browsers must never fall back to plain HTTP.
     let app = if tls { app.layer(h("strict-transport-security", "max-age=31536000; includeSubDomains")) } else { app };
     app.layer(h("x-content-type-options", "nosniff"))

@@ -21,7 +21,6 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use todokede_app::accounts;
-pub use todokede_app::accounts::Limiter;
 use todokede_domain::*;
 use todokede_store::{ReportFilter, Role, Session, SessionSubject};
 
@@ -50,6 +49,7 @@ pub fn templates() -> Environment<'static> {
         ("publication.html", include_str!("../templates/publication.html")),
         ("error.html", include_str!("../templates/error.html")),
         ("users.html", include_str!("../templates/users.html")),
+        ("mail.html", include_str!("../templates/mail.html")),
         ("account.html", include_str!("../templates/account.html")),
     ] {
         env.add_template(name, src).expect("template");
@@ -100,6 +100,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/publication/{period}/approve", post(publication_pages::publication_approve))
         .route("/publication/{period}/{file}", get(publication_pages::publication_download))
         .route("/admin/audit", get(admin::audit))
+        .route("/admin/mail", get(admin::mail_page))
+        .route("/admin/mail/{id}/retry", post(admin::mail_retry))
         .route("/admin/users", get(admin::users_page).post(admin::create_user))
         .route("/admin/users/{id}/{action}", post(admin::user_action))
         .route("/account", get(login::account_page))

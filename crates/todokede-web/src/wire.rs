@@ -31,6 +31,9 @@ pub struct ReceiptPayload {
     pub secret: Option<String>,
     pub status_url: String,
     pub duplicate: bool,
+    /// On a retry whose secret was forgotten (kept a day only): why `secret` is null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

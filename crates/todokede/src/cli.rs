@@ -39,6 +39,14 @@ pub enum Command {
         /// Largest single attachment accepted, in MiB.
         #[arg(long, default_value_t = 25)]
         max_attachment_mib: usize,
+        #[command(flatten)]
+        outbox: OutboxArgs,
+        /// A reverse proxy (address or CIDR block, repeatable) whose X-Forwarded-For names the
+        /// client. Without one, limits key on the socket's peer address and the header is ignored.
+        #[arg(long, value_delimiter = ',')]
+        trusted_proxy: Vec<String>,
+        #[command(flatten)]
+        http: HttpArgs,
     },
     /// Manage analyst and admin accounts.
     User {
@@ -305,4 +313,58 @@ pub struct MailArgs {
     /// Largest attachment extracted from a message, in MiB (larger ones stay in the raw message).
     #[arg(long, default_value_t = 25)]
     pub mail_max_attachment_mib: usize,
+}
+
+/// How queued mail is retried (durations as 500ms, 30s, 10m, 1h, 5d).
+#[derive(clap::Args, Debug, Clone)]
+pub struct OutboxArgs {
+    /// The wait after a mail's first failed send; doubled (with jitter) after each further one.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    pub mail_retry_min: std::time::Duration,
+    /// The longest wait between two tries of one mail.
+    #[arg(long, default_value = "1h", value_parser = duration)]
+    pub mail_retry_max: std::time::Duration,
+    /// A mail still not sent this long after it was queued is marked failed: listed for admins
+    /// (/admin/mail), counted and audited — never dropped silently.
+    #[arg(long, default_value = "5d", value_parser = duration)]
+    pub mail_give_up_after: std::time::Duration,
+    /// How long the plaintext reporter secret is kept so a retry of the same submission (same
+    /// Idempotency-Key or form id) can be answered with it; then only the tracking number.
+    #[arg(long, default_value = "1d", value_parser = duration)]
+    pub secret_retention: std::time::Duration,
+}
+
+/// A duration: a number and a unit (ms, s, m, h, d).
+pub fn duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("`{s}`: expected a number and a unit (ms, s, m, h, d)"))?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("`{s}`: the unit must be ms, s, m, h or d")),
+    };
+    Ok(std::time::Duration::from_millis(n.saturating_mul(ms)))
+}
+
+/// Connection limits of the HTTP server (durations as 500ms, 30s, 10m).
+#[derive(clap::Args, Debug, Clone)]
+pub struct HttpArgs {
+    /// A request's head (request line and headers) must arrive within this, or the connection
+    /// is closed.
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub header_timeout: std::time::Duration,
+    /// A request body that sends nothing for this long fails (408) and its connection closes.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    pub body_timeout: std::time::Duration,
+    /// A connection with no traffic for this long is closed (between requests or in one).
+    #[arg(long, default_value = "60s", value_parser = duration)]
+    pub idle_timeout: std::time::Duration,
+    /// At most this many connections at once; one more is closed at once.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
 }

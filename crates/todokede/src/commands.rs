@@ -29,19 +29,40 @@ fn mail_config(a: &MailArgs) -> anyhow::Result<MailConfig> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, max_body_mib, max_attachment_mib, smtp, mail } => {
+        Command::Serve { listen, max_body_mib, max_attachment_mib, smtp, mail, outbox, trusted_proxy, http } => {
+            let trusted: Vec<todokede_web::client::Cidr> = trusted_proxy
+                .iter()
+                .map(|c| c.parse())
+                .collect::<Result<_, String>>()
+                .map_err(|e| anyhow::anyhow!("--trusted-proxy: {e}"))?;
             let mail = mail_config(&mail)?;
             let smtp = smtp.map(|u| todokede_mail::Smtp::from_url(&u)).transpose().map_err(|e| anyhow::anyhow!(e))?;
             let store = open(&cli.db).await?;
             let limits = Limits {
                 max_body_bytes: max_body_mib << 20,
                 max_attachment_bytes: max_attachment_mib << 20,
+                body_timeout: http.body_timeout,
                 ..Limits::default()
             };
+            let server_limits = crate::server::ServerLimits {
+                header_timeout: http.header_timeout,
+                idle_timeout: http.idle_timeout,
+                max_connections: http.max_connections.max(1),
+            };
+            tokio::spawn(todokede_app::housekeeping::run(
+                store.clone(),
+                todokede_app::housekeeping::Retention { secrets: outbox.secret_retention },
+            ));
             if let Some(smtp) = smtp {
-                tokio::spawn(todokede_app::mail_flow::run_outbox(store.clone(), smtp));
+                let policy = todokede_app::mail_flow::OutboxPolicy {
+                    retry_min: outbox.mail_retry_min,
+                    retry_max: outbox.mail_retry_max.max(outbox.mail_retry_min),
+                    give_up_after: outbox.mail_give_up_after,
+                    ..Default::default()
+                };
+                tokio::spawn(todokede_app::mail_flow::run_outbox(store.clone(), smtp, policy));
             }
-            serve(store, listen, limits, mail).await?;
+            serve(store, listen, limits, mail, trusted, server_limits).await?;
         }
         Command::Mailgate {
             mail,
@@ -253,8 +274,16 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn serve(store: Store, listen: std::net::SocketAddr, limits: Limits, mail: MailConfig) -> anyhow::Result<()> {
-    let state = AppState::new(store.clone(), limits, mail);
+async fn serve(
+    store: Store,
+    listen: std::net::SocketAddr,
+    limits: Limits,
+    mail: MailConfig,
+    trusted_proxies: Vec<todokede_web::client::Cidr>,
+    server_limits: crate::server::ServerLimits,
+) -> anyhow::Result<()> {
+    let mut state = AppState::new(store.clone(), limits, mail);
+    state.trusted_proxies = std::sync::Arc::new(trusted_proxies);
     tokio::spawn(todokede_app::analysis::run_worker(store));
     let app = todokede_web::router(state);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -262,14 +291,13 @@ async fn serve(store: Store, listen: std::net::SocketAddr, limits: Limits, mail:
     // The first line on stdout is the address: tests and scripts that use port 0 read it.
     println!("listening on http://{addr}");
     tracing::info!(%addr, "todokede serving");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
-            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-        })
-        .await?;
+    crate::server::serve(listener, app, server_limits, async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    })
+    .await?;
     Ok(())
 }
 

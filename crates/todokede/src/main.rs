@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod model_cmd;
 mod progress;
+mod server;
 
 use std::process::ExitCode;
 

@@ -1,56 +1,100 @@
-//! Analyst accounts: password hashing (argon2id), one-time first passwords, the optional TOTP
-//! second factor ([`totp`]), and the lockout policy of logins, reporter secrets and the public
-//! form (counters in memory, per process: [`Limiter`]).
+//! Analyst accounts: password hashing (argon2id, at most a few at once: [`hash_permit`]),
+//! one-time first passwords, the optional TOTP second factor ([`totp`]), and the lockout
+//! policy of logins, reporter secrets and the public form. The counters live in the database
+//! (`Store::limit_hit`), so every process counts the same attempts; each attempt is counted
+//! *before* it is checked, so concurrent attempts cannot all slip under the limit.
+//!
+//! Keys are per client address (the socket's peer, or the client a trusted proxy names — the
+//! web adapter decides), and a login lockout is per (account, address): a stranger's failures
+//! lock the stranger out, not the account's owner (ARCHITECTURE.md, "Limits").
 
 pub mod totp;
 
 use rand::RngCore as _;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
 use todokede_store::{Store, User};
 
-/// Failed-login and submission counters per key (IP, account), in memory, per process.
-#[derive(Default)]
-pub struct Limiter {
-    hits: Mutex<HashMap<String, Vec<Instant>>>,
+const LOGIN_WINDOW: time::Duration = time::Duration::minutes(15);
+const REPORTER_WINDOW: time::Duration = time::Duration::minutes(15);
+const SUBMIT_WINDOW: time::Duration = time::Duration::minutes(10);
+/// Failed logins per (account, address) in the window before that pair is locked.
+pub const LOGIN_PER_ACCOUNT_AND_ADDRESS: i64 = 5;
+/// Failed logins per address, whatever the account (password spraying), in the window.
+pub const LOGIN_PER_ADDRESS: i64 = 20;
+/// Wrong reporter secrets per address in the window.
+pub const REPORTER_PER_ADDRESS: i64 = 20;
+/// Public-form submissions per address in the window.
+pub const SUBMIT_PER_ADDRESS: i64 = 30;
+
+/// At most this many argon2 computations at once (19 MiB each): a burst of logins waits for a
+/// permit instead of taking memory without bound.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| tokio::sync::Semaphore::new(hashing_capacity()));
+
+/// A permit to run one password hash (see [`HASHING`]).
+pub async fn hash_permit() -> tokio::sync::SemaphorePermit<'static> {
+    HASHING.acquire().await.expect("the hashing semaphore is never closed")
 }
 
-impl Limiter {
-    /// Record a hit; true when `key` has had more than `max` within `window`.
-    pub fn hit(&self, key: &str, max: usize, window: Duration) -> bool {
-        let mut m = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        let v = m.entry(key.to_owned()).or_default();
-        v.retain(|t| t.elapsed() < window);
-        v.push(Instant::now());
-        v.len() > max
+/// Hashes running now, and the most that ever ran at once (the bound is observable).
+static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The most password hashes that ran at once in this process so far.
+pub fn hashing_peak() -> usize {
+    PEAK.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The bound on concurrent hashes.
+pub fn hashing_capacity() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8)
+}
+
+/// [`verify_password`] on the blocking pool, at most [`hashing_capacity`] at once.
+pub async fn verify_password_bounded(password: String, hash: Option<String>) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _permit = hash_permit().await;
+    let now = IN_FLIGHT.fetch_add(1, SeqCst) + 1;
+    PEAK.fetch_max(now, SeqCst);
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await.unwrap_or(false);
+    IN_FLIGHT.fetch_sub(1, SeqCst);
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn password_hashing_runs_a_bounded_number_at_once() {
+        let hash = super::hash_password("correct horse battery").unwrap();
+        let tasks: Vec<_> = (0..32)
+            .map(|i| tokio::spawn(super::verify_password_bounded(format!("guess {i}"), Some(hash.clone()))))
+            .collect();
+        for t in tasks {
+            assert!(!t.await.unwrap());
+        }
+        let peak = super::hashing_peak();
+        assert!(peak >= 1 && peak <= super::hashing_capacity(), "{peak} hashes at once");
     }
-    pub fn count(&self, key: &str, window: Duration) -> usize {
-        let mut m = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        m.get_mut(key)
-            .map(|v| {
-                v.retain(|t| t.elapsed() < window);
-                v.len()
-            })
-            .unwrap_or(0)
-    }
 }
 
-const LOGIN_WINDOW: Duration = Duration::from_secs(900);
-const REPORTER_WINDOW: Duration = Duration::from_secs(900);
-
-/// The public form: at most 30 submissions per client in 10 minutes. Counts this one.
-pub fn submission_throttled(limiter: &Limiter, client: &str) -> bool {
-    limiter.hit(&format!("submit:{client}"), 30, Duration::from_secs(600))
+/// The public form: at most 30 submissions per address in 10 minutes. Counts this one. A
+/// database fault does not refuse the report (intake itself then answers "try again").
+pub async fn submission_throttled(store: &Store, client: &str) -> bool {
+    store.limit_hit(&format!("submit:{client}"), SUBMIT_WINDOW).await.map(|n| n > SUBMIT_PER_ADDRESS).unwrap_or(false)
 }
 
-/// Reporter secrets: more than 20 wrong ones from a client in 15 minutes lock it out a while.
-pub fn reporter_locked(limiter: &Limiter, client: &str) -> bool {
-    limiter.count(&format!("reporter:{client}"), REPORTER_WINDOW) > 20
+/// Reporter secrets: an attempt from `client`, counted before the secret is checked; false
+/// when more than 20 failed from that address in 15 minutes (the attempt is not checked).
+pub async fn reporter_attempt(store: &Store, client: &str) -> bool {
+    store
+        .limit_hit(&format!("reporter:{client}"), REPORTER_WINDOW)
+        .await
+        .map(|n| n <= REPORTER_PER_ADDRESS)
+        .unwrap_or(false)
 }
 
-pub fn reporter_failed(limiter: &Limiter, client: &str) {
-    limiter.hit(&format!("reporter:{client}"), usize::MAX, REPORTER_WINDOW);
+/// The attempt was right: it does not count as a failure.
+pub async fn reporter_succeeded(store: &Store, client: &str) {
+    let _ = store.limit_undo(&format!("reporter:{client}"), false).await;
 }
 
 /// The outcome of a login attempt.
@@ -59,24 +103,32 @@ pub enum Login {
     Ok(User),
     /// Wrong e-mail address, password or code (which of them is not told).
     Failed,
-    /// 5 failures for the account, or 20 from the client, in 15 minutes.
+    /// 5 failures for the account from this address, or 20 from the address, in 15 minutes.
     Locked,
 }
 
-/// Check a login: lockout per account and per client address, the password (verified even for
-/// unknown accounts, against a fixed hash, so timing does not enumerate them), and the second
-/// factor when the account has one (a code is accepted once). Failures are counted and audited.
-pub async fn login(store: &Store, limiter: &Limiter, email: &str, password: &str, code: &str, client: &str) -> Login {
-    let account_key = format!("login:{email}");
+/// Check a login: the attempt is counted first (per (account, address) and per address; a
+/// count over the limit is refused unchecked, so N concurrent guesses cannot all be checked),
+/// then the password (verified even for unknown accounts, against a fixed hash, so timing does
+/// not enumerate them) and the second factor when the account has one (a code is accepted
+/// once). A success takes its attempt back; failures are audited.
+pub async fn login(store: &Store, email: &str, password: &str, code: &str, client: &str) -> Login {
+    let account_key = format!("login:{email}|{client}");
     let client_key = format!("login-ip:{client}");
-    if limiter.count(&account_key, LOGIN_WINDOW) >= 5 || limiter.count(&client_key, LOGIN_WINDOW) >= 20 {
+    let (Ok(per_account), Ok(per_client)) =
+        (store.limit_hit(&account_key, LOGIN_WINDOW).await, store.limit_hit(&client_key, LOGIN_WINDOW).await)
+    else {
+        // Fail closed: without the counters no password is checked.
+        return Login::Locked;
+    };
+    if per_account > LOGIN_PER_ACCOUNT_AND_ADDRESS || per_client > LOGIN_PER_ADDRESS {
         let _ = store.audit(None, "login.locked", Some(email), None).await;
         return Login::Locked;
     }
     let user = store.user_by_email(email).await.ok().flatten().filter(|u| !u.disabled);
     let password = password.to_owned();
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref())).await.unwrap_or(false);
+    let ok = verify_password_bounded(password, hash).await;
     let second_ok = match (&user, ok) {
         (Some(u), true) => match store.totp(u.id).await {
             Ok((None, _)) => true,
@@ -89,10 +141,12 @@ pub async fn login(store: &Store, limiter: &Limiter, email: &str, password: &str
         _ => false,
     };
     match (user, ok && second_ok) {
-        (Some(user), true) => Login::Ok(user),
+        (Some(user), true) => {
+            let _ = store.limit_undo(&account_key, true).await;
+            let _ = store.limit_undo(&client_key, false).await;
+            Login::Ok(user)
+        }
         _ => {
-            limiter.hit(&account_key, usize::MAX, LOGIN_WINDOW);
-            limiter.hit(&client_key, usize::MAX, LOGIN_WINDOW);
             let _ = store.audit(None, "login.failed", Some(email), None).await;
             Login::Failed
         }

@@ -66,8 +66,8 @@ impl Store {
                 .fetch_one(&mut *tx).await?.try_get(0)?;
             insert_attachments(&mut tx, id, None, &sub.attachments).await?;
             if let Some(key) = &key {
-                // Kept so a retry that lost the first answer gets the secret too; `prune_dedup`
-                // forgets it after a day.
+                // Kept so a retry that lost the first answer gets the secret too; `prune_secrets`
+                // (run by `serve`'s housekeeping) forgets it after the retention (a day).
                 sqlx::query("UPDATE dedup_keys SET report_id = $1, response_secret = $2 WHERE key = $3")
                     .bind(id)
                     .bind(secret.expose())
@@ -89,6 +89,22 @@ impl Store {
         }
         tx.commit().await?;
         Ok(out.into_iter().map(|r| r.expect("every submission answered")).collect())
+    }
+
+    /// Forget the plaintext secrets kept for retries of submissions made before `before`; the
+    /// keys stay, so a later retry still finds its report (without the secret). Returns how
+    /// many were forgotten.
+    pub(crate) async fn prune_secrets(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query(
+            "UPDATE dedup_keys SET response_secret = NULL WHERE response_secret IS NOT NULL AND created_at < $1",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 
     pub(crate) async fn secret_hash_by_tracking(

@@ -54,7 +54,7 @@ pub(super) fn job_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Job, Store
     Ok(Job { id: j.id, kind: j.kind, report_id: ReportId(j.report_id) })
 }
 
-/// An `outbox` row (id, report_id, message_id, from_addr, to_addr, raw, attempts).
+/// An `outbox` row (id, report_id, message_id, from_addr, to_addr, raw, attempts, created_at).
 #[derive(sqlx::FromRow)]
 struct MailRow {
     id: i64,
@@ -64,6 +64,7 @@ struct MailRow {
     to_addr: String,
     raw: Vec<u8>,
     attempts: i64,
+    created_at: OffsetDateTime,
 }
 
 pub(super) fn mail_from_row(r: &<Db as sqlx::Database>::Row) -> Result<QueuedMail, StoreError> {
@@ -76,6 +77,7 @@ pub(super) fn mail_from_row(r: &<Db as sqlx::Database>::Row) -> Result<QueuedMai
         to: m.to_addr,
         raw: m.raw,
         attempts: m.attempts,
+        created_at: m.created_at,
     })
 }
 

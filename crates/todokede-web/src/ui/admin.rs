@@ -1,4 +1,4 @@
-//! Admin pages: the audit log and the accounts (create with a one-time password, disable, enable).
+//! Admin pages: the audit log, outgoing mail (failed mail, counts, retry) and the accounts (create with a one-time password, disable, enable).
 
 use super::*;
 
@@ -109,6 +109,41 @@ pub(super) async fn user_action(
     };
     match st.store.set_user_disabled(UserId(id), disabled, admin.id).await {
         Ok(()) => Redirect::to("/admin/users").into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+/// Outgoing mail: the counts, and every mail given up on (with a retry).
+pub(super) async fn mail_page(State(st): State<AppState>, Admin(c, _): Admin) -> Response {
+    let (counts, failed) = match (st.store.outbox_counts().await, st.store.failed_mail(500).await) {
+        (Ok(n), Ok(f)) => (n, f),
+        (Err(e), _) | (_, Err(e)) => return UiError::from(e).page(&st, &c),
+    };
+    let l = c.lang;
+    render(
+        &st,
+        &c,
+        "mail.html",
+        context! {
+            counts => context! { queued => counts.queued, failed => counts.failed, sent => counts.sent },
+            failed => failed.iter().map(|m| report_page::mail_view(m, l)).collect::<Vec<_>>(),
+        },
+    )
+}
+
+pub(super) async fn mail_retry(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { c, user: admin, form: _ }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    if admin.role != Role::Admin {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが利用できます。", "Admins only.");
+    }
+    match st.store.retry_mail(id).await {
+        Ok(_) => {
+            let _ = st.store.audit(Some(admin.id), "mail.retry", None, Some(&format!("mail {id}"))).await;
+            Redirect::to("/admin/mail").into_response()
+        }
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

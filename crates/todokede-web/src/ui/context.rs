@@ -26,18 +26,6 @@ pub(super) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-pub(super) fn client_ip(headers: &HeaderMap) -> String {
-    // Behind a reverse proxy the operator should configure it to set this; without one the
-    // socket address would be better, but every request here passes through the same key.
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .unwrap_or("direct")
-        .trim()
-        .to_owned()
-}
-
 pub(super) struct Ctx {
     pub(super) lang: &'static str,
     pub(super) set_lang: bool,

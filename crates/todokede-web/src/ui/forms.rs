@@ -177,6 +177,7 @@ fn software_lines(text: &str) -> Vec<todokede_app::intake::SoftwarePayload> {
 
 pub(super) async fn submit_form(
     State(st): State<AppState>,
+    client: crate::client::ClientAddr,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
     req: Request,
@@ -191,7 +192,7 @@ pub(super) async fn submit_form(
             "Submissions from other sites are refused.",
         );
     }
-    if accounts::submission_throttled(&st.limiter, &client_ip(&headers)) {
+    if accounts::submission_throttled(&st.store, &client.0).await {
         return error_page(
             &st,
             &c,
@@ -363,7 +364,7 @@ pub(super) async fn submit_form(
                 &st,
                 &c,
                 "submitted.html",
-                context! { tracking_number => receipt.tracking_number.to_string(), secret, secret_link => link, mailed },
+                context! { tracking_number => receipt.tracking_number.to_string(), secret_link => (!secret.is_empty()).then_some(link), secret, mailed },
             )
         }
         Ok(Err(_)) => error_page(

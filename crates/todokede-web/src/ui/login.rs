@@ -15,7 +15,12 @@ pub(super) struct LoginForm {
     code: String,
 }
 
-pub(super) async fn login(State(st): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub(super) async fn login(
+    State(st): State<AppState>,
+    client: crate::client::ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
     if !same_origin(&headers) {
         return error_page(
@@ -34,7 +39,7 @@ pub(super) async fn login(State(st): State<AppState>, headers: HeaderMap, Form(f
     } else {
         "メールアドレスまたはパスワードが正しくないか、一時的にロックされています。"
     };
-    let user = match accounts::login(&st.store, &st.limiter, &email, &f.password, &f.code, &client_ip(&headers)).await {
+    let user = match accounts::login(&st.store, &email, &f.password, &f.code, &client.0).await {
         accounts::Login::Ok(user) => user,
         accounts::Login::Locked => {
             let mut r = render(&st, &c, "login.html", context! { error => generic });

@@ -173,6 +173,9 @@ pub(super) async fn report_page(
         TimelineEntry::Note { body, at, .. } => context! { kind => "note", at => jst(*at), what => if l == "en" { "Internal note" } else { "内部メモ" }, body },
         TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => if l == "en" { "Reply to the reporter" } else { "届出者への返信" }, body },
     }).collect();
+    // Mail about this report and where it stands: a reply queued is not a reply delivered.
+    let mail: Vec<Value> =
+        st.store.report_mail(r.id).await.unwrap_or_default().iter().rev().map(|m| mail_view(m, l)).collect();
     let attachments = r.all_attachments();
     let record = st.store.analysis(r.id).await.ok().flatten().and_then(|s| AnalysisRecord::parse(&s).ok());
     let analysis = record.as_ref().map(|a| analysis_view(a, l));
@@ -228,7 +231,7 @@ pub(super) async fn report_page(
                 tracking_number => r.tracking_number.to_string(), state => label(r.state, l), state_key => r.state.key(), form => label(r.content.form, l),
                 channel => label(r.channel, l), received_at => jst(r.received_at), description => r.content.description, narratives, reporter, answers,
                 attachments => attachments.iter().map(|a| context! { sha256 => a.sha256, filename => a.filename, size => a.size, content_type => a.content_type }).collect::<Vec<_>>(),
-                intake_notes => r.intake_notes, timeline,
+                intake_notes => r.intake_notes, timeline, mail,
                 next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
             },
             analysis, reply_template, analysts, links, suggested, near, classification, done,
@@ -303,4 +306,32 @@ pub fn infected_zip(filename: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
     z.write_all(bytes).map_err(|e| e.to_string())?;
     z.finish().map_err(|e| e.to_string())?;
     Ok(out.into_inner())
+}
+
+/// One outbox mail for a page: queued time, recipient, and whether it went out, is still being
+/// retried, or was given up on.
+pub(super) fn mail_view(m: &todokede_store::MailStatus, l: &str) -> Value {
+    use todokede_store::MailState;
+    let en = l == "en";
+    let (state_key, state) = match m.state {
+        MailState::Sent(at) => ("sent", format!("{} {}", if en { "Sent" } else { "送信済み" }, jst(at))),
+        MailState::Pending { attempts: 0 } => ("pending", (if en { "Queued" } else { "送信待ち" }).to_owned()),
+        MailState::Pending { attempts } => (
+            "retrying",
+            if en {
+                format!("Not sent yet ({attempts} failed tries; retrying)")
+            } else {
+                format!("未送信（{attempts}回失敗・再送中）")
+            },
+        ),
+        MailState::Failed(at) => (
+            "failed",
+            format!(
+                "{} {}",
+                if en { "Failed — not delivered, given up at" } else { "送信失敗（配送できず断念）" },
+                jst(at)
+            ),
+        ),
+    };
+    context! { id => m.id, tracking_number => m.tracking_number.to_string(), to => m.to, queued_at => jst(m.created_at), state_key, state }
 }

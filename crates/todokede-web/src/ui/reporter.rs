@@ -20,12 +20,13 @@ pub(super) async fn start_reporter_session(st: &AppState, report: ReportId) -> R
 
 pub(super) async fn secret_link(
     State(st): State<AppState>,
+    client: crate::client::ClientAddr,
     headers: HeaderMap,
     Path((tn, secret)): Path<(String, String)>,
 ) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
-    let ip = client_ip(&headers);
-    if accounts::reporter_locked(&st.limiter, &ip) {
+    let ip = client.0;
+    if !accounts::reporter_attempt(&st.store, &ip).await {
         return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "試行が多すぎます。", "Too many attempts.");
     }
     let found = match TrackingNumber::parse(&tn) {
@@ -33,9 +34,11 @@ pub(super) async fn secret_link(
         Err(_) => None,
     };
     match found {
-        Some(r) => start_reporter_session(&st, r.id).await,
+        Some(r) => {
+            accounts::reporter_succeeded(&st.store, &ip).await;
+            start_reporter_session(&st, r.id).await
+        }
         None => {
-            accounts::reporter_failed(&st.limiter, &ip);
             let mut r = render(&st, &c, "reporter_login.html", context! { error => true });
             *r.status_mut() = StatusCode::NOT_FOUND;
             r
@@ -70,6 +73,7 @@ pub(super) struct ReporterLogin {
 
 pub(super) async fn reporter_login(
     State(st): State<AppState>,
+    client: crate::client::ClientAddr,
     headers: HeaderMap,
     Form(f): Form<ReporterLogin>,
 ) -> Response {
@@ -83,7 +87,7 @@ pub(super) async fn reporter_login(
             "Requests from other sites are refused.",
         );
     }
-    secret_link(State(st), headers, Path((f.tracking_number, f.secret))).await
+    secret_link(State(st), client, headers, Path((f.tracking_number, f.secret))).await
 }
 
 pub(super) async fn reporter_page(State(st): State<AppState>, c: Ctx) -> Response {

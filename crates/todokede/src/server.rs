@@ -1,0 +1,209 @@
+//! The HTTP server loop of `serve`: hyper's HTTP/1 connection with the timeouts a public
+//! service needs, which `axum::serve` does not set — a request head must arrive within
+//! `header_timeout` (a half-sent header is closed: slowloris), a connection idle between
+//! requests is closed after `idle_timeout`, a request body that stops sending for
+//! `body_timeout` fails (set in the router, `todokede_web::router`), and at most
+//! `max_connections` are open at once. At the cap, a new connection takes the place of the
+//! oldest one that has not yet sent a whole request head (half-open connections are what a
+//! slowloris holds; a real client sends its head within milliseconds); when every connection
+//! is in a request, the new one is closed. So descriptors and memory stay bounded and /healthz
+//! answers under a flood of half-sent headers. A reverse proxy in front keeps its own limits
+//! too (ARCHITECTURE.md, "Limits").
+
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// The open connections: how many, and those still waiting for their first request head
+/// (by age: ids grow), each with the signal that closes it.
+#[derive(Default)]
+struct Conns {
+    open: AtomicUsize,
+    waiting: Mutex<BTreeMap<u64, Arc<Notify>>>,
+}
+
+impl Conns {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<Notify>>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Counts a connection as open while it lives.
+struct Open(Arc<Conns>, u64);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.waiting().remove(&self.1);
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Serve `app` on `listener` until `shutdown` resolves; then finish the requests in flight
+/// (for up to 30 s) and return.
+pub async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ServerLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let conns = Arc::new(Conns::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut next_id: u64 = 0;
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of descriptors or similar: wait a moment instead of spinning.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        if conns.open.load(Ordering::SeqCst) >= limits.max_connections {
+            // Make room by closing the oldest half-open connection, or refuse this one.
+            let oldest = conns.waiting().pop_first();
+            match oldest {
+                Some((_, close)) => close.notify_one(),
+                None => {
+                    tracing::warn!(max = limits.max_connections, "connection cap reached; connection closed");
+                    drop(stream);
+                    continue;
+                }
+            }
+        }
+        next_id += 1;
+        let id = next_id;
+        let close = Arc::new(Notify::new());
+        conns.open.fetch_add(1, Ordering::SeqCst);
+        conns.waiting().insert(id, close.clone());
+        let open = Open(conns.clone(), id);
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let io = IdleIo::new(stream, limits.idle_timeout);
+            let idle = io.watchdog();
+            let registry = open.0.clone();
+            let first = AtomicBool::new(true);
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                // A whole head arrived: no longer a candidate for eviction.
+                if first.swap(false, Ordering::Relaxed) {
+                    registry.waiting().remove(&id);
+                }
+                req.extensions_mut().insert(ConnectInfo(peer));
+                tower::ServiceExt::oneshot(app.clone(), req)
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(io), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                // Evicted while still half-open: close now.
+                _ = close.notified() => return,
+                _ = idle => {}
+                _ = stop.changed() => {}
+            }
+            // Idle too long or shutting down: end after the response in progress, if any.
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
+            drop(open);
+        });
+    }
+    let _ = stop_tx.send(true);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while conns.open.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// A TCP stream that notes when it last read or wrote, for the idle timeout.
+struct IdleIo {
+    inner: tokio::net::TcpStream,
+    last: Arc<std::sync::Mutex<tokio::time::Instant>>,
+    idle: Duration,
+}
+
+impl IdleIo {
+    fn new(inner: tokio::net::TcpStream, idle: Duration) -> Self {
+        IdleIo { inner, last: Arc::new(std::sync::Mutex::new(tokio::time::Instant::now())), idle }
+    }
+
+    fn touch(&self) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+    }
+
+    /// Resolves once the stream has seen no traffic for the idle timeout.
+    fn watchdog(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let (last, idle) = (self.last.clone(), self.idle);
+        async move {
+            loop {
+                let deadline = *last.lock().unwrap_or_else(|e| e.into_inner()) + idle;
+                if tokio::time::Instant::now() >= deadline {
+                    return;
+                }
+                tokio::time::sleep_until(deadline).await;
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for IdleIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.touch();
+        }
+        r
+    }
+}
+
+impl tokio::io::AsyncWrite for IdleIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let r = std::pin::Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(r, std::task::Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        r
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
