@@ -234,9 +234,11 @@ pub fn audit(s: &Statistics) -> Vec<Finding> {
     (0..columns).flat_map(|c| audit_column(s, c)).collect()
 }
 
-/// Complementary suppression across all tables of each column: while the audit finds a cell
-/// it can narrow, hide ("x") the smallest published non-zero cell of an equation that holds it
-/// (never the incident count while another cell will do).
+/// Complementary suppression across all tables of each column: while the audit narrows a "<N"
+/// cell, hide ("x") one more published cell. The first candidate whose hiding frees the cell
+/// wins — cells sharing a relation with it first, the smallest first; when no single cell frees
+/// it, the smallest that shares a relation with it is hidden and the audit runs again. 届出件数
+/// and the incident count are hidden only when nothing else is left.
 pub fn protect(s: &mut Statistics) {
     let columns = s.tables.iter().map(|t| t.total.len()).max().unwrap_or(0);
     for col in 0..columns {
@@ -245,23 +247,36 @@ pub fn protect(s: &mut Statistics) {
             let Some(f) = findings.first() else { break };
             let m = model(s, col);
             let Some(target) = m.vars.iter().position(|v| *v == f.var) else { break };
-            // Candidates: published non-zero cells sharing an equation with the finding.
-            let mut candidates: Vec<(i64, usize)> = m
+            let direct: Vec<usize> = m
                 .cons
                 .iter()
-                .filter(|c| c.eq && c.terms.iter().any(|(i, _)| *i == target))
+                .filter(|c| c.terms.iter().any(|(i, _)| *i == target))
                 .flat_map(|c| c.terms.iter().map(|(i, _)| *i))
-                .filter(|i| m.lo[*i] == m.hi[*i] && m.lo[*i] > 0)
-                .map(|i| (m.lo[i], i))
                 .collect();
-            candidates.sort_by_key(|(v, i)| (*i == 0, *v, m.vars[*i].clone()));
-            candidates.dedup();
-            let Some((_, pick)) = candidates.first().copied() else {
-                // Only inequalities pin it: hide the totals (the incident count) of the column.
-                hide(s, col, &Var::Total);
-                continue;
+            let headline = |v: &Var| match v {
+                Var::Total => true,
+                Var::Cell { table, row } => table == "summary" && (row == "reports" || row == "incidents"),
             };
-            hide(s, col, &m.vars[pick]);
+            let mut candidates: Vec<usize> =
+                (0..m.vars.len()).filter(|i| m.lo[*i] == m.hi[*i] && m.lo[*i] > 0).collect();
+            candidates.sort_by_key(|i| (headline(&m.vars[*i]), !direct.contains(i), m.lo[*i], m.vars[*i].clone()));
+            let frees = |v: &Var| {
+                let mut trial = s.clone();
+                hide(&mut trial, col, v);
+                !audit_column(&trial, col).iter().any(|g| g.var == f.var)
+            };
+            // 届出件数 and the incident count stay published while two other cells will do.
+            let (headlines, others): (Vec<usize>, Vec<usize>) = candidates.iter().partition(|i| headline(&m.vars[**i]));
+            let pick = others
+                .iter()
+                .find(|i| frees(&m.vars[**i]))
+                .or_else(|| others.iter().find(|i| direct.contains(i)))
+                .or_else(|| headlines.iter().find(|i| frees(&m.vars[**i])))
+                .or_else(|| headlines.first());
+            match pick {
+                Some(i) => hide(s, col, &m.vars[*i]),
+                None => break,
+            }
         }
     }
 }
