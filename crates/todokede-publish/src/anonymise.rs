@@ -142,10 +142,8 @@ fn refang(v: Vec<Ch>) -> Vec<Ch> {
             let n = from.chars().count();
             if i + n <= v.len() && v[i..i + n].iter().map(|c| c.c.to_ascii_lowercase()).eq(from.chars()) {
                 // A scheme only at a word start ("hxxp" inside a word is a word).
-                if from.starts_with('h') || from.starts_with('f') {
-                    if i > 0 && v[i - 1].c.is_ascii_alphanumeric() {
-                        continue;
-                    }
+                if (from.starts_with('h') || from.starts_with('f')) && i > 0 && v[i - 1].c.is_ascii_alphanumeric() {
+                    continue;
                 }
                 let (s, e) = (v[i].s, v[i + n - 1].e);
                 out.extend(to.chars().map(|c| Ch { c, s, e }));
@@ -474,10 +472,11 @@ fn katakana_variants(word: &str) -> Vec<String> {
             let mut s = String::new();
             for (i, k) in syl.iter().enumerate() {
                 s.push_str(k);
-                if let Some(j) = os.iter().position(|o| *o == i) {
-                    if mask & (1 << j) != 0 && syl.get(i + 1) != Some(&"ウ") {
-                        s.push_str(long);
-                    }
+                if let Some(j) = os.iter().position(|o| *o == i)
+                    && mask & (1 << j) != 0
+                    && syl.get(i + 1) != Some(&"ウ")
+                {
+                    s.push_str(long);
                 }
             }
             if !out.contains(&s) {

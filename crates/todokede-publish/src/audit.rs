@@ -167,7 +167,7 @@ fn div_ceil(a: i64, b: i64) -> i64 {
 
 /// Is there an integer solution within the bounds? Propagation, then branching on the
 /// narrowest open domain (enumerating small ones, halving large ones).
-fn feasible(cons: &[Linear], lo: &mut Vec<i64>, hi: &mut Vec<i64>, depth: usize) -> bool {
+fn feasible(cons: &[Linear], lo: &mut [i64], hi: &mut [i64], depth: usize) -> bool {
     if !propagate(cons, lo, hi) {
         return false;
     }
@@ -184,7 +184,7 @@ fn feasible(cons: &[Linear], lo: &mut Vec<i64>, hi: &mut Vec<i64>, depth: usize)
         vec![(lo[i], mid), (mid + 1, hi[i])]
     };
     for (a, b) in ranges {
-        let (mut l, mut h) = (lo.clone(), hi.clone());
+        let (mut l, mut h) = (lo.to_vec(), hi.to_vec());
         l[i] = a;
         h[i] = b;
         if feasible(cons, &mut l, &mut h, depth + 1) {
