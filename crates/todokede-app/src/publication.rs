@@ -51,6 +51,9 @@ fn known_identifiers(c: &ReportContent) -> KnownIdentifiers {
         phones: r.phone.iter().cloned().collect(),
         addresses: r.address.iter().cloned().collect(),
         domains: domain.into_iter().collect(),
+        // The forms ask for no readings; the anonymiser derives romaji and kana from the
+        // e-mail address.
+        ..Default::default()
     }
 }
 

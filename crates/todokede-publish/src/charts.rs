@@ -1,6 +1,7 @@
 //! Server-side SVG charts (plotters): bars by category and the monthly line, drawn from the
-//! *suppressed* statistics, so a chart never shows more than the tables do. A suppressed cell is
-//! a grey bar (or point) at the threshold, labelled "<N".
+//! *suppressed* statistics, so a chart never shows more than the tables do. A withheld cell
+//! ("<N" or "x") has no bar and no point — drawing "<3" as a bar of 3 would state a number the
+//! table does not — only its label at the axis, and the monthly line breaks around it.
 
 use crate::stats::{Cell, Statistics, Table};
 use plotters::prelude::*;
@@ -15,8 +16,9 @@ fn period_values(t: &Table) -> Vec<(String, Cell)> {
     t.rows.iter().map(|r| (r.label.clone(), r.cells[0])).collect()
 }
 
-fn height(c: Cell, threshold: u64) -> u64 {
-    c.count().unwrap_or(threshold)
+/// A withheld cell has no height: its label sits at the axis.
+fn height(c: Cell) -> u64 {
+    c.count().unwrap_or(0)
 }
 
 /// Horizontal bars, one per row of `table` (the period's column).
@@ -25,7 +27,7 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
     // Only what the period has (a category seen in earlier periods only is not a bar of this one).
     let values: Vec<(String, Cell)> = period_values(table).into_iter().filter(|(_, c)| *c != Cell::Count(0)).collect();
     let n = values.len().max(1);
-    let max = values.iter().map(|(_, c)| height(*c, stats.threshold)).max().unwrap_or(1).max(1);
+    let max = values.iter().map(|(_, c)| height(*c)).max().unwrap_or(1).max(1);
     let mut svg = String::new();
     {
         let h = 70 + 34 * n as u32;
@@ -55,22 +57,20 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
             .x_desc("件数")
             .draw();
         let threshold = stats.threshold;
-        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
-            let color = if *c == Cell::Suppressed { SUPPRESSED } else { BAR };
-            let mut bar = Rectangle::new(
-                [(0, SegmentValue::Exact(i)), (height(*c, threshold), SegmentValue::Exact(i + 1))],
-                color.filled(),
-            );
-            bar.set_margin(6, 6, 0, 0);
-            bar
-        }));
+        let _ =
+            chart.draw_series(values.iter().enumerate().filter(|(_, (_, c))| !c.is_withheld()).map(|(i, (_, c))| {
+                let mut bar = Rectangle::new(
+                    [(0, SegmentValue::Exact(i)), (height(*c), SegmentValue::Exact(i + 1))],
+                    BAR.filled(),
+                );
+                bar.set_margin(6, 6, 0, 0);
+                bar
+            }));
         let style = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        let withheld = style.clone().color(&SUPPRESSED);
         let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
-            Text::new(
-                format!(" {}", c.display(threshold)),
-                (height(*c, threshold), SegmentValue::CenterOf(i)),
-                style.clone(),
-            )
+            let style = if c.is_withheld() { &withheld } else { &style };
+            Text::new(format!(" {}", c.display(threshold)), (height(*c), SegmentValue::CenterOf(i)), style.clone())
         }));
         let _ = root.present();
     }
@@ -83,7 +83,7 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
     let values = period_values(table);
     let n = values.len();
     let threshold = stats.threshold;
-    let max = values.iter().map(|(_, c)| height(*c, threshold)).max().unwrap_or(1).max(1);
+    let max = values.iter().map(|(_, c)| height(*c)).max().unwrap_or(1).max(1);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
@@ -109,16 +109,26 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
             .label_style((FONT, 13))
             .y_desc("件数")
             .draw();
-        let points: Vec<(usize, u64)> =
-            values.iter().enumerate().map(|(i, (_, c))| (i, height(*c, threshold))).collect();
-        let _ = chart.draw_series(LineSeries::new(points.iter().copied(), BAR.stroke_width(2)));
-        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
-            let color = if *c == Cell::Suppressed { SUPPRESSED } else { BAR };
-            Circle::new((i, height(*c, threshold)), 4, color.filled())
-        }));
+        // The line runs through published months only: it breaks around a withheld one.
+        let mut runs: Vec<Vec<(usize, u64)>> = vec![vec![]];
+        for (i, (_, c)) in values.iter().enumerate() {
+            match c.count() {
+                Some(n) => runs.last_mut().expect("non-empty").push((i, n)),
+                None => runs.push(vec![]),
+            }
+        }
+        for run in runs.iter().filter(|r| r.len() >= 2) {
+            let _ = chart.draw_series(LineSeries::new(run.iter().copied(), BAR.stroke_width(2)));
+        }
+        let _ = chart.draw_series(
+            values.iter().enumerate().filter_map(|(i, (_, c))| c.count().map(|n| Circle::new((i, n), 4, BAR.filled()))),
+        );
         let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
+        let withheld =
+            TextStyle::from((FONT, 12).into_font()).color(&SUPPRESSED).pos(Pos::new(HPos::Center, VPos::Bottom));
         let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
-            Text::new(c.display(threshold), (i, height(*c, threshold) + max / 12 + 1), style.clone())
+            let st = if c.is_withheld() { withheld.clone() } else { style.clone() };
+            Text::new(c.display(threshold), (i, height(*c) + max / 12 + 1), st)
         }));
         let _ = root.present();
     }

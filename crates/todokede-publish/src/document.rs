@@ -5,7 +5,8 @@
 //! 2 届出事例概要一覧 (表2-1 grouped by category) and 2-1 着目点, one chapter per featured case
 //! (N-1 届出内容, N-2 着目点), 届出のお願い, and an appendix with the statistics and charts.
 
-use crate::anonymise::{Anonymised, KnownIdentifiers, Replacement, anonymise};
+use crate::anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymise};
+use crate::points::{ChapterRef, Facts, featured_points};
 use crate::stats::{CaseRecord, Statistics};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,16 +19,38 @@ pub struct Text {
     pub text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replacements: Vec<Replacement>,
+    /// What the anonymiser could not rule out, for the approver to clear.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risks: Vec<Risk>,
 }
 
 impl Text {
     /// Our own wording (no report content): nothing to anonymise.
     pub fn fixed(s: impl Into<String>) -> Text {
-        Text { text: s.into(), replacements: vec![] }
+        Text { text: s.into(), replacements: vec![], risks: vec![] }
     }
     fn from(a: Anonymised) -> Text {
-        Text { text: a.text, replacements: a.replacements }
+        Text { text: a.text, replacements: a.replacements, risks: a.risks }
     }
+}
+
+/// A 着目点: a headed paragraph ("phpMyAdmin の利用" and what to know about it). Documents
+/// saved before headings existed read as points without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Point {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading: Option<Text>,
+    #[serde(flatten)]
+    pub body: Text,
+}
+
+/// A 1-N-M subsection of a trend chapter (攻撃手口, 観測状況と攻撃経路, 対策).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Subsection {
+    pub heading: String,
+    pub paragraphs: Vec<Text>,
+    #[serde(default)]
+    pub bullets: Vec<Text>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,17 +94,23 @@ pub struct FeaturedCase {
     pub title: Text,
     /// 届出内容: 発見経緯, 被害内容, 被害原因, 被害対応, 事後対策, その他事項 (those known).
     pub sections: Vec<Section>,
-    pub points: Vec<Text>,
+    pub points: Vec<Point>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TechniqueChapter {
     pub key: String,
     pub title: Text,
-    /// The period's count, then the previous periods'.
-    pub counts: Vec<(String, u64)>,
+    /// The period's count, then the previous periods' (`None`: the system has no data for that
+    /// period — not zero).
+    pub counts: Vec<(String, Option<u64>)>,
     pub paragraphs: Vec<Text>,
-    pub countermeasures: Vec<Text>,
+    /// 攻撃手口, 観測状況と攻撃経路, 対策.
+    #[serde(default)]
+    pub subsections: Vec<Subsection>,
+    /// The test behind the choice (Poisson p-value): for the analyst's view, never printed.
+    #[serde(default)]
+    pub analysis: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -159,6 +188,36 @@ fn classification(r: &CaseRecord) -> todokede_domain::Classification {
     }
 }
 
+/// ATT&CK techniques in the leaflet's Japanese (the knowledge base names them in English).
+pub fn technique_ja(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "T1078" => "正規アカウントの悪用",
+        "T1078.001" => "初期設定のアカウントの悪用",
+        "T1485" => "データの破壊",
+        "T1486" => "データの暗号化（ランサムウェア）",
+        "T1110" => "総当たり攻撃",
+        "T1110.001" => "パスワードの推測（辞書攻撃）",
+        "T1110.003" => "パスワードスプレー攻撃",
+        "T1110.004" => "リスト型攻撃",
+        "T1021" => "リモートサービスの悪用",
+        "T1021.001" => "リモートデスクトップの悪用",
+        "T1021.002" => "ファイル共有（SMB）の悪用",
+        "T1021.004" => "SSH の悪用",
+        "T1133" => "外部リモートサービスの悪用",
+        "T1190" => "公開されたアプリケーションの脆弱性の悪用",
+        "T1505.003" => "ウェブシェルの設置",
+        "T1566" => "フィッシング",
+        "T1598.003" => "フィッシングサイトへの誘導",
+        "T1534" => "組織内でのフィッシング（ラテラルフィッシング）",
+        "T1114.002" => "メールの窃取",
+        "T1584.004" => "サーバの乗っ取り（踏み台化）",
+        "T1213" => "データベース等からの情報収集",
+        "T1199" => "取引先・委託先を経由した侵入",
+        "T1070" => "痕跡の消去",
+        _ => return None,
+    })
+}
+
 /// Keys a surge can be about, with how the report names them.
 fn surge_keys(r: &CaseRecord) -> Vec<(String, String)> {
     let mut keys: Vec<(String, String)> = r
@@ -168,7 +227,7 @@ fn surge_keys(r: &CaseRecord) -> Vec<(String, String)> {
         .map(|d| (format!("damage.{}", d.key()), d.label_ja().to_owned()))
         .collect();
     for t in &r.techniques {
-        let name = todokede_analyse::technique_name(t);
+        let name = technique_ja(t).unwrap_or_else(|| todokede_analyse::technique_name(t));
         keys.push((format!("technique.{t}"), if name.is_empty() { t.clone() } else { format!("{name}（{t}）") }));
     }
     if let Some(c) = r.causes.first() {
@@ -304,36 +363,6 @@ pub fn generate(
     }
     let row_no = |report: &str| groups.iter().flat_map(|g| &g.rows).find(|r| r.report == report).map(|r| r.no);
 
-    // Featured cases.
-    let featured: Vec<FeaturedCase> = featured
-        .iter()
-        .filter_map(|f| {
-            let c = in_period.iter().find(|c| c.record.report == f.report)?;
-            let mut sections = vec![];
-            for (heading, text) in
-                [("発見経緯", &c.discovery), ("被害内容", &c.damage), ("被害原因", &c.cause), ("被害対応", &c.response)]
-            {
-                if let Some(t) = text.as_deref().filter(|t| !t.trim().is_empty()) {
-                    sections.push(Section { heading: heading.into(), text: anon(t, &c.known) });
-                }
-            }
-            if sections.is_empty() {
-                sections.push(Section { heading: "被害内容".into(), text: anon(&c.description, &c.known) });
-            }
-            let points = todokede_analyse::countermeasures_for(&classification(&c.record))
-                .into_iter()
-                .map(|cm| Text::fixed(cm.ja))
-                .collect();
-            Some(FeaturedCase {
-                chapter: featured_chapter[f.report.as_str()],
-                report: f.report.clone(),
-                title: anon(&f.title, &c.known),
-                sections,
-                points,
-            })
-        })
-        .collect();
-
     // The notable techniques: surges of the period.
     let mut all_records: Vec<CaseRecord> = history.to_vec();
     let known: BTreeSet<&str> = history.iter().map(|r| r.report.as_str()).collect();
@@ -353,59 +382,62 @@ pub fn generate(
             .collect()
     };
     let columns = [period, period.previous(), period.previous().previous()];
-    let technique_chapters: Vec<TechniqueChapter> = chosen
+    // A period before the system's first report has no data: not "0 件".
+    let has_data: Vec<bool> =
+        columns.iter().map(|p| all_records.iter().any(|r| r.received_on <= p.bounds().1)).collect();
+    let technique_chapters: Vec<TechniqueChapter> =
+        chosen.iter().map(|s| trend_chapter(s, &in_period, &columns, &has_data, &row_no, &featured_chapter)).collect();
+    // Featured cases: 届出内容 from the report, 着目点 from the case's own facts.
+    let featured: Vec<FeaturedCase> = featured
         .iter()
-        .map(|s| {
-            let rows: Vec<u32> = in_period
-                .iter()
-                .filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key))
-                .filter_map(|c| row_no(&c.record.report))
-                .collect();
-            let rows_text = rows.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
-            let prev = s.previous.iter().map(|n| format!("{n} 件")).collect::<Vec<_>>().join("、");
-            let mut cms: Vec<String> = vec![];
-            let mut seen: BTreeSet<(Vec<CauseCategory>, Vec<DamageCategory>, Vec<String>)> = BTreeSet::new();
-            for c in in_period.iter().filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key)) {
-                if !seen.insert((c.record.causes.clone(), c.record.damages.clone(), c.record.techniques.clone())) {
-                    continue;
-                }
-                for cm in todokede_analyse::countermeasures_for(&classification(&c.record)) {
-                    if !cms.iter().any(|x| x == cm.ja) {
-                        cms.push(cm.ja.to_owned());
-                    }
+        .filter_map(|f| {
+            let c = in_period.iter().find(|c| c.record.report == f.report)?;
+            let mut sections = vec![];
+            for (heading, text) in
+                [("発見経緯", &c.discovery), ("被害内容", &c.damage), ("被害原因", &c.cause), ("被害対応", &c.response)]
+            {
+                if let Some(t) = text.as_deref().filter(|t| !t.trim().is_empty()) {
+                    sections.push(Section { heading: heading.into(), text: anon(t, &c.known) });
                 }
             }
-            TechniqueChapter {
-                key: s.key.clone(),
-                title: Text::fixed(format!("「{}」について", s.label)),
-                counts: columns
+            if sections.is_empty() {
+                sections.push(Section { heading: "被害内容".into(), text: anon(&c.description, &c.known) });
+            }
+            let keys = surge_keys(&c.record);
+            let facts = Facts {
+                causes: &c.record.causes,
+                damages: &c.record.damages,
+                techniques: &c.record.techniques,
+                text: [
+                    Some(&c.description),
+                    c.discovery.as_ref(),
+                    c.damage.as_ref(),
+                    c.cause.as_ref(),
+                    c.response.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n"),
+                chapters: technique_chapters
                     .iter()
-                    .map(|p| p.label_ja())
-                    .zip(std::iter::once(s.current).chain(s.previous.iter().copied()))
+                    .enumerate()
+                    .filter(|(_, t)| keys.iter().any(|(k, _)| *k == t.key))
+                    .map(|(i, t)| ChapterRef {
+                        number: i + 1,
+                        label: t.title.text.trim_start_matches('「').split('」').next().unwrap_or("").to_owned(),
+                        key: t.key.clone(),
+                    })
                     .collect(),
-                paragraphs: vec![
-                    Text::fixed(format!(
-                        "今期、「{}」に該当する被害が {} 件、届出窓口へ報告された（前期、前々期はそれぞれ {}）。{}",
-                        s.label,
-                        s.current,
-                        prev,
-                        if s.p_value < todokede_analyse::trends::ALPHA {
-                            format!(
-                                "過去 2 期の平均（{:.1} 件）に比べ有意な増加である（ポアソン検定、p = {:.4}）。",
-                                s.baseline, s.p_value
-                            )
-                        } else {
-                            String::new()
-                        }
-                    )),
-                    Text::fixed(if rows.is_empty() {
-                        "表 2-1 には該当する事例を掲載していない。".to_owned()
-                    } else {
-                        format!("表 2-1 の項番 {rows_text} が該当する。")
-                    }),
-                ],
-                countermeasures: cms.into_iter().take(5).map(Text::fixed).collect(),
-            }
+            };
+            Some(FeaturedCase {
+                chapter: featured_chapter[f.report.as_str()],
+                report: f.report.clone(),
+                title: anon(&f.title, &c.known),
+                sections,
+                points: featured_points(&facts),
+            })
         })
         .collect();
     let notable: Vec<Text> = technique_chapters
@@ -473,6 +505,185 @@ pub fn generate(
     }
 }
 
+/// "7 月～12 月", as the seeds write the period in running text.
+fn months_ja(p: Period) -> String {
+    let m = p.months();
+    match (m.first(), m.last()) {
+        (Some(a), Some(b)) if a.0 == b.0 => format!("{} 月～{} 月", a.1, b.1),
+        (Some(a), Some(b)) => format!("{} 年 {} 月～{} 年 {} 月", a.0, a.1, b.0, b.1),
+        _ => p.label_ja(),
+    }
+}
+
+/// Steps of the attack, where the knowledge has them for the trend's key (the seeds' 1-1-1).
+fn method_steps(key: &str) -> &'static [&'static str] {
+    match key {
+        "damage.data_destruction_extortion" => &[
+            "攻撃者が何らかの方法で企業等のデータベース等へ不正アクセスする。",
+            "データを窃取した上で、当該データを消去する（ただし、攻撃者が脅迫文でデータを持っていると主張しているのみであり、実際に窃取が成功しているか否かは定かではない）。",
+            "データが保存されていた場所に、データの復旧等のために金銭を支払うよう要求する脅迫文を残す。",
+        ],
+        "damage.ransomware" => &[
+            "攻撃者が何らかの方法で組織のネットワークへ侵入する。",
+            "端末やサーバ上のファイルを暗号化し、復号と引き換えに金銭を支払うよう要求する。",
+        ],
+        "damage.stepping_stone" => &[
+            "攻撃者が外部からアクセス可能なサーバ等へ不正にログインする。",
+            "乗っ取ったサーバから、他の組織への攻撃やメールの送信を行う。",
+        ],
+        "damage.account_takeover" => &[
+            "攻撃者が何らかの方法で入手した ID・パスワードを用いて、利用者のアカウントへログインする。",
+            "アカウントに登録された情報の閲覧や、不正な購入・送金等を行う。",
+        ],
+        _ => &[],
+    }
+}
+
+/// 1-N: a trend of the period in IPA's voice — its count against the periods the system has
+/// data for (no p-value: that is the analyst's), 攻撃手口 from the cases' techniques,
+/// 観測状況と攻撃経路 from their causes and linked reports, 対策 from their causes' knowledge.
+fn trend_chapter(
+    s: &Surge,
+    in_period: &[&CaseInput],
+    columns: &[Period],
+    has_data: &[bool],
+    row_no: &dyn Fn(&str) -> Option<u32>,
+    featured_chapter: &BTreeMap<&str, u32>,
+) -> TechniqueChapter {
+    let cases: Vec<&CaseInput> =
+        in_period.iter().copied().filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key)).collect();
+    let rows: Vec<u32> = cases.iter().filter_map(|c| row_no(&c.record.report)).collect();
+    let rows_text = rows.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
+    let counts: Vec<(String, Option<u64>)> = columns
+        .iter()
+        .map(|p| p.label_ja())
+        .zip(std::iter::once(s.current).chain(s.previous.iter().copied()))
+        .enumerate()
+        .map(|(i, (l, n))| (l, has_data.get(i).copied().unwrap_or(false).then_some(n)))
+        .collect();
+    let names = ["前期", "前々期"];
+    let known: Vec<(&str, u64)> =
+        counts.iter().skip(1).zip(names).filter_map(|((_, n), name)| n.map(|n| (name, n))).collect();
+    let history = if known.is_empty() {
+        "。これまでに同種の被害の届出はなく、今期初めて届出があった".to_owned()
+    } else if known.iter().all(|(_, n)| *n == 0) {
+        let which = known.iter().map(|(p, _)| *p).collect::<Vec<_>>().join("、");
+        let before = if known.len() < names.len() { "。それ以前の届出の記録はない" } else { "" };
+        format!("（{which}は 0 件）{before}")
+    } else {
+        let each = known.iter().map(|(p, n)| format!("{p}は {n} 件")).collect::<Vec<_>>().join("、");
+        let mean = known.iter().map(|(_, n)| *n as f64).sum::<f64>() / known.len() as f64;
+        let rise = if s.current as f64 >= 2.0 * mean {
+            format!("。過去 {} 期の平均（{:.1} 件）を大きく上回っている", known.len(), mean)
+        } else {
+            String::new()
+        };
+        format!("（{each}）{rise}")
+    };
+    let featured_here: Vec<u32> =
+        cases.iter().filter_map(|c| featured_chapter.get(c.record.report.as_str()).copied()).collect();
+    let mut intro = format!(
+        "今期（{}）、「{}」に該当する被害が {} 件、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
+        months_ja(columns[0]),
+        s.label,
+        s.current
+    );
+    if let Some(ch) = featured_here.first() {
+        intro.push_str(&format!("なお、代表的な 1 件について、事例を {ch} 章で紹介する。"));
+    }
+    let mut technique_counts: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    let mut cause_counts: BTreeMap<CauseCategory, BTreeSet<&str>> = BTreeMap::new();
+    let mut incidents: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &cases {
+        for t in &c.record.techniques {
+            technique_counts.entry(t.clone()).or_default().insert(&c.record.incident);
+        }
+        if let Some(p) = c.record.causes.first() {
+            cause_counts.entry(*p).or_default().insert(&c.record.incident);
+        }
+        *incidents.entry(&c.record.incident).or_default() += 1;
+    }
+    let mut techniques: Vec<(String, usize)> = technique_counts.into_iter().map(|(t, v)| (t, v.len())).collect();
+    techniques.sort_by_key(|(t, n)| (std::cmp::Reverse(*n), t.clone()));
+    let mut method: Vec<Text> = method_steps(&s.key).iter().map(|t| Text::fixed(*t)).collect();
+    // Only the techniques the leaflet can name in Japanese (the rest are in the statistics).
+    method.extend(
+        techniques
+            .iter()
+            .filter_map(|(t, n)| technique_ja(t).map(|ja| Text::fixed(format!("{ja}（ATT&CK {t}）：{n} 件"))))
+            .take(6),
+    );
+    let mut causes: Vec<(CauseCategory, usize)> = cause_counts.into_iter().map(|(c, v)| (c, v.len())).collect();
+    causes.sort_by_key(|(c, n)| (std::cmp::Reverse(*n), c.key()));
+    let mut observed = vec![];
+    if !causes.is_empty() {
+        observed.push(Text::fixed(format!(
+            "今期の該当事例の被害原因（推定を含む）は、{}であった。",
+            causes.iter().map(|(c, n)| format!("{}が {n} 件", c.label_ja())).collect::<Vec<_>>().join("、"),
+        )));
+    }
+    let linked = incidents.values().filter(|n| **n > 1).count();
+    if linked > 0 {
+        observed.push(Text::fixed(format!(
+            "このうち {linked} 件のインシデントについては、複数の届出が同一の被害に関するものであった（1 件として数えている）。"
+        )));
+    }
+    if causes.iter().any(|(c, _)| matches!(c, CauseCategory::MissingAccessControl | CauseCategory::WeakCredentials)) {
+        observed.push(Text::fixed("アクセス制御が不十分なシステムが今後も狙われる可能性があり、注意が必要である。"));
+    }
+    let mut cms: Vec<String> = vec![];
+    let mut seen: BTreeSet<(Vec<CauseCategory>, Vec<DamageCategory>, Vec<String>)> = BTreeSet::new();
+    for c in &cases {
+        if !seen.insert((c.record.causes.clone(), c.record.damages.clone(), c.record.techniques.clone())) {
+            continue;
+        }
+        for cm in todokede_analyse::countermeasures_for(&classification(&c.record)) {
+            if !cms.iter().any(|x| x == cm.ja) {
+                cms.push(cm.ja.to_owned());
+            }
+        }
+    }
+    let cause_words = causes.iter().map(|(c, _)| format!("「{}」", c.label_ja())).collect::<Vec<_>>().join("や");
+    TechniqueChapter {
+        key: s.key.clone(),
+        title: Text::fixed(format!("「{}」について", s.label)),
+        counts,
+        paragraphs: vec![
+            Text::fixed(intro),
+            Text::fixed(if rows.is_empty() {
+                "表 2-1 には該当する事例を掲載していない。".to_owned()
+            } else {
+                format!("表 2-1 の項番 {rows_text} が該当する。")
+            }),
+        ],
+        subsections: vec![
+            Subsection {
+                heading: "攻撃手口".into(),
+                paragraphs: vec![Text::fixed("今期の該当事例では、次のような手口が確認された。")],
+                bullets: method,
+            },
+            Subsection { heading: "観測状況と攻撃経路".into(), paragraphs: observed, bullets: vec![] },
+            Subsection {
+                heading: "対策".into(),
+                paragraphs: vec![Text::fixed(if cause_words.is_empty() {
+                    "一般的な不正アクセス対策を確実に実施していただきたい。".to_owned()
+                } else {
+                    format!(
+                        "確認できている限り、この攻撃は特殊な技術によるものではなく、{cause_words}を突くものであった。このため、次のような一般的な対策を確実に実施していただきたい。"
+                    )
+                })],
+                bullets: cms.into_iter().take(5).map(Text::fixed).collect(),
+            },
+        ],
+        analysis: format!(
+            "ポアソン検定 p = {:.4}（基準 {:.1} 件/期、過去の件数 {}）",
+            s.p_value,
+            s.baseline,
+            s.previous.iter().map(|n| n.to_string()).collect::<Vec<_>>().join("、")
+        ),
+    }
+}
+
 impl Document {
     /// Every editable text with a stable path (`groups.0.rows.3.summary`), in document order.
     pub fn texts_mut(&mut self) -> Vec<(String, &mut Text)> {
@@ -487,12 +698,20 @@ impl Document {
                     .enumerate()
                     .map(|(i, t)| (format!("technique_chapters.{c}.paragraphs.{i}"), t)),
             );
-            out.extend(
-                ch.countermeasures
-                    .iter_mut()
-                    .enumerate()
-                    .map(|(i, t)| (format!("technique_chapters.{c}.countermeasures.{i}"), t)),
-            );
+            for (n, sub) in ch.subsections.iter_mut().enumerate() {
+                out.extend(
+                    sub.paragraphs
+                        .iter_mut()
+                        .enumerate()
+                        .map(|(i, t)| (format!("technique_chapters.{c}.subsections.{n}.paragraphs.{i}"), t)),
+                );
+                out.extend(
+                    sub.bullets
+                        .iter_mut()
+                        .enumerate()
+                        .map(|(i, t)| (format!("technique_chapters.{c}.subsections.{n}.bullets.{i}"), t)),
+                );
+            }
         }
         for (g, group) in self.groups.iter_mut().enumerate() {
             out.push((format!("groups.{g}.heading"), &mut group.heading));
@@ -510,7 +729,12 @@ impl Document {
             out.extend(
                 case.sections.iter_mut().enumerate().map(|(i, s)| (format!("featured.{f}.sections.{i}"), &mut s.text)),
             );
-            out.extend(case.points.iter_mut().enumerate().map(|(i, t)| (format!("featured.{f}.points.{i}"), t)));
+            for (i, p) in case.points.iter_mut().enumerate() {
+                if let Some(h) = p.heading.as_mut() {
+                    out.push((format!("featured.{f}.points.{i}.heading"), h));
+                }
+                out.push((format!("featured.{f}.points.{i}"), &mut p.body));
+            }
         }
         out.extend(self.how_to_report.iter_mut().enumerate().map(|(i, t)| (format!("how_to_report.{i}"), t)));
         out
@@ -542,9 +766,15 @@ impl Document {
             let a = anonymise(new.trim(), &KnownIdentifiers::default(), &keep);
             text.text = a.text;
             text.replacements.extend(a.replacements);
+            text.risks = a.risks;
             changed.push(path.clone());
         }
         Ok(changed)
+    }
+
+    /// What the anonymiser could not rule out, with where: the approver clears these.
+    pub fn risks(&self) -> Vec<(String, Risk)> {
+        self.texts().into_iter().flat_map(|(p, t)| t.risks.into_iter().map(move |r| (p.clone(), r))).collect()
     }
 
     /// All replacements made, with where, for the analyst's review.

@@ -5,12 +5,14 @@
 //! the files.
 
 pub mod anonymise;
+pub mod audit;
 pub mod charts;
 pub mod document;
+pub mod points;
 pub mod render;
 pub mod stats;
 
-pub use anonymise::{Anonymised, KnownIdentifiers, Replacement, anonymise};
-pub use document::{CaseInput, Document, DraftChoices, FeatureChoice, generate};
+pub use anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymise};
+pub use document::{CaseInput, Document, DraftChoices, FeatureChoice, Point, generate};
 pub use render::{RenderError, RenderOptions};
 pub use stats::{CaseRecord, Cell, Statistics};

@@ -82,11 +82,24 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         }
         p(&format!("| {} |", ch.counts.iter().map(|(l, _)| esc(l)).collect::<Vec<_>>().join(" | ")));
         p(&format!("|{}", "---|".repeat(ch.counts.len())));
-        p(&format!("| {} |\n", ch.counts.iter().map(|(_, n)| format!("{n} 件")).collect::<Vec<_>>().join(" | ")));
-        for t in &ch.countermeasures {
-            p(&format!("- {}", esc(&t.text)));
+        p(&format!(
+            "| {} |\n",
+            ch.counts
+                .iter()
+                .map(|(_, n)| n.map_or("（記録なし）".to_owned(), |n| format!("{n} 件")))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+        for (j, sub) in ch.subsections.iter().enumerate() {
+            p(&format!("#### 1-{}-{}. {}\n", i + 1, j + 1, esc(&sub.heading)));
+            for t in &sub.paragraphs {
+                p(&format!("{}\n", esc(&t.text)));
+            }
+            for t in &sub.bullets {
+                p(&format!("- {}", esc(&t.text)));
+            }
+            p("");
         }
-        p("");
     }
     p("## 2. 届出事例概要一覧\n");
     p("表 2-1 主な届出事例の概要一覧\n");
@@ -114,7 +127,10 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         }
         p(&format!("### {}-2. 着目点\n", f.chapter));
         for t in &f.points {
-            p(&format!("- {}", esc(&t.text)));
+            if let Some(h) = &t.heading {
+                p(&format!("**■ {}**\n", esc(&h.text)));
+            }
+            p(&format!("{}\n", esc(&t.body.text)));
         }
         p("");
     }

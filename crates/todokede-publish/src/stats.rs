@@ -27,24 +27,36 @@ pub struct CaseRecord {
     pub techniques: Vec<String>,
 }
 
-/// A published count: the number, or suppressed because it could single out a reporter.
-/// Serialised as the number, or `null` when suppressed.
+/// A published count: the number, suppressed because it could single out a reporter ("<3",
+/// 1 to threshold − 1), or hidden by complementary suppression ("x", at least the threshold: a
+/// cell that would give a suppressed one away). Serialised as the number, `null` when
+/// suppressed, `"x"` when hidden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "Option<u64>", into = "Option<u64>")]
+#[serde(try_from = "serde_json::Value", into = "serde_json::Value")]
 pub enum Cell {
     Count(u64),
     Suppressed,
+    Hidden,
 }
 
-impl From<Option<u64>> for Cell {
-    fn from(v: Option<u64>) -> Cell {
-        v.map_or(Cell::Suppressed, Cell::Count)
+impl TryFrom<serde_json::Value> for Cell {
+    type Error = String;
+    fn try_from(v: serde_json::Value) -> Result<Cell, String> {
+        match v {
+            serde_json::Value::Null => Ok(Cell::Suppressed),
+            serde_json::Value::String(s) if s == "x" => Ok(Cell::Hidden),
+            v => v.as_u64().map(Cell::Count).ok_or_else(|| format!("not a cell: {v}")),
+        }
     }
 }
 
-impl From<Cell> for Option<u64> {
-    fn from(c: Cell) -> Option<u64> {
-        c.count()
+impl From<Cell> for serde_json::Value {
+    fn from(c: Cell) -> serde_json::Value {
+        match c {
+            Cell::Count(n) => n.into(),
+            Cell::Suppressed => serde_json::Value::Null,
+            Cell::Hidden => "x".into(),
+        }
     }
 }
 
@@ -53,13 +65,18 @@ impl Cell {
         match self {
             Cell::Count(n) => n.to_string(),
             Cell::Suppressed => format!("<{threshold}"),
+            Cell::Hidden => "x".to_owned(),
         }
     }
     pub fn count(&self) -> Option<u64> {
         match self {
             Cell::Count(n) => Some(*n),
-            Cell::Suppressed => None,
+            Cell::Suppressed | Cell::Hidden => None,
         }
+    }
+    /// Not shown as a number.
+    pub fn is_withheld(&self) -> bool {
+        !matches!(self, Cell::Count(_))
     }
 }
 
@@ -104,7 +121,7 @@ pub const PREVIOUS_PERIODS: usize = 2;
 /// of the classifications.
 struct Incident<'a> {
     first: &'a CaseRecord,
-    reports: u64,
+    records: Vec<&'a CaseRecord>,
     forms: Vec<ReportForm>,
     has_damage: bool,
     attack_types: Vec<AttackType>,
@@ -132,7 +149,7 @@ fn incidents(records: &[CaseRecord]) -> Vec<Incident<'_>> {
             rs.sort_by_key(|r| (r.received_on, r.report.clone()));
             let mut i = Incident {
                 first: rs[0],
-                reports: rs.len() as u64,
+                records: rs.clone(),
                 forms: vec![],
                 has_damage: false,
                 attack_types: vec![],
@@ -287,21 +304,28 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         ] {
             c.totals[col] += 1;
         }
-        for _ in 0..inc.reports {
+        // 届出件数 and its two forms count reports, as IPA counts (one report, one 件): the
+        // two rows partition it.
+        for r in &inc.records {
             summary.add(col, "reports", "届出件数");
+            let damage = r.has_damage == Some(true);
+            match r.form {
+                ReportForm::Virus => {
+                    summary.add(col, "virus", "ウイルス届出");
+                    if damage {
+                        summary.add(col, "virus_infected", "うち感染被害あり");
+                    }
+                }
+                ReportForm::UnauthorizedAccess => {
+                    summary.add(col, "unauthorized_access", "不正アクセス届出");
+                    if damage {
+                        summary.add(col, "unauthorized_access_damage", "うち被害あり");
+                    }
+                }
+            }
         }
         summary.add(col, "incidents", "インシデント件数");
-        if inc.forms.contains(&ReportForm::Virus) {
-            summary.add(col, "virus", "ウイルス届出");
-            if inc.has_damage {
-                summary.add(col, "virus_infected", "うち感染被害あり");
-            }
-        }
         if inc.forms.contains(&ReportForm::UnauthorizedAccess) {
-            summary.add(col, "unauthorized_access", "不正アクセス届出");
-            if inc.has_damage {
-                summary.add(col, "unauthorized_access_damage", "うち被害あり");
-            }
             let mut buckets: Vec<_> = inc.attack_types.iter().map(|t| attack_bucket(*t)).collect();
             buckets.dedup();
             buckets.sort();
@@ -348,19 +372,10 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         by_reporter.table("reporter_kind", "届出者種別", true, false),
         by_month.table("month", "月別", true, true),
     ];
-    // Months of the previous periods are not this period's months: only the first column.
-    if let Some(month) = tables.iter_mut().find(|t| t.key == "month") {
-        let own: Vec<String> = period.months().iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
-        month.rows.retain(|r| own.contains(&r.key));
-        for r in &mut month.rows {
-            r.cells.truncate(1);
-        }
-        month.total.truncate(1);
-    }
     for t in &mut tables {
         suppress(t, threshold);
     }
-    Statistics {
+    let mut stats = Statistics {
         period: period.to_string(),
         period_label: period.label_ja(),
         columns: periods.iter().map(|p| p.to_string()).collect(),
@@ -368,13 +383,29 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         reports_received,
         reports_confirmed: records.iter().filter(|r| col_of(r.received_on) == Some(0)).count() as u64,
         tables,
+    };
+    // Complementary suppression across every table of a column together (the same count
+    // appears in several tables). Each previous period's column is protected with its own
+    // months, as that period's own statistics are, so two publications together give away
+    // nothing either alone does not.
+    crate::audit::protect(&mut stats);
+    // Months of the previous periods are not this period's months: only the first column.
+    if let Some(month) = stats.tables.iter_mut().find(|t| t.key == "month") {
+        let own: Vec<String> = period.months().iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
+        month.rows.retain(|r| own.contains(&r.key));
+        for r in &mut month.rows {
+            r.cells.truncate(1);
+        }
+        month.total.truncate(1);
     }
+    stats
 }
 
 /// Primary suppression: every count in 1..threshold becomes "<threshold" (zero is shown: it
 /// identifies nobody). Complementary suppression, per column of a table whose rows partition
 /// the total: if exactly one cell is suppressed while the total is shown, the smallest other
-/// non-zero cell is suppressed too, so the hidden value cannot be recovered by subtraction.
+/// non-zero cell is hidden ("x") too, so the value cannot be recovered by subtraction. What
+/// holds across tables is [`crate::audit::protect`]'s.
 pub fn suppress(table: &mut Table, threshold: u64) {
     let small = |n: u64| n > 0 && n < threshold;
     for c in table.total.iter_mut() {
@@ -389,10 +420,10 @@ pub fn suppress(table: &mut Table, threshold: u64) {
                 r.cells[col] = Cell::Suppressed;
             }
         }
-        if !table.partitions_total || table.total[col] == Cell::Suppressed {
+        if !table.partitions_total || table.total[col].is_withheld() {
             continue;
         }
-        let suppressed = table.rows.iter().filter(|r| r.cells.get(col) == Some(&Cell::Suppressed)).count();
+        let suppressed = table.rows.iter().filter(|r| r.cells.get(col).is_some_and(|c| c.is_withheld())).count();
         if suppressed == 1 {
             let next = table
                 .rows
@@ -400,9 +431,9 @@ pub fn suppress(table: &mut Table, threshold: u64) {
                 .filter(|r| matches!(r.cells.get(col), Some(Cell::Count(n)) if *n > 0))
                 .min_by_key(|r| r.cells[col].count());
             match next {
-                Some(r) => r.cells[col] = Cell::Suppressed,
+                Some(r) => r.cells[col] = Cell::Hidden,
                 // Nothing else to hide behind: the total would give the cell away.
-                None => table.total[col] = Cell::Suppressed,
+                None => table.total[col] = Cell::Hidden,
             }
         }
     }
@@ -497,12 +528,12 @@ mod tests {
         // smallest, local government (4), else 15 - 10 - 4 = 1 gives the school away.
         assert_eq!(cell(&s, "reporter_kind", "company", 0), Cell::Count(10));
         assert_eq!(cell(&s, "reporter_kind", "educational", 0), Cell::Suppressed);
-        assert_eq!(cell(&s, "reporter_kind", "local_government", 0), Cell::Suppressed);
+        assert_eq!(cell(&s, "reporter_kind", "local_government", 0), Cell::Hidden);
         assert_eq!(cell(&s, "reporter_kind", "total", 0), Cell::Count(15));
         // Months: Aug 10, Oct 4, Dec 1 (+ complementary on Oct), Jul/Sep/Nov 0 shown as 0.
         assert_eq!(cell(&s, "month", "2019-08", 0), Cell::Count(10));
         assert_eq!(cell(&s, "month", "2019-12", 0), Cell::Suppressed);
-        assert_eq!(cell(&s, "month", "2019-10", 0), Cell::Suppressed);
+        assert_eq!(cell(&s, "month", "2019-10", 0), Cell::Hidden);
         assert_eq!(cell(&s, "month", "2019-09", 0), Cell::Count(0));
         assert_eq!(s.reports_confirmed, 16);
         let csv = to_csv(&s);
@@ -524,6 +555,6 @@ mod tests {
         };
         suppress(&mut t, 3);
         assert_eq!(t.rows[0].cells[0], Cell::Suppressed);
-        assert_eq!(t.total[0], Cell::Suppressed);
+        assert_eq!(t.total[0], Cell::Hidden);
     }
 }

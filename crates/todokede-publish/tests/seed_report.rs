@@ -4,68 +4,15 @@
 //! case chapters, and the DB-wipe surge; HTML, Markdown and a real PDF (checked with poppler's
 //! pdftotext and rendered with pdftoppm; pages kept in target/publication for a look).
 
-use serde_json::Value;
+mod common;
+
+use common::seed_cases;
 use std::collections::BTreeSet;
 use std::process::Command;
-use time::Date;
-use todokede_domain::{ClosedEnum, Period};
-use todokede_publish::KnownIdentifiers;
-use todokede_publish::document::{CaseInput, DraftChoices, FeatureChoice, generate, period_surges};
+use todokede_domain::Period;
+use todokede_publish::document::{DraftChoices, FeatureChoice, generate, period_surges};
 use todokede_publish::render::{self, RenderOptions};
 use todokede_publish::stats::{self, CaseRecord};
-
-fn load(rel: &str) -> Value {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
-    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
-}
-
-fn keys<T: ClosedEnum>(v: &Value) -> Vec<T> {
-    v.as_array().unwrap().iter().map(|k| T::parse(k.as_str().unwrap()).unwrap()).collect()
-}
-
-fn seed_cases() -> Vec<CaseInput> {
-    let expected = load("fixtures/seeds/expected.json");
-    let mut out = vec![];
-    for file in ["fixtures/seeds/2019H1.json", "fixtures/seeds/2019H2.json"] {
-        for r in load(file).as_array().unwrap() {
-            let id = r["reporter_reference"].as_str().unwrap().to_owned();
-            let e = &expected[&id];
-            let s = |k: &str| r[k].as_str().map(str::to_owned);
-            out.push(CaseInput {
-                record: CaseRecord {
-                    report: id.clone(),
-                    incident: id.clone(),
-                    received_on: Date::parse(
-                        r["received_on"].as_str().unwrap(),
-                        time::macros::format_description!("[year]-[month]-[day]"),
-                    )
-                    .unwrap(),
-                    form: todokede_domain::ReportForm::parse(r["form"].as_str().unwrap()).unwrap(),
-                    reporter_kind: r["reporter"]["kind"]
-                        .as_str()
-                        .map(|k| todokede_domain::ReporterKind::parse(k).unwrap()),
-                    has_damage: Some(true),
-                    attack_types: vec![todokede_domain::AttackType::Intrusion],
-                    causes: keys(&e["causes"]),
-                    damages: keys(&e["damages"]),
-                    techniques: e["techniques"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|t| t.as_str().unwrap().to_owned())
-                        .collect(),
-                },
-                description: r["description"].as_str().unwrap().to_owned(),
-                discovery: s("discovery_narrative"),
-                damage: s("damage_narrative"),
-                cause: s("cause_narrative"),
-                response: s("response_narrative"),
-                known: KnownIdentifiers { reporter_label: "届出者".into(), ..Default::default() },
-            });
-        }
-    }
-    out
-}
 
 fn out_dir() -> std::path::PathBuf {
     let d = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/publication");
@@ -152,7 +99,8 @@ fn the_2019h2_report_has_the_seeds_structure_and_renders_to_a_real_pdf() {
     // 1, 2, 5, 8; DOMAIN.md also files #6, a ransom note without deletion, under it).
     let chapter = &doc.technique_chapters[0];
     assert_eq!(chapter.key, "damage.data_destruction_extortion");
-    assert_eq!(chapter.counts.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [5, 0, 0]);
+    // 2019H1 had reports (0 of this kind); before 2019 the system has no data: not "0".
+    assert_eq!(chapter.counts.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [Some(5), Some(0), None]);
     assert!(chapter.paragraphs[1].text.contains("項番 1, 2, 5, 6, 8"), "{}", chapter.paragraphs[1].text);
 
     // Markdown and HTML carry the same structure.
@@ -223,4 +171,158 @@ fn the_2019h2_report_has_the_seeds_structure_and_renders_to_a_real_pdf() {
         .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("2019H2-page"))
         .count();
     assert!(pages >= 8, "{pages} pages");
+}
+
+fn featured_2019h2() -> Vec<FeatureChoice> {
+    [
+        ("2019H2-02", "データベースを消去し脅迫する手口による攻撃"),
+        ("2019H2-03", "アクセス制限されていない SSHサービスに対する執拗な攻撃"),
+        ("2019H2-18", "ターゲット組織のウェブメールサービスを模造したフィッシング"),
+    ]
+    .iter()
+    .map(|(r, t)| FeatureChoice { report: (*r).into(), title: (*t).into() })
+    .collect()
+}
+
+fn draft(period: &str, notable: &[&str], featured: Vec<FeatureChoice>) -> todokede_publish::Document {
+    let cases = seed_cases();
+    let period = Period::parse(period).unwrap();
+    let records: Vec<stats::CaseRecord> = cases.iter().map(|c| c.record.clone()).collect();
+    let statistics = stats::compute(&records, records.len() as u64, period, 3);
+    let choices = DraftChoices {
+        featured,
+        notable: notable.iter().map(|k| (*k).to_owned()).collect(),
+        keep: BTreeSet::new(),
+        listed: vec![],
+    };
+    generate(period, &cases, &records, &choices, statistics)
+}
+
+#[test]
+fn the_trend_chapter_counts_only_periods_with_data_speaks_without_p_values_and_has_the_seeds_subsections() {
+    let doc = draft("2019H2", &["damage.data_destruction_extortion"], featured_2019h2());
+    let ch = &doc.technique_chapters[0];
+    let intro = &ch.paragraphs[0].text;
+    assert!(intro.contains("5 件、届出窓口へ報告された（前期は 0 件）。それ以前の届出の記録はない"), "{intro}");
+    assert!(intro.contains("事例を 3 章で紹介する"), "{intro}");
+    let headings: Vec<&str> = ch.subsections.iter().map(|s| s.heading.as_str()).collect();
+    assert_eq!(headings, ["攻撃手口", "観測状況と攻撃経路", "対策"]);
+    assert!(ch.subsections[0].bullets.iter().any(|b| b.text.contains("脅迫文を残す")));
+    assert!(ch.subsections[1].paragraphs[0].text.contains("アクセス制限の不備"), "{:?}", ch.subsections[1]);
+    assert!(ch.subsections[2].bullets.iter().any(|b| b.text.contains("バックアップ")));
+    // The test behind the choice stays with the analyst.
+    assert!(ch.analysis.contains("p = "), "{}", ch.analysis);
+    let opts = RenderOptions { draft: false, issued: "2026年11月".into() };
+    let html = render::html(&doc, &opts).unwrap();
+    let md = render::markdown(&doc, &opts);
+    for out in [&html, &md] {
+        for bad in ["ポアソン", "p = ", "平均（0.5", "前々期は 0 件"] {
+            assert!(!out.contains(bad), "the leaflet says {bad}");
+        }
+        assert!(out.contains("1-1-2. 観測状況と攻撃経路"));
+        assert!(out.contains("（記録なし）"), "the period without data is not 0");
+    }
+
+    // 2019H1: nothing before it. "初めて届出があった", no zeros, no average.
+    let doc = draft("2019H1", &["cause.missing_access_control"], vec![]);
+    let ch = &doc.technique_chapters[0];
+    assert_eq!(ch.counts.iter().map(|(_, n)| n.is_some()).collect::<Vec<_>>(), [true, false, false]);
+    let intro = &ch.paragraphs[0].text;
+    assert!(intro.contains("初めて届出があった"), "{intro}");
+    assert!(!intro.contains("0 件") && !intro.contains("平均"), "{intro}");
+}
+
+/// The countermeasure concepts of the seed's own 着目点 (2019H2 §3-2, §4-2, §5-2), each with the
+/// wordings that express it, and the concepts of other causes that must not appear.
+fn concepts(chapter: u32) -> (Vec<(&'static str, Vec<&'static str>)>, Vec<&'static str>) {
+    match chapter {
+        3 => (
+            vec![
+                ("データベースを消去し脅迫する手口（1-1 章）", vec!["1-1 章"]),
+                ("phpMyAdmin の利用", vec!["phpMyAdmin"]),
+                ("適切なアクセス制限が必須", vec!["アクセス制限"]),
+                ("公開前に削除したことを確認", vec!["公開前に削除"]),
+                ("テスト環境でも本番同等のアクセス制限", vec!["本番環境と同等"]),
+                ("データベースのパスワードを複雑に", vec!["複雑"]),
+                ("不正なログイン試行の検知", vec!["ログイン試行を検知"]),
+            ],
+            vec!["フィッシング", "送信元アドレス", "修正プログラム", "使い回", "踏み台", "委託先"],
+        ),
+        4 => (
+            vec![
+                ("ログイン試行が際限なく行われる", vec!["際限なく"]),
+                ("連鎖的な攻撃（踏み台として悪用）", vec!["連鎖的", "踏み台"]),
+                ("攻撃が常態化している", vec!["常態化"]),
+                ("適切なアクセス制限", vec!["アクセス制限"]),
+                ("試作・テスト環境でも", vec!["試作環境", "テスト環境"]),
+                ("他者への攻撃に加担する恐れ", vec!["他者への攻撃"]),
+            ],
+            vec!["フィッシング", "送信元アドレス", "修正プログラム", "使い回", "バックアップ", "身代金", "phpMyAdmin"],
+        ),
+        5 => (
+            vec![
+                ("組織独自のログイン画面の模造", vec!["模造"]),
+                ("ラテラルフィッシング", vec!["ラテラルフィッシング"]),
+                ("特定の組織を狙うフィッシング", vec!["特定の組織を狙"]),
+                ("送信元アドレス・URL の確認", vec!["送信元アドレス"]),
+                ("正規のポータル・ブックマークから開く", vec!["ブックマーク"]),
+                ("利用者の注意の限界", vec!["限界"]),
+                ("不審なログインの検知", vec!["不審なログインを検知"]),
+                ("ログイン時の利用者への通知", vec!["利用者へ通知"]),
+                ("通報窓口の周知", vec!["通報窓口"]),
+                ("インシデント対応の体制", vec!["インシデント対応"]),
+            ],
+            vec!["踏み台", "アクセス制限", "使い回", "バックアップ", "phpMyAdmin", "修正プログラム", "不要なポート"],
+        ),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn featured_points_are_headed_paragraphs_from_the_case_covering_the_seeds_concepts() {
+    let doc = draft("2019H2", &["damage.data_destruction_extortion"], featured_2019h2());
+    let mut bodies: Vec<&str> = vec![];
+    for f in &doc.featured {
+        assert!(f.points.len() >= 3, "chapter {}: {:?}", f.chapter, f.points);
+        assert!(f.points.iter().all(|p| p.heading.is_some()), "every 着目点 has a heading");
+        let text: String =
+            f.points.iter().map(|p| format!("{} {}", p.heading.as_ref().unwrap().text, p.body.text)).collect();
+        let (wanted, foreign) = concepts(f.chapter);
+        let covered: Vec<&str> =
+            wanted.iter().filter(|(_, ws)| ws.iter().any(|w| text.contains(w))).map(|(c, _)| *c).collect();
+        let missing: Vec<&str> = wanted.iter().map(|(c, _)| *c).filter(|c| !covered.contains(c)).collect();
+        eprintln!(
+            "着目点 coverage, chapter {} ({}): {}/{} = {:.0} %; missing {:?}",
+            f.chapter,
+            f.title.text,
+            covered.len(),
+            wanted.len(),
+            100.0 * covered.len() as f64 / wanted.len() as f64,
+            missing
+        );
+        assert!(
+            covered.len() * 10 >= wanted.len() * 8,
+            "chapter {}: covered {covered:?}, missing {missing:?}",
+            f.chapter
+        );
+        let wrong: Vec<&&str> = foreign.iter().filter(|w| text.contains(**w)).collect();
+        assert!(wrong.is_empty(), "chapter {} has another cause's countermeasure {wrong:?}:\n{text}", f.chapter);
+        for p in &f.points {
+            assert!(!bodies.contains(&p.body.text.as_str()), "word for word in two chapters: {}", p.body.text);
+            bodies.push(&p.body.text);
+        }
+    }
+    let headings: Vec<Vec<&str>> = doc
+        .featured
+        .iter()
+        .map(|f| f.points.iter().map(|p| p.heading.as_ref().unwrap().text.as_str()).collect())
+        .collect();
+    assert_eq!(headings[0][..2], ["データ消去・脅迫", "phpMyAdminの利用"]);
+    assert!(headings[1].contains(&"執拗かつ連鎖的な攻撃"), "{:?}", headings[1]);
+    assert!(headings[2].contains(&"特定の組織を狙うフィッシング攻撃＋ラテラルフィッシング"), "{:?}", headings[2]);
+    // Editors edit them as every text: each heading and paragraph has a path.
+    let paths: Vec<String> = doc.texts().into_iter().map(|(p, _)| p).collect();
+    assert!(
+        paths.contains(&"featured.0.points.1.heading".to_owned()) && paths.contains(&"featured.0.points.1".to_owned())
+    );
 }

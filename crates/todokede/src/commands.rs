@@ -616,6 +616,9 @@ async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::R
                 for r in &text.replacements {
                     println!("  replaced {} 「{}」 → 「{}」", r.kind, r.original, r.replacement);
                 }
+                for r in &text.risks {
+                    println!("  check {} 「{}」 ({})", r.kind, r.text, r.label_ja());
+                }
             }
         }
         PublicationCommand::Approve { period, version, analyst } => {

@@ -120,3 +120,118 @@ async fn handled_seed_reports_become_an_approved_report_and_statistics() {
         db.cleanup().await;
     }
 }
+
+/// Issue 16's probe: a report whose reporter fields were 山田 太郎 / 株式会社サンプル商事 /
+/// taro.yamada@sample-shoji.co.jp / 03-1234-5678 / 東京都千代田区丸の内1-2-3 and whose texts use
+/// everyday variants of them and other identifying values. Through the real publication path
+/// (import, confirm, draft featuring it, approve, render), none of the 26 values may reach the
+/// approved HTML or the PDF's text; the review lists what the anonymiser could not decide.
+#[tokio::test]
+async fn the_26_probe_values_never_reach_the_approved_html_or_pdf() {
+    const PROBE: [&str; 26] = [
+        "山田 太郎",
+        "山田太郎",
+        "ヤマダタロウ",
+        "Taro Yamada",
+        "株式会社サンプル商事",
+        "サンプル商事",
+        "(株)サンプル商事",
+        "㈱サンプル商事",
+        "SAMPLE SHOJI",
+        "taro.yamada@sample-shoji.co.jp",
+        "www.sample-shoji.tokyo",
+        "090 1234 5678",
+        "09012345678",
+        "+81 90 1234 5678",
+        "０３－１２３４－５６７８",
+        "千代田区丸の内1-2-3 サンプルビル5階",
+        "大阪市北区梅田1-1",
+        "203.0.113[.]10",
+        "１９２．０．２．１０",
+        "佐藤花子",
+        "Hanako Sato",
+        "yamada-t",
+        "E12345",
+        "1234567",
+        "内線 1234",
+        "web01",
+    ];
+    let report = serde_json::json!([{
+        "form": "unauthorized_access",
+        "received_on": "2019-09-10",
+        "reporter": {
+            "kind": "company", "name": "山田 太郎", "organization": "株式会社サンプル商事",
+            "email": "taro.yamada@sample-shoji.co.jp", "phone": "03-1234-5678", "address": "東京都千代田区丸の内1-2-3"
+        },
+        "description": "(株)サンプル商事（㈱サンプル商事、英文名 SAMPLE SHOJI）の山田 太郎です。当社のウェブサーバ web01（203.0.113[.]10）が改ざんされ、www.sample-shoji.tokyo に不正なスクリプトが埋め込まれました。",
+        "discovery_narrative": "情報システム部の山田太郎（ヤマダタロウ、Taro Yamada）が、社員の佐藤花子（Hanako Sato）からの連絡で発見した。連絡先は taro.yamada@sample-shoji.co.jp、090 1234 5678。",
+        "damage_narrative": "サンプル商事の顧客情報が閲覧された。攻撃者はアカウント yamada-t を使い、社員番号 E12345 の従業員情報と口座番号 1234567 の振込情報を参照した。",
+        "cause_narrative": "内部の管理サーバ １９２．０．２．１０ の管理画面にアクセス制限がなかった。",
+        "response_narrative": "本社（千代田区丸の内1-2-3 サンプルビル5階、代表 ０３－１２３４－５６７８）と大阪支店（大阪市北区梅田1-1、09012345678、+81 90 1234 5678、内線 1234）で対応した。"
+    }]);
+    let squeeze = |s: &str| -> String {
+        use unicode_normalization::UnicodeNormalization as _;
+        s.nfkc().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase()
+    };
+    for db in TestDb::all().await {
+        ok(todokede(&db.url, &["user", "add", "--role", "analyst", "analyst@example.org"]));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("probe.json");
+        std::fs::write(&file, report.to_string()).unwrap();
+        let out = ok(todokede(&db.url, &["import", file.to_str().unwrap()]));
+        let number = out.lines().next().unwrap().split('\t').next().unwrap().to_owned();
+        let store = todokede_store::Store::open(&db.url).await.unwrap();
+        let analyst = store.user_by_email("analyst@example.org").await.unwrap().unwrap();
+        let id = store.report_id_by_tracking(&TrackingNumber::parse(&number).unwrap()).await.unwrap().unwrap();
+        let c = todokede_domain::Classification {
+            causes: vec![todokede_domain::CauseCategory::MissingAccessControl],
+            damages: vec![todokede_domain::DamageCategory::Tampering],
+            attack_types: vec![todokede_domain::AttackType::Intrusion],
+            techniques: vec!["T1190".into()],
+            has_damage: Some(true),
+        };
+        store.confirm_classification(id, analyst.id, &c, &c).await.unwrap();
+        ok(todokede(
+            &db.url,
+            &[
+                "publication",
+                "draft",
+                "--period",
+                "2019H2",
+                "--as",
+                "analyst@example.org",
+                "--feature",
+                &format!("{number}=ウェブサイトの改ざん"),
+            ],
+        ));
+        // The approver sees what the anonymiser could not decide, next to what it replaced.
+        let review = ok(todokede(&db.url, &["publication", "review", "--period", "2019H2"]));
+        assert!(review.contains("replaced phone 「０３－１２３４－５６７８」"), "{review}");
+        ok(todokede(
+            &db.url,
+            &["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "analyst@example.org"],
+        ));
+        let html_path = dir.path().join("2019H2.html");
+        ok(todokede(&db.url, &["report", "--period", "2019H2", "--format", "html", "-o", html_path.to_str().unwrap()]));
+        let html = std::fs::read_to_string(&html_path).unwrap();
+        assert!(html.contains("届出者（企業）"), "the reporter is named as the seeds do");
+        let mut published = vec![("HTML", squeeze(&html))];
+        let pdf_path = dir.path().join("2019H2.pdf");
+        let pdf =
+            todokede(&db.url, &["report", "--period", "2019H2", "--format", "pdf", "-o", pdf_path.to_str().unwrap()]);
+        if pdf.status.success() {
+            let text =
+                std::process::Command::new("pdftotext").args([pdf_path.to_str().unwrap(), "-"]).output().unwrap();
+            published.push(("PDF", squeeze(&String::from_utf8(text.stdout).unwrap())));
+        } else {
+            // Only a missing font excuses the PDF.
+            assert!(String::from_utf8_lossy(&pdf.stderr).contains("IPAex"), "{}", String::from_utf8_lossy(&pdf.stderr));
+        }
+        for (what, text) in &published {
+            let leaked: Vec<&str> = PROBE.iter().copied().filter(|v| text.contains(&squeeze(v))).collect();
+            assert!(leaked.is_empty(), "{} of 26 probe values reached the approved {what}: {leaked:?}", leaked.len());
+        }
+        eprintln!("probe passed on {} ({} outputs)", db.backend, published.len());
+        db.cleanup().await;
+    }
+}

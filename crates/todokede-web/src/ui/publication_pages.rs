@@ -67,7 +67,8 @@ pub(super) async fn publication_page(
                 .into_iter()
                 .map(|(path, t)| {
                     context! { where_ => describe(&path), path => path, text => t.text, long => t.text.chars().count() > 60,
-                        replacements => t.replacements.iter().map(|r| context! { kind => r.kind, original => r.original, replacement => r.replacement }).collect::<Vec<_>>() }
+                        replacements => t.replacements.iter().map(|r| context! { kind => r.kind, original => r.original, replacement => r.replacement }).collect::<Vec<_>>(),
+                        risks => t.risks.iter().map(|r| context! { kind => r.kind, label => r.label_ja(), text => r.text }).collect::<Vec<_>>() }
                 })
                 .collect()
         })
@@ -84,6 +85,7 @@ pub(super) async fn publication_page(
             has_approved => versions.iter().any(|v| v.approved_at.is_some()),
             texts => texts,
             replacements => latest.as_ref().map(|(_, d)| d.review().len()).unwrap_or(0),
+            risks => latest.as_ref().map(|(_, d)| d.risks().len()).unwrap_or(0),
             surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous }).collect::<Vec<_>>(),
         },
     )
@@ -99,13 +101,15 @@ fn describe(path: &str) -> String {
         ["notable", _] => format!("1. はじめに 留意すべき事例 {}", n(1)),
         ["technique_chapters", _, "title"] => format!("1-{} 見出し", n(1)),
         ["technique_chapters", _, "paragraphs", _] => format!("1-{} 第{}段落", n(1), n(3)),
-        ["technique_chapters", _, "countermeasures", _] => format!("1-{} 対策 {}", n(1), n(3)),
+        ["technique_chapters", _, "subsections", _, "paragraphs", _] => format!("1-{}-{} 第{}段落", n(1), n(3), n(5)),
+        ["technique_chapters", _, "subsections", _, "bullets", _] => format!("1-{}-{} 項目 {}", n(1), n(3), n(5)),
         ["groups", _, "heading"] => format!("表2-1 分類 {} 見出し", n(1)),
         ["groups", _, "rows", _, "summary"] => format!("表2-1 分類 {} の {} 件目 概要", n(1), n(3)),
         ["groups", _, "points", _] => format!("2-1-{} 着目点 {}", n(1), n(3)),
         ["featured", _, "title"] => format!("事例 {} 題名", n(1)),
         ["featured", _, "sections", _] => format!("事例 {} 届出内容 {}", n(1), n(3)),
         ["featured", _, "points", _] => format!("事例 {} 着目点 {}", n(1), n(3)),
+        ["featured", _, "points", _, "heading"] => format!("事例 {} 着目点 {} 見出し", n(1), n(3)),
         ["how_to_report", _] => format!("届出のお願い 第{}段落", n(1)),
         _ => path.to_owned(),
     }

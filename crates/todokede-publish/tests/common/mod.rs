@@ -1,0 +1,63 @@
+//! The seed fixtures as handled reports (fixtures/seeds, with DOMAIN.md's classification of each
+//! case as the analyst-confirmed one), shared by the publication tests.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use time::Date;
+use todokede_domain::ClosedEnum;
+use todokede_publish::KnownIdentifiers;
+use todokede_publish::document::CaseInput;
+use todokede_publish::stats::CaseRecord;
+
+pub fn load(rel: &str) -> Value {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+}
+
+pub fn keys<T: ClosedEnum>(v: &Value) -> Vec<T> {
+    v.as_array().unwrap().iter().map(|k| T::parse(k.as_str().unwrap()).unwrap()).collect()
+}
+
+pub fn seed_cases() -> Vec<CaseInput> {
+    let expected = load("fixtures/seeds/expected.json");
+    let mut out = vec![];
+    for file in ["fixtures/seeds/2019H1.json", "fixtures/seeds/2019H2.json"] {
+        for r in load(file).as_array().unwrap() {
+            let id = r["reporter_reference"].as_str().unwrap().to_owned();
+            let e = &expected[&id];
+            let s = |k: &str| r[k].as_str().map(str::to_owned);
+            out.push(CaseInput {
+                record: CaseRecord {
+                    report: id.clone(),
+                    incident: id.clone(),
+                    received_on: Date::parse(
+                        r["received_on"].as_str().unwrap(),
+                        time::macros::format_description!("[year]-[month]-[day]"),
+                    )
+                    .unwrap(),
+                    form: todokede_domain::ReportForm::parse(r["form"].as_str().unwrap()).unwrap(),
+                    reporter_kind: r["reporter"]["kind"]
+                        .as_str()
+                        .map(|k| todokede_domain::ReporterKind::parse(k).unwrap()),
+                    has_damage: Some(true),
+                    attack_types: vec![todokede_domain::AttackType::Intrusion],
+                    causes: keys(&e["causes"]),
+                    damages: keys(&e["damages"]),
+                    techniques: e["techniques"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t.as_str().unwrap().to_owned())
+                        .collect(),
+                },
+                description: r["description"].as_str().unwrap().to_owned(),
+                discovery: s("discovery_narrative"),
+                damage: s("damage_narrative"),
+                cause: s("cause_narrative"),
+                response: s("response_narrative"),
+                known: KnownIdentifiers { reporter_label: "届出者".into(), ..Default::default() },
+            });
+        }
+    }
+    out
+}
