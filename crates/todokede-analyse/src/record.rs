@@ -201,6 +201,7 @@ impl EvidenceFile {
     pub fn new(file: &str, kind: EvidenceKind, lines: u64, unreadable: u64, findings: &[Finding]) -> EvidenceFile {
         EvidenceFile {
             file: file.to_owned(),
+            also_attached_as: vec![],
             kind,
             lines,
             unreadable,

@@ -254,14 +254,14 @@ async fn open(url: &str) -> anyhow::Result<Store> {
 /// Open an existing store: every other command reads or changes what is there, so a mistyped
 /// `--db sqlite:///typo/…` is an error, not a new empty database that shows zeros.
 async fn open_existing(url: &str) -> anyhow::Result<Store> {
-    if let Some(path) = Store::sqlite_file(url) {
-        if !path.exists() {
-            bail!(
-                "no database at {} (nothing was created): check --db / TODOKEDE_DATABASE_URL; \
+    if let Some(path) = Store::sqlite_file(url)
+        && !path.exists()
+    {
+        bail!(
+            "no database at {} (nothing was created): check --db / TODOKEDE_DATABASE_URL; \
                  `serve`, `import`, `mailgate` and `user add` create a new one",
-                path.display()
-            );
-        }
+            path.display()
+        );
     }
     open(url).await
 }
