@@ -4,19 +4,9 @@
 
 mod common;
 
-use common::Server;
-use reqwest::{StatusCode, redirect::Policy};
+use common::{Server, browser, hidden};
+use reqwest::StatusCode;
 use todokede_testkit::{SmtpSink, TestDb};
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html.find(&needle).unwrap_or_else(|| panic!("no {name} in page")) + needle.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
 
 /// Every `value="…"` of the page's text inputs and the text of its textareas (what the
 /// reporter would send back).

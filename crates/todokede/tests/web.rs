@@ -3,19 +3,9 @@
 
 mod common;
 
-use common::Server;
+use common::{Server, browser, hidden};
 use reqwest::{StatusCode, redirect::Policy};
 use todokede_testkit::TestDb;
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let needle = format!("name=\"{name}\" value=\"");
-    let start = html.find(&needle).unwrap_or_else(|| panic!("no {name} in page")) + needle.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
-}
 
 fn between<'a>(html: &'a str, a: &str, b: &str) -> &'a str {
     let s = html.find(a).unwrap_or_else(|| panic!("{a} not in page")) + a.len();

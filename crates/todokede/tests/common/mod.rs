@@ -107,3 +107,15 @@ pub fn ok(out: std::process::Output) -> String {
 pub fn browser_available() -> bool {
     todokede_testkit::requires::tool("chromedriver") && todokede_testkit::requires::tool("/usr/bin/chromium")
 }
+
+/// A client that behaves like a browser for the UI tests: keeps cookies, shows redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// The value of a hidden form field (`csrf`, `submission_id`) on a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\" value=\"");
+    let start = html.find(&needle).unwrap_or_else(|| panic!("no {name} in page")) + needle.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
