@@ -21,6 +21,9 @@ pub struct LabelledCase {
     pub has_damage: Option<Option<bool>>,
     /// How many times training counts it.
     pub weight: f32,
+    /// Texts of one group never straddle two folds of a cross-validation: the site an incident
+    /// text came from, else the case itself.
+    pub group: String,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +36,14 @@ struct Line {
     #[serde(default)]
     attack_types: Option<Vec<String>>,
     has_damage: Option<bool>,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+/// The host of a source URL (`https://www.example.jp/news/1` → `www.example.jp`).
+fn source_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
 fn keys<T: ClosedEnum>(v: &[String], id: &str) -> Result<Vec<T>, String> {
@@ -52,6 +63,7 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<LabelledCase>, String> {
                 attack_types: line.attack_types.as_deref().map(|a| keys(a, &line.id)).transpose()?,
                 has_damage: Some(line.has_damage),
                 weight: 1.0,
+                group: line.source.as_deref().map_or_else(|| line.id.clone(), |s| source_host(s).to_owned()),
                 lang: line.lang,
                 text: line.text,
                 id: line.id,
@@ -88,6 +100,7 @@ pub fn parse_seeds(reports: &[&str], expected: &str) -> Result<Vec<LabelledCase>
                 attack_types: None,
                 has_damage: Some(has_damage),
                 weight: 1.0,
+                group: id.clone(),
                 id,
             });
         }
@@ -104,7 +117,6 @@ impl LabelledCase {
             "en"
         };
         LabelledCase {
-            id,
             lang: lang.into(),
             text,
             causes: Some(c.causes.clone()),
@@ -112,6 +124,8 @@ impl LabelledCase {
             attack_types: Some(c.attack_types.clone()),
             has_damage: Some(c.has_damage),
             weight: 1.0,
+            group: id.clone(),
+            id,
         }
     }
 }

@@ -87,8 +87,8 @@ impl DecisionRecord {
         T::parse(&self.key).ok()
     }
 
-    pub fn label(&self, lang: &str) -> &str {
-        if lang == "en" { &self.label_en } else { &self.label_ja }
+    pub fn label(&self, lang: todokede_domain::Language) -> &str {
+        lang.pick(&self.label_ja, &self.label_en)
     }
 }
 

@@ -5,7 +5,7 @@ use crate::AppError;
 use std::time::Duration;
 use todokede_analyse::record::{EvidenceFile, EvidenceKind};
 use todokede_domain::ReportId;
-use todokede_store::Store;
+use todokede_store::{JobKind, Store};
 
 /// Attachments larger than this are not analysed as evidence in the background (a CLI run of
 /// `todokede evidence` streams files of any size).
@@ -82,9 +82,9 @@ pub async fn run_worker(store: Store) {
             continue;
         }
         for job in jobs {
-            let outcome = match job.kind.as_str() {
-                "analyse" => analyse_report(&store, job.report_id).await,
-                other => Err(AppError::Internal(format!("unknown job kind {other}"))),
+            let outcome = match &job.kind {
+                JobKind::Analyse => analyse_report(&store, job.report_id).await,
+                JobKind::Unknown(other) => Err(AppError::Internal(format!("unknown job kind {other}"))),
             };
             let err = outcome.err().map(|e| e.to_string());
             if let Some(e) = &err {

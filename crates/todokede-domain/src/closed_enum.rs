@@ -9,6 +9,10 @@ pub trait ClosedEnum: Sized + Copy + 'static {
     fn key(self) -> &'static str;
     fn label_ja(self) -> &'static str;
     fn label_en(self) -> &'static str;
+    /// The label in `lang`.
+    fn label(self, lang: crate::Language) -> &'static str {
+        lang.pick(self.label_ja(), self.label_en())
+    }
     /// Parse a key (exact) or a Japanese/English label (as written on the paper form).
     fn parse(s: &str) -> Result<Self, UnknownKey> {
         let t = s.trim();

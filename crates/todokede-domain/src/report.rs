@@ -117,6 +117,16 @@ closed_enum! {
     }
 }
 
+impl Language {
+    /// This language's text out of a Japanese/English pair.
+    pub fn pick<T>(self, ja: T, en: T) -> T {
+        match self {
+            Language::Ja => ja,
+            Language::En => en,
+        }
+    }
+}
+
 closed_enum! {
     /// How a submission reached us.
     Channel {

@@ -113,8 +113,34 @@ pub struct AuditEntry {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub id: i64,
-    pub kind: String,
+    pub kind: JobKind,
     pub report_id: ReportId,
+}
+
+/// What a background job does, stored by key. A key this build does not know (written by a
+/// newer version) is kept as `Unknown`, so the worker can record it as failed instead of
+/// misreading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobKind {
+    /// Analyse a report's texts and evidence and index it for cross-report search.
+    Analyse,
+    Unknown(String),
+}
+
+impl JobKind {
+    pub fn key(&self) -> &str {
+        match self {
+            JobKind::Analyse => "analyse",
+            JobKind::Unknown(k) => k,
+        }
+    }
+
+    pub fn from_key(key: &str) -> Self {
+        match key {
+            "analyse" => JobKind::Analyse,
+            other => JobKind::Unknown(other.to_owned()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

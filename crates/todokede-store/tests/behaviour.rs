@@ -51,7 +51,7 @@ async fn a_stored_report_reads_back_whole_and_only_with_its_secret() {
 
         // Every new report has an analysis job waiting.
         let jobs = store.pending_jobs(10).await.unwrap();
-        assert!(jobs.iter().any(|j| j.report_id == r.report_id && j.kind == "analyse"));
+        assert!(jobs.iter().any(|j| j.report_id == r.report_id && j.kind == todokede_store::JobKind::Analyse));
     })
     .await;
 }

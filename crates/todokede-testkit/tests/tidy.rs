@@ -72,3 +72,89 @@ fn every_path_in_the_code_map_exists() {
     assert!(checked > 40, "the code map names only {checked} paths");
     assert!(missing.is_empty(), "the code map names paths that do not exist: {missing:?}");
 }
+
+/// Licences the project (Apache-2.0) can ship with: permissive ones, and MPL-2.0, whose
+/// copyleft is per file and reaches only the dependency's own sources.
+const ALLOWED_LICENCES: &[&str] = &[
+    "Apache-2.0",
+    "Apache-2.0 WITH LLVM-exception",
+    "MIT",
+    "MIT-0",
+    "BSD-2-Clause",
+    "BSD-3-Clause",
+    "ISC",
+    "Zlib",
+    "0BSD",
+    "BSL-1.0",
+    "CC0-1.0",
+    "Unlicense",
+    "Unicode-3.0",
+    "Unicode-DFS-2016",
+    "CDLA-Permissive-2.0",
+    "MPL-2.0",
+];
+
+/// The licence expression of a crate as published (the `license` line of the normalised
+/// Cargo.toml crates.io ships), or `None` if it has none.
+fn published_licence(manifest: &str) -> Option<String> {
+    let package =
+        manifest.split("\n[").find(|section| section.starts_with("package]") || section.starts_with("[package]"))?;
+    package.lines().find_map(|l| {
+        let value = l.strip_prefix("license = ")?;
+        Some(value.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// Every registry crate of Cargo.lock that this machine builds (its sources are unpacked in
+/// the cargo home; crates for other platforms never are, and never ship) declares a licence the
+/// project may ship with: the licence half of cargo-deny, without its downloads.
+#[test]
+fn every_dependency_has_an_allowed_licence() {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    let cargo_home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
+    let sources: Vec<PathBuf> = std::fs::read_dir(cargo_home.join("registry/src"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    let (mut checked, mut refused) = (0, Vec::new());
+    for entry in lock.split("[[package]]").skip(1) {
+        let field = |k: &str| {
+            entry.lines().find_map(|l| l.strip_prefix(&format!("{k} = ")).map(|v| v.trim_matches('"').to_owned()))
+        };
+        let (Some(name), Some(version)) = (field("name"), field("version")) else { continue };
+        if field("source").is_none_or(|s| !s.starts_with("registry+")) {
+            continue; // the workspace's own crates: Apache-2.0
+        }
+        let Some(manifest) = sources
+            .iter()
+            .find_map(|dir| std::fs::read_to_string(dir.join(format!("{name}-{version}/Cargo.toml"))).ok())
+        else {
+            continue;
+        };
+        checked += 1;
+        let Some(licence) = published_licence(&manifest) else {
+            refused.push(format!("{name} {version}: no SPDX licence expression"));
+            continue;
+        };
+        let allowed = spdx::Expression::parse_mode(&licence, spdx::ParseMode::LAX).is_ok_and(|expr| {
+            expr.evaluate(|req| match &req.license {
+                spdx::LicenseItem::Spdx { id, .. } => {
+                    let name = match &req.addition {
+                        Some(spdx::AdditionItem::Spdx(exception)) => format!("{} WITH {}", id.name, exception.name),
+                        Some(spdx::AdditionItem::Other { add_ref, .. }) => format!("{} WITH {add_ref}", id.name),
+                        None => id.name.to_owned(),
+                    };
+                    ALLOWED_LICENCES.contains(&name.as_str())
+                }
+                spdx::LicenseItem::Other { .. } => false,
+            })
+        });
+        if !allowed {
+            refused.push(format!("{name} {version}: {licence}"));
+        }
+    }
+    // Run after a build, so the tree's sources are unpacked; far fewer means the lookup broke.
+    assert!(checked > 200, "only {checked} crates of Cargo.lock found in {}", cargo_home.display());
+    assert!(refused.is_empty(), "dependencies whose licence is not allowed (see ALLOWED_LICENCES): {refused:#?}");
+}

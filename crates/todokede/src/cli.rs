@@ -206,8 +206,17 @@ pub enum Command {
     /// analyst confirmed. Deterministic: the same inputs give the same file.
     Train {
         /// Where to write the model (the shipped one is crates/todokede-analyse/data/model.tsv).
-        #[arg(short, long)]
-        output: PathBuf,
+        #[arg(short, long, required_unless_present = "cv")]
+        output: Option<PathBuf>,
+        /// Write no model: print the figures of a grouped K-fold cross-validation of the
+        /// training set instead (each fold classified by a model trained on the others) — the
+        /// honest way to compare settings without touching the test split.
+        #[arg(long, value_name = "K")]
+        cv: Option<usize>,
+        /// Training settings other than the defaults, e.g. `epochs=40,l2=1e-4`
+        /// (epochs, lr, l2, prune, max_pos, min_df).
+        #[arg(long, default_value = "")]
+        settings: String,
         /// Also learn from the analysts' confirmed classifications in the database.
         #[arg(long)]
         from_store: bool,

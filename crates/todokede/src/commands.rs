@@ -228,14 +228,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::analyse_cmd::print_human(&analysis);
             }
         }
-        Command::Train { output, from_store, corpus, seeds, incident_texts } => {
+        Command::Train { output, cv, settings, from_store, corpus, seeds, incident_texts } => {
             let confirmed = if from_store {
                 let store = open_existing(&cli.db).await?;
                 crate::model_cmd::confirmed_cases(&store).await?
             } else {
                 Vec::new()
             };
-            crate::model_cmd::train(&crate::model_cmd::TrainArgs { corpus, seeds, incident_texts, output }, confirmed)?;
+            crate::model_cmd::train(
+                &crate::model_cmd::TrainArgs { corpus, seeds, incident_texts, output, cv, settings },
+                confirmed,
+            )?;
         }
         Command::Eval { files, split, split_file, model, verbose } => {
             let model = crate::model_cmd::load_model(model.as_deref())?;

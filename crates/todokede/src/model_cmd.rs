@@ -5,6 +5,7 @@ use anyhow::{Context as _, bail};
 use std::path::{Path, PathBuf};
 use todokede_analyse::TextModel;
 use todokede_analyse::corpus::{self, LabelledCase, TrainingSources};
+use todokede_analyse::model::train::TrainConfig;
 use todokede_store::Store;
 
 fn read(p: &Path) -> anyhow::Result<String> {
@@ -36,7 +37,10 @@ pub struct TrainArgs {
     pub corpus: PathBuf,
     pub seeds: PathBuf,
     pub incident_texts: PathBuf,
-    pub output: PathBuf,
+    /// `None` only with `cv`.
+    pub output: Option<PathBuf>,
+    pub cv: Option<usize>,
+    pub settings: String,
 }
 
 pub fn train(args: &TrainArgs, confirmed: Vec<LabelledCase>) -> anyhow::Result<()> {
@@ -83,10 +87,22 @@ pub fn train(args: &TrainArgs, confirmed: Vec<LabelledCase>) -> anyhow::Result<(
         written_files.len(),
         if incident_texts.is_some() { "yes" } else { "no" },
     );
-    let model = todokede_analyse::model::train::train(&cases, &description);
+    let config = TrainConfig::with_overrides(&args.settings).map_err(|e| anyhow::anyhow!("--settings: {e}"))?;
+    if let Some(folds) = args.cv {
+        if folds < 2 {
+            bail!("--cv needs at least 2 folds");
+        }
+        let results = todokede_analyse::model::train::cross_validate(&cases, folds, &config);
+        let figures = todokede_analyse::eval::evaluate(&results);
+        let title = format!("{folds}-fold cross-validation of the training set ({description}), {config:?}");
+        print!("{}", todokede_analyse::eval::render(&title, &figures, false));
+        return Ok(());
+    }
+    let output = args.output.as_ref().context("--output is required")?;
+    let model = todokede_analyse::model::train::train_with(&cases, &description, &config);
     let text = model.to_text();
-    crate::commands::write_atomically(&args.output, text.as_bytes())?;
-    println!("{description}\n{} features, {} bytes → {}", model.feature_count(), text.len(), args.output.display());
+    crate::commands::write_atomically(output, text.as_bytes())?;
+    println!("{description}\n{} features, {} bytes → {}", model.feature_count(), text.len(), output.display());
     Ok(())
 }
 

@@ -8,15 +8,55 @@ use crate::corpus::LabelledCase;
 use std::collections::HashMap;
 use todokede_domain::ClosedEnum;
 
-// Chosen on the dev split of the incident texts (fixtures/corpus/split.json), never on test.
-const EPOCHS: usize = 30;
-const LEARNING_RATE: f32 = 0.1;
-const L2: f32 = 1e-5;
-const PRUNE: f32 = 0.02;
-/// A rare label's positives weigh at most this much more than its negatives.
-const MAX_POSITIVE_WEIGHT: f32 = 3.0;
-/// An n-gram needs this many training texts to get a weight.
-const MIN_DOCUMENT_FREQUENCY: u32 = 3;
+/// The training's knobs. The defaults were chosen on the dev split of the incident texts and by
+/// grouped cross-validation of the training set (`todokede train --cv`), never on test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+    /// Weights below this are dropped from the file.
+    pub prune: f32,
+    /// A rare label's positives weigh at most this much more than its negatives.
+    pub max_positive_weight: f32,
+    /// An n-gram needs this many training texts to get a weight.
+    pub min_document_frequency: u32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 30,
+            learning_rate: 0.1,
+            l2: 1e-5,
+            prune: 0.02,
+            max_positive_weight: 3.0,
+            min_document_frequency: 3,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The defaults with `key=value,…` overrides (`epochs`, `lr`, `l2`, `prune`, `max_pos`,
+    /// `min_df`), for trying a setting by cross-validation.
+    pub fn with_overrides(overrides: &str) -> Result<TrainConfig, String> {
+        let mut c = TrainConfig::default();
+        for kv in overrides.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (k, v) = kv.split_once('=').ok_or_else(|| format!("`{kv}`: expected key=value"))?;
+            let bad = |e: &dyn std::fmt::Display| format!("`{kv}`: {e}");
+            match k {
+                "epochs" => c.epochs = v.parse().map_err(|e| bad(&e))?,
+                "lr" => c.learning_rate = v.parse().map_err(|e| bad(&e))?,
+                "l2" => c.l2 = v.parse().map_err(|e| bad(&e))?,
+                "prune" => c.prune = v.parse().map_err(|e| bad(&e))?,
+                "max_pos" => c.max_positive_weight = v.parse().map_err(|e| bad(&e))?,
+                "min_df" => c.min_document_frequency = v.parse().map_err(|e| bad(&e))?,
+                _ => return Err(format!("unknown setting `{k}` (epochs, lr, l2, prune, max_pos, min_df)")),
+            }
+        }
+        Ok(c)
+    }
+}
 
 /// What one case teaches, per label: `Some(true/false)` or `None` when the case does not say
 /// (a seed case has no 攻撃行為 labels, say).
@@ -44,8 +84,42 @@ pub fn targets(case: &LabelledCase) -> Vec<Option<bool>> {
     t
 }
 
-/// Train a model on labelled cases (their `weight` counts each case that many times).
+/// Train a model on labelled cases (their `weight` counts each case that many times) with the
+/// default settings.
 pub fn train(cases: &[LabelledCase], trained_on: &str) -> TextModel {
+    train_with(cases, trained_on, &TrainConfig::default())
+}
+
+/// Grouped k-fold cross-validation: each fold's cases (all texts of one group — one site of the
+/// incident texts — fall in the same fold) are classified by a model trained on the other
+/// folds. Returns every case with its classification, for [`crate::eval::evaluate`].
+pub fn cross_validate(
+    cases: &[LabelledCase],
+    folds: usize,
+    config: &TrainConfig,
+) -> Vec<(LabelledCase, crate::Classification)> {
+    let fold_of = |c: &LabelledCase| (mix(fnv(&c.group)) % folds as u64) as usize;
+    let mut out = Vec::new();
+    for fold in 0..folds {
+        let (held_out, training): (Vec<&LabelledCase>, Vec<&LabelledCase>) =
+            cases.iter().partition(|c| fold_of(c) == fold);
+        let training: Vec<LabelledCase> = training.into_iter().cloned().collect();
+        let model = train_with(&training, "cross-validation fold", config);
+        for c in held_out {
+            let got = crate::classify_with(&model, &crate::normalise(&c.text));
+            out.push((c.clone(), got));
+        }
+    }
+    out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    out
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+}
+
+/// Train a model with the given settings.
+pub fn train_with(cases: &[LabelledCase], trained_on: &str, config: &TrainConfig) -> TextModel {
     let labels = super::label_names();
     let texts: Vec<features::TextFeatures> = cases
         .iter()
@@ -63,7 +137,7 @@ pub fn train(cases: &[LabelledCase], trained_on: &str) -> TextModel {
     }
     let mut vocab: Vec<&str> = df
         .iter()
-        .filter(|(f, n)| **n >= MIN_DOCUMENT_FREQUENCY || f.starts_with("c:") || f.starts_with("r:"))
+        .filter(|(f, n)| **n >= config.min_document_frequency || f.starts_with("c:") || f.starts_with("r:"))
         .map(|(f, _)| *f)
         .collect();
     vocab.sort_unstable();
@@ -83,7 +157,7 @@ pub fn train(cases: &[LabelledCase], trained_on: &str) -> TextModel {
         .map(|l| {
             let pos = examples.iter().filter(|e| e.targets[l] == Some(true)).count() as f32;
             let neg = examples.iter().filter(|e| e.targets[l] == Some(false)).count() as f32;
-            if pos == 0.0 { 1.0 } else { (neg / pos).sqrt().clamp(1.0, MAX_POSITIVE_WEIGHT) }
+            if pos == 0.0 { 1.0 } else { (neg / pos).sqrt().clamp(1.0, config.max_positive_weight) }
         })
         .collect();
     let nf = vocab.len();
@@ -92,7 +166,7 @@ pub fn train(cases: &[LabelledCase], trained_on: &str) -> TextModel {
     let mut b = vec![0f32; nl];
     let mut gb = vec![1e-6f32; nl];
     let mut order: Vec<usize> = (0..examples.len()).collect();
-    for epoch in 0..EPOCHS {
+    for epoch in 0..config.epochs {
         order.sort_by_key(|i| mix((epoch as u64) << 32 | *i as u64));
         for &i in &order {
             let e = &examples[i];
@@ -103,12 +177,12 @@ pub fn train(cases: &[LabelledCase], trained_on: &str) -> TextModel {
                 let scale = e.weight * if y { positive_weight[l] } else { 1.0 };
                 let err = (p - if y { 1.0 } else { 0.0 }) * scale;
                 gb[l] += err * err;
-                b[l] -= LEARNING_RATE * err / gb[l].sqrt();
+                b[l] -= config.learning_rate * err / gb[l].sqrt();
                 for (f, x) in &e.features {
                     let k = *f as usize * nl + l;
-                    let grad = err * x + L2 * w[k];
+                    let grad = err * x + config.l2 * w[k];
                     g[k] += grad * grad;
-                    w[k] -= LEARNING_RATE * grad / g[k].sqrt();
+                    w[k] -= config.learning_rate * grad / g[k].sqrt();
                 }
             }
         }
@@ -118,7 +192,7 @@ pub fn train(cases: &[LabelledCase], trained_on: &str) -> TextModel {
         let ws: Vec<(u16, f32)> = (0..nl)
             .filter_map(|l| {
                 let v = round3(w[fi * nl + l]);
-                (v.abs() >= PRUNE).then_some((l as u16, v))
+                (v.abs() >= config.prune).then_some((l as u16, v))
             })
             .collect();
         if !ws.is_empty() {

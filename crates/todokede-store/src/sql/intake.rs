@@ -75,11 +75,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ('analyse', $1, $2)")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            enqueue_job(&mut tx, JobKind::Analyse, id, now).await?;
             out[i] = Some(Ok(Receipt {
                 report_id: ReportId(id),
                 tracking_number: tn,

@@ -189,11 +189,7 @@ impl Store {
         insert_attachments(&mut tx, id.0, Some(entry), attachments).await?;
         if kind == TimelineKind::FollowUp {
             // New information from the reporter is analysed again.
-            sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ('analyse', $1, $2)")
-                .bind(id.0)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            enqueue_job(&mut tx, JobKind::Analyse, id.0, now).await?;
         }
         if let Some(by) = by {
             audit_in(&mut tx, Some(by), &format!("report.{}", kind.key()), Some(&id.0.to_string()), None).await?;
@@ -228,11 +224,7 @@ impl Store {
         .await?
         .try_get(0)?;
         insert_attachments(&mut tx, id.0, Some(entry), attachments).await?;
-        sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ('analyse', $1, $2)")
-            .bind(id.0)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        enqueue_job(&mut tx, JobKind::Analyse, id.0, now).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -51,7 +51,7 @@ struct JobRow {
 
 pub(super) fn job_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Job, StoreError> {
     let j: JobRow = sqlx::FromRow::from_row(r)?;
-    Ok(Job { id: j.id, kind: j.kind, report_id: ReportId(j.report_id) })
+    Ok(Job { id: j.id, kind: JobKind::from_key(&j.kind), report_id: ReportId(j.report_id) })
 }
 
 /// An `outbox` row (id, report_id, message_id, from_addr, to_addr, raw, attempts, created_at).
@@ -231,6 +231,22 @@ pub(super) async fn put_blob(tx: &mut sqlx::Transaction<'_, Db>, sha256: &str, b
         .bind(sha256)
         .bind(bytes.len() as i64)
         .bind(bytes)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Queue a job for a report in the transaction that changed it.
+pub(super) async fn enqueue_job(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    kind: JobKind,
+    report: i64,
+    now: time::OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ($1, $2, $3)")
+        .bind(kind.key())
+        .bind(report)
+        .bind(now)
         .execute(&mut **tx)
         .await?;
     Ok(())

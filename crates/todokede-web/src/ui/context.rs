@@ -9,10 +9,11 @@ pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
     })
 }
 
-pub(super) fn lang(headers: &HeaderMap, query: &HashMap<String, String>) -> &'static str {
+/// The page language: `?lang=` first, then the `lang` cookie, Japanese by default.
+pub(super) fn lang(headers: &HeaderMap, query: &HashMap<String, String>) -> Language {
     match query.get("lang").map(String::as_str).or_else(|| cookie(headers, "lang")) {
-        Some("en") => "en",
-        _ => "ja",
+        Some("en") => Language::En,
+        _ => Language::Ja,
     }
 }
 
@@ -27,7 +28,7 @@ pub(super) fn token_hash(token: &str) -> String {
 }
 
 pub(super) struct Ctx {
-    pub(super) lang: &'static str,
+    pub(super) lang: Language,
     pub(super) set_lang: bool,
     pub(super) session: Option<(String, Session)>,
     pub(super) analyst: Option<todokede_store::User>,
@@ -70,7 +71,7 @@ impl Ctx {
     pub(super) fn base(&self) -> Value {
         let analyst = self.analyst.as_ref().map(|u| context! { email => u.email, admin => u.role == Role::Admin });
         context! {
-            lang => self.lang, analyst => analyst, csrf => self.csrf(),
+            lang => self.lang.key(), analyst => analyst, csrf => self.csrf(),
             lang_ja => format!("?{}lang=ja", self.keep_query), lang_en => format!("?{}lang=en", self.keep_query),
         }
     }
@@ -96,14 +97,14 @@ pub(super) fn render(st: &AppState, c: &Ctx, name: &str, extra: Value) -> Respon
     if c.set_lang {
         res.headers_mut().append(
             header::SET_COOKIE,
-            HeaderValue::from_str(&format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", c.lang)).unwrap(),
+            HeaderValue::from_str(&format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", c.lang.key())).unwrap(),
         );
     }
     res
 }
 
 pub(super) fn error_page(st: &AppState, c: &Ctx, status: StatusCode, ja: &str, en: &str) -> Response {
-    let msg = if c.lang == "en" { en } else { ja };
+    let msg = c.lang.pick(ja, en);
     let mut r = render(st, c, "error.html", context! { title => error_title(status, c.lang), message => msg });
     *r.status_mut() = status;
     r
@@ -140,15 +141,12 @@ pub(super) fn csrf_ok(c: &Ctx, presented: Option<&str>) -> bool {
         && p.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
 }
 
-pub(super) fn options<T: ClosedEnum>(lang: &str) -> Vec<Value> {
-    T::ALL
-        .iter()
-        .map(|v| context! { key => v.key(), label => if lang == "en" { v.label_en() } else { v.label_ja() } })
-        .collect()
+pub(super) fn options<T: ClosedEnum>(lang: Language) -> Vec<Value> {
+    T::ALL.iter().map(|v| context! { key => v.key(), label => v.label(lang) }).collect()
 }
 
-pub(super) fn label<T: ClosedEnum>(v: T, lang: &str) -> &'static str {
-    if lang == "en" { v.label_en() } else { v.label_ja() }
+pub(super) fn label<T: ClosedEnum>(v: T, lang: Language) -> &'static str {
+    v.label(lang)
 }
 
 pub(super) fn jst(t: time::OffsetDateTime) -> String {
@@ -281,7 +279,7 @@ impl From<todokede_store::StoreError> for UiError {
 }
 
 /// The title of an error page, in the page's language.
-fn error_title(status: StatusCode, lang: &str) -> &'static str {
+fn error_title(status: StatusCode, lang: Language) -> &'static str {
     let (ja, en) = match status.as_u16() {
         400 | 422 => ("入力内容を確認してください", "Please check the input"),
         403 => ("この操作はできません", "Not allowed"),
@@ -292,7 +290,7 @@ fn error_title(status: StatusCode, lang: &str) -> &'static str {
         503 => ("一時的に利用できません", "Temporarily unavailable"),
         _ => ("エラー", "Error"),
     };
-    if lang == "en" { en } else { ja }
+    lang.pick(ja, en)
 }
 
 // ── extractors ──────────────────────────────────────────────────────────────────────────

@@ -6,7 +6,7 @@ use super::*;
 use todokede_app::crossref::{self, SearchKind};
 use todokede_store::{IndicatorQuery, SearchQuery};
 
-fn summary_row(r: &todokede_store::ReportSummary, lang: &str) -> Value {
+fn summary_row(r: &todokede_store::ReportSummary, lang: Language) -> Value {
     context! {
         tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, lang),
         kind => r.reporter_kind.map(|k| label(k, lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, lang), state_key => r.state.key(),
@@ -75,7 +75,7 @@ pub(super) async fn search_page(
                     IndicatorQuery::Exact(v) => v.clone(),
                     IndicatorQuery::Ipv4Range(..) => format!("{query} (CIDR)"),
                     IndicatorQuery::DomainTree(_) => {
-                        format!("{query} {}", if c.lang == "en" { "and subdomains" } else { "とそのサブドメイン" })
+                        format!("{query} {}", c.lang.pick("とそのサブドメイン", "and subdomains"))
                     }
                 });
                 st.store

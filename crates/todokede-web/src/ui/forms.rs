@@ -110,7 +110,7 @@ pub(super) fn form_page(
 ) -> Response {
     let mut errors = errors.to_vec();
     errors.sort_by_key(|e| FIELDS.iter().position(|(k, _, _)| *k == e.field).unwrap_or(usize::MAX));
-    let pick = |ja: &str, en: &str| if c.lang == "en" { en.to_owned() } else { ja.to_owned() };
+    let pick = |ja: &str, en: &str| c.lang.pick(ja, en).to_owned();
     let list: Vec<Value> = errors
         .iter()
         .map(|e| {
@@ -260,7 +260,7 @@ pub(super) async fn submit_form(
         description: one("description").unwrap_or_default(),
         reporter_reference: one("reporter_reference"),
         attachments: vec![],
-        language: Some(c.lang.to_owned()),
+        language: Some(c.lang.key().to_owned()),
         reporter: Some(todokede_app::intake::ReporterPayload {
             kind: one("reporter_kind"),
             name: one("reporter_name"),
@@ -342,7 +342,7 @@ pub(super) async fn submit_form(
                 payload.reporter.as_ref().and_then(|r| r.email.as_deref()).and_then(|e| EmailAddress::parse(e).ok());
             let mut mailed = false;
             if let (true, Some(to), false) = (mail_receipt, to, receipt.duplicate) {
-                let lang = if c.lang == "en" { Language::En } else { Language::Ja };
+                let lang = c.lang;
                 if let Ok(m) = todokede_mail::outbound::acknowledgement(
                     &st.mail.from,
                     &to,

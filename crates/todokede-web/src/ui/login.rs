@@ -34,7 +34,7 @@ pub(super) async fn login(
     let email = f.email.trim().to_ascii_lowercase();
     // The message is the same for a wrong password and a locked account, so it tells an
     // attacker nothing.
-    let generic = if c.lang == "en" {
+    let generic = if c.lang == Language::En {
         "The e-mail address or password is not right, or the account is locked for a while."
     } else {
         "メールアドレスまたはパスワードが正しくないか、一時的にロックされています。"

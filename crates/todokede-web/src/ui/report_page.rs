@@ -4,8 +4,8 @@ use super::*;
 use todokede_analyse::AnalysisRecord;
 use todokede_analyse::record::DecisionRecord;
 
-pub(super) fn analysis_view(record: &AnalysisRecord, lang: &str) -> Value {
-    let en = lang == "en";
+pub(super) fn analysis_view(record: &AnalysisRecord, lang: Language) -> Value {
+    let en = lang == Language::En;
     let section = |decisions: &[DecisionRecord], ja: &str, en_title: &str| {
         let items: Vec<Value> = decisions
             .iter()
@@ -52,7 +52,7 @@ pub(super) fn analysis_view(record: &AnalysisRecord, lang: &str) -> Value {
 }
 
 /// What the analyst just did, confirmed at the top of the page they come back to.
-fn done_message(done: &str, lang: &str) -> Option<&'static str> {
+fn done_message(done: &str, lang: Language) -> Option<&'static str> {
     let (ja, en) = match done {
         "state" => ("状態を変更しました。", "The state was changed."),
         "reply" => (
@@ -65,7 +65,7 @@ fn done_message(done: &str, lang: &str) -> Option<&'static str> {
         "link" => ("関連付けました。", "The reports were linked."),
         _ => return None,
     };
-    Some(if lang == "en" { en } else { ja })
+    Some(lang.pick(ja, en))
 }
 
 pub(super) async fn report_page(
@@ -80,7 +80,7 @@ pub(super) async fn report_page(
     };
     let l = c.lang;
     let rep = &r.content.reporter;
-    let row = |ja: &str, en: &str, v: Option<String>| context! { k => if l == "en" { en.to_owned() } else { ja.to_owned() }, v => v.unwrap_or_else(|| "—".into()) };
+    let row = |ja: &str, en: &str, v: Option<String>| context! { k => l.pick(ja, en).to_owned(), v => v.unwrap_or_else(|| "—".into()) };
     let reporter = vec![
         row("種別", "Kind", rep.kind.map(|k| label(k, l).to_owned())),
         row("氏名", "Name", rep.name.clone()),
@@ -101,11 +101,9 @@ pub(super) async fn report_page(
             if ct.form == ReportForm::Virus { "感染／検知のみ" } else { "被害の有無" },
             if ct.form == ReportForm::Virus { "Infected or detected" } else { "Damage?" },
             Some(match (ct.form, ct.damage_status) {
-                (ReportForm::Virus, DamageStatus::Damage) => {
-                    (if l == "en" { "Infected" } else { "感染した" }).to_owned()
-                }
+                (ReportForm::Virus, DamageStatus::Damage) => l.pick("感染した", "Infected").to_owned(),
                 (ReportForm::Virus, DamageStatus::AttemptOnly) => {
-                    (if l == "en" { "Detected only" } else { "検知のみ（感染なし）" }).to_owned()
+                    l.pick("検知のみ（感染なし）", "Detected only").to_owned()
                 }
                 (_, s) => label(s, l).to_owned(),
             }),
@@ -163,15 +161,15 @@ pub(super) async fn report_page(
         ("対応", "Response", &r.content.response_narrative),
     ] {
         if let Some(text) = v {
-            narratives.push(context! { title => if l == "en" { en } else { ja }, text });
+            narratives.push(context! { title => l.pick(ja, en), text });
         }
     }
     let timeline: Vec<Value> = r.timeline.iter().map(|e| match e {
         TimelineEntry::StateChanged { from, to, at, .. } => context! { kind => "state", at => jst(*at), what => format!("{} → {}", label(*from, l), label(*to, l)), body => "" },
-        TimelineEntry::FollowUp { body, at, attachments } => context! { kind => "follow_up", at => jst(*at), what => if l == "en" { "Follow-up from the reporter" } else { "届出者からの続報" },
-            body => format!("{body}{}", attachments.iter().map(|a| format!("\n{} {}", if l == "en" { "Attached:" } else { "添付:" }, a.filename)).collect::<String>()) },
-        TimelineEntry::Note { body, at, .. } => context! { kind => "note", at => jst(*at), what => if l == "en" { "Internal note" } else { "内部メモ" }, body },
-        TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => if l == "en" { "Reply to the reporter" } else { "届出者への返信" }, body },
+        TimelineEntry::FollowUp { body, at, attachments } => context! { kind => "follow_up", at => jst(*at), what => l.pick("届出者からの続報", "Follow-up from the reporter"),
+            body => format!("{body}{}", attachments.iter().map(|a| format!("\n{} {}", l.pick("添付:", "Attached:"), a.filename)).collect::<String>()) },
+        TimelineEntry::Note { body, at, .. } => context! { kind => "note", at => jst(*at), what => l.pick("内部メモ", "Internal note"), body },
+        TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => l.pick("届出者への返信", "Reply to the reporter"), body },
     }).collect();
     // Mail about this report and where it stands: a reply queued is not a reply delivered.
     let mail: Vec<Value> =
@@ -310,9 +308,9 @@ pub fn infected_zip(filename: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
 
 /// One outbox mail for a page: queued time, recipient, and whether it went out, is still being
 /// retried, or was given up on.
-pub(super) fn mail_view(m: &todokede_store::MailStatus, l: &str) -> Value {
+pub(super) fn mail_view(m: &todokede_store::MailStatus, l: Language) -> Value {
     use todokede_store::MailState;
-    let en = l == "en";
+    let en = l == Language::En;
     let (state_key, state) = match m.state {
         MailState::Sent(at) => ("sent", format!("{} {}", if en { "Sent" } else { "送信済み" }, jst(at))),
         MailState::Pending { attempts: 0 } => ("pending", (if en { "Queued" } else { "送信待ち" }).to_owned()),

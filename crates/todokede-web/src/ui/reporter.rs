@@ -99,9 +99,9 @@ pub(super) async fn reporter_page(State(st): State<AppState>, c: Ctx) -> Respons
     let view = crate::wire::ReporterReportView::of(&r);
     let messages: Vec<Value> = view.messages.iter().map(|m| {
         let who = match (m.kind.as_str(), c.lang) {
-            ("reply", "en") => "Analyst",
+            ("reply", Language::En) => "Analyst",
             ("reply", _) => "担当者",
-            (_, "en") => "You",
+            (_, Language::En) => "You",
             _ => "届出者",
         };
         context! { kind => m.kind, who, at => jst(m.at), body => m.body, attachments => m.attachments.iter().map(|a| a.filename.clone()).collect::<Vec<_>>() }
