@@ -158,10 +158,10 @@ async fn a_stored_report_reads_back_whole_and_only_with_its_secret(store: &Store
 
     // Every new report has an analysis job waiting.
     let jobs = store.pending_jobs(10).await.unwrap();
-    assert_eq!(jobs.iter().map(|j| (j.report_id, j.kind.as_str())).collect::<Vec<_>>(), [
-        (other.report_id, "analyse"),
-        (r.report_id, "analyse")
-    ]);
+    assert_eq!(
+        jobs.iter().map(|j| (j.report_id, j.kind.as_str())).collect::<Vec<_>>(),
+        [(other.report_id, "analyse"), (r.report_id, "analyse")]
+    );
 }
 
 async fn the_same_delivery_twice_is_one_report(store: &Store) {
@@ -273,7 +273,9 @@ async fn the_lifecycle_is_recorded_with_who_and_when(store: &Store) {
         report.timeline[0],
         TimelineEntry::StateChanged { from: ReportState::Received, to: ReportState::Triage, by, .. } if by == analyst
     ));
-    assert!(matches!(&report.timeline[4], TimelineEntry::Note { body, by, .. } if body == "踏み台の可能性" && *by == analyst));
+    assert!(
+        matches!(&report.timeline[4], TimelineEntry::Note { body, by, .. } if body == "踏み台の可能性" && *by == analyst)
+    );
     let times: Vec<OffsetDateTime> = report.timeline.iter().map(TimelineEntry::at).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "in order: {times:?}");
     assert_eq!(report.timeline.iter().filter(|e| e.visible_to_reporter()).count(), 6);
@@ -346,7 +348,8 @@ async fn times_compare_as_instants_whatever_their_offset(store: &Store) {
     let b = report_at(store, "UTC 真夜中の半秒後", datetime!(2019-07-01 00:00:00.5 UTC)).await;
     let c = report_at(store, "UTC 真夜中", midnight_utc).await;
     let d = report_at(store, "ナノ秒まで", datetime!(2019-07-01 00:00:00.123456789 UTC)).await;
-    let list = |f: ReportFilter| async move { ids(&store.list_reports(&ReportFilter { limit: 10, ..f }).await.unwrap()) };
+    let list =
+        |f: ReportFilter| async move { ids(&store.list_reports(&ReportFilter { limit: 10, ..f }).await.unwrap()) };
     assert_eq!(list(ReportFilter::default()).await, [a, c, d, b], "oldest first");
     assert_eq!(list(ReportFilter { newest_first: true, ..Default::default() }).await, [b, d, c, a]);
     assert_eq!(list(ReportFilter { received_from: Some(midnight_utc), ..Default::default() }).await, [c, d, b]);
@@ -356,7 +359,10 @@ async fn times_compare_as_instants_whatever_their_offset(store: &Store) {
     let quarter_past = midnight_utc + Duration::milliseconds(250);
     assert_eq!(list(ReportFilter { received_before: Some(quarter_past), ..Default::default() }).await, [a, c, d]);
     assert_eq!(store.count_received(nine_jst, nine_jst + Duration::days(1)).await.unwrap(), 3);
-    let search = SearchQuery { filter: ReportFilter { received_from: Some(nine_jst), ..Default::default() }, ..Default::default() };
+    let search = SearchQuery {
+        filter: ReportFilter { received_from: Some(nine_jst), ..Default::default() },
+        ..Default::default()
+    };
     assert_eq!(ids(&store.search(&search).await.unwrap()), [d, c, b], "search's filters too (newest id first)");
 
     // Read back as the same instants, to the microsecond on both backends.
@@ -431,13 +437,10 @@ async fn accounts_are_keyed_by_their_lower_cased_address_and_can_be_disabled(sto
     assert!(matches!(dup, StoreError::Duplicate(_)), "{dup}");
 
     let u = store.user_by_email(" X@IPA.EXAMPLE").await.unwrap().unwrap();
-    assert_eq!((u.id, u.email.as_str(), u.role, u.password_hash.as_str(), u.disabled), (
-        x,
-        "x@ipa.example",
-        Role::Analyst,
-        "h1",
-        false
-    ));
+    assert_eq!(
+        (u.id, u.email.as_str(), u.role, u.password_hash.as_str(), u.disabled),
+        (x, "x@ipa.example", Role::Analyst, "h1", false)
+    );
     assert_eq!(store.user(admin).await.unwrap().unwrap().email, "admin@ipa.example");
     assert!(store.user(NO_USER).await.unwrap().is_none());
     assert!(store.user_by_email("nobody@ipa.example").await.unwrap().is_none());
@@ -456,7 +459,10 @@ async fn accounts_are_keyed_by_their_lower_cased_address_and_can_be_disabled(sto
     assert!(store.session("tok-x").await.unwrap().is_none());
 
     let creations = audit_actions(store, "user.create").await;
-    assert_eq!(creations.iter().map(|a| a.target.clone().unwrap()).collect::<Vec<_>>(), ["x@ipa.example", "admin@ipa.example"]);
+    assert_eq!(
+        creations.iter().map(|a| a.target.clone().unwrap()).collect::<Vec<_>>(),
+        ["x@ipa.example", "admin@ipa.example"]
+    );
     for action in ["user.disable", "user.enable"] {
         let a = audit_actions(store, action).await;
         assert_eq!((a.len(), a[0].user, a[0].target.clone()), (1, Some(admin), Some(x.0.to_string())), "{action}");
@@ -522,14 +528,15 @@ async fn the_audit_log_is_newest_first_with_who_and_what(store: &Store) {
     let last = store.audit_log(1).await.unwrap();
     assert_eq!(last.len(), 1);
     let a = &last[0];
-    assert_eq!((a.user, a.action.as_str(), a.target.as_deref(), a.detail.as_deref()), (
-        Some(admin),
-        "report.download",
-        Some("42"),
-        Some("auth.log")
-    ));
+    assert_eq!(
+        (a.user, a.action.as_str(), a.target.as_deref(), a.detail.as_deref()),
+        (Some(admin), "report.download", Some("42"), Some("auth.log"))
+    );
     let all = store.audit_log(10).await.unwrap();
-    assert_eq!(all.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["report.download", "system.start", "user.create"]);
+    assert_eq!(
+        all.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
+        ["report.download", "system.start", "user.create"]
+    );
     assert_eq!((all[1].user, all[1].target.as_deref()), (None, None));
     assert!(all.windows(2).all(|w| w[0].at >= w[1].at), "newest first");
     assert!(OffsetDateTime::now_utc() - all[0].at < Duration::minutes(1));
@@ -614,12 +621,14 @@ async fn the_outbox_hands_each_mail_to_one_worker_and_backs_off_after_a_failure(
     store.enqueue_mails(&[mail(report, "ack-2@ipa.example"), mail(report, "ack-3@ipa.example")]).await.unwrap();
     store.enqueue_mails(&[]).await.unwrap();
     let due = store.due_mail(10).await.unwrap();
-    assert_eq!(due.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(), [
-        "ack-1@ipa.example",
-        "ack-2@ipa.example",
-        "ack-3@ipa.example"
-    ]);
-    assert_eq!((due[0].from.as_str(), due[0].to.as_str(), &due[0].raw), (first.from.as_str(), first.to.as_str(), &first.raw));
+    assert_eq!(
+        due.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(),
+        ["ack-1@ipa.example", "ack-2@ipa.example", "ack-3@ipa.example"]
+    );
+    assert_eq!(
+        (due[0].from.as_str(), due[0].to.as_str(), &due[0].raw),
+        (first.from.as_str(), first.to.as_str(), &first.raw)
+    );
     assert!(due.iter().all(|m| m.report_id == report && m.attempts == 0));
     assert_eq!(store.due_mail(1).await.unwrap().len(), 1);
 
@@ -636,7 +645,8 @@ async fn the_outbox_hands_each_mail_to_one_worker_and_backs_off_after_a_failure(
     store.mail_sent(a[0].id).await.unwrap(); // recorded once
     let now = OffsetDateTime::now_utc();
     // A failure is retried from `retry_at`, not before.
-    let given_up = store.mail_failed(a[1].id, "421 try later", now + Duration::milliseconds(500), now - Duration::days(5)).await;
+    let given_up =
+        store.mail_failed(a[1].id, "421 try later", now + Duration::milliseconds(500), now - Duration::days(5)).await;
     assert!(!given_up.unwrap());
     assert!(store.claim_mail(10, lease).await.unwrap().is_empty(), "backing off");
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
@@ -673,11 +683,10 @@ async fn the_outbox_hands_each_mail_to_one_worker_and_backs_off_after_a_failure(
     assert_eq!(store.outbox_counts().await.unwrap(), OutboxCounts { queued: 2, failed: 0, sent: 1 });
     assert!(store.failed_mail(10).await.unwrap().is_empty());
 
-    assert_eq!(store.sent_message_ids(report).await.unwrap(), [
-        "ack-1@ipa.example",
-        "ack-2@ipa.example",
-        "ack-3@ipa.example"
-    ]);
+    assert_eq!(
+        store.sent_message_ids(report).await.unwrap(),
+        ["ack-1@ipa.example", "ack-2@ipa.example", "ack-3@ipa.example"]
+    );
     let dup = store.enqueue_mail(report, "ack-1@ipa.example", "f", "t", b"x").await.unwrap_err();
     assert!(matches!(dup, StoreError::Duplicate(_)), "a Message-ID is sent once: {dup}");
     let unknown = store.enqueue_mail(NO_REPORT, "other@ipa.example", "f", "t", b"x").await.unwrap_err();
@@ -760,22 +769,28 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
     let only_damage = Classification { has_damage: Some(false), ..confirmed.clone() };
     assert_eq!(store.confirm_classification(r3, analyst, &confirmed, &only_damage).await.unwrap(), ["has_damage"]);
     store.confirm_classification(r4, analyst, &confirmed, &confirmed).await.unwrap();
-    assert_eq!(store.override_counts().await.unwrap(), [
-        ("attack_types".to_owned(), 2),
-        ("causes".to_owned(), 2),
-        ("damages".to_owned(), 2),
-        ("has_damage".to_owned(), 3),
-        ("techniques".to_owned(), 2)
-    ]);
+    assert_eq!(
+        store.override_counts().await.unwrap(),
+        [
+            ("attack_types".to_owned(), 2),
+            ("causes".to_owned(), 2),
+            ("damages".to_owned(), 2),
+            ("has_damage".to_owned(), 3),
+            ("techniques".to_owned(), 2)
+        ]
+    );
 
     // The trend facets follow the confirmation; the others (indicator.…) stay.
-    assert_eq!(store.facet_counts(H2_2019.0, H2_2019.1).await.unwrap(), [
-        ("cause.phishing".to_owned(), 1),
-        ("cause.weak_credentials".to_owned(), 2),
-        ("damage.data_destruction_extortion".to_owned(), 3),
-        ("indicator.ipv4".to_owned(), 1),
-        ("technique.T1110".to_owned(), 3)
-    ]);
+    assert_eq!(
+        store.facet_counts(H2_2019.0, H2_2019.1).await.unwrap(),
+        [
+            ("cause.phishing".to_owned(), 1),
+            ("cause.weak_credentials".to_owned(), 2),
+            ("damage.data_destruction_extortion".to_owned(), 3),
+            ("indicator.ipv4".to_owned(), 1),
+            ("technique.T1110".to_owned(), 3)
+        ]
+    );
 
     // Publication reads the confirmed cases of a period (JST bounds), oldest first.
     let cases = store.confirmed_cases(H2_2019.0, H2_2019.1).await.unwrap();
@@ -802,7 +817,10 @@ async fn publication_versions_are_never_overwritten_and_approved_once(store: &St
     assert_eq!(store.save_publication("2019H2", r#"{"v":2}"#, analyst, "表2-1 の注記").await.unwrap(), 2);
     assert_eq!(store.save_publication("2020H1", r#"{"v":1}"#, analyst, "草稿").await.unwrap(), 1);
     let versions = store.publication_versions("2019H2").await.unwrap();
-    let summary: Vec<_> = versions.iter().map(|v| (v.period.as_str(), v.version, v.document_json.as_str(), v.change_note.as_str())).collect();
+    let summary: Vec<_> = versions
+        .iter()
+        .map(|v| (v.period.as_str(), v.version, v.document_json.as_str(), v.change_note.as_str()))
+        .collect();
     assert_eq!(summary, [("2019H2", 2, r#"{"v":2}"#, "表2-1 の注記"), ("2019H2", 1, r#"{"v":1}"#, "草稿")]);
     assert!(versions.iter().all(|v| v.created_by == analyst && v.approved_by.is_none() && v.approved_at.is_none()));
 
@@ -817,7 +835,10 @@ async fn publication_versions_are_never_overwritten_and_approved_once(store: &St
 
     assert_eq!(audit_actions(store, "publication.save").await[0].detail.as_deref(), Some("version 1: 草稿"));
     let approvals = audit_actions(store, "publication.approve").await;
-    assert_eq!((approvals.len(), approvals[0].user, approvals[0].detail.as_deref()), (1, Some(approver), Some("version 1")));
+    assert_eq!(
+        (approvals.len(), approvals[0].user, approvals[0].detail.as_deref()),
+        (1, Some(approver), Some("version 1"))
+    );
 }
 
 // ── across reports ──────────────────────────────────────────────────────────────────────
@@ -840,11 +861,26 @@ async fn search_finds_japanese_substrings_with_every_filter(store: &Store) {
         ..Default::default()
     };
     store
-        .index_report(r1, &index("phpMyAdmin 経由でデータベースが消去され、ビットコインを要求する脅迫文が残された", &["cause.missing_access_control"]))
+        .index_report(
+            r1,
+            &index(
+                "phpMyAdmin 経由でデータベースが消去され、ビットコインを要求する脅迫文が残された",
+                &["cause.missing_access_control"],
+            ),
+        )
         .await
         .unwrap();
-    store.index_report(r2, &index("SSH へのブルートフォースで侵入され、踏み台として悪用された。帯域の100%を_で埋めた", &[])).await.unwrap();
-    store.index_report(r3, &index("ランサムウェアによりファイルが暗号化された。データベースも被害", &[])).await.unwrap();
+    store
+        .index_report(
+            r2,
+            &index("SSH へのブルートフォースで侵入され、踏み台として悪用された。帯域の100%を_で埋めた", &[]),
+        )
+        .await
+        .unwrap();
+    store
+        .index_report(r3, &index("ランサムウェアによりファイルが暗号化された。データベースも被害", &[]))
+        .await
+        .unwrap();
     store.transition(r3, ReportState::Triage, analyst).await.unwrap();
 
     let search = |terms: &[&str], filter: ReportFilter| {
@@ -942,23 +978,24 @@ async fn indicators_are_found_by_value_address_range_and_domain_tree(store: &Sto
     );
     assert!(find(IndicatorQuery::Exact("203.0.113.6".into()), 10).await.is_empty());
     let ip = |s: &str| i64::from(u32::from(s.parse::<std::net::Ipv4Addr>().unwrap()));
-    assert_eq!(find(IndicatorQuery::Ipv4Range(ip("203.0.113.0"), ip("203.0.113.255")), 10).await, [
-        hit(r2, "ipv4", "203.0.113.77", false),
-        hit(r2, "ipv4", "203.0.113.9", false),
-        hit(r1, "ipv4", "203.0.113.5", false),
-    ]);
-    assert_eq!(find(IndicatorQuery::Ipv4Range(ip("203.0.113.0"), ip("203.0.113.8")), 10).await, [hit(
-        r1,
-        "ipv4",
-        "203.0.113.5",
-        false
-    )]);
+    assert_eq!(
+        find(IndicatorQuery::Ipv4Range(ip("203.0.113.0"), ip("203.0.113.255")), 10).await,
+        [
+            hit(r2, "ipv4", "203.0.113.77", false),
+            hit(r2, "ipv4", "203.0.113.9", false),
+            hit(r1, "ipv4", "203.0.113.5", false),
+        ]
+    );
+    assert_eq!(
+        find(IndicatorQuery::Ipv4Range(ip("203.0.113.0"), ip("203.0.113.8")), 10).await,
+        [hit(r1, "ipv4", "203.0.113.5", false)]
+    );
     assert_eq!(find(IndicatorQuery::Ipv4Range(ip("203.0.113.0"), ip("203.0.113.255")), 1).await.len(), 1, "limit");
     // A domain and its subdomains (stored lower-cased), not a longer label nor another tree.
-    assert_eq!(find(IndicatorQuery::DomainTree("jp.example.evil.".into()), 10).await, [
-        hit(r2, "domain", "WWW.Evil.Example.jp", false),
-        hit(r1, "domain", "evil.example.jp", false),
-    ]);
+    assert_eq!(
+        find(IndicatorQuery::DomainTree("jp.example.evil.".into()), 10).await,
+        [hit(r2, "domain", "WWW.Evil.Example.jp", false), hit(r1, "domain", "evil.example.jp", false),]
+    );
     assert_eq!(find(IndicatorQuery::DomainTree("jp.example.".into()), 10).await.len(), 3);
     assert!(find(IndicatorQuery::DomainTree("jp.example.evil.www.x.".into()), 10).await.is_empty());
     let summary = &store.reports_by_indicator(&IndicatorQuery::Exact("198.51.100.1".into()), 1).await.unwrap()[0].0;
@@ -1029,7 +1066,11 @@ async fn near_duplicates_share_lsh_bands_and_clusters_are_counted(store: &Store)
     store.index_report(r3, &with_sig(&sc, None)).await.unwrap();
     assert!(store.lsh_candidates(r3, &similarity::band_keys(&sc)).await.unwrap().is_empty());
     let from_r1 = store.lsh_candidates(r1, &similarity::band_keys(&sa)).await.unwrap();
-    assert_eq!(from_r1.iter().map(|c| (c.report, c.cluster)).collect::<Vec<_>>(), [(r2, r1)], "itself left out, each once");
+    assert_eq!(
+        from_r1.iter().map(|c| (c.report, c.cluster)).collect::<Vec<_>>(),
+        [(r2, r1)],
+        "itself left out, each once"
+    );
 
     assert_eq!(store.cluster_of(r2).await.unwrap(), Some((r1, joined)));
     assert_eq!(store.cluster_of(r4).await.unwrap(), None);
@@ -1038,12 +1079,10 @@ async fn near_duplicates_share_lsh_bands_and_clusters_are_counted(store: &Store)
     let clusters = store.clusters(10).await.unwrap();
     assert_eq!(clusters.len(), 1, "only clusters of more than one report");
     let c = &clusters[0];
-    assert_eq!((c.cluster, &c.tracking_number, c.members, c.latest), (
-        r1,
-        &tracking(store, r1).await,
-        2,
-        datetime!(2019-09-01 12:00 +9)
-    ));
+    assert_eq!(
+        (c.cluster, &c.tracking_number, c.members, c.latest),
+        (r1, &tracking(store, r1).await, 2, datetime!(2019-09-01 12:00 +9))
+    );
     // Indexed again without a cluster: on its own again.
     store.index_report(r2, &with_sig(&sb, None)).await.unwrap();
     assert!(store.clusters(10).await.unwrap().is_empty());
@@ -1061,16 +1100,18 @@ async fn facets_are_counted_per_period_and_list_their_reports_newest_first(store
     store.index_report(r2, &facets(&["cause.weak_credentials"])).await.unwrap();
     store.index_report(r3, &facets(&["cause.weak_credentials", "technique.T1110"])).await.unwrap();
     store.index_report(r4, &facets(&["cause.weak_credentials"])).await.unwrap();
-    assert_eq!(store.facet_counts(H2_2019.0, H2_2019.1).await.unwrap(), [
-        ("cause.weak_credentials".to_owned(), 3),
-        ("indicator.ipv4".to_owned(), 1),
-        ("technique.T1110".to_owned(), 1)
-    ]);
+    assert_eq!(
+        store.facet_counts(H2_2019.0, H2_2019.1).await.unwrap(),
+        [("cause.weak_credentials".to_owned(), 3), ("indicator.ipv4".to_owned(), 1), ("technique.T1110".to_owned(), 1)]
+    );
     let (from, to) = H2_2019;
     assert_eq!(ids(&store.reports_with_facet("cause.weak_credentials", from, to, 10).await.unwrap()), [r3, r2, r1]);
     assert_eq!(ids(&store.reports_with_facet("cause.weak_credentials", from, to, 1).await.unwrap()), [r3]);
     assert!(store.reports_with_facet("indicator.ipv4", to, to + Duration::days(180), 10).await.unwrap().is_empty());
-    assert_eq!(ids(&store.reports_with_facet("cause.weak_credentials", to, to + Duration::days(180), 10).await.unwrap()), [r4]);
+    assert_eq!(
+        ids(&store.reports_with_facet("cause.weak_credentials", to, to + Duration::days(180), 10).await.unwrap()),
+        [r4]
+    );
 }
 
 async fn a_bulk_load_stores_reports_with_their_index(store: &Store) {
@@ -1092,7 +1133,10 @@ async fn a_bulk_load_stores_reports_with_their_index(store: &Store) {
     all.extend(&loaded);
     assert_eq!(store.all_report_ids().await.unwrap(), all);
     let r = store.report(loaded[1]).await.unwrap().unwrap();
-    assert_eq!((r.content.description.as_str(), r.channel, r.state), ("生成された届出 2: 第2拠点の機器", Channel::Import, ReportState::Received));
+    assert_eq!(
+        (r.content.description.as_str(), r.channel, r.state),
+        ("生成された届出 2: 第2拠点の機器", Channel::Import, ReportState::Received)
+    );
     assert_eq!(r.received_at, datetime!(2019-08-03 12:00 +9));
     let q = SearchQuery { terms: vec!["第2拠点".into()], ..Default::default() };
     assert_eq!(ids(&store.search(&q).await.unwrap()), [loaded[1]]);
@@ -1108,12 +1152,10 @@ async fn a_bulk_load_stores_reports_with_their_index(store: &Store) {
 }
 
 async fn the_integrity_check_counts_what_is_stored(store: &Store) {
-    assert_eq!(store.check_integrity().await.unwrap(), IntegrityReport {
-        reports: 0,
-        dedup_keys: 0,
-        blobs: 0,
-        problems: vec![]
-    });
+    assert_eq!(
+        store.check_integrity().await.unwrap(),
+        IntegrityReport { reports: 0, dedup_keys: 0, blobs: 0, problems: vec![] }
+    );
     let same = Attachment::new("a.log", "text/plain", b"the same bytes".to_vec());
     let mut a = submission("一件目", Some(DedupKey::IdempotencyKey("one".into())));
     a.attachments = vec![same.clone()];
@@ -1121,12 +1163,10 @@ async fn the_integrity_check_counts_what_is_stored(store: &Store) {
     b.attachments = vec![same.clone(), Attachment::new("b.log", "text/plain", b"other bytes".to_vec())];
     store.ingest_batch(&[a, b]).await.unwrap();
     // Two raw inputs and two distinct attachments: content-addressed, the shared one stored once.
-    assert_eq!(store.check_integrity().await.unwrap(), IntegrityReport {
-        reports: 2,
-        dedup_keys: 1,
-        blobs: 4,
-        problems: vec![]
-    });
+    assert_eq!(
+        store.check_integrity().await.unwrap(),
+        IntegrityReport { reports: 2, dedup_keys: 1, blobs: 4, problems: vec![] }
+    );
 }
 
 // ── limits ──────────────────────────────────────────────────────────────────────────────
@@ -1196,5 +1236,8 @@ fn every_public_method_of_store_is_exercised() {
         .iter()
         .filter(|m| !suite.contains(&format!(".{m}(")) && !suite.contains(&format!("Store::{m}(")))
         .collect();
-    assert!(missing.is_empty(), "Store methods no behaviour here calls (add one, it runs on both backends): {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "Store methods no behaviour here calls (add one, it runs on both backends): {missing:?}"
+    );
 }

@@ -38,8 +38,12 @@ impl Store {
     pub(crate) async fn claim_jobs(&self, limit: i64, lease: time::Duration) -> Result<Vec<Job>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
-        let rows =
-            sqlx::query(dialect::CLAIM_JOBS_SQL).bind(ts(now + lease)).bind(ts(now)).bind(limit).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(dialect::CLAIM_JOBS_SQL)
+            .bind(ts(now + lease))
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let mut jobs: Vec<Job> = rows.iter().map(job_from_row).collect::<Result<_, StoreError>>()?;
         jobs.sort_by_key(|j| j.id);
