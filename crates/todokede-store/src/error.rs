@@ -22,6 +22,9 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate(db.message().to_owned()),
+            // A row that names a report, user … which does not exist: the caller asked about
+            // something that is not there (not an outage to retry).
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
             sqlx::Error::RowNotFound => StoreError::NotFound,
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
             _ => StoreError::Unavailable(e.to_string()),

@@ -47,6 +47,11 @@ impl PgStore {
 mod dialect {
     use super::rows::like_pattern;
 
+    /// How a time is bound: as itself (`timestamptz` compares instants, at microseconds).
+    pub(super) fn ts(t: time::OffsetDateTime) -> time::OffsetDateTime {
+        t
+    }
+
     /// SKIP LOCKED: concurrent workers in several processes each take different jobs, nobody waits.
     pub(super) const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id, kind, report_id";
 

@@ -93,6 +93,19 @@ impl SqliteStore {
 mod dialect {
     use super::rows::like_pattern;
 
+    /// How a time is bound. SQLite has no time type: times are text, and text compares by its
+    /// bytes, so every time is written in one fixed-width form — UTC, microseconds (PostgreSQL's
+    /// precision, so both backends read back the same instant), `Z` — whose byte order is time
+    /// order. (sqlx's RFC 3339 drops the fraction's trailing zeros and keeps the offset, so
+    /// `…:05Z` sorted after `…:05.5Z`, and 08:00+09:00 after 00:00Z of the same date.)
+    pub(super) fn ts(t: time::OffsetDateTime) -> String {
+        t.to_offset(time::UtcOffset::UTC)
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+            ))
+            .expect("every time of the time crate's range has four year digits")
+    }
+
     /// One writer at a time (BEGIN IMMEDIATE), so a plain UPDATE … RETURNING claims safely.
     pub(super) const CLAIM_JOBS_SQL: &str = "UPDATE jobs SET claimed_until = $1 WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND attempts < 5 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3) RETURNING id, kind, report_id";
 

@@ -27,9 +27,10 @@ impl TestDb {
         TestDb { url, backend: "sqlite", _dir: Some(dir), pg_admin: None }
     }
 
-    /// A new empty PostgreSQL database, or `None` when PostgreSQL tests are not enabled.
+    /// A new empty PostgreSQL database, or `None` when `TODOKEDE_TEST_POSTGRES_URL` is not set
+    /// ([`requires::postgres`]: skipped with the reason locally, a failure when `CI` is set).
     pub async fn postgres() -> Option<TestDb> {
-        let admin = std::env::var(POSTGRES_ENV).ok().filter(|s| !s.is_empty())?;
+        let admin = requires::postgres()?;
         let name = format!("todokede_t_{:016x}", rand::rng().next_u64());
         let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to TODOKEDE_TEST_POSTGRES_URL");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
@@ -41,7 +42,7 @@ impl TestDb {
         Some(TestDb { url, backend: "postgres", _dir: None, pg_admin: Some((admin, name)) })
     }
 
-    /// Every enabled backend, each with a fresh database.
+    /// Every enabled backend, each with a fresh database (PostgreSQL as [`TestDb::postgres`]).
     pub async fn all() -> Vec<TestDb> {
         let mut v = vec![TestDb::sqlite().await];
         v.extend(TestDb::postgres().await);

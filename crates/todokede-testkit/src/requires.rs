@@ -2,7 +2,7 @@
 //!
 //! `cargo test --workspace` passes on a fresh clone with only the Rust toolchain: a test that
 //! needs `../shared/data` (data whose licence keeps it out of the repository), a system tool
-//! (chromium, dovecot) or the IPAex fonts asks here first. Locally a missing requirement skips
+//! (chromium, dovecot), the IPAex fonts or a PostgreSQL server asks here first. Locally a missing requirement skips
 //! the test with the reason printed; when `CI` is set (`.ci/run` sets it) it fails the test,
 //! so CI never passes by skipping.
 
@@ -31,6 +31,18 @@ pub fn tool(program: &str) -> bool {
             .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).exists()))
     };
     satisfied(found, &format!("the program {program} (.ci/run installs it)"))
+}
+
+/// The PostgreSQL server the tests make their databases on: the admin URL in
+/// `TODOKEDE_TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`; `.ci/run` sets
+/// it), or `None` (the PostgreSQL test returns) when it is not set outside CI.
+pub fn postgres() -> Option<String> {
+    let url = std::env::var(crate::POSTGRES_ENV).ok().filter(|s| !s.is_empty());
+    satisfied(
+        url.is_some(),
+        &format!("PostgreSQL: {}=postgres://postgres@127.0.0.1:5432/test (.ci/run sets it)", crate::POSTGRES_ENV),
+    );
+    url
 }
 
 /// The IPAex fonts the PDF is typeset with (Debian's fonts-ipaexfont, or `TODOKEDE_FONT_DIR`).

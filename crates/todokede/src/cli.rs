@@ -217,6 +217,9 @@ pub enum Command {
         /// (epochs, lr, l2, prune, max_pos, min_df).
         #[arg(long, default_value = "")]
         settings: String,
+        /// With --cv: also list the cases whose primary cause was wrong.
+        #[arg(long, requires = "cv")]
+        verbose: bool,
         /// Also learn from the analysts' confirmed classifications in the database.
         #[arg(long)]
         from_store: bool,

@@ -228,7 +228,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 crate::analyse_cmd::print_human(&analysis);
             }
         }
-        Command::Train { output, cv, settings, from_store, corpus, seeds, incident_texts } => {
+        Command::Train { output, cv, settings, verbose, from_store, corpus, seeds, incident_texts } => {
             let confirmed = if from_store {
                 let store = open_existing(&cli.db).await?;
                 crate::model_cmd::confirmed_cases(&store).await?
@@ -236,7 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Vec::new()
             };
             crate::model_cmd::train(
-                &crate::model_cmd::TrainArgs { corpus, seeds, incident_texts, output, cv, settings },
+                &crate::model_cmd::TrainArgs { corpus, seeds, incident_texts, output, cv, settings, verbose },
                 confirmed,
             )?;
         }

@@ -41,6 +41,7 @@ pub struct TrainArgs {
     pub output: Option<PathBuf>,
     pub cv: Option<usize>,
     pub settings: String,
+    pub verbose: bool,
 }
 
 pub fn train(args: &TrainArgs, confirmed: Vec<LabelledCase>) -> anyhow::Result<()> {
@@ -95,7 +96,7 @@ pub fn train(args: &TrainArgs, confirmed: Vec<LabelledCase>) -> anyhow::Result<(
         let results = todokede_analyse::model::train::cross_validate(&cases, folds, &config);
         let figures = todokede_analyse::eval::evaluate(&results);
         let title = format!("{folds}-fold cross-validation of the training set ({description}), {config:?}");
-        print!("{}", todokede_analyse::eval::render(&title, &figures, false));
+        print!("{}", todokede_analyse::eval::render(&title, &figures, args.verbose));
         return Ok(());
     }
     let output = args.output.as_ref().context("--output is required")?;

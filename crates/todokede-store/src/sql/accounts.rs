@@ -18,7 +18,7 @@ impl Store {
         .bind(email)
         .bind(role.key())
         .bind(password_hash)
-        .bind(OffsetDateTime::now_utc())
+        .bind(ts(OffsetDateTime::now_utc()))
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -116,9 +116,9 @@ impl Store {
             SessionSubject::Reporter(r) => ("reporter", None, Some(r.0)),
         };
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(ts(now)).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO sessions (token_hash, kind, user_id, report_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(token_hash).bind(kind).bind(user).bind(report).bind(csrf).bind(now).bind(now + lifetime)
+            .bind(token_hash).bind(kind).bind(user).bind(report).bind(csrf).bind(ts(now)).bind(ts(now + lifetime))
             .execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())

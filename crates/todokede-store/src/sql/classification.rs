@@ -26,7 +26,7 @@ impl Store {
         sqlx::query("INSERT INTO classifications (report_id, confirmed_by, confirmed_at, causes, damages, attack_types, techniques, has_damage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                      ON CONFLICT (report_id) DO UPDATE SET confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at, causes = excluded.causes,
                      damages = excluded.damages, attack_types = excluded.attack_types, techniques = excluded.techniques, has_damage = excluded.has_damage")
-            .bind(id.0).bind(by.0).bind(now).bind(&c[0]).bind(&c[1]).bind(&c[2]).bind(&c[3]).bind(&c[4])
+            .bind(id.0).bind(by.0).bind(ts(now)).bind(&c[0]).bind(&c[1]).bind(&c[2]).bind(&c[3]).bind(&c[4])
             .execute(&mut *tx).await?;
         let diff = confirmed.differences(automatic);
         for dim in &diff {
@@ -35,7 +35,7 @@ impl Store {
                 .position(|d| d == dim)
                 .unwrap();
             sqlx::query("INSERT INTO classification_overrides (report_id, user_id, at, dimension, automatic, confirmed) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(id.0).bind(by.0).bind(now).bind(*dim).bind(a[i].clone().unwrap_or_default()).bind(c[i].clone().unwrap_or_default())
+                .bind(id.0).bind(by.0).bind(ts(now)).bind(*dim).bind(a[i].clone().unwrap_or_default()).bind(c[i].clone().unwrap_or_default())
                 .execute(&mut *tx).await?;
         }
         // The trend facets follow the confirmed classification.

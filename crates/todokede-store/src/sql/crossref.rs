@@ -37,7 +37,8 @@ impl Store {
             let rows = sqlx::query("SELECT b.report_id, s.signature, COALESCE(c.cluster_id, b.report_id)
                                     FROM (SELECT DISTINCT report_id FROM lsh_bands WHERE band_key = $1 AND report_id <> $2 ORDER BY report_id DESC LIMIT 10) b
                                     JOIN text_signatures s ON s.report_id = b.report_id
-                                    LEFT JOIN report_clusters c ON c.report_id = b.report_id")
+                                    LEFT JOIN report_clusters c ON c.report_id = b.report_id
+                                    ORDER BY b.report_id DESC, s.part")
                 .bind(k).bind(id.0).fetch_all(&self.pool).await?;
             let mut fresh = std::collections::BTreeSet::new();
             for r in rows {
@@ -101,11 +102,11 @@ impl Store {
                 .bind(v).bind(limit).fetch_all(&self.pool).await?,
             IndicatorQuery::Ipv4Range(lo, hi) => sqlx::query(concat!("SELECT ", summary_columns!(), ", i.kind, i.value, i.common
                                                      FROM (SELECT report_id, kind, value, common FROM report_indicators WHERE ipv4 >= $1 AND ipv4 <= $2 LIMIT 500) i
-                                                     JOIN reports r ON r.id = i.report_id ORDER BY r.id DESC LIMIT $3"))
+                                                     JOIN reports r ON r.id = i.report_id ORDER BY r.id DESC, i.kind, i.value LIMIT $3"))
                 .bind(lo).bind(hi).bind(limit).fetch_all(&self.pool).await?,
             IndicatorQuery::DomainTree(rev) => sqlx::query(concat!("SELECT ", summary_columns!(), ", i.kind, i.value, i.common
                                                      FROM (SELECT report_id, kind, value, common FROM report_indicators WHERE rev_domain >= $1 AND rev_domain < $2 LIMIT 500) i
-                                                     JOIN reports r ON r.id = i.report_id ORDER BY r.id DESC LIMIT $3"))
+                                                     JOIN reports r ON r.id = i.report_id ORDER BY r.id DESC, i.kind, i.value LIMIT $3"))
                 // Every string with the prefix sorts in [prefix, prefix + U+FFFF): an index range, no LIKE.
                 .bind(rev).bind(format!("{rev}\u{ffff}")).bind(limit).fetch_all(&self.pool).await?,
         };
@@ -128,8 +129,8 @@ impl Store {
             .bind(likes.get(3))
             .bind(f.state.map(|s| s.key()))
             .bind(f.reporter_kind.map(|s| s.key()))
-            .bind(f.received_from)
-            .bind(f.received_before)
+            .bind(f.received_from.map(ts))
+            .bind(f.received_before.map(ts))
             .bind(f.primary_cause.map(|c| format!("cause.{}", c.key())))
             .bind(if f.limit > 0 { f.limit } else { 50 })
             .fetch_all(&self.pool)
@@ -156,7 +157,7 @@ impl Store {
     pub(crate) async fn clusters(&self, limit: i64) -> Result<Vec<ClusterSummary>, StoreError> {
         let rows = sqlx::query("SELECT c.cluster_id, r.tracking_number, COUNT(*) AS n, MAX(m.received_at) AS latest FROM report_clusters c
                                 JOIN reports r ON r.id = c.cluster_id JOIN reports m ON m.id = c.report_id
-                                GROUP BY c.cluster_id, r.tracking_number HAVING COUNT(*) > 1 ORDER BY n DESC, latest DESC LIMIT $1")
+                                GROUP BY c.cluster_id, r.tracking_number HAVING COUNT(*) > 1 ORDER BY n DESC, latest DESC, c.cluster_id LIMIT $1")
             .bind(limit).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
@@ -176,8 +177,8 @@ impl Store {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT f.facet, COUNT(*) FROM report_facets f JOIN reports r ON r.id = f.report_id WHERE r.received_at >= $1 AND r.received_at < $2 GROUP BY f.facet")
-            .bind(from).bind(to).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT f.facet, COUNT(*) FROM report_facets f JOIN reports r ON r.id = f.report_id WHERE r.received_at >= $1 AND r.received_at < $2 GROUP BY f.facet ORDER BY f.facet")
+            .bind(ts(from)).bind(ts(to)).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
@@ -190,8 +191,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ReportSummary>, StoreError> {
         let rows = sqlx::query(concat!("SELECT ", summary_columns!(), "
-                                FROM report_facets f JOIN reports r ON r.id = f.report_id WHERE f.facet = $1 AND r.received_at >= $2 AND r.received_at < $3 ORDER BY r.received_at DESC LIMIT $4"))
-            .bind(facet).bind(from).bind(to).bind(limit).fetch_all(&self.pool).await?;
+                                FROM report_facets f JOIN reports r ON r.id = f.report_id WHERE f.facet = $1 AND r.received_at >= $2 AND r.received_at < $3 ORDER BY r.received_at DESC, r.id DESC LIMIT $4"))
+            .bind(facet).bind(ts(from)).bind(ts(to)).bind(limit).fetch_all(&self.pool).await?;
         rows.iter().map(summary_from_row).collect()
     }
 }

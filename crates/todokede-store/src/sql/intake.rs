@@ -28,7 +28,7 @@ impl Store {
             let key = sub.dedup.as_ref().map(|k| k.storage_key());
             if let Some(key) = &key {
                 let claimed = sqlx::query("INSERT INTO dedup_keys (key, request_sha256, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key")
-                    .bind(key).bind(&request_sha).bind(now)
+                    .bind(key).bind(&request_sha).bind(ts(now))
                     .fetch_optional(&mut *tx).await?;
                 if claimed.is_none() {
                     let row = sqlx::query("SELECT d.report_id, d.request_sha256, d.response_secret, r.tracking_number FROM dedup_keys d JOIN reports r ON r.id = d.report_id WHERE d.key = $1")
@@ -59,7 +59,7 @@ impl Store {
                 "INSERT INTO reports (tracking_number, secret_hash, form, channel, language, state, received_at, reporter_kind, discovered_on, damage_status, description, content_json, raw_sha256, raw_content_type, intake_notes)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id")
                 .bind(tn.as_compact()).bind(secret.hash().0.to_vec()).bind(c.form.key()).bind(sub.channel.key())
-                .bind(c.language.key()).bind(ReportState::Received.key()).bind(received_at)
+                .bind(c.language.key()).bind(ReportState::Received.key()).bind(ts(received_at))
                 .bind(c.reporter.kind.map(|k| k.key())).bind(c.discovered_on).bind(c.damage_status.key())
                 .bind(&c.description).bind(codec::encode_content(c)).bind(&raw_sha).bind(&sub.raw.content_type)
                 .bind(serde_json::to_string(&sub.intake_notes).unwrap_or_else(|_| "[]".into()))
@@ -95,7 +95,7 @@ impl Store {
         let n = sqlx::query(
             "UPDATE dedup_keys SET response_secret = NULL WHERE response_secret IS NOT NULL AND created_at < $1",
         )
-        .bind(before)
+        .bind(ts(before))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -130,7 +130,7 @@ impl Store {
             let id: i64 = sqlx::query(
                 "INSERT INTO reports (tracking_number, secret_hash, form, channel, language, state, received_at, reporter_kind, discovered_on, damage_status, description, content_json, raw_sha256, raw_content_type, intake_notes)
                  VALUES ($1, $2, 'unauthorized_access', 'import', 'ja', 'received', $3, $4, NULL, 'unknown', $5, $6, $7, 'application/json', '[]') RETURNING id")
-                .bind(TrackingNumber::generate().as_compact()).bind(vec![0u8; 32]).bind(r.received_at).bind(r.reporter_kind.map(|k| k.key()))
+                .bind(TrackingNumber::generate().as_compact()).bind(vec![0u8; 32]).bind(ts(r.received_at)).bind(r.reporter_kind.map(|k| k.key()))
                 .bind(&r.description).bind(codec::encode_content(&content)).bind(&raw_sha)
                 .fetch_one(&mut *tx).await?.try_get(0)?;
             write_index(&mut tx, ReportId(id), &r.index).await?;

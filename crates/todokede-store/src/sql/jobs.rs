@@ -20,7 +20,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO analyses (report_id, analysed_at, analyser_version, result_json, primary_cause) VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (report_id) DO UPDATE SET analysed_at = excluded.analysed_at, analyser_version = excluded.analyser_version, result_json = excluded.result_json, primary_cause = excluded.primary_cause")
-            .bind(id.0).bind(OffsetDateTime::now_utc()).bind(analyser_version).bind(result_json).bind(primary_cause.map(|c| c.key()))
+            .bind(id.0).bind(ts(OffsetDateTime::now_utc())).bind(analyser_version).bind(result_json).bind(primary_cause.map(|c| c.key()))
             .execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
@@ -38,8 +38,12 @@ impl Store {
     pub(crate) async fn claim_jobs(&self, limit: i64, lease: time::Duration) -> Result<Vec<Job>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
-        let rows =
-            sqlx::query(dialect::CLAIM_JOBS_SQL).bind(now + lease).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(dialect::CLAIM_JOBS_SQL)
+            .bind(ts(now + lease))
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let mut jobs: Vec<Job> = rows.iter().map(job_from_row).collect::<Result<_, StoreError>>()?;
         jobs.sort_by_key(|j| j.id);
@@ -60,7 +64,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let q = match error {
             None => sqlx::query("UPDATE jobs SET done_at = $1, attempts = attempts + 1, last_error = NULL, claimed_until = NULL WHERE id = $2")
-                .bind(OffsetDateTime::now_utc()).bind(job),
+                .bind(ts(OffsetDateTime::now_utc())).bind(job),
             Some(e) => sqlx::query("UPDATE jobs SET attempts = attempts + 1, last_error = $1, claimed_until = NULL WHERE id = $2").bind(e).bind(job),
         };
         q.execute(&mut *tx).await?;

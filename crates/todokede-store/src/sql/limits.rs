@@ -3,6 +3,7 @@
 //! backend's store.
 
 use super::Store;
+use super::rows::ts;
 use crate::StoreError;
 use sqlx::Row as _;
 use time::OffsetDateTime;
@@ -21,8 +22,8 @@ impl Store {
              RETURNING hits",
         )
         .bind(key)
-        .bind(now + window)
-        .bind(now)
+        .bind(ts(now + window))
+        .bind(ts(now))
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -47,7 +48,7 @@ impl Store {
     pub(crate) async fn limit_count(&self, key: &str) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT hits FROM rate_limits WHERE key = $1 AND expires_at > $2")
             .bind(key)
-            .bind(OffsetDateTime::now_utc())
+            .bind(ts(OffsetDateTime::now_utc()))
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
@@ -57,7 +58,7 @@ impl Store {
     pub(crate) async fn evict_limits(&self) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         let n = sqlx::query("DELETE FROM rate_limits WHERE expires_at <= $1")
-            .bind(OffsetDateTime::now_utc())
+            .bind(ts(OffsetDateTime::now_utc()))
             .execute(&mut *tx)
             .await?
             .rows_affected();

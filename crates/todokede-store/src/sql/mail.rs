@@ -40,7 +40,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         for m in mails {
             sqlx::query("INSERT INTO outbox (report_id, message_id, from_addr, to_addr, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(m.report.0).bind(&m.message_id).bind(&m.from).bind(&m.to).bind(&m.raw).bind(now)
+                .bind(m.report.0).bind(&m.message_id).bind(&m.from).bind(&m.to).bind(&m.raw).bind(ts(now))
                 .execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -58,8 +58,12 @@ impl Store {
     pub(crate) async fn claim_mail(&self, limit: i64, lease: time::Duration) -> Result<Vec<QueuedMail>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
-        let rows =
-            sqlx::query(dialect::CLAIM_MAIL_SQL).bind(now + lease).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(dialect::CLAIM_MAIL_SQL)
+            .bind(ts(now + lease))
+            .bind(ts(now))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let mut mails: Vec<QueuedMail> = rows.iter().map(mail_from_row).collect::<Result<_, StoreError>>()?;
         mails.sort_by_key(|m| m.id);
@@ -69,7 +73,7 @@ impl Store {
     pub(crate) async fn mail_sent(&self, id: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL, claimed_until = NULL WHERE id = $2 AND sent_at IS NULL")
-            .bind(OffsetDateTime::now_utc()).bind(id).execute(&mut *tx).await?;
+            .bind(ts(OffsetDateTime::now_utc())).bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -86,7 +90,7 @@ impl Store {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1, claimed_until = NULL, next_attempt_at = $2, failed_at = CASE WHEN created_at < $3 THEN $4 ELSE NULL END WHERE id = $5 AND sent_at IS NULL RETURNING failed_at")
-            .bind(error).bind(retry_at).bind(give_up_before).bind(now).bind(id).fetch_optional(&mut *tx).await?;
+            .bind(error).bind(ts(retry_at)).bind(ts(give_up_before)).bind(ts(now)).bind(id).fetch_optional(&mut *tx).await?;
         tx.commit().await?;
         Ok(match row {
             Some(r) => r.try_get::<Option<OffsetDateTime>, _>(0)?.is_some(),
@@ -99,7 +103,7 @@ impl Store {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE outbox SET failed_at = NULL, next_attempt_at = NULL, created_at = $1 WHERE id = $2 AND failed_at IS NOT NULL")
-            .bind(now).bind(id).execute(&mut *tx).await?.rows_affected();
+            .bind(ts(now)).bind(id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(n == 1)
     }

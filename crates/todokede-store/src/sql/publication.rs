@@ -19,7 +19,7 @@ impl Store {
         let rows = sqlx::query("SELECT r.id, r.tracking_number, r.received_at, r.content_json, c.causes, c.damages, c.attack_types, c.techniques, c.has_damage
                                 FROM reports r JOIN classifications c ON c.report_id = r.id
                                 WHERE r.received_at >= $1 AND r.received_at < $2 ORDER BY r.received_at, r.id")
-            .bind(from).bind(to).fetch_all(&self.pool).await?;
+            .bind(ts(from)).bind(ts(to)).fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let classification = classification_from_row(&r)?;
@@ -36,8 +36,8 @@ impl Store {
 
     pub(crate) async fn count_received(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT COUNT(*) FROM reports WHERE received_at >= $1 AND received_at < $2")
-            .bind(from)
-            .bind(to)
+            .bind(ts(from))
+            .bind(ts(to))
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?)
@@ -64,7 +64,7 @@ impl Store {
             .await?
             .try_get(0)?;
         sqlx::query("INSERT INTO publications (period, version, document_json, created_by, created_at, change_note) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(period).bind(version).bind(document_json).bind(by.0).bind(OffsetDateTime::now_utc()).bind(change_note)
+            .bind(period).bind(version).bind(document_json).bind(by.0).bind(ts(OffsetDateTime::now_utc())).bind(change_note)
             .execute(&mut *tx).await?;
         audit_in(
             &mut tx,
@@ -89,7 +89,7 @@ impl Store {
     pub(crate) async fn approve_publication(&self, period: &str, version: i64, by: UserId) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE publications SET approved_by = $1, approved_at = $2 WHERE period = $3 AND version = $4 AND approved_at IS NULL")
-            .bind(by.0).bind(OffsetDateTime::now_utc()).bind(period).bind(version).execute(&mut *tx).await?.rows_affected() == 1;
+            .bind(by.0).bind(ts(OffsetDateTime::now_utc())).bind(period).bind(version).execute(&mut *tx).await?.rows_affected() == 1;
         if done {
             audit_in(&mut tx, Some(by), "publication.approve", Some(period), Some(&format!("version {version}")))
                 .await?;

@@ -98,8 +98,8 @@ impl Store {
             .bind(f.state.map(|s| s.key()))
             .bind(f.form.map(|s| s.key()))
             .bind(f.reporter_kind.map(|s| s.key()))
-            .bind(f.received_from)
-            .bind(f.received_before)
+            .bind(f.received_from.map(ts))
+            .bind(f.received_before.map(ts))
             .bind(if f.limit > 0 { f.limit } else { 50 })
             .bind(f.offset.max(0))
             .bind(f.primary_cause.map(|c| c.key()))
@@ -154,7 +154,7 @@ impl Store {
             return Err(StoreError::InvalidTransition(InvalidTransition { from, to }));
         }
         sqlx::query("INSERT INTO timeline (report_id, kind, from_state, to_state, user_id, at) VALUES ($1, 'state', $2, $3, $4, $5)")
-            .bind(id.0).bind(from.key()).bind(to.key()).bind(by.0).bind(now).execute(&mut *tx).await?;
+            .bind(id.0).bind(from.key()).bind(to.key()).bind(by.0).bind(ts(now)).execute(&mut *tx).await?;
         audit_in(&mut tx, Some(by), "report.transition", Some(&id.0.to_string()), Some(&format!("{from} -> {to}")))
             .await?;
         tx.commit().await?;
@@ -182,7 +182,7 @@ impl Store {
         .bind(kind.key())
         .bind(body)
         .bind(by.map(|u| u.0))
-        .bind(now)
+        .bind(ts(now))
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -210,7 +210,7 @@ impl Store {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
         let claimed = sqlx::query("INSERT INTO dedup_keys (key, report_id, request_sha256, created_at) VALUES ($1, $2, '', $3) ON CONFLICT (key) DO NOTHING RETURNING key")
-            .bind(key.storage_key()).bind(id.0).bind(now).fetch_optional(&mut *tx).await?;
+            .bind(key.storage_key()).bind(id.0).bind(ts(now)).fetch_optional(&mut *tx).await?;
         if claimed.is_none() {
             return Ok(false);
         }
@@ -219,7 +219,7 @@ impl Store {
         )
         .bind(id.0)
         .bind(body)
-        .bind(now)
+        .bind(ts(now))
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -257,7 +257,7 @@ impl Store {
         let (x, y) = if a.0 < b.0 { (a.0, b.0) } else { (b.0, a.0) };
         let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO report_links (report_a, report_b, user_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT (report_a, report_b) DO NOTHING")
-            .bind(x).bind(y).bind(by.0).bind(OffsetDateTime::now_utc()).execute(&mut *tx).await?;
+            .bind(x).bind(y).bind(by.0).bind(ts(OffsetDateTime::now_utc())).execute(&mut *tx).await?;
         audit_in(&mut tx, Some(by), "report.link", Some(&a.0.to_string()), Some(&b.0.to_string())).await?;
         tx.commit().await?;
         Ok(())

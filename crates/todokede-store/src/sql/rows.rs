@@ -2,9 +2,13 @@
 //! shared by both backends is written once here (the summary columns: [`summary_columns!`]).
 //!
 //! Placeholders are `$N`, which both SQLite and PostgreSQL accept. No SQL is ever built from
-//! input: optional filters use `($1 IS NULL OR col = $1)`.
+//! input: optional filters use `($1 IS NULL OR col = $1)`. Every time is bound as [`ts`]`(t)`
+//! (the backend's form of a time: on SQLite fixed-width UTC text, so that comparing and sorting
+//! the text compares the instants).
 
 use super::{Db, dialect};
+
+pub(super) use super::dialect::ts;
 use crate::{StoreError, model::*};
 use sqlx::Row as _;
 use time::OffsetDateTime;
@@ -246,7 +250,7 @@ pub(super) async fn enqueue_job(
     sqlx::query("INSERT INTO jobs (kind, report_id, created_at) VALUES ($1, $2, $3)")
         .bind(kind.key())
         .bind(report)
-        .bind(now)
+        .bind(ts(now))
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -276,7 +280,7 @@ pub(super) async fn audit_in(
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO audit_log (at, user_id, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(OffsetDateTime::now_utc())
+        .bind(ts(OffsetDateTime::now_utc()))
         .bind(user.map(|u| u.0))
         .bind(action)
         .bind(target)
