@@ -931,39 +931,34 @@ async fn indicators_are_found_by_value_address_range_and_domain_tree(store: &Sto
     let r2 = ingest_one(store, submission("二件目", None)).await.report_id;
     let r3 = ingest_one(store, submission("三件目", None)).await.report_id;
     let index = |indicators: Vec<IndexedIndicator>| ReportIndex { indicators, ..Default::default() };
-    store
-        .index_report(
+    for (report, indicators) in [
+        (
             r1,
-            &index(vec![
+            vec![
                 indicator("ipv4", "203.0.113.5", false),
                 indicator("domain", "evil.example.jp", false),
                 indicator("ipv4", "192.168.1.10", true),
-            ]),
-        )
-        .await
-        .unwrap();
-    store
-        .index_report(
+            ],
+        ),
+        (
             r2,
-            &index(vec![
+            vec![
                 indicator("ipv4", "203.0.113.77", false),
                 indicator("ipv4", "203.0.113.9", false),
                 indicator("domain", "WWW.Evil.Example.jp", false),
-            ]),
-        )
-        .await
-        .unwrap();
-    store
-        .index_report(
+            ],
+        ),
+        (
             r3,
-            &index(vec![
+            vec![
                 indicator("ipv4", "198.51.100.1", false),
                 indicator("domain", "evilx.example.jp", false),
                 indicator("domain", "evil.example.jp.attacker.example", false),
-            ]),
-        )
-        .await
-        .unwrap();
+            ],
+        ),
+    ] {
+        store.index_report(report, &index(indicators)).await.unwrap();
+    }
     let find = |q: IndicatorQuery, limit: i64| async move {
         let rows = store.reports_by_indicator(&q, limit).await.unwrap();
         rows.into_iter().map(|(s, kind, value, common)| (s.id, kind, value, common)).collect::<Vec<_>>()

@@ -36,15 +36,7 @@ impl Store {
 
     /// Claim up to `limit` runnable jobs for `lease` (see `dialect::CLAIM_JOBS_SQL` of each backend).
     pub(crate) async fn claim_jobs(&self, limit: i64, lease: time::Duration) -> Result<Vec<Job>, StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(dialect::CLAIM_JOBS_SQL)
-            .bind(ts(now + lease))
-            .bind(ts(now))
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let rows = claim_leased(self, dialect::CLAIM_JOBS_SQL, limit, lease).await?;
         let mut jobs: Vec<Job> = rows.iter().map(job_from_row).collect::<Result<_, StoreError>>()?;
         jobs.sort_by_key(|j| j.id);
         Ok(jobs)

@@ -56,15 +56,7 @@ impl Store {
 
     /// Claim up to `limit` mails that are due, for `lease` (see `dialect::CLAIM_MAIL_SQL`).
     pub(crate) async fn claim_mail(&self, limit: i64, lease: time::Duration) -> Result<Vec<QueuedMail>, StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(dialect::CLAIM_MAIL_SQL)
-            .bind(ts(now + lease))
-            .bind(ts(now))
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        let rows = claim_leased(self, dialect::CLAIM_MAIL_SQL, limit, lease).await?;
         let mut mails: Vec<QueuedMail> = rows.iter().map(mail_from_row).collect::<Result<_, StoreError>>()?;
         mails.sort_by_key(|m| m.id);
         Ok(mails)

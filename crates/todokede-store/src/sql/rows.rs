@@ -6,7 +6,7 @@
 //! (the backend's form of a time: on SQLite fixed-width UTC text, so that comparing and sorting
 //! the text compares the instants).
 
-use super::{Db, dialect};
+use super::{Db, Store, dialect};
 
 pub(super) use super::dialect::ts;
 use crate::{StoreError, model::*};
@@ -238,6 +238,21 @@ pub(super) async fn put_blob(tx: &mut sqlx::Transaction<'_, Db>, sha256: &str, b
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Claim up to `limit` rows of a leased queue (jobs, the outbox) until `now + lease`: `claim_sql`
+/// is the backend's claim statement, binding (lease end, now, limit).
+pub(super) async fn claim_leased(
+    store: &Store,
+    claim_sql: &'static str,
+    limit: i64,
+    lease: time::Duration,
+) -> Result<Vec<<Db as sqlx::Database>::Row>, StoreError> {
+    let now = OffsetDateTime::now_utc();
+    let mut tx = store.begin_write().await?;
+    let rows = sqlx::query(claim_sql).bind(ts(now + lease)).bind(ts(now)).bind(limit).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// Queue a job for a report in the transaction that changed it.
