@@ -24,6 +24,9 @@ pub struct LabelledCase {
     /// Texts of one group never straddle two folds of a cross-validation: the site an incident
     /// text came from, else the case itself.
     pub group: String,
+    /// Written for the project (`"kind": "written"`), not a real text: the evaluation shows
+    /// real texts apart, since they are what the model meets in use.
+    pub written: bool,
 }
 
 #[derive(Deserialize)]
@@ -38,6 +41,8 @@ struct Line {
     has_damage: Option<bool>,
     #[serde(default)]
     source: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 /// The host of a source URL (`https://www.example.jp/news/1` → `www.example.jp`).
@@ -64,6 +69,7 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<LabelledCase>, String> {
                 has_damage: Some(line.has_damage),
                 weight: 1.0,
                 group: line.source.as_deref().map_or_else(|| line.id.clone(), |s| source_host(s).to_owned()),
+                written: line.kind.as_deref() == Some("written"),
                 lang: line.lang,
                 text: line.text,
                 id: line.id,
@@ -101,6 +107,7 @@ pub fn parse_seeds(reports: &[&str], expected: &str) -> Result<Vec<LabelledCase>
                 has_damage: Some(has_damage),
                 weight: 1.0,
                 group: id.clone(),
+                written: false,
                 id,
             });
         }
@@ -125,6 +132,7 @@ impl LabelledCase {
             has_damage: Some(c.has_damage),
             weight: 1.0,
             group: id.clone(),
+            written: false,
             id,
         }
     }

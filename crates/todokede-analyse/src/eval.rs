@@ -88,11 +88,13 @@ fn tally<T: ClosedEnum + PartialEq>(table: &mut BTreeMap<String, Counts>, expect
     }
 }
 
-/// Figures per language (`ja`, `en`) and for `all`.
+/// Figures per language (`ja`, `en`), for `all`, and for the real texts alone (`real`: not
+/// written for the project — the incident texts, the seeds, analysts' confirmations).
 pub fn evaluate(cases: &[(LabelledCase, Classification)]) -> BTreeMap<String, Figures> {
     let mut out: BTreeMap<String, Figures> = BTreeMap::new();
     for (case, got) in cases {
-        for group in [case.lang.as_str(), "all"] {
+        let real = (!case.written).then_some("real");
+        for group in [Some(case.lang.as_str()), Some("all"), real].into_iter().flatten() {
             let f = out.entry(group.to_owned()).or_default();
             f.cases += 1;
             let suggested: Vec<_> = got.causes.iter().map(|d| d.value).collect();

@@ -1,5 +1,5 @@
 //! What the model sees of a text: character bigrams and trigrams of its Japanese runs, words
-//! and word pairs of its Latin runs (digits folded to `0`), the concepts (`c:…`) and the
+//! and word pairs of its Latin runs (Snowball-stemmed, digits folded to `0`), the concepts (`c:…`) and the
 //! precise phrase rules that matched (`r:…`). Every feature is present or absent; the n-grams
 //! share a fixed weight (`NGRAM_MASS`/n) so a long text does not outvote a short one, concepts and rules
 //! count 1 each.
@@ -8,7 +8,7 @@ use crate::concepts::{self, ConceptHit};
 
 /// The n-grams of a text share this much weight (L1): with √n or none, a long unfamiliar text
 /// piles up the small negative weights of its many n-grams and every label sinks.
-const NGRAM_MASS: f32 = 6.0;
+const NGRAM_MASS: f32 = 10.0;
 
 /// Features of one text, with the words behind the concept and rule features.
 #[derive(Debug, Default)]
@@ -43,7 +43,8 @@ pub fn extract(normalised: &str, rule_hits: &[(String, String)]) -> TextFeatures
         if word.is_empty() {
             return;
         }
-        let w: String = std::mem::take(word);
+        let raw: String = std::mem::take(word);
+        let w = english_stem(&raw);
         grams.push(format!("w:{w}"));
         if let Some(p) = prev.take() {
             grams.push(format!("w2:{p} {w}"));
@@ -97,6 +98,12 @@ pub fn extract(normalised: &str, rule_hits: &[(String, String)]) -> TextFeatures
     TextFeatures { values, phrases }
 }
 
+/// The Snowball (Porter 2) stem of an English word: "patched", "patches", "patching" → "patch".
+fn english_stem(word: &str) -> String {
+    static STEMMER: std::sync::OnceLock<rust_stemmers::Stemmer> = std::sync::OnceLock::new();
+    STEMMER.get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English)).stem(word).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -105,6 +112,8 @@ mod tests {
         let names: Vec<&str> = f.values.iter().map(|(n, _)| n.as_str()).collect();
         assert!(names.contains(&"w:ssh"), "{names:?}");
         assert!(names.contains(&"w:admin0"), "{names:?}");
+        let f = super::extract("the server was not patched", &[]);
+        assert!(f.values.iter().any(|(n, _)| n == "w:patch"), "stemmed: {:?}", f.values);
         assert!(names.contains(&"2:でし") && names.contains(&"3:でした"), "{names:?}");
         assert!(names.contains(&"c:literal_password"), "{names:?}");
     }
