@@ -13,32 +13,9 @@ use todokede_domain::*;
 use todokede_store::*;
 use todokede_testkit::{TestDb, submission};
 
-/// The behaviours below, each as a test per backend. A behaviour missing here is dead code
-/// (clippy fails); a test per backend means `cargo test postgres::` runs one backend.
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let db = todokede_testkit::TestDb::sqlite().await;
-                    super::run(db, "sqlite", |store| Box::pin(super::$name(store))).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(db) = todokede_testkit::TestDb::postgres().await else { return };
-                    super::run(db, "postgres", |store| Box::pin(super::$name(store))).await;
-                }
-            )+
-        }
-    };
-}
-
-on_both_backends!(
+// Each behaviour below as a test per backend (`todokede_testkit::on_both_backends!`).
+todokede_testkit::on_both_backends!(
+    #[tokio::test] super::run =>
     a_stored_report_reads_back_whole_and_only_with_its_secret,
     the_same_delivery_twice_is_one_report,
     racing_duplicates_through_separate_writers_store_once,
@@ -68,11 +45,9 @@ on_both_backends!(
     concurrent_limit_hits_are_each_counted_and_ended_windows_evicted,
 );
 
-type Behaviour = for<'a> fn(&'a Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
-
-async fn run(db: TestDb, backend: &str, behaviour: Behaviour) {
-    let store = Store::open(&db.url).await.unwrap_or_else(|e| panic!("{backend}: {e}"));
-    assert_eq!(store.backend_name(), backend, "the test runs on the backend it is named after");
+async fn run(db: TestDb, behaviour: todokede_testkit::Behaviour<Store>) {
+    let store = Store::open(&db.url).await.unwrap_or_else(|e| panic!("{}: {e}", db.backend));
+    assert_eq!(store.backend_name(), db.backend, "the test runs on the backend it is named after");
     behaviour(&store).await;
     drop(store);
     db.cleanup().await;

@@ -9,6 +9,8 @@ use rand::RngCore as _;
 use sqlx::Connection as _;
 use todokede_domain::*;
 
+#[cfg(feature = "app")]
+pub mod app;
 pub mod requires;
 
 pub const POSTGRES_ENV: &str = "TODOKEDE_TEST_POSTGRES_URL";
@@ -63,6 +65,47 @@ impl TestDb {
                 .await;
         }
     }
+}
+
+/// A behaviour written once and run on each backend: `async fn name(x: &T)` boxed, for
+/// [`on_both_backends!`] (`T` is a `Store` in the store suite, a [`TestDb`] elsewhere).
+pub type Behaviour<T> = for<'a> fn(&'a T) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+
+/// Each behaviour as a test per backend: `sqlite::name` and `postgres::name`, so a PostgreSQL
+/// failure is its own red line and `cargo test postgres::` runs one backend. Invoked in a
+/// module as `on_both_backends!(#[tokio::test] super::run => name, …)`: each test makes a
+/// fresh [`TestDb`] (PostgreSQL skips or, with `CI`, fails when it is not configured:
+/// [`requires::postgres`]) and calls `run(db, behaviour)`, which sets up what the behaviour
+/// takes, runs it and cleans up. A behaviour not listed is dead code (clippy fails).
+#[macro_export]
+macro_rules! on_both_backends {
+    (#[$test:meta] $run:path => $($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[$test]
+                async fn $name() {
+                    let db = $crate::TestDb::sqlite().await;
+                    $run(db, |x| Box::pin(super::$name(x))).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[$test]
+                async fn $name() {
+                    let Some(db) = $crate::TestDb::postgres().await else { return };
+                    $run(db, |x| Box::pin(super::$name(x))).await;
+                }
+            )+
+        }
+    };
+}
+
+/// The runner of [`on_both_backends!`] for behaviours that take the database itself
+/// (`async fn name(db: &TestDb)`): runs it, then drops the PostgreSQL database.
+pub async fn run_on(db: TestDb, behaviour: Behaviour<TestDb>) {
+    behaviour(&db).await;
+    db.cleanup().await;
 }
 
 /// A minimal valid content: what the smallest API body produces.

@@ -7,6 +7,7 @@ pub mod client;
 pub mod error;
 pub mod multipart;
 mod openapi;
+pub mod serve;
 pub mod ui;
 pub mod wire;
 

@@ -4,7 +4,8 @@ use anyhow::{Context as _, bail};
 use std::process::ExitCode;
 use todokede_domain::{Channel, ClosedEnum as _, DedupKey};
 use todokede_store::{Role, Store};
-use todokede_web::{AppState, Limits};
+use todokede_web::Limits;
+use todokede_web::serve::{ServeConfig, ServerLimits};
 
 use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, UserCommand};
 use todokede_app::mail_flow::Delivery;
@@ -38,31 +39,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mail = mail_config(&mail)?;
             let smtp = smtp.map(|u| todokede_mail::Smtp::from_url(&u)).transpose().map_err(|e| anyhow::anyhow!(e))?;
             let store = open(&cli.db).await?;
-            let limits = Limits {
-                max_body_bytes: max_body_mib << 20,
-                max_attachment_bytes: max_attachment_mib << 20,
-                body_timeout: http.body_timeout,
-                ..Limits::default()
-            };
-            let server_limits = crate::server::ServerLimits {
-                header_timeout: http.header_timeout,
-                idle_timeout: http.idle_timeout,
-                max_connections: http.max_connections.max(1),
-            };
-            tokio::spawn(todokede_app::housekeeping::run(
-                store.clone(),
-                todokede_app::housekeeping::Retention { secrets: outbox.secret_retention },
-            ));
-            if let Some(smtp) = smtp {
-                let policy = todokede_app::mail_flow::OutboxPolicy {
+            let cfg = ServeConfig {
+                limits: Limits {
+                    max_body_bytes: max_body_mib << 20,
+                    max_attachment_bytes: max_attachment_mib << 20,
+                    body_timeout: http.body_timeout,
+                    ..Limits::default()
+                },
+                mail,
+                trusted_proxies: trusted,
+                server: ServerLimits {
+                    header_timeout: http.header_timeout,
+                    idle_timeout: http.idle_timeout,
+                    max_connections: http.max_connections.max(1),
+                },
+                smtp,
+                outbox: todokede_app::mail_flow::OutboxPolicy {
                     retry_min: outbox.mail_retry_min,
                     retry_max: outbox.mail_retry_max.max(outbox.mail_retry_min),
                     give_up_after: outbox.mail_give_up_after,
                     ..Default::default()
-                };
-                tokio::spawn(todokede_app::mail_flow::run_outbox(store.clone(), smtp, policy));
-            }
-            serve(store, listen, limits, mail, trusted, server_limits).await?;
+                },
+                retention: todokede_app::housekeeping::Retention { secrets: outbox.secret_retention },
+            };
+            serve(store, listen, cfg).await?;
         }
         Command::Mailgate {
             mail,
@@ -277,24 +277,15 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn serve(
-    store: Store,
-    listen: std::net::SocketAddr,
-    limits: Limits,
-    mail: MailConfig,
-    trusted_proxies: Vec<todokede_web::client::Cidr>,
-    server_limits: crate::server::ServerLimits,
-) -> anyhow::Result<()> {
-    let mut state = AppState::new(store.clone(), limits, mail);
-    state.trusted_proxies = std::sync::Arc::new(trusted_proxies);
-    tokio::spawn(todokede_app::analysis::run_worker(store));
-    let app = todokede_web::router(state);
+/// `todokede serve`: bind, print the address, and run the service (`todokede_web::serve::run`,
+/// the one function the tests' `TestApp` runs too) until SIGINT or SIGTERM.
+async fn serve(store: Store, listen: std::net::SocketAddr, cfg: ServeConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     // The first line on stdout is the address: tests and scripts that use port 0 read it.
     println!("listening on http://{addr}");
     tracing::info!(%addr, "todokede serving");
-    crate::server::serve(listener, app, server_limits, async {
+    todokede_web::serve::run(store, listener, cfg, async {
         let ctrl_c = tokio::signal::ctrl_c();
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");

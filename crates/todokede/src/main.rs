@@ -5,7 +5,6 @@ mod cli;
 mod commands;
 mod model_cmd;
 mod progress;
-mod server;
 
 use std::process::ExitCode;
 

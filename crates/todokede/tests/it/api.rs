@@ -1,17 +1,22 @@
-//! The JSON intake API, over real HTTP against the real binary, on every backend.
+//! The JSON intake API, over real HTTP against the in-process service (`TestApp`), on every
+//! backend.
 
-mod common;
-
-use common::Server;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use todokede_testkit::TestDb;
+use todokede_testkit::app::TestApp;
+
+todokede_testkit::on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
+    smallest_report_is_acknowledged_and_readable_only_with_its_secret,
+    an_idempotency_key_makes_retries_and_races_store_once,
+);
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-async fn post_report(s: &Server, body: &Value, key: Option<&str>) -> (StatusCode, Value) {
+async fn post_report(s: &TestApp, body: &Value, key: Option<&str>) -> (StatusCode, Value) {
     let mut req = client().post(s.url("/api/v1/reports")).json(body);
     if let Some(k) = key {
         req = req.header("Idempotency-Key", k);
@@ -25,69 +30,64 @@ async fn stored_reports(db: &TestDb) -> i64 {
     todokede_store::Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports
 }
 
-#[tokio::test]
-async fn smallest_report_is_acknowledged_and_readable_only_with_its_secret() {
-    for db in TestDb::all().await {
-        let s = Server::start(&db.url, &[]);
-        let (st, a) = post_report(
-            &s,
-            &json!({"form": "unauthorized_access", "description": "サーバに不審なログインがありました"}),
-            None,
-        )
-        .await;
-        assert_eq!(st, StatusCode::CREATED, "{}: {a}", db.backend);
-        let tn = a["tracking_number"].as_str().unwrap();
-        assert!(regex_like_tracking(tn), "{tn}");
-        let secret = a["secret"].as_str().unwrap();
-        let (_, b) = post_report(&s, &json!({"form": "virus", "description": "Emotet 検知"}), None).await;
+async fn smallest_report_is_acknowledged_and_readable_only_with_its_secret(db: &TestDb) {
+    let s = TestApp::start(db).await;
+    let (st, a) = post_report(
+        &s,
+        &json!({"form": "unauthorized_access", "description": "サーバに不審なログインがありました"}),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{}: {a}", db.backend);
+    let tn = a["tracking_number"].as_str().unwrap();
+    assert!(regex_like_tracking(tn), "{tn}");
+    let secret = a["secret"].as_str().unwrap();
+    let (_, b) = post_report(&s, &json!({"form": "virus", "description": "Emotet 検知"}), None).await;
 
-        let get = |tn: String, auth: Option<String>| {
-            let mut r = client().get(s.url(&format!("/api/v1/reports/{tn}")));
-            if let Some(a) = auth {
-                r = r.bearer_auth(a);
-            }
-            r.send()
-        };
-        let ok = get(tn.into(), Some(secret.into())).await.unwrap();
-        assert_eq!(ok.status(), StatusCode::OK);
-        assert_eq!(ok.headers()["referrer-policy"], "no-referrer");
-        assert_eq!(ok.headers()["x-content-type-options"], "nosniff");
-        let view: Value = ok.json().await.unwrap();
-        assert_eq!(view["description"], "サーバに不審なログインがありました");
-        assert_eq!(view["state"]["label_ja"], "受付");
-        // Lower case and without the hyphen: still the same report.
-        let relaxed = get(tn.replace('-', "").to_lowercase(), Some(secret.into())).await.unwrap();
-        assert_eq!(relaxed.status(), StatusCode::OK);
+    let get = |tn: String, auth: Option<String>| {
+        let mut r = client().get(s.url(&format!("/api/v1/reports/{tn}")));
+        if let Some(a) = auth {
+            r = r.bearer_auth(a);
+        }
+        r.send()
+    };
+    let ok = get(tn.into(), Some(secret.into())).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(ok.headers()["x-content-type-options"], "nosniff");
+    let view: Value = ok.json().await.unwrap();
+    assert_eq!(view["description"], "サーバに不審なログインがありました");
+    assert_eq!(view["state"]["label_ja"], "受付");
+    // Lower case and without the hyphen: still the same report.
+    let relaxed = get(tn.replace('-', "").to_lowercase(), Some(secret.into())).await.unwrap();
+    assert_eq!(relaxed.status(), StatusCode::OK);
 
-        assert_eq!(get(tn.into(), None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(get(tn.into(), Some("wrong".into())).await.unwrap().status(), StatusCode::NOT_FOUND);
-        // Report B's secret does not open report A, and an unknown number looks the same.
-        assert_eq!(
-            get(tn.into(), Some(b["secret"].as_str().unwrap().into())).await.unwrap().status(),
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(get("ZZZZZ-ZZZZZ".into(), Some(secret.into())).await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(get(tn.into(), None).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(get(tn.into(), Some("wrong".into())).await.unwrap().status(), StatusCode::NOT_FOUND);
+    // Report B's secret does not open report A, and an unknown number looks the same.
+    assert_eq!(
+        get(tn.into(), Some(b["secret"].as_str().unwrap().into())).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get("ZZZZZ-ZZZZZ".into(), Some(secret.into())).await.unwrap().status(), StatusCode::NOT_FOUND);
 
-        // A follow-up (続報) with an attachment shows up on the reporter's view.
-        let form = reqwest::multipart::Form::new().text("body", r#"{"body": "auth.log を送ります"}"#).part(
-            "attachments",
-            reqwest::multipart::Part::bytes(b"Failed password for root from 203.0.113.5".to_vec())
-                .file_name("auth.log"),
-        );
-        let fu = client()
-            .post(s.url(&format!("/api/v1/reports/{tn}/follow-ups")))
-            .bearer_auth(secret)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(fu.status(), StatusCode::CREATED);
-        let view: Value = get(tn.into(), Some(secret.into())).await.unwrap().json().await.unwrap();
-        assert_eq!(view["messages"][0]["kind"], "follow_up");
-        assert_eq!(view["messages"][0]["attachments"][0]["filename"], "auth.log");
-        drop(s);
-        db.cleanup().await;
-    }
+    // A follow-up (続報) with an attachment shows up on the reporter's view.
+    let form = reqwest::multipart::Form::new().text("body", r#"{"body": "auth.log を送ります"}"#).part(
+        "attachments",
+        reqwest::multipart::Part::bytes(b"Failed password for root from 203.0.113.5".to_vec()).file_name("auth.log"),
+    );
+    let fu = client()
+        .post(s.url(&format!("/api/v1/reports/{tn}/follow-ups")))
+        .bearer_auth(secret)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fu.status(), StatusCode::CREATED);
+    let view: Value = get(tn.into(), Some(secret.into())).await.unwrap().json().await.unwrap();
+    assert_eq!(view["messages"][0]["kind"], "follow_up");
+    assert_eq!(view["messages"][0]["attachments"][0]["filename"], "auth.log");
+    drop(s);
 }
 
 fn regex_like_tracking(tn: &str) -> bool {
@@ -96,10 +96,10 @@ fn regex_like_tracking(tn: &str) -> bool {
         && tn.chars().filter(|c| *c != '-').all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_report_with_attachments_round_trips() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let report = json!({
         "form": "unauthorized_access", "language": "ja",
         "description": "グループウェアの DB が空になり、0.03 BTC を要求する脅迫文が残されていた。",
@@ -144,10 +144,14 @@ async fn a_full_report_with_attachments_round_trips() {
     assert_eq!(r.channel.to_string(), "api");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &["--max-body-mib", "1", "--max-attachment-mib", "1"]);
+    let s = TestApp::start_with(&db, |c| {
+        c.limits.max_body_bytes = 1 << 20;
+        c.limits.max_attachment_bytes = 1 << 20;
+    })
+    .await;
     let raw = |body: &'static str| {
         client().post(s.url("/api/v1/reports")).header("content-type", "application/json").body(body).send()
     };
@@ -207,48 +211,44 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     assert_eq!(stored_reports(&db).await, 0);
 }
 
-#[tokio::test]
-async fn an_idempotency_key_makes_retries_and_races_store_once() {
-    for db in TestDb::all().await {
-        let s = Server::start(&db.url, &[]);
-        let body = json!({"form": "virus", "description": "同じ届出を二度送信"});
-        let (st1, a) = post_report(&s, &body, Some("key-A")).await;
-        let (st2, b) = post_report(&s, &body, Some("key-A")).await;
-        assert_eq!((st1, st2), (StatusCode::CREATED, StatusCode::OK), "{}", db.backend);
-        assert_eq!(a["tracking_number"], b["tracking_number"]);
-        assert_eq!(a["secret"], b["secret"]);
-        assert_eq!(b["duplicate"], true);
-        let (st3, c) = post_report(&s, &json!({"form": "virus", "description": "別の内容"}), Some("key-A")).await;
-        assert_eq!(st3, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(c["error"]["code"], "idempotency_key_reused");
+async fn an_idempotency_key_makes_retries_and_races_store_once(db: &TestDb) {
+    let s = TestApp::start(db).await;
+    let body = json!({"form": "virus", "description": "同じ届出を二度送信"});
+    let (st1, a) = post_report(&s, &body, Some("key-A")).await;
+    let (st2, b) = post_report(&s, &body, Some("key-A")).await;
+    assert_eq!((st1, st2), (StatusCode::CREATED, StatusCode::OK), "{}", db.backend);
+    assert_eq!(a["tracking_number"], b["tracking_number"]);
+    assert_eq!(a["secret"], b["secret"]);
+    assert_eq!(b["duplicate"], true);
+    let (st3, c) = post_report(&s, &json!({"form": "virus", "description": "別の内容"}), Some("key-A")).await;
+    assert_eq!(st3, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(c["error"]["code"], "idempotency_key_reused");
 
-        // 30 identical requests racing.
-        let body = json!({"form": "unauthorized_access", "description": "競合する再送"});
-        let tasks: Vec<_> = (0..30)
-            .map(|_| {
-                let url = s.url("/api/v1/reports");
-                let body = body.clone();
-                tokio::spawn(async move {
-                    let r = client().post(url).header("Idempotency-Key", "key-race").json(&body).send().await.unwrap();
-                    r.json::<Value>().await.unwrap()["tracking_number"].as_str().unwrap().to_owned()
-                })
+    // 30 identical requests racing.
+    let body = json!({"form": "unauthorized_access", "description": "競合する再送"});
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let url = s.url("/api/v1/reports");
+            let body = body.clone();
+            tokio::spawn(async move {
+                let r = client().post(url).header("Idempotency-Key", "key-race").json(&body).send().await.unwrap();
+                r.json::<Value>().await.unwrap()["tracking_number"].as_str().unwrap().to_owned()
             })
-            .collect();
-        let mut numbers = std::collections::BTreeSet::new();
-        for t in tasks {
-            numbers.insert(t.await.unwrap());
-        }
-        assert_eq!(numbers.len(), 1, "{}: {numbers:?}", db.backend);
-        drop(s);
-        assert_eq!(stored_reports(&db).await, 2, "{}", db.backend);
-        db.cleanup().await;
+        })
+        .collect();
+    let mut numbers = std::collections::BTreeSet::new();
+    for t in tasks {
+        numbers.insert(t.await.unwrap());
     }
+    assert_eq!(numbers.len(), 1, "{}: {numbers:?}", db.backend);
+    drop(s);
+    assert_eq!(stored_reports(&db).await, 2, "{}", db.backend);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_describes_the_api() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let doc: Value = client().get(s.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/v1/reports"]["post"].is_object());

@@ -4,7 +4,7 @@
 //! case chapters, and the DB-wipe surge; HTML, Markdown and a real PDF (checked with poppler's
 //! pdftotext and rendered with pdftoppm; pages kept in target/publication for a look).
 
-mod common;
+use crate::common;
 
 use common::seed_cases;
 use std::collections::BTreeSet;

@@ -2,7 +2,7 @@
 //! TLS with a certificate made for it): messages are stored, then flagged and moved — and a
 //! second poll finds nothing new.
 
-mod common;
+use crate::common;
 
 use common::todokede;
 use std::process::{Child, Command, Stdio};

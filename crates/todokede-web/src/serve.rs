@@ -1,8 +1,13 @@
-//! The HTTP server loop of `serve`: hyper's HTTP/1 connection with the timeouts a public
+//! `todokede serve` as one function, [`run`]: the background workers (analysis jobs, the
+//! outbox, housekeeping), the router and the HTTP server loop. The binary calls it with its
+//! parsed flags and a listener; the tests' in-process `TestApp` (todokede-testkit) calls the
+//! same function on port 0, so what they test is what runs.
+//!
+//! The server loop is hyper's HTTP/1 connection with the timeouts a public
 //! service needs, which `axum::serve` does not set — a request head must arrive within
 //! `header_timeout` (a half-sent header is closed: slowloris), a connection idle between
 //! requests is closed after `idle_timeout`, a request body that stops sending for
-//! `body_timeout` fails (set in the router, `todokede_web::router`), and at most
+//! `body_timeout` fails (set in the router, [`crate::router`]), and at most
 //! `max_connections` are open at once. At the cap, a new connection takes the place of the
 //! oldest one that has not yet sent a whole request head (half-open connections are what a
 //! slowloris holds; a real client sends its head within milliseconds); when every connection
@@ -10,12 +15,17 @@
 //! answers under a flood of half-sent headers. A reverse proxy in front keeps its own limits
 //! too (ARCHITECTURE.md, "Limits").
 
+use crate::client::Cidr;
+use crate::{AppState, Limits};
 use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use todokede_app::housekeeping::Retention;
+use todokede_app::mail_flow::OutboxPolicy;
+use todokede_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
@@ -24,6 +34,77 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    /// The defaults of `serve --header-timeout`, `--idle-timeout` and `--max-connections`.
+    fn default() -> Self {
+        ServerLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 256,
+        }
+    }
+}
+
+/// Everything `serve` is configured with (the binary fills it from its flags).
+#[derive(Clone)]
+pub struct ServeConfig {
+    pub limits: Limits,
+    pub mail: todokede_mail::MailConfig,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<Cidr>,
+    pub server: ServerLimits,
+    /// Where queued mail is sent; without it, mail stays queued (no outbox worker).
+    pub smtp: Option<todokede_mail::Smtp>,
+    pub outbox: OutboxPolicy,
+    pub retention: Retention,
+}
+
+impl ServeConfig {
+    /// The defaults of `serve`'s flags, with this mail configuration.
+    pub fn new(mail: todokede_mail::MailConfig) -> Self {
+        ServeConfig {
+            limits: Limits::default(),
+            mail,
+            trusted_proxies: vec![],
+            server: ServerLimits::default(),
+            smtp: None,
+            outbox: OutboxPolicy::default(),
+            retention: Retention::default(),
+        }
+    }
+}
+
+/// Aborts the background workers when `run` returns (or its future is dropped).
+struct Workers(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &self.0 {
+            w.abort();
+        }
+    }
+}
+
+/// Run the service on `listener` until `shutdown` resolves: start the background workers
+/// (housekeeping, the outbox when `smtp` is set, the analysis worker) and the intake writer,
+/// build the router and serve it ([`serve`]). The workers stop when this returns.
+pub async fn run(
+    store: Store,
+    listener: TcpListener,
+    cfg: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut workers = vec![tokio::spawn(todokede_app::housekeeping::run(store.clone(), cfg.retention))];
+    if let Some(smtp) = cfg.smtp {
+        workers.push(tokio::spawn(todokede_app::mail_flow::run_outbox(store.clone(), smtp, cfg.outbox)));
+    }
+    let mut state = AppState::new(store.clone(), cfg.limits, cfg.mail);
+    state.trusted_proxies = Arc::new(cfg.trusted_proxies);
+    workers.push(tokio::spawn(todokede_app::analysis::run_worker(store)));
+    let _workers = Workers(workers);
+    serve(listener, crate::router(state), cfg.server, shutdown).await
 }
 
 /// The open connections: how many, and those still waiting for their first request head

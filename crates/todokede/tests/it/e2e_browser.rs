@@ -1,15 +1,16 @@
 //! End to end in a real browser (headless Chromium): a reporter files a Japanese 不正アクセス届出
 //! with an attachment, gets the tracking number; an analyst logs in, finds it in the queue,
 //! replies; the reporter sees the reply on the secret-link page and adds a follow-up; the
-//! analyst closes it. Screenshots of each page land in target/screenshots/.
+//! analyst closes it. Screenshots of each page land in target/screenshots/. The service runs
+//! in process (`TestApp`).
 
-mod common;
+use crate::common;
 
-use common::Server;
+use todokede_testkit::app::TestApp;
 use todokede_testkit::{Browser, TestDb};
 
 /// A fresh browser session, logged in as the analyst, on the queue that shows `tn`.
-async fn log_in_as_analyst(b: &Browser, s: &Server, password: &str, tn: &str) {
+async fn log_in_as_analyst(b: &Browser, s: &TestApp, password: &str, tn: &str) {
     b.delete_cookies().await;
     b.goto(&s.url("/login")).await;
     b.type_into("#email", "chief@ipa.example").await;
@@ -18,7 +19,7 @@ async fn log_in_as_analyst(b: &Browser, s: &Server, password: &str, tn: &str) {
     b.wait_for(tn).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_from_filing_to_closing_in_the_browser() {
     if !common::browser_available() {
         return;
@@ -26,7 +27,7 @@ async fn a_report_from_filing_to_closing_in_the_browser() {
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
-    let s = Server::start(&db.url, &["--public-url", "http://127.0.0.1"]);
+    let s = TestApp::start_with(&db, |c| c.mail.public_url = "http://127.0.0.1".into()).await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let b = Browser::start(shots.clone()).await;
     let evidence = std::env::temp_dir().join(format!("auth-{}.log", std::process::id()));
@@ -97,7 +98,7 @@ async fn a_report_from_filing_to_closing_in_the_browser() {
 /// From handled reports to an approved half-year report in the browser: the statistics page
 /// with its charts, generating a draft with featured cases, an edit, approval, and the PDF
 /// download (as an attachment, for analysts only).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishing_the_half_year_report_in_the_browser() {
     if !common::browser_available() {
         return;
@@ -106,7 +107,7 @@ async fn publishing_the_half_year_report_in_the_browser() {
     let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
     let numbers = common::handled_seed_reports(&db.url, "chief@ipa.example").await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let b = Browser::start(shots).await;
     b.goto(&s.url("/login")).await;
@@ -192,12 +193,12 @@ async fn publishing_the_half_year_report_in_the_browser() {
 /// next to their fields and in a summary that has the focus; empty fields stay empty; the
 /// attachment to choose again is named; nothing stored is the text "None". Then the analyst's
 /// report page with long evidence lines fits both widths. Screenshots: target/screenshots/15-*.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reporters_journey_with_mistakes_at_two_widths_in_both_languages() {
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let b = Browser::start(shots).await;
     // A log whose lines are far wider than any screen.

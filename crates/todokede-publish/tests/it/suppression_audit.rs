@@ -5,7 +5,7 @@
 //! of 10,000 reports; a period's statistics agree with the same period's column in the next
 //! period's; charts draw no number for a withheld cell.
 
-mod common;
+use crate::common;
 
 use todokede_domain::{AttackType, CauseCategory, DamageCategory, Period, ReportForm, ReporterKind};
 use todokede_publish::audit::{Var, audit};

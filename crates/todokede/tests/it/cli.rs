@@ -1,59 +1,52 @@
 //! The command line over a real store: import of the seed fixtures, re-analysis, analyze,
-//! users, and one-line errors.
+//! users, and one-line errors; and the analysis worker of the service (`TestApp`).
 
-mod common;
+use crate::common;
 
-use common::{Server, todokede};
+use common::todokede;
 use serde_json::Value;
 use todokede_testkit::TestDb;
+use todokede_testkit::app::TestApp;
+
+todokede_testkit::on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
+    seed_fixtures_import_once_and_reanalyse,
+    analysts_confirm_or_override_and_overrides_are_counted,
+);
 
 fn repo(rel: &str) -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel).display().to_string()
 }
 
-#[tokio::test]
-async fn seed_fixtures_import_once_and_reanalyse() {
-    for db in TestDb::all().await {
-        let h1 = repo("fixtures/seeds/2019H1.json");
-        let h2 = repo("fixtures/seeds/2019H2.json");
-        let out = todokede(&db.url, &["import", &h1, &h2]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(stdout.lines().filter(|l| l.ends_with("\timported")).count(), 30, "{stdout}");
-        // Importing again stores nothing twice.
-        let again = todokede(&db.url, &["import", &h1, &h2]);
-        assert_eq!(
-            String::from_utf8_lossy(&again.stdout).lines().filter(|l| l.ends_with("already imported")).count(),
-            30
-        );
+async fn seed_fixtures_import_once_and_reanalyse(db: &TestDb) {
+    let h1 = repo("fixtures/seeds/2019H1.json");
+    let h2 = repo("fixtures/seeds/2019H2.json");
+    let out = todokede(&db.url, &["import", &h1, &h2]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().filter(|l| l.ends_with("\timported")).count(), 30, "{stdout}");
+    // Importing again stores nothing twice.
+    let again = todokede(&db.url, &["import", &h1, &h2]);
+    assert_eq!(String::from_utf8_lossy(&again.stdout).lines().filter(|l| l.ends_with("already imported")).count(), 30);
 
-        let out = todokede(&db.url, &["reanalyse"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let store = todokede_store::Store::open(&db.url).await.unwrap();
-        let reports =
-            store.list_reports(&todokede_store::ReportFilter { limit: 100, ..Default::default() }).await.unwrap();
-        assert_eq!(reports.len(), 30, "{}", db.backend);
-        // 届出日 is kept from the seed (2019-08-14 for 2019H2 #1), not the import date.
-        let first_h2 = reports.iter().find(|r| r.headline.starts_with("届出者（企業）の社内グループウェア")).unwrap();
-        assert_eq!(first_h2.received_at.date().to_string(), "2019-08-14");
-        let analysis: Value = serde_json::from_str(&store.analysis(first_h2.id).await.unwrap().unwrap()).unwrap();
-        assert_eq!(analysis["causes"][0]["key"], "missing_access_control", "{}", db.backend);
-        assert_eq!(analysis["damages"][0]["key"], "data_destruction_extortion");
-        db.cleanup().await;
-    }
+    let out = todokede(&db.url, &["reanalyse"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let reports = store.list_reports(&todokede_store::ReportFilter { limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(reports.len(), 30, "{}", db.backend);
+    // 届出日 is kept from the seed (2019-08-14 for 2019H2 #1), not the import date.
+    let first_h2 = reports.iter().find(|r| r.headline.starts_with("届出者（企業）の社内グループウェア")).unwrap();
+    assert_eq!(first_h2.received_at.date().to_string(), "2019-08-14");
+    let analysis: Value = serde_json::from_str(&store.analysis(first_h2.id).await.unwrap().unwrap()).unwrap();
+    assert_eq!(analysis["causes"][0]["key"], "missing_access_control", "{}", db.backend);
+    assert_eq!(analysis["damages"][0]["key"], "data_destruction_extortion");
 }
 
 #[tokio::test]
 async fn new_reports_are_analysed_in_the_background() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
-    let res = reqwest::Client::new()
-        .post(s.url("/api/v1/reports"))
-        .json(&serde_json::json!({"form": "unauthorized_access", "description": "ECサイトでリスト型攻撃を受け、顧客アカウントに不正ログインされた。攻撃元 45.33.32.156"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
+    let s = TestApp::start(&db).await;
+    s.submit_report("ECサイトでリスト型攻撃を受け、顧客アカウントに不正ログインされた。攻撃元 45.33.32.156").await;
     let store = todokede_store::Store::open(&db.url).await.unwrap();
     let id = store.list_reports(&Default::default()).await.unwrap()[0].id;
     // The worker polls every 200 ms; wait for its result, not a fixed time.
@@ -120,48 +113,41 @@ async fn user_add_prints_a_one_time_password_and_hashes_it() {
     assert!(!dup.status.success());
 }
 
-#[tokio::test]
-async fn analysts_confirm_or_override_and_overrides_are_counted() {
-    for db in TestDb::all().await {
-        let out = todokede(&db.url, &["import", &repo("fixtures/seeds/2019H2.json")]);
-        assert!(out.status.success());
-        let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split('\t').next().unwrap().to_owned();
-        let store = todokede_store::Store::open(&db.url).await.unwrap();
-        store.create_user("a@ipa.example", todokede_store::Role::Analyst, "x").await.unwrap();
-        // Confirm as analysed: no override.
-        let out = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(String::from_utf8_lossy(&out.stdout).contains("overridden: none"));
-        // Override the damages and the damage flag.
-        let out = todokede(
-            &db.url,
-            &[
-                "classify",
-                &first,
-                "--as",
-                "a@ipa.example",
-                "--damages",
-                "data_destruction_extortion,tampering",
-                "--has-damage",
-                "yes",
-            ],
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.contains("overridden: damages"), "{stdout}");
-        let id = store
-            .report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&first).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        let c = store.classification(id).await.unwrap().unwrap();
-        assert_eq!(c.damages.len(), 2);
-        assert_eq!(c.causes[0].to_string(), "missing_access_control");
-        assert_eq!(store.override_counts().await.unwrap(), vec![("damages".to_owned(), 1)], "{}", db.backend);
-        let bad = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example", "--causes", "aliens"]);
-        assert!(!bad.status.success());
-        assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown"));
-        db.cleanup().await;
-    }
+async fn analysts_confirm_or_override_and_overrides_are_counted(db: &TestDb) {
+    let out = todokede(&db.url, &["import", &repo("fixtures/seeds/2019H2.json")]);
+    assert!(out.status.success());
+    let first = String::from_utf8_lossy(&out.stdout).lines().next().unwrap().split('\t').next().unwrap().to_owned();
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    store.create_user("a@ipa.example", todokede_store::Role::Analyst, "x").await.unwrap();
+    // Confirm as analysed: no override.
+    let out = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("overridden: none"));
+    // Override the damages and the damage flag.
+    let out = todokede(
+        &db.url,
+        &[
+            "classify",
+            &first,
+            "--as",
+            "a@ipa.example",
+            "--damages",
+            "data_destruction_extortion,tampering",
+            "--has-damage",
+            "yes",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("overridden: damages"), "{stdout}");
+    let id =
+        store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&first).unwrap()).await.unwrap().unwrap();
+    let c = store.classification(id).await.unwrap().unwrap();
+    assert_eq!(c.damages.len(), 2);
+    assert_eq!(c.causes[0].to_string(), "missing_access_control");
+    assert_eq!(store.override_counts().await.unwrap(), vec![("damages".to_owned(), 1)], "{}", db.backend);
+    let bad = todokede(&db.url, &["classify", &first, "--as", "a@ipa.example", "--causes", "aliens"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown"));
 }
 
 #[test]

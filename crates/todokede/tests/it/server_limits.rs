@@ -1,7 +1,8 @@
 //! Slowloris: the server's header, idle and body timeouts and its connection cap, over raw
-//! TCP on loopback (bounded counts and times; the loops stop by themselves).
+//! TCP on loopback (bounded counts and times; the loops stop by themselves). Against the real
+//! `serve` process: its flags and limits are the contract.
 
-mod common;
+use crate::common;
 
 use common::Server;
 use std::time::{Duration, Instant};

@@ -118,7 +118,7 @@ fn the_shipped_model_is_what_training_on_the_corpus_gives() {
     let shipped = TextModel::embedded();
     let retrained = todokede_analyse::model::train::train(&cases, &shipped.trained_on);
     assert!(
-        retrained.to_text() == include_str!("../data/model.tsv"),
+        retrained.to_text() == include_str!("../../data/model.tsv"),
         "data/model.tsv is stale: run `todokede train -o crates/todokede-analyse/data/model.tsv`"
     );
 }

@@ -2,7 +2,7 @@
 //! with `todokede classify`, `todokede train --from-store` retrains, and a new report of that
 //! kind is then suggested right — through the real binary and store.
 
-mod common;
+use crate::common;
 
 use common::{repo, todokede};
 use serde_json::Value;

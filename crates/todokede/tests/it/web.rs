@@ -1,18 +1,20 @@
 //! The web UI over real HTTP, as a browser uses it (cookies, forms, redirects), with the
-//! security checks each as a test that fails when the protection is removed.
+//! security checks each as a test that fails when the protection is removed. Against the
+//! in-process service (`TestApp`: the router and workers of `serve`).
 
-mod common;
+use crate::common;
 
-use common::{Server, browser, hidden};
+use common::{browser, hidden};
 use reqwest::{StatusCode, redirect::Policy};
 use todokede_testkit::TestDb;
+use todokede_testkit::app::TestApp;
 
 fn between<'a>(html: &'a str, a: &str, b: &str) -> &'a str {
     let s = html.find(a).unwrap_or_else(|| panic!("{a} not in page")) + a.len();
     &html[s..s + html[s..].find(b).unwrap()]
 }
 
-async fn file_report(s: &Server, b: &reqwest::Client, description: &str) -> (String, String, String) {
+async fn file_report(s: &TestApp, b: &reqwest::Client, description: &str) -> (String, String, String) {
     let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
     let form = reqwest::multipart::Form::new()
         .text("form", "unauthorized_access")
@@ -38,7 +40,7 @@ async fn file_report(s: &Server, b: &reqwest::Client, description: &str) -> (Str
     (tn, secret, link)
 }
 
-async fn login(s: &Server, b: &reqwest::Client, email: &str, password: &str) -> StatusCode {
+async fn login(s: &TestApp, b: &reqwest::Client, email: &str, password: &str) -> StatusCode {
     b.post(s.url("/login"))
         .header("origin", s.base.clone())
         .form(&[("email", email), ("password", password)])
@@ -48,12 +50,12 @@ async fn login(s: &Server, b: &reqwest::Client, email: &str, password: &str) -> 
         .status()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_filed_in_the_browser_is_handled_by_an_analyst() {
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
-    let s = Server::start(&db.url, &["--public-url", "http://127.0.0.1"]);
+    let s = TestApp::start_with(&db, |c| c.mail.public_url = "http://127.0.0.1".into()).await;
 
     // Japanese by default, English on request.
     let b = browser();
@@ -208,10 +210,10 @@ async fn a_report_filed_in_the_browser_is_handled_by_an_analyst() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reporters_reach_only_their_own_report() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let (tn_a, secret_a, _) = file_report(&s, &browser(), "届出A").await;
     let (tn_b, _secret_b, _) = file_report(&s, &browser(), "届出B").await;
     let b = browser();
@@ -226,12 +228,12 @@ async fn reporters_reach_only_their_own_report() {
     assert_eq!(b.get(s.url("/queue")).send().await.unwrap().headers()["location"], "/login");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_does_not_enumerate_accounts_and_locks_out_guessing() {
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "a@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let b = browser();
     let page = |st: reqwest::Response| async move { (st.status(), st.text().await.unwrap()) };
     let (s1, unknown) = page(
@@ -265,12 +267,12 @@ async fn login_does_not_enumerate_accounts_and_locks_out_guessing() {
     assert_eq!(login(&s, &b, "a@ipa.example", &password).await, StatusCode::TOO_MANY_REQUESTS);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_cookie_planted_before_login_is_not_elevated() {
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "b@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let planted = "todokede_session=attacker-chosen-token";
     let res = reqwest::Client::builder()
         .redirect(Policy::none())
@@ -298,10 +300,10 @@ async fn a_session_cookie_planted_before_login_is_not_elevated() {
     assert_eq!(with_planted.headers()["location"], "/login");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn form_validation_errors_show_next_to_the_field_and_nothing_is_stored() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let b = browser();
     let form = reqwest::multipart::Form::new()
         .text("form", "virus")
@@ -323,10 +325,10 @@ async fn form_validation_errors_show_next_to_the_field_and_nothing_is_stored() {
     assert_eq!(todokede_store::Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports, 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_metadata_decides_when_present() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let b = browser();
     let post = |site: &'static str, origin: &'static str| {
         b.post(s.url("/report/new"))
@@ -341,30 +343,33 @@ async fn fetch_metadata_decides_when_present() {
     assert_eq!(post("same-site", "https://other.example").await.unwrap().status(), StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hsts_is_sent_when_the_public_url_is_https() {
     let db = TestDb::sqlite().await;
-    let plain = Server::start(&db.url, &[]);
+    let plain = TestApp::start(&db).await;
     assert!(!browser().get(plain.url("/")).send().await.unwrap().headers().contains_key("strict-transport-security"));
     drop(plain);
-    let tls = Server::start(&db.url, &["--public-url", "https://todokede.example"]);
+    let tls = TestApp::start_with(&db, |c| c.mail.public_url = "https://todokede.example".into()).await;
     let res = browser().get(tls.url("/")).send().await.unwrap();
     assert!(res.headers()["strict-transport-security"].to_str().unwrap().contains("max-age=31536000"));
 }
 
-async fn analyst_session(s: &Server, db: &TestDb, email: &str, role: &str) -> (reqwest::Client, String) {
-    let out = common::todokede(&db.url, &["user", "add", "--role", role, email]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+async fn analyst_session(s: &TestApp, email: &str, role: &str) -> (reqwest::Client, String) {
+    let role = match role {
+        "admin" => todokede_store::Role::Admin,
+        _ => todokede_store::Role::Analyst,
+    };
+    let password = s.user(role, email).await;
     let b = browser();
     assert_eq!(login(s, &b, email, &password).await, StatusCode::SEE_OTHER);
     (b, password)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totp_second_factor_is_required_once_on_and_codes_are_single_use() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
-    let (b, password) = analyst_session(&s, &db, "t@ipa.example", "analyst").await;
+    let s = TestApp::start(&db).await;
+    let (b, password) = analyst_session(&s, "t@ipa.example", "analyst").await;
     let page = b.get(s.url("/account")).send().await.unwrap().text().await.unwrap();
     let secret = hidden(&page, "secret");
     let csrf = hidden(&page, "csrf");
@@ -401,12 +406,12 @@ async fn totp_second_factor_is_required_once_on_and_codes_are_single_use() {
     assert_eq!(with(code).await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_users_and_disabling_ends_sessions() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
-    let (admin, _) = analyst_session(&s, &db, "boss@ipa.example", "admin").await;
-    let (analyst, _) = analyst_session(&s, &db, "worker@ipa.example", "analyst").await;
+    let s = TestApp::start(&db).await;
+    let (admin, _) = analyst_session(&s, "boss@ipa.example", "admin").await;
+    let (analyst, _) = analyst_session(&s, "worker@ipa.example", "analyst").await;
     assert_eq!(
         analyst.get(s.url("/admin/users")).send().await.unwrap().status(),
         StatusCode::FORBIDDEN,
@@ -443,11 +448,11 @@ async fn admins_manage_users_and_disabling_ends_sessions() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assignment_links_cause_filter_and_malware_downloads() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
-    let (a, _) = analyst_session(&s, &db, "h@ipa.example", "analyst").await;
+    let s = TestApp::start(&db).await;
+    let (a, _) = analyst_session(&s, "h@ipa.example", "analyst").await;
     let (tn1, _, _) = file_report(&s, &browser(), "リスト型攻撃により顧客アカウントに不正ログインされた").await;
     let (tn2, _, _) = file_report(&s, &browser(), "phpMyAdmin 経由で DB が消去された").await;
     // A sample: an executable attached to a follow-up through the API.
@@ -517,15 +522,15 @@ async fn assignment_links_cause_filter_and_malware_downloads() {
     assert_eq!(inner, sample);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attached_sshd_logs_become_findings_with_their_lines_on_the_report_page() {
     let log = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/evidence/OpenSSH_2k_lines1-1000.log"),
     )
     .unwrap();
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
-    let (a, _) = analyst_session(&s, &db, "ev@ipa.example", "analyst").await;
+    let s = TestApp::start(&db).await;
+    let (a, _) = analyst_session(&s, "ev@ipa.example", "analyst").await;
     let form = reqwest::multipart::Form::new()
         .text("report", r#"{"form":"unauthorized_access","description":"SSH への総当たり攻撃を受けています。auth.log を添付します。"}"#)
         .part("attachments", reqwest::multipart::Part::bytes(log).file_name("auth.log"));
@@ -544,11 +549,14 @@ async fn attached_sshd_logs_become_findings_with_their_lines_on_the_report_page(
     assert!(page.contains("auth.log"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_mail_renders_inert_and_the_web_reply_goes_out_as_threaded_mail() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &["--mail-from", "todokede@ipa.example"]);
-    let (a, _) = analyst_session(&s, &db, "x@ipa.example", "analyst").await;
+    let s = TestApp::start_with(&db, |c| {
+        c.mail.from = todokede_domain::EmailAddress::parse("todokede@ipa.example").unwrap()
+    })
+    .await;
+    let (a, _) = analyst_session(&s, "x@ipa.example", "analyst").await;
     // Stored XSS through a mail subject and an observable (peer systems' CVE pattern).
     let raw = "From: victim@example.jp\r\nSubject: <script>alert('subject')</script>\r\nMessage-ID: <xss-1@example.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
                攻撃元 URL: http://evil.example.top/\"><img src=x onerror=alert(1)>\r\n";
@@ -597,10 +605,10 @@ async fn a_hostile_mail_renders_inert_and_the_web_reply_goes_out_as_threaded_mai
     assert!(refs.contains(&"xss-1@example.jp".to_owned()), "threaded on the reporter's mail: {refs:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_forms_need_the_token() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let anon = browser();
     for path in [
         "/search?q=45.33.32.156",
@@ -614,7 +622,7 @@ async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_form
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(res.headers()["location"], "/login", "{path}");
     }
-    let (analyst, _) = analyst_session(&s, &db, "pub@ipa.example", "analyst").await;
+    let (analyst, _) = analyst_session(&s, "pub@ipa.example", "analyst").await;
     // A same-origin form post without the session's token changes nothing.
     for path in ["/publication/2019H2/draft", "/publication/2019H2/edit", "/publication/2019H2/approve"] {
         let res = analyst
@@ -640,14 +648,14 @@ async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_form
     assert!(!html.contains("<script>alert(1)</script>") && html.contains("&lt;script&gt;"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analyst_confirms_a_classification_on_the_report_page() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let reporter = browser();
     let (tn, _, _) =
         file_report(&s, &reporter, "phpMyAdmin 経由でデータベースが消去され、ビットコインを要求された。").await;
-    let (analyst, _) = analyst_session(&s, &db, "cls@ipa.example", "analyst").await;
+    let (analyst, _) = analyst_session(&s, "cls@ipa.example", "analyst").await;
     let page = analyst.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("自動分析の提案") || page.contains("suggested"), "not confirmed yet");
     let csrf = hidden(&page, "csrf");

@@ -2,7 +2,7 @@
 //! (fixtures/anonymisation, ≥ 200 identifying values in report text), the seeds' wording
 //! unchanged, issue 16's 26-value probe, and the residual risks it lists for the approver.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -1,11 +1,12 @@
-//! The reporter's and the analysts' journeys over real HTTP, a real SMTP sink and the real
-//! binary (issue 15): what a new user tripped over, each as a test that failed before the fix.
+//! The reporter's and the analysts' journeys over real HTTP (the in-process `TestApp`), a real
+//! SMTP sink and the real binary for the CLI steps (issue 15): what a new user tripped over, each as a test that failed before the fix.
 //! The same journeys in a real browser, at two widths and in both languages: e2e_browser.rs.
 
-mod common;
+use crate::common;
 
-use common::{Server, browser, hidden};
+use common::{browser, hidden};
 use reqwest::StatusCode;
+use todokede_testkit::app::TestApp;
 use todokede_testkit::{SmtpSink, TestDb};
 
 /// Every `value="…"` of the page's text inputs and the text of its textareas (what the
@@ -29,7 +30,7 @@ fn field_values(html: &str) -> Vec<String> {
     out
 }
 
-async fn post_form(s: &Server, b: &reqwest::Client, form: reqwest::multipart::Form) -> (StatusCode, String) {
+async fn post_form(s: &TestApp, b: &reqwest::Client, form: reqwest::multipart::Form) -> (StatusCode, String) {
     let res = b.post(s.url("/report/new")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
     (res.status(), res.text().await.unwrap())
 }
@@ -37,10 +38,10 @@ async fn post_form(s: &Server, b: &reqwest::Client, form: reqwest::multipart::Fo
 /// Issue 15 items 1 and 6: a form error shows every problem at once, in the form's language,
 /// next to its field and in a summary that takes the focus; empty fields stay empty (never
 /// "none"), and the dropped attachment is named.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_error_lists_every_problem_in_the_reporters_language_and_keeps_empty_fields_empty() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     for lang in ["ja", "en"] {
         let b = browser();
         let page = b.get(s.url(&format!("/report/new?form=virus&lang={lang}"))).send().await.unwrap();
@@ -83,10 +84,10 @@ async fn a_form_error_lists_every_problem_in_the_reporters_language_and_keeps_em
 }
 
 /// Issue 15 item 3: the 日本語/English switch keeps the form the reporter is on.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_language_switch_stays_on_the_virus_form() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let b = browser();
     let ja = b.get(s.url("/report/new?form=virus")).send().await.unwrap().text().await.unwrap();
     let href = ja.split("hreflang=\"en\"").next().unwrap();
@@ -104,10 +105,10 @@ async fn the_language_switch_stays_on_the_virus_form() {
 
 /// Issue 15 item 7: the virus form asks the virus form's items and they land in `virus.*`;
 /// both forms ask OS, software and the 被害内容/被害原因 narratives.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_virus_form_asks_its_own_items_and_stores_them() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let b = browser();
     let page = b.get(s.url("/report/new?form=virus")).send().await.unwrap().text().await.unwrap();
     for item in [
@@ -171,21 +172,16 @@ async fn the_virus_form_asks_its_own_items_and_stores_them() {
 /// Issue 15 item 2: the link in the acknowledgement mail (as sent over SMTP) opens a page
 /// where the reporter, with the number filled in and the password from the same mail, reaches
 /// their report. The older `/reporter/<number>` links land there too.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_link_in_the_acknowledgement_mail_leads_to_the_report() {
     let db = TestDb::sqlite().await;
     let mut sink = SmtpSink::start().await;
-    let s = Server::start(
-        &db.url,
-        &[
-            "--smtp",
-            &format!("smtp://{}", sink.addr),
-            "--mail-from",
-            "todokede@ipa.example",
-            "--public-url",
-            "https://todokede.example/",
-        ],
-    );
+    let s = TestApp::start_with(&db, |c| {
+        c.smtp = Some(todokede_mail::Smtp::from_url(&format!("smtp://{}", sink.addr)).unwrap());
+        c.mail.from = todokede_domain::EmailAddress::parse("todokede@ipa.example").unwrap();
+        c.mail.public_url = "https://todokede.example/".into();
+    })
+    .await;
     let b = browser();
     let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
     let form = reqwest::multipart::Form::new()
@@ -228,12 +224,12 @@ async fn the_link_in_the_acknowledgement_mail_leads_to_the_report() {
 
 /// Issue 15 item 8: the analyst sees what the reporter answered; a log attached twice is one
 /// piece of evidence. Item 12: no 📎 (tofu without an emoji font), ATT&CK never an empty heading.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_analyst_sees_the_reporters_answers_and_a_log_attached_twice_once() {
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let b = browser();
     let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
     let log = "Nov 25 09:58:01 web sshd[123]: Failed password for root from 45.33.32.156 port 51234 ssh2\n".repeat(30);
@@ -293,12 +289,12 @@ async fn the_analyst_sees_the_reporters_answers_and_a_log_attached_twice_once() 
 
 /// Issue 15 item 12: pages in Japanese never carry the framework's English ("Unprocessable
 /// Entity", "Failed to deserialize") for a malformed analyst form.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_analyst_form_gets_a_localized_page() {
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let a = browser();
     a.post(s.url("/login"))
         .header("origin", s.base.clone())
@@ -325,7 +321,7 @@ async fn a_malformed_analyst_form_gets_a_localized_page() {
 
 /// Issue 15 item 4: the README's sequence, as written, on a fresh database — and a mistyped
 /// `--db` for a read command is an error that creates nothing.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_sequence_works_as_written() {
     let db = TestDb::sqlite().await;
     let run = |args: &[&str]| common::todokede(&db.url, args);
@@ -393,12 +389,12 @@ async fn the_readme_sequence_works_as_written() {
 
 /// Issue 15 item 9 (part): an action is confirmed on the page the analyst comes back to, and
 /// the audit log names people and reports (an address, a tracking number), not `1`, `1`, `None`.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actions_are_confirmed_and_the_audit_log_names_people_and_reports() {
     let db = TestDb::sqlite().await;
     let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
     let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
-    let s = Server::start(&db.url, &[]);
+    let s = TestApp::start(&db).await;
     let b = browser();
     let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
     let form = reqwest::multipart::Form::new()
