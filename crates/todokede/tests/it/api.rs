@@ -242,7 +242,7 @@ async fn an_idempotency_key_makes_retries_and_races_store_once(db: &TestDb) {
     }
     assert_eq!(numbers.len(), 1, "{}: {numbers:?}", db.backend);
     drop(s);
-    assert_eq!(stored_reports(&db).await, 2, "{}", db.backend);
+    assert_eq!(stored_reports(db).await, 2, "{}", db.backend);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
