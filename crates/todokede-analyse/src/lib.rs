@@ -11,6 +11,7 @@ pub mod indicators;
 pub mod model;
 pub mod normalise;
 pub mod record;
+pub mod sample;
 pub mod similarity;
 pub mod trends;
 pub mod warninglists;

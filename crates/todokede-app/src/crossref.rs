@@ -9,13 +9,12 @@ use todokede_analyse::AnalysisRecord;
 use todokede_analyse::similarity;
 use todokede_analyse::trends::{Series, Surge, surges};
 use todokede_domain::*;
-use todokede_store::{IndexedIndicator, IndicatorQuery, ReportIndex, Store};
+use todokede_store::{IndexedIndicator, IndicatorQuery, MAX_SEARCH_CHARS, ReportIndex, Store};
 
 /// A value seen in more reports than this is noise for correlation (a scanner everyone sees).
 pub const CORRELATION_CAP: i64 = 50;
 /// Text attachments larger than this are not indexed.
 const MAX_TEXT_ATTACHMENT: u64 = 1 << 20;
-const MAX_SEARCH_CHARS: usize = 200_000;
 
 /// Label of a facet for people ("データ消去・脅迫", "Valid Accounts (T1078)").
 pub fn facet_label(facet: &str) -> String {
@@ -71,18 +70,7 @@ fn indicators_of(analysis: &AnalysisRecord) -> Vec<IndexedIndicator> {
 /// analysed and searched: the description, each narrative item, each follow-up, each text
 /// attachment that is not a log (a ransom note, a forwarded phishing mail).
 pub async fn texts_of(store: &Store, r: &Report) -> Result<Vec<(i64, String)>, AppError> {
-    let c = &r.content;
-    let mut texts = vec![(0, c.description.clone())];
-    for (i, t) in
-        [&c.discovery_narrative, &c.damage_narrative, &c.cause_narrative, &c.response_narrative].into_iter().enumerate()
-    {
-        if let Some(t) = t {
-            texts.push((1 + i as i64, t.clone()));
-        }
-    }
-    if let Some(v) = &c.virus {
-        texts.extend(v.virus_name.iter().map(|t| (5, t.clone())).chain(v.symptoms.iter().map(|t| (6, t.clone()))));
-    }
+    let mut texts: Vec<(i64, String)> = r.content.texts().into_iter().map(|(p, t)| (p, t.to_owned())).collect();
     let mut n = 9;
     for e in &r.timeline {
         if let TimelineEntry::FollowUp { body, .. } = e {

@@ -25,26 +25,57 @@ impl Delivery {
     }
 }
 
-/// The report an inbound message continues, if any: a reply to one of our messages or to the
-/// reporter's earlier mail, or the tracking number in the subject *and* mail from the
-/// reporter's own address (so knowing a number is not enough to write into a report).
-async fn thread_of(store: &Store, mail: &InboundMail) -> Result<Option<Report>, AppError> {
+/// Where an inbound message belongs.
+enum Thread {
+    /// A 続報 of this report.
+    Of(Box<Report>),
+    /// It refers to this report's mail but nothing proves it comes from its reporter: stored
+    /// as a new report, noted so an analyst can link the two.
+    Unverified(TrackingNumber),
+    None,
+}
+
+/// The report an inbound message continues: a reply to one of *our* messages (their
+/// Message-IDs are random and were sent only to the reporter, so quoting one shows the mail was
+/// received), or the tracking number in the subject *and* mail from the reporter's own address.
+/// A reference to the reporter's own earlier Message-ID is not enough: Message-IDs are seen by
+/// every recipient and a From line is easily forged, so that alone would let anyone write into
+/// someone else's report.
+async fn thread_of(store: &Store, mail: &InboundMail) -> Result<Thread, AppError> {
     if !mail.thread_refs.is_empty()
-        && let Some(id) = store.report_by_message_ids(&mail.thread_refs).await?
+        && let Some(id) = store.report_by_our_message_ids(&mail.thread_refs).await?
+        && let Some(r) = store.report(id).await?
     {
-        return Ok(store.report(id).await?);
+        return Ok(Thread::Of(Box::new(r)));
     }
     if let Some(tn) = &mail.subject_tracking_number
         && let Some(id) = store.report_id_by_tracking(tn).await?
+        && let Some(r) = store.report(id).await?
     {
-        let report = store.report(id).await?;
-        let from_reporter = |r: &Report| {
-            let known = r.content.reporter.email.as_ref().map(|e| e.as_str().to_ascii_lowercase());
-            known.is_some() && known == mail.reply_address.as_ref().map(|e| e.as_str().to_ascii_lowercase())
-        };
-        return Ok(report.filter(from_reporter));
+        let known = r.content.reporter.email.as_ref().map(|e| e.as_str().to_ascii_lowercase());
+        if known.is_some() && known == mail.reply_address.as_ref().map(|e| e.as_str().to_ascii_lowercase()) {
+            return Ok(Thread::Of(Box::new(r)));
+        }
     }
-    Ok(None)
+    if !mail.thread_refs.is_empty()
+        && let Some(id) = store.report_by_message_ids(&mail.thread_refs).await?
+        && let Some(r) = store.report(id).await?
+    {
+        return Ok(Thread::Unverified(r.tracking_number));
+    }
+    Ok(Thread::None)
+}
+
+/// The intake note of a new report whose mail referred to another report's thread unproven.
+pub const UNVERIFIED_THREAD_NOTE: &str = "unverified_thread";
+
+/// The message as a new report's submission, noting an unproven thread.
+fn submission_of(mail: &InboundMail, thread: &Thread) -> Submission {
+    let mut sub = mail.submission.clone();
+    if let Thread::Unverified(tn) = thread {
+        sub.intake_notes.push(format!("{UNVERIFIED_THREAD_NOTE}:{tn}"));
+    }
+    sub
 }
 
 async fn store_follow_up(store: &Store, report: &Report, mail: &InboundMail) -> Result<Delivery, AppError> {
@@ -107,10 +138,11 @@ async fn queue_acknowledgements(store: &Store, acks: Vec<todokede_store::NewMail
 /// acknowledgement. Durable before it returns Ok.
 pub async fn deliver(store: &Store, cfg: &MailConfig, raw: Vec<u8>) -> Result<Delivery, AppError> {
     let mail = parse_inbound(raw, cfg.limits);
-    if let Some(report) = thread_of(store, &mail).await? {
-        return store_follow_up(store, &report, &mail).await;
+    let thread = thread_of(store, &mail).await?;
+    if let Thread::Of(report) = &thread {
+        return store_follow_up(store, report, &mail).await;
     }
-    let receipt = match store.ingest_batch(std::slice::from_ref(&mail.submission)).await?.pop().expect("one result") {
+    let receipt = match store.ingest_batch(&[submission_of(&mail, &thread)]).await?.pop().expect("one result") {
         Ok(r) => r,
         // Mail dedup keys are Message-IDs or content hashes: the same key means the same mail.
         Err(e) => return Err(AppError::Conflict(e.to_string())),
@@ -133,19 +165,23 @@ pub async fn deliver_many(
 ) -> Result<Vec<Delivery>, AppError> {
     let mails: Vec<InboundMail> = raws.into_iter().map(|r| parse_inbound(r, cfg.limits)).collect();
     let mut out: Vec<Option<Delivery>> = vec![None; mails.len()];
-    let mut fresh: Vec<usize> = Vec::new();
+    let mut fresh: Vec<(usize, Submission)> = Vec::new();
     for (i, m) in mails.iter().enumerate() {
-        if (!m.thread_refs.is_empty() || m.subject_tracking_number.is_some())
-            && let Some(report) = thread_of(store, m).await?
-        {
-            out[i] = Some(store_follow_up(store, &report, m).await?);
+        let thread = if !m.thread_refs.is_empty() || m.subject_tracking_number.is_some() {
+            thread_of(store, m).await?
+        } else {
+            Thread::None
+        };
+        if let Thread::Of(report) = &thread {
+            out[i] = Some(store_follow_up(store, report, m).await?);
             progress(1);
             continue;
         }
-        fresh.push(i);
+        fresh.push((i, submission_of(m, &thread)));
     }
     for chunk in fresh.chunks(256) {
-        let subs: Vec<Submission> = chunk.iter().map(|&i| mails[i].submission.clone()).collect();
+        let subs: Vec<Submission> = chunk.iter().map(|(_, s)| s.clone()).collect();
+        let chunk: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
         let results = store.ingest_batch(&subs).await?;
         let mut acks = Vec::new();
         for (&i, r) in chunk.iter().zip(results) {

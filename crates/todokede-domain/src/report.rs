@@ -236,6 +236,25 @@ pub struct ReportContent {
 }
 
 impl ReportContent {
+    /// The report's own texts, each with its part number (0 the description, 1–4 the
+    /// narratives, 5 the virus name, 6 its symptoms): what is searched from the moment the
+    /// report is accepted and what the analysis compares for near-duplicates.
+    pub fn texts(&self) -> Vec<(i64, &str)> {
+        let mut texts = vec![(0, self.description.as_str())];
+        let narratives =
+            [&self.discovery_narrative, &self.damage_narrative, &self.cause_narrative, &self.response_narrative];
+        for (i, t) in narratives.into_iter().enumerate() {
+            if let Some(t) = t {
+                texts.push((1 + i as i64, t.as_str()));
+            }
+        }
+        if let Some(v) = &self.virus {
+            texts
+                .extend(v.virus_name.iter().map(|t| (5, t.as_str())).chain(v.symptoms.iter().map(|t| (6, t.as_str()))));
+        }
+        texts
+    }
+
     /// A report of `form` that says only `description`: everything else unknown, as the
     /// scheme allows.
     pub fn new(form: ReportForm, language: Language, description: String) -> Self {

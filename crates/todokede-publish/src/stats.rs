@@ -439,14 +439,22 @@ pub fn suppress(table: &mut Table, threshold: u64) {
     }
 }
 
+/// One CSV field: quoted when it must be, and never a formula — a field that a spreadsheet
+/// would evaluate (`=`, `+`, `-`, `@`, tab, carriage return first) gets a leading `'` (OWASP's
+/// CSV injection advice).
+pub fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_owned() };
+    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
+}
+
 /// CSV: one line per table row, the columns' cells as published (suppressed as `<N`).
 pub fn to_csv(s: &Statistics) -> String {
-    let quote =
-        |v: &str| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_owned() };
-    let mut out = format!("table,row,label,{}\n", s.columns.join(","));
+    let columns: Vec<String> = s.columns.iter().map(|c| csv_field(c)).collect();
+    let quote = csv_field;
+    let mut out = format!("table,row,label,{}\n", columns.join(","));
     for t in &s.tables {
         let mut line = |key: &str, label: &str, cells: &[Cell]| {
-            let cells: Vec<String> = cells.iter().map(|c| c.display(s.threshold)).collect();
+            let cells: Vec<String> = cells.iter().map(|c| csv_field(&c.display(s.threshold))).collect();
             out.push_str(&format!("{},{},{},{}\n", t.key, quote(key), quote(label), cells.join(",")));
         };
         for r in &t.rows {
@@ -461,6 +469,19 @@ pub fn to_csv(s: &Statistics) -> String {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    /// Issue 17, finding 12: no cell of a CSV export is a spreadsheet formula.
+    #[test]
+    fn csv_fields_are_never_formulas() {
+        assert_eq!(csv_field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("\tx"), "'\tx");
+        assert_eq!(csv_field("<3"), "<3");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("教育機関"), "教育機関");
+    }
 
     fn rec(n: &str, incident: &str, d: Date, causes: &[CauseCategory], kind: ReporterKind) -> CaseRecord {
         CaseRecord {

@@ -29,6 +29,9 @@ pub use error::StoreError;
 pub use intake_queue::IntakeQueue;
 pub use model::*;
 
+/// The most characters of a report's texts that search indexes.
+pub const MAX_SEARCH_CHARS: usize = 200_000;
+
 use todokede_domain::*;
 
 /// The storage handle. Cheap to clone (pools inside).
@@ -162,6 +165,11 @@ impl Store {
     /// The report a mail thread (In-Reply-To / References) belongs to.
     pub async fn report_by_message_ids(&self, ids: &[String]) -> Result<Option<ReportId>, StoreError> {
         dispatch!(self.report_by_message_ids(ids))
+    }
+
+    /// The report one of our own messages among `ids` was about (In-Reply-To / References).
+    pub async fn report_by_our_message_ids(&self, ids: &[String]) -> Result<Option<ReportId>, StoreError> {
+        dispatch!(self.report_by_our_message_ids(ids))
     }
 
     /// Message-IDs of the mail sent about a report, oldest first (for References).

@@ -98,6 +98,8 @@ mod dialect {
     pub(super) const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT k::bigint, $2, $3 FROM jsonb_array_elements_text($1::jsonb) AS k ON CONFLICT DO NOTHING";
     pub(super) const SEARCH_DELETE_SQL: &str = "DELETE FROM search_docs WHERE report_id = $1";
     pub(super) const SEARCH_INSERT_SQL: &str = "INSERT INTO search_docs (report_id, body) VALUES ($1, $2)";
+    /// A follow-up's text, searchable as soon as it is stored.
+    pub(super) const SEARCH_APPEND_SQL: &str = "UPDATE search_docs SET body = body || $2 WHERE report_id = $1";
 }
 
 // The queries, by area, written once in `src/sql/` and compiled here for this backend. Each

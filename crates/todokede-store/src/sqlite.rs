@@ -74,13 +74,23 @@ impl SqliteStore {
 
     async fn backend_integrity_problems(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
-        for row in sqlx::query("PRAGMA integrity_check").fetch_all(&self.pool).await? {
+        // One read transaction on one connection. FTS5 caches its index structure per
+        // connection, and PRAGMA integrity_check compares against that cache without reloading
+        // it (SQLite 3.51): on a connection that last looked before another one wrote, it
+        // reports a checksum mismatch of a sound index. A MATCH in the same transaction loads
+        // the current structure first.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT count(*) FROM search_fts WHERE search_fts MATCH '\"integrity\"'")
+            .fetch_one(&mut *tx)
+            .await?;
+        for row in sqlx::query("PRAGMA integrity_check").fetch_all(&mut *tx).await? {
             let msg: String = row.try_get(0)?;
             if msg != "ok" {
                 problems.push(msg);
             }
         }
-        let fk = sqlx::query("PRAGMA foreign_key_check").fetch_all(&self.pool).await?;
+        let fk = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *tx).await?;
+        tx.commit().await?;
         if !fk.is_empty() {
             problems.push(format!("{} foreign key violations", fk.len()));
         }
@@ -150,6 +160,8 @@ mod dialect {
     pub(super) const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT value, $2, $3 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING";
     pub(super) const SEARCH_DELETE_SQL: &str = "DELETE FROM search_fts WHERE rowid = $1";
     pub(super) const SEARCH_INSERT_SQL: &str = "INSERT INTO search_fts (rowid, body) VALUES ($1, $2)";
+    /// A follow-up's text, searchable as soon as it is stored.
+    pub(super) const SEARCH_APPEND_SQL: &str = "UPDATE search_fts SET body = body || $2 WHERE rowid = $1";
 
     /// Terms of 3+ characters become one FTS5 query of quoted phrases (quotes doubled: the user's
     /// text is never FTS syntax); shorter ones become LIKE patterns.

@@ -702,6 +702,26 @@ async fn a_mail_thread_finds_its_report_and_a_mailed_follow_up_is_stored_once(st
     let unknown = store.add_follow_up_once(NO_REPORT, "x", &[], &other).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound), "{unknown}");
     assert!(store.add_follow_up_once(b, "x", &[], &other).await.unwrap(), "the key was not used up");
+
+    // Only our own Message-IDs prove a thread (issue 17, finding 11).
+    let ours = |refs: &[&str]| {
+        let refs: Vec<String> = refs.iter().map(|s| s.to_string()).collect();
+        async move { store.report_by_our_message_ids(&refs).await.unwrap() }
+    };
+    assert_eq!(ours(&["<ack-b@ipa.example>", "<orig-1@reporter.example>"]).await, Some(b));
+    assert_eq!(ours(&["<orig-1@reporter.example>"]).await, None, "the reporter's own Message-ID is no proof");
+    // A different follow-up under a used Message-ID is kept (and audited), its repeat is not.
+    assert!(store.add_follow_up_once(a, "別の続報です", &[], &key).await.unwrap());
+    assert!(!store.add_follow_up_once(a, "別の続報です", &[], &key).await.unwrap());
+    assert_eq!(store.report(a).await.unwrap().unwrap().timeline.len(), 2);
+    // A different new report under a used Message-ID is stored too, flagged.
+    let mut reused = submission("まったく別の届出", Some(DedupKey::MessageId("orig-1@reporter.example".into())));
+    reused.channel = Channel::Email;
+    let r = ingest_one(store, reused.clone()).await;
+    assert!(!r.duplicate && r.report_id != a);
+    let notes = store.report(r.report_id).await.unwrap().unwrap().intake_notes;
+    assert_eq!(notes, ["message_id_collision"]);
+    assert_eq!(ingest_one(store, reused).await.report_id, r.report_id, "and stored once");
 }
 
 // ── classification and publication ──────────────────────────────────────────────────────

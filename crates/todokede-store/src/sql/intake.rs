@@ -2,12 +2,42 @@
 //! Compiled into each backend (`#[path]` from `sqlite.rs` and `postgres.rs`): `Store` is that
 //! backend's store, `dialect` its few statements that differ.
 
-use super::Store;
 use super::rows::*;
+use super::{Store, dialect};
 use crate::{StoreError, codec, model::*};
 use sqlx::Row as _;
 use time::OffsetDateTime;
 use todokede_domain::*;
+
+/// The intake note of a report (or the audit detail of a follow-up) that arrived under a
+/// Message-ID already used by a different message.
+pub(crate) const MESSAGE_ID_COLLISION: &str = "message_id_collision";
+
+/// Claim a dedup key; false when it was taken.
+async fn claim_key(
+    tx: &mut sqlx::Transaction<'_, super::Db>,
+    key: &str,
+    sha: &str,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query("INSERT INTO dedup_keys (key, request_sha256, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key")
+        .bind(key).bind(sha).bind(ts(now))
+        .fetch_optional(&mut **tx).await?
+        .is_some())
+}
+
+/// What makes two deliveries of a mail the same mail: its parsed content and attachments, not
+/// its raw bytes (every relay adds a Received line).
+fn mail_identity(sub: &Submission) -> String {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(codec::encode_content(&sub.content).as_bytes());
+    for a in &sub.attachments {
+        h.update(b"\0attachment\0");
+        h.update(sha2::Sha256::digest(&a.bytes));
+    }
+    hex::encode(h.finalize())
+}
 
 impl Store {
     pub(crate) async fn ingest_batch(
@@ -25,12 +55,32 @@ impl Store {
             let sub = &batch[i];
             let request_sha = sub.fingerprint();
             let raw_sha = sub.raw.sha256_hex();
-            let key = sub.dedup.as_ref().map(|k| k.storage_key());
-            if let Some(key) = &key {
-                let claimed = sqlx::query("INSERT INTO dedup_keys (key, request_sha256, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key")
-                    .bind(key).bind(&request_sha).bind(ts(now))
-                    .fetch_optional(&mut *tx).await?;
-                if claimed.is_none() {
+            let mut key = sub.dedup.as_ref().map(|k| k.storage_key());
+            // A mail is the same mail when its parsed content is (a redelivery adds Received
+            // lines); the raw fingerprint was stored before, so either matches.
+            let mail_identity = matches!(sub.dedup, Some(DedupKey::MessageId(_))).then(|| mail_identity(sub));
+            let mut notes = sub.intake_notes.clone();
+            if let Some(k) = &key {
+                let claim_sha = mail_identity.as_ref().unwrap_or(&request_sha);
+                let mut claimed = claim_key(&mut tx, k, claim_sha, now).await?;
+                if !claimed && let Some(identity) = &mail_identity {
+                    let stored: String = sqlx::query("SELECT request_sha256 FROM dedup_keys WHERE key = $1")
+                        .bind(k)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get(0)?;
+                    if stored != *identity && stored != request_sha {
+                        // A different message under a Message-ID already seen (a broken or
+                        // hostile sender): stored as its own report under a key of its content,
+                        // and flagged, never dropped.
+                        let derived = format!("{k}#{identity}");
+                        claimed = claim_key(&mut tx, &derived, identity, now).await?;
+                        key = Some(derived);
+                        notes.push(MESSAGE_ID_COLLISION.to_owned());
+                    }
+                }
+                let key = key.as_ref().expect("a key was claimed or found");
+                if !claimed {
                     let row = sqlx::query("SELECT d.report_id, d.request_sha256, d.response_secret, r.tracking_number FROM dedup_keys d JOIN reports r ON r.id = d.report_id WHERE d.key = $1")
                         .bind(key).fetch_one(&mut *tx).await?;
                     let same = row.try_get::<String, _>("request_sha256")? == request_sha
@@ -62,9 +112,13 @@ impl Store {
                 .bind(c.language.key()).bind(ReportState::Received.key()).bind(ts(received_at))
                 .bind(c.reporter.kind.map(|k| k.key())).bind(c.discovered_on).bind(c.damage_status.key())
                 .bind(&c.description).bind(codec::encode_content(c)).bind(&raw_sha).bind(&sub.raw.content_type)
-                .bind(serde_json::to_string(&sub.intake_notes).unwrap_or_else(|_| "[]".into()))
+                .bind(serde_json::to_string(&notes).unwrap_or_else(|_| "[]".into()))
                 .fetch_one(&mut *tx).await?.try_get(0)?;
             insert_attachments(&mut tx, id, None, &sub.attachments).await?;
+            // Searchable from the moment it is acknowledged (mailgate and import run no
+            // analysis); the analysis replaces it with the texts of its attachments too.
+            let body = search_body(c.texts().into_iter().map(|(_, t)| t));
+            sqlx::query(dialect::SEARCH_INSERT_SQL).bind(id).bind(&body).execute(&mut *tx).await?;
             if let Some(key) = &key {
                 // Kept so a retry that lost the first answer gets the secret too; `prune_secrets`
                 // (run by `serve`'s housekeeping) forgets it after the retention (a day).
@@ -74,6 +128,9 @@ impl Store {
                     .bind(key)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if notes.iter().any(|n| n == MESSAGE_ID_COLLISION) {
+                audit_in(&mut tx, None, "mail.message_id_collision", Some(&id.to_string()), key.as_deref()).await?;
             }
             enqueue_job(&mut tx, JobKind::Analyse, id, now).await?;
             out[i] = Some(Ok(Receipt {

@@ -24,6 +24,22 @@ impl Store {
         Ok(None)
     }
 
+    /// The report one of our own messages (acknowledgement, reply) in `ids` was about; the
+    /// last reference first.
+    pub(crate) async fn report_by_our_message_ids(&self, ids: &[String]) -> Result<Option<ReportId>, StoreError> {
+        for id in ids.iter().rev() {
+            let id = id.trim().trim_matches(['<', '>']);
+            let row = sqlx::query("SELECT report_id FROM outbox WHERE message_id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(r) = row {
+                return Ok(Some(ReportId(r.try_get(0)?)));
+            }
+        }
+        Ok(None)
+    }
+
     pub(crate) async fn sent_message_ids(&self, report: ReportId) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query("SELECT message_id FROM outbox WHERE report_id = $1 ORDER BY id")
             .bind(report.0)

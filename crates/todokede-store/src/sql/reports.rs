@@ -2,8 +2,8 @@
 //! Compiled into each backend (`#[path]` from `sqlite.rs` and `postgres.rs`): `Store` is that
 //! backend's store, `dialect` its few statements that differ.
 
-use super::Store;
 use super::rows::*;
+use super::{Store, dialect};
 use crate::{StoreError, codec, model::*};
 use sqlx::Row as _;
 use std::collections::BTreeMap;
@@ -208,11 +208,41 @@ impl Store {
         key: &DedupKey,
     ) -> Result<bool, StoreError> {
         let now = OffsetDateTime::now_utc();
+        // The follow-up's identity: its text and files, not the raw message (kept as
+        // message/rfc822), whose Received lines differ between two deliveries of one mail.
+        let identity = {
+            use sha2::Digest as _;
+            let mut h = sha2::Sha256::new();
+            h.update(body.as_bytes());
+            for a in attachments.iter().filter(|a| a.content_type != "message/rfc822") {
+                h.update(b"\0attachment\0");
+                h.update(sha2::Sha256::digest(&a.bytes));
+            }
+            hex::encode(h.finalize())
+        };
         let mut tx = self.begin_write().await?;
-        let claimed = sqlx::query("INSERT INTO dedup_keys (key, report_id, request_sha256, created_at) VALUES ($1, $2, '', $3) ON CONFLICT (key) DO NOTHING RETURNING key")
-            .bind(key.storage_key()).bind(id.0).bind(ts(now)).fetch_optional(&mut *tx).await?;
-        if claimed.is_none() {
-            return Ok(false);
+        let claim = |key: String| {
+            sqlx::query("INSERT INTO dedup_keys (key, report_id, request_sha256, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING key")
+                .bind(key).bind(id.0).bind(identity.clone()).bind(ts(now))
+        };
+        let mut collision = None;
+        if claim(key.storage_key()).fetch_optional(&mut *tx).await?.is_none() {
+            let stored: String = sqlx::query("SELECT request_sha256 FROM dedup_keys WHERE key = $1")
+                .bind(key.storage_key())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            // '' : stored before identities were kept — taken as the same mail, as it was then.
+            if stored.is_empty() || stored == identity {
+                return Ok(false);
+            }
+            // A different message under a Message-ID already seen: kept under a key of its
+            // content, and flagged.
+            let derived = format!("{}#{identity}", key.storage_key());
+            if claim(derived.clone()).fetch_optional(&mut *tx).await?.is_none() {
+                return Ok(false);
+            }
+            collision = Some(derived);
         }
         let entry: i64 = sqlx::query(
             "INSERT INTO timeline (report_id, kind, body, at) VALUES ($1, 'follow_up', $2, $3) RETURNING id",
@@ -224,6 +254,10 @@ impl Store {
         .await?
         .try_get(0)?;
         insert_attachments(&mut tx, id.0, Some(entry), attachments).await?;
+        sqlx::query(dialect::SEARCH_APPEND_SQL).bind(id.0).bind(format!("\n{body}")).execute(&mut *tx).await?;
+        if let Some(derived) = &collision {
+            audit_in(&mut tx, None, "mail.message_id_collision", Some(&id.0.to_string()), Some(derived)).await?;
+        }
         enqueue_job(&mut tx, JobKind::Analyse, id.0, now).await?;
         tx.commit().await?;
         Ok(true)

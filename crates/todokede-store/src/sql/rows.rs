@@ -230,6 +230,15 @@ pub(super) async fn write_index(
     Ok(())
 }
 
+/// A report's search text: its texts joined by line breaks, at most [`crate::MAX_SEARCH_CHARS`].
+pub(super) fn search_body<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut body = texts.into_iter().collect::<Vec<_>>().join("\n");
+    if let Some((cut, _)) = body.char_indices().nth(crate::MAX_SEARCH_CHARS) {
+        body.truncate(cut);
+    }
+    body
+}
+
 pub(super) async fn put_blob(tx: &mut sqlx::Transaction<'_, Db>, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO blobs (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
         .bind(sha256)

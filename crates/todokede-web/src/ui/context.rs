@@ -71,7 +71,7 @@ impl Ctx {
     pub(super) fn base(&self) -> Value {
         let analyst = self.analyst.as_ref().map(|u| context! { email => u.email, admin => u.role == Role::Admin });
         context! {
-            lang => self.lang.key(), analyst => analyst, csrf => self.csrf(),
+            lang => self.lang.key(), analyst => analyst, reporter => self.reporter_report().is_some(), csrf => self.csrf(),
             lang_ja => format!("?{}lang=ja", self.keep_query), lang_en => format!("?{}lang=en", self.keep_query),
         }
     }

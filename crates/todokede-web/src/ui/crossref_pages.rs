@@ -43,6 +43,16 @@ pub(super) async fn search_page(
     Analyst(c, _user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    // A NUL byte is in no report and PostgreSQL cannot even compare with it: a 400, said so.
+    if q.values().any(|v| v.contains('\0')) {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::BAD_REQUEST,
+            "検索語に使えない文字（NUL）が含まれています。",
+            "The search contains a character that cannot be searched for (NUL).",
+        );
+    }
     let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty()).cloned();
     let period = get("period").and_then(|p| Period::parse(&p).ok());
     let span = period.map(crossref::period_span);

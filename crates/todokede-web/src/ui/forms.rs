@@ -317,7 +317,19 @@ pub(super) async fn submit_form(
     let raw =
         RawInput { content_type: "application/json".into(), bytes: serde_json::to_vec(&payload).unwrap_or_default() };
     // The form's own id makes a double click or a reload store one report.
-    let dedup = one("submission_id").filter(|s| s.len() <= 64).map(|s| DedupKey::IdempotencyKey(format!("web:{s}")));
+    // Our own ids are URL-safe tokens; anything else (a NUL byte broke PostgreSQL) is not ours.
+    let dedup = match one("submission_id") {
+        Some(s) if s.len() > 64 || !s.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_')) => {
+            return error_page(
+                &st,
+                &c,
+                StatusCode::BAD_REQUEST,
+                "送信内容が壊れています。フォームを開き直して送信してください。",
+                "The form's data is damaged. Open the form again and send it.",
+            );
+        }
+        s => s.map(|s| DedupKey::IdempotencyKey(format!("web:{s}"))),
+    };
     let sub = match todokede_app::intake::submission_from_payload(&payload, raw, files, Channel::WebForm, dedup) {
         Ok(s) => s,
         Err(e) => {

@@ -83,10 +83,20 @@ pub(super) async fn logout(
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
-    if same_origin(&headers)
-        && csrf_ok(&c, f.get("csrf").map(String::as_str))
-        && let Some((h, _)) = &c.session
-    {
+    // Logging out harms no one, so a missing or stale token does not keep a session alive (the
+    // cookie would be gone while the session lived on for whoever holds a copy). Only a post
+    // from another site is refused: it changes nothing.
+    if !same_origin(&headers) {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "他のサイトからの送信は受け付けません。",
+            "Requests from other sites are refused.",
+        );
+    }
+    let _ = f.get("csrf");
+    if let Some((h, _)) = &c.session {
         let _ = st.store.delete_session(h).await;
         if let Some(u) = &c.analyst {
             let _ = st.store.audit(Some(u.id), "logout", None, None).await;

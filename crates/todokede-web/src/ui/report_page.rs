@@ -281,17 +281,10 @@ pub(super) async fn download(
     res
 }
 
-/// Executables, scripts, macro documents and disk images, by name or by content.
+/// A possible malware carrier (`todokede_analyse::sample`): by content first, then by the name
+/// as Windows reads it; whatever is neither plain text nor a common image counts as one.
 pub fn suspected_malware(filename: &str, bytes: &[u8]) -> bool {
-    const EXTENSIONS: &[&str] = &[
-        "exe", "dll", "scr", "com", "pif", "cpl", "sys", "bat", "cmd", "ps1", "vbs", "vbe", "js", "jse", "wsf", "hta",
-        "jar", "lnk", "msi", "docm", "xlsm", "pptm", "iso", "img", "elf", "sh", "apk", "php", "aspx", "jsp",
-    ];
-    let ext = filename.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    EXTENSIONS.contains(&ext.as_str())
-        || bytes.starts_with(b"MZ")
-        || bytes.starts_with(b"\x7fELF")
-        || bytes.starts_with(b"#!")
+    todokede_analyse::sample::carrier(filename, bytes).is_some()
 }
 
 /// A zip (AES-256) holding the file, password `infected`.

@@ -25,6 +25,15 @@ pub(super) async fn secret_link(
     Path((tn, secret)): Path<(String, String)>,
 ) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
+    // Login CSRF: another site could send a victim's browser to the attacker's own link and
+    // sign it into the attacker's report. A link opened from a mail program or typed in
+    // (Sec-Fetch-Site: none) or from our pages opens the report; from another site (webmail
+    // too) the reporter confirms with a click on our own form.
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if site.is_some_and(|s| s != "none" && s != "same-origin") {
+        let tracking_number = TrackingNumber::parse(&tn).ok().map(|t| t.to_string());
+        return render(&st, &c, "reporter_login.html", context! { tracking_number, secret, confirm => true });
+    }
     let ip = client.0;
     if !accounts::reporter_attempt(&st.store, &ip).await {
         return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "試行が多すぎます。", "Too many attempts.");

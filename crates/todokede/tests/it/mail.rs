@@ -18,6 +18,8 @@ todokede_testkit::on_both_backends!(
     a_japanese_report_by_mail_is_stored_once_and_acknowledged,
     two_deliveries_racing_store_one_report,
     replies_thread_as_follow_ups_and_analyst_replies_go_out_by_smtp,
+    mailed_and_imported_reports_are_found_by_search_before_any_analysis,
+    a_reused_message_id_is_stored_and_flagged_and_a_forged_from_cannot_follow_up,
     every_fault_is_exit_75_and_nothing_is_lost,
 );
 
@@ -264,4 +266,105 @@ async fn import_of_eml_files_is_the_batch_path() {
     let (code, out, _) = mailgate(&db.url, &corpus("ipa_form.eml"), &[]);
     assert_eq!(code, 0);
     assert!(out.ends_with("\talready received\n"));
+}
+
+/// Issue 17, finding 4: a report is searchable the moment it is acknowledged — by mail and by
+/// import, with no `serve` (so no analysis job) ever run; a mailed 続報 too.
+async fn mailed_and_imported_reports_are_found_by_search_before_any_analysis(db: &TestDb) {
+    {
+        let mail = "From: suzuki@example.co.jp\r\nTo: crack@todokede.example\r\nSubject: 不正アクセスの届出\r\nMessage-ID: <search-1@example.co.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n社内の勤怠システムに見知らぬ管理者アカウントが作られていた。\r\n";
+        let (code, out, err) = mailgate(&db.url, mail.as_bytes(), &[]);
+        assert_eq!(code, 0, "{err}");
+        let mailed = tn_of(&out);
+        let json = std::env::temp_dir().join(format!("search-on-intake-{}-{}.json", std::process::id(), db.backend));
+        std::fs::write(
+            &json,
+            r#"{"form": "unauthorized_access", "description": "Our payroll portal showed a defacement banner.", "damage_narrative": "閲覧者に偽の振込先が表示された"}"#,
+        )
+        .unwrap();
+        let imported = common::ok(todokede(&db.url, &["import", json.to_str().unwrap()]));
+        let imported = TrackingNumber::parse(imported.split('\t').next().unwrap()).unwrap();
+        let store = Store::open(&db.url).await.unwrap();
+        assert_eq!(store.pending_jobs(10).await.unwrap().len(), 2, "{}: no analysis has run", db.backend);
+
+        let search = |q: &str| common::ok(todokede(&db.url, &["search", q]));
+        assert!(search("勤怠システム").contains(&mailed.to_string()), "{}: the mailed report", db.backend);
+        assert!(search("defacement").contains(&imported.to_string()), "{}: the description", db.backend);
+        assert!(search("偽の振込先").contains(&imported.to_string()), "{}: a narrative", db.backend);
+
+        // A 続報 by mail (an answer to our acknowledgement) is searchable at once too.
+        let ack = store.sent_message_ids(store.report_id_by_tracking(&mailed).await.unwrap().unwrap()).await.unwrap();
+        let follow = format!(
+            "From: suzuki@example.co.jp\r\nTo: crack@todokede.example\r\nSubject: Re: 不正アクセスの届出\r\nMessage-ID: <search-2@example.co.jp>\r\nIn-Reply-To: <{}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n作成されたアカウント名は maintenance_svc でした。\r\n",
+            ack[0]
+        );
+        let (_, out, _) = mailgate(&db.url, follow.as_bytes(), &[]);
+        assert!(out.ends_with("\tfollow-up\n"), "{out}");
+        assert!(search("maintenance_svc").contains(&mailed.to_string()), "{}: the follow-up", db.backend);
+    }
+}
+
+/// Issue 17, finding 11: a different message under a Message-ID already seen is stored and
+/// flagged (it was "already received" and lost); a redelivery is still one report; a reference
+/// to someone's Message-ID with a forged From writes nothing into their report.
+async fn a_reused_message_id_is_stored_and_flagged_and_a_forged_from_cannot_follow_up(db: &TestDb) {
+    {
+        let msg = |from: &str, id: &str, extra: &str, body: &str| {
+            format!(
+                "{extra}From: {from}\r\nTo: crack@todokede.example\r\nSubject: 届出\r\nMessage-ID: <{id}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+            )
+        };
+        let store = Store::open(&db.url).await.unwrap();
+        let first = msg("alice@example.co.jp", "same@example.jp", "", "ファイルサーバが暗号化された。");
+        let (code, out, _) = mailgate(&db.url, first.as_bytes(), &[]);
+        assert!(code == 0 && out.ends_with("\tnew report\n"), "{out}");
+        let alice = tn_of(&out);
+        // A relay adds a Received line: the same mail, once.
+        let again = msg(
+            "alice@example.co.jp",
+            "same@example.jp",
+            "Received: from mx2 by mx1; Mon, 1 Jan 2024 00:00:00 +0900\r\n",
+            "ファイルサーバが暗号化された。",
+        );
+        let (_, out, _) = mailgate(&db.url, again.as_bytes(), &[]);
+        assert_eq!(out, format!("{alice}\talready received\n"), "{}", db.backend);
+
+        // Another message under that Message-ID: stored as its own report, flagged.
+        let other = msg("bob@example.net", "same@example.jp", "", "取引先を装ったメールでマクロ付き文書が届いた。");
+        let (code, out, _) = mailgate(&db.url, other.as_bytes(), &[]);
+        assert!(code == 0 && out.ends_with("\tnew report\n"), "{}: {out}", db.backend);
+        let bob = tn_of(&out);
+        assert_ne!(bob, alice);
+        let r = report(&store, &bob).await;
+        assert!(r.content.description.contains("マクロ付き文書"), "its text is stored");
+        assert!(r.intake_notes.iter().any(|n| n == "message_id_collision"), "{:?}", r.intake_notes);
+        assert!(report(&store, &alice).await.intake_notes.is_empty(), "the first keeps its place");
+        let (_, out, _) = mailgate(&db.url, other.as_bytes(), &[]);
+        assert_eq!(out, format!("{bob}\talready received\n"), "its redelivery is one report too");
+
+        // Forged From + In-Reply-To Alice's Message-ID: not a follow-up of her report.
+        let forged = "From: alice@example.co.jp\r\nSubject: Re: 届出\r\nMessage-ID: <forged-1@evil.example>\r\nIn-Reply-To: <same@example.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n身代金は払ってください。\r\n";
+        let (_, out, _) = mailgate(&db.url, forged.as_bytes(), &[]);
+        assert!(out.ends_with("\tnew report\n"), "{}: {out}", db.backend);
+        assert!(report(&store, &alice).await.timeline.is_empty(), "nothing written into Alice's report");
+        let stray = report(&store, &tn_of(&out)).await;
+        assert!(stray.intake_notes.contains(&format!("unverified_thread:{alice}")), "{:?}", stray.intake_notes);
+
+        // Alice's answer to our acknowledgement is her follow-up; a different answer that
+        // reuses its Message-ID in her thread is kept too, not dropped.
+        let ack = store.sent_message_ids(report(&store, &alice).await.id).await.unwrap();
+        let answer = |body: &str| {
+            format!(
+                "From: alice@example.co.jp\r\nSubject: Re: 届出\r\nMessage-ID: <answer@example.co.jp>\r\nIn-Reply-To: <{}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+                ack[0]
+            )
+        };
+        let (_, out, _) = mailgate(&db.url, answer("ログを添付します。").as_bytes(), &[]);
+        assert_eq!(out, format!("{alice}\tfollow-up\n"));
+        let (_, out, _) = mailgate(&db.url, answer("ログを添付します。").as_bytes(), &[]);
+        assert_eq!(out, format!("{alice}\talready received\n"));
+        let (_, out, _) = mailgate(&db.url, answer("先ほどの件、追加です。").as_bytes(), &[]);
+        assert_eq!(out, format!("{alice}\tfollow-up\n"), "{}", db.backend);
+        assert_eq!(report(&store, &alice).await.timeline.len(), 2);
+    }
 }

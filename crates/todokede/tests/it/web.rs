@@ -520,6 +520,45 @@ async fn assignment_links_cause_filter_and_malware_downloads() {
     let mut inner = Vec::new();
     std::io::Read::read_to_end(&mut f, &mut inner).unwrap();
     assert_eq!(inner, sample);
+
+    // Issue 17, finding 10: carriers that were served raw, recognised by content or by the name
+    // as Windows reads it; a plain log stays a plain download.
+    let carriers: Vec<(&str, Vec<u8>)> = vec![
+        ("evil.vbs.", b"MsgBox 1\r\n".to_vec()),
+        ("invoice.doc", [&b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"[..], &[0u8; 64]].concat()),
+        ("letter.txt", b"{\\rtf1\\ansi {\\object\\objocx}}".to_vec()),
+        ("scan.txt", b"%PDF-1.7\n1 0 obj <</OpenAction 2 0 R>>".to_vec()),
+        ("logs.txt", b"PK\x03\x04\x14\x00\x00\x00xl/vbaProject.bin".to_vec()),
+        ("a.log", b"\x1f\x8b\x08\x00\x00\x00\x00\x00".to_vec()),
+        ("notes", b"\xe4\x52\x5c\x7b\x8c\xd8\xa7\x4d\xae\xb1\x53\x78\xd0\x29\x96\xd3".to_vec()),
+        ("help", b"ITSF\x03\x00\x00\x00".to_vec()),
+        ("tool", b"\xcf\xfa\xed\xfe\x07\x00\x00\x01".to_vec()),
+    ];
+    let log = b"Jan  1 00:00:01 host sshd[1]: Failed password for root from 203.0.113.9 port 22\n".to_vec();
+    let mut files: Vec<todokede_domain::Attachment> = carriers
+        .iter()
+        .map(|(n, b)| todokede_domain::Attachment::new(n, "application/octet-stream", b.clone()))
+        .collect();
+    files.push(todokede_domain::Attachment::new("auth.log", "text/plain", log.clone()));
+    store.add_follow_up(id1, "ほかの検体です", &files).await.unwrap();
+    for (name, bytes) in carriers.iter().map(|(n, b)| (*n, b.clone())).chain([("auth.log", log)]) {
+        let sha = todokede_domain::Attachment::new("x", "y", bytes.clone()).sha256_hex();
+        let dl = a.get(s.url(&format!("/reports/{tn1}/attachments/{sha}"))).send().await.unwrap();
+        assert_eq!(dl.headers()["content-type"], "application/octet-stream", "{name}");
+        let disposition = dl.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(disposition.starts_with("attachment;"), "{name}: {disposition}");
+        let body = dl.bytes().await.unwrap().to_vec();
+        if name == "auth.log" {
+            assert_eq!(body, bytes, "a plain log leaves as it is");
+            continue;
+        }
+        assert!(disposition.contains(".zip"), "{name}: {disposition}");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(body)).unwrap();
+        let mut f = archive.by_index_decrypt(0, b"infected").unwrap();
+        let mut inner = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut inner).unwrap();
+        assert_eq!(inner, bytes, "{name}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
