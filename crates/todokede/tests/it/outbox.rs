@@ -171,13 +171,15 @@ async fn mail_never_delivered_is_marked_failed_shown_to_admins_and_on_the_report
     common::ok(todokede(&db.url, &["reply", &tns[0], "--as", "admin@ipa.example", reply.path().to_str().unwrap()]));
     let store = Store::open(&db.url).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while store.outbox_counts().await.unwrap().failed < 2 {
-        assert!(Instant::now() < deadline, "{}: never marked failed", db.backend);
+    // The audit entry is written just after the mail is marked failed: wait for both.
+    let failed_in_audit =
+        || async { store.audit_log(50).await.unwrap().iter().filter(|e| e.action == "mail.failed").count() };
+    while store.outbox_counts().await.unwrap().failed < 2 || failed_in_audit().await < 2 {
+        assert!(Instant::now() < deadline, "{}: never marked failed and audited", db.backend);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(store.due_mail(10).await.unwrap().is_empty(), "a failed mail is not retried on its own");
-    let audit = store.audit_log(50).await.unwrap();
-    assert_eq!(audit.iter().filter(|e| e.action == "mail.failed").count(), 2, "{}", db.backend);
+    assert_eq!(failed_in_audit().await, 2, "{}", db.backend);
 
     let b = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let res = b

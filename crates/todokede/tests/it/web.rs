@@ -738,3 +738,33 @@ async fn an_analyst_confirms_a_classification_on_the_report_page() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(store.classification(id).await.unwrap().unwrap(), c);
 }
+
+todokede_testkit::on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
+    a_nul_byte_in_a_search_or_a_broken_submission_id_is_a_400_in_the_users_language,
+);
+
+/// Issue 17, finding 12: a NUL byte reached the database (PostgreSQL refuses it) and the user
+/// saw a 503 with the raw database error; now a 400 that says what is wrong, in the page's language.
+async fn a_nul_byte_in_a_search_or_a_broken_submission_id_is_a_400_in_the_users_language(db: &TestDb) {
+    let s = TestApp::start(db).await;
+    let analyst = s.logged_in(todokede_store::Role::Analyst, "nul@ipa.example").await;
+    let res = analyst.client.get(s.url("/search?q=%00")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{}", db.backend);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("検索語に使えない文字"), "{}: {page}", db.backend);
+    assert!(!page.contains("invalid byte sequence") && !page.contains("0x00"), "no raw database text: {page}");
+    let res = analyst.client.get(s.url("/search?q=%00&lang=en")).send().await.unwrap();
+    assert!(res.text().await.unwrap().contains("cannot be searched for"), "{}: in English too", db.backend);
+
+    let b = browser();
+    let form = reqwest::multipart::Form::new()
+        .text("form", "unauthorized_access")
+        .text("submission_id", "abc\0def")
+        .text("description", "管理画面に見知らぬアカウントがあった");
+    let res = b.post(s.url("/report/new")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{}", db.backend);
+    assert!(res.text().await.unwrap().contains("フォームを開き直して"), "{}", db.backend);
+    let res = analyst.client.get(s.url("/search?q=%E8%A6%8B%E7%9F%A5%E3%82%89%E3%81%AC")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{}: the service still answers", db.backend);
+}
