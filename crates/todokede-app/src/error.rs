@@ -13,6 +13,10 @@ pub enum AppError {
     /// It clashes with what is stored (a state that does not allow it, a duplicate).
     #[error("{0}")]
     Conflict(String),
+    /// A rule refuses it for this person (the four-eyes rule, a password policy): what to tell
+    /// them, in Japanese and English.
+    #[error("{en}")]
+    Refused { ja: String, en: String },
     /// The store cannot be reached right now: retry later (HTTP 503, sysexits 75).
     #[error(transparent)]
     Unavailable(StoreError),
@@ -24,6 +28,9 @@ pub enum AppError {
 impl AppError {
     pub fn internal(e: impl std::fmt::Display) -> Self {
         AppError::Internal(e.to_string())
+    }
+    pub fn refused(ja: impl Into<String>, en: impl Into<String>) -> Self {
+        AppError::Refused { ja: ja.into(), en: en.into() }
     }
 }
 

@@ -8,7 +8,9 @@
 //! - [`classification`]: an analyst confirms the classification;
 //! - [`publication`]: statistics, drafts, edits, approval, rendering;
 //! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies, the outbox worker;
-//! - [`accounts`]: passwords, one-time passwords, TOTP, the login lockout policy;
+//! - [`accounts`]: passwords, one-time passwords, TOTP, recovery codes, the login lockout
+//!   policy, the account lifecycle (create, change, reset, disable);
+//! - [`settings`]: what admins change at run time (one-time password lifetime, four eyes);
 //! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries).
 //!
 //! Errors are [`AppError`]: an adapter maps its kinds (not found, invalid, conflict,
@@ -25,5 +27,6 @@ pub mod mail_flow;
 #[cfg(feature = "publication")]
 pub mod publication;
 pub mod replies;
+pub mod settings;
 
 pub use error::AppError;

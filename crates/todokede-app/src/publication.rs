@@ -216,6 +216,39 @@ pub async fn edit(
     Ok((version, changed))
 }
 
+/// Approve one version for publication. With the four-eyes rule on (the default, a setting)
+/// the approver must not be the version's last editor: whoever drafted or edited a version
+/// cannot also be the one who lets it out. Refusals say why, in both languages.
+pub async fn approve(store: &Store, period: Period, version: i64, by: UserId) -> Result<(), PublicationError> {
+    let versions = store.publication_versions(&period.to_string()).await?;
+    let Some(v) = versions.iter().find(|v| v.version == version) else {
+        return Err(PublicationError::refused(
+            format!("{period} に第 {version} 版はありません。"),
+            format!("{period} has no version {version}."),
+        ));
+    };
+    if v.approved_at.is_some() {
+        return Err(PublicationError::refused(
+            format!("{period} の第 {version} 版は承認済みです。"),
+            format!("Version {version} of {period} is approved already."),
+        ));
+    }
+    if v.created_by == by && crate::settings::load(store).await?.four_eyes_publication {
+        return Err(PublicationError::refused(
+            format!(
+                "第 {version} 版を最後に編集したのはあなたです。承認は別の分析者が行ってください（4つの目の原則）。"
+            ),
+            format!(
+                "You edited version {version} last: another analyst must approve it (four-eyes rule)."
+            ),
+        ));
+    }
+    if !store.approve_publication(&period.to_string(), version, by).await? {
+        return Err(PublicationError::Conflict(format!("version {version} of {period} was approved meanwhile")));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Html,

@@ -353,13 +353,22 @@ impl Classification {
     }
 }
 
+/// Who did something on a report: an analyst, the reporter (a 続報), or the system itself
+/// (a state the reporter's answer moved the report to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Analyst(UserId),
+    Reporter,
+    System,
+}
+
 /// One entry on a report's timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimelineEntry {
     StateChanged {
         from: ReportState,
         to: ReportState,
-        by: UserId,
+        by: Actor,
         at: OffsetDateTime,
     },
     /// 続報 from the reporter.
@@ -380,6 +389,24 @@ pub enum TimelineEntry {
         by: UserId,
         at: OffsetDateTime,
     },
+    /// The report was given to an analyst (or to nobody).
+    Assigned {
+        to: Option<UserId>,
+        by: UserId,
+        at: OffsetDateTime,
+    },
+    /// An analyst confirmed the classification (its primary cause, if any).
+    Classified {
+        primary_cause: Option<CauseCategory>,
+        by: UserId,
+        at: OffsetDateTime,
+    },
+    /// An analyst linked the report to another one (one incident).
+    Linked {
+        other: TrackingNumber,
+        by: UserId,
+        at: OffsetDateTime,
+    },
 }
 
 impl TimelineEntry {
@@ -388,12 +415,28 @@ impl TimelineEntry {
             TimelineEntry::StateChanged { at, .. }
             | TimelineEntry::FollowUp { at, .. }
             | TimelineEntry::Note { at, .. }
-            | TimelineEntry::Reply { at, .. } => *at,
+            | TimelineEntry::Reply { at, .. }
+            | TimelineEntry::Assigned { at, .. }
+            | TimelineEntry::Classified { at, .. }
+            | TimelineEntry::Linked { at, .. } => *at,
         }
     }
-    /// Whether the reporter may see this entry on their page.
+    /// Who made the entry.
+    pub fn actor(&self) -> Actor {
+        match self {
+            TimelineEntry::StateChanged { by, .. } => *by,
+            TimelineEntry::FollowUp { .. } => Actor::Reporter,
+            TimelineEntry::Note { by, .. }
+            | TimelineEntry::Reply { by, .. }
+            | TimelineEntry::Assigned { by, .. }
+            | TimelineEntry::Classified { by, .. }
+            | TimelineEntry::Linked { by, .. } => Actor::Analyst(*by),
+        }
+    }
+    /// Whether the reporter may see this entry on their page (their messages, the analysts'
+    /// replies and the state; never notes or the analysts' handling).
     pub fn visible_to_reporter(&self) -> bool {
-        !matches!(self, TimelineEntry::Note { .. })
+        matches!(self, TimelineEntry::StateChanged { .. } | TimelineEntry::FollowUp { .. } | TimelineEntry::Reply { .. })
     }
 }
 

@@ -14,7 +14,9 @@
 /// `rows::summary_from_row`): `concat!("SELECT ", summary_columns!(), " FROM reports r …")`.
 macro_rules! summary_columns {
     () => {
-        "r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description"
+        "r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description,
+         r.answered_at IS NOT NULL AS answered,
+         EXISTS (SELECT 1 FROM classifications cx WHERE cx.report_id = r.id) AS confirmed"
     };
 }
 
@@ -435,7 +437,60 @@ impl Store {
     /// so whoever creates or looks one up need not remember to.
     pub async fn create_user(&self, email: &str, role: Role, password_hash: &str) -> Result<UserId, StoreError> {
         let email = email.trim().to_lowercase();
-        dispatch!(self.create_user(&email, role, password_hash))
+        dispatch!(self.create_user(&email, role, password_hash, None))
+    }
+
+    /// An account whose password is a one-time one, valid until `until` and to be changed at
+    /// the first login.
+    pub async fn create_user_one_time(
+        &self,
+        email: &str,
+        role: Role,
+        password_hash: &str,
+        until: time::OffsetDateTime,
+    ) -> Result<UserId, StoreError> {
+        let email = email.trim().to_lowercase();
+        dispatch!(self.create_user(&email, role, password_hash, Some(until)))
+    }
+
+    /// Set a password: one-time until `one_time_until`, or the user's own (`None`). Ends every
+    /// session of the account; audited (`by` None: the console).
+    pub async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        one_time_until: Option<time::OffsetDateTime>,
+        by: Option<UserId>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.set_password(id, password_hash, one_time_until, by))
+    }
+
+    /// TOTP off and recovery codes gone (an admin's reset); the account's sessions end.
+    pub async fn reset_second_factor(&self, id: UserId, by: Option<UserId>) -> Result<(), StoreError> {
+        dispatch!(self.reset_second_factor(id, by))
+    }
+
+    /// Replace the account's recovery codes (SHA-256 hex of each).
+    pub async fn replace_recovery_codes(&self, id: UserId, hashes: &[String]) -> Result<(), StoreError> {
+        dispatch!(self.replace_recovery_codes(id, hashes))
+    }
+
+    /// Use a recovery code once; false if unknown or used.
+    pub async fn use_recovery_code(&self, id: UserId, hash: &str) -> Result<bool, StoreError> {
+        dispatch!(self.use_recovery_code(id, hash))
+    }
+
+    pub async fn recovery_codes_left(&self, id: UserId) -> Result<i64, StoreError> {
+        dispatch!(self.recovery_codes_left(id))
+    }
+
+    /// The settings admins changed (key, value); the rest have their defaults (todokede-app).
+    pub async fn settings(&self) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self.settings())
+    }
+
+    pub async fn set_setting(&self, key: &str, value: &str, by: Option<UserId>) -> Result<(), StoreError> {
+        dispatch!(self.set_setting(key, value, by))
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
@@ -484,7 +539,7 @@ impl Store {
         dispatch!(self.users())
     }
 
-    pub async fn set_user_disabled(&self, id: UserId, disabled: bool, by: UserId) -> Result<(), StoreError> {
+    pub async fn set_user_disabled(&self, id: UserId, disabled: bool, by: Option<UserId>) -> Result<(), StoreError> {
         dispatch!(self.set_user_disabled(id, disabled, by))
     }
 

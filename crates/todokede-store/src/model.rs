@@ -68,6 +68,9 @@ pub struct User {
     pub role: Role,
     pub password_hash: String,
     pub disabled: bool,
+    /// Set while the password is a one-time one (made by an admin or `user add`): valid until
+    /// then, and to be changed at the first login.
+    pub one_time_until: Option<OffsetDateTime>,
 }
 
 /// Filters of the analysts' queue. `None` means "any".
@@ -81,6 +84,10 @@ pub struct ReportFilter {
     /// Primary cause of the latest analysis.
     pub primary_cause: Option<CauseCategory>,
     pub assignee: Option<UserId>,
+    /// Only reports the reporter answered since an analyst last acted on them.
+    pub answered: bool,
+    /// Only reports without an analyst-confirmed classification.
+    pub unconfirmed: bool,
     pub newest_first: bool,
     pub limit: i64,
     pub offset: i64,
@@ -99,6 +106,10 @@ pub struct ReportSummary {
     pub damage_status: DamageStatus,
     /// The first line of the description, shortened.
     pub headline: String,
+    /// The reporter answered (a 続報) and no analyst has acted on the report since.
+    pub answered: bool,
+    /// An analyst confirmed its classification.
+    pub confirmed: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -26,6 +26,7 @@ todokede_testkit::on_both_backends!(
     a_report_is_assigned_to_an_analyst_or_to_nobody,
     links_are_stored_once_and_join_reports_into_incidents,
     accounts_are_keyed_by_their_lower_cased_address_and_can_be_disabled,
+    one_time_passwords_resets_recovery_codes_and_settings_are_kept_and_audited,
     sessions_live_until_they_expire_or_are_deleted,
     a_totp_step_is_accepted_once_and_never_an_earlier_one,
     the_audit_log_is_newest_first_with_who_and_what,
@@ -212,9 +213,15 @@ async fn the_lifecycle_is_recorded_with_who_and_when(store: &Store) {
     store.add_reply(r.report_id, analyst, "ログをお送りください").await.unwrap();
     store.transition(r.report_id, ReportState::WaitingOnReporter, analyst).await.unwrap();
     let log = Attachment::new("auth.log", "text/plain", b"sshd[1]: Failed password".to_vec());
+    let answered = ReportFilter { answered: true, limit: 10, ..Default::default() };
+    assert!(store.list_reports(&answered).await.unwrap().is_empty());
     store.add_follow_up(r.report_id, "auth.log を添付します", &[log]).await.unwrap();
+    // The reporter's answer brings 届出者回答待ち back to 対応中 (the system's doing) and flags
+    // the report for an analyst until one acts on it.
+    let flagged = store.list_reports(&answered).await.unwrap();
+    assert_eq!((flagged.len(), flagged[0].answered, flagged[0].state), (1, true, ReportState::InProgress));
     store.add_note(r.report_id, analyst, "踏み台の可能性").await.unwrap();
-    store.transition(r.report_id, ReportState::InProgress, analyst).await.unwrap();
+    assert!(store.list_reports(&answered).await.unwrap().is_empty(), "an analyst acted");
     store.transition(r.report_id, ReportState::Closed, analyst).await.unwrap();
     let err = store.transition(r.report_id, ReportState::Triage, analyst).await.unwrap_err();
     assert!(matches!(err, StoreError::InvalidTransition(_)), "{err}");
@@ -238,18 +245,26 @@ async fn the_lifecycle_is_recorded_with_who_and_when(store: &Store) {
             TimelineEntry::FollowUp { .. } => "follow_up",
             TimelineEntry::Note { .. } => "note",
             TimelineEntry::Reply { .. } => "reply",
+            TimelineEntry::Assigned { .. } => "assign",
+            TimelineEntry::Classified { .. } => "classify",
+            TimelineEntry::Linked { .. } => "link",
         })
         .collect();
-    assert_eq!(kinds, ["state", "reply", "state", "follow_up", "note", "state", "state"]);
+    assert_eq!(kinds, ["state", "reply", "state", "follow_up", "state", "note", "state"]);
     let TimelineEntry::FollowUp { attachments, body, .. } = &report.timeline[3] else { panic!() };
     assert_eq!((attachments[0].filename.as_str(), body.as_str()), ("auth.log", "auth.log を添付します"));
     assert!(report.attachments.is_empty(), "follow-up attachments stay with the follow-up");
     assert!(matches!(
         report.timeline[0],
-        TimelineEntry::StateChanged { from: ReportState::Received, to: ReportState::Triage, by, .. } if by == analyst
+        TimelineEntry::StateChanged { from: ReportState::Received, to: ReportState::Triage, by, .. } if by == Actor::Analyst(analyst)
     ));
+    assert!(matches!(
+        report.timeline[4],
+        TimelineEntry::StateChanged { from: ReportState::WaitingOnReporter, to: ReportState::InProgress, by: Actor::System, .. }
+    ));
+    assert_eq!(report.timeline[3].actor(), Actor::Reporter);
     assert!(
-        matches!(&report.timeline[4], TimelineEntry::Note { body, by, .. } if body == "踏み台の可能性" && *by == analyst)
+        matches!(&report.timeline[5], TimelineEntry::Note { body, by, .. } if body == "踏み台の可能性" && *by == analyst)
     );
     let times: Vec<OffsetDateTime> = report.timeline.iter().map(TimelineEntry::at).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "in order: {times:?}");
@@ -366,6 +381,13 @@ async fn a_report_is_assigned_to_an_analyst_or_to_nobody(store: &Store) {
     let audit = audit_actions(store, "report.assign").await;
     let details: Vec<_> = audit.iter().map(|a| (a.user, a.detail.clone())).collect();
     assert_eq!(details, [(Some(admin), Some("nobody".to_owned())), (Some(admin), Some(analyst.0.to_string()))]);
+    // On the report's timeline too, with who did it.
+    let timeline = store.report(r1).await.unwrap().unwrap().timeline;
+    assert!(matches!(
+        timeline.as_slice(),
+        [TimelineEntry::Assigned { to: Some(to), by: b1, .. }, TimelineEntry::Assigned { to: None, by: b2, .. }]
+            if *to == analyst && *b1 == admin && *b2 == admin
+    ), "{timeline:?}");
 
     assert!(matches!(store.assign(NO_REPORT, Some(analyst), admin).await, Err(StoreError::NotFound)));
     let to_nobody = store.assign(r2, Some(NO_USER), admin).await.unwrap_err();
@@ -397,6 +419,19 @@ async fn links_are_stored_once_and_join_reports_into_incidents(store: &Store) {
     let links = audit_actions(store, "report.link").await;
     assert_eq!(links.len(), 4);
     assert!(links.iter().all(|a| a.user == Some(analyst)));
+    // Each new link on both reports' timelines, naming the other (the repeated one not again).
+    let timeline = store.report(r[1]).await.unwrap().unwrap().timeline;
+    let others: Vec<(TrackingNumber, Actor)> = timeline
+        .iter()
+        .filter_map(|e| match e {
+            TimelineEntry::Linked { other, .. } => Some((other.clone(), e.actor())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        others,
+        [(tracking(store, r[0]).await, Actor::Analyst(analyst)), (tracking(store, r[2]).await, Actor::Analyst(analyst))]
+    );
 
     let unknown = store.link_reports(r[0], NO_REPORT, analyst).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound), "{unknown}");
@@ -425,11 +460,12 @@ async fn accounts_are_keyed_by_their_lower_cased_address_and_can_be_disabled(sto
     // Disabling an account ends its sessions at once; enabling it does not bring them back.
     store.create_session("tok-x", &SessionSubject::Analyst(x), "csrf-x", Duration::hours(8)).await.unwrap();
     store.create_session("tok-admin", &SessionSubject::Analyst(admin), "csrf-a", Duration::hours(8)).await.unwrap();
-    store.set_user_disabled(x, true, admin).await.unwrap();
+    store.set_user_disabled(x, true, Some(admin)).await.unwrap();
     assert!(store.user(x).await.unwrap().unwrap().disabled);
     assert!(store.session("tok-x").await.unwrap().is_none());
     assert!(store.session("tok-admin").await.unwrap().is_some(), "only that account's sessions");
-    store.set_user_disabled(x, false, admin).await.unwrap();
+    store.set_user_disabled(x, false, Some(admin)).await.unwrap();
+    assert!(matches!(store.set_user_disabled(NO_USER, true, None).await, Err(StoreError::NotFound)));
     assert!(!store.user_by_email("x@ipa.example").await.unwrap().unwrap().disabled);
     assert!(store.session("tok-x").await.unwrap().is_none());
 
@@ -442,6 +478,60 @@ async fn accounts_are_keyed_by_their_lower_cased_address_and_can_be_disabled(sto
         let a = audit_actions(store, action).await;
         assert_eq!((a.len(), a[0].user, a[0].target.clone()), (1, Some(admin), Some(x.0.to_string())), "{action}");
     }
+}
+
+async fn one_time_passwords_resets_recovery_codes_and_settings_are_kept_and_audited(store: &Store) {
+    let admin = store.create_user("admin@ipa.example", Role::Admin, "h-admin").await.unwrap();
+    let until = datetime!(2030-01-01 09:00 +9);
+    let u = store.create_user_one_time("New@IPA.example", Role::Analyst, "h-once", until).await.unwrap();
+    let user = store.user(u).await.unwrap().unwrap();
+    assert_eq!((user.email.as_str(), user.one_time_until), ("new@ipa.example", Some(until)));
+    assert_eq!(store.user(admin).await.unwrap().unwrap().one_time_until, None);
+
+    // The user's own password: no longer one-time; every session ends.
+    store.create_session("tok-u", &SessionSubject::Analyst(u), "c", Duration::hours(8)).await.unwrap();
+    store.set_password(u, "h-own", None, Some(u)).await.unwrap();
+    let user = store.user(u).await.unwrap().unwrap();
+    assert_eq!((user.password_hash.as_str(), user.one_time_until), ("h-own", None));
+    assert!(store.session("tok-u").await.unwrap().is_none());
+    // An admin's reset: a new one-time password.
+    store.set_password(u, "h-reset", Some(until), Some(admin)).await.unwrap();
+    assert_eq!(store.user(u).await.unwrap().unwrap().one_time_until, Some(until));
+    assert!(matches!(store.set_password(NO_USER, "h", None, None).await, Err(StoreError::NotFound)));
+    assert_eq!(audit_actions(store, "user.password_change").await[0].user, Some(u));
+    assert_eq!(audit_actions(store, "user.password_reset").await[0].user, Some(admin));
+
+    // Recovery codes: replaced as a set, each spent once.
+    store.replace_recovery_codes(u, &["a1".into(), "b2".into(), "c3".into()]).await.unwrap();
+    assert_eq!(store.recovery_codes_left(u).await.unwrap(), 3);
+    assert!(store.use_recovery_code(u, "b2").await.unwrap());
+    assert!(!store.use_recovery_code(u, "b2").await.unwrap(), "once");
+    assert!(!store.use_recovery_code(admin, "a1").await.unwrap(), "another account's code");
+    assert_eq!(store.recovery_codes_left(u).await.unwrap(), 2);
+    assert_eq!(audit_actions(store, "user.recovery_code_used").await[0].detail.as_deref(), Some("2 left"));
+    store.replace_recovery_codes(u, &["d4".into()]).await.unwrap();
+    assert!(!store.use_recovery_code(u, "a1").await.unwrap(), "old codes are gone");
+
+    // The second factor reset: TOTP off, codes gone, sessions ended.
+    store.set_totp(u, Some("JBSWY3DPEHPK3PXP")).await.unwrap();
+    store.create_session("tok-u2", &SessionSubject::Analyst(u), "c", Duration::hours(8)).await.unwrap();
+    store.reset_second_factor(u, Some(admin)).await.unwrap();
+    assert_eq!(store.totp(u).await.unwrap(), (None, 0));
+    assert_eq!(store.recovery_codes_left(u).await.unwrap(), 0);
+    assert!(store.session("tok-u2").await.unwrap().is_none());
+    assert!(matches!(store.reset_second_factor(NO_USER, None).await, Err(StoreError::NotFound)));
+    assert_eq!(audit_actions(store, "user.totp_reset").await[0].user, Some(admin));
+
+    // Settings: upserted, listed by key, audited.
+    assert!(store.settings().await.unwrap().is_empty());
+    store.set_setting("one_time_password_hours", "24", Some(admin)).await.unwrap();
+    store.set_setting("four_eyes_publication", "off", None).await.unwrap();
+    store.set_setting("one_time_password_hours", "48", Some(admin)).await.unwrap();
+    assert_eq!(
+        store.settings().await.unwrap(),
+        [("four_eyes_publication".into(), "off".into()), ("one_time_password_hours".into(), "48".into())]
+    );
+    assert_eq!(audit_actions(store, "settings.set").await.len(), 3);
 }
 
 async fn sessions_live_until_they_expire_or_are_deleted(store: &Store) {
@@ -689,6 +779,8 @@ async fn a_mail_thread_finds_its_report_and_a_mailed_follow_up_is_stored_once(st
     let key = DedupKey::MessageId("follow-1@reporter.example".into());
     let log = Attachment::new("access.log", "text/plain", b"GET /phpmyadmin/ 200".to_vec());
     assert!(store.add_follow_up_once(a, "続報です", std::slice::from_ref(&log), &key).await.unwrap());
+    let answered = store.list_reports(&ReportFilter { answered: true, limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(answered.iter().map(|r| r.id).collect::<Vec<_>>(), [a], "a mailed answer waits for an analyst");
     assert!(!store.add_follow_up_once(a, "続報です", std::slice::from_ref(&log), &key).await.unwrap());
     let timeline = store.report(a).await.unwrap().unwrap().timeline;
     assert_eq!(timeline.len(), 1);
@@ -756,6 +848,15 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
     let all = ["causes", "damages", "attack_types", "techniques", "has_damage"];
     assert_eq!(store.confirm_classification(r1, analyst, &confirmed, &automatic).await.unwrap(), all);
     assert_eq!(store.classification(r1).await.unwrap(), Some(confirmed.clone()));
+    let timeline = store.report(r1).await.unwrap().unwrap().timeline;
+    assert!(matches!(
+        timeline.as_slice(),
+        [TimelineEntry::Classified { primary_cause: Some(CauseCategory::WeakCredentials), by, .. }] if *by == analyst
+    ), "the confirmation is on the timeline: {timeline:?}");
+    let unconfirmed = ReportFilter { unconfirmed: true, limit: 10, ..Default::default() };
+    let listed = store.list_reports(&unconfirmed).await.unwrap();
+    assert!(!listed.iter().any(|s| s.id == r1) && listed.iter().all(|s| !s.confirmed), "only unconfirmed ones");
+    assert!(store.list_reports(&ReportFilter { limit: 10, ..Default::default() }).await.unwrap().iter().any(|s| s.id == r1 && s.confirmed));
     assert!(store.confirm_classification(r2, analyst, &confirmed, &confirmed).await.unwrap().is_empty());
     // Confirmed again: replaced, and the overrides of both confirmations kept.
     let changed = Classification { causes: vec![CauseCategory::Phishing], ..confirmed.clone() };

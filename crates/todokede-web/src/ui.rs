@@ -51,6 +51,8 @@ pub fn templates() -> Environment<'static> {
         ("users.html", include_str!("../templates/users.html")),
         ("mail.html", include_str!("../templates/mail.html")),
         ("account.html", include_str!("../templates/account.html")),
+        ("password.html", include_str!("../templates/password.html")),
+        ("settings.html", include_str!("../templates/settings.html")),
     ] {
         env.add_template(name, src).expect("template");
     }
@@ -106,6 +108,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/admin/users/{id}/{action}", post(admin::user_action))
         .route("/account", get(login::account_page))
         .route("/account/totp", post(login::account_totp))
+        .route("/account/password", get(login::password_page).post(login::change_password))
+        .route("/admin/settings", get(admin::settings_page).post(admin::save_settings))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .with_state(state)
 }

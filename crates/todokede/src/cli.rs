@@ -53,6 +53,9 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Show the settings admins change at run time, or set one: `settings KEY VALUE`
+    /// (one_time_password_hours 1..720, four_eyes_publication on|off).
+    Settings { key: Option<String>, value: Option<String> },
     /// Import reports (届出): report JSON (one object or an array per file) or .eml messages.
     Import {
         #[arg(required = true)]
@@ -296,7 +299,9 @@ pub enum PublicationCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
-    /// Create an account. Prints a one-time password unless --password-stdin is given.
+    /// Create an account. Prints a one-time password (it expires — the setting
+    /// one_time_password_hours, 72 h by default — and must be changed at the first login)
+    /// unless --password-stdin is given.
     Add {
         #[arg(long, value_enum)]
         role: RoleArg,
@@ -305,6 +310,23 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set an account's password (read from standard input; not echoed on a terminal).
+    Passwd { email: String },
+    /// Issue a new one-time password (printed once; every session of the account ends).
+    Reset {
+        email: String,
+        /// Also turn the second factor off and drop the recovery codes (a lost phone).
+        #[arg(long)]
+        totp: bool,
+    },
+    /// Disable an account (its sessions end); --enable undoes it.
+    Disable {
+        email: String,
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Every account: role, state, password, second factor.
+    List,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -177,6 +177,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open(&cli.db).await?;
             user_add(&store, role, &email, password_stdin).await?;
         }
+        Command::User { command } => {
+            let store = open_existing(&cli.db).await?;
+            user_command(&store, command).await?;
+        }
+        Command::Settings { key, value } => {
+            let store = open_existing(&cli.db).await?;
+            let s = match (key, value) {
+                (None, _) => todokede_app::settings::load(&store).await?,
+                (Some(k), Some(v)) => match todokede_app::settings::set(&store, &k, &v, None).await {
+                    Ok(s) => s,
+                    Err(todokede_app::AppError::Refused { ja, en }) => bail!("{ja} / {en}"),
+                    Err(e) => return Err(e.into()),
+                },
+                (Some(k), None) => bail!("settings {k} VALUE: give the value to set"),
+            };
+            for (k, v) in s.pairs() {
+                println!("{k}\t{v}");
+            }
+        }
         Command::Import { files, mail } => {
             let cfg = mail_config(&mail)?;
             let store = open(&cli.db).await?;
@@ -298,27 +317,129 @@ async fn serve(store: Store, listen: std::net::SocketAddr, cfg: ServeConfig) -> 
 async fn user_add(store: &Store, role: RoleArg, email: &str, password_stdin: bool) -> anyhow::Result<()> {
     let email = todokede_domain::EmailAddress::parse(email)
         .map_err(|_| anyhow::anyhow!("`{email}` is not an e-mail address"))?;
-    let (password, generated) = if password_stdin {
-        let mut s = String::new();
-        std::io::stdin().read_line(&mut s)?;
-        let s = s.trim_end_matches(['\r', '\n']).to_owned();
-        if s.chars().count() < 12 {
-            bail!("the password must have at least 12 characters");
-        }
-        (s, false)
-    } else {
-        (todokede_app::accounts::one_time_password(), true)
-    };
-    let hash = todokede_app::accounts::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
     let role = match role {
         RoleArg::Analyst => Role::Analyst,
         RoleArg::Admin => Role::Admin,
     };
-    store.create_user(email.as_str(), role, &hash).await.context("cannot create the user")?;
-    if generated {
-        println!("created {} ({}); one-time password: {password}", email.as_str(), role.key());
-    } else {
+    if password_stdin {
+        let password = read_password("password: ")?;
+        if password.chars().count() < todokede_app::accounts::lifecycle::MIN_PASSWORD_CHARS {
+            bail!(
+                "the password must have at least {} characters",
+                todokede_app::accounts::lifecycle::MIN_PASSWORD_CHARS
+            );
+        }
+        let hash =
+            todokede_app::accounts::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
+        store.create_user(email.as_str(), role, &hash).await.context("cannot create the user")?;
         println!("created {} ({})", email.as_str(), role.key());
+    } else {
+        let (_, once) = todokede_app::accounts::lifecycle::create(store, email.as_str(), role, None)
+            .await
+            .context("cannot create the user")?;
+        println!(
+            "created {} ({}); one-time password (valid until {}, to be changed at the first login): {}",
+            email.as_str(),
+            role.key(),
+            jst_minutes(once.until),
+            once.password
+        );
+    }
+    Ok(())
+}
+
+/// A time as analysts read it: JST, to the minute.
+fn jst_minutes(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::macros::offset!(+9));
+    format!("{:04}-{:02}-{:02} {:02}:{:02} JST", t.year(), t.month() as u8, t.day(), t.hour(), t.minute())
+}
+
+/// One line from standard input without its line end. On a terminal the prompt goes to stderr
+/// and the typing is not echoed.
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal as _;
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let mut line = String::new();
+    if tty {
+        eprint!("{prompt}");
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios we own; the old state is restored.
+        let mut term: libc::termios = unsafe { std::mem::zeroed() };
+        let got = unsafe { libc::tcgetattr(0, &mut term) } == 0;
+        let quiet = libc::termios { c_lflag: term.c_lflag & !libc::ECHO, ..term };
+        if got {
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
+        }
+        let read = stdin.read_line(&mut line);
+        if got {
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, &term) };
+        }
+        eprintln!();
+        read?;
+    } else {
+        stdin.read_line(&mut line)?;
+    }
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// `todokede user passwd|reset|disable|list`: the console's side of the account lifecycle
+/// (audited without a user: the console).
+async fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()> {
+    use todokede_app::accounts::lifecycle;
+    let find = |email: String| async move {
+        store.user_by_email(&email).await?.ok_or_else(|| anyhow::anyhow!("no account {email}"))
+    };
+    match command {
+        UserCommand::Add { .. } => unreachable!("handled with the creating open"),
+        UserCommand::Passwd { email } => {
+            let user = find(email).await?;
+            let password = read_password("new password: ")?;
+            lifecycle::set_password(store, &user, &password, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("password of {} set; its sessions ended", user.email);
+        }
+        UserCommand::Reset { email, totp } => {
+            let user = find(email).await?;
+            let once = lifecycle::reset_password(store, user.id, None).await?;
+            if totp {
+                lifecycle::reset_second_factor(store, user.id, None).await?;
+            }
+            println!(
+                "{}: new one-time password (valid until {}, to be changed at the first login){}: {}",
+                user.email,
+                jst_minutes(once.until),
+                if totp { "; two-step verification off" } else { "" },
+                once.password
+            );
+        }
+        UserCommand::Disable { email, enable } => {
+            let user = find(email).await?;
+            lifecycle::set_disabled(store, user.id, !enable, None).await?;
+            println!("{} {}", user.email, if enable { "enabled" } else { "disabled; its sessions ended" });
+        }
+        UserCommand::List => {
+            let now = time::OffsetDateTime::now_utc();
+            let mut rows = vec![["EMAIL".to_owned(), "ROLE".into(), "STATE".into(), "PASSWORD".into(), "TOTP".into()]];
+            for u in store.users().await? {
+                let totp = store.totp(u.id).await?.0.is_some();
+                rows.push([
+                    u.email.clone(),
+                    u.role.key().to_owned(),
+                    if u.disabled { "disabled" } else { "active" }.to_owned(),
+                    match lifecycle::password_state(&u, now) {
+                        lifecycle::PasswordState::Own => "set".to_owned(),
+                        lifecycle::PasswordState::OneTime(t) => format!("one-time until {}", jst_minutes(t)),
+                        lifecycle::PasswordState::Expired(t) => format!("one-time, expired {}", jst_minutes(t)),
+                    },
+                    if totp { "on" } else { "off" }.to_owned(),
+                ]);
+            }
+            // Plain text, columns padded by display width: no colours, in a file or a terminal.
+            let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| display_width(&r[i])).max().unwrap_or(0)).collect();
+            for r in &rows {
+                let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad_right(c, *w)).collect();
+                println!("{}", line.join("  ").trim_end());
+            }
+        }
     }
     Ok(())
 }
@@ -618,10 +739,12 @@ async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::R
         PublicationCommand::Approve { period, version, analyst } => {
             let period = Period::parse(&period)?;
             let user = active_analyst(&store, &analyst).await?;
-            if !store.approve_publication(&period.to_string(), version, user.id).await? {
-                anyhow::bail!("{period} has no unapproved version {version}");
+            match publication::approve(&store, period, version, user.id).await {
+                Ok(()) => println!("{period} version {version} approved"),
+                // The rule's words in both languages (the console has no page language).
+                Err(todokede_app::AppError::Refused { ja, en }) => bail!("{ja} / {en}"),
+                Err(e) => return Err(e.into()),
             }
-            println!("{period} version {version} approved");
         }
     }
     Ok(())

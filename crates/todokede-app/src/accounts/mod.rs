@@ -8,6 +8,8 @@
 //! web adapter decides), and a login lockout is per (account, address): a stranger's failures
 //! lock the stranger out, not the account's owner (ARCHITECTURE.md, "Limits").
 
+pub mod lifecycle;
+pub mod recovery;
 pub mod totp;
 
 use rand::RngCore as _;
@@ -105,13 +107,18 @@ pub enum Login {
     Failed,
     /// 5 failures for the account from this address, or 20 from the address, in 15 minutes.
     Locked,
+    /// The password was right but it is a one-time password past its time: an admin must
+    /// reset it (`OneTime` passwords still valid log in as [`Login::Ok`]; the user then has to
+    /// choose their own before anything else, see `User::one_time_until`).
+    Expired,
 }
 
 /// Check a login: the attempt is counted first (per (account, address) and per address; a
 /// count over the limit is refused unchecked, so N concurrent guesses cannot all be checked),
 /// then the password (verified even for unknown accounts, against a fixed hash, so timing does
 /// not enumerate them) and the second factor when the account has one (a code is accepted
-/// once). A success takes its attempt back; failures are audited.
+/// once; a recovery code stands in for it, once). A one-time password past its time is
+/// [`Login::Expired`]. A success takes its attempt back; failures are audited.
 pub async fn login(store: &Store, email: &str, password: &str, code: &str, client: &str) -> Login {
     let account_key = format!("login:{email}|{client}");
     let client_key = format!("login-ip:{client}");
@@ -134,6 +141,9 @@ pub async fn login(store: &Store, email: &str, password: &str, code: &str, clien
             Ok((None, _)) => true,
             Ok((Some(secret), _)) => match totp::matching_step(&secret, code) {
                 Some(step) => store.use_totp_step(u.id, step as i64).await.unwrap_or(false),
+                None if recovery::looks_like_code(code) => {
+                    store.use_recovery_code(u.id, &recovery::code_hash(code)).await.unwrap_or(false)
+                }
                 None => false,
             },
             Err(_) => false,
@@ -144,6 +154,10 @@ pub async fn login(store: &Store, email: &str, password: &str, code: &str, clien
         (Some(user), true) => {
             let _ = store.limit_undo(&account_key, true).await;
             let _ = store.limit_undo(&client_key, false).await;
+            if user.one_time_until.is_some_and(|t| t <= time::OffsetDateTime::now_utc()) {
+                let _ = store.audit(Some(user.id), "login.expired", Some(email), None).await;
+                return Login::Expired;
+            }
             Login::Ok(user)
         }
         _ => {

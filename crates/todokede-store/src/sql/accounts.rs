@@ -10,15 +10,22 @@ use time::OffsetDateTime;
 use todokede_domain::*;
 
 impl Store {
-    pub(crate) async fn create_user(&self, email: &str, role: Role, password_hash: &str) -> Result<UserId, StoreError> {
+    pub(crate) async fn create_user(
+        &self,
+        email: &str,
+        role: Role,
+        password_hash: &str,
+        one_time_until: Option<OffsetDateTime>,
+    ) -> Result<UserId, StoreError> {
         let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query(
-            "INSERT INTO users (email, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO users (email, role, password_hash, created_at, one_time_until) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(email)
         .bind(role.key())
         .bind(password_hash)
         .bind(ts(OffsetDateTime::now_utc()))
+        .bind(one_time_until.map(ts))
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
@@ -28,7 +35,7 @@ impl Store {
     }
 
     pub(crate) async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, email, role, password_hash, disabled FROM users WHERE email = $1")
+        let row = sqlx::query("SELECT id, email, role, password_hash, disabled, one_time_until FROM users WHERE email = $1")
             .bind(email)
             .fetch_optional(&self.pool)
             .await?;
@@ -36,7 +43,7 @@ impl Store {
     }
 
     pub(crate) async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, email, role, password_hash, disabled FROM users WHERE id = $1")
+        let row = sqlx::query("SELECT id, email, role, password_hash, disabled, one_time_until FROM users WHERE id = $1")
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?;
@@ -44,22 +51,35 @@ impl Store {
     }
 
     pub(crate) async fn users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query("SELECT id, email, role, password_hash, disabled FROM users ORDER BY id")
+        let rows = sqlx::query("SELECT id, email, role, password_hash, disabled, one_time_until FROM users ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(user_from_row).collect()
     }
 
     /// Disable (or enable) an account; disabling ends all its sessions at once.
-    pub(crate) async fn set_user_disabled(&self, id: UserId, disabled: bool, by: UserId) -> Result<(), StoreError> {
+    pub(crate) async fn set_user_disabled(
+        &self,
+        id: UserId,
+        disabled: bool,
+        by: Option<UserId>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(id.0).execute(&mut *tx).await?;
+        let n = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(disabled)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
         if disabled {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
         }
         audit_in(
             &mut tx,
-            Some(by),
+            by,
             if disabled { "user.disable" } else { "user.enable" },
             Some(&id.0.to_string()),
             None,
@@ -101,6 +121,128 @@ impl Store {
             .rows_affected();
         tx.commit().await?;
         Ok(n == 1)
+    }
+
+    /// A new password (its hash), one-time until `one_time_until` or chosen by the user
+    /// (`None`). Every session of the account ends (a reset locks out whoever held one; after a
+    /// change the web gives the user a fresh one). Audited as a change by the user themself, a
+    /// reset by anyone else (or the console: `by` None).
+    pub(crate) async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        one_time_until: Option<OffsetDateTime>,
+        by: Option<UserId>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE users SET password_hash = $1, one_time_until = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(one_time_until.map(ts))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
+        let action = if by == Some(id) { "user.password_change" } else { "user.password_reset" };
+        audit_in(&mut tx, by, action, Some(&id.0.to_string()), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Turn the second factor off for an account (an admin's reset: a lost phone): the TOTP
+    /// secret and every recovery code go, and so do its sessions.
+    pub(crate) async fn reset_second_factor(&self, id: UserId, by: Option<UserId>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("UPDATE users SET totp_secret = NULL, totp_last_step = 0 WHERE id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
+        audit_in(&mut tx, by, "user.totp_reset", Some(&id.0.to_string()), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replace an account's recovery codes by new ones (their SHA-256, hex).
+    pub(crate) async fn replace_recovery_codes(&self, id: UserId, hashes: &[String]) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
+        for h in hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)")
+                .bind(id.0)
+                .bind(h)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit_in(&mut tx, Some(id), "user.recovery_codes_new", Some(&id.0.to_string()), Some(&hashes.len().to_string()))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Spend one recovery code (by its hash); false when it is unknown or was used. Audited
+    /// with the number left.
+    pub(crate) async fn use_recovery_code(&self, id: UserId, hash: &str) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let used = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+            .bind(ts(OffsetDateTime::now_utc()))
+            .bind(id.0)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if used {
+            let left: i64 = sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+                .bind(id.0)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            audit_in(&mut tx, Some(id), "user.recovery_code_used", Some(&id.0.to_string()), Some(&format!("{left} left")))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(used)
+    }
+
+    /// Recovery codes not yet used.
+    pub(crate) async fn recovery_codes_left(&self, id: UserId) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(id.0)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Every setting an admin changed, as (key, value), by key.
+    pub(crate) async fn settings(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT key, value FROM settings ORDER BY key").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    pub(crate) async fn set_setting(&self, key: &str, value: &str, by: Option<UserId>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO settings (key, value, updated_by, updated_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, updated_at = excluded.updated_at")
+            .bind(key)
+            .bind(value)
+            .bind(by.map(|u| u.0))
+            .bind(ts(OffsetDateTime::now_utc()))
+            .execute(&mut *tx)
+            .await?;
+        audit_in(&mut tx, by, "settings.set", Some(key), Some(value)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn create_session(

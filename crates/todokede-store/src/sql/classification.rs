@@ -47,6 +47,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        sqlx::query("INSERT INTO timeline (report_id, kind, body, user_id, at) VALUES ($1, 'classify', $2, $3, $4)")
+            .bind(id.0)
+            .bind(confirmed.causes.first().map(|c| c.key()).unwrap_or(""))
+            .bind(by.0)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
         audit_in(
             &mut tx,
             Some(by),

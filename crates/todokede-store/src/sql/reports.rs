@@ -27,7 +27,8 @@ impl Store {
         }
         let mut timeline = Vec::new();
         for t in sqlx::query(
-            "SELECT id, kind, body, from_state, to_state, user_id, at FROM timeline WHERE report_id = $1 ORDER BY id",
+            "SELECT t.id, t.kind, t.body, t.from_state, t.to_state, t.user_id, t.target_user_id, o.tracking_number AS other, t.at
+             FROM timeline t LEFT JOIN reports o ON o.id = t.other_report_id WHERE t.report_id = $1 ORDER BY t.id",
         )
         .bind(id.0)
         .fetch_all(&self.pool)
@@ -42,7 +43,8 @@ impl Store {
                 "state" => TimelineEntry::StateChanged {
                     from: parse_key(&t.try_get::<String, _>("from_state")?)?,
                     to: parse_key(&t.try_get::<String, _>("to_state")?)?,
-                    by: by.ok_or_else(missing_user)?,
+                    // Without a user: the system moved it (the reporter answered).
+                    by: by.map(Actor::Analyst).unwrap_or(Actor::System),
                     at,
                 },
                 "follow_up" => TimelineEntry::FollowUp {
@@ -52,6 +54,24 @@ impl Store {
                 },
                 "note" => TimelineEntry::Note { body, by: by.ok_or_else(missing_user)?, at },
                 "reply" => TimelineEntry::Reply { body, by: by.ok_or_else(missing_user)?, at },
+                "assign" => TimelineEntry::Assigned {
+                    to: t.try_get::<Option<i64>, _>("target_user_id")?.map(UserId),
+                    by: by.ok_or_else(missing_user)?,
+                    at,
+                },
+                "classify" => TimelineEntry::Classified {
+                    primary_cause: (!body.is_empty()).then(|| parse_key(&body)).transpose()?,
+                    by: by.ok_or_else(missing_user)?,
+                    at,
+                },
+                "link" => TimelineEntry::Linked {
+                    other: tracking(
+                        &t.try_get::<Option<String>, _>("other")?
+                            .ok_or_else(|| StoreError::Corrupt("link without report".into()))?,
+                    )?,
+                    by: by.ok_or_else(missing_user)?,
+                    at,
+                },
                 other => return Err(StoreError::Corrupt(format!("timeline kind {other}"))),
             });
         }
@@ -80,6 +100,8 @@ impl Store {
                AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
                AND ($8 IS NULL OR EXISTS (SELECT 1 FROM analyses a WHERE a.report_id = r.id AND a.primary_cause = $8))
                AND ($9 IS NULL OR assignee = $9)
+               AND ($10 IS NULL OR r.answered_at IS NOT NULL)
+               AND ($11 IS NULL OR NOT EXISTS (SELECT 1 FROM classifications c WHERE c.report_id = r.id))
              ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7"
             )
         } else {
@@ -91,6 +113,8 @@ impl Store {
                AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
                AND ($8 IS NULL OR EXISTS (SELECT 1 FROM analyses a WHERE a.report_id = r.id AND a.primary_cause = $8))
                AND ($9 IS NULL OR assignee = $9)
+               AND ($10 IS NULL OR r.answered_at IS NOT NULL)
+               AND ($11 IS NULL OR NOT EXISTS (SELECT 1 FROM classifications c WHERE c.report_id = r.id))
              ORDER BY received_at, id LIMIT $6 OFFSET $7"
             )
         };
@@ -104,6 +128,8 @@ impl Store {
             .bind(f.offset.max(0))
             .bind(f.primary_cause.map(|c| c.key()))
             .bind(f.assignee.map(|u| u.0))
+            .bind(f.answered.then_some(true))
+            .bind(f.unconfirmed.then_some(true))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(summary_from_row).collect()
@@ -143,7 +169,8 @@ impl Store {
         let from: ReportState = parse_key(&from)?;
         let to = from.transition(to)?;
         // Compare-and-set: a concurrent transition by another analyst makes this one fail.
-        let changed = sqlx::query("UPDATE reports SET state = $1 WHERE id = $2 AND state = $3")
+        // The analyst acted: the report no longer waits for one (`answered_at`).
+        let changed = sqlx::query("UPDATE reports SET state = $1, answered_at = NULL WHERE id = $2 AND state = $3")
             .bind(to.key())
             .bind(id.0)
             .bind(from.key())
@@ -188,8 +215,11 @@ impl Store {
         .try_get(0)?;
         insert_attachments(&mut tx, id.0, Some(entry), attachments).await?;
         if kind == TimelineKind::FollowUp {
-            // New information from the reporter is analysed again.
+            // New information from the reporter is analysed again, and waits for an analyst.
             enqueue_job(&mut tx, JobKind::Analyse, id.0, now).await?;
+            reporter_answered(&mut tx, id.0, now).await?;
+        } else if by.is_some() {
+            analyst_acted(&mut tx, id.0).await?;
         }
         if let Some(by) = by {
             audit_in(&mut tx, Some(by), &format!("report.{}", kind.key()), Some(&id.0.to_string()), None).await?;
@@ -259,6 +289,7 @@ impl Store {
             audit_in(&mut tx, None, "mail.message_id_collision", Some(&id.0.to_string()), Some(derived)).await?;
         }
         enqueue_job(&mut tx, JobKind::Analyse, id.0, now).await?;
+        reporter_answered(&mut tx, id.0, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -274,6 +305,13 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
+        sqlx::query("INSERT INTO timeline (report_id, kind, user_id, target_user_id, at) VALUES ($1, 'assign', $2, $3, $4)")
+            .bind(id.0)
+            .bind(by.0)
+            .bind(to.map(|u| u.0))
+            .bind(ts(OffsetDateTime::now_utc()))
+            .execute(&mut *tx)
+            .await?;
         audit_in(
             &mut tx,
             Some(by),
@@ -289,9 +327,22 @@ impl Store {
     /// Link two reports (stored once, as the ordered pair).
     pub(crate) async fn link_reports(&self, a: ReportId, b: ReportId, by: UserId) -> Result<(), StoreError> {
         let (x, y) = if a.0 < b.0 { (a.0, b.0) } else { (b.0, a.0) };
+        let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO report_links (report_a, report_b, user_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT (report_a, report_b) DO NOTHING")
-            .bind(x).bind(y).bind(by.0).bind(ts(OffsetDateTime::now_utc())).execute(&mut *tx).await?;
+        let new = sqlx::query("INSERT INTO report_links (report_a, report_b, user_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT (report_a, report_b) DO NOTHING")
+            .bind(x).bind(y).bind(by.0).bind(ts(now)).execute(&mut *tx).await?.rows_affected() == 1;
+        if new {
+            // On both reports' timelines, each naming the other.
+            for (on, other) in [(a.0, b.0), (b.0, a.0)] {
+                sqlx::query("INSERT INTO timeline (report_id, kind, user_id, other_report_id, at) VALUES ($1, 'link', $2, $3, $4)")
+                    .bind(on)
+                    .bind(by.0)
+                    .bind(other)
+                    .bind(ts(now))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         audit_in(&mut tx, Some(by), "report.link", Some(&a.0.to_string()), Some(&b.0.to_string())).await?;
         tx.commit().await?;
         Ok(())

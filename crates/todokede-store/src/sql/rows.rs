@@ -24,7 +24,7 @@ pub(super) fn tracking(s: &str) -> Result<TrackingNumber, StoreError> {
 
 // ── flat rows: one column per field ─────────────────────────────────────────────────────
 
-/// A `users` row (id, email, role, password_hash, disabled).
+/// A `users` row (id, email, role, password_hash, disabled, one_time_until).
 #[derive(sqlx::FromRow)]
 struct UserRow {
     id: i64,
@@ -32,6 +32,7 @@ struct UserRow {
     role: String,
     password_hash: String,
     disabled: bool,
+    one_time_until: Option<OffsetDateTime>,
 }
 
 pub(super) fn user_from_row(r: &<Db as sqlx::Database>::Row) -> Result<User, StoreError> {
@@ -42,6 +43,7 @@ pub(super) fn user_from_row(r: &<Db as sqlx::Database>::Row) -> Result<User, Sto
         role: Role::parse(&u.role).ok_or_else(|| StoreError::Corrupt("role".into()))?,
         password_hash: u.password_hash,
         disabled: u.disabled,
+        one_time_until: u.one_time_until,
     })
 }
 
@@ -171,6 +173,8 @@ pub(super) fn summary_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Report
         reporter_kind: r.try_get::<Option<String>, _>("reporter_kind")?.map(|k| parse_key(&k)).transpose()?,
         damage_status: parse_key(&r.try_get::<String, _>("damage_status")?)?,
         headline,
+        answered: r.try_get("answered")?,
+        confirmed: r.try_get("confirmed")?,
     })
 }
 
@@ -309,6 +313,49 @@ pub(super) async fn audit_in(
         .bind(action)
         .bind(target)
         .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The reporter answered (a 続報 by web or mail), in the transaction that stored it: the report
+/// is flagged as waiting for an analyst (`answered_at`), and one that was 届出者回答待ち goes back
+/// to 対応中, recorded on the timeline as the system's doing (no user).
+pub(super) async fn reporter_answered(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    report: i64,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let (from, to) = (ReportState::WaitingOnReporter, ReportState::InProgress);
+    let moved = sqlx::query("UPDATE reports SET state = $1, answered_at = $2 WHERE id = $3 AND state = $4")
+        .bind(to.key())
+        .bind(ts(now))
+        .bind(report)
+        .bind(from.key())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if moved {
+        sqlx::query("INSERT INTO timeline (report_id, kind, from_state, to_state, at) VALUES ($1, 'state', $2, $3, $4)")
+            .bind(report)
+            .bind(from.key())
+            .bind(to.key())
+            .bind(ts(now))
+            .execute(&mut **tx)
+            .await?;
+        audit_in(tx, None, "report.transition", Some(&report.to_string()), Some(&format!("{from} -> {to} (reporter answered)")))
+            .await?;
+    } else {
+        sqlx::query("UPDATE reports SET answered_at = $1 WHERE id = $2").bind(ts(now)).bind(report).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// An analyst acted on the report (a reply, a note, a state): nothing waits for one any more.
+pub(super) async fn analyst_acted(tx: &mut sqlx::Transaction<'_, Db>, report: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE reports SET answered_at = NULL WHERE id = $1 AND answered_at IS NOT NULL")
+        .bind(report)
         .execute(&mut **tx)
         .await?;
     Ok(())

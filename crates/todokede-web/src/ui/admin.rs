@@ -1,4 +1,6 @@
-//! Admin pages: the audit log, outgoing mail (failed mail, counts, retry) and the accounts (create with a one-time password, disable, enable).
+//! Admin pages: the audit log, outgoing mail (failed mail, counts, retry), the accounts
+//! (create with a one-time password, reset the password or the second factor, disable,
+//! enable) and the settings.
 
 use super::*;
 
@@ -32,6 +34,18 @@ pub(super) async fn audit(State(st): State<AppState>, Analyst(c, user): Analyst)
         Some(id) => reports.get(&id).cloned().flatten().or_else(|| raw.clone()),
         None => raw.clone(),
     };
+    // Accounts named by their id (user.disable, report.assign's assignee) by their address.
+    let person = |raw: &Option<String>| {
+        raw.as_deref().and_then(|v| v.parse::<i64>().ok()).and_then(|id| people.get(&id).cloned()).or_else(|| raw.clone())
+    };
+    let target_of = |e: &todokede_store::AuditEntry, t: Option<i64>| {
+        if e.action.starts_with("user.") { person(&e.target) } else { shown(t, &e.target) }
+    };
+    let detail_of = |e: &todokede_store::AuditEntry, d: Option<i64>| match e.action.as_str() {
+        "report.assign" if e.detail.as_deref() == Some("nobody") => Some(c.lang.pick("担当なし", "nobody").to_owned()),
+        "report.assign" => person(&e.detail),
+        _ => shown(d, &e.detail),
+    };
     render(
         &st,
         &c,
@@ -40,26 +54,66 @@ pub(super) async fn audit(State(st): State<AppState>, Analyst(c, user): Analyst)
             entries => rows.iter().map(|(e, t, d)| context! {
                 at => jst(e.at),
                 user => e.user.map(|u| people.get(&u.0).cloned().unwrap_or_else(|| format!("#{}", u.0))).unwrap_or_else(|| "—".into()),
-                action => e.action, target => shown(*t, &e.target), target_is_report => t.is_some(),
-                detail => shown(*d, &e.detail),
+                action => e.action, target => target_of(e, *t), target_is_report => t.is_some(),
+                detail => detail_of(e, *d),
             }).collect::<Vec<_>>(),
         },
     )
 }
 
-pub(super) async fn users_page(State(st): State<AppState>, Admin(c, _): Admin) -> Response {
-    users_view(&st, &c, None).await
+pub(super) async fn users_page(
+    State(st): State<AppState>,
+    Admin(c, _): Admin,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    // The one-shot notice after a redirect (post/redirect/get).
+    let l = c.lang;
+    let done = match q.get("done").map(String::as_str) {
+        Some("disable") => Some(l.pick("アカウントを無効にしました。", "The account was disabled.")),
+        Some("enable") => Some(l.pick("アカウントを有効にしました。", "The account was enabled.")),
+        Some("reset_totp") => {
+            Some(l.pick("2段階認証を解除しました（リカバリーコードも無効）。", "Two-step verification was reset (recovery codes too)."))
+        }
+        _ => None,
+    };
+    let who = match q.get("id").and_then(|i| i.parse::<i64>().ok()) {
+        Some(id) => st.store.user(UserId(id)).await.ok().flatten().map(|u| u.email),
+        None => None,
+    };
+    let handed = done.zip(who).map(|(done, email)| Handed { email, password: None, done: Some(done) });
+    users_view(&st, &c, handed).await
 }
 
-pub(super) async fn users_view(st: &AppState, c: &Ctx, created: Option<(String, String)>) -> Response {
+/// What an admin just did to an account, and the one-time password to hand over (shown once).
+pub(super) struct Handed {
+    email: String,
+    password: Option<todokede_app::accounts::lifecycle::OneTime>,
+    done: Option<&'static str>,
+}
+
+pub(super) async fn users_view(st: &AppState, c: &Ctx, handed: Option<Handed>) -> Response {
+    use todokede_app::accounts::lifecycle::{PasswordState, password_state};
     let users = st.store.users().await.unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc();
+    let mut rows = Vec::with_capacity(users.len());
+    for u in &users {
+        let totp = st.store.totp(u.id).await.map(|(s, _)| s.is_some()).unwrap_or(false);
+        let password = match password_state(u, now) {
+            PasswordState::Own => c.lang.pick("設定済み", "set").to_owned(),
+            PasswordState::OneTime(t) => format!("{} {}", c.lang.pick("初期パスワード・期限", "one-time, until"), jst(t)),
+            PasswordState::Expired(t) => format!("{} {}", c.lang.pick("初期パスワード・期限切れ", "one-time, expired"), jst(t)),
+        };
+        rows.push(context! { id => u.id.0, email => u.email, role => u.role.key(), disabled => u.disabled, totp, password });
+    }
+    let me = c.analyst.as_ref().map(|u| u.email.clone());
     render(
         st,
         c,
         "users.html",
         context! {
-            users => users.iter().map(|u| context! { id => u.id.0, email => u.email, role => u.role.key(), disabled => u.disabled }).collect::<Vec<_>>(),
-            created => created.map(|(email, password)| context! { email, password }),
+            users => rows, me,
+            handed => handed.map(|h| context! { email => h.email, done => h.done,
+                password => h.password.as_ref().map(|p| p.password.clone()), until => h.password.as_ref().map(|p| jst(p.until)) }),
         },
     )
 }
@@ -81,36 +135,115 @@ pub(super) async fn create_user(
         );
     };
     let role = if f.get("role").map(String::as_str) == Some("admin") { Role::Admin } else { Role::Analyst };
-    let password = accounts::one_time_password();
-    let Ok(hash) = accounts::hash_password(&password) else { return StatusCode::INTERNAL_SERVER_ERROR.into_response() };
-    match st.store.create_user(email.as_str(), role, &hash).await {
-        Ok(_) => {
-            let _ = st.store.audit(Some(admin.id), "user.create", Some(email.as_str()), Some(role.key())).await;
-            users_view(&st, &c, Some((email.as_str().to_owned(), password))).await
+    match accounts::lifecycle::create(&st.store, email.as_str(), role, Some(admin.id)).await {
+        Ok((_, once)) => {
+            let done = Some(c.lang.pick("アカウントを追加しました。", "The account was added."));
+            users_view(&st, &c, Some(Handed { email: email.as_str().to_owned(), password: Some(once), done })).await
         }
-        Err(_) => {
+        Err(todokede_app::AppError::Conflict(_)) => {
             error_page(&st, &c, StatusCode::CONFLICT, "そのアカウントは既にあります。", "That account exists already.")
         }
+        Err(e) => UiError::from(e).page(&st, &c),
     }
 }
 
+/// disable, enable, reset_password (a new one-time password, shown once), reset_totp (the
+/// second factor off: a lost phone). Never on one's own account (the account page is for that).
 pub(super) async fn user_action(
     State(st): State<AppState>,
     Path((id, action)): Path<(i64, String)>,
     CsrfForm { c, user: admin, form: _ }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
+    use todokede_app::accounts::lifecycle;
     if admin.role != Role::Admin || id == admin.id.0 {
         return error_page(&st, &c, StatusCode::FORBIDDEN, "この操作はできません。", "Not allowed.");
     }
-    let disabled = match action.as_str() {
-        "disable" => true,
-        "enable" => false,
-        _ => return StatusCode::NOT_FOUND.into_response(),
+    let Ok(Some(target)) = st.store.user(UserId(id)).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
     };
-    match st.store.set_user_disabled(UserId(id), disabled, admin.id).await {
-        Ok(()) => Redirect::to("/admin/users").into_response(),
-        Err(e) => UiError::from(e).page(&st, &c),
+    match action.as_str() {
+        // Shown once, so this answer is the page (no redirect that could show it again).
+        "reset_password" => match lifecycle::reset_password(&st.store, target.id, Some(admin.id)).await {
+            Ok(once) => {
+                let done = Some(c.lang.pick(
+                    "パスワードを再発行しました。次のログインで変更が必要です。",
+                    "A new one-time password was issued; it must be changed at the next login.",
+                ));
+                users_view(&st, &c, Some(Handed { email: target.email, password: Some(once), done })).await
+            }
+            Err(e) => UiError::from(e).page(&st, &c),
+        },
+        "disable" | "enable" | "reset_totp" => {
+            let result = match action.as_str() {
+                "reset_totp" => lifecycle::reset_second_factor(&st.store, target.id, Some(admin.id)).await,
+                a => lifecycle::set_disabled(&st.store, target.id, a == "disable", Some(admin.id)).await,
+            };
+            match result {
+                Ok(()) => Redirect::to(&format!("/admin/users?done={action}&id={}", target.id.0)).into_response(),
+                Err(e) => UiError::from(e).page(&st, &c),
+            }
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// The settings admins change at run time (todokede_app::settings).
+pub(super) async fn settings_page(
+    State(st): State<AppState>,
+    Admin(c, _): Admin,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let done = q.contains_key("done").then(|| c.lang.pick("設定を保存しました。", "The settings were saved."));
+    settings_view(&st, &c, done, None).await
+}
+
+async fn settings_view(st: &AppState, c: &Ctx, done: Option<&str>, error: Option<String>) -> Response {
+    let s = match todokede_app::settings::load(&st.store).await {
+        Ok(s) => s,
+        Err(e) => return UiError::from(e).page(st, c),
+    };
+    let mut r = render(
+        st,
+        c,
+        "settings.html",
+        context! { hours => s.one_time_password_hours, four_eyes => s.four_eyes_publication, done, error => error.clone() },
+    );
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+pub(super) async fn save_settings(
+    State(st): State<AppState>,
+    CsrfForm { c, user: admin, form: f }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    if admin.role != Role::Admin {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが利用できます。", "Admins only.");
+    }
+    let current = match todokede_app::settings::load(&st.store).await {
+        Ok(s) => s,
+        Err(e) => return UiError::from(e).page(&st, &c),
+    };
+    let hours = f.get("one_time_password_hours").map(|v| v.trim().to_owned()).unwrap_or_default();
+    // An unticked checkbox sends nothing.
+    let four_eyes = if f.get("four_eyes_publication").is_some() { "on" } else { "off" };
+    for (key, value, now) in [
+        ("one_time_password_hours", hours.as_str(), current.one_time_password_hours.to_string()),
+        ("four_eyes_publication", four_eyes, if current.four_eyes_publication { "on".into() } else { "off".into() }),
+    ] {
+        if value == now {
+            continue;
+        }
+        match todokede_app::settings::set(&st.store, key, value, Some(admin.id)).await {
+            Ok(_) => {}
+            Err(todokede_app::AppError::Refused { ja, en }) => {
+                return settings_view(&st, &c, None, Some(c.lang.pick(&ja, &en).to_owned())).await;
+            }
+            Err(e) => return UiError::from(e).page(&st, &c),
+        }
+    }
+    Redirect::to("/admin/settings?done=1").into_response()
 }
 
 /// Outgoing mail: the counts, and every mail given up on (with a retry).

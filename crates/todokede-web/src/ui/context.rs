@@ -238,6 +238,7 @@ impl From<todokede_app::AppError> for UiError {
             AppError::NotFound => UiError::new(StatusCode::NOT_FOUND, "見つかりません。", "Not found."),
             // The application's own words about the request (an unknown key, nothing changed).
             AppError::Invalid(m) => UiError::new(StatusCode::BAD_REQUEST, m.clone(), m),
+            AppError::Refused { ja, en } => UiError::new(StatusCode::FORBIDDEN, ja, en),
             AppError::Conflict(m) => {
                 tracing::info!(cause = %m, "ui: conflict");
                 UiError::new(
@@ -306,17 +307,36 @@ impl axum::extract::FromRequestParts<AppState> for Ctx {
     }
 }
 
-/// The signed-in analyst (with the request's context); anyone else is sent to the login page.
+/// A signed-in analyst, whatever their password: the one extractor of the password page (an
+/// account with a one-time password may do nothing else).
+pub(super) struct SignedIn(pub(super) Ctx, pub(super) todokede_store::User);
+
+impl axum::extract::FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, Response> {
+        let Ok(c) = Ctx::from_request_parts(parts, st).await;
+        match c.analyst.clone() {
+            Some(u) => Ok(SignedIn(c, u)),
+            None => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// Where an account with a one-time password is sent until it has chosen its own.
+pub(super) const PASSWORD_PAGE: &str = "/account/password";
+
+/// The signed-in analyst (with the request's context); anyone else is sent to the login page,
+/// and an account still on its one-time password to the password page.
 pub(super) struct Analyst(pub(super) Ctx, pub(super) todokede_store::User);
 
 impl axum::extract::FromRequestParts<AppState> for Analyst {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut axum::http::request::Parts, st: &AppState) -> Result<Self, Response> {
-        let Ok(c) = Ctx::from_request_parts(parts, st).await;
-        match c.analyst.clone() {
-            Some(u) => Ok(Analyst(c, u)),
-            None => Err(Redirect::to("/login").into_response()),
+        let SignedIn(c, u) = SignedIn::from_request_parts(parts, st).await?;
+        if u.one_time_until.is_some() {
+            return Err(Redirect::to(PASSWORD_PAGE).into_response());
         }
+        Ok(Analyst(c, u))
     }
 }
 
@@ -336,14 +356,17 @@ impl axum::extract::FromRequestParts<AppState> for Admin {
 
 /// An analyst's form POST: the form (`T`, urlencoded), from our own origin, carrying the
 /// session's CSRF token (its `csrf` field). Without a session: the login page; from another
-/// site or with a stale token: a 403 page.
-pub(super) struct CsrfForm<T> {
+/// site or with a stale token: a 403 page; an account on its one-time password: the password
+/// page (unless `ONE_TIME_OK`, the password form's own).
+pub(super) struct CsrfForm<T, const ONE_TIME_OK: bool = false> {
     pub(super) c: Ctx,
     pub(super) user: todokede_store::User,
     pub(super) form: T,
 }
 
-impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequest<AppState> for CsrfForm<T> {
+impl<T: serde::de::DeserializeOwned + Send, const ONE_TIME_OK: bool> axum::extract::FromRequest<AppState>
+    for CsrfForm<T, ONE_TIME_OK>
+{
     type Rejection = Response;
     async fn from_request(req: Request, st: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
@@ -378,6 +401,9 @@ impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequest<AppState>
         };
         let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
         let Some(user) = c.analyst.clone() else { return Err(Redirect::to("/login").into_response()) };
+        if user.one_time_until.is_some() && !ONE_TIME_OK {
+            return Err(Redirect::to(PASSWORD_PAGE).into_response());
+        }
         if !same_origin(&headers) || !csrf_ok(&c, Some(csrf)) {
             return Err(error_page(
                 st,

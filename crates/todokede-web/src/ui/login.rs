@@ -1,4 +1,6 @@
-//! Analysts' login (the lockout and second factor are `todokede_app::accounts`), logout, and the account page (TOTP on/off).
+//! Analysts' login (the lockout and second factor are `todokede_app::accounts`), logout, the
+//! account page (TOTP on/off with a QR code drawn here as SVG, recovery codes) and the password
+//! page (where an account on its one-time password must go first).
 
 use super::*;
 
@@ -51,6 +53,15 @@ pub(super) async fn login(
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             return r;
         }
+        accounts::Login::Expired => {
+            let msg = c.lang.pick(
+                "初期パスワードの有効期限が切れています。管理者に再発行を依頼してください。",
+                "The one-time password has expired; ask an admin for a new one.",
+            );
+            let mut r = render(&st, &c, "login.html", context! { error => msg });
+            *r.status_mut() = StatusCode::UNAUTHORIZED;
+            return r;
+        }
     };
     // A fresh session at every login: a token planted before login is never elevated.
     if let Some((old, _)) = &c.session {
@@ -72,8 +83,15 @@ pub(super) async fn login(
         );
     }
     let _ = st.store.audit(Some(user.id), "login", None, None).await;
-    let mut res = Redirect::to("/queue").into_response();
-    res.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, &token, ANALYST_SESSION.whole_seconds()));
+    // A one-time password is replaced before anything else.
+    let to = if user.one_time_until.is_some() { PASSWORD_PAGE } else { "/queue" };
+    signed_in(&st, &token, to)
+}
+
+/// The redirect that sets a new analyst session's cookie.
+fn signed_in(st: &AppState, token: &str, to: &str) -> Response {
+    let mut res = Redirect::to(to).into_response();
+    res.headers_mut().insert(header::SET_COOKIE, session_cookie(st, token, ANALYST_SESSION.whole_seconds()));
     res
 }
 
@@ -107,15 +125,52 @@ pub(super) async fn logout(
     res
 }
 
-pub(super) async fn account_page(State(st): State<AppState>, Analyst(c, user): Analyst) -> Response {
+/// The otpauth:// URI as a QR code, inline SVG (dark modules as one path; no script, no image
+/// request), for the authenticator app's camera.
+fn qr_svg(uri: &str) -> Option<String> {
+    let code = qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build();
+    // The XML declaration has no place inside HTML.
+    let svg = svg.find("<svg").map(|i| svg[i..].to_owned())?;
+    Some(svg.replacen("<svg", "<svg role=\"img\" aria-label=\"QR code\"", 1))
+}
+
+async fn account_view(
+    st: &AppState,
+    c: &Ctx,
+    user: &todokede_store::User,
+    codes: Option<Vec<String>>,
+    done: Option<&str>,
+) -> Response {
     let on = st.store.totp(user.id).await.map(|(s, _)| s.is_some()).unwrap_or(false);
+    let left = st.store.recovery_codes_left(user.id).await.unwrap_or(0);
     let secret = accounts::totp::new_secret();
+    let uri = accounts::totp::uri(&secret, &user.email);
+    let qr = qr_svg(&uri).map(Value::from_safe_string);
+    // The secret in groups of four, as authenticator apps ask for it typed.
+    let grouped = secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
     render(
-        &st,
-        &c,
+        st,
+        c,
         "account.html",
-        context! { totp_on => on, secret => secret, uri => accounts::totp::uri(&secret, &user.email) },
+        context! { totp_on => on, secret => secret, grouped, uri, qr, recovery_left => left, codes, email => user.email, done },
     )
+}
+
+pub(super) async fn account_page(
+    State(st): State<AppState>,
+    Analyst(c, user): Analyst,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let done = (q.get("done").map(String::as_str) == Some("totp_off"))
+        .then(|| c.lang.pick("2段階認証を無効にしました。", "Two-step verification is off."));
+    account_view(&st, &c, &user, None, done).await
 }
 
 pub(super) async fn account_totp(
@@ -124,8 +179,18 @@ pub(super) async fn account_totp(
 ) -> Response {
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     if get("action") == "off" {
-        let _ = st.store.set_totp(user.id, None).await;
-        return Redirect::to("/account").into_response();
+        if let Err(e) = st.store.set_totp(user.id, None).await {
+            return UiError::from(e).page(&st, &c);
+        }
+        let _ = st.store.replace_recovery_codes(user.id, &[]).await;
+        return Redirect::to("/account?done=totp_off").into_response();
+    }
+    if get("action") == "codes" {
+        // A new set of recovery codes, shown once (this answer is the only place they appear).
+        return match accounts::recovery::new_codes(&st.store, user.id).await {
+            Ok(codes) => account_view(&st, &c, &user, Some(codes), None).await,
+            Err(e) => UiError::from(e).page(&st, &c),
+        };
     }
     // Turned on only with a code that proves the authenticator holds the secret.
     let secret = get("secret");
@@ -138,8 +203,70 @@ pub(super) async fn account_totp(
             "The code is not right.",
         );
     }
-    match st.store.set_totp(user.id, Some(secret)).await {
-        Ok(()) => Redirect::to("/account").into_response(),
+    if let Err(e) = st.store.set_totp(user.id, Some(secret)).await {
+        return UiError::from(e).page(&st, &c);
+    }
+    // With the second factor come its recovery codes, shown this once.
+    match accounts::recovery::new_codes(&st.store, user.id).await {
+        Ok(codes) => account_view(&st, &c, &user, Some(codes), None).await,
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+pub(super) async fn password_page(
+    State(st): State<AppState>,
+    SignedIn(c, user): SignedIn,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    password_view(&st, &c, &user, None, q.contains_key("done"))
+}
+
+fn password_view(st: &AppState, c: &Ctx, user: &todokede_store::User, error: Option<String>, done: bool) -> Response {
+    let until = user.one_time_until.map(jst);
+    let mut r = render(
+        st,
+        c,
+        "password.html",
+        context! { one_time => until, error => error.clone(), done => done.then_some(c.lang.pick("パスワードを変更しました。", "The password was changed.")),
+                   min => accounts::lifecycle::MIN_PASSWORD_CHARS },
+    );
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+#[derive(Deserialize)]
+pub(super) struct PasswordForm {
+    #[allow(dead_code)]
+    csrf: String,
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+/// The owner's password change. Every session of the account ends, and this browser gets a
+/// fresh one (whoever else held a session is out).
+pub(super) async fn change_password(
+    State(st): State<AppState>,
+    CsrfForm { c, user, form: f }: CsrfForm<PasswordForm, true>,
+) -> Response {
+    match accounts::lifecycle::change_password(&st.store, &user, &f.current, &f.new, &f.confirm).await {
+        Ok(()) => {
+            let token = random_token();
+            if st
+                .store
+                .create_session(&token_hash(&token), &SessionSubject::Analyst(user.id), &random_token(), ANALYST_SESSION)
+                .await
+                .is_err()
+            {
+                return Redirect::to("/login").into_response();
+            }
+            signed_in(&st, &token, &format!("{PASSWORD_PAGE}?done=1"))
+        }
+        Err(todokede_app::AppError::Refused { ja, en }) => {
+            password_view(&st, &c, &user, Some(c.lang.pick(&ja, &en).to_owned()), false)
+        }
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

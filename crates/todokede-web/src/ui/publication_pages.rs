@@ -50,7 +50,7 @@ pub(super) async fn stats_page(
 
 pub(super) async fn publication_page(
     State(st): State<AppState>,
-    Analyst(c, _user): Analyst,
+    Analyst(c, user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let period = period_param(&q);
@@ -60,6 +60,10 @@ pub(super) async fn publication_page(
         Err(e) => return UiError::from(e).page(&st, &c),
     };
     let surges = publication::surges(&st.store, period).await.unwrap_or_default();
+    let people: HashMap<i64, String> =
+        st.store.users().await.unwrap_or_default().into_iter().map(|u| (u.id.0, u.email)).collect();
+    let who = |u: UserId| people.get(&u.0).cloned().unwrap_or_else(|| format!("#{}", u.0));
+    let four_eyes = todokede_app::settings::load(&st.store).await.map(|s| s.four_eyes_publication).unwrap_or(true);
     let texts: Vec<Value> = latest
         .as_ref()
         .map(|(_, d)| {
@@ -79,7 +83,10 @@ pub(super) async fn publication_page(
         "publication.html",
         context! {
             period => period.to_string(), period_label => period.label_ja(),
-            versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), note => v.change_note, approved => v.approved_at.map(jst) }).collect::<Vec<_>>(),
+            versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), by => who(v.created_by), note => v.change_note,
+                approved => v.approved_at.map(jst), approved_by => v.approved_by.map(who) }).collect::<Vec<_>>(),
+            done => (q.get("done").map(String::as_str) == Some("approve")).then(|| c.lang.pick("承認しました。この版が公開されます。", "Approved: this version is the one published.")),
+            four_eyes, latest_by_me => latest.as_ref().map(|(v, _)| v.created_by == user.id),
             latest_version => latest.as_ref().map(|(v, _)| v.version),
             latest_approved => latest.as_ref().map(|(v, _)| v.approved_at.is_some()),
             has_approved => versions.iter().any(|v| v.approved_at.is_some()),
@@ -173,15 +180,8 @@ pub(super) async fn publication_approve(
     let Some(version) = f.get("version").and_then(|v| v.parse::<i64>().ok()) else {
         return StatusCode::BAD_REQUEST.into_response();
     };
-    match st.store.approve_publication(&period.to_string(), version, user.id).await {
-        Ok(true) => Redirect::to(&format!("/publication?period={period}")).into_response(),
-        Ok(false) => error_page(
-            &st,
-            &c,
-            StatusCode::CONFLICT,
-            "この版は存在しないか、承認済みです。",
-            "No such version, or already approved.",
-        ),
+    match publication::approve(&st.store, period, version, user.id).await {
+        Ok(()) => Redirect::to(&format!("/publication?period={period}&done=approve")).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

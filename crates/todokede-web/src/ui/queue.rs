@@ -21,6 +21,8 @@ pub(super) async fn queue(
             .map(|d| d.midnight().assume_offset(time::macros::offset!(+9))),
         primary_cause: get("cause").and_then(|s| CauseCategory::parse(&s).ok()),
         assignee: (get("mine").is_some()).then_some(_user.id),
+        answered: get("answered").is_some(),
+        unconfirmed: get("unconfirmed").is_some(),
         newest_first: get("sort").as_deref() != Some("old"),
         limit: per_page + 1,
         offset: (page - 1) * per_page,
@@ -48,10 +50,11 @@ pub(super) async fn queue(
         context! {
             counts => counts.iter().map(|(s, n)| context! { key => s.key(), label => label(*s, c.lang), n => *n }).collect::<Vec<_>>(),
             states => options::<ReportState>(c.lang), forms => options::<ReportForm>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
-            f => context! { state => get("state"), form => get("form"), kind => get("kind"), from => get("from"), until => get("until"), sort => get("sort"), cause => get("cause"), mine => get("mine").is_some() },
+            f => context! { state => get("state"), form => get("form"), kind => get("kind"), from => get("from"), until => get("until"), sort => get("sort"), cause => get("cause"), mine => get("mine").is_some(), answered => get("answered").is_some(), unconfirmed => get("unconfirmed").is_some() },
             reports => rows.iter().map(|r| context! {
                 tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, c.lang),
                 kind => r.reporter_kind.map(|k| label(k, c.lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, c.lang), state_key => r.state.key(),
+                answered => r.answered, confirmed => r.confirmed,
             }).collect::<Vec<_>>(),
             prev_page => (page > 1).then(|| link(page - 1)), next_page => more.then(|| link(page + 1)), alerts, alerts_period,
         },

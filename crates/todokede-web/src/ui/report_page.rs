@@ -164,25 +164,68 @@ pub(super) async fn report_page(
             narratives.push(context! { title => l.pick(ja, en), text });
         }
     }
-    let timeline: Vec<Value> = r.timeline.iter().map(|e| match e {
-        TimelineEntry::StateChanged { from, to, at, .. } => context! { kind => "state", at => jst(*at), what => format!("{} → {}", label(*from, l), label(*to, l)), body => "" },
-        TimelineEntry::FollowUp { body, at, attachments } => context! { kind => "follow_up", at => jst(*at), what => l.pick("届出者からの続報", "Follow-up from the reporter"),
-            body => format!("{body}{}", attachments.iter().map(|a| format!("\n{} {}", l.pick("添付:", "Attached:"), a.filename)).collect::<String>()) },
-        TimelineEntry::Note { body, at, .. } => context! { kind => "note", at => jst(*at), what => l.pick("内部メモ", "Internal note"), body },
-        TimelineEntry::Reply { body, at, .. } => context! { kind => "reply", at => jst(*at), what => l.pick("届出者への返信", "Reply to the reporter"), body },
-    }).collect();
+    let users = st.store.users().await.unwrap_or_default();
+    let email_of = |u: UserId| users.iter().find(|x| x.id == u).map(|x| x.email.clone()).unwrap_or_else(|| format!("#{}", u.0));
+    let timeline: Vec<Value> = r
+        .timeline
+        .iter()
+        .map(|e| {
+            // Who: the analyst by address, the reporter, or the system.
+            let (actor_key, who) = match e.actor() {
+                Actor::Analyst(u) => ("analyst", email_of(u)),
+                Actor::Reporter => ("reporter", l.pick("届出者", "Reporter").to_owned()),
+                Actor::System => ("system", l.pick("システム（届出者の回答による）", "System (the reporter answered)").to_owned()),
+            };
+            let (kind, what, body) = match e {
+                TimelineEntry::StateChanged { from, to, .. } => {
+                    ("state", format!("{} → {}", label(*from, l), label(*to, l)), String::new())
+                }
+                TimelineEntry::FollowUp { body, attachments, .. } => (
+                    "follow_up",
+                    l.pick("届出者からの続報", "Follow-up from the reporter").to_owned(),
+                    format!(
+                        "{body}{}",
+                        attachments
+                            .iter()
+                            .map(|a| format!("\n{} {}", l.pick("添付:", "Attached:"), a.filename))
+                            .collect::<String>()
+                    ),
+                ),
+                TimelineEntry::Note { body, .. } => ("note", l.pick("内部メモ", "Internal note").to_owned(), body.clone()),
+                TimelineEntry::Reply { body, .. } => {
+                    ("reply", l.pick("届出者への返信", "Reply to the reporter").to_owned(), body.clone())
+                }
+                TimelineEntry::Assigned { to, .. } => (
+                    "assign",
+                    match to {
+                        Some(u) => format!("{} {}", l.pick("担当者を設定:", "Assigned to"), email_of(*u)),
+                        None => l.pick("担当者を解除", "Unassigned").to_owned(),
+                    },
+                    String::new(),
+                ),
+                TimelineEntry::Classified { primary_cause, .. } => (
+                    "classify",
+                    match primary_cause {
+                        Some(c) => format!("{}{}", l.pick("分類を確定（主原因: ", "Classification confirmed (primary cause: "), label(*c, l)) + l.pick("）", ")"),
+                        None => l.pick("分類を確定", "Classification confirmed").to_owned(),
+                    },
+                    String::new(),
+                ),
+                TimelineEntry::Linked { other, .. } => {
+                    ("link", format!("{} {other}", l.pick("関連付け:", "Linked with")), String::new())
+                }
+            };
+            context! { kind, at => jst(e.at()), what, body, who, actor_key }
+        })
+        .collect();
     // Mail about this report and where it stands: a reply queued is not a reply delivered.
     let mail: Vec<Value> =
         st.store.report_mail(r.id).await.unwrap_or_default().iter().rev().map(|m| mail_view(m, l)).collect();
     let attachments = r.all_attachments();
     let record = st.store.analysis(r.id).await.ok().flatten().and_then(|s| AnalysisRecord::parse(&s).ok());
     let analysis = record.as_ref().map(|a| analysis_view(a, l));
-    let analysts: Vec<Value> = st
-        .store
-        .users()
-        .await
-        .unwrap_or_default()
-        .into_iter()
+    let analysts: Vec<Value> = users
+        .iter()
         .filter(|u| !u.disabled)
         .map(|u| context! { id => u.id.0, email => u.email, selected => Some(u.id) == r.assignee })
         .collect();

@@ -53,6 +53,25 @@ pub fn todokede(db: &str, args: &[&str]) -> std::process::Output {
     Command::new(BIN).args(["--db", db]).args(args).env("TODOKEDE_LOG", "warn").output().expect("run todokede")
 }
 
+/// `todokede user add --password-stdin` with a password of the test's choosing (an account
+/// with its own password, not a one-time one that must be changed first); returns it.
+pub fn user_add(db: &str, role: &str, email: &str) -> String {
+    use std::io::Write as _;
+    let password = format!("pw-{}-{}", email.replace(['@', '.'], "-"), std::process::id());
+    let mut child = Command::new(BIN)
+        .args(["--db", db, "user", "add", "--role", role, email, "--password-stdin"])
+        .env("TODOKEDE_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run todokede user add");
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+    password
+}
+
 pub fn repo(rel: &str) -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel).display().to_string()
 }

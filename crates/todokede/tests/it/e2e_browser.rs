@@ -25,8 +25,7 @@ async fn a_report_from_filing_to_closing_in_the_browser() {
         return;
     }
     let db = TestDb::sqlite().await;
-    let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "admin", "chief@ipa.example");
     let s = TestApp::start_with(&db, |c| c.mail.public_url = "http://127.0.0.1".into()).await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let b = Browser::start(shots.clone()).await;
@@ -104,8 +103,8 @@ async fn publishing_the_half_year_report_in_the_browser() {
         return;
     }
     let db = TestDb::sqlite().await;
-    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "analyst", "chief@ipa.example");
+    let second = common::user_add(&db.url, "analyst", "second@ipa.example");
     let numbers = common::handled_seed_reports(&db.url, "chief@ipa.example").await;
     let s = TestApp::start(&db).await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
@@ -159,9 +158,20 @@ async fn publishing_the_half_year_report_in_the_browser() {
     // Edit the title; the change becomes version 2, which is then approved.
     b.type_into("input[name='text:title']", "（速報版）").await;
     b.click("form[action$='/edit'] button").await;
+    let page = b.wait_for("edited: title").await;
+    // Four eyes: the last editor is told another analyst approves; the second analyst does.
+    assert!(page.contains("この版はあなたが最後に編集しました"));
+    b.delete_cookies().await;
+    b.goto(&s.url("/login")).await;
+    b.type_into("#email", "second@ipa.example").await;
+    b.type_into("#password", &second).await;
+    b.click("button[type=submit]").await;
+    b.wait_for("/stats").await;
+    b.goto(&s.url("/publication?period=2019H2")).await;
     b.wait_for("edited: title").await;
     b.click("form[action$='/approve'] button").await;
     let page = b.wait_for("badge closed").await;
+    assert!(page.contains("second@ipa.example"), "the approver is named");
     assert!(page.contains("/publication/2019H2/report.pdf\""), "download of the approved version offered");
     b.screenshot("13-publication-approved").await;
 
@@ -196,8 +206,7 @@ async fn publishing_the_half_year_report_in_the_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reporters_journey_with_mistakes_at_two_widths_in_both_languages() {
     let db = TestDb::sqlite().await;
-    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "analyst", "chief@ipa.example");
     let s = TestApp::start(&db).await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let b = Browser::start(shots).await;
@@ -303,5 +312,44 @@ async fn the_reporters_journey_with_mistakes_at_two_widths_in_both_languages() {
         assert!(right.as_f64().unwrap() <= width as f64, "{lang} {width}: every action button on screen ({right})");
         b.screenshot(&format!("15-{lang}-{width}-analyst-report")).await;
     }
+    db.cleanup().await;
+}
+
+/// Issue 15 items 9 and 10 as a person sees them: the TOTP enrolment page with its QR code (an
+/// inline SVG drawn by the server) and the secret as text, and the queue with its flags (a
+/// reporter's answer waiting for an analyst, unconfirmed classifications) and the report's
+/// timeline with who did what. Screenshots: target/screenshots/16-*, 17-*, 18-*.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_totp_qr_code_and_the_queue_flags_in_the_browser() {
+    if !common::browser_available() {
+        return;
+    }
+    let db = TestDb::sqlite().await;
+    let password = common::user_add(&db.url, "admin", "chief@ipa.example");
+    let s = TestApp::start(&db).await;
+    let chief = s.store.user_by_email("chief@ipa.example").await.unwrap().unwrap().id;
+    let waiting = s.submit_report("管理画面に不正ログインされ、顧客情報が閲覧された可能性があります。").await;
+    let quiet = s.submit_report("不審なメールの添付ファイルを開いてしまいました。").await;
+    let id = |tn: &str| todokede_domain::TrackingNumber::parse(tn).unwrap();
+    let w = s.store.report_id_by_tracking(&id(&waiting.tracking_number)).await.unwrap().unwrap();
+    for to in [todokede_domain::ReportState::Triage, todokede_domain::ReportState::WaitingOnReporter] {
+        s.store.transition(w, to, chief).await.unwrap();
+    }
+    s.store.assign(w, Some(chief), chief).await.unwrap();
+    s.store.add_follow_up(w, "アクセスログを添付します。", &[]).await.unwrap();
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    let b = Browser::start(shots).await;
+    log_in_as_analyst(&b, &s, &password, &waiting.tracking_number).await;
+    let page = b.source().await;
+    assert!(page.contains("回答あり・要対応") && page.contains("分類未確定") && page.contains(&quiet.tracking_number));
+    b.screenshot("17-queue-flags").await;
+    b.goto(&s.url(&format!("/reports/{}", waiting.tracking_number))).await;
+    let page = b.wait_for("timeline").await;
+    assert!(page.contains("システム（届出者の回答による）") && page.contains("担当者を設定"));
+    b.screenshot("18-report-timeline").await;
+    b.goto(&s.url("/account")).await;
+    let page = b.wait_for("<svg").await;
+    assert!(page.contains("role=\"img\"") && page.contains("キー"), "the QR code and the key");
+    assert!(b.screenshot("16-account-totp").await > 10_000);
     db.cleanup().await;
 }

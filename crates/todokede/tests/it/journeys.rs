@@ -227,8 +227,7 @@ async fn the_link_in_the_acknowledgement_mail_leads_to_the_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_analyst_sees_the_reporters_answers_and_a_log_attached_twice_once() {
     let db = TestDb::sqlite().await;
-    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "analyst", "chief@ipa.example");
     let s = TestApp::start(&db).await;
     let b = browser();
     let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
@@ -292,8 +291,7 @@ async fn the_analyst_sees_the_reporters_answers_and_a_log_attached_twice_once() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_analyst_form_gets_a_localized_page() {
     let db = TestDb::sqlite().await;
-    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "chief@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "analyst", "chief@ipa.example");
     let s = TestApp::start(&db).await;
     let a = browser();
     a.post(s.url("/login"))
@@ -392,8 +390,7 @@ async fn the_readme_sequence_works_as_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actions_are_confirmed_and_the_audit_log_names_people_and_reports() {
     let db = TestDb::sqlite().await;
-    let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "admin", "chief@ipa.example");
     let s = TestApp::start(&db).await;
     let b = browser();
     let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();

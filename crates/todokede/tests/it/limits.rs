@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::{Server, todokede};
+use common::Server;
 use reqwest::{StatusCode, redirect::Policy};
 use serde_json::{Value, json};
 use std::net::IpAddr;
@@ -32,8 +32,7 @@ fn from(ip: &str) -> reqwest::Client {
 }
 
 fn analyst(db: &str, email: &str) -> String {
-    let out = todokede(db, &["user", "add", "--role", "analyst", email]);
-    String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned()
+    crate::common::user_add(db, "analyst", email)
 }
 
 /// A login at the service at `base` (a `TestApp`'s or a `Server`'s).

@@ -10,6 +10,7 @@
 //! the working directory, temporary files carry the backend in their name, and a test that
 //! loops over backends is a test per backend (`todokede_testkit::on_both_backends!`).
 
+mod accounts;
 mod api;
 mod cli;
 mod common;
@@ -25,3 +26,4 @@ mod outbox;
 mod publication;
 mod server_limits;
 mod web;
+mod workflow;

@@ -155,8 +155,7 @@ async fn three_serve_processes_on_one_database_send_each_mail_once(db: &TestDb) 
 
 async fn mail_never_delivered_is_marked_failed_shown_to_admins_and_on_the_report(db: &TestDb) {
     let tns = import_mails(&db.url, "never", 1);
-    let out = todokede(&db.url, &["user", "add", "--role", "admin", "admin@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "admin", "admin@ipa.example");
     let smtp = SmtpSink::down();
     let smtp_url = format!("smtp://{smtp}");
     let s = TestApp::start_with(db, |c| {

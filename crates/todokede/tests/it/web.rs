@@ -53,8 +53,7 @@ async fn login(s: &TestApp, b: &reqwest::Client, email: &str, password: &str) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_filed_in_the_browser_is_handled_by_an_analyst() {
     let db = TestDb::sqlite().await;
-    let out = common::todokede(&db.url, &["user", "add", "--role", "admin", "chief@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "admin", "chief@ipa.example");
     let s = TestApp::start_with(&db, |c| c.mail.public_url = "http://127.0.0.1".into()).await;
 
     // Japanese by default, English on request.
@@ -231,8 +230,7 @@ async fn reporters_reach_only_their_own_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_does_not_enumerate_accounts_and_locks_out_guessing() {
     let db = TestDb::sqlite().await;
-    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "a@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "analyst", "a@ipa.example");
     let s = TestApp::start(&db).await;
     let b = browser();
     let page = |st: reqwest::Response| async move { (st.status(), st.text().await.unwrap()) };
@@ -270,8 +268,7 @@ async fn login_does_not_enumerate_accounts_and_locks_out_guessing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_cookie_planted_before_login_is_not_elevated() {
     let db = TestDb::sqlite().await;
-    let out = common::todokede(&db.url, &["user", "add", "--role", "analyst", "b@ipa.example"]);
-    let password = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+    let password = common::user_add(&db.url, "analyst", "b@ipa.example");
     let s = TestApp::start(&db).await;
     let planted = "todokede_session=attacker-chosen-token";
     let res = reqwest::Client::builder()
@@ -389,7 +386,9 @@ async fn totp_second_factor_is_required_once_on_and_codes_are_single_use() {
         .send()
         .await
         .unwrap();
-    assert_eq!(on.status(), StatusCode::SEE_OTHER);
+    // On: the answer is the page with the recovery codes, shown this once.
+    assert_eq!(on.status(), StatusCode::OK);
+    assert!(on.text().await.unwrap().contains("id=\"codes\""));
     // Now the password alone is not enough.
     let c = browser();
     assert_eq!(login(&s, &c, "t@ipa.example", &password).await, StatusCode::UNAUTHORIZED);
