@@ -56,39 +56,62 @@ fn bounds(c: Cell, threshold: u64) -> (i64, i64) {
 /// Tables whose rows each count an incident at most once and together every incident once.
 const PARTITIONS: &[&str] = &["category", "reporter_kind", "month"];
 
+fn cell(table: &str, row: &str) -> Var {
+    Var::Cell { table: table.to_owned(), row: row.to_owned() }
+}
+
+/// The reader's variable behind a published cell: the same count printed in two tables is one
+/// variable (うち感染被害あり in 届出件数 and in the virus table), and a virus table's 合計 is
+/// the virus count, not the incident count.
+pub fn var_of(table: &str, row: Option<&str>) -> Var {
+    match (table, row) {
+        ("virus", Some("infected")) => cell("summary", "virus_infected"),
+        ("virus" | "virus_month", None) => cell("summary", "virus"),
+        ("virus_month_infected" | "virus_family", None) => cell("summary", "virus_infected"),
+        ("virus_detections", _) => cell("virus_detections", "detections"),
+        ("summary", Some("incidents")) | (_, None) => Var::Total,
+        (t, Some(r)) => cell(t, r),
+    }
+}
+
 fn model(s: &Statistics, col: usize) -> Model {
     let mut m = Model { vars: vec![Var::Total], lo: vec![0], hi: vec![BIG], cons: vec![] };
     let mut index: BTreeMap<Var, usize> = BTreeMap::new();
     index.insert(Var::Total, 0);
+    let mut var = |m: &mut Model, v: Var| -> usize {
+        *index.entry(v.clone()).or_insert_with(|| {
+            m.vars.push(v);
+            m.lo.push(0);
+            m.hi.push(BIG);
+            m.vars.len() - 1
+        })
+    };
     let tighten = |m: &mut Model, i: usize, (lo, hi): (i64, i64)| {
         m.lo[i] = m.lo[i].max(lo);
         m.hi[i] = m.hi[i].min(hi);
     };
+    let mut summary_rows: BTreeMap<String, usize> = BTreeMap::new();
     for t in &s.tables {
         let Some(total) = t.total.get(col) else { continue };
-        // Every table's 合計 is the incident count.
-        tighten(&mut m, 0, bounds(*total, s.threshold));
+        let total_var = var(&mut m, var_of(&t.key, None));
+        tighten(&mut m, total_var, bounds(*total, s.threshold));
         let mut rows = vec![];
         for r in &t.rows {
             let Some(c) = r.cells.get(col) else { continue };
-            let v = Var::Cell { table: t.key.clone(), row: r.key.clone() };
-            let i = *index.entry(v.clone()).or_insert_with(|| {
-                m.vars.push(v);
-                m.lo.push(0);
-                m.hi.push(BIG);
-                m.vars.len() - 1
-            });
+            let i = var(&mut m, var_of(&t.key, Some(&r.key)));
             tighten(&mut m, i, bounds(*c, s.threshold));
             rows.push((r.key.as_str(), i));
         }
         let row = |k: &str| rows.iter().find(|(rk, _)| *rk == k).map(|(_, i)| *i);
-        if PARTITIONS.contains(&t.key.as_str()) {
+        let partitions = PARTITIONS.contains(&t.key.as_str())
+            || (t.key.starts_with("virus") && t.key != "virus_detections" && t.partitions_total);
+        if partitions {
             let mut terms: Vec<(usize, i64)> = rows.iter().map(|(_, i)| (*i, 1)).collect();
-            terms.push((0, -1));
+            terms.push((total_var, -1));
             m.cons.push(Linear { terms, eq: true, rhs: 0 });
         } else if t.key == "summary" {
-            if let Some(i) = row("incidents") {
-                m.cons.push(Linear { terms: vec![(i, 1), (0, -1)], eq: true, rhs: 0 });
+            for (k, i) in &rows {
+                summary_rows.insert((*k).to_owned(), *i);
             }
             if let (Some(r), Some(v), Some(u)) = (row("reports"), row("virus"), row("unauthorized_access")) {
                 m.cons.push(Linear { terms: vec![(v, 1), (u, 1), (r, -1)], eq: true, rhs: 0 });
@@ -99,9 +122,13 @@ fn model(s: &Statistics, col: usize) -> Model {
                     m.cons.push(Linear { terms: vec![(p, 1), (w, -1)], eq: false, rhs: 0 });
                 }
             }
+        } else if t.key == "virus_detections" {
+            // Every virus report is at least one detection.
+            let v = var(&mut m, cell("summary", "virus"));
+            m.cons.push(Linear { terms: vec![(v, 1), (total_var, -1)], eq: false, rhs: 0 });
         } else {
             for (_, i) in &rows {
-                m.cons.push(Linear { terms: vec![(*i, 1), (0, -1)], eq: false, rhs: 0 });
+                m.cons.push(Linear { terms: vec![(*i, 1), (total_var, -1)], eq: false, rhs: 0 });
             }
         }
     }
@@ -217,15 +244,10 @@ fn audit_column(s: &Statistics, col: usize) -> Vec<Finding> {
 }
 
 fn is_suppressed(s: &Statistics, col: usize, v: &Var) -> bool {
-    match v {
-        Var::Total => s.tables.iter().any(|t| t.total.get(col) == Some(&Cell::Suppressed)),
-        Var::Cell { table, row } => s
-            .tables
-            .iter()
-            .filter(|t| t.key == *table)
-            .flat_map(|t| &t.rows)
-            .any(|r| r.key == *row && r.cells.get(col) == Some(&Cell::Suppressed)),
-    }
+    s.tables.iter().any(|t| {
+        (var_of(&t.key, None) == *v && t.total.get(col) == Some(&Cell::Suppressed))
+            || t.rows.iter().any(|r| var_of(&t.key, Some(&r.key)) == *v && r.cells.get(col) == Some(&Cell::Suppressed))
+    })
 }
 
 /// Every "<N" cell, in every column, whose value the published statistics pin down further.
@@ -281,29 +303,19 @@ pub fn protect(s: &mut Statistics) {
     }
 }
 
+/// Hide every published cell that is `v`, in every table.
 fn hide(s: &mut Statistics, col: usize, v: &Var) {
     for t in &mut s.tables {
-        match v {
-            Var::Total => {
-                if let Some(c) = t.total.get_mut(col).filter(|c| matches!(c, Cell::Count(_))) {
-                    *c = Cell::Hidden;
-                }
-                if t.key == "summary" {
-                    for r in t.rows.iter_mut().filter(|r| r.key == "incidents") {
-                        if let Some(c) = r.cells.get_mut(col).filter(|c| matches!(c, Cell::Count(_))) {
-                            *c = Cell::Hidden;
-                        }
-                    }
-                }
+        if var_of(&t.key, None) == *v
+            && let Some(c) = t.total.get_mut(col).filter(|c| matches!(c, Cell::Count(_)))
+        {
+            *c = Cell::Hidden;
+        }
+        let key = t.key.clone();
+        for r in t.rows.iter_mut().filter(|r| var_of(&key, Some(&r.key)) == *v) {
+            if let Some(c) = r.cells.get_mut(col).filter(|c| matches!(c, Cell::Count(_))) {
+                *c = Cell::Hidden;
             }
-            Var::Cell { table, row } if t.key == *table => {
-                for r in t.rows.iter_mut().filter(|r| r.key == *row) {
-                    if let Some(c) = r.cells.get_mut(col) {
-                        *c = Cell::Hidden;
-                    }
-                }
-            }
-            Var::Cell { .. } => {}
         }
     }
 }

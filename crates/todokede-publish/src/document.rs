@@ -6,6 +6,9 @@
 //! (N-1 届出内容, N-2 着目点), 届出のお願い, and an appendix with the statistics and charts.
 
 use crate::anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymise};
+use crate::figures::{Figure, case_overview};
+use crate::scheme::{BasisBox, Contact};
+use crate::observations::{EvidenceFact, evidence_lines, route, route_lines};
 use crate::points::{ChapterRef, Facts, featured_points};
 use crate::stats::{CaseRecord, Statistics};
 use serde::{Deserialize, Serialize};
@@ -44,10 +47,22 @@ pub struct Point {
     pub body: Text,
 }
 
-/// A 1-N-M subsection of a trend chapter (攻撃手口, 観測状況と攻撃経路, 対策).
+/// A 1-N-M subsection of a trend chapter (攻撃手口, 観測状況と攻撃経路, 対策): paragraphs,
+/// bullets, and further paragraph-and-bullet blocks after them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Subsection {
     pub heading: String,
+    pub paragraphs: Vec<Text>,
+    #[serde(default)]
+    pub bullets: Vec<Text>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<Block>,
+}
+
+/// Paragraphs followed by bullets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Block {
+    #[serde(default)]
     pub paragraphs: Vec<Text>,
     #[serde(default)]
     pub bullets: Vec<Text>,
@@ -95,6 +110,9 @@ pub struct FeaturedCase {
     /// 届出内容: 発見経緯, 被害内容, 被害原因, 被害対応, 事後対策, その他事項 (those known).
     pub sections: Vec<Section>,
     pub points: Vec<Point>,
+    /// 図 N-1 事例の概要図, referred to at the end of N-1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub figure: Option<Figure>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,8 +142,17 @@ pub struct Document {
     pub sources: Vec<Source>,
     pub technique_chapters: Vec<TechniqueChapter>,
     pub groups: Vec<Group>,
+    /// 2-1's overall introduction (before 2-1-1).
+    #[serde(default)]
+    pub points_intro: Vec<Text>,
     pub featured: Vec<FeaturedCase>,
     pub how_to_report: Vec<Text>,
+    /// Where reports go (the operator's settings; placeholders until set).
+    #[serde(default = "crate::scheme::default_contacts")]
+    pub contacts: Vec<Contact>,
+    /// The scheme's legal basis (the METI 告示), as the seeds' last page.
+    #[serde(default = "crate::scheme::legal_basis")]
+    pub legal_basis: Vec<BasisBox>,
     pub statistics: Statistics,
     /// Values the analyst chose to publish unchanged (attackers' public indicators).
     pub kept_values: Vec<String>,
@@ -141,6 +168,8 @@ pub struct CaseInput {
     pub cause: Option<String>,
     pub response: Option<String>,
     pub known: KnownIdentifiers,
+    /// What the logs attached to the report showed (the stored analysis' evidence findings).
+    pub evidence: Vec<EvidenceFact>,
 }
 
 #[derive(Debug, Clone)]
@@ -361,6 +390,17 @@ pub fn generate(
             points: points.into_iter().map(Text::fixed).collect(),
         });
     }
+    // Each group's 着目点 ends where its featured cases are told (the seeds' closing sentence).
+    for g in &mut groups {
+        let told: Vec<(u32, u32)> = g.rows.iter().filter_map(|r| r.featured_chapter.map(|c| (r.no, c))).collect();
+        if told.is_empty() {
+            continue;
+        }
+        let each = told.iter().map(|(no, ch)| format!("項番 {no} の事例の詳細を {ch} 章で")).collect::<Vec<_>>().join("、");
+        let all = if told.len() > 1 { "それぞれ" } else { "" };
+        g.points.push(Text::fixed(format!("{}について、{each}{all}紹介する。", g.heading.text)));
+    }
+    let points_intro = points_intro(period, &listed, groups.len());
     let row_no = |report: &str| groups.iter().flat_map(|g| &g.rows).find(|r| r.report == report).map(|r| r.no);
 
     // The notable techniques: surges of the period.
@@ -431,12 +471,14 @@ pub fn generate(
                     })
                     .collect(),
             };
+            let chapter = featured_chapter[f.report.as_str()];
             Some(FeaturedCase {
-                chapter: featured_chapter[f.report.as_str()],
+                chapter,
                 report: f.report.clone(),
                 title: anon(&f.title, &c.known),
                 sections,
                 points: featured_points(&facts),
+                figure: Some(case_overview(chapter, &c.record.techniques, &c.record.damages)),
             })
         })
         .collect();
@@ -491,6 +533,7 @@ pub fn generate(
         ],
         technique_chapters,
         groups,
+        points_intro,
         featured,
         how_to_report: vec![
             Text::fixed(
@@ -500,9 +543,52 @@ pub fn generate(
                 "届出はウェブフォーム、電子メール、または API で受け付け、受付時に受付番号を通知する。届出者の情報は公開せず、事例の紹介にあたっては届出者が特定されないよう表現を改める。",
             ),
         ],
+        contacts: crate::scheme::default_contacts(),
+        legal_basis: crate::scheme::legal_basis(),
         statistics,
         kept_values: keep.iter().cloned().collect(),
     }
+}
+
+/// Causes that the well-known basic measures address (access restriction, passwords, patches).
+const BASIC: &[(CauseCategory, &str)] = &[
+    (CauseCategory::MissingAccessControl, "サーバのアクセス制限の状況確認"),
+    (CauseCategory::WeakCredentials, "推測されにくいパスワードの設定"),
+    (CauseCategory::UnpatchedSoftware, "各種修正プログラムの適用"),
+    (CauseCategory::CustomCodeVulnerability, "ウェブアプリケーションの脆弱性点検"),
+];
+
+/// 2-1's overall introduction: what the listed cases have in common, in the seeds' voice, with
+/// the measures their own causes call for, then the announcement of the groups.
+fn points_intro(period: Period, listed: &[&CaseInput], groups: usize) -> Vec<Text> {
+    let n = listed.len();
+    let basic = listed.iter().filter(|c| c.record.causes.iter().any(|x| BASIC.iter().any(|(b, _)| b == x))).count();
+    let mut out = vec![];
+    let whole = format!("{}で届出のあった被害について全体を通して見ると、", period.label_ja());
+    if n > 0 && basic * 2 > n {
+        out.push(Text::fixed(format!(
+            "{whole}表 2-1 に示した {n} 件のうち {basic} 件は、一般的によく知られたセキュリティ施策を実施していれば防げた可能性のあるものと見受けられ、基本的なセキュリティ上の取り組みを着実に実施することの大切さがうかがえる。"
+        )));
+        let measures: Vec<&str> = BASIC
+            .iter()
+            .filter(|(b, _)| listed.iter().any(|c| c.record.causes.contains(b)))
+            .map(|(_, m)| *m)
+            .collect();
+        out.push(Text::fixed(format!(
+            "情報システムの運用や管理に携わる方々には、これらの被害を他人事として捉えたり、情報セキュリティを過度に難しいことと捉えて手をこまねいたりせず、まずは、{}など、基本的なセキュリティ上の取り組みを着実に実践していただきたい。",
+            measures.join("や")
+        )));
+    } else if n > 0 {
+        out.push(Text::fixed(format!(
+            "{whole}被害の原因はさまざまであり、表 2-1 に示した {n} 件のうち、アクセス制限やパスワード、修正プログラムの適用といった基本的な対策で防げた可能性のあるものは {basic} 件であった。個々の手口に応じた対策を講じていただきたい。"
+        )));
+    }
+    if groups > 1 {
+        out.push(Text::fixed(format!(
+            "今期の届出は、表 2-1 に示した通り、大きく {groups} 種類の被害に分類できた。続いて、これらについて補足する。"
+        )));
+    }
+    out
 }
 
 /// "7 月～12 月", as the seeds write the period in running text.
@@ -615,22 +701,69 @@ fn trend_chapter(
     );
     let mut causes: Vec<(CauseCategory, usize)> = cause_counts.into_iter().map(|(c, v)| (c, v.len())).collect();
     causes.sort_by_key(|(c, n)| (std::cmp::Reverse(*n), c.key()));
-    let mut observed = vec![];
+    // 観測状況と攻撃経路: the routes the reports name, by month (the seeds' 1-1-2); what the
+    // logs attached to the reports showed; then the causes behind them.
+    let routes: Vec<(time::Date, Option<&'static str>)> = cases
+        .iter()
+        .map(|c| {
+            let text = [Some(&c.description), c.cause.as_ref(), c.damage.as_ref(), c.discovery.as_ref()]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n");
+            (c.record.received_on, route(&text, &c.record.techniques))
+        })
+        .collect();
+    let mut observed: Vec<Block> = vec![];
+    if routes.iter().any(|(_, r)| r.is_some()) {
+        observed.push(Block {
+            paragraphs: vec![Text::fixed(format!(
+                "IPA へ届出のあった {} 件については、次の攻撃経路（一部推定）を確認している。",
+                cases.len()
+            ))],
+            bullets: route_lines(&routes),
+        });
+    }
+    let evidence: Vec<(Option<u32>, &[EvidenceFact])> =
+        cases.iter().map(|c| (row_no(&c.record.report), c.evidence.as_slice())).collect();
+    let logs = evidence_lines(&evidence);
+    if !logs.is_empty() {
+        let with_logs = cases.iter().filter(|c| !c.evidence.is_empty()).count();
+        observed.push(Block {
+            paragraphs: vec![Text::fixed(format!(
+                "また、届出に添付されたログ（{with_logs} 件の届出）を分析したところ、次の状況が確認された（件数はログに記録されていたもの）。"
+            ))],
+            bullets: logs,
+        });
+    }
+    let mut closing = vec![];
     if !causes.is_empty() {
-        observed.push(Text::fixed(format!(
+        closing.push(Text::fixed(format!(
             "今期の該当事例の被害原因（推定を含む）は、{}であった。",
             causes.iter().map(|(c, n)| format!("{}が {n} 件", c.label_ja())).collect::<Vec<_>>().join("、"),
         )));
     }
     let linked = incidents.values().filter(|n| **n > 1).count();
     if linked > 0 {
-        observed.push(Text::fixed(format!(
+        closing.push(Text::fixed(format!(
             "このうち {linked} 件のインシデントについては、複数の届出が同一の被害に関するものであった（1 件として数えている）。"
         )));
     }
     if causes.iter().any(|(c, _)| matches!(c, CauseCategory::MissingAccessControl | CauseCategory::WeakCredentials)) {
-        observed.push(Text::fixed("アクセス制御が不十分なシステムが今後も狙われる可能性があり、注意が必要である。"));
+        closing.push(Text::fixed("アクセス制御が不十分なシステムが今後も狙われる可能性があり、注意が必要である。"));
     }
+    if !closing.is_empty() {
+        observed.push(Block { paragraphs: closing, bullets: vec![] });
+    }
+    let mut observed = observed.into_iter();
+    let first = observed.next().unwrap_or_default();
+    let observed_section = Subsection {
+        heading: "観測状況と攻撃経路".into(),
+        paragraphs: first.paragraphs,
+        bullets: first.bullets,
+        more: observed.collect(),
+    };
     let mut cms: Vec<String> = vec![];
     let mut seen: BTreeSet<(Vec<CauseCategory>, Vec<DamageCategory>, Vec<String>)> = BTreeSet::new();
     for c in &cases {
@@ -661,8 +794,9 @@ fn trend_chapter(
                 heading: "攻撃手口".into(),
                 paragraphs: vec![Text::fixed("今期の該当事例では、次のような手口が確認された。")],
                 bullets: method,
+                more: vec![],
             },
-            Subsection { heading: "観測状況と攻撃経路".into(), paragraphs: observed, bullets: vec![] },
+            observed_section,
             Subsection {
                 heading: "対策".into(),
                 paragraphs: vec![Text::fixed(if cause_words.is_empty() {
@@ -673,6 +807,7 @@ fn trend_chapter(
                     )
                 })],
                 bullets: cms.into_iter().take(5).map(Text::fixed).collect(),
+                more: vec![],
             },
         ],
         analysis: format!(
@@ -711,6 +846,14 @@ impl Document {
                         .enumerate()
                         .map(|(i, t)| (format!("technique_chapters.{c}.subsections.{n}.bullets.{i}"), t)),
                 );
+                for (b, block) in sub.more.iter_mut().enumerate() {
+                    out.extend(block.paragraphs.iter_mut().enumerate().map(|(i, t)| {
+                        (format!("technique_chapters.{c}.subsections.{n}.more.{b}.paragraphs.{i}"), t)
+                    }));
+                    out.extend(block.bullets.iter_mut().enumerate().map(|(i, t)| {
+                        (format!("technique_chapters.{c}.subsections.{n}.more.{b}.bullets.{i}"), t)
+                    }));
+                }
             }
         }
         for (g, group) in self.groups.iter_mut().enumerate() {
@@ -724,6 +867,7 @@ impl Document {
             );
             out.extend(group.points.iter_mut().enumerate().map(|(i, t)| (format!("groups.{g}.points.{i}"), t)));
         }
+        out.extend(self.points_intro.iter_mut().enumerate().map(|(i, t)| (format!("points_intro.{i}"), t)));
         for (f, case) in self.featured.iter_mut().enumerate() {
             out.push((format!("featured.{f}.title"), &mut case.title));
             out.extend(
@@ -734,6 +878,13 @@ impl Document {
                     out.push((format!("featured.{f}.points.{i}.heading"), h));
                 }
                 out.push((format!("featured.{f}.points.{i}"), &mut p.body));
+            }
+            if let Some(fig) = case.figure.as_mut() {
+                out.push((format!("featured.{f}.figure.reference"), &mut fig.reference));
+                out.push((format!("featured.{f}.figure.caption"), &mut fig.caption));
+                out.extend(
+                    fig.steps.iter_mut().enumerate().map(|(i, t)| (format!("featured.{f}.figure.steps.{i}"), t)),
+                );
             }
         }
         out.extend(self.how_to_report.iter_mut().enumerate().map(|(i, t)| (format!("how_to_report.{i}"), t)));

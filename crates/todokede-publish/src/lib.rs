@@ -8,11 +8,15 @@ pub mod anonymise;
 pub mod audit;
 pub mod charts;
 pub mod document;
+pub mod figures;
+pub mod observations;
 pub mod points;
 pub mod render;
+pub mod scheme;
 pub mod stats;
 
 pub use anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymise};
+pub use observations::EvidenceFact;
 pub use document::{CaseInput, Document, DraftChoices, FeatureChoice, Point, generate};
 pub use render::{RenderError, RenderOptions};
 pub use stats::{CaseRecord, Cell, Statistics};

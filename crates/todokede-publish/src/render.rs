@@ -39,7 +39,22 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
     let mut v = serde_json::to_value(doc).expect("document serialises");
     v["draft"] = opts.draft.into();
     v["issued"] = opts.issued.clone().into();
+    // Figure files (the PDF reads them by name; the HTML inlines them).
+    for (i, f) in doc.featured.iter().enumerate() {
+        if let Some(fig) = &f.figure {
+            v["featured"][i]["figure"]["file"] = format!("figure-{}.svg", fig.number).into();
+        }
+    }
     v
+}
+
+/// The featured cases' figures as SVG, by file name.
+fn figure_files(doc: &Document) -> Vec<(String, String)> {
+    doc.featured
+        .iter()
+        .filter_map(|f| f.figure.as_ref())
+        .map(|fig| (format!("figure-{}.svg", fig.number), crate::figures::svg(fig)))
+        .collect()
 }
 
 pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
@@ -98,6 +113,15 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
             for t in &sub.bullets {
                 p(&format!("- {}", esc(&t.text)));
             }
+            for b in &sub.more {
+                p("");
+                for t in &b.paragraphs {
+                    p(&format!("{}\n", esc(&t.text)));
+                }
+                for t in &b.bullets {
+                    p(&format!("- {}", esc(&t.text)));
+                }
+            }
             p("");
         }
     }
@@ -112,6 +136,9 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         }
     }
     p("\n### 2-1. 着目点\n");
+    for t in &doc.points_intro {
+        p(&format!("{}\n", esc(&t.text)));
+    }
     for (i, g) in doc.groups.iter().enumerate() {
         p(&format!("#### 2-1-{}. {}\n", i + 1, esc(&g.heading.text)));
         for t in &g.points {
@@ -122,8 +149,19 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
     for f in &doc.featured {
         p(&format!("## {}. 事例：{}\n", f.chapter, esc(&f.title.text)));
         p(&format!("### {}-1. 届出内容\n", f.chapter));
+        if let Some(fig) = &f.figure {
+            p(&format!("{}\n", esc(&fig.reference.text)));
+        }
         for s in &f.sections {
             p(&format!("**{}**\n\n{}\n", s.heading, esc(&s.text.text)));
+        }
+        if let Some(fig) = &f.figure {
+            p(&format!(
+                "> {}\n>\n> 図 {} {}\n",
+                fig.steps.iter().map(|s| esc(&s.text)).collect::<Vec<_>>().join(" → "),
+                fig.number,
+                esc(&fig.caption.text)
+            ));
         }
         p(&format!("### {}-2. 着目点\n", f.chapter));
         for t in &f.points {
@@ -138,11 +176,31 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
     for t in &doc.how_to_report {
         p(&format!("{}\n", esc(&t.text)));
     }
+    for c in &doc.contacts {
+        let mark = if c.placeholder { " 【要設定】" } else { "" };
+        p(&format!("- {}：{} {}{mark}", esc(&c.label), esc(&c.email), esc(&c.url)));
+    }
+    p("");
+    for b in &doc.legal_basis {
+        p(&format!("> **{}**\n>", esc(&b.title)));
+        for t in &b.paragraphs {
+            p(&format!("> {}\n>", esc(t)));
+        }
+        for (h, lines) in &b.notices {
+            p(&format!("> ○{}\n>", esc(h)));
+            for l in lines {
+                p(&format!("> {}  ", esc(l)));
+            }
+            p(">");
+        }
+        p("");
+    }
     p(&format!("## 付録 届出状況（{}）\n", esc(&doc.period_label)));
     for t in &doc.statistics.tables {
         p(&format!("**{}**\n", esc(&t.title)));
-        p(&format!("| | {} |", doc.statistics.columns.join(" | ")));
-        p(&format!("|---|{}", "---|".repeat(doc.statistics.columns.len())));
+        let n = t.total.len();
+        p(&format!("| | {} |", doc.statistics.columns.iter().take(n).cloned().collect::<Vec<_>>().join(" | ")));
+        p(&format!("|---|{}", "---|".repeat(n)));
         for r in &t.rows {
             p(&format!(
                 "| {} | {} |",
@@ -164,6 +222,11 @@ pub fn html(doc: &Document, opts: &RenderOptions) -> Result<String, RenderError>
     // Our own SVG (plotters escapes every text it writes); inserted unescaped.
     v["chart_category"] = category.into();
     v["chart_month"] = month.into();
+    for (i, f) in doc.featured.iter().enumerate() {
+        if let Some(fig) = &f.figure {
+            v["featured"][i]["figure"]["svg"] = crate::figures::svg(fig).into();
+        }
+    }
     env.get_template("report.html").and_then(|t| t.render(v)).map_err(|e| RenderError::Template(e.to_string()))
 }
 
@@ -200,15 +263,36 @@ pub fn pdf(doc: &Document, opts: &RenderOptions) -> Result<Vec<u8>, RenderError>
     let fonts = fonts()?;
     let (category, month) = charts_of(doc);
     let data = serde_json::to_vec(&view(doc, opts)).expect("view serialises");
+    let figures = figure_files(doc);
+    let mut files: Vec<(&str, Vec<u8>)> = vec![
+        ("data.json", data),
+        ("chart_category.svg", category.into_bytes()),
+        ("chart_month.svg", month.into_bytes()),
+    ];
+    files.extend(figures.iter().map(|(name, svg)| (name.as_str(), svg.clone().into_bytes())));
     let engine = typst_as_lib::TypstEngine::builder()
         .main_file(include_str!("../templates/report.typ"))
         .fonts(fonts.0.iter().map(|f| f.as_slice()))
-        .with_static_file_resolver([
-            ("data.json", data),
-            ("chart_category.svg", category.into_bytes()),
-            ("chart_month.svg", month.into_bytes()),
-        ])
+        .with_static_file_resolver(files)
         .build();
     let doc: PagedDocument = engine.compile().output.map_err(|e| RenderError::Typst(format!("{e:?}")))?;
     typst_pdf::pdf(&doc, &Default::default()).map_err(|e| RenderError::Typst(format!("{e:?}")))
+}
+
+/// The characters of `text` that neither embedded font has a glyph for: typst would set them
+/// as tofu (□). The PDF has no other font to fall back on.
+pub fn missing_glyphs(text: &str) -> Result<Vec<char>, RenderError> {
+    let faces: Vec<typst::text::Font> = fonts()?
+        .0
+        .iter()
+        .filter_map(|f| typst::text::Font::new(typst::foundations::Bytes::new(f.clone()), 0))
+        .collect();
+    let mut missing: Vec<char> = text
+        .chars()
+        .filter(|c| !c.is_control() && !c.is_whitespace())
+        .filter(|c| faces.iter().all(|f| !f.info().coverage.contains(*c as u32)))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    Ok(missing)
 }

@@ -25,6 +25,39 @@ pub struct CaseRecord {
     pub causes: Vec<CauseCategory>,
     pub damages: Vec<DamageCategory>,
     pub techniques: Vec<String>,
+    /// Virus reports: what the virus form says (None for the unauthorized-access form).
+    pub virus: Option<VirusRecord>,
+}
+
+/// What the virus side of 届出状況 counts of a virus report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VirusRecord {
+    /// ウイルス名称 (or the symptoms), for the family of 主なウイルス被害の内訳.
+    pub name: Option<String>,
+    /// 件(個): detections the report covers (a report without a count is one detection).
+    pub detections: Option<u32>,
+}
+
+/// The family a virus name belongs to, as 主なウイルス被害の内訳 groups them.
+pub fn virus_family(name: Option<&str>) -> (&'static str, &'static str) {
+    let Some(n) = name.map(|n| n.to_lowercase()).filter(|n| !n.trim().is_empty()) else {
+        return ("unknown", "不明");
+    };
+    let has = |ws: &[&str]| ws.iter().any(|w| n.contains(w));
+    if has(&["emotet"]) {
+        ("emotet", "Emotet")
+    } else if has(&[
+        "ransom", "ランサム", "lockbit", "wannacry", "wanna", "ryuk", "conti", "phobos", "sodinokibi", "revil", "akira",
+        "blackcat", "alphv", "makop", "stop/djvu", "djvu",
+    ]) {
+        ("ransomware", "ランサムウェア")
+    } else if has(&["worm", "ワーム", "conficker", "downadup", "mydoom", "netsky"]) {
+        ("worm", "ワーム")
+    } else if has(&["agenttesla", "agent tesla", "formbook", "lokibot", "redline", "spyware", "スパイウェア", "infostealer", "stealer"]) {
+        ("stealer", "情報窃取型")
+    } else {
+        ("other", "その他")
+    }
 }
 
 /// A published count: the number, suppressed because it could single out a reporter ("<3",
@@ -114,6 +147,8 @@ pub struct Statistics {
 }
 
 pub const DEFAULT_THRESHOLD: u64 = 3;
+/// Tables by month of the period: only the period's own column is published.
+pub const MONTHLY: &[&str] = &["month", "virus_month", "virus_month_infected"];
 /// How many previous periods are shown beside the period.
 pub const PREVIOUS_PERIODS: usize = 2;
 
@@ -362,6 +397,47 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
     // The summary's "total" is the incident count.
     summary.totals = summary.counts.get("incidents").cloned().unwrap_or_else(|| vec![0; cols]);
 
+    // The virus side (DOMAIN.md §3.1), per report as IPA counts since 2019: 感染被害あり and
+    // 検知のみ, per month, the families of the infections, the detections.
+    let months_of = |p: &Period| p.months().iter().map(|(y, m)| (format!("{y}-{m:02}"), format!("{y}年{m}月"))).collect::<Vec<_>>();
+    let mut virus = Counter::new(keyed(&[("infected", "感染被害あり"), ("detected_only", "検知のみ")]), cols);
+    let mut virus_month = Counter::new(months_of(&period), cols);
+    let mut virus_month_infected = Counter::new(months_of(&period), cols);
+    let mut virus_family_table = Counter::new(
+        keyed(&[("emotet", "Emotet"), ("ransomware", "ランサムウェア"), ("worm", "ワーム"), ("stealer", "情報窃取型"), ("other", "その他"), ("unknown", "不明")]),
+        cols,
+    );
+    let mut detections = vec![0u64; cols];
+    for r in records.iter().filter(|r| r.form == ReportForm::Virus) {
+        let Some(col) = col_of(r.received_on) else { continue };
+        let infected = r.has_damage == Some(true);
+        let d = r.received_on;
+        let month = (format!("{}-{:02}", d.year(), d.month() as u8), format!("{}年{}月", d.year(), d.month() as u8));
+        virus.totals[col] += 1;
+        virus_month.totals[col] += 1;
+        virus.add(col, if infected { "infected" } else { "detected_only" }, if infected { "感染被害あり" } else { "検知のみ" });
+        virus_month.add(col, &month.0, &month.1);
+        if infected {
+            virus_month_infected.totals[col] += 1;
+            virus_family_table.totals[col] += 1;
+            virus_month_infected.add(col, &month.0, &month.1);
+            let (k, l) = virus_family(r.virus.as_ref().and_then(|v| v.name.as_deref()));
+            virus_family_table.add(col, k, l);
+        }
+        detections[col] += r.virus.as_ref().and_then(|v| v.detections).map_or(1, |n| u64::from(n.max(1)));
+    }
+    let detections_table = Table {
+        key: "virus_detections".into(),
+        title: "ウイルス等検出数".into(),
+        partitions_total: false,
+        rows: vec![Row {
+            key: "detections".into(),
+            label: "検出数（届出に記載された件数の合計）".into(),
+            cells: detections.iter().copied().map(Cell::Count).collect(),
+        }],
+        total: detections.iter().copied().map(Cell::Count).collect(),
+    };
+
     let mut tables = vec![
         summary.table("summary", "届出件数", false, true),
         by_attack.table("attack_type", "手口別（不正アクセス）", false, true),
@@ -371,7 +447,16 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         by_technique.table("technique", "ATT&CK テクニック別", false, false),
         by_reporter.table("reporter_kind", "届出者種別", true, false),
         by_month.table("month", "月別", true, true),
+        virus.table("virus", "ウイルス届出件数（感染被害の有無）", true, true),
+        virus_month.table("virus_month", "ウイルス届出件数（月別）", true, true),
+        virus_month_infected.table("virus_month_infected", "ウイルス届出のうち感染被害あり（月別）", true, true),
+        virus_family_table.table("virus_family", "主なウイルス被害の内訳（感染被害ありの届出）", true, false),
+        detections_table,
     ];
+    // The virus side only where there is virus data (a period of the other form only has none).
+    if !records.iter().any(|r| r.form == ReportForm::Virus && col_of(r.received_on).is_some()) {
+        tables.retain(|t| !t.key.starts_with("virus"));
+    }
     for t in &mut tables {
         suppress(t, threshold);
     }
@@ -390,7 +475,7 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
     // nothing either alone does not.
     crate::audit::protect(&mut stats);
     // Months of the previous periods are not this period's months: only the first column.
-    if let Some(month) = stats.tables.iter_mut().find(|t| t.key == "month") {
+    for month in stats.tables.iter_mut().filter(|t| MONTHLY.contains(&t.key.as_str())) {
         let own: Vec<String> = period.months().iter().map(|(y, m)| format!("{y}-{m:02}")).collect();
         month.rows.retain(|r| own.contains(&r.key));
         for r in &mut month.rows {
@@ -495,6 +580,7 @@ mod tests {
             causes: causes.to_vec(),
             damages: vec![DamageCategory::DataDestructionExtortion],
             techniques: vec!["T1485".into()],
+            virus: None,
         }
     }
 

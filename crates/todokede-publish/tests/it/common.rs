@@ -49,6 +49,7 @@ pub fn seed_cases() -> Vec<CaseInput> {
                         .iter()
                         .map(|t| t.as_str().unwrap().to_owned())
                         .collect(),
+                    virus: (r["form"] == "virus").then(todokede_publish::stats::VirusRecord::default),
                 },
                 description: r["description"].as_str().unwrap().to_owned(),
                 discovery: s("discovery_narrative"),
@@ -56,6 +57,7 @@ pub fn seed_cases() -> Vec<CaseInput> {
                 cause: s("cause_narrative"),
                 response: s("response_narrative"),
                 known: KnownIdentifiers { reporter_label: "届出者".into(), ..Default::default() },
+                evidence: vec![],
             });
         }
     }

@@ -5,3 +5,4 @@ mod anonymisation;
 mod common;
 mod seed_report;
 mod suppression_audit;
+mod typography;

@@ -208,7 +208,9 @@ fn the_trend_chapter_counts_only_periods_with_data_speaks_without_p_values_and_h
     let headings: Vec<&str> = ch.subsections.iter().map(|s| s.heading.as_str()).collect();
     assert_eq!(headings, ["攻撃手口", "観測状況と攻撃経路", "対策"]);
     assert!(ch.subsections[0].bullets.iter().any(|b| b.text.contains("脅迫文を残す")));
-    assert!(ch.subsections[1].paragraphs[0].text.contains("アクセス制限の不備"), "{:?}", ch.subsections[1]);
+    let observed = format!("{:?}", ch.subsections[1]);
+    assert!(observed.contains("アクセス制限の不備"), "{observed}");
+    assert!(observed.contains("phpMyAdmin 経由での攻撃（2 件）"), "{observed}");
     assert!(ch.subsections[2].bullets.iter().any(|b| b.text.contains("バックアップ")));
     // The test behind the choice stays with the analyst.
     assert!(ch.analysis.contains("p = "), "{}", ch.analysis);
@@ -325,4 +327,87 @@ fn featured_points_are_headed_paragraphs_from_the_case_covering_the_seeds_concep
     assert!(
         paths.contains(&"featured.0.points.1.heading".to_owned()) && paths.contains(&"featured.0.points.1".to_owned())
     );
+}
+
+/// Issue 16, item 1 of the closing list: 観測状況と攻撃経路 says what the period's reports show —
+/// the routes by month, in the seed's words, and what the attached logs showed (the real sshd
+/// log of fixtures/evidence through the evidence analyser), as counts and kinds: never an
+/// address or an account of the log.
+#[test]
+fn the_observations_give_routes_by_month_and_what_the_attached_logs_showed_without_addresses() {
+    let log = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/evidence/OpenSSH_2k_lines1-1000.log"),
+    )
+    .unwrap();
+    let (_, _, findings) = todokede_analyse::evidence::analyse("sshd", &log[..]).unwrap();
+    assert!(findings.iter().any(|f| f.kind == "ssh_brute_force"), "{findings:?}");
+    let facts: Vec<todokede_publish::EvidenceFact> = findings
+        .iter()
+        .map(|f| todokede_publish::EvidenceFact {
+            kind: f.kind.to_owned(),
+            count: f.count,
+            sources: f.sources.clone(),
+            accounts: f.accounts.len(),
+        })
+        .collect();
+    let mut cases = seed_cases();
+    for c in cases.iter_mut().filter(|c| ["2019H2-03", "2019H2-04"].contains(&c.record.report.as_str())) {
+        c.evidence = facts.clone();
+    }
+    let period = Period::parse("2019H2").unwrap();
+    let records: Vec<CaseRecord> = cases.iter().map(|c| c.record.clone()).collect();
+    let statistics = stats::compute(&records, records.len() as u64, period, 3);
+    let choices = DraftChoices {
+        featured: featured_2019h2(),
+        notable: vec!["damage.data_destruction_extortion".into(), "damage.stepping_stone".into()],
+        keep: BTreeSet::new(),
+        listed: vec![],
+    };
+    let doc = generate(period, &cases, &records, &choices, statistics);
+
+    // The DB-wipe chapter: the seed's two routes, by month (and #6, Samba, which DOMAIN.md files
+    // under the same damage).
+    let wipe = &doc.technique_chapters[0].subsections[1];
+    assert_eq!(wipe.heading, "観測状況と攻撃経路");
+    assert_eq!(wipe.paragraphs[0].text, "IPA へ届出のあった 5 件については、次の攻撃経路（一部推定）を確認している。");
+    let routes: Vec<&str> = wipe.bullets.iter().map(|b| b.text.as_str()).collect();
+    assert_eq!(
+        routes,
+        [
+            "2019 年 8 月、9 月：アクセス制御が不十分な phpMyAdmin 経由での攻撃（2 件）",
+            "2019 年 11 月、12 月：外部からアクセス可能なデータベースサーバへの攻撃（2 件）",
+            "2019 年 11 月：外部からアクセス可能なファイル共有サービスへの攻撃（1 件）",
+        ]
+    );
+    // No log came with those reports: nothing is said about logs.
+    assert!(!format!("{wipe:?}").contains("ログ（"), "{wipe:?}");
+
+    // The stepping-stone chapter: #3 and #4 came with the sshd log.
+    let ch = doc.technique_chapters.iter().find(|c| c.key == "damage.stepping_stone").expect("chapter");
+    let obs = &ch.subsections[1];
+    let logs = obs.more.iter().find(|b| b.paragraphs.iter().any(|p| p.text.contains("添付されたログ"))).expect("logs");
+    assert!(logs.paragraphs[0].text.contains("（2 件の届出）"), "{:?}", logs.paragraphs);
+    let lines: Vec<&str> = logs.bullets.iter().map(|b| b.text.as_str()).collect();
+    assert!(lines[0].starts_with("項番 3：SSH への総当たりのログイン試行 "), "{lines:?}");
+    assert!(lines[1].starts_with("項番 4："), "{lines:?}");
+    assert!(lines[0].contains("か所、いずれも組織外"), "{lines:?}");
+    // Not one address, host name or account of the log reaches any rendering.
+    let opts = RenderOptions { draft: false, issued: "2026年11月".into() };
+    let html = render::html(&doc, &opts).unwrap();
+    let md = render::markdown(&doc, &opts);
+    // What the same report says without the logs: a value new in the output came from them.
+    let mut without = doc.clone();
+    for ch in &mut without.technique_chapters {
+        ch.subsections.clear();
+    }
+    let (html0, md0) = (render::html(&without, &opts).unwrap(), render::markdown(&without, &opts));
+    for f in &findings {
+        for v in f.sources.iter().chain(&f.accounts) {
+            let leaked = (html.contains(v.as_str()) && !html0.contains(v.as_str()))
+                || (md.contains(v.as_str()) && !md0.contains(v.as_str()));
+            assert!(!leaked, "{v} published");
+        }
+    }
+    assert!(html.contains("SSH への総当たりのログイン試行") && md.contains("SSH への総当たりのログイン試行"));
+    assert!(!html.contains("LabSZ") && !html.contains("173.234.31.186"));
 }

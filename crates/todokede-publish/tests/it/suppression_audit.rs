@@ -9,7 +9,7 @@ use crate::common;
 
 use todokede_domain::{AttackType, CauseCategory, DamageCategory, Period, ReportForm, ReporterKind};
 use todokede_publish::audit::{Var, audit};
-use todokede_publish::stats::{self, CaseRecord, Cell, Row, Statistics, Table};
+use todokede_publish::stats::{self, CaseRecord, Cell, Row, Statistics, Table, VirusRecord};
 
 fn seed_records() -> Vec<CaseRecord> {
     common::seed_cases().into_iter().map(|c| c.record).collect()
@@ -66,7 +66,7 @@ fn the_seed_periods_pass_the_audit_and_agree_with_each_other() {
     assert_eq!(cell("reports"), Cell::Count(12));
     // 2019H1 as its own period and as 2019H2's previous column: the same cells, so the two
     // publications together give away nothing.
-    for t in h2.tables.iter().filter(|t| t.key != "month") {
+    for t in h2.tables.iter().filter(|t| !stats::MONTHLY.contains(&t.key.as_str())) {
         let own = h1.tables.iter().find(|x| x.key == t.key).unwrap();
         for r in &t.rows {
             let mine = own.rows.iter().find(|x| x.key == r.key).map(|x| x.cells[0]).unwrap_or(Cell::Count(0));
@@ -149,11 +149,16 @@ fn generated(n: usize) -> Vec<CaseRecord> {
                 }
             }
             let incident = if i % 97 == 1 { format!("G{}", i - 1) } else { format!("G{i}") };
+            let form = if rng.next(40) == 0 { ReportForm::Virus } else { ReportForm::UnauthorizedAccess };
+            let virus = (form == ReportForm::Virus).then(|| VirusRecord {
+                name: Some(["Emotet", "LockBit ransomware", "Conficker worm", "AgentTesla", "未知の添付ファイル"][rng.skew(5)].into()),
+                detections: Some(1 + rng.next(30) as u32),
+            });
             CaseRecord {
                 report: format!("G{i}"),
                 incident,
                 received_on: time::Date::from_calendar_date(y, time::Month::try_from(month).unwrap(), day).unwrap(),
-                form: if rng.next(40) == 0 { ReportForm::Virus } else { ReportForm::UnauthorizedAccess },
+                form,
                 reporter_kind: Some(kinds[rng.skew(kinds.len())]),
                 has_damage: Some(rng.next(5) != 0),
                 attack_types: vec![[AttackType::Intrusion, AttackType::Impersonation, AttackType::Dos][rng.skew(3)]],
@@ -163,6 +168,7 @@ fn generated(n: usize) -> Vec<CaseRecord> {
                     ["T1110", "T1190", "T1078", "T1566", "T1485", "T1486", "T1021.004", "T1534"][rng.skew(8)]
                         .to_owned(),
                 ],
+                virus,
             }
         })
         .collect()
@@ -203,4 +209,60 @@ fn charts_draw_no_number_for_a_withheld_cell() {
     let month = s.tables.iter().find(|t| t.key == "month").unwrap();
     let points = month.rows.iter().filter(|r| !r.cells[0].is_withheld()).count();
     assert_eq!(line.matches("<circle").count(), points, "no point for a withheld month");
+}
+
+/// Issue 16, item 7 (DOMAIN.md §3.1): the virus side of 届出状況 — ウイルス届出件数 split into
+/// 感染被害あり / 検知のみ, per month (all and infected), 主なウイルス被害の内訳 by family and the
+/// detections — counted per report, under the same audited suppression as every other table.
+#[test]
+fn the_virus_tables_count_per_report_and_pass_the_audit() {
+    let keys = ["virus", "virus_month", "virus_month_infected", "virus_family", "virus_detections"];
+    // 2019H1 of the seeds: one virus report (the worm of #7), infected.
+    let records = seed_records();
+    let h1 = stats::compute(&records, 12, Period::parse("2019H1").unwrap(), 3);
+    for k in keys {
+        assert!(h1.tables.iter().any(|t| t.key == k), "2019H1 lacks {k}");
+    }
+    let virus = h1.tables.iter().find(|t| t.key == "virus").unwrap();
+    assert_eq!(virus.total[0], Cell::Suppressed, "one virus report is a small cell");
+    assert_eq!(virus.rows.iter().find(|r| r.key == "detected_only").unwrap().cells[0], Cell::Count(0));
+    assert_audit_passes(&h1);
+    // 2019H2 has no virus report of its own; its 2019H1 column is 2019H1's.
+    let h2 = stats::compute(&records, 18, Period::parse("2019H2").unwrap(), 3);
+    let v2 = h2.tables.iter().find(|t| t.key == "virus").unwrap();
+    assert_eq!((v2.total[0], v2.total[1]), (Cell::Count(0), Cell::Suppressed));
+    assert_audit_passes(&h2);
+
+    // The generated period: about 250 virus reports.
+    let records = generated(10_000);
+    let period = Period::parse("2019H2").unwrap();
+    let s = stats::compute(&records, 8_000, period, 3);
+    assert_audit_passes(&s);
+    let t = |k: &str| s.tables.iter().find(|t| t.key == k).unwrap();
+    let count = |c: Cell| c.count().unwrap_or(0);
+    let virus_reports = records.iter().filter(|r| period.contains(r.received_on) && r.form == ReportForm::Virus).count();
+    let infected = records
+        .iter()
+        .filter(|r| period.contains(r.received_on) && r.form == ReportForm::Virus && r.has_damage == Some(true))
+        .count();
+    assert!(virus_reports > 100, "{virus_reports}");
+    assert_eq!(count(t("virus").total[0]), virus_reports as u64);
+    assert_eq!(count(t("virus_month").total[0]), virus_reports as u64);
+    assert_eq!(count(t("virus_family").total[0]), infected as u64);
+    let summary = t("summary");
+    let cell = |k: &str| summary.rows.iter().find(|r| r.key == k).unwrap().cells[0];
+    assert_eq!(count(cell("virus")), virus_reports as u64);
+    // 検出数: the reports' own counts summed.
+    let detections: u64 = records
+        .iter()
+        .filter(|r| period.contains(r.received_on) && r.form == ReportForm::Virus)
+        .map(|r| u64::from(r.virus.as_ref().unwrap().detections.unwrap()))
+        .sum();
+    assert_eq!(t("virus_detections").rows[0].cells[0], Cell::Count(detections));
+    // The families IPA names, Emotet first; months only of the period itself.
+    assert_eq!(t("virus_family").rows[0].label, "Emotet");
+    assert!(t("virus_month").rows.iter().all(|r| r.cells.len() == 1 && r.key.starts_with("2019-")));
+    // A lone small family in the infected partition is protected across tables.
+    let small = t("virus_family").rows.iter().filter(|r| r.cells[0] == Cell::Suppressed).count();
+    eprintln!("virus families suppressed: {small}");
 }
