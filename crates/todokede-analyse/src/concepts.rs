@@ -13,6 +13,10 @@ pub struct ConceptHit {
     pub negated: bool,
     /// The matched words (shown as the explanation of a decision).
     pub phrase: String,
+    /// An affirmed match lies in a sentence that states a cause (「原因は…」, 「…により侵入」,
+    /// "caused by", "due to"): the concept is then also the feature `c:NAME@cause`, so the
+    /// model can tell a contractor who caused the breach from one who merely investigated it.
+    pub in_cause_sentence: bool,
 }
 
 struct Concept {
@@ -27,12 +31,18 @@ struct Concepts {
     denial_after: Regex,
     /// Denial just before a match ("no data was exfiltrated", "never encrypted").
     denial_before: Regex,
+    /// A sentence with one of these words states a cause.
+    cause_marker: Regex,
 }
 
 fn concepts() -> &'static Concepts {
     static C: OnceLock<Concepts> = OnceLock::new();
     C.get_or_init(|| {
-        let list: Vec<Concept> = include_str!("../data/concepts.txt")
+        let file = std::env::var("TODOKEDE_EXP_CONCEPTS")
+            .ok()
+            .map(|p| &*Box::leak(std::fs::read_to_string(p).unwrap().into_boxed_str()))
+            .unwrap_or(include_str!("../data/concepts.txt"));
+        let list: Vec<Concept> = file
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
             .map(|l| {
@@ -55,8 +65,36 @@ fn concepts() -> &'static Concepts {
                 r"(?:\bno|\bnot|\bnever|n't|\bwithout|\bnor|\bneither|no evidence (?:of|that)|no sign(?:s)? of|no indication (?:of|that))(?:\s+\S+){0,3}\s*$",
             )
             .unwrap(),
+            cause_marker: Regex::new(CAUSE_MARKER).unwrap(),
         }
     })
+}
+
+/// Words that make a sentence the statement of a cause (matched on lower-cased text).
+const CAUSE_MARKER: &str = r"原因|起因|要因|経路|経由|ため|によ(?:り|って|る)|突かれ|悪用され|判明|とみられ|と見られ|可能性が高|\bcause|caused by|due to|because|stemmed from|result(?:ed)? (?:of|from)|attributed to|(?:was|were) (?:made )?possible|allowed|enabled|\bthrough\b|\bvia\b|exploit|led to|traced (?:back )?to";
+
+/// The byte ranges of the sentences of `lower` that state a cause.
+fn cause_sentences(lower: &str, marker: &Regex) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = lower.char_indices().peekable();
+    while let Some((i, ch)) = chars.next() {
+        let ends = match ch {
+            '。' | '\n' | '!' | '?' | '！' | '？' => true,
+            '.' => chars.peek().is_none_or(|(_, n)| n.is_whitespace()),
+            _ => false,
+        };
+        if ends {
+            if marker.is_match(&lower[start..i]) {
+                out.push((start, i));
+            }
+            start = i + ch.len_utf8();
+        }
+    }
+    if start < lower.len() && marker.is_match(&lower[start..]) {
+        out.push((start, lower.len()));
+    }
+    out
 }
 
 /// The names of every concept (for the model's feature list and the documentation).
@@ -68,12 +106,15 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 /// every one of its matches is denied.
 pub fn find(lower: &str) -> Vec<ConceptHit> {
     let c = concepts();
+    let causal = cause_sentences(lower, &c.cause_marker);
+    let in_cause = |at: usize| causal.iter().any(|(s, e)| (*s..*e).contains(&at));
     let mut out = Vec::new();
     // One regex at a time: a RegexSet of these alternations thrashes its DFA cache (measured
     // 18 ms per 2 KB report; one at a time 0.09 ms, benches/classify.rs).
     for concept in &c.list {
         let mut first_affirmed: Option<String> = None;
         let mut first_denied: Option<String> = None;
+        let mut in_cause_sentence = false;
         for m in concept.re.find_iter(lower) {
             let denied = concept.negatable && {
                 let after = &lower[m.end()..];
@@ -84,13 +125,18 @@ pub fn find(lower: &str) -> Vec<ConceptHit> {
             if slot.is_none() {
                 *slot = Some(m.as_str().chars().take(40).collect());
             }
-            if first_affirmed.is_some() {
+            in_cause_sentence |= !denied && in_cause(m.start());
+            if first_affirmed.is_some() && (in_cause_sentence || causal.is_empty()) {
                 break;
             }
         }
         match (first_affirmed, first_denied) {
-            (Some(phrase), _) => out.push(ConceptHit { concept: concept.name, negated: false, phrase }),
-            (None, Some(phrase)) => out.push(ConceptHit { concept: concept.name, negated: true, phrase }),
+            (Some(phrase), _) => {
+                out.push(ConceptHit { concept: concept.name, negated: false, phrase, in_cause_sentence })
+            }
+            (None, Some(phrase)) => {
+                out.push(ConceptHit { concept: concept.name, negated: true, phrase, in_cause_sentence: false })
+            }
             (None, None) => {}
         }
     }

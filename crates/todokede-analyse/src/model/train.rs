@@ -98,7 +98,7 @@ pub fn cross_validate(
     folds: usize,
     config: &TrainConfig,
 ) -> Vec<(LabelledCase, crate::Classification)> {
-    let fold_of = |c: &LabelledCase| (mix(fnv(&c.group)) % folds as u64) as usize;
+    let fold_of = |c: &LabelledCase| fold_of(&c.group, folds);
     let mut out = Vec::new();
     for fold in 0..folds {
         let (held_out, training): (Vec<&LabelledCase>, Vec<&LabelledCase>) =
@@ -112,6 +112,11 @@ pub fn cross_validate(
     }
     out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     out
+}
+
+/// The cross-validation fold of a group (a site, a case).
+pub fn fold_of(group: &str, folds: usize) -> usize {
+    (mix(fnv(group)) % folds as u64) as usize
 }
 
 fn fnv(s: &str) -> u64 {
@@ -166,6 +171,10 @@ pub fn train_with(cases: &[LabelledCase], trained_on: &str, config: &TrainConfig
     let mut b = vec![0f32; nl];
     let mut gb = vec![1e-6f32; nl];
     let mut order: Vec<usize> = (0..examples.len()).collect();
+    let avg_from: usize = std::env::var("TODOKEDE_EXP_AVG").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
+    let mut wsum = vec![0f32; if avg_from < config.epochs { nf * nl } else { 0 }];
+    let mut bsum = vec![0f32; nl];
+    let mut averaged = 0f32;
     for epoch in 0..config.epochs {
         order.sort_by_key(|i| mix((epoch as u64) << 32 | *i as u64));
         for &i in &order {
@@ -186,6 +195,19 @@ pub fn train_with(cases: &[LabelledCase], trained_on: &str, config: &TrainConfig
                 }
             }
         }
+        if epoch >= avg_from {
+            for (s, x) in wsum.iter_mut().zip(&w) {
+                *s += x;
+            }
+            for (s, x) in bsum.iter_mut().zip(&b) {
+                *s += x;
+            }
+            averaged += 1.0;
+        }
+    }
+    if averaged > 0.0 {
+        w = wsum.into_iter().map(|s| s / averaged).collect();
+        b = bsum.into_iter().map(|s| s / averaged).collect();
     }
     let mut weights = HashMap::new();
     for (fi, f) in vocab.iter().enumerate() {
