@@ -96,11 +96,7 @@ struct Knowledge {
 fn knowledge() -> &'static Knowledge {
     static K: OnceLock<Knowledge> = OnceLock::new();
     K.get_or_init(|| {
-        let file = std::env::var("TODOKEDE_EXP_RULES")
-            .ok()
-            .map(|p| &*Box::leak(std::fs::read_to_string(p).unwrap().into_boxed_str()))
-            .unwrap_or(include_str!("../data/rules.txt"));
-        let rules = file
+        let rules = include_str!("../data/rules.txt")
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
             .map(|l| {
@@ -271,8 +267,7 @@ pub fn classify(text: &str) -> Classification {
 fn explain(feature: &str, features: &TextFeatures) -> String {
     if let Some((_, phrase)) = features.phrases.iter().find(|(f, _)| f == feature) {
         return match feature.strip_prefix("c:") {
-            Some(c) if c.ends_with("@cause") => format!("「{phrase}」（{}、原因を述べる文）", c.trim_end_matches("@cause")),
-        Some(c) if c.ends_with("!neg") => format!("「{phrase}」（否定 {}）", c.trim_end_matches("!neg")),
+            Some(c) if c.ends_with("!neg") => format!("「{phrase}」（否定 {}）", c.trim_end_matches("!neg")),
             Some(c) => format!("「{phrase}」（{c}）"),
             None => format!("「{phrase}」（規則）"),
         };

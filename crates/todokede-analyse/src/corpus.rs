@@ -178,10 +178,7 @@ pub fn training_cases(s: &TrainingSources<'_>) -> Result<Vec<LabelledCase>, Stri
     if let Some(texts) = s.incident_texts {
         let mut train = split_ids(s.split, "train")?;
         train.extend(split_ids(s.split, "dev")?);
-        let w: f32 = std::env::var("TODOKEDE_EXP_REALW").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
-        out.extend(
-            parse_jsonl(texts)?.into_iter().filter(|c| train.contains(&c.id)).map(|c| LabelledCase { weight: w, ..c }),
-        );
+        out.extend(parse_jsonl(texts)?.into_iter().filter(|c| train.contains(&c.id)));
     }
     for c in &s.confirmed {
         out.push(LabelledCase { weight: CONFIRMED_WEIGHT, ..c.clone() });

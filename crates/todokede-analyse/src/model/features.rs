@@ -34,11 +34,6 @@ pub fn extract(normalised: &str, rule_hits: &[(String, String)]) -> TextFeatures
         for w in run.windows(3) {
             grams.push(format!("3:{}{}{}", w[0], w[1], w[2]));
         }
-        if exp_g4() {
-            for w in run.windows(4) {
-                grams.push(format!("4:{}{}{}{}", w[0], w[1], w[2], w[3]));
-            }
-        }
         if run.len() == 1 {
             grams.push(format!("1:{}", run[0]));
         }
@@ -83,20 +78,13 @@ pub fn extract(normalised: &str, rule_hits: &[(String, String)]) -> TextFeatures
     flush_run(&mut run, &mut grams);
     grams.sort_unstable();
     grams.dedup();
-    let mass = std::env::var("TODOKEDE_EXP_MASS").ok().and_then(|v| v.parse().ok()).unwrap_or(NGRAM_MASS);
-    let weight = mass / grams.len().max(1) as f32;
+    let weight = NGRAM_MASS / grams.len().max(1) as f32;
     let mut values: Vec<(String, f32)> = grams.into_iter().map(|g| (g, weight)).collect();
     let mut phrases = Vec::new();
-    let cw: f32 = std::env::var("TODOKEDE_EXP_CW").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
-    let cause_context = std::env::var("TODOKEDE_EXP_CAUSECTX").map_or(true, |v| v == "1");
-    for ConceptHit { concept, negated, phrase, in_cause_sentence } in concepts::find(&lower) {
+    for ConceptHit { concept, negated, phrase } in concepts::find(&lower) {
         let f = if negated { format!("c:{concept}!neg") } else { format!("c:{concept}") };
-        if in_cause_sentence && cause_context && ctx_only().as_ref().is_none_or(|l| l.iter().any(|c| c == concept)) {
-            phrases.push((format!("{f}@cause"), phrase.clone()));
-            values.push((format!("{f}@cause"), cw));
-        }
         phrases.push((f.clone(), phrase));
-        values.push((f, cw));
+        values.push((f, 1.0));
     }
     for (target, snippet) in rule_hits {
         let f = format!("r:{target}");
@@ -108,15 +96,6 @@ pub fn extract(normalised: &str, rule_hits: &[(String, String)]) -> TextFeatures
     values.sort_by(|a, b| a.0.cmp(&b.0));
     values.dedup_by(|a, b| a.0 == b.0);
     TextFeatures { values, phrases }
-}
-
-fn exp_g4() -> bool {
-    static G: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *G.get_or_init(|| std::env::var("TODOKEDE_EXP_G4").is_ok())
-}
-fn ctx_only() -> &'static Option<Vec<String>> {
-    static G: std::sync::OnceLock<Option<Vec<String>>> = std::sync::OnceLock::new();
-    G.get_or_init(|| std::env::var("TODOKEDE_EXP_CTX_ONLY").ok().map(|v| v.split(',').map(str::to_owned).collect()))
 }
 
 /// The Snowball (Porter 2) stem of an English word: "patched", "patches", "patching" → "patch".

@@ -28,7 +28,7 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 30,
             learning_rate: 0.1,
-            l2: 1e-5,
+            l2: 3e-4,
             prune: 0.02,
             max_positive_weight: 3.0,
             min_document_frequency: 3,
@@ -171,10 +171,6 @@ pub fn train_with(cases: &[LabelledCase], trained_on: &str, config: &TrainConfig
     let mut b = vec![0f32; nl];
     let mut gb = vec![1e-6f32; nl];
     let mut order: Vec<usize> = (0..examples.len()).collect();
-    let avg_from: usize = std::env::var("TODOKEDE_EXP_AVG").ok().and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
-    let mut wsum = vec![0f32; if avg_from < config.epochs { nf * nl } else { 0 }];
-    let mut bsum = vec![0f32; nl];
-    let mut averaged = 0f32;
     for epoch in 0..config.epochs {
         order.sort_by_key(|i| mix((epoch as u64) << 32 | *i as u64));
         for &i in &order {
@@ -195,19 +191,6 @@ pub fn train_with(cases: &[LabelledCase], trained_on: &str, config: &TrainConfig
                 }
             }
         }
-        if epoch >= avg_from {
-            for (s, x) in wsum.iter_mut().zip(&w) {
-                *s += x;
-            }
-            for (s, x) in bsum.iter_mut().zip(&b) {
-                *s += x;
-            }
-            averaged += 1.0;
-        }
-    }
-    if averaged > 0.0 {
-        w = wsum.into_iter().map(|s| s / averaged).collect();
-        b = bsum.into_iter().map(|s| s / averaged).collect();
     }
     let mut weights = HashMap::new();
     for (fi, f) in vocab.iter().enumerate() {
