@@ -137,6 +137,40 @@ mod tests {
         assert_eq!(hit("情報漏えいは確認されていない。", "leak"), Some(true));
     }
 
+    /// Issue 14's failure patterns: "under investigation" worded indirectly, attempts that end
+    /// without harm, and a contractor who only investigated.
+    #[test]
+    fn unknown_causes_attempts_and_contractors_in_their_many_wordings() {
+        for t in [
+            "現在、影響を受けた会員数と原因を調査しています。",
+            "どのように置かれたのかを特定することはできませんでした。",
+            "改ざんの原因は制作会社とともに調べておりますが、まだ分かっておりません。",
+            "How the attackers obtained the password is still unknown.",
+            "The investigation did not uncover any evidence of what the initial method of entry was.",
+        ] {
+            assert_eq!(hit(t, "cause_unknown"), Some(false), "{t}");
+        }
+        // Not knowing who attacked, or for how long, is not an unknown cause.
+        assert_eq!(hit("だれが攻撃したかは特定できなかった。", "cause_unknown"), None);
+        for t in [
+            "被害の状況：なし",
+            "このうちログインに成功したアカウントはありません。",
+            "支払いはしていません。",
+            "430 recipients, 0 credentials entered per proxy logs.",
+            "Our investigation found no evidence that any patient information was accessed.",
+        ] {
+            assert_eq!(hit(t, "no_damage"), Some(false), "{t}");
+        }
+        assert_eq!(hit("CDNで吸収され、閲覧への影響はなかった。", "blocked"), Some(false));
+        assert_eq!(hit("報告のみです。", "report_only"), Some(false));
+        assert_eq!(hit("外部の専門業者に調査を依頼しました。", "vendor_investigating"), Some(false));
+        assert_eq!(hit("外部の事業者が解析した結果、不正なプログラムと分かった。", "vendor"), None);
+        assert_eq!(hit("委託先のサーバが不正アクセスを受け、情報が流出した。", "vendor_breach"), Some(false));
+        assert_eq!(hit("Webサイトに攻撃用ツールが設置されていた。", "file_planted"), Some(false));
+        assert_eq!(hit("The attacker created a mail forwarding rule.", "settings_changed"), Some(false));
+        assert_eq!(hit("直ちにカード決済を停止しました。", "outage"), Some(false));
+    }
+
     #[test]
     fn every_concept_compiles_and_has_a_unique_name() {
         let all: Vec<_> = names().collect();

@@ -28,7 +28,7 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 30,
             learning_rate: 0.1,
-            l2: 1e-5,
+            l2: 3e-4,
             prune: 0.02,
             max_positive_weight: 3.0,
             min_document_frequency: 3,
@@ -98,7 +98,7 @@ pub fn cross_validate(
     folds: usize,
     config: &TrainConfig,
 ) -> Vec<(LabelledCase, crate::Classification)> {
-    let fold_of = |c: &LabelledCase| (mix(fnv(&c.group)) % folds as u64) as usize;
+    let fold_of = |c: &LabelledCase| fold_of(&c.group, folds);
     let mut out = Vec::new();
     for fold in 0..folds {
         let (held_out, training): (Vec<&LabelledCase>, Vec<&LabelledCase>) =
@@ -112,6 +112,11 @@ pub fn cross_validate(
     }
     out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     out
+}
+
+/// The cross-validation fold of a group (a site, a case).
+pub fn fold_of(group: &str, folds: usize) -> usize {
+    (mix(fnv(group)) % folds as u64) as usize
 }
 
 fn fnv(s: &str) -> u64 {

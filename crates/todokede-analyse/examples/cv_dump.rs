@@ -1,0 +1,76 @@
+//! Grouped 5-fold cross-validation of the training set, every held-out case's label
+//! probabilities written as JSON lines (for studying decision rules on CV, never on test).
+//!
+//!     cargo run -p todokede-analyse --example cv_dump -- OUT.jsonl [settings]
+use todokede_analyse::corpus::{self, TrainingSources};
+use todokede_analyse::model::train::{TrainConfig, fold_of, train_with};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let out_path = &args[1];
+    let config = TrainConfig::with_overrides(args.get(2).map(String::as_str).unwrap_or("")).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let mut written_files: Vec<_> = std::fs::read_dir(root.join("fixtures/corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_str().unwrap();
+            n.ends_with(".jsonl") && (n.starts_with("written_train") || n.starts_with("veris"))
+        })
+        .collect();
+    written_files.sort();
+    let written: Vec<String> = written_files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    let seeds = [read("fixtures/seeds/2019H1.json"), read("fixtures/seeds/2019H2.json")];
+    let expected = read("fixtures/seeds/expected.json");
+    let split = read("fixtures/corpus/split.json");
+    let texts = read("../shared/data/incident_texts/cases.jsonl");
+    let cases = corpus::training_cases(&TrainingSources {
+        written: written.iter().map(String::as_str).collect(),
+        seeds: seeds.iter().map(String::as_str).collect(),
+        seeds_expected: &expected,
+        incident_texts: Some(&texts),
+        split: &split,
+        confirmed: vec![],
+    })
+    .unwrap();
+    let mut out = String::new();
+    for fold in 0..5 {
+        let training: Vec<_> = cases.iter().filter(|c| fold_of(&c.group, 5) != fold).cloned().collect();
+        let model = train_with(&training, "cv", &config);
+        for c in cases.iter().filter(|c| fold_of(&c.group, 5) == fold) {
+            let normalised = todokede_analyse::normalise(&c.text);
+            let hits = todokede_analyse::classify::rule_hits(&normalised);
+            let features = todokede_analyse::model::features::extract(&normalised, &hits);
+            let probs: serde_json::Map<String, serde_json::Value> = model
+                .predict(&features)
+                .into_iter()
+                .map(|p| (p.label, serde_json::json!(p.probability)))
+                .collect();
+            let concepts: Vec<&str> = features
+                .values
+                .iter()
+                .map(|(f, _)| f.as_str())
+                .filter(|f| f.starts_with("c:") || f.starts_with("r:"))
+                .collect();
+            let got = todokede_analyse::classify_with(&model, &normalised);
+            let key = |v: &[todokede_analyse::Decision<todokede_domain::CauseCategory>]| -> Vec<String> {
+                v.iter().map(|d| d.value.to_string()).collect()
+            };
+            let line = serde_json::json!({
+                "id": c.id, "lang": c.lang, "written": c.written, "fold": fold,
+                "causes": c.causes.as_ref().map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+                "damages": c.damages.as_ref().map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+                "attack_types": c.attack_types.as_ref().map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
+                "has_damage": c.has_damage,
+                "probs": probs, "features": concepts,
+                "got_causes": key(&got.causes),
+                "got_damages": got.damages.iter().filter(|d| !d.needs_review).map(|d| d.value.to_string()).collect::<Vec<_>>(),
+                "got_has_damage": got.has_damage,
+            });
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+    }
+    std::fs::write(out_path, out).unwrap();
+}
