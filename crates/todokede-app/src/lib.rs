@@ -9,13 +9,15 @@
 //! - [`publication`]: statistics, drafts, edits, approval, rendering;
 //! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies, the outbox worker;
 //! - [`accounts`]: passwords, one-time passwords, TOTP, the login lockout policy;
-//! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries).
+//! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries);
+//! - [`backup`]: an online copy of an SQLite store, and its checked restore.
 //!
 //! Errors are [`AppError`]: an adapter maps its kinds (not found, invalid, conflict,
 //! unavailable, internal) to its own answers (HTTP status, exit code).
 
 pub mod accounts;
 pub mod analysis;
+pub mod backup;
 pub mod classification;
 pub mod crossref;
 mod error;

@@ -42,11 +42,13 @@ pub(super) async fn login(
     let user = match accounts::login(&st.store, &email, &f.password, &f.code, &client.0).await {
         accounts::Login::Ok(user) => user,
         accounts::Login::Locked => {
+            st.metrics.login_failed();
             let mut r = render(&st, &c, "login.html", context! { error => generic });
             *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             return r;
         }
         accounts::Login::Failed => {
+            st.metrics.login_failed();
             let mut r = render(&st, &c, "login.html", context! { error => generic });
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             return r;
@@ -120,12 +122,28 @@ pub(super) async fn account_page(State(st): State<AppState>, Analyst(c, user): A
 
 pub(super) async fn account_totp(
     State(st): State<AppState>,
+    client: crate::client::ClientAddr,
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     if get("action") == "off" {
-        let _ = st.store.set_totp(user.id, None).await;
-        return Redirect::to("/account").into_response();
+        // Only with the current password: a session alone cannot remove the second factor.
+        if !accounts::reauthenticate(&st.store, &user, get("password"), &client.0).await {
+            return error_page(
+                &st,
+                &c,
+                StatusCode::FORBIDDEN,
+                "現在のパスワードが正しくないため、2段階認証を無効にできませんでした。",
+                "The current password is not right; two-step verification stays on.",
+            );
+        }
+        return match st.store.set_totp(user.id, None).await {
+            Ok(()) => {
+                let _ = st.store.audit(Some(user.id), "totp.off", None, None).await;
+                Redirect::to("/account").into_response()
+            }
+            Err(e) => UiError::from(e).page(&st, &c),
+        };
     }
     // Turned on only with a code that proves the authenticator holds the secret.
     let secret = get("secret");
