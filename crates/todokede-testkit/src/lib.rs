@@ -160,6 +160,22 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Mark this build's newest migration as not applied (`false`) or applied again: a database
+    /// another version left behind, for the readiness check.
+    pub async fn mark_latest_migration(&self, applied: bool) {
+        const SQL: &str =
+            "UPDATE _sqlx_migrations SET success = $1 WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)";
+        if self.pg_admin.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+            sqlx::query(SQL).bind(applied).execute(&mut conn).await.expect("mark migration");
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("open sqlite");
+            sqlx::query(SQL).bind(applied).execute(&mut conn).await.expect("mark migration");
+        }
+    }
+}
+
 impl Outage {
     pub async fn end(self) {
         match self {

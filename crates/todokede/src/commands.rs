@@ -313,14 +313,16 @@ fn redact(url: &str) -> String {
 async fn serve(store: Store, listen: std::net::SocketAddr, cfg: ServeConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    // The handlers exist before anyone can know the address: a SIGTERM right after start
+    // drains too, instead of killing the process.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     // The first line on stdout is the address: tests and scripts that use port 0 read it.
     println!("listening on http://{addr}");
     tracing::info!(%addr, "todokede serving");
-    todokede_web::serve::run(store, listener, cfg, async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    todokede_web::serve::run(store, listener, cfg, async move {
+        tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
     })
     .await?;
     Ok(())

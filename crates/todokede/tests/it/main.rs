@@ -11,6 +11,7 @@
 //! loops over backends is a test per backend (`todokede_testkit::on_both_backends!`).
 
 mod api;
+mod backup;
 mod cli;
 mod common;
 mod crossref;
@@ -21,6 +22,7 @@ mod journeys;
 mod learning;
 mod limits;
 mod mail;
+mod ops;
 mod outbox;
 mod publication;
 mod server_limits;
