@@ -66,22 +66,25 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), AppError>
     Ok(())
 }
 
-/// The worker loop of `serve`: claim jobs, run them, record the outcome. Polls when idle.
-pub async fn run_worker(store: Store) {
-    loop {
+/// The worker loop of `serve`: claim jobs, run them, record the outcome. Polls when idle. When
+/// `stop` turns true it finishes the job it is running, gives the unstarted claimed ones back
+/// (`Store::release_jobs`) and returns.
+pub async fn run_worker(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
         let jobs = match store.claim_jobs(16, time::Duration::minutes(5)).await {
             Ok(j) => j,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim analysis jobs");
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                pause(Duration::from_secs(2), &mut stop).await;
                 continue;
             }
         };
         if jobs.is_empty() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            pause(Duration::from_millis(200), &mut stop).await;
             continue;
         }
-        for job in jobs {
+        let mut jobs = jobs.into_iter();
+        for job in jobs.by_ref() {
             let outcome = match &job.kind {
                 JobKind::Analyse => analyse_report(&store, job.report_id).await,
                 JobKind::Unknown(other) => Err(AppError::Internal(format!("unknown job kind {other}"))),
@@ -93,6 +96,24 @@ pub async fn run_worker(store: Store) {
             if let Err(e) = store.finish_job(job.id, err.as_deref()).await {
                 tracing::warn!(job = job.id, error = %e, "cannot record job outcome");
             }
+            if *stop.borrow() {
+                break;
+            }
         }
+        let rest: Vec<i64> = jobs.map(|j| j.id).collect();
+        if !rest.is_empty() {
+            if let Err(e) = store.release_jobs(&rest).await {
+                tracing::warn!(error = %e, count = rest.len(), "claimed jobs not given back; they wait for the lease");
+            }
+        }
+    }
+    tracing::info!("analysis worker stopped");
+}
+
+/// Sleep for `d`, or until `stop` turns true.
+pub async fn pause(d: Duration, stop: &mut tokio::sync::watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = stop.wait_for(|s| *s) => {}
     }
 }

@@ -45,6 +45,7 @@ impl From<StoreError> for AppError {
                 AppError::Conflict("already exists".into())
             }
             StoreError::Corrupt(_) => AppError::Internal(e.to_string()),
+            StoreError::Unsupported(m) => AppError::Invalid(m),
             StoreError::Unavailable(_) | StoreError::BadUrl(_) => AppError::Unavailable(e),
         }
     }

@@ -11,13 +11,15 @@
 //! - [`accounts`]: passwords, one-time passwords, TOTP, recovery codes, the login lockout
 //!   policy, the account lifecycle (create, change, reset, disable);
 //! - [`settings`]: what admins change at run time (one-time password lifetime, four eyes);
-//! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries).
+//! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries);
+//! - [`backup`]: an online copy of an SQLite store, and its checked restore.
 //!
 //! Errors are [`AppError`]: an adapter maps its kinds (not found, invalid, conflict,
 //! unavailable, internal) to its own answers (HTTP status, exit code).
 
 pub mod accounts;
 pub mod analysis;
+pub mod backup;
 pub mod classification;
 pub mod crossref;
 mod error;

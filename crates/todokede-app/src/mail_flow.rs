@@ -120,15 +120,55 @@ fn acknowledgement(
             raw: m.raw,
         }),
         Err(e) => {
-            tracing::warn!(report = %receipt.tracking_number, error = %e, "acknowledgement not composed");
+            let error = todokede_mail::outbound::scrub_addresses(&e.to_string());
+            tracing::warn!(report = %receipt.tracking_number, %error, "acknowledgement not composed");
             None
         }
     }
 }
 
-/// Queue acknowledgements. The reports are stored already; a failure here loses only the
-/// courtesy mail, so it is logged, not returned.
+/// Acknowledgements one address gets in [`ACK_WINDOW`]. Whoever files a report names the
+/// address (a web form's field, a mail's From), so without a bound todokede would mail any
+/// address as often as strangers submit — a mail cannon aimed at a victim's mailbox, with our
+/// name on it. Reports over the bound are stored as always; only the courtesy mail is not
+/// sent, and the omission is audited (`mail.ack_limited`) so an analyst can see it.
+pub const ACKS_PER_ADDRESS: i64 = 5;
+pub const ACK_WINDOW: time::Duration = time::Duration::hours(24);
+
+/// Whether an acknowledgement may go to `to` now (counts it; the counter is shared by every
+/// process on the database). Refused acknowledgements are audited against their report. A
+/// database fault refuses too: the mail would not have been queued either.
+pub async fn acknowledgement_allowed(store: &Store, to: &str, report: ReportId) -> bool {
+    let key = format!("ack:{}", to.trim().to_lowercase());
+    match store.limit_hit(&key, ACK_WINDOW).await {
+        Ok(n) if n <= ACKS_PER_ADDRESS => true,
+        Ok(n) => {
+            let tn = store.report(report).await.ok().flatten().map(|r| r.tracking_number.to_string());
+            // The address is personal data: the audit names the report, not the recipient.
+            let detail = format!("acknowledgement {n} to one address within 24 h; not sent");
+            let _ = store.audit(None, "mail.ack_limited", tn.as_deref(), Some(&detail)).await;
+            false
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count acknowledgements; not sent");
+            false
+        }
+    }
+}
+
+/// Queue acknowledgements, each within [`ACKS_PER_ADDRESS`]. The reports are stored already;
+/// a failure here loses only the courtesy mail, so it is logged, not returned.
 async fn queue_acknowledgements(store: &Store, acks: Vec<todokede_store::NewMail>) {
+    let mut allowed = Vec::with_capacity(acks.len());
+    for ack in acks {
+        if acknowledgement_allowed(store, &ack.to, ack.report).await {
+            allowed.push(ack);
+        }
+    }
+    let acks = allowed;
+    if acks.is_empty() {
+        return;
+    }
     if let Err(e) = store.enqueue_mails(&acks).await {
         tracing::warn!(error = %e, count = acks.len(), "acknowledgements not queued");
     }
@@ -244,17 +284,25 @@ impl OutboxPolicy {
 
 /// The outbox worker of `serve`: claims due mail with a lease (so several processes on one
 /// database send each mail once), sends it, and records the outcome: sent, retried later with
-/// back-off, or — after `give_up_after` — marked failed and written to the audit log.
-pub async fn run_outbox(store: Store, smtp: Smtp, policy: OutboxPolicy) {
+/// back-off, or — after `give_up_after` — marked failed and written to the audit log. When
+/// `stop` turns true it finishes the send in progress, gives the rest of its claim back and
+/// returns.
+pub async fn run_outbox(
+    store: Store,
+    smtp: Smtp,
+    policy: OutboxPolicy,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let lease = time::Duration::try_from(policy.lease).unwrap_or(time::Duration::minutes(10));
-    loop {
+    while !*stop.borrow() {
         let claimed_at = std::time::Instant::now();
         let due = store.claim_mail(OutboxPolicy::BATCH, lease).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot read the outbox");
             vec![]
         });
         let idle = due.is_empty();
-        for m in due {
+        let mut due = due.into_iter();
+        for m in due.by_ref() {
             // A send that outlived half the lease leaves the rest to the next claim (whoever
             // makes it), rather than risk sending a mail another worker has claimed meanwhile.
             if claimed_at.elapsed() > policy.lease / 2 {
@@ -268,11 +316,21 @@ pub async fn run_outbox(store: Store, smtp: Smtp, policy: OutboxPolicy) {
                 }
                 Err(err) => record_failure(&store, &policy, &m, &err).await,
             }
+            if *stop.borrow() {
+                break;
+            }
+        }
+        let rest: Vec<i64> = due.map(|m| m.id).collect();
+        if !rest.is_empty() {
+            if let Err(e) = store.release_mail(&rest).await {
+                tracing::warn!(error = %e, count = rest.len(), "claimed mail not given back; it waits for the lease");
+            }
         }
         if idle {
-            tokio::time::sleep(policy.poll).await;
+            crate::analysis::pause(policy.poll, &mut stop).await;
         }
     }
+    tracing::info!("outbox worker stopped");
 }
 
 async fn record_failure(store: &Store, policy: &OutboxPolicy, m: &todokede_store::QueuedMail, err: &str) {

@@ -164,14 +164,79 @@ impl Smtp {
             Some(from.parse().map_err(|e| format!("from: {e}"))?),
             vec![to.parse().map_err(|e| format!("to: {e}"))?],
         )
-        .map_err(|e| e.to_string())?;
-        self.transport.send_raw(&envelope, raw).await.map(|_| ()).map_err(|e| e.to_string())
+        .map_err(|e| scrub_addresses(&e.to_string()))?;
+        self.transport.send_raw(&envelope, raw).await.map(|_| ()).map_err(|e| scrub_addresses(&e.to_string()))
     }
+}
+
+/// Text with every e-mail address in it replaced by `<address>`. SMTP servers quote the
+/// recipient in their refusals (`550 5.1.1 <taro@example.jp>: Recipient address rejected`),
+/// and a reporter's address is personal data that belongs in the outbox row the admins see,
+/// not in logs or stored error text. An address is a run of characters around an `@` up to
+/// whitespace, brackets, quotes or punctuation that cannot be in one; a domain needs a dot or
+/// a bracket (`user@[192.0.2.1]`) — so a stray `@` ("at @ 10:00") stays.
+pub fn scrub_addresses(text: &str) -> String {
+    fn part(c: char) -> bool {
+        !(c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | ',' | ';' | ':' | '`'))
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '@' {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let mut start = i;
+        while start > 0 && part(chars[start - 1]) && chars[start - 1] != '@' {
+            start -= 1;
+        }
+        let mut end = i + 1;
+        while end < chars.len() && (part(chars[end]) || (chars[end] == ':' && chars[i + 1] == '[')) && chars[end] != '@' {
+            end += 1;
+        }
+        // A trailing full stop ends the sentence, not the domain.
+        while end > i + 1 && chars[end - 1] == '.' {
+            end -= 1;
+        }
+        let domain: String = chars[i + 1..end].iter().collect();
+        let local = i - start;
+        if local > 0 && (domain.contains('.') || domain.starts_with('[')) {
+            // The local part was already copied: take it back.
+            for _ in 0..local {
+                out.pop();
+            }
+            out.push_str("<address>");
+            i = end;
+        } else {
+            out.push('@');
+            i += 1;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_scrubbed_from_smtp_answers() {
+        let cases = [
+            (
+                "permanent error (550): 5.1.1 <taro.yamada+x@example.co.jp>: Recipient address rejected",
+                "permanent error (550): 5.1.1 <<address>>: Recipient address rejected",
+            ),
+            ("to: invalid address 田中@例え.jp.", "to: invalid address <address>."),
+            ("RCPT TO:victim@example.org failed; FROM=todokede@ipa.example", "RCPT TO:<address> failed; <address>"),
+            ("mailbox \"A@B.EXAMPLE\" full, try user@[192.0.2.1]", "mailbox \"<address>\" full, try <address>"),
+            ("connection refused at @ 10:00, no address here", "connection refused at @ 10:00, no address here"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(scrub_addresses(text), want, "{text}");
+        }
+    }
 
     #[test]
     fn acknowledgement_threads_and_resists_header_injection() {

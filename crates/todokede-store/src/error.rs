@@ -16,6 +16,9 @@ pub enum StoreError {
     BadUrl(String),
     #[error("already exists: {0}")]
     Duplicate(String),
+    /// The backend does not do this (an SQLite-only operation on PostgreSQL).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -595,6 +595,38 @@ impl Store {
         dispatch!(self.evict_limits())
     }
 
+    /// Give claimed jobs back unstarted: a worker that stops between jobs (a draining
+    /// `serve`) leaves them to the next worker at once instead of at the end of the lease.
+    pub async fn release_jobs(&self, ids: &[i64]) -> Result<(), StoreError> {
+        dispatch!(self.release_jobs(ids))
+    }
+
+    /// Give claimed mail back unsent (as [`Store::release_jobs`]).
+    pub async fn release_mail(&self, ids: &[i64]) -> Result<(), StoreError> {
+        dispatch!(self.release_mail(ids))
+    }
+
+    /// Jobs waiting and given up, the oldest waiting job's age, the reports stored.
+    pub async fn queue_counts(&self) -> Result<QueueCounts, StoreError> {
+        dispatch!(self.queue_counts())
+    }
+
+    /// Whether the database is reachable and has every migration of this build (`/readyz`).
+    pub async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        dispatch!(self.schema_status())
+    }
+
+    /// An online, consistent copy of an SQLite store into `path`, a file that must not exist
+    /// (`VACUUM INTO`: one read snapshot, writers carry on). PostgreSQL: `Unsupported` (pg_dump).
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        dispatch!(self.backup_into(path))
+    }
+
+    /// Close the connections (on SQLite the last one checkpoints the WAL into the file).
+    pub async fn close(&self) -> Result<(), StoreError> {
+        dispatch!(self.close())
+    }
+
     /// Number of reports, dedup keys and blobs, and a backend consistency check (SQLite
     /// `integrity_check` + `foreign_key_check`; PostgreSQL: referential counts).
     pub async fn check_integrity(&self) -> Result<IntegrityReport, StoreError> {

@@ -208,6 +208,37 @@ pub struct OutboxCounts {
     pub sent: i64,
 }
 
+/// The background queues at a glance, for `/metrics`: analysis jobs waiting (not done, fewer
+/// than 5 attempts), jobs given up (5 failed attempts), when the oldest waiting job was
+/// queued, and the reports stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub jobs_queued: i64,
+    pub jobs_failed: i64,
+    pub oldest_queued_job: Option<OffsetDateTime>,
+    pub reports: i64,
+}
+
+/// Whether the schema this build expects is in the database: the migrations it knows and
+/// those of them not (successfully) applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    pub expected: Vec<i64>,
+    pub missing: Vec<i64>,
+}
+
+impl SchemaStatus {
+    pub(crate) fn of(expected: impl Iterator<Item = i64>, applied: &[i64]) -> SchemaStatus {
+        let expected: Vec<i64> = expected.collect();
+        let missing = expected.iter().copied().filter(|v| !applied.contains(v)).collect();
+        SchemaStatus { expected, missing }
+    }
+
+    pub fn ready(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
 /// Who a session belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionSubject {

@@ -37,6 +37,27 @@ impl PgStore {
         Ok(self.pool.begin().await?)
     }
 
+    /// The migrations this build knows that the database has not applied (successfully).
+    pub(crate) async fn schema_status(&self) -> Result<crate::SchemaStatus, StoreError> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(crate::SchemaStatus::of(sqlx::migrate!("migrations/postgres").iter().map(|m| m.version), &applied))
+    }
+
+    /// PostgreSQL is backed up with its own tools (pg_dump, or a base backup with WAL
+    /// archiving: README, "Operations"); todokede does not copy a server's database.
+    pub(crate) async fn backup_into(&self, _path: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported(
+            "todokede backup copies SQLite stores; back PostgreSQL up with pg_dump -Fc (README, Operations)".into(),
+        ))
+    }
+
+    pub(crate) async fn close(&self) -> Result<(), StoreError> {
+        self.pool.close().await;
+        Ok(())
+    }
+
     async fn backend_integrity_problems(&self) -> Result<Vec<String>, StoreError> {
         Ok(Vec::new())
     }

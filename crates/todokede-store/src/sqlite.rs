@@ -72,6 +72,27 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// The migrations this build knows that the database has not applied (successfully).
+    pub(crate) async fn schema_status(&self) -> Result<crate::SchemaStatus, StoreError> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(crate::SchemaStatus::of(sqlx::migrate!("migrations/sqlite").iter().map(|m| m.version), &applied))
+    }
+
+    /// An online, consistent copy into a new file: `VACUUM INTO` reads one snapshot (writers
+    /// go on meanwhile, WAL) and writes a compacted database without the WAL.
+    pub(crate) async fn backup_into(&self, path: &std::path::Path) -> Result<(), StoreError> {
+        let path = path.to_str().ok_or_else(|| StoreError::Unavailable("the backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn close(&self) -> Result<(), StoreError> {
+        self.pool.close().await;
+        Ok(())
+    }
+
     async fn backend_integrity_problems(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
         // One read transaction on one connection. FTS5 caches its index structure per

@@ -44,6 +44,8 @@ todokede_testkit::on_both_backends!(
     a_bulk_load_stores_reports_with_their_index,
     the_integrity_check_counts_what_is_stored,
     concurrent_limit_hits_are_each_counted_and_ended_windows_evicted,
+    claims_given_back_are_taken_at_once_and_the_queues_are_counted,
+    the_schema_is_complete_and_an_sqlite_backup_is_a_sound_copy,
 );
 
 async fn run(db: TestDb, behaviour: todokede_testkit::Behaviour<Store>) {
@@ -1331,4 +1333,61 @@ fn every_public_method_of_store_is_exercised() {
         missing.is_empty(),
         "Store methods no behaviour here calls (add one, it runs on both backends): {missing:?}"
     );
+}
+
+async fn claims_given_back_are_taken_at_once_and_the_queues_are_counted(store: &Store) {
+    assert_eq!(store.queue_counts().await.unwrap(), QueueCounts::default());
+    let before = OffsetDateTime::now_utc() - Duration::seconds(1);
+    let r = ingest_one(store, submission("キューの数", None)).await;
+    ingest_one(store, submission("キューの数 2", None)).await;
+    let lease = Duration::minutes(5);
+    let jobs = store.claim_jobs(10, lease).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(store.claim_jobs(10, lease).await.unwrap().is_empty(), "leased");
+    // A worker that stops gives the second back unstarted: claimable now, not in five minutes.
+    store.finish_job(jobs[0].id, None).await.unwrap();
+    store.release_jobs(&[jobs[1].id, jobs[0].id]).await.unwrap();
+    let again = store.claim_jobs(10, lease).await.unwrap();
+    assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), [jobs[1].id], "a done job stays done");
+    let q = store.queue_counts().await.unwrap();
+    assert_eq!((q.jobs_queued, q.jobs_failed, q.reports), (1, 0, 2));
+    assert!(q.oldest_queued_job.unwrap() > before);
+    for _ in 0..5 {
+        store.finish_job(jobs[1].id, Some("broken")).await.unwrap();
+    }
+    let q = store.queue_counts().await.unwrap();
+    assert_eq!((q.jobs_queued, q.jobs_failed, q.oldest_queued_job), (0, 1, None));
+
+    store.enqueue_mails(&[mail(r.report_id, "rel-1@ipa.example"), mail(r.report_id, "rel-2@ipa.example")]).await.unwrap();
+    let claimed = store.claim_mail(10, lease).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    store.mail_sent(claimed[0].id).await.unwrap();
+    store.release_mail(&claimed.iter().map(|m| m.id).collect::<Vec<_>>()).await.unwrap();
+    let again = store.claim_mail(10, lease).await.unwrap();
+    assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), [claimed[1].id], "a sent mail stays sent");
+}
+
+async fn the_schema_is_complete_and_an_sqlite_backup_is_a_sound_copy(store: &Store) {
+    let schema = store.schema_status().await.unwrap();
+    assert!(schema.ready() && schema.missing.is_empty() && schema.expected.len() >= 12, "{schema:?}");
+    let r = ingest_one(store, submission("バックアップされる届出", None)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    match store.backend_name() {
+        "sqlite" => {
+            store.backup_into(&copy).await.unwrap();
+            assert!(store.backup_into(&copy).await.is_err(), "never over an existing file");
+            let restored = Store::open(&format!("sqlite://{}", copy.display())).await.unwrap();
+            assert!(restored.check_integrity().await.unwrap().problems.is_empty());
+            let back = restored.report(r.report_id).await.unwrap().unwrap();
+            assert_eq!(back.tracking_number, r.tracking_number);
+            restored.close().await.unwrap();
+            assert!(!dir.path().join("copy.db-wal").exists(), "closing checkpoints the WAL away");
+        }
+        _ => {
+            let e = store.backup_into(&copy).await.unwrap_err();
+            assert!(matches!(e, StoreError::Unsupported(_)) && e.to_string().contains("pg_dump"), "{e}");
+            assert!(!copy.exists());
+        }
+    }
 }

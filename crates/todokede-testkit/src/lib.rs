@@ -160,6 +160,22 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Mark this build's newest migration as not applied (`false`) or applied again: a database
+    /// another version left behind, for the readiness check.
+    pub async fn mark_latest_migration(&self, applied: bool) {
+        const SQL: &str =
+            "UPDATE _sqlx_migrations SET success = $1 WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)";
+        if self.pg_admin.is_some() {
+            let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+            sqlx::query(SQL).bind(applied).execute(&mut conn).await.expect("mark migration");
+        } else {
+            let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("open sqlite");
+            sqlx::query(SQL).bind(applied).execute(&mut conn).await.expect("mark migration");
+        }
+    }
+}
+
 impl Outage {
     pub async fn end(self) {
         match self {
@@ -196,6 +212,16 @@ impl SmtpSink {
     }
 
     pub async fn start_at(addr: std::net::SocketAddr) -> SmtpSink {
+        SmtpSink::serve(addr, false).await
+    }
+
+    /// A server that refuses every recipient the way real ones do, quoting the address:
+    /// `550 5.1.1 <taro@example.jp>: Recipient address rejected: User unknown`.
+    pub async fn rejecting_recipients() -> SmtpSink {
+        SmtpSink::serve("127.0.0.1:0".parse().unwrap(), true).await
+    }
+
+    async fn serve(addr: std::net::SocketAddr, reject_recipients: bool) -> SmtpSink {
         use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind sink");
         let addr = listener.local_addr().unwrap();
@@ -214,6 +240,12 @@ impl SmtpSink {
                             return;
                         }
                         let cmd = line.trim_end().to_ascii_uppercase();
+                        if reject_recipients && cmd.starts_with("RCPT") {
+                            let to = line.trim_end().split_once(':').map(|(_, a)| a.trim()).unwrap_or("");
+                            let answer = format!("550 5.1.1 {to}: Recipient address rejected: User unknown\r\n");
+                            let _ = w.write_all(answer.as_bytes()).await;
+                            continue;
+                        }
                         let reply: &[u8] = if cmd.starts_with("EHLO") {
                             b"250-sink\r\n250 8BITMIME\r\n"
                         } else if cmd.starts_with("DATA") {

@@ -19,7 +19,6 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/v1/reports/{tracking_number}", get(reporter_view))
         .route("/api/v1/reports/{tracking_number}/follow-ups", post(add_follow_up))
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
-        .route("/healthz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .with_state(state)
 }
@@ -86,7 +85,45 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     Ok(todokede_app::intake::parse_json(bytes)?)
 }
 
+/// What a web page on another site must not be able to do with a visitor's browser. Browsers
+/// send "simple" requests — `text/plain`, form-urlencoded or multipart bodies — to any site
+/// without asking it first (no CORS preflight), so a hostile page could file reports or
+/// follow-ups in its visitors' names (and with their addresses). The API is for programs, not
+/// for pages: a request a browser marks as coming from another site (Sec-Fetch-Site, else
+/// Origin) is refused with 403, and a body must say it is JSON or multipart (415 otherwise) —
+/// a cross-site JSON post needs a preflight, which this API never grants. Programs (curl,
+/// CSIRT tooling) send neither header and are unaffected.
+fn refuse_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
+    let get = |h| headers.get(h).and_then(|v: &HeaderValue| v.to_str().ok());
+    let same = match (get("sec-fetch-site"), get("origin")) {
+        (Some(site), _) => site == "same-origin" || site == "none",
+        (None, Some(origin)) => {
+            let host = get("host");
+            origin.split_once("://").map(|(_, h)| Some(h) == host).unwrap_or(false)
+        }
+        (None, None) => true,
+    };
+    if !same {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "requests from web pages of other sites are refused; call the API from a program",
+        ));
+    }
+    let media = get("content-type").map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("application/json" | "multipart/form-data") => Ok(()),
+        Some(m) if m.starts_with("application/") && m.ends_with("+json") => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as `Content-Type: application/json` (or multipart/form-data with attachments)",
+        )),
+    }
+}
+
 async fn submit_report(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    refuse_cross_site(req.headers())?;
     let dedup = idempotency_key(req.headers())?;
     let upload = read_upload(req, st.limits, "report").await?;
     let sub = todokede_app::intake::submission_from_json(&upload.json, upload.attachments, Channel::Api, dedup)?;
@@ -110,6 +147,9 @@ async fn submit_report(State(st): State<AppState>, req: Request) -> Result<Respo
             ));
         }
     };
+    if !receipt.duplicate {
+        st.metrics.intake_accepted(crate::metrics::IntakeChannel::Api);
+    }
     let status_url = format!("/api/v1/reports/{}", receipt.tracking_number);
     let body = ReceiptPayload {
         tracking_number: receipt.tracking_number.to_string(),
@@ -165,6 +205,7 @@ async fn add_follow_up(
     Path(tn): Path<String>,
     req: Request,
 ) -> Result<StatusCode, ApiError> {
+    refuse_cross_site(req.headers())?;
     let report = authorised_report(&st, &tn, req.headers()).await?;
     let upload = read_upload(req, st.limits, "body").await?;
     let payload: FollowUpPayload = parse_json(&upload.json)?;

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod metrics;
 pub mod multipart;
 mod openapi;
 pub mod serve;
@@ -53,6 +54,12 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The queue's surge alerts, recomputed at most once a minute per process.
     pub alerts_cache: std::sync::Arc<std::sync::Mutex<Option<AlertsCache>>>,
+    /// This process's counters for `/metrics`.
+    pub metrics: std::sync::Arc<metrics::Metrics>,
+    /// `serve --metrics-token`: without it, `/metrics` answers only this host.
+    pub metrics_token: Option<std::sync::Arc<str>>,
+    /// Set when shutdown began: `/readyz` answers 503.
+    pub draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// When, for which period, and the alerts.
@@ -70,6 +77,9 @@ impl AppState {
             templates: std::sync::Arc::new(ui::templates()),
             alerts_cache: Default::default(),
             trusted_proxies: Default::default(),
+            metrics: Default::default(),
+            metrics_token: None,
+            draining: Default::default(),
         }
     }
 }
@@ -81,8 +91,15 @@ pub fn router(state: AppState) -> Router {
     let tls = state.secure_cookies;
     let trusted = state.trusted_proxies.clone();
     let body_timeout = state.limits.body_timeout;
+    let counters = state.metrics.clone();
+    let ops = Router::new()
+        .route("/healthz", axum::routing::get(metrics::healthz))
+        .route("/readyz", axum::routing::get(metrics::readyz))
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        .with_state(state.clone());
     let app = api::routes(state.clone())
         .merge(ui::routes(state))
+        .merge(ops)
         .layer(axum::middleware::from_fn_with_state(trusted, client::resolve_client))
         // A body that stalls (slowloris on POST) fails instead of holding its handler.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(body_timeout));
@@ -93,4 +110,6 @@ pub fn router(state: AppState) -> Router {
         .layer(h("x-frame-options", "DENY"))
         .layer(h("content-security-policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        // Outermost: every answer is counted, the limits' 408/413 included.
+        .layer(axum::middleware::from_fn_with_state(counters, metrics::track))
 }

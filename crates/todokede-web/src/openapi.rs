@@ -34,7 +34,10 @@ pub fn document() -> Value {
                 "responses": {
                     "201": {"description": "Stored durably", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
                     "200": {"description": "Replay of an earlier request with the same Idempotency-Key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Receipt"}}}},
-                    "400": err_resp("Malformed JSON or multipart"), "413": err_resp("Body or attachment too large"),
+                    "400": err_resp("Malformed JSON or multipart"),
+                    "403": err_resp("`cross_site`: sent by a web page of another site (Sec-Fetch-Site or Origin); the API is for programs"),
+                    "413": err_resp("Body or attachment too large"),
+                    "415": err_resp("`unsupported_media_type`: the body is neither `application/json` nor `multipart/form-data`"),
                     "422": err_resp("A field is invalid (see `error.field`), or the Idempotency-Key was used for another body"),
                     "503": err_resp("Store unavailable; nothing was stored. Retry with the same Idempotency-Key.")}}},
             "/api/v1/reports/{tracking_number}": {"get": {
@@ -47,7 +50,9 @@ pub fn document() -> Value {
                 "summary": "Add a follow-up (続報), JSON `{\"body\": …}` or multipart with a `body` part and attachments",
                 "security": [{"reporterSecret": []}],
                 "parameters": [{"name": "tracking_number", "in": "path", "required": true, "schema": text}],
-                "responses": {"201": {"description": "Stored"}, "404": err_resp("Unknown number or wrong secret")}}}
+                "responses": {"201": {"description": "Stored"}, "403": err_resp("`cross_site`: sent by a web page of another site"),
+                              "404": err_resp("Unknown number or wrong secret"),
+                              "415": err_resp("`unsupported_media_type`: neither JSON nor multipart")}}}
         },
         "components": {
             "securitySchemes": {"reporterSecret": {"type": "http", "scheme": "bearer", "description": "the `secret` returned at submission"}},

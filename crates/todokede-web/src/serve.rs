@@ -34,15 +34,19 @@ pub struct ServerLimits {
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+    /// After the shutdown signal: how long requests in flight and the running job may take.
+    pub drain_timeout: Duration,
 }
 
 impl Default for ServerLimits {
-    /// The defaults of `serve --header-timeout`, `--idle-timeout` and `--max-connections`.
+    /// The defaults of `serve --header-timeout`, `--idle-timeout`, `--max-connections` and
+    /// `--drain-timeout`.
     fn default() -> Self {
         ServerLimits {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: 256,
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -59,6 +63,8 @@ pub struct ServeConfig {
     pub smtp: Option<todokede_mail::Smtp>,
     pub outbox: OutboxPolicy,
     pub retention: Retention,
+    /// `/metrics` needs `Authorization: Bearer` this; without it, only this host may read it.
+    pub metrics_token: Option<String>,
 }
 
 impl ServeConfig {
@@ -72,6 +78,7 @@ impl ServeConfig {
             smtp: None,
             outbox: OutboxPolicy::default(),
             retention: Retention::default(),
+            metrics_token: None,
         }
     }
 }
@@ -89,22 +96,70 @@ impl Drop for Workers {
 
 /// Run the service on `listener` until `shutdown` resolves: start the background workers
 /// (housekeeping, the outbox when `smtp` is set, the analysis worker) and the intake writer,
-/// build the router and serve it ([`serve`]). The workers stop when this returns.
+/// build the router and serve it ([`serve`]).
+///
+/// When `shutdown` resolves, the service drains: `/readyz` answers 503, no connection is
+/// accepted any more (the listener is closed: new connections are refused, so a load balancer
+/// moves on at once), requests in flight are finished — an upload still arriving is read to
+/// its end and stored, or, if the deadline passes first, dropped before anything of it was
+/// stored (a report is one transaction: stored whole or not at all) — and the workers finish
+/// the job or mail in hand and give the rest of their claims back. All within
+/// `server.drain_timeout`; then the workers are stopped and this returns.
 pub async fn run(
     store: Store,
     listener: TcpListener,
     cfg: ServeConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let mut workers = vec![tokio::spawn(todokede_app::housekeeping::run(store.clone(), cfg.retention))];
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let housekeeping = Workers(vec![tokio::spawn(todokede_app::housekeeping::run(store.clone(), cfg.retention))]);
+    let mut finishing = vec![];
     if let Some(smtp) = cfg.smtp {
-        workers.push(tokio::spawn(todokede_app::mail_flow::run_outbox(store.clone(), smtp, cfg.outbox)));
+        finishing.push(tokio::spawn(todokede_app::mail_flow::run_outbox(
+            store.clone(),
+            smtp,
+            cfg.outbox,
+            stop_rx.clone(),
+        )));
     }
     let mut state = AppState::new(store.clone(), cfg.limits, cfg.mail);
     state.trusted_proxies = Arc::new(cfg.trusted_proxies);
-    workers.push(tokio::spawn(todokede_app::analysis::run_worker(store)));
-    let _workers = Workers(workers);
-    serve(listener, crate::router(state), cfg.server, shutdown).await
+    state.metrics_token = cfg.metrics_token.map(Arc::from);
+    let draining = state.draining.clone();
+    finishing.push(tokio::spawn(todokede_app::analysis::run_worker(store, stop_rx)));
+    let finishing = Workers(finishing);
+    let drain = cfg.server.drain_timeout;
+    let started = Arc::new(Mutex::new(None::<tokio::time::Instant>));
+    let signal = {
+        let started = started.clone();
+        async move {
+            shutdown.await;
+            *started.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
+            draining.store(true, Ordering::SeqCst);
+            let _ = stop_tx.send(true);
+            tracing::info!(deadline_s = drain.as_secs_f64(), "draining: no new connections; finishing requests in flight and the running job");
+        }
+    };
+    serve(listener, crate::router(state), cfg.server, signal).await?;
+    let since = started.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(tokio::time::Instant::now);
+    let deadline = since + drain;
+    for w in &finishing.0 {
+        if tokio::time::timeout_at(deadline, async {
+            while !w.is_finished() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .is_err()
+        {
+            tracing::warn!("drain deadline passed: a worker was stopped in its job (its claim is retried after the lease)");
+            break;
+        }
+    }
+    tracing::info!(took_ms = since.elapsed().as_millis() as u64, "drained; stopped");
+    drop(housekeeping);
+    drop(finishing);
+    Ok(())
 }
 
 /// The open connections: how many, and those still waiting for their first request head
@@ -131,8 +186,8 @@ impl Drop for Open {
     }
 }
 
-/// Serve `app` on `listener` until `shutdown` resolves; then finish the requests in flight
-/// (for up to 30 s) and return.
+/// Serve `app` on `listener` until `shutdown` resolves; then close the listener, finish the
+/// requests in flight (for up to `limits.drain_timeout`) and return.
 pub async fn serve(
     listener: TcpListener,
     app: axum::Router,
@@ -205,14 +260,20 @@ pub async fn serve(
             }
             // Idle too long or shutting down: end after the response in progress, if any.
             conn.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(Duration::from_secs(30), conn).await;
+            let _ = tokio::time::timeout(limits.drain_timeout, conn).await;
             drop(open);
         });
     }
+    // Refuse new connections from now on (queued ones in the backlog are reset too).
+    drop(listener);
     let _ = stop_tx.send(true);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + limits.drain_timeout;
     while conns.open.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left = conns.open.load(Ordering::SeqCst);
+    if left > 0 {
+        tracing::warn!(connections = left, "drain deadline passed: requests still in flight are dropped (nothing of them is stored)");
     }
     Ok(())
 }

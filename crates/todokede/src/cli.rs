@@ -17,6 +17,10 @@ pub struct Cli {
     /// Database URL: sqlite://PATH (embedded default) or postgres://USER@HOST/DB.
     #[arg(long, global = true, env = "TODOKEDE_DATABASE_URL", default_value = DEFAULT_DB)]
     pub db: String,
+    /// Log lines on standard error: text (colours only on a terminal) or json (one object per
+    /// line: timestamp, level, target, message and the fields), for a log collector.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "TODOKEDE_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -47,6 +51,31 @@ pub enum Command {
         trusted_proxy: Vec<String>,
         #[command(flatten)]
         http: HttpArgs,
+        /// `/metrics` then needs `Authorization: Bearer TOKEN` (from anywhere). Without a token
+        /// it answers only clients on this host that did not come through a proxy.
+        #[arg(long, env = "TODOKEDE_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
+    },
+    /// Copy an SQLite store online into a new file (consistent while writes go on: VACUUM
+    /// INTO), then check the copy (integrity_check, foreign keys). PostgreSQL: use pg_dump
+    /// (README, "Operations").
+    Backup {
+        /// The new file; it must not exist.
+        #[arg(short = 'o', long = "to", visible_alias = "output", value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the SQLite store at --db by a backup, after checking the backup (integrity,
+    /// foreign keys, migrations). Stop every process using the store first.
+    Restore {
+        /// The backup file (`todokede backup`).
+        #[arg(value_name = "FILE", required_unless_present = "from_file", conflicts_with = "from_file")]
+        from: Option<PathBuf>,
+        /// The same, as a flag.
+        #[arg(long = "from", value_name = "FILE")]
+        from_file: Option<PathBuf>,
+        /// Replace an existing store (otherwise restore only into a new --db).
+        #[arg(long)]
+        replace: bool,
     },
     /// Manage analyst and admin accounts.
     User {
@@ -329,6 +358,12 @@ pub enum UserCommand {
     List,
 }
 
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 pub enum RoleArg {
     Analyst,
@@ -401,4 +436,8 @@ pub struct HttpArgs {
     /// At most this many connections at once; one more is closed at once.
     #[arg(long, default_value_t = 256)]
     pub max_connections: usize,
+    /// On SIGTERM/SIGINT: no new connections; requests in flight and the running job get this
+    /// long to finish, then the process exits (0).
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    pub drain_timeout: std::time::Duration,
 }

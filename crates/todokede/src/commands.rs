@@ -30,7 +30,17 @@ fn mail_config(a: &MailArgs) -> anyhow::Result<MailConfig> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { listen, max_body_mib, max_attachment_mib, smtp, mail, outbox, trusted_proxy, http } => {
+        Command::Serve {
+            listen,
+            max_body_mib,
+            max_attachment_mib,
+            smtp,
+            mail,
+            outbox,
+            trusted_proxy,
+            http,
+            metrics_token,
+        } => {
             let trusted: Vec<todokede_web::client::Cidr> = trusted_proxy
                 .iter()
                 .map(|c| c.parse())
@@ -52,6 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     header_timeout: http.header_timeout,
                     idle_timeout: http.idle_timeout,
                     max_connections: http.max_connections.max(1),
+                    drain_timeout: http.drain_timeout,
                 },
                 smtp,
                 outbox: todokede_app::mail_flow::OutboxPolicy {
@@ -61,6 +72,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ..Default::default()
                 },
                 retention: todokede_app::housekeeping::Retention { secrets: outbox.secret_retention },
+                metrics_token: metrics_token.filter(|t| !t.is_empty()),
             };
             serve(store, listen, cfg).await?;
         }
@@ -81,6 +93,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             imap.done_folder = imap_done_folder;
             let store = open(&cli.db).await?;
             imap_loop(&store, &cfg, &imap, imap_interval, imap_once).await?;
+        }
+        Command::Backup { to } => {
+            let store = open_existing(&cli.db).await?;
+            let b = todokede_app::backup::backup(&store, &to).await?;
+            println!(
+                "backup\t{}\t{} reports\t{} bytes\t{:.1} s\tintegrity ok",
+                to.display(),
+                b.reports,
+                b.bytes,
+                b.took.as_secs_f64()
+            );
+        }
+        Command::Restore { from, from_file, replace } => {
+            let from = from.or(from_file).expect("clap requires one");
+            let Some(target) = Store::sqlite_file(&cli.db) else {
+                bail!("restore writes an SQLite store; for PostgreSQL use pg_restore (README, Operations)");
+            };
+            let r = todokede_app::backup::restore(&from, &target, replace).await?;
+            println!("restored\t{}\t{} reports\tintegrity ok", target.display(), r.reports);
         }
         Command::Mailgate { mail, max_message_mib, imap: None, .. } => {
             return Ok(mailgate(&cli.db, &mail, max_message_mib).await);
@@ -301,14 +332,16 @@ fn redact(url: &str) -> String {
 async fn serve(store: Store, listen: std::net::SocketAddr, cfg: ServeConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    // The handlers exist before anyone can know the address: a SIGTERM right after start
+    // drains too, instead of killing the process.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     // The first line on stdout is the address: tests and scripts that use port 0 read it.
     println!("listening on http://{addr}");
     tracing::info!(%addr, "todokede serving");
-    todokede_web::serve::run(store, listener, cfg, async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    todokede_web::serve::run(store, listener, cfg, async move {
+        tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
     })
     .await?;
     Ok(())

@@ -3,6 +3,7 @@
 mod analyse_cmd;
 mod cli;
 mod commands;
+mod logging;
 mod model_cmd;
 mod progress;
 
@@ -34,15 +35,7 @@ fn main() -> ExitCode {
             }
         }));
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TODOKEDE_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn,evtx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        // Colours only for a person at a terminal, never escape codes in a log file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    logging::init(args.log_format);
     // One message per process: a single-threaded runtime starts faster and needs no more.
     let rt = if is_mailgate {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
@@ -73,7 +66,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    match rt.block_on(commands::run(args)) {
+    let result = rt.block_on(commands::run(args));
+    // A blocking task still running (an analysis cut off by the drain deadline) must not hold
+    // the exit: what it had not committed is not stored, and its job is retried.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(code) => code,
         Err(e) => {
             // One line, the cause chain joined: scripts read it, people understand it.

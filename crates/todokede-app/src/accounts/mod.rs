@@ -167,6 +167,26 @@ pub async fn login(store: &Store, email: &str, password: &str, code: &str, clien
     }
 }
 
+/// Re-authentication of a logged-in user before a change that weakens the account (turning
+/// the second factor off): a session alone — a borrowed, stolen or unlocked one — must not be
+/// able to remove the factor that protects the next login. The current password is checked
+/// and counted like a login attempt for (account, address), so this form cannot be used to
+/// guess it faster than the login page; a failure is audited.
+pub async fn reauthenticate(store: &Store, user: &User, password: &str, client: &str) -> bool {
+    let key = format!("login:{}|{client}", user.email);
+    match store.limit_hit(&key, LOGIN_WINDOW).await {
+        Ok(n) if n <= LOGIN_PER_ACCOUNT_AND_ADDRESS => {}
+        _ => return false,
+    }
+    let ok = verify_password_bounded(password.to_owned(), Some(user.password_hash.clone())).await;
+    if ok {
+        let _ = store.limit_undo(&key, false).await;
+    } else {
+        let _ = store.audit(Some(user.id), "reauth.failed", None, None).await;
+    }
+    ok
+}
+
 /// argon2 verification; `None` (unknown account) burns the same work against a dummy hash.
 pub fn verify_password(password: &str, hash: Option<&str>) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier as _};

@@ -63,4 +63,33 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Give claimed jobs back unstarted (a worker that stops between jobs), so another worker
+    /// takes them now rather than when the lease ends.
+    pub(crate) async fn release_jobs(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for id in ids {
+            sqlx::query("UPDATE jobs SET claimed_until = NULL WHERE id = $1 AND done_at IS NULL")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn queue_counts(&self) -> Result<QueueCounts, StoreError> {
+        let r = sqlx::query("SELECT COALESCE(SUM(CASE WHEN attempts < 5 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN attempts >= 5 THEN 1 ELSE 0 END), 0), (SELECT COUNT(*) FROM reports) FROM jobs WHERE done_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        let oldest = sqlx::query("SELECT created_at FROM jobs WHERE done_at IS NULL AND attempts < 5 ORDER BY id LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(QueueCounts {
+            jobs_queued: r.try_get(0)?,
+            jobs_failed: r.try_get(1)?,
+            reports: r.try_get(2)?,
+            oldest_queued_job: oldest.map(|o| o.try_get(0)).transpose()?,
+        })
+    }
 }

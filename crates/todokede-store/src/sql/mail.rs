@@ -151,4 +151,17 @@ impl Store {
             .fetch_one(&self.pool).await?;
         Ok(OutboxCounts { queued: r.try_get(0)?, failed: r.try_get(1)?, sent: r.try_get(2)? })
     }
+
+    /// Give claimed mail back unsent (a worker that stops between mails).
+    pub(crate) async fn release_mail(&self, ids: &[i64]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for id in ids {
+            sqlx::query("UPDATE outbox SET claimed_until = NULL WHERE id = $1 AND sent_at IS NULL")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -348,19 +348,24 @@ pub(super) async fn submit_form(
     };
     match st.intake.submit(sub).await {
         Ok(Ok(receipt)) => {
+            if !receipt.duplicate {
+                st.metrics.intake_accepted(crate::metrics::IntakeChannel::Web);
+            }
             let secret = receipt.secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
             // On request, the number and the link by mail too (queued; sent by the outbox worker).
             let to =
                 payload.reporter.as_ref().and_then(|r| r.email.as_deref()).and_then(|e| EmailAddress::parse(e).ok());
-            let mut mailed = false;
+            let (mut mailed, mut mail_limited) = (false, false);
             if let (true, Some(to), false) = (mail_receipt, to, receipt.duplicate) {
-                let lang = c.lang;
-                if let Ok(m) = todokede_mail::outbound::acknowledgement(
+                // At most a few per address a day: the submitter names the address.
+                if !todokede_app::mail_flow::acknowledgement_allowed(&st.store, to.as_str(), receipt.report_id).await {
+                    mail_limited = true;
+                } else if let Ok(m) = todokede_mail::outbound::acknowledgement(
                     &st.mail.from,
                     &to,
                     &receipt.tracking_number,
                     &secret,
-                    lang,
+                    c.lang,
                     &st.mail.public_url,
                     None,
                 ) {
@@ -376,7 +381,7 @@ pub(super) async fn submit_form(
                 &st,
                 &c,
                 "submitted.html",
-                context! { tracking_number => receipt.tracking_number.to_string(), secret_link => (!secret.is_empty()).then_some(link), secret, mailed },
+                context! { tracking_number => receipt.tracking_number.to_string(), secret_link => (!secret.is_empty()).then_some(link), secret, mailed, mail_limited },
             )
         }
         Ok(Err(_)) => error_page(

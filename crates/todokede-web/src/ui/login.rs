@@ -44,11 +44,13 @@ pub(super) async fn login(
     let user = match accounts::login(&st.store, &email, &f.password, &f.code, &client.0).await {
         accounts::Login::Ok(user) => user,
         accounts::Login::Locked => {
+            st.metrics.login_failed();
             let mut r = render(&st, &c, "login.html", context! { error => generic });
             *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             return r;
         }
         accounts::Login::Failed => {
+            st.metrics.login_failed();
             let mut r = render(&st, &c, "login.html", context! { error => generic });
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             return r;
@@ -175,14 +177,26 @@ pub(super) async fn account_page(
 
 pub(super) async fn account_totp(
     State(st): State<AppState>,
+    client: crate::client::ClientAddr,
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     if get("action") == "off" {
+        // Only with the current password: a session alone cannot remove the second factor.
+        if !accounts::reauthenticate(&st.store, &user, get("password"), &client.0).await {
+            return error_page(
+                &st,
+                &c,
+                StatusCode::FORBIDDEN,
+                "現在のパスワードが正しくないため、2段階認証を無効にできませんでした。",
+                "The current password is not right; two-step verification stays on.",
+            );
+        }
         if let Err(e) = st.store.set_totp(user.id, None).await {
             return UiError::from(e).page(&st, &c);
         }
         let _ = st.store.replace_recovery_codes(user.id, &[]).await;
+        let _ = st.store.audit(Some(user.id), "totp.off", None, None).await;
         return Redirect::to("/account?done=totp_off").into_response();
     }
     if get("action") == "codes" {

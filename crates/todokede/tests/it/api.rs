@@ -10,6 +10,7 @@ todokede_testkit::on_both_backends!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
     smallest_report_is_acknowledged_and_readable_only_with_its_secret,
     an_idempotency_key_makes_retries_and_races_store_once,
+    a_web_page_of_another_site_cannot_post_to_the_api,
 );
 
 fn client() -> reqwest::Client {
@@ -257,4 +258,72 @@ async fn openapi_document_describes_the_api() {
         .unwrap();
     assert!(kinds.iter().any(|k| k == "local_government"));
     assert_eq!(doc["components"]["schemas"]["Report"]["required"], json!(["form", "description"]));
+}
+
+/// A hostile page can make its visitors' browsers send "simple" cross-site requests (no CORS
+/// preflight): text/plain, form-urlencoded and multipart bodies. The old API parsed any body as
+/// JSON and stored a text/plain one.
+async fn a_web_page_of_another_site_cannot_post_to_the_api(db: &TestDb) {
+    let s = TestApp::start(db).await;
+    let body = r#"{"form":"virus","description":"他サイトからの送信"}"#;
+    let send = |ct: Option<&'static str>, headers: &'static [(&'static str, &'static str)]| {
+        let mut r = client().post(s.url("/api/v1/reports")).body(body);
+        if let Some(ct) = ct {
+            r = r.header("content-type", ct);
+        }
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.send()
+    };
+    let code = |v: &Value| v["error"]["code"].as_str().unwrap_or("").to_owned();
+    for ct in [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("text/plain; charset=utf-8"), None] {
+        let r = send(ct, &[]).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}: {ct:?}", db.backend);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(code(&v), "unsupported_media_type", "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains("application/json"));
+    }
+    // JSON or multipart from another site's page: the browser says where it comes from.
+    for headers in [&[("sec-fetch-site", "cross-site")][..], &[("origin", "https://evil.example")], &[("origin", "null")]] {
+        let r = send(Some("application/json"), headers).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}: {headers:?}", db.backend);
+        assert_eq!(code(&r.json().await.unwrap()), "cross_site");
+    }
+    let form = reqwest::multipart::Form::new().text("report", body);
+    let r = client()
+        .post(s.url("/api/v1/reports"))
+        .header("origin", "https://evil.example")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A program (no browser headers), and our own origin, are served.
+    let r = send(Some("application/json; charset=utf-8"), &[]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let filed: Value = r.json().await.unwrap();
+    let own = s.base.clone();
+    let r = client()
+        .post(s.url("/api/v1/reports"))
+        .header("origin", own)
+        .header("content-type", "application/json")
+        .body(r#"{"form":"virus","description":"自サイトからの送信"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Follow-ups likewise.
+    let tn = filed["tracking_number"].as_str().unwrap();
+    let r = client()
+        .post(s.url(&format!("/api/v1/reports/{tn}/follow-ups")))
+        .bearer_auth(filed["secret"].as_str().unwrap())
+        .header("content-type", "text/plain")
+        .body(r#"{"body":"続報"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    drop(s);
+    assert_eq!(stored_reports(db).await, 2, "{}: nothing else stored", db.backend);
 }

@@ -14,12 +14,21 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &str, extra: &[&str]) -> Server {
+        Server::spawn(db, extra, "warn", Stdio::inherit())
+    }
+
+    /// As [`Server::start`], logging at `info` into `log` (a file the test reads).
+    pub fn start_logging(db: &str, extra: &[&str], log: &std::path::Path) -> Server {
+        Server::spawn(db, extra, "info", std::fs::File::create(log).expect("create the log file").into())
+    }
+
+    fn spawn(db: &str, extra: &[&str], level: &str, stderr: Stdio) -> Server {
         let mut child = Command::new(BIN)
             .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
             .args(extra)
-            .env("TODOKEDE_LOG", "warn")
+            .env("TODOKEDE_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn todokede serve");
         let mut line = String::new();
@@ -34,6 +43,27 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// SIGTERM, as a service manager stops it: the server drains and exits on its own.
+    pub fn sigterm(&self) {
+        // SAFETY: kill(2) on our own child's pid; no memory is touched.
+        let rc = unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill -TERM");
+    }
+
+    /// Wait up to `within` for the process to exit on its own; its status, or None if it did not.
+    pub fn wait_exit(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL: no graceful shutdown, no flush — what a power cut or OOM kill does to the process.

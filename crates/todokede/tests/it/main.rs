@@ -12,6 +12,7 @@
 
 mod accounts;
 mod api;
+mod backup;
 mod cli;
 mod common;
 mod crossref;
@@ -22,6 +23,7 @@ mod journeys;
 mod learning;
 mod limits;
 mod mail;
+mod ops;
 mod outbox;
 mod publication;
 mod server_limits;

@@ -18,6 +18,7 @@ todokede_testkit::on_both_backends!(
     an_smtp_outage_longer_than_twenty_tries_delays_mail_and_loses_none,
     three_serve_processes_on_one_database_send_each_mail_once,
     mail_never_delivered_is_marked_failed_shown_to_admins_and_on_the_report,
+    a_refused_recipient_is_named_neither_in_the_log_nor_in_the_stored_error,
 );
 
 /// `n` reports by mail (each acknowledged to its sender), through `import`.
@@ -221,4 +222,40 @@ async fn mail_never_delivered_is_marked_failed_shown_to_admins_and_on_the_report
     }
     let counts = store.outbox_counts().await.unwrap();
     assert_eq!((counts.failed, counts.sent), (1, 1), "{}", db.backend);
+}
+
+/// Real process: what `serve` writes to its log is the contract. SMTP servers quote the
+/// recipient in a refusal; the reporter's address must reach neither the log nor the error
+/// text stored with the mail (the old worker stored and logged the server's answer as it was).
+async fn a_refused_recipient_is_named_neither_in_the_log_nor_in_the_stored_error(db: &TestDb) {
+    let tns = import_mails(&db.url, "refused", 1);
+    let sink = SmtpSink::rejecting_recipients().await;
+    let log = std::env::temp_dir().join(format!("todokede-refused-{}-{}.log", db.backend, std::process::id()));
+    let mut args =
+        vec!["--smtp".to_owned(), format!("smtp://{}", sink.addr), "--mail-from".into(), "todokede@ipa.example".into()];
+    args.extend(FAST_RETRY.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::start_logging(&db.url, &args, &log);
+    let store = Store::open(&db.url).await.unwrap();
+    let id = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tns[0]).unwrap()).await.unwrap().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let error = loop {
+        let mails = store.report_mail(id).await.unwrap();
+        if let Some(e) = mails.iter().find_map(|m| m.last_error.clone()).filter(|_| mails[0].to.contains('@')) {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "{}: the refusal was never recorded", db.backend);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Let the retry log it too.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    drop(server);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    assert!(error.contains("550") && error.contains("<address>"), "{}: {error}", db.backend);
+    assert!(!error.contains("reporter0@"), "{}: stored: {error}", db.backend);
+    assert!(logged.contains("mail not sent"), "{}: the failure is logged: {logged}", db.backend);
+    assert!(!logged.contains("reporter0@"), "{}: logged: {logged}", db.backend);
+    // The admins' outbox view still says where the mail was going.
+    assert_eq!(store.report_mail(id).await.unwrap()[0].to, "reporter0@example.co.jp");
 }

@@ -15,6 +15,15 @@ fn between<'a>(html: &'a str, a: &str, b: &str) -> &'a str {
 }
 
 async fn file_report(s: &TestApp, b: &reqwest::Client, description: &str) -> (String, String, String) {
+    let html = file_report_page(s, b, description).await;
+    let tn = between(&html, "<p class=\"tn\">", "</p>").to_owned();
+    let link = between(&html, "rel=\"noreferrer\">", "</a>").replace("&#x2f;", "/");
+    let secret = link.rsplit('/').next().unwrap().to_owned();
+    (tn, secret, link)
+}
+
+/// The page the web form answers with, for a report from taro@example.jp who asked for mail.
+async fn file_report_page(s: &TestApp, b: &reqwest::Client, description: &str) -> String {
     let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
     let form = reqwest::multipart::Form::new()
         .text("form", "unauthorized_access")
@@ -33,11 +42,32 @@ async fn file_report(s: &TestApp, b: &reqwest::Client, description: &str) -> (St
         );
     let res = b.post(s.url("/report/new")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let html = res.text().await.unwrap();
-    let tn = between(&html, "<p class=\"tn\">", "</p>").to_owned();
-    let link = between(&html, "rel=\"noreferrer\">", "</a>").replace("&#x2f;", "/");
-    let secret = link.rsplit('/').next().unwrap().to_owned();
-    (tn, secret, link)
+    res.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_make_todokede_mail_bomb_an_address() {
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let b = browser();
+    let mut pages = Vec::new();
+    for i in 0..8 {
+        pages.push(file_report_page(&s, &b, &format!("他人のアドレスで届出 {i}")).await);
+    }
+    // Every report is stored; only the first five acknowledgements are queued.
+    let mut to_taro = 0;
+    for page in &pages {
+        let tn = todokede_domain::TrackingNumber::parse(between(page, "<p class=\"tn\">", "</p>")).unwrap();
+        let id = s.store.report_id_by_tracking(&tn).await.unwrap().expect("stored");
+        to_taro += s.store.report_mail(id).await.unwrap().iter().filter(|m| m.to == "taro@example.jp").count();
+    }
+    assert_eq!(to_taro, todokede_app::mail_flow::ACKS_PER_ADDRESS as usize);
+    assert!(pages[..5].iter().all(|p| !p.contains("id=\"mail-limited\"")));
+    assert!(pages[5..].iter().all(|p| p.contains("id=\"mail-limited\"") && p.contains("受付番号")));
+    let audit = s.store.audit_log(100).await.unwrap();
+    let limited: Vec<_> = audit.iter().filter(|e| e.action == "mail.ack_limited").collect();
+    assert_eq!(limited.len(), 3, "each withheld acknowledgement is recorded");
+    assert!(limited.iter().all(|e| !e.detail.as_deref().unwrap_or("").contains("taro@")), "no address in the audit");
 }
 
 async fn login(s: &TestApp, b: &reqwest::Client, email: &str, password: &str) -> StatusCode {
@@ -403,6 +433,24 @@ async fn totp_second_factor_is_required_once_on_and_codes_are_single_use() {
     assert_eq!(with(code.clone()).await.unwrap().status(), StatusCode::SEE_OTHER);
     // The same code again: refused (single use).
     assert_eq!(with(code).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    // Turning it off takes the current password, not only the session (which may be a
+    // borrowed or stolen one).
+    let off = |password: Option<&str>| {
+        let mut form = vec![("csrf", csrf.clone()), ("action", "off".to_owned())];
+        if let Some(p) = password {
+            form.push(("password", p.to_owned()));
+        }
+        b.post(s.url("/account/totp")).header("origin", s.base.clone()).form(&form).send()
+    };
+    assert_eq!(off(None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert_eq!(off(Some("not the password")).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let d = browser();
+    assert_eq!(login(&s, &d, "t@ipa.example", &password).await, StatusCode::UNAUTHORIZED, "still on");
+    assert_eq!(off(Some(&password)).await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(login(&s, &d, "t@ipa.example", &password).await, StatusCode::SEE_OTHER, "off now");
+    let audit = s.store.audit_log(50).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "totp.off") && audit.iter().any(|e| e.action == "reauth.failed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
