@@ -305,13 +305,15 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("INSERT INTO timeline (report_id, kind, user_id, target_user_id, at) VALUES ($1, 'assign', $2, $3, $4)")
-            .bind(id.0)
-            .bind(by.0)
-            .bind(to.map(|u| u.0))
-            .bind(ts(OffsetDateTime::now_utc()))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO timeline (report_id, kind, user_id, target_user_id, at) VALUES ($1, 'assign', $2, $3, $4)",
+        )
+        .bind(id.0)
+        .bind(by.0)
+        .bind(to.map(|u| u.0))
+        .bind(ts(OffsetDateTime::now_utc()))
+        .execute(&mut *tx)
+        .await?;
         audit_in(
             &mut tx,
             Some(by),
