@@ -220,8 +220,10 @@ async fn the_lifecycle_is_recorded_with_who_and_when(store: &Store) {
     // the report for an analyst until one acts on it.
     let flagged = store.list_reports(&answered).await.unwrap();
     assert_eq!((flagged.len(), flagged[0].answered, flagged[0].state), (1, true, ReportState::InProgress));
+    assert_eq!(store.count_flags().await.unwrap(), (1, 1), "one answered, one unconfirmed");
     store.add_note(r.report_id, analyst, "踏み台の可能性").await.unwrap();
     assert!(store.list_reports(&answered).await.unwrap().is_empty(), "an analyst acted");
+    assert_eq!(store.count_flags().await.unwrap(), (0, 1));
     store.transition(r.report_id, ReportState::Closed, analyst).await.unwrap();
     let err = store.transition(r.report_id, ReportState::Triage, analyst).await.unwrap_err();
     assert!(matches!(err, StoreError::InvalidTransition(_)), "{err}");

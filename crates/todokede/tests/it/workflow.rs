@@ -69,6 +69,8 @@ async fn a_reporters_answer_flags_the_report_and_the_timeline_names_who_did_what
     let r = row(&queue, &tn);
     assert!(r.contains("回答あり・要対応") && r.contains("対応中") && !r.contains("届出者回答待ち"), "{r}");
     assert!(!row(&queue, &other.tracking_number).contains("回答あり"));
+    assert!(queue.contains("id=\"count-answered\"><span class=\"badge flag answered\">回答あり・要対応</span> 1</a>"));
+    assert!(queue.contains("id=\"count-unconfirmed\"><span class=\"badge flag unconfirmed\">分類未確定</span> 2</a>"));
     let answered = get(&s, &a, "/queue?answered=1").await;
     assert!(answered.contains(&tn) && !answered.contains(&other.tracking_number));
     let en = get(&s, &a, "/queue?lang=en").await;
