@@ -238,9 +238,7 @@ pub async fn approve(store: &Store, period: Period, version: i64, by: UserId) ->
             format!(
                 "第 {version} 版を最後に編集したのはあなたです。承認は別の分析者が行ってください（4つの目の原則）。"
             ),
-            format!(
-                "You edited version {version} last: another analyst must approve it (four-eyes rule)."
-            ),
+            format!("You edited version {version} last: another analyst must approve it (four-eyes rule)."),
         ));
     }
     if !store.approve_publication(&period.to_string(), version, by).await? {

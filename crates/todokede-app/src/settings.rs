@@ -97,7 +97,12 @@ mod tests {
         s.apply("one_time_password_hours", "24").unwrap();
         s.apply("four_eyes_publication", "off").unwrap();
         assert_eq!((s.one_time_password_hours, s.four_eyes_publication), (24, false));
-        for (k, v) in [("one_time_password_hours", "0"), ("one_time_password_hours", "x"), ("four_eyes_publication", "maybe"), ("nope", "1")] {
+        for (k, v) in [
+            ("one_time_password_hours", "0"),
+            ("one_time_password_hours", "x"),
+            ("four_eyes_publication", "maybe"),
+            ("nope", "1"),
+        ] {
             assert!(matches!(s.apply(k, v), Err(AppError::Refused { .. })), "{k}={v}");
         }
     }

@@ -436,7 +436,10 @@ impl TimelineEntry {
     /// Whether the reporter may see this entry on their page (their messages, the analysts'
     /// replies and the state; never notes or the analysts' handling).
     pub fn visible_to_reporter(&self) -> bool {
-        matches!(self, TimelineEntry::StateChanged { .. } | TimelineEntry::FollowUp { .. } | TimelineEntry::Reply { .. })
+        matches!(
+            self,
+            TimelineEntry::StateChanged { .. } | TimelineEntry::FollowUp { .. } | TimelineEntry::Reply { .. }
+        )
     }
 }
 

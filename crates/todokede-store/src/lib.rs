@@ -130,6 +130,11 @@ impl Store {
         dispatch!(self.count_by_state())
     }
 
+    /// How many reports the queue flags: (answered, waiting for an analyst; unconfirmed).
+    pub async fn count_flags(&self) -> Result<(i64, i64), StoreError> {
+        dispatch!(self.count_flags())
+    }
+
     pub async fn all_report_ids(&self) -> Result<Vec<ReportId>, StoreError> {
         dispatch!(self.all_report_ids())
     }

@@ -222,8 +222,10 @@ async fn the_lifecycle_is_recorded_with_who_and_when(store: &Store) {
     // the report for an analyst until one acts on it.
     let flagged = store.list_reports(&answered).await.unwrap();
     assert_eq!((flagged.len(), flagged[0].answered, flagged[0].state), (1, true, ReportState::InProgress));
+    assert_eq!(store.count_flags().await.unwrap(), (1, 1), "one answered, one unconfirmed");
     store.add_note(r.report_id, analyst, "踏み台の可能性").await.unwrap();
     assert!(store.list_reports(&answered).await.unwrap().is_empty(), "an analyst acted");
+    assert_eq!(store.count_flags().await.unwrap(), (0, 1));
     store.transition(r.report_id, ReportState::Closed, analyst).await.unwrap();
     let err = store.transition(r.report_id, ReportState::Triage, analyst).await.unwrap_err();
     assert!(matches!(err, StoreError::InvalidTransition(_)), "{err}");
@@ -262,7 +264,12 @@ async fn the_lifecycle_is_recorded_with_who_and_when(store: &Store) {
     ));
     assert!(matches!(
         report.timeline[4],
-        TimelineEntry::StateChanged { from: ReportState::WaitingOnReporter, to: ReportState::InProgress, by: Actor::System, .. }
+        TimelineEntry::StateChanged {
+            from: ReportState::WaitingOnReporter,
+            to: ReportState::InProgress,
+            by: Actor::System,
+            ..
+        }
     ));
     assert_eq!(report.timeline[3].actor(), Actor::Reporter);
     assert!(
@@ -385,11 +392,14 @@ async fn a_report_is_assigned_to_an_analyst_or_to_nobody(store: &Store) {
     assert_eq!(details, [(Some(admin), Some("nobody".to_owned())), (Some(admin), Some(analyst.0.to_string()))]);
     // On the report's timeline too, with who did it.
     let timeline = store.report(r1).await.unwrap().unwrap().timeline;
-    assert!(matches!(
-        timeline.as_slice(),
-        [TimelineEntry::Assigned { to: Some(to), by: b1, .. }, TimelineEntry::Assigned { to: None, by: b2, .. }]
-            if *to == analyst && *b1 == admin && *b2 == admin
-    ), "{timeline:?}");
+    assert!(
+        matches!(
+            timeline.as_slice(),
+            [TimelineEntry::Assigned { to: Some(to), by: b1, .. }, TimelineEntry::Assigned { to: None, by: b2, .. }]
+                if *to == analyst && *b1 == admin && *b2 == admin
+        ),
+        "{timeline:?}"
+    );
 
     assert!(matches!(store.assign(NO_REPORT, Some(analyst), admin).await, Err(StoreError::NotFound)));
     let to_nobody = store.assign(r2, Some(NO_USER), admin).await.unwrap_err();
@@ -432,7 +442,10 @@ async fn links_are_stored_once_and_join_reports_into_incidents(store: &Store) {
         .collect();
     assert_eq!(
         others,
-        [(tracking(store, r[0]).await, Actor::Analyst(analyst)), (tracking(store, r[2]).await, Actor::Analyst(analyst))]
+        [
+            (tracking(store, r[0]).await, Actor::Analyst(analyst)),
+            (tracking(store, r[2]).await, Actor::Analyst(analyst))
+        ]
     );
 
     let unknown = store.link_reports(r[0], NO_REPORT, analyst).await.unwrap_err();
@@ -851,14 +864,24 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
     assert_eq!(store.confirm_classification(r1, analyst, &confirmed, &automatic).await.unwrap(), all);
     assert_eq!(store.classification(r1).await.unwrap(), Some(confirmed.clone()));
     let timeline = store.report(r1).await.unwrap().unwrap().timeline;
-    assert!(matches!(
-        timeline.as_slice(),
-        [TimelineEntry::Classified { primary_cause: Some(CauseCategory::WeakCredentials), by, .. }] if *by == analyst
-    ), "the confirmation is on the timeline: {timeline:?}");
+    assert!(
+        matches!(
+            timeline.as_slice(),
+            [TimelineEntry::Classified { primary_cause: Some(CauseCategory::WeakCredentials), by, .. }] if *by == analyst
+        ),
+        "the confirmation is on the timeline: {timeline:?}"
+    );
     let unconfirmed = ReportFilter { unconfirmed: true, limit: 10, ..Default::default() };
     let listed = store.list_reports(&unconfirmed).await.unwrap();
     assert!(!listed.iter().any(|s| s.id == r1) && listed.iter().all(|s| !s.confirmed), "only unconfirmed ones");
-    assert!(store.list_reports(&ReportFilter { limit: 10, ..Default::default() }).await.unwrap().iter().any(|s| s.id == r1 && s.confirmed));
+    assert!(
+        store
+            .list_reports(&ReportFilter { limit: 10, ..Default::default() })
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.id == r1 && s.confirmed)
+    );
     assert!(store.confirm_classification(r2, analyst, &confirmed, &confirmed).await.unwrap().is_empty());
     // Confirmed again: replaced, and the overrides of both confirmations kept.
     let changed = Classification { causes: vec![CauseCategory::Phishing], ..confirmed.clone() };

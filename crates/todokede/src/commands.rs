@@ -467,7 +467,8 @@ async fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()>
                 ]);
             }
             // Plain text, columns padded by display width: no colours, in a file or a terminal.
-            let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| display_width(&r[i])).max().unwrap_or(0)).collect();
+            let widths: Vec<usize> =
+                (0..5).map(|i| rows.iter().map(|r| display_width(&r[i])).max().unwrap_or(0)).collect();
             for r in &rows {
                 let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad_right(c, *w)).collect();
                 println!("{}", line.join("  ").trim_end());

@@ -60,7 +60,13 @@ pub fn check_policy(user: &User, password: &str) -> Result<(), AppError> {
 
 /// The owner changes their password: the current one must be right and the new one differ
 /// and follow the policy. Every session of the account ends (the web then starts a fresh one).
-pub async fn change_password(store: &Store, user: &User, current: &str, new: &str, confirm: &str) -> Result<(), AppError> {
+pub async fn change_password(
+    store: &Store,
+    user: &User,
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> Result<(), AppError> {
     if !verify_password_bounded(current.to_owned(), Some(user.password_hash.clone())).await {
         let _ = store.audit(Some(user.id), "user.password_change_failed", Some(&user.id.0.to_string()), None).await;
         return Err(AppError::refused("現在のパスワードが正しくありません。", "The current password is not right."));

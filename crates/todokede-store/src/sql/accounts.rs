@@ -35,25 +35,28 @@ impl Store {
     }
 
     pub(crate) async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, email, role, password_hash, disabled, one_time_until FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, email, role, password_hash, disabled, one_time_until FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     pub(crate) async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, email, role, password_hash, disabled, one_time_until FROM users WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, email, role, password_hash, disabled, one_time_until FROM users WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     pub(crate) async fn users(&self) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query("SELECT id, email, role, password_hash, disabled, one_time_until FROM users ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, email, role, password_hash, disabled, one_time_until FROM users ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(user_from_row).collect()
     }
 
@@ -77,14 +80,8 @@ impl Store {
         if disabled {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.0).execute(&mut *tx).await?;
         }
-        audit_in(
-            &mut tx,
-            by,
-            if disabled { "user.disable" } else { "user.enable" },
-            Some(&id.0.to_string()),
-            None,
-        )
-        .await?;
+        audit_in(&mut tx, by, if disabled { "user.disable" } else { "user.enable" }, Some(&id.0.to_string()), None)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -184,8 +181,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        audit_in(&mut tx, Some(id), "user.recovery_codes_new", Some(&id.0.to_string()), Some(&hashes.len().to_string()))
-            .await?;
+        audit_in(
+            &mut tx,
+            Some(id),
+            "user.recovery_codes_new",
+            Some(&id.0.to_string()),
+            Some(&hashes.len().to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -194,13 +197,15 @@ impl Store {
     /// with the number left.
     pub(crate) async fn use_recovery_code(&self, id: UserId, hash: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let used = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
-            .bind(ts(OffsetDateTime::now_utc()))
-            .bind(id.0)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
+        let used = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(ts(OffsetDateTime::now_utc()))
+        .bind(id.0)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
             == 1;
         if used {
             let left: i64 = sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
@@ -208,8 +213,14 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get(0)?;
-            audit_in(&mut tx, Some(id), "user.recovery_code_used", Some(&id.0.to_string()), Some(&format!("{left} left")))
-                .await?;
+            audit_in(
+                &mut tx,
+                Some(id),
+                "user.recovery_code_used",
+                Some(&id.0.to_string()),
+                Some(&format!("{left} left")),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(used)

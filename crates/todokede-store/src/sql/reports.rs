@@ -147,6 +147,18 @@ impl Store {
         Ok(counts)
     }
 
+    /// The queue's flags as counts: (answered and waiting for an analyst, without a confirmed
+    /// classification).
+    pub(crate) async fn count_flags(&self) -> Result<(i64, i64), StoreError> {
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM reports WHERE answered_at IS NOT NULL),
+                    (SELECT COUNT(*) FROM reports r WHERE NOT EXISTS (SELECT 1 FROM classifications c WHERE c.report_id = r.id))",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((r.try_get(0)?, r.try_get(1)?))
+    }
+
     pub(crate) async fn all_report_ids(&self) -> Result<Vec<ReportId>, StoreError> {
         let rows = sqlx::query("SELECT id FROM reports ORDER BY id").fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok(ReportId(r.try_get(0)?))).collect()
@@ -305,13 +317,15 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("INSERT INTO timeline (report_id, kind, user_id, target_user_id, at) VALUES ($1, 'assign', $2, $3, $4)")
-            .bind(id.0)
-            .bind(by.0)
-            .bind(to.map(|u| u.0))
-            .bind(ts(OffsetDateTime::now_utc()))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO timeline (report_id, kind, user_id, target_user_id, at) VALUES ($1, 'assign', $2, $3, $4)",
+        )
+        .bind(id.0)
+        .bind(by.0)
+        .bind(to.map(|u| u.0))
+        .bind(ts(OffsetDateTime::now_utc()))
+        .execute(&mut *tx)
+        .await?;
         audit_in(
             &mut tx,
             Some(by),

@@ -337,17 +337,29 @@ pub(super) async fn reporter_answered(
         .rows_affected()
         == 1;
     if moved {
-        sqlx::query("INSERT INTO timeline (report_id, kind, from_state, to_state, at) VALUES ($1, 'state', $2, $3, $4)")
-            .bind(report)
-            .bind(from.key())
-            .bind(to.key())
+        sqlx::query(
+            "INSERT INTO timeline (report_id, kind, from_state, to_state, at) VALUES ($1, 'state', $2, $3, $4)",
+        )
+        .bind(report)
+        .bind(from.key())
+        .bind(to.key())
+        .bind(ts(now))
+        .execute(&mut **tx)
+        .await?;
+        audit_in(
+            tx,
+            None,
+            "report.transition",
+            Some(&report.to_string()),
+            Some(&format!("{from} -> {to} (reporter answered)")),
+        )
+        .await?;
+    } else {
+        sqlx::query("UPDATE reports SET answered_at = $1 WHERE id = $2")
             .bind(ts(now))
+            .bind(report)
             .execute(&mut **tx)
             .await?;
-        audit_in(tx, None, "report.transition", Some(&report.to_string()), Some(&format!("{from} -> {to} (reporter answered)")))
-            .await?;
-    } else {
-        sqlx::query("UPDATE reports SET answered_at = $1 WHERE id = $2").bind(ts(now)).bind(report).execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -36,7 +36,10 @@ pub(super) async fn audit(State(st): State<AppState>, Analyst(c, user): Analyst)
     };
     // Accounts named by their id (user.disable, report.assign's assignee) by their address.
     let person = |raw: &Option<String>| {
-        raw.as_deref().and_then(|v| v.parse::<i64>().ok()).and_then(|id| people.get(&id).cloned()).or_else(|| raw.clone())
+        raw.as_deref()
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(|id| people.get(&id).cloned())
+            .or_else(|| raw.clone())
     };
     let target_of = |e: &todokede_store::AuditEntry, t: Option<i64>| {
         if e.action.starts_with("user.") { person(&e.target) } else { shown(t, &e.target) }
@@ -71,9 +74,10 @@ pub(super) async fn users_page(
     let done = match q.get("done").map(String::as_str) {
         Some("disable") => Some(l.pick("アカウントを無効にしました。", "The account was disabled.")),
         Some("enable") => Some(l.pick("アカウントを有効にしました。", "The account was enabled.")),
-        Some("reset_totp") => {
-            Some(l.pick("2段階認証を解除しました（リカバリーコードも無効）。", "Two-step verification was reset (recovery codes too)."))
-        }
+        Some("reset_totp") => Some(l.pick(
+            "2段階認証を解除しました（リカバリーコードも無効）。",
+            "Two-step verification was reset (recovery codes too).",
+        )),
         _ => None,
     };
     let who = match q.get("id").and_then(|i| i.parse::<i64>().ok()) {
@@ -100,10 +104,16 @@ pub(super) async fn users_view(st: &AppState, c: &Ctx, handed: Option<Handed>) -
         let totp = st.store.totp(u.id).await.map(|(s, _)| s.is_some()).unwrap_or(false);
         let password = match password_state(u, now) {
             PasswordState::Own => c.lang.pick("設定済み", "set").to_owned(),
-            PasswordState::OneTime(t) => format!("{} {}", c.lang.pick("初期パスワード・期限", "one-time, until"), jst(t)),
-            PasswordState::Expired(t) => format!("{} {}", c.lang.pick("初期パスワード・期限切れ", "one-time, expired"), jst(t)),
+            PasswordState::OneTime(t) => {
+                format!("{} {}", c.lang.pick("初期パスワード・期限", "one-time, until"), jst(t))
+            }
+            PasswordState::Expired(t) => {
+                format!("{} {}", c.lang.pick("初期パスワード・期限切れ", "one-time, expired"), jst(t))
+            }
         };
-        rows.push(context! { id => u.id.0, email => u.email, role => u.role.key(), disabled => u.disabled, totp, password });
+        rows.push(
+            context! { id => u.id.0, email => u.email, role => u.role.key(), disabled => u.disabled, totp, password },
+        );
     }
     let me = c.analyst.as_ref().map(|u| u.email.clone());
     render(
@@ -227,7 +237,7 @@ pub(super) async fn save_settings(
     };
     let hours = f.get("one_time_password_hours").map(|v| v.trim().to_owned()).unwrap_or_default();
     // An unticked checkbox sends nothing.
-    let four_eyes = if f.get("four_eyes_publication").is_some() { "on" } else { "off" };
+    let four_eyes = if f.contains_key("four_eyes_publication") { "on" } else { "off" };
     for (key, value, now) in [
         ("one_time_password_hours", hours.as_str(), current.one_time_password_hours.to_string()),
         ("four_eyes_publication", four_eyes, if current.four_eyes_publication { "on".into() } else { "off".into() }),

@@ -156,7 +156,8 @@ async fn account_view(
     let uri = accounts::totp::uri(&secret, &user.email);
     let qr = qr_svg(&uri).map(Value::from_safe_string);
     // The secret in groups of four, as authenticator apps ask for it typed.
-    let grouped = secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+    let grouped =
+        secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
     render(
         st,
         c,
@@ -242,7 +243,7 @@ fn password_view(st: &AppState, c: &Ctx, user: &todokede_store::User, error: Opt
         c,
         "password.html",
         context! { one_time => until, error => error.clone(), done => done.then_some(c.lang.pick("パスワードを変更しました。", "The password was changed.")),
-                   min => accounts::lifecycle::MIN_PASSWORD_CHARS },
+        min => accounts::lifecycle::MIN_PASSWORD_CHARS },
     );
     if error.is_some() {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -270,7 +271,12 @@ pub(super) async fn change_password(
             let token = random_token();
             if st
                 .store
-                .create_session(&token_hash(&token), &SessionSubject::Analyst(user.id), &random_token(), ANALYST_SESSION)
+                .create_session(
+                    &token_hash(&token),
+                    &SessionSubject::Analyst(user.id),
+                    &random_token(),
+                    ANALYST_SESSION,
+                )
                 .await
                 .is_err()
             {

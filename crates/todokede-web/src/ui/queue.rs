@@ -33,6 +33,7 @@ pub(super) async fn queue(
     let more = rows.len() as i64 > per_page;
     rows.truncate(per_page as usize);
     let counts = st.store.count_by_state().await.unwrap_or_default();
+    let (answered, unconfirmed) = st.store.count_flags().await.unwrap_or_default();
     let (alerts_period, alerts) = crossref_pages::dashboard_alerts(&st).await;
     let link = |p: i64| {
         let mut params: Vec<(String, String)> =
@@ -56,6 +57,7 @@ pub(super) async fn queue(
                 kind => r.reporter_kind.map(|k| label(k, c.lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, c.lang), state_key => r.state.key(),
                 answered => r.answered, confirmed => r.confirmed,
             }).collect::<Vec<_>>(),
+            flags => context! { answered, unconfirmed },
             prev_page => (page > 1).then(|| link(page - 1)), next_page => more.then(|| link(page + 1)), alerts, alerts_period,
         },
     )

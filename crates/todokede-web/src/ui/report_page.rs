@@ -165,7 +165,8 @@ pub(super) async fn report_page(
         }
     }
     let users = st.store.users().await.unwrap_or_default();
-    let email_of = |u: UserId| users.iter().find(|x| x.id == u).map(|x| x.email.clone()).unwrap_or_else(|| format!("#{}", u.0));
+    let email_of =
+        |u: UserId| users.iter().find(|x| x.id == u).map(|x| x.email.clone()).unwrap_or_else(|| format!("#{}", u.0));
     let timeline: Vec<Value> = r
         .timeline
         .iter()
@@ -174,7 +175,9 @@ pub(super) async fn report_page(
             let (actor_key, who) = match e.actor() {
                 Actor::Analyst(u) => ("analyst", email_of(u)),
                 Actor::Reporter => ("reporter", l.pick("届出者", "Reporter").to_owned()),
-                Actor::System => ("system", l.pick("システム（届出者の回答による）", "System (the reporter answered)").to_owned()),
+                Actor::System => {
+                    ("system", l.pick("システム（届出者の回答による）", "System (the reporter answered)").to_owned())
+                }
             };
             let (kind, what, body) = match e {
                 TimelineEntry::StateChanged { from, to, .. } => {
@@ -191,7 +194,9 @@ pub(super) async fn report_page(
                             .collect::<String>()
                     ),
                 ),
-                TimelineEntry::Note { body, .. } => ("note", l.pick("内部メモ", "Internal note").to_owned(), body.clone()),
+                TimelineEntry::Note { body, .. } => {
+                    ("note", l.pick("内部メモ", "Internal note").to_owned(), body.clone())
+                }
                 TimelineEntry::Reply { body, .. } => {
                     ("reply", l.pick("届出者への返信", "Reply to the reporter").to_owned(), body.clone())
                 }
@@ -206,7 +211,13 @@ pub(super) async fn report_page(
                 TimelineEntry::Classified { primary_cause, .. } => (
                     "classify",
                     match primary_cause {
-                        Some(c) => format!("{}{}", l.pick("分類を確定（主原因: ", "Classification confirmed (primary cause: "), label(*c, l)) + l.pick("）", ")"),
+                        Some(c) => {
+                            format!(
+                                "{}{}",
+                                l.pick("分類を確定（主原因: ", "Classification confirmed (primary cause: "),
+                                label(*c, l)
+                            ) + l.pick("）", ")")
+                        }
                         None => l.pick("分類を確定", "Classification confirmed").to_owned(),
                     },
                     String::new(),

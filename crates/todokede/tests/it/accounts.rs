@@ -50,7 +50,9 @@ async fn a_one_time_password_expires_and_must_be_changed_before_anything_else(db
     let s = TestApp::start(db).await;
     let admin = s.logged_in(Role::Admin, "chief@ipa.example").await;
     // The lifetime is a setting: 24 hours here.
-    let res = post(&s, &admin, "/admin/settings", &[("one_time_password_hours", "24"), ("four_eyes_publication", "on")]).await;
+    let res =
+        post(&s, &admin, "/admin/settings", &[("one_time_password_hours", "24"), ("four_eyes_publication", "on")])
+            .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let page = post(&s, &admin, "/admin/users", &[("email", "new@ipa.example"), ("role", "analyst")]).await;
     let page = page.text().await.unwrap();
@@ -153,7 +155,10 @@ async fn totp_enrolment_shows_a_qr_code_and_each_recovery_code_works_once(db: &T
     assert!(svg.contains("<path") || svg.contains("<rect"), "drawn modules");
     assert!(!page.contains("<?xml") && !page.contains("<script"), "inline, no script");
     let secret = hidden(&page, "secret");
-    assert!(page.contains(&secret[..4]) && page.contains("otpauth:") && page.contains(&secret[28..]), "the key as text");
+    assert!(
+        page.contains(&secret[..4]) && page.contains("otpauth:") && page.contains(&secret[28..]),
+        "the key as text"
+    );
 
     // On with a right code: ten recovery codes, shown this once.
     let code = totp::code_at(&secret, totp::current_step()).unwrap();
@@ -240,7 +245,9 @@ async fn the_console_lists_resets_disables_and_sets_passwords(db: &TestDb) {
     let password = reset.trim().rsplit(' ').next().unwrap();
     assert_eq!(password.len(), 20, "{reset}");
     let user = store.user_by_email("new@ipa.example").await.unwrap().unwrap();
-    assert!(user.one_time_until.is_some() && todokede_app::accounts::verify_password(password, Some(&user.password_hash)));
+    assert!(
+        user.one_time_until.is_some() && todokede_app::accounts::verify_password(password, Some(&user.password_hash))
+    );
     assert_eq!(store.totp(id).await.unwrap().0, None);
     let list = common::ok(run(&["user", "list"]));
     assert!(row(&list, "new@ipa.example").contains("one-time until") && row(&list, "new@ipa.example").ends_with("off"));
@@ -252,7 +259,9 @@ async fn the_console_lists_resets_disables_and_sets_passwords(db: &TestDb) {
     common::ok(run(&["user", "disable", "new@ipa.example", "--enable"]));
     assert!(!store.user(id).await.unwrap().unwrap().disabled);
     let unknown = run(&["user", "reset", "nobody@ipa.example"]);
-    assert!(!unknown.status.success() && String::from_utf8_lossy(&unknown.stderr).contains("no account nobody@ipa.example"));
+    assert!(
+        !unknown.status.success() && String::from_utf8_lossy(&unknown.stderr).contains("no account nobody@ipa.example")
+    );
 
     // Settings from the console.
     common::ok(run(&["settings", "one_time_password_hours", "48"]));

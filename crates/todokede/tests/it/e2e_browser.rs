@@ -346,6 +346,7 @@ async fn the_totp_qr_code_and_the_queue_flags_in_the_browser() {
     b.goto(&s.url(&format!("/reports/{}", waiting.tracking_number))).await;
     let page = b.wait_for("timeline").await;
     assert!(page.contains("システム（届出者の回答による）") && page.contains("担当者を設定"));
+    b.execute("document.querySelector('.timeline').scrollIntoView()").await;
     b.screenshot("18-report-timeline").await;
     b.goto(&s.url("/account")).await;
     let page = b.wait_for("<svg").await;

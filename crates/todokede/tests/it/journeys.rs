@@ -324,6 +324,7 @@ async fn the_readme_sequence_works_as_written() {
     let db = TestDb::sqlite().await;
     let run = |args: &[&str]| common::todokede(&db.url, args);
     common::ok(run(&["user", "add", "--role", "admin", "you@example.org"]));
+    common::ok(run(&["user", "add", "--role", "analyst", "colleague@example.org"]));
     // A period with nothing confirmed: said so, and no empty version 1.
     let empty = run(&["publication", "draft", "--period", "2019H2", "--as", "you@example.org"]);
     assert!(!empty.status.success());
@@ -365,7 +366,19 @@ async fn the_readme_sequence_works_as_written() {
         "2019H2-02=データベースを消去し脅迫する手口による攻撃",
     ]));
     assert!(draft.contains("version 1") && draft.contains("1 featured"), "{draft}");
-    common::ok(run(&["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "you@example.org"]));
+    // Four eyes: the drafter cannot approve; a colleague does.
+    let own = run(&["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "you@example.org"]);
+    assert!(!own.status.success() && String::from_utf8_lossy(&own.stderr).contains("four-eyes"));
+    common::ok(run(&[
+        "publication",
+        "approve",
+        "--period",
+        "2019H2",
+        "--version",
+        "1",
+        "--as",
+        "colleague@example.org",
+    ]));
 
     // A typo in --db: a clear error, and no new database.
     let dir = tempfile::tempdir().unwrap();

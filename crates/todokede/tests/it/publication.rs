@@ -18,6 +18,8 @@ todokede_testkit::on_both_backends!(
 
 async fn handled_seed_reports_become_an_approved_report_and_statistics(db: &TestDb) {
     ok(todokede(&db.url, &["user", "add", "--role", "analyst", "analyst@example.org"]));
+    // Four eyes: another analyst approves what analyst@ drafted and edited.
+    ok(todokede(&db.url, &["user", "add", "--role", "analyst", "reviewer@example.org"]));
     let by_reference = common::handled_seed_reports(&db.url, "analyst@example.org").await;
     let number_of = |r: &str| by_reference[r].clone();
     let numbers: Vec<String> = by_reference.values().cloned().collect();
@@ -90,7 +92,7 @@ async fn handled_seed_reports_become_an_approved_report_and_statistics(db: &Test
 
     ok(todokede(
         &db.url,
-        &["publication", "approve", "--period", "2019H2", "--version", "2", "--as", "analyst@example.org"],
+        &["publication", "approve", "--period", "2019H2", "--version", "2", "--as", "reviewer@example.org"],
     ));
     // The PDF needs the IPAex fonts and poppler's pdftotext (the switch in testkit).
     let with_pdf = requires::ipaex_fonts() && requires::tool("pdftotext");
@@ -173,6 +175,8 @@ async fn the_26_probe_values_never_reach_the_approved_html_or_pdf(db: &TestDb) {
         s.nfkc().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase()
     };
     ok(todokede(&db.url, &["user", "add", "--role", "analyst", "analyst@example.org"]));
+    // Four eyes: another analyst approves what analyst@ drafted and edited.
+    ok(todokede(&db.url, &["user", "add", "--role", "analyst", "reviewer@example.org"]));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("probe.json");
     std::fs::write(&file, report.to_string()).unwrap();
@@ -207,7 +211,7 @@ async fn the_26_probe_values_never_reach_the_approved_html_or_pdf(db: &TestDb) {
     assert!(review.contains("replaced phone 「０３－１２３４－５６７８」"), "{review}");
     ok(todokede(
         &db.url,
-        &["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "analyst@example.org"],
+        &["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "reviewer@example.org"],
     ));
     let html_path = dir.path().join("2019H2.html");
     ok(todokede(&db.url, &["report", "--period", "2019H2", "--format", "html", "-o", html_path.to_str().unwrap()]));

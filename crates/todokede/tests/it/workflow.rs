@@ -55,8 +55,13 @@ async fn a_reporters_answer_flags_the_report_and_the_timeline_names_who_did_what
     reporter.get(s.url(&format!("/r/{tn}/{}", filed.secret))).send().await.unwrap();
     let page = reporter.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
     let fu = reqwest::multipart::Form::new().text("csrf", hidden(&page, "csrf")).text("body", "ログを確認しました。");
-    let res =
-        reporter.post(s.url("/reporter/follow-up")).header("origin", s.base.clone()).multipart(fu).send().await.unwrap();
+    let res = reporter
+        .post(s.url("/reporter/follow-up"))
+        .header("origin", s.base.clone())
+        .multipart(fu)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 
     // The queue flags it, back in 対応中; the filter finds it; the reporter sees no flag.
@@ -64,6 +69,8 @@ async fn a_reporters_answer_flags_the_report_and_the_timeline_names_who_did_what
     let r = row(&queue, &tn);
     assert!(r.contains("回答あり・要対応") && r.contains("対応中") && !r.contains("届出者回答待ち"), "{r}");
     assert!(!row(&queue, &other.tracking_number).contains("回答あり"));
+    assert!(queue.contains("id=\"count-answered\"><span class=\"badge flag answered\">回答あり・要対応</span> 1</a>"));
+    assert!(queue.contains("id=\"count-unconfirmed\"><span class=\"badge flag unconfirmed\">分類未確定</span> 2</a>"));
     let answered = get(&s, &a, "/queue?answered=1").await;
     assert!(answered.contains(&tn) && !answered.contains(&other.tracking_number));
     let en = get(&s, &a, "/queue?lang=en").await;
@@ -128,7 +135,10 @@ async fn the_last_editor_of_a_version_cannot_approve_it(db: &TestDb) {
     let drafter = common::user_add(&db.url, "analyst", "drafter@ipa.example");
     let approver = common::user_add(&db.url, "analyst", "approver@ipa.example");
     common::handled_seed_reports(&db.url, "drafter@ipa.example").await;
-    common::ok(common::todokede(&db.url, &["publication", "draft", "--period", "2019H2", "--as", "drafter@ipa.example"]));
+    common::ok(common::todokede(
+        &db.url,
+        &["publication", "draft", "--period", "2019H2", "--as", "drafter@ipa.example"],
+    ));
     let s = TestApp::start(db).await;
     let d = s.login("drafter@ipa.example", &drafter).await;
     let page = get(&s, &d, "/publication?period=2019H2").await;
@@ -169,7 +179,10 @@ async fn the_last_editor_of_a_version_cannot_approve_it(db: &TestDb) {
     let admin = s.logged_in(Role::Admin, "chief@ipa.example").await;
     let res = post(&s, &admin, "/admin/settings", &[("one_time_password_hours", "72")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    common::ok(common::todokede(&db.url, &["publication", "draft", "--period", "2019H2", "--as", "drafter@ipa.example"]));
+    common::ok(common::todokede(
+        &db.url,
+        &["publication", "draft", "--period", "2019H2", "--as", "drafter@ipa.example"],
+    ));
     common::ok(common::todokede(
         &db.url,
         &["publication", "approve", "--period", "2019H2", "--version", "3", "--as", "drafter@ipa.example"],
