@@ -66,12 +66,14 @@ pub async fn analyse_report(store: &Store, id: ReportId) -> Result<(), AppError>
     Ok(())
 }
 
-/// The worker loop of `serve`: claim jobs, run them, record the outcome. Polls when idle. When
+/// The worker loop of `serve`: claim jobs for `lease` (a worker that dies leaves them to the
+/// others when it ends), run them, record the outcome. Polls when idle. When
 /// `stop` turns true it finishes the job it is running, gives the unstarted claimed ones back
 /// (`Store::release_jobs`) and returns.
-pub async fn run_worker(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run_worker(store: Store, lease: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let lease = time::Duration::try_from(lease).unwrap_or(time::Duration::minutes(5));
     while !*stop.borrow() {
-        let jobs = match store.claim_jobs(16, time::Duration::minutes(5)).await {
+        let jobs = match store.claim_jobs(16, lease).await {
             Ok(j) => j,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim analysis jobs");

@@ -209,12 +209,15 @@ pub struct OutboxCounts {
 }
 
 /// The background queues at a glance, for `/metrics`: analysis jobs waiting (not done, fewer
-/// than 5 attempts), jobs given up (5 failed attempts), when the oldest waiting job was
-/// queued, and the reports stored.
+/// than 5 attempts), jobs given up (5 failed attempts), jobs done and the attempts they took,
+/// when the oldest waiting job was queued, and the reports stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueCounts {
     pub jobs_queued: i64,
     pub jobs_failed: i64,
+    pub jobs_done: i64,
+    /// The attempts the done jobs took together: `jobs_done` when each ran once.
+    pub jobs_done_attempts: i64,
     pub oldest_queued_job: Option<OffsetDateTime>,
     pub reports: i64,
 }

@@ -1373,7 +1373,7 @@ async fn claims_given_back_are_taken_at_once_and_the_queues_are_counted(store: &
     let again = store.claim_jobs(10, lease).await.unwrap();
     assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), [jobs[1].id], "a done job stays done");
     let q = store.queue_counts().await.unwrap();
-    assert_eq!((q.jobs_queued, q.jobs_failed, q.reports), (1, 0, 2));
+    assert_eq!((q.jobs_queued, q.jobs_failed, q.reports, q.jobs_done, q.jobs_done_attempts), (1, 0, 2, 1, 1));
     assert!(q.oldest_queued_job.unwrap() > before);
     for _ in 0..5 {
         store.finish_job(jobs[1].id, Some("broken")).await.unwrap();

@@ -231,6 +231,7 @@ async fn render(st: &AppState) -> String {
             ("todokede_reports", "Reports stored.", q.reports.to_string()),
             ("todokede_jobs_queued", "Analysis jobs waiting to run.", q.jobs_queued.to_string()),
             ("todokede_jobs_failed", "Analysis jobs given up after 5 failed attempts.", q.jobs_failed.to_string()),
+            ("todokede_jobs_done", "Analysis jobs done.", q.jobs_done.to_string()),
             ("todokede_jobs_oldest_queued_seconds", "Age of the oldest waiting analysis job (0 when none).", format!("{age:.3}")),
             ("todokede_outbox_pending", "Mails queued or retrying.", o.queued.to_string()),
             ("todokede_outbox_failed", "Mails given up (shown on /admin/mail).", o.failed.to_string()),

@@ -65,6 +65,9 @@ pub struct ServeConfig {
     pub retention: Retention,
     /// `/metrics` needs `Authorization: Bearer` this; without it, only this host may read it.
     pub metrics_token: Option<String>,
+    /// How long a claimed analysis job is no other worker's: after a crash, its jobs wait this
+    /// long. Longer than the slowest analysis.
+    pub job_lease: Duration,
 }
 
 impl ServeConfig {
@@ -79,6 +82,7 @@ impl ServeConfig {
             outbox: OutboxPolicy::default(),
             retention: Retention::default(),
             metrics_token: None,
+            job_lease: Duration::from_secs(300),
         }
     }
 }
@@ -126,7 +130,7 @@ pub async fn run(
     state.trusted_proxies = Arc::new(cfg.trusted_proxies);
     state.metrics_token = cfg.metrics_token.map(Arc::from);
     let draining = state.draining.clone();
-    finishing.push(tokio::spawn(todokede_app::analysis::run_worker(store, stop_rx)));
+    finishing.push(tokio::spawn(todokede_app::analysis::run_worker(store, cfg.job_lease, stop_rx)));
     let finishing = Workers(finishing);
     let drain = cfg.server.drain_timeout;
     let started = Arc::new(Mutex::new(None::<tokio::time::Instant>));

@@ -55,6 +55,10 @@ pub enum Command {
         /// it answers only clients on this host that did not come through a proxy.
         #[arg(long, env = "TODOKEDE_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// How long a claimed analysis job is no other process's: the jobs of a process that
+        /// crashed wait this long. Longer than the slowest analysis.
+        #[arg(long, default_value = "5m", value_parser = duration)]
+        job_lease: std::time::Duration,
     },
     /// Copy an SQLite store online into a new file (consistent while writes go on: VACUUM
     /// INTO), then check the copy (integrity_check, foreign keys). PostgreSQL: use pg_dump

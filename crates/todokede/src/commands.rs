@@ -40,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             trusted_proxy,
             http,
             metrics_token,
+            job_lease,
         } => {
             let trusted: Vec<todokede_web::client::Cidr> = trusted_proxy
                 .iter()
@@ -73,6 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
                 retention: todokede_app::housekeeping::Retention { secrets: outbox.secret_retention },
                 metrics_token: metrics_token.filter(|t| !t.is_empty()),
+                job_lease: job_lease.max(std::time::Duration::from_secs(1)),
             };
             serve(store, listen, cfg).await?;
         }

@@ -79,7 +79,7 @@ impl Store {
     }
 
     pub(crate) async fn queue_counts(&self) -> Result<QueueCounts, StoreError> {
-        let r = sqlx::query("SELECT COALESCE(SUM(CASE WHEN attempts < 5 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN attempts >= 5 THEN 1 ELSE 0 END), 0), (SELECT COUNT(*) FROM reports) FROM jobs WHERE done_at IS NULL")
+        let r = sqlx::query("SELECT COALESCE(SUM(CASE WHEN done_at IS NULL AND attempts < 5 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN done_at IS NULL AND attempts >= 5 THEN 1 ELSE 0 END), 0), (SELECT COUNT(*) FROM reports), COALESCE(SUM(CASE WHEN done_at IS NOT NULL THEN 1 ELSE 0 END), 0), CAST(COALESCE(SUM(CASE WHEN done_at IS NOT NULL THEN attempts ELSE 0 END), 0) AS BIGINT) FROM jobs")
             .fetch_one(&self.pool)
             .await?;
         let oldest = sqlx::query("SELECT created_at FROM jobs WHERE done_at IS NULL AND attempts < 5 ORDER BY id LIMIT 1")
@@ -89,6 +89,8 @@ impl Store {
             jobs_queued: r.try_get(0)?,
             jobs_failed: r.try_get(1)?,
             reports: r.try_get(2)?,
+            jobs_done: r.try_get(3)?,
+            jobs_done_attempts: r.try_get(4)?,
             oldest_queued_job: oldest.map(|o| o.try_get(0)).transpose()?,
         })
     }

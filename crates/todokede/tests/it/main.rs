@@ -25,6 +25,7 @@ mod limits;
 mod mail;
 mod ops;
 mod outbox;
+mod processes;
 mod publication;
 mod server_limits;
 mod web;
