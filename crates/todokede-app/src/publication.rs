@@ -10,7 +10,7 @@ use todokede_domain::*;
 use todokede_publish::document::{CaseInput, DraftChoices};
 use todokede_publish::render::{self, RenderOptions};
 use todokede_publish::stats::{self, CaseRecord, Statistics};
-use todokede_publish::{Document, KnownIdentifiers};
+use todokede_publish::{Document, EvidenceFact, KnownIdentifiers};
 use todokede_store::{ConfirmedCase, PublicationVersion, Store, StoreError};
 
 /// The publication workflow's errors are the application's.
@@ -57,6 +57,60 @@ fn known_identifiers(c: &ReportContent) -> KnownIdentifiers {
     }
 }
 
+/// The settings the publication reads, with what each is.
+pub const SETTINGS: &[(&str, &str)] = &[
+    ("publication.contact.virus.email", "届出のお願い：ウイルスの届出先メールアドレス"),
+    ("publication.contact.virus.url", "届出のお願い：ウイルスの届出のウェブページ"),
+    ("publication.contact.unauthorized_access.email", "届出のお願い：不正アクセスの届出先メールアドレス"),
+    ("publication.contact.unauthorized_access.url", "届出のお願い：不正アクセスの届出のウェブページ"),
+];
+
+/// The contact points of 届出のお願い from the settings (placeholders for what is not set).
+pub async fn contacts(store: &Store) -> Result<Vec<todokede_publish::scheme::Contact>, PublicationError> {
+    let set: BTreeMap<String, String> = store.settings("publication.contact.").await?.into_iter().collect();
+    Ok(todokede_publish::scheme::contacts_from(|k| set.get(k).cloned()))
+}
+
+/// Set one of [`SETTINGS`] (an empty value removes it): an e-mail must be one, a URL must be
+/// http(s).
+pub async fn set_setting(store: &Store, key: &str, value: &str, by: Option<UserId>) -> Result<(), PublicationError> {
+    if !SETTINGS.iter().any(|(k, _)| *k == key) {
+        let known = SETTINGS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ");
+        return Err(PublicationError::Invalid(format!("unknown setting `{key}` (known: {known})")));
+    }
+    let value = value.trim();
+    if !value.is_empty() {
+        if key.ends_with(".email") && EmailAddress::parse(value).is_err() {
+            return Err(PublicationError::Invalid(format!("`{value}` is not an e-mail address")));
+        }
+        if key.ends_with(".url") && !(value.starts_with("https://") || value.starts_with("http://")) {
+            return Err(PublicationError::Invalid(format!("`{value}` is not an http(s) URL")));
+        }
+    }
+    store.set_setting(key, value, by).await?;
+    Ok(())
+}
+
+/// What the logs attached to a report showed: the findings of its stored analysis (none when
+/// it has no analysis yet or no logs). Addresses and accounts go to the trend chapter only to
+/// be counted and classed.
+async fn evidence_of(store: &Store, id: ReportId) -> Result<Vec<EvidenceFact>, PublicationError> {
+    let Some(json) = store.analysis(id).await? else { return Ok(vec![]) };
+    // A record an older analyser wrote and this one cannot read has no findings to offer.
+    let Ok(record) = todokede_analyse::AnalysisRecord::parse(&json) else { return Ok(vec![]) };
+    Ok(record
+        .evidence
+        .iter()
+        .flat_map(|f| &f.findings)
+        .map(|f| EvidenceFact {
+            kind: f.kind.clone(),
+            count: f.count,
+            sources: f.sources.clone(),
+            accounts: f.accounts.len(),
+        })
+        .collect())
+}
+
 fn record(c: &ConfirmedCase, incidents: &BTreeMap<ReportId, ReportId>) -> CaseRecord {
     let cl = &c.classification;
     CaseRecord {
@@ -70,6 +124,10 @@ fn record(c: &ConfirmedCase, incidents: &BTreeMap<ReportId, ReportId>) -> CaseRe
         causes: cl.causes.clone(),
         damages: cl.damages.clone(),
         techniques: cl.techniques.clone(),
+        virus: (c.content.form == ReportForm::Virus).then(|| stats::VirusRecord {
+            name: c.content.virus.as_ref().and_then(|v| v.virus_name.clone().or_else(|| v.symptoms.clone())),
+            detections: c.content.virus.as_ref().and_then(|v| v.detection_count),
+        }),
     }
 }
 
@@ -153,9 +211,10 @@ pub async fn draft(
         }
     }
     let choices = &choices;
-    let cases: Vec<CaseInput> = own
-        .into_iter()
-        .map(|(c, record)| CaseInput {
+    let mut cases: Vec<CaseInput> = Vec::with_capacity(own.len());
+    for (c, record) in own {
+        let evidence = evidence_of(store, c.id).await?;
+        cases.push(CaseInput {
             record,
             description: c.content.description.clone(),
             discovery: c.content.discovery_narrative.clone(),
@@ -163,10 +222,12 @@ pub async fn draft(
             cause: c.content.cause_narrative.clone(),
             response: c.content.response_narrative.clone(),
             known: known_identifiers(&c.content),
-        })
-        .collect();
+            evidence,
+        });
+    }
     let statistics = stats::compute(&records, received, period, threshold);
-    let doc = todokede_publish::generate(period, &cases, &records, choices, statistics);
+    let mut doc = todokede_publish::generate(period, &cases, &records, choices, statistics);
+    doc.contacts = contacts(store).await?;
     let json = serde_json::to_string(&doc).expect("document serialises");
     let version = store.save_publication(&period.to_string(), &json, by, "generated").await?;
     Ok((version, doc))

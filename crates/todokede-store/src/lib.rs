@@ -322,6 +322,16 @@ impl Store {
         dispatch!(self.publication_versions(period))
     }
 
+    /// Operator settings whose key starts with `prefix` (`publication.`), by key.
+    pub async fn settings(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self.settings(prefix))
+    }
+
+    /// Set a setting (an empty value removes it); the change is audited.
+    pub async fn set_setting(&self, key: &str, value: &str, by: Option<UserId>) -> Result<(), StoreError> {
+        dispatch!(self.set_setting(key, value, by))
+    }
+
     /// Approve a version; false if it does not exist or was approved already.
     pub async fn approve_publication(&self, period: &str, version: i64, by: UserId) -> Result<bool, StoreError> {
         dispatch!(self.approve_publication(period, version, by))

@@ -49,6 +49,7 @@ pub fn templates() -> Environment<'static> {
         ("publication.html", include_str!("../templates/publication.html")),
         ("error.html", include_str!("../templates/error.html")),
         ("users.html", include_str!("../templates/users.html")),
+        ("settings.html", include_str!("../templates/settings.html")),
         ("mail.html", include_str!("../templates/mail.html")),
         ("account.html", include_str!("../templates/account.html")),
     ] {
@@ -103,6 +104,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/admin/mail", get(admin::mail_page))
         .route("/admin/mail/{id}/retry", post(admin::mail_retry))
         .route("/admin/users", get(admin::users_page).post(admin::create_user))
+        .route("/admin/settings", get(admin::settings_page).post(admin::save_settings))
         .route("/admin/users/{id}/{action}", post(admin::user_action))
         .route("/account", get(login::account_page))
         .route("/account/totp", post(login::account_totp))

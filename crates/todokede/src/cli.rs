@@ -171,6 +171,11 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         threshold: u64,
     },
+    /// Operator settings (the contact points the half-year report prints): list or set.
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
     /// The half-year 届出事例 report: draft, edit, review, approve.
     Publication {
         #[command(subcommand)]
@@ -291,6 +296,20 @@ pub enum PublicationCommand {
         version: i64,
         #[arg(long = "as")]
         analyst: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SettingsCommand {
+    /// Print every setting with its value (or "(not set)").
+    List,
+    /// Set a setting; an empty VALUE removes it.
+    Set {
+        key: String,
+        value: String,
+        /// The admin or analyst making the change (audited).
+        #[arg(long = "as")]
+        by: Option<String>,
     },
 }
 

@@ -7,7 +7,7 @@ use todokede_store::{Role, Store};
 use todokede_web::Limits;
 use todokede_web::serve::{ServeConfig, ServerLimits};
 
-use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, UserCommand};
+use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, SettingsCommand, UserCommand};
 use todokede_app::mail_flow::Delivery;
 use todokede_app::publication;
 use todokede_domain::Period;
@@ -176,6 +176,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User { command: UserCommand::Add { role, email, password_stdin } } => {
             let store = open(&cli.db).await?;
             user_add(&store, role, &email, password_stdin).await?;
+        }
+        Command::Settings { command } => {
+            let store = open_existing(&cli.db).await?;
+            match command {
+                SettingsCommand::List => {
+                    let set: std::collections::BTreeMap<String, String> =
+                        store.settings("").await?.into_iter().collect();
+                    for (key, what) in todokede_app::publication::SETTINGS {
+                        println!("{key}\t{}\t{what}", set.get(*key).map(String::as_str).unwrap_or("(not set)"));
+                    }
+                }
+                SettingsCommand::Set { key, value, by } => {
+                    let user = match by {
+                        Some(email) => Some(
+                            store
+                                .user_by_email(&email)
+                                .await?
+                                .filter(|u| !u.disabled)
+                                .ok_or_else(|| anyhow::anyhow!("no active account {email}"))?
+                                .id,
+                        ),
+                        None => None,
+                    };
+                    todokede_app::publication::set_setting(&store, &key, &value, user).await?;
+                    println!("{key} = {}", if value.trim().is_empty() { "(not set)" } else { value.trim() });
+                }
+            }
         }
         Command::Import { files, mail } => {
             let cfg = mail_config(&mail)?;
@@ -613,6 +640,9 @@ async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::R
                 for r in &text.risks {
                     println!("  check {} 「{}」 ({})", r.kind, r.text, r.label_ja());
                 }
+            }
+            for c in doc.contacts.iter().filter(|c| c.placeholder) {
+                println!("contacts\t{}: not configured (todokede settings set …), printed as 【要設定】", c.label);
             }
         }
         PublicationCommand::Approve { period, version, analyst } => {

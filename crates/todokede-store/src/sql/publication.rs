@@ -97,4 +97,32 @@ impl Store {
         tx.commit().await?;
         Ok(done)
     }
+
+    /// Every setting whose key starts with `prefix`, by key.
+    pub(crate) async fn settings(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query("SELECT key, value FROM settings ORDER BY key").fetch_all(&self.pool).await?;
+        let mut out = vec![];
+        for r in rows {
+            let key: String = r.try_get("key")?;
+            if key.starts_with(prefix) {
+                out.push((key, r.try_get("value")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Set (or with an empty value, remove) a setting; audited.
+    pub(crate) async fn set_setting(&self, key: &str, value: &str, by: Option<UserId>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if value.is_empty() {
+            sqlx::query("DELETE FROM settings WHERE key = $1").bind(key).execute(&mut *tx).await?;
+        } else {
+            sqlx::query("INSERT INTO settings (key, value, updated_by, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, updated_at = excluded.updated_at")
+                .bind(key).bind(value).bind(by.map(|u| u.0)).bind(ts(OffsetDateTime::now_utc()))
+                .execute(&mut *tx).await?;
+        }
+        audit_in(&mut tx, by, "settings.set", Some(key), Some(value)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

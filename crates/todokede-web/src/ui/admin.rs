@@ -147,3 +147,57 @@ pub(super) async fn mail_retry(
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
+
+/// Settings: the contact points the half-year report prints in 届出のお願い (placeholders
+/// marked 【要設定】 until set).
+pub(super) async fn settings_page(State(st): State<AppState>, Admin(c, _): Admin) -> Response {
+    settings_view(&st, &c, None).await
+}
+
+async fn settings_view(st: &AppState, c: &Ctx, saved: Option<&str>) -> Response {
+    let set: HashMap<String, String> = match st.store.settings("").await {
+        Ok(s) => s.into_iter().collect(),
+        Err(e) => return UiError::from(e).page(st, c),
+    };
+    render(
+        st,
+        c,
+        "settings.html",
+        context! {
+            settings => todokede_app::publication::SETTINGS.iter().map(|(key, what)| context! {
+                key => key, what => what, value => set.get(*key).cloned().unwrap_or_default(),
+                input => if key.ends_with(".email") { "email" } else { "url" },
+            }).collect::<Vec<_>>(),
+            saved => saved,
+        },
+    )
+}
+
+pub(super) async fn save_settings(
+    State(st): State<AppState>,
+    CsrfForm { c, user: admin, form: f }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    if admin.role != Role::Admin {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが利用できます。", "Admins only.");
+    }
+    let current: HashMap<String, String> = st.store.settings("").await.unwrap_or_default().into_iter().collect();
+    for (key, _) in todokede_app::publication::SETTINGS {
+        let Some(value) = f.get(*key) else { continue };
+        if current.get(*key).map(String::as_str).unwrap_or("") == value.trim() {
+            continue;
+        }
+        if let Err(e) = todokede_app::publication::set_setting(&st.store, key, value, Some(admin.id)).await {
+            return match e {
+                todokede_app::AppError::Invalid(_) => error_page(
+                    &st,
+                    &c,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "メールアドレスまたは URL（http/https）の形式が正しくありません。",
+                    "Not an e-mail address or an http(s) URL.",
+                ),
+                e => UiError::from(e).page(&st, &c),
+            };
+        }
+    }
+    settings_view(&st, &c, Some("saved")).await
+}
