@@ -10,7 +10,7 @@ use todokede_domain::*;
 use todokede_publish::document::{CaseInput, DraftChoices};
 use todokede_publish::render::{self, RenderOptions};
 use todokede_publish::stats::{self, CaseRecord, Statistics};
-use todokede_publish::{Document, KnownIdentifiers};
+use todokede_publish::{Document, EvidenceFact, KnownIdentifiers};
 use todokede_store::{ConfirmedCase, PublicationVersion, Store, StoreError};
 
 /// The publication workflow's errors are the application's.
@@ -57,6 +57,32 @@ fn known_identifiers(c: &ReportContent) -> KnownIdentifiers {
     }
 }
 
+/// The contact points of 届出のお願い from the settings (placeholders for what is not set).
+pub async fn contacts(store: &Store) -> Result<Vec<todokede_publish::scheme::Contact>, PublicationError> {
+    let settings = crate::settings::load(store).await?;
+    Ok(todokede_publish::scheme::contacts_from(|k| settings.contacts.get(k).cloned()))
+}
+
+/// What the logs attached to a report showed: the findings of its stored analysis (none when
+/// it has no analysis yet or no logs). Addresses and accounts go to the trend chapter only to
+/// be counted and classed.
+async fn evidence_of(store: &Store, id: ReportId) -> Result<Vec<EvidenceFact>, PublicationError> {
+    let Some(json) = store.analysis(id).await? else { return Ok(vec![]) };
+    // A record an older analyser wrote and this one cannot read has no findings to offer.
+    let Ok(record) = todokede_analyse::AnalysisRecord::parse(&json) else { return Ok(vec![]) };
+    Ok(record
+        .evidence
+        .iter()
+        .flat_map(|f| &f.findings)
+        .map(|f| EvidenceFact {
+            kind: f.kind.clone(),
+            count: f.count,
+            sources: f.sources.clone(),
+            accounts: f.accounts.len(),
+        })
+        .collect())
+}
+
 fn record(c: &ConfirmedCase, incidents: &BTreeMap<ReportId, ReportId>) -> CaseRecord {
     let cl = &c.classification;
     CaseRecord {
@@ -70,6 +96,10 @@ fn record(c: &ConfirmedCase, incidents: &BTreeMap<ReportId, ReportId>) -> CaseRe
         causes: cl.causes.clone(),
         damages: cl.damages.clone(),
         techniques: cl.techniques.clone(),
+        virus: (c.content.form == ReportForm::Virus).then(|| stats::VirusRecord {
+            name: c.content.virus.as_ref().and_then(|v| v.virus_name.clone().or_else(|| v.symptoms.clone())),
+            detections: c.content.virus.as_ref().and_then(|v| v.detection_count),
+        }),
     }
 }
 
@@ -153,9 +183,10 @@ pub async fn draft(
         }
     }
     let choices = &choices;
-    let cases: Vec<CaseInput> = own
-        .into_iter()
-        .map(|(c, record)| CaseInput {
+    let mut cases: Vec<CaseInput> = Vec::with_capacity(own.len());
+    for (c, record) in own {
+        let evidence = evidence_of(store, c.id).await?;
+        cases.push(CaseInput {
             record,
             description: c.content.description.clone(),
             discovery: c.content.discovery_narrative.clone(),
@@ -163,10 +194,12 @@ pub async fn draft(
             cause: c.content.cause_narrative.clone(),
             response: c.content.response_narrative.clone(),
             known: known_identifiers(&c.content),
-        })
-        .collect();
+            evidence,
+        });
+    }
     let statistics = stats::compute(&records, received, period, threshold);
-    let doc = todokede_publish::generate(period, &cases, &records, choices, statistics);
+    let mut doc = todokede_publish::generate(period, &cases, &records, choices, statistics);
+    doc.contacts = contacts(store).await?;
     let json = serde_json::to_string(&doc).expect("document serialises");
     let version = store.save_publication(&period.to_string(), &json, by, "generated").await?;
     Ok((version, doc))

@@ -564,7 +564,8 @@ fn points_intro(period: Period, listed: &[&CaseInput], groups: usize) -> Vec<Tex
     let n = listed.len();
     let basic = listed.iter().filter(|c| c.record.causes.iter().any(|x| BASIC.iter().any(|(b, _)| b == x))).count();
     let mut out = vec![];
-    let whole = format!("{}で届出のあった被害について全体を通して見ると、", period.label_ja());
+    let label = period.label_ja();
+    let whole = format!("{}で届出のあった被害について全体を通して見ると、", label.split('（').next().unwrap_or(&label));
     if n > 0 && basic * 2 > n {
         out.push(Text::fixed(format!(
             "{whole}表 2-1 に示した {n} 件のうち {basic} 件は、一般的によく知られたセキュリティ施策を実施していれば防げた可能性のあるものと見受けられ、基本的なセキュリティ上の取り組みを着実に実施することの大切さがうかがえる。"

@@ -36,6 +36,7 @@ todokede_testkit::on_both_backends!(
     a_mail_thread_finds_its_report_and_a_mailed_follow_up_is_stored_once,
     a_confirmed_classification_keeps_the_overrides_and_moves_the_facets,
     publication_versions_are_never_overwritten_and_approved_once,
+    settings_are_set_replaced_removed_and_audited,
     search_finds_japanese_substrings_with_every_filter,
     indicators_are_found_by_value_address_range_and_domain_tree,
     reports_sharing_an_uncommon_indicator_correlate_below_the_cap,
@@ -929,6 +930,30 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
     assert_eq!((audit[1].user, audit[1].target.clone()), (Some(analyst), Some(r3.0.to_string())));
     let unknown = store.confirm_classification(NO_REPORT, analyst, &confirmed, &automatic).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound), "{unknown}");
+}
+
+async fn settings_are_set_replaced_removed_and_audited(store: &Store) {
+    let admin = new_analyst(store, "admin@ipa.example").await;
+    assert!(store.settings().await.unwrap().is_empty());
+    store.set_setting("publication.contact.virus.email", "virus@cert.example.jp", Some(admin)).await.unwrap();
+    store.set_setting("publication.contact.virus.url", "https://cert.example.jp/v", None).await.unwrap();
+    store.set_setting("publication.contact.virus.email", "report@cert.example.jp", Some(admin)).await.unwrap();
+    assert_eq!(
+        store.settings().await.unwrap(),
+        [
+            ("publication.contact.virus.email".to_owned(), "report@cert.example.jp".to_owned()),
+            ("publication.contact.virus.url".to_owned(), "https://cert.example.jp/v".to_owned()),
+        ]
+    );
+    // An empty value removes the setting (its default applies again).
+    store.set_setting("publication.contact.virus.url", "", Some(admin)).await.unwrap();
+    assert_eq!(
+        store.settings().await.unwrap(),
+        [("publication.contact.virus.email".to_owned(), "report@cert.example.jp".to_owned())]
+    );
+    let audit = audit_actions(store, "settings.set").await;
+    assert_eq!(audit.len(), 4);
+    assert_eq!((audit[0].user, audit[0].target.as_deref()), (Some(admin), Some("publication.contact.virus.url")));
 }
 
 async fn publication_versions_are_never_overwritten_and_approved_once(store: &Store) {

@@ -49,10 +49,10 @@ pub fn templates() -> Environment<'static> {
         ("publication.html", include_str!("../templates/publication.html")),
         ("error.html", include_str!("../templates/error.html")),
         ("users.html", include_str!("../templates/users.html")),
+        ("settings.html", include_str!("../templates/settings.html")),
         ("mail.html", include_str!("../templates/mail.html")),
         ("account.html", include_str!("../templates/account.html")),
         ("password.html", include_str!("../templates/password.html")),
-        ("settings.html", include_str!("../templates/settings.html")),
     ] {
         env.add_template(name, src).expect("template");
     }
@@ -105,11 +105,11 @@ pub fn routes(state: AppState) -> Router {
         .route("/admin/mail", get(admin::mail_page))
         .route("/admin/mail/{id}/retry", post(admin::mail_retry))
         .route("/admin/users", get(admin::users_page).post(admin::create_user))
+        .route("/admin/settings", get(admin::settings_page).post(admin::save_settings))
         .route("/admin/users/{id}/{action}", post(admin::user_action))
         .route("/account", get(login::account_page))
         .route("/account/totp", post(login::account_totp))
         .route("/account/password", get(login::password_page).post(login::change_password))
-        .route("/admin/settings", get(admin::settings_page).post(admin::save_settings))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .with_state(state)
 }

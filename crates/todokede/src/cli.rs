@@ -86,9 +86,6 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Show the settings admins change at run time, or set one: `settings KEY VALUE`
-    /// (one_time_password_hours 1..720, four_eyes_publication on|off).
-    Settings { key: Option<String>, value: Option<String> },
     /// Import reports (届出): report JSON (one object or an array per file) or .eml messages.
     Import {
         #[arg(required = true)]
@@ -206,6 +203,12 @@ pub enum Command {
         /// Counts below this are shown as "<N".
         #[arg(long, default_value_t = 3)]
         threshold: u64,
+    },
+    /// The settings admins change at run time: list or set (one_time_password_hours 1..720,
+    /// four_eyes_publication on|off, the contact points the half-year report prints).
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
     },
     /// The half-year 届出事例 report: draft, edit, review, approve.
     Publication {
@@ -327,6 +330,20 @@ pub enum PublicationCommand {
         version: i64,
         #[arg(long = "as")]
         analyst: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SettingsCommand {
+    /// Print every setting with its value (or "(not set)").
+    List,
+    /// Set a setting; an empty VALUE removes it.
+    Set {
+        key: String,
+        value: String,
+        /// The admin or analyst making the change (audited).
+        #[arg(long = "as")]
+        by: Option<String>,
     },
 }
 

@@ -7,7 +7,7 @@ use todokede_store::{Role, Store};
 use todokede_web::Limits;
 use todokede_web::serve::{ServeConfig, ServerLimits};
 
-use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, UserCommand};
+use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, SettingsCommand, UserCommand};
 use todokede_app::mail_flow::Delivery;
 use todokede_app::publication;
 use todokede_domain::Period;
@@ -214,19 +214,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_existing(&cli.db).await?;
             user_command(&store, command).await?;
         }
-        Command::Settings { key, value } => {
+        Command::Settings { command } => {
             let store = open_existing(&cli.db).await?;
-            let s = match (key, value) {
-                (None, _) => todokede_app::settings::load(&store).await?,
-                (Some(k), Some(v)) => match todokede_app::settings::set(&store, &k, &v, None).await {
-                    Ok(s) => s,
-                    Err(todokede_app::AppError::Refused { ja, en }) => bail!("{ja} / {en}"),
-                    Err(e) => return Err(e.into()),
-                },
-                (Some(k), None) => bail!("settings {k} VALUE: give the value to set"),
-            };
-            for (k, v) in s.pairs() {
-                println!("{k}\t{v}");
+            match command {
+                SettingsCommand::List => {
+                    let settings = todokede_app::settings::load(&store).await?;
+                    let what: std::collections::BTreeMap<&str, &str> =
+                        todokede_app::settings::CONTACTS.iter().map(|(k, _, en)| (*k, *en)).collect();
+                    for (key, value) in settings.pairs() {
+                        let value = if value.is_empty() { "(not set)" } else { value.as_str() };
+                        match what.get(key) {
+                            Some(what) => println!("{key}\t{value}\t{what}"),
+                            None => println!("{key}\t{value}"),
+                        }
+                    }
+                }
+                SettingsCommand::Set { key, value, by } => {
+                    let user = match by {
+                        Some(email) => Some(
+                            store
+                                .user_by_email(&email)
+                                .await?
+                                .filter(|u| !u.disabled)
+                                .ok_or_else(|| anyhow::anyhow!("no active account {email}"))?
+                                .id,
+                        ),
+                        None => None,
+                    };
+                    match todokede_app::settings::set(&store, &key, &value, user).await {
+                        Ok(_) => println!("{key} = {}", if value.trim().is_empty() { "(not set)" } else { value.trim() }),
+                        Err(todokede_app::AppError::Refused { ja, en }) => bail!("{ja} / {en}"),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
         }
         Command::Import { files, mail } => {
@@ -770,6 +790,9 @@ async fn publication_command(db: &str, command: PublicationCommand) -> anyhow::R
                 for r in &text.risks {
                     println!("  check {} 「{}」 ({})", r.kind, r.text, r.label_ja());
                 }
+            }
+            for c in doc.contacts.iter().filter(|c| c.placeholder) {
+                println!("contacts\t{}: not configured (todokede settings set …), printed as 【要設定】", c.label);
             }
         }
         PublicationCommand::Approve { period, version, analyst } => {

@@ -243,14 +243,18 @@ impl Store {
 
     pub(crate) async fn set_setting(&self, key: &str, value: &str, by: Option<UserId>) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO settings (key, value, updated_by, updated_at) VALUES ($1, $2, $3, $4)
+        if value.is_empty() {
+            sqlx::query("DELETE FROM settings WHERE key = $1").bind(key).execute(&mut *tx).await?;
+        } else {
+            sqlx::query("INSERT INTO settings (key, value, updated_by, updated_at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by, updated_at = excluded.updated_at")
-            .bind(key)
-            .bind(value)
-            .bind(by.map(|u| u.0))
-            .bind(ts(OffsetDateTime::now_utc()))
-            .execute(&mut *tx)
-            .await?;
+                .bind(key)
+                .bind(value)
+                .bind(by.map(|u| u.0))
+                .bind(ts(OffsetDateTime::now_utc()))
+                .execute(&mut *tx)
+                .await?;
+        }
         audit_in(&mut tx, by, "settings.set", Some(key), Some(value)).await?;
         tx.commit().await?;
         Ok(())

@@ -216,7 +216,13 @@ async fn settings_view(st: &AppState, c: &Ctx, done: Option<&str>, error: Option
         st,
         c,
         "settings.html",
-        context! { hours => s.one_time_password_hours, four_eyes => s.four_eyes_publication, done, error => error.clone() },
+        context! {
+            hours => s.one_time_password_hours, four_eyes => s.four_eyes_publication, done, error => error.clone(),
+            contacts => todokede_app::settings::CONTACTS.iter().map(|(key, ja, en)| context! {
+                key => key, what => c.lang.pick(ja, en), value => s.contacts.get(key).cloned().unwrap_or_default(),
+                input => if key.ends_with(".email") { "email" } else { "url" },
+            }).collect::<Vec<_>>(),
+        },
     );
     if error.is_some() {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -235,13 +241,24 @@ pub(super) async fn save_settings(
         Ok(s) => s,
         Err(e) => return UiError::from(e).page(&st, &c),
     };
-    let hours = f.get("one_time_password_hours").map(|v| v.trim().to_owned()).unwrap_or_default();
-    // An unticked checkbox sends nothing.
-    let four_eyes = if f.contains_key("four_eyes_publication") { "on" } else { "off" };
-    for (key, value, now) in [
-        ("one_time_password_hours", hours.as_str(), current.one_time_password_hours.to_string()),
-        ("four_eyes_publication", four_eyes, if current.four_eyes_publication { "on".into() } else { "off".into() }),
-    ] {
+    // The form has the account part and the contact points; a post without the hours field (a
+    // script setting contact points) leaves the account part as it is.
+    let mut changes = vec![];
+    if let Some(hours) = f.get("one_time_password_hours") {
+        // An unticked checkbox sends nothing.
+        let four_eyes = if f.contains_key("four_eyes_publication") { "on" } else { "off" };
+        changes.push(("one_time_password_hours", hours.trim().to_owned(), current.one_time_password_hours.to_string()));
+        let now = if current.four_eyes_publication { "on" } else { "off" };
+        changes.push(("four_eyes_publication", four_eyes.to_owned(), now.to_owned()));
+    }
+    // A contact point absent from the form stays as it is; an emptied one is unset.
+    for (key, ..) in todokede_app::settings::CONTACTS {
+        if let Some(value) = f.get(*key) {
+            changes.push((key, value.trim().to_owned(), current.contacts.get(key).cloned().unwrap_or_default()));
+        }
+    }
+    for (key, value, now) in changes {
+        let value = value.as_str();
         if value == now {
             continue;
         }

@@ -93,6 +93,7 @@ pub(super) async fn publication_page(
             texts => texts,
             replacements => latest.as_ref().map(|(_, d)| d.review().len()).unwrap_or(0),
             risks => latest.as_ref().map(|(_, d)| d.risks().len()).unwrap_or(0),
+            unset_contacts => latest.as_ref().map(|(_, d)| d.contacts.iter().filter(|c| c.placeholder).map(|c| c.label.clone()).collect::<Vec<_>>()).unwrap_or_default(),
             surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous }).collect::<Vec<_>>(),
         },
     )

@@ -264,10 +264,10 @@ async fn the_console_lists_resets_disables_and_sets_passwords(db: &TestDb) {
     );
 
     // Settings from the console.
-    common::ok(run(&["settings", "one_time_password_hours", "48"]));
-    let settings = common::ok(run(&["settings"]));
+    common::ok(run(&["settings", "set", "one_time_password_hours", "48"]));
+    let settings = common::ok(run(&["settings", "list"]));
     assert!(settings.contains("one_time_password_hours\t48") && settings.contains("four_eyes_publication\ton"));
-    let bad = run(&["settings", "one_time_password_hours", "0"]);
+    let bad = run(&["settings", "set", "one_time_password_hours", "0"]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("1 to 720 hours"));
     // Actions from the console are audited without a user.
     let audit = store.audit_log(100).await.unwrap();

@@ -14,6 +14,7 @@ todokede_testkit::on_both_backends!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
     handled_seed_reports_become_an_approved_report_and_statistics,
     the_26_probe_values_never_reach_the_approved_html_or_pdf,
+    the_logs_findings_and_the_configured_contacts_reach_the_report,
 );
 
 async fn handled_seed_reports_become_an_approved_report_and_statistics(db: &TestDb) {
@@ -232,4 +233,137 @@ async fn the_26_probe_values_never_reach_the_approved_html_or_pdf(db: &TestDb) {
         assert!(leaked.is_empty(), "{} of 26 probe values reached the approved {what}: {leaked:?}", leaked.len());
     }
     eprintln!("probe passed on {} ({} outputs)", db.backend, published.len());
+}
+
+/// Issue 16, closing list items 1–2: a report that came with its sshd log (the real log of
+/// fixtures/evidence), analysed as the service analyses it, confirmed and drafted into a trend
+/// chapter: 観測状況と攻撃経路 says what the log showed — counts and kinds, no address or
+/// account. The contact points are set on the admin's settings page (analysts may not; a form
+/// without the CSRF token is refused) and printed in 届出のお願い, the unset one marked
+/// 【要設定】, under the legal-basis box and after 2-1's introduction and 図 3-1.
+async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &TestDb) {
+    use base64::Engine as _;
+    ok(todokede(&db.url, &["user", "add", "--role", "analyst", "analyst@example.org"]));
+    let log = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/evidence/OpenSSH_2k_lines1-1000.log"),
+    )
+    .unwrap();
+    let report = serde_json::json!([{
+        "form": "unauthorized_access",
+        "received_on": "2019-10-18",
+        "reporter": {"kind": "public_agency"},
+        "description": "外部組織からの連絡により、届出者の組織内から外部へ大量の SSH 通信が行われていることが発覚。外部に公開していたウェブサーバが SSH の総当たり攻撃により不正にログインされ、攻撃の踏み台にされていた。",
+        "attachments": [{
+            "filename": "auth.log",
+            "content_type": "text/plain",
+            "content_base64": base64::engine::general_purpose::STANDARD.encode(&log),
+        }]
+    }]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ssh.json");
+    std::fs::write(&file, report.to_string()).unwrap();
+    let out = ok(todokede(&db.url, &["import", file.to_str().unwrap()]));
+    let number = out.lines().next().unwrap().split('\t').next().unwrap().to_owned();
+    ok(todokede(&db.url, &["reanalyse"]));
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let analyst = store.user_by_email("analyst@example.org").await.unwrap().unwrap();
+    let id = store.report_id_by_tracking(&TrackingNumber::parse(&number).unwrap()).await.unwrap().unwrap();
+    let analysis = store.analysis(id).await.unwrap().expect("analysed");
+    let record = todokede_analyse::AnalysisRecord::parse(&analysis).unwrap();
+    let findings: Vec<_> = record.evidence.iter().flat_map(|e| &e.findings).collect();
+    assert!(findings.iter().any(|f| f.kind == "ssh_brute_force"), "{findings:?}");
+    let c = todokede_domain::Classification {
+        causes: vec![todokede_domain::CauseCategory::MissingAccessControl, todokede_domain::CauseCategory::WeakCredentials],
+        damages: vec![todokede_domain::DamageCategory::SteppingStone, todokede_domain::DamageCategory::AccountTakeover],
+        attack_types: vec![todokede_domain::AttackType::Intrusion],
+        techniques: vec!["T1110".into(), "T1021.004".into()],
+        has_damage: Some(true),
+    };
+    store.confirm_classification(id, analyst.id, &c, &c).await.unwrap();
+
+    // Settings: admins only, with the CSRF token; a wrong value is refused in the user's language.
+    let app = todokede_testkit::app::TestApp::start(db).await;
+    let admin = app.logged_in(todokede_store::Role::Admin, "admin@example.org").await;
+    let other = app.logged_in(todokede_store::Role::Analyst, "worker@example.org").await;
+    assert_eq!(other.client.get(app.url("/admin/settings")).send().await.unwrap().status(), 403);
+    let page = admin.client.get(app.url("/admin/settings")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("publication.contact.virus.email"), "{page}");
+    let post = |form: Vec<(&'static str, String)>| {
+        admin.client.post(app.url("/admin/settings")).header("origin", app.base.clone()).form(&form).send()
+    };
+    let without_token = post(vec![("publication.contact.virus.email", "evil@example.org".into())]).await.unwrap();
+    assert!(without_token.status().is_client_error(), "{}", without_token.status());
+    let wrong = post(vec![("csrf", admin.csrf.clone()), ("publication.contact.virus.url", "javascript:alert(1)".into())])
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 422);
+    assert!(wrong.text().await.unwrap().contains("形式が正しくありません"));
+    let saved = post(vec![
+        ("csrf", admin.csrf.clone()),
+        ("publication.contact.virus.email", "virus@cert.example.jp".into()),
+        ("publication.contact.virus.url", "https://cert.example.jp/virus".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(saved.status(), 200);
+    app.stop().await;
+    let listed = ok(todokede(&db.url, &["settings", "list"]));
+    assert!(listed.contains("publication.contact.virus.email\tvirus@cert.example.jp"), "{listed}");
+    assert!(listed.contains("publication.contact.unauthorized_access.email\t(not set)"), "{listed}");
+    let audit = store.audit_log(100).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "settings.set" && a.target.as_deref() == Some("publication.contact.virus.url")));
+
+    ok(todokede(
+        &db.url,
+        &[
+            "publication",
+            "draft",
+            "--period",
+            "2019H2",
+            "--as",
+            "analyst@example.org",
+            "--feature",
+            &format!("{number}=アクセス制限されていない SSHサービスに対する執拗な攻撃"),
+            "--notable",
+            "damage.stepping_stone",
+        ],
+    ));
+    ok(todokede(
+        &db.url,
+        &["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "analyst@example.org"],
+    ));
+    let html_path = dir.path().join("2019H2.html");
+    ok(todokede(&db.url, &["report", "--period", "2019H2", "--format", "html", "-o", html_path.to_str().unwrap()]));
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("届出に添付されたログ（1 件の届出）"), "{html}");
+    assert!(html.contains("項番 1：SSH への総当たりのログイン試行"), "{html}");
+    assert!(html.contains("2019 年 10 月：アクセス制限されていない SSH サービスへの攻撃（1 件）"));
+    // No address of the log anywhere; no account of it in what the chapter says of the logs
+    // (the 着目点 name generic accounts such as admin themselves).
+    let observed = html.split("観測状況と攻撃経路").nth(1).unwrap().split("<h4>").next().unwrap();
+    for f in &findings {
+        for v in &f.sources {
+            assert!(!html.contains(v.as_str()), "{v} published");
+        }
+        for v in f.accounts.iter().filter(|a| a.chars().count() >= 2) {
+            assert!(!observed.contains(&format!("{v}、")) && !observed.contains(&format!("{v}（")) && !observed.contains(&format!(" {v} ")), "{v} published");
+        }
+    }
+    assert!(!html.contains("173.234.31.186") && !html.contains("LabSZ"));
+    // Contacts: the configured one as set, the other a marked placeholder; the legal basis box.
+    let text = html.replace("&#x2f;", "/");
+    assert!(text.contains("virus@cert.example.jp") && text.contains("https://cert.example.jp/virus"), "{html}");
+    assert_eq!(html.matches("【要設定】").count(), 1, "only the unset contact is marked");
+    assert!(html.contains("crack@todokede.invalid"));
+    for needle in [
+        "【コンピュータ不正アクセス被害の届出制度】",
+        "通商産業省告示 第 362 号",
+        "経済産業省告示 第 2 号",
+        "図 3-1 事例の概要図",
+        "事例の概要を図 3-1 に示す。",
+        "2019年下半期で届出のあった被害について全体を通して見ると",
+    ] {
+        assert!(html.contains(needle), "HTML lacks {needle}");
+    }
+    eprintln!("evidence and contacts passed on {}", db.backend);
 }
