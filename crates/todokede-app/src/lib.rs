@@ -9,6 +9,7 @@
 //! - [`publication`]: statistics, drafts, edits, approval, rendering;
 //! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies, the outbox worker;
 //! - [`accounts`]: passwords, one-time passwords, TOTP, the login lockout policy;
+//! - [`tokens`]: API tokens of analysts' scripts (scoped, expiring, hashed, audited);
 //! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries).
 //!
 //! Errors are [`AppError`]: an adapter maps its kinds (not found, invalid, conflict,
@@ -25,5 +26,6 @@ pub mod mail_flow;
 #[cfg(feature = "publication")]
 pub mod publication;
 pub mod replies;
+pub mod tokens;
 
 pub use error::AppError;

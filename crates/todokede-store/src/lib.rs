@@ -443,6 +443,31 @@ impl Store {
         dispatch!(self.user_by_email(&email))
     }
 
+    /// Store a new API token (its hash); audited as `api_token.create` by `by`.
+    pub async fn create_api_token(&self, token: &NewApiToken, by: UserId) -> Result<i64, StoreError> {
+        dispatch!(self.create_api_token(token, by))
+    }
+
+    /// API tokens, of one user or (None) of everyone, oldest first.
+    pub async fn api_tokens(&self, user: Option<UserId>) -> Result<Vec<ApiToken>, StoreError> {
+        dispatch!(self.api_tokens(user))
+    }
+
+    /// Revoke a token (only one of `owner`'s when given). False when there is no such live token.
+    pub async fn revoke_api_token(&self, id: i64, owner: Option<UserId>, by: UserId) -> Result<bool, StoreError> {
+        dispatch!(self.revoke_api_token(id, owner, by))
+    }
+
+    /// The token with this hash and whether it may be used; the use (or the refusal) of a
+    /// known token is recorded in the audit log with `what` (method and path).
+    pub async fn use_api_token(
+        &self,
+        token_hash: &str,
+        what: &str,
+    ) -> Result<Option<(ApiToken, TokenState)>, StoreError> {
+        dispatch!(self.use_api_token(token_hash, what))
+    }
+
     pub async fn audit(
         &self,
         user: Option<UserId>,

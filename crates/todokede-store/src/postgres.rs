@@ -124,3 +124,5 @@ mod publication;
 mod reports;
 #[path = "sql/rows.rs"]
 mod rows;
+#[path = "sql/tokens.rs"]
+mod tokens;

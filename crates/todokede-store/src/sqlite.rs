@@ -195,3 +195,5 @@ mod publication;
 mod reports;
 #[path = "sql/rows.rs"]
 mod rows;
+#[path = "sql/tokens.rs"]
+mod tokens;

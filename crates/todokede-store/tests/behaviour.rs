@@ -43,6 +43,7 @@ todokede_testkit::on_both_backends!(
     a_bulk_load_stores_reports_with_their_index,
     the_integrity_check_counts_what_is_stored,
     concurrent_limit_hits_are_each_counted_and_ended_windows_evicted,
+    api_tokens_are_found_by_hash_revoked_once_and_every_use_audited,
 );
 
 async fn run(db: TestDb, behaviour: todokede_testkit::Behaviour<Store>) {
@@ -1210,6 +1211,62 @@ fn only_sqlite_urls_name_a_database_file() {
 }
 
 /// Coverage stays whole: every public method of `Store` (src/lib.rs) is called by this suite.
+async fn api_tokens_are_found_by_hash_revoked_once_and_every_use_audited(store: &Store) {
+    let a = store.create_user("a@ipa.example", Role::Analyst, "h").await.unwrap();
+    let b = store.create_user("b@ipa.example", Role::Admin, "h").await.unwrap();
+    let new = |user, hash: &str, expires_at| NewApiToken {
+        user,
+        name: "script".into(),
+        scopes: "read,export".into(),
+        token_hash: hash.into(),
+        prefix: "tdk_abcdef".into(),
+        expires_at,
+    };
+    let now = OffsetDateTime::now_utc();
+    let t1 = store.create_api_token(&new(a, "hash-1", now + Duration::days(1)), a).await.unwrap();
+    let t2 = store.create_api_token(&new(b, "hash-2", now - Duration::seconds(1)), b).await.unwrap();
+    let dup = store.create_api_token(&new(b, "hash-1", now + Duration::days(1)), b).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Duplicate(_)), "one hash, one token: {dup}");
+    let all = store.api_tokens(None).await.unwrap();
+    assert_eq!(all.iter().map(|t| t.id).collect::<Vec<_>>(), [t1, t2]);
+    let mine = store.api_tokens(Some(a)).await.unwrap();
+    assert_eq!((mine.len(), mine[0].email.as_str(), mine[0].scopes.as_str()), (1, "a@ipa.example", "read,export"));
+    assert_eq!(mine[0].expires_at.unix_timestamp(), (now + Duration::days(1)).unix_timestamp());
+
+    let (t, state) = store.use_api_token("hash-1", "GET /x").await.unwrap().unwrap();
+    assert_eq!((t.id, state), (t1, TokenState::Active));
+    assert!(store.api_tokens(Some(a)).await.unwrap()[0].last_used_at.is_some());
+    assert_eq!(store.use_api_token("hash-2", "GET /y").await.unwrap().unwrap().1, TokenState::Expired);
+    assert!(store.use_api_token("hash-3", "GET /z").await.unwrap().is_none());
+
+    assert!(!store.revoke_api_token(t1, Some(b), b).await.unwrap(), "only the owner's, when an owner is given");
+    assert!(store.revoke_api_token(t1, Some(a), a).await.unwrap());
+    assert!(!store.revoke_api_token(t1, None, b).await.unwrap(), "revoked once");
+    assert_eq!(store.use_api_token("hash-1", "GET /x").await.unwrap().unwrap().1, TokenState::Revoked);
+    store.create_api_token(&new(b, "hash-4", now + Duration::days(1)), b).await.unwrap();
+    store.set_user_disabled(b, true, a).await.unwrap();
+    assert_eq!(store.use_api_token("hash-4", "GET /x").await.unwrap().unwrap().1, TokenState::OwnerDisabled);
+
+    let log = store.audit_log(100).await.unwrap();
+    let actions: Vec<(&str, Option<&str>)> = log
+        .iter()
+        .filter(|e| e.action.starts_with("api"))
+        .map(|e| (e.action.as_str(), e.detail.as_deref()))
+        .rev()
+        .collect();
+    assert_eq!(
+        actions[2..6],
+        [
+            ("api.use", Some("GET /x")),
+            ("api.refused", Some("expired: GET /y")),
+            ("api_token.revoke", None),
+            ("api.refused", Some("revoked: GET /x")),
+        ][..],
+        "{actions:?}"
+    );
+    assert_eq!(actions.last().unwrap(), &("api.refused", Some("account disabled: GET /x")));
+}
+
 #[test]
 fn every_public_method_of_store_is_exercised() {
     let lib = include_str!("../src/lib.rs");

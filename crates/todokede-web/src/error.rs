@@ -72,6 +72,25 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<todokede_app::AppError> for ApiError {
+    fn from(e: todokede_app::AppError) -> Self {
+        use todokede_app::AppError;
+        match e {
+            AppError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found"),
+            AppError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            AppError::Unavailable(e) => {
+                tracing::error!(error = %e, "store unavailable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the store is unavailable; retry later")
+            }
+            AppError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message, "field": self.field}});

@@ -53,6 +53,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// API tokens of analysts' scripts (`Authorization: Bearer tdk_…` on /api/v1/analyst).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Import reports (届出): report JSON (one object or an array per file) or .eml messages.
     Import {
         #[arg(required = true)]
@@ -305,6 +310,32 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token for an account; prints it once (only its hash is kept).
+    Create {
+        /// The account the token acts as.
+        #[arg(long = "as")]
+        analyst: String,
+        /// read, write (includes read), export; comma-separated or repeated.
+        #[arg(long, required = true, value_delimiter = ',')]
+        scope: Vec<String>,
+        /// Lifetime (e.g. 30d, 12h; at most 366d).
+        #[arg(long, default_value = "90d", value_parser = duration)]
+        expires: std::time::Duration,
+        /// A label to tell tokens apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List tokens (of one account with --as): id, prefix, scopes, expiry, last use, state.
+    List {
+        #[arg(long = "as")]
+        analyst: Option<String>,
+    },
+    /// Revoke a token by its id (from `token list`).
+    Revoke { id: i64 },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -7,7 +7,7 @@ use todokede_store::{Role, Store};
 use todokede_web::Limits;
 use todokede_web::serve::{ServeConfig, ServerLimits};
 
-use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, UserCommand};
+use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, TokenCommand, UserCommand};
 use todokede_app::mail_flow::Delivery;
 use todokede_app::publication;
 use todokede_domain::Period;
@@ -176,6 +176,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User { command: UserCommand::Add { role, email, password_stdin } } => {
             let store = open(&cli.db).await?;
             user_add(&store, role, &email, password_stdin).await?;
+        }
+        Command::Token { command } => {
+            let store = open_existing(&cli.db).await?;
+            token_command(&store, command).await?;
         }
         Command::Import { files, mail } => {
             let cfg = mail_config(&mail)?;
@@ -556,6 +560,71 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut tmp, bytes)?;
     tmp.persist(path)?;
+    Ok(())
+}
+
+/// `todokede token create|list|revoke`.
+async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
+    use todokede_app::tokens;
+    match command {
+        TokenCommand::Create { analyst, scope, expires, name } => {
+            let user = active_analyst(store, &analyst).await?;
+            let scopes = tokens::parse_scopes(&scope.join(","))?;
+            let lifetime = time::Duration::try_from(expires).map_err(|_| anyhow::anyhow!("--expires is too long"))?;
+            let created = tokens::create(store, &user, &name, &scopes, lifetime, &user).await?;
+            // The token alone on stdout (scripts capture it); the rest on stderr.
+            println!("{}", created.token);
+            eprintln!(
+                "token {} for {} ({}), expires {}; it is shown only now",
+                created.id,
+                user.email,
+                scopes.iter().map(|s| s.key()).collect::<Vec<_>>().join(","),
+                created.expires_at.format(&time::format_description::well_known::Rfc3339)?
+            );
+        }
+        TokenCommand::List { analyst } => {
+            let owner = match analyst {
+                Some(a) => Some(store.user_by_email(&a).await?.ok_or_else(|| anyhow::anyhow!("no account {a}"))?),
+                None => None,
+            };
+            let now = time::OffsetDateTime::now_utc();
+            let rfc =
+                |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+            for t in tokens::list(store, owner.as_ref()).await? {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else if t.expires_at <= now {
+                    "expired"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}…\t{}\t{}\t{}\texpires {}\tlast used {}\t{state}",
+                    t.id,
+                    t.prefix,
+                    t.email,
+                    t.name,
+                    t.scopes,
+                    rfc(t.expires_at),
+                    t.last_used_at.map(rfc).unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let token = store
+                .api_tokens(None)
+                .await?
+                .into_iter()
+                .find(|t| t.id == id)
+                .ok_or_else(|| anyhow::anyhow!("no token {id} (see `todokede token list`)"))?;
+            let owner = store.user(token.user).await?.ok_or_else(|| anyhow::anyhow!("no owner of token {id}"))?;
+            match tokens::revoke(store, id, None, &owner).await {
+                Ok(()) => println!("{id}\trevoked"),
+                Err(todokede_app::AppError::NotFound) => bail!("token {id} is already revoked"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
     Ok(())
 }
 

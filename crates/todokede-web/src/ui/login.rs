@@ -1,4 +1,4 @@
-//! Analysts' login (the lockout and second factor are `todokede_app::accounts`), logout, and the account page (TOTP on/off).
+//! Analysts' login (the lockout and second factor are `todokede_app::accounts`), logout, and the account page (TOTP on/off, API tokens).
 
 use super::*;
 
@@ -108,14 +108,98 @@ pub(super) async fn logout(
 }
 
 pub(super) async fn account_page(State(st): State<AppState>, Analyst(c, user): Analyst) -> Response {
+    account_view(&st, &c, &user, None).await
+}
+
+/// The account page: TOTP, and the account's API tokens (a just-created one shown once).
+async fn account_view(
+    st: &AppState,
+    c: &Ctx,
+    user: &todokede_store::User,
+    created: Option<&todokede_app::tokens::Created>,
+) -> Response {
     let on = st.store.totp(user.id).await.map(|(s, _)| s.is_some()).unwrap_or(false);
     let secret = accounts::totp::new_secret();
+    let tokens = match todokede_app::tokens::list(&st.store, Some(user)).await {
+        Ok(t) => t,
+        Err(e) => return UiError::from(e).page(st, c),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let tokens: Vec<Value> = tokens
+        .iter()
+        .rev()
+        .map(|t| {
+            let (ja, en, live) = if t.revoked_at.is_some() {
+                ("失効済み", "revoked", false)
+            } else if t.expires_at <= now {
+                ("期限切れ", "expired", false)
+            } else {
+                ("有効", "active", true)
+            };
+            context! {
+                id => t.id, prefix => t.prefix, name => t.name, scopes => t.scopes,
+                expires => jst(t.expires_at), last_used => t.last_used_at.map(jst),
+                state => c.lang.pick(ja, en), live => live,
+            }
+        })
+        .collect();
     render(
-        &st,
-        &c,
+        st,
+        c,
         "account.html",
-        context! { totp_on => on, secret => secret, uri => accounts::totp::uri(&secret, &user.email) },
+        context! {
+            totp_on => on, secret => secret, uri => accounts::totp::uri(&secret, &user.email),
+            tokens => tokens,
+            new_token => created.map(|t| t.token.clone()),
+            new_token_expires => created.map(|t| jst(t.expires_at)),
+        },
     )
+}
+
+/// Create an API token (POST /account/tokens): name, scopes (checkboxes), lifetime in days.
+/// The answer is the account page with the token shown this once (never in a redirect's URL).
+pub(super) async fn account_token_create(
+    State(st): State<AppState>,
+    CsrfForm { c, user, form: pairs }: CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let scopes: Vec<&str> = pairs.iter().filter(|(n, _)| n == "scope").map(|(_, v)| v.as_str()).collect();
+    let Ok(scopes) = todokede_app::tokens::parse_scopes(&scopes.join(",")) else {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "スコープを一つ以上選んでください。",
+            "Choose at least one scope.",
+        );
+    };
+    let days = one("days").trim().parse::<i64>().unwrap_or(0);
+    if !(1..=366).contains(&days) {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "有効期間は 1〜366 日です。",
+            "The lifetime is 1 to 366 days.",
+        );
+    }
+    match todokede_app::tokens::create(&st.store, &user, one("name"), &scopes, time::Duration::days(days), &user).await
+    {
+        Ok(created) => account_view(&st, &c, &user, Some(&created)).await,
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+/// Revoke one of the account's own tokens (POST /account/tokens/{id}/revoke).
+pub(super) async fn account_token_revoke(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { c, user, form: _ }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    match todokede_app::tokens::revoke(&st.store, id, Some(&user), &user).await {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
 }
 
 pub(super) async fn account_totp(
