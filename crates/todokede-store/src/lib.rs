@@ -133,21 +133,43 @@ impl Store {
     }
 
     /// Move a report to another state, recording who and when (and in the audit log).
-    pub async fn transition(&self, id: ReportId, to: ReportState, by: UserId) -> Result<ReportState, StoreError> {
-        dispatch!(self.transition(id, to, by))
+    ///
+    /// Every analyst's write takes `if_version`: with `Some(v)` it fails with
+    /// [`StoreError::VersionMismatch`] unless the report is still at version `v` (the check and
+    /// the raise of the version are one statement in the writing transaction).
+    pub async fn transition(
+        &self,
+        id: ReportId,
+        to: ReportState,
+        by: UserId,
+        if_version: Option<i64>,
+    ) -> Result<ReportState, StoreError> {
+        dispatch!(self.transition(id, to, by, if_version))
     }
 
     /// 続報 from the reporter, with attachments.
     pub async fn add_follow_up(&self, id: ReportId, body: &str, attachments: &[Attachment]) -> Result<(), StoreError> {
-        dispatch!(self.add_timeline(id, TimelineKind::FollowUp, body, None, attachments))
+        dispatch!(self.add_timeline(id, TimelineKind::FollowUp, body, None, attachments, None))
     }
 
-    pub async fn add_note(&self, id: ReportId, by: UserId, body: &str) -> Result<(), StoreError> {
-        dispatch!(self.add_timeline(id, TimelineKind::Note, body, Some(by), &[]))
+    pub async fn add_note(
+        &self,
+        id: ReportId,
+        by: UserId,
+        body: &str,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.add_timeline(id, TimelineKind::Note, body, Some(by), &[], if_version))
     }
 
-    pub async fn add_reply(&self, id: ReportId, by: UserId, body: &str) -> Result<(), StoreError> {
-        dispatch!(self.add_timeline(id, TimelineKind::Reply, body, Some(by), &[]))
+    pub async fn add_reply(
+        &self,
+        id: ReportId,
+        by: UserId,
+        body: &str,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.add_timeline(id, TimelineKind::Reply, body, Some(by), &[], if_version))
     }
 
     /// A 続報 from a channel that may deliver twice (mail), stored once per key. False when the
@@ -256,8 +278,9 @@ impl Store {
         by: UserId,
         confirmed: &Classification,
         automatic: &Classification,
+        if_version: Option<i64>,
     ) -> Result<Vec<&'static str>, StoreError> {
-        dispatch!(self.confirm_classification(id, by, confirmed, automatic))
+        dispatch!(self.confirm_classification(id, by, confirmed, automatic, if_version))
     }
 
     /// The analyst-confirmed classification, if any.
@@ -493,12 +516,25 @@ impl Store {
     }
 
     /// Assign a report to an analyst (or to nobody).
-    pub async fn assign(&self, id: ReportId, to: Option<UserId>, by: UserId) -> Result<(), StoreError> {
-        dispatch!(self.assign(id, to, by))
+    pub async fn assign(
+        &self,
+        id: ReportId,
+        to: Option<UserId>,
+        by: UserId,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.assign(id, to, by, if_version))
     }
 
-    pub async fn link_reports(&self, a: ReportId, b: ReportId, by: UserId) -> Result<(), StoreError> {
-        dispatch!(self.link_reports(a, b, by))
+    /// Link two reports; both versions rise, `if_version` is checked against `a`'s.
+    pub async fn link_reports(
+        &self,
+        a: ReportId,
+        b: ReportId,
+        by: UserId,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.link_reports(a, b, by, if_version))
     }
 
     pub async fn linked_reports(&self, id: ReportId) -> Result<Vec<TrackingNumber>, StoreError> {

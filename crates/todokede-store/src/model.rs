@@ -84,6 +84,8 @@ pub struct ReportFilter {
     pub newest_first: bool,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset pagination: only rows after this (received_at, id) in the list's order.
+    pub after: Option<(OffsetDateTime, ReportId)>,
 }
 
 /// One row of the queue.

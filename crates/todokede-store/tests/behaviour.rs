@@ -209,21 +209,21 @@ async fn a_retry_after_the_secret_was_pruned_gets_the_same_report_without_secret
 async fn the_lifecycle_is_recorded_with_who_and_when(store: &Store) {
     let analyst = new_analyst(store, "analyst@ipa.example").await;
     let r = ingest_one(store, submission("SSH ブルートフォース", None)).await;
-    assert_eq!(store.transition(r.report_id, ReportState::Triage, analyst).await.unwrap(), ReportState::Triage);
-    store.add_reply(r.report_id, analyst, "ログをお送りください").await.unwrap();
-    store.transition(r.report_id, ReportState::WaitingOnReporter, analyst).await.unwrap();
+    assert_eq!(store.transition(r.report_id, ReportState::Triage, analyst, None).await.unwrap(), ReportState::Triage);
+    store.add_reply(r.report_id, analyst, "ログをお送りください", None).await.unwrap();
+    store.transition(r.report_id, ReportState::WaitingOnReporter, analyst, None).await.unwrap();
     let log = Attachment::new("auth.log", "text/plain", b"sshd[1]: Failed password".to_vec());
     store.add_follow_up(r.report_id, "auth.log を添付します", &[log]).await.unwrap();
-    store.add_note(r.report_id, analyst, "踏み台の可能性").await.unwrap();
-    store.transition(r.report_id, ReportState::InProgress, analyst).await.unwrap();
-    store.transition(r.report_id, ReportState::Closed, analyst).await.unwrap();
-    let err = store.transition(r.report_id, ReportState::Triage, analyst).await.unwrap_err();
+    store.add_note(r.report_id, analyst, "踏み台の可能性", None).await.unwrap();
+    store.transition(r.report_id, ReportState::InProgress, analyst, None).await.unwrap();
+    store.transition(r.report_id, ReportState::Closed, analyst, None).await.unwrap();
+    let err = store.transition(r.report_id, ReportState::Triage, analyst, None).await.unwrap_err();
     assert!(matches!(err, StoreError::InvalidTransition(_)), "{err}");
-    let err = store.transition(NO_REPORT, ReportState::Triage, analyst).await.unwrap_err();
+    let err = store.transition(NO_REPORT, ReportState::Triage, analyst, None).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err}");
     for err in [
-        store.add_note(NO_REPORT, analyst, "x").await.unwrap_err(),
-        store.add_reply(NO_REPORT, analyst, "x").await.unwrap_err(),
+        store.add_note(NO_REPORT, analyst, "x", None).await.unwrap_err(),
+        store.add_reply(NO_REPORT, analyst, "x", None).await.unwrap_err(),
         store.add_follow_up(NO_REPORT, "x", &[]).await.unwrap_err(),
     ] {
         assert!(matches!(err, StoreError::NotFound), "{err}");
@@ -278,7 +278,7 @@ async fn the_queue_filters_pages_and_counts(store: &Store) {
     }
     let long = "長".repeat(100);
     let long_id = ingest_one(store, submission(&long, None)).await.report_id;
-    store.transition(ids_in_order[0], ReportState::Triage, admin).await.unwrap();
+    store.transition(ids_in_order[0], ReportState::Triage, admin, None).await.unwrap();
     let all = store.list_reports(&ReportFilter { limit: 100, ..Default::default() }).await.unwrap();
     assert_eq!(all.len(), 8);
     assert_eq!(all[0].headline, "届出 0", "the first line that is not empty");
@@ -355,21 +355,21 @@ async fn a_report_is_assigned_to_an_analyst_or_to_nobody(store: &Store) {
     let r2 = ingest_one(store, submission("担当なし", None)).await.report_id;
     let assigned_to = |u: UserId| ReportFilter { assignee: Some(u), limit: 10, ..Default::default() };
 
-    store.assign(r1, Some(analyst), admin).await.unwrap();
+    store.assign(r1, Some(analyst), admin, None).await.unwrap();
     assert_eq!(store.report(r1).await.unwrap().unwrap().assignee, Some(analyst));
     assert_eq!(store.report(r2).await.unwrap().unwrap().assignee, None);
     assert_eq!(ids(&store.list_reports(&assigned_to(analyst)).await.unwrap()), [r1]);
     assert!(store.list_reports(&assigned_to(admin)).await.unwrap().is_empty());
 
-    store.assign(r1, None, admin).await.unwrap();
+    store.assign(r1, None, admin, None).await.unwrap();
     assert_eq!(store.report(r1).await.unwrap().unwrap().assignee, None);
     assert!(store.list_reports(&assigned_to(analyst)).await.unwrap().is_empty());
     let audit = audit_actions(store, "report.assign").await;
     let details: Vec<_> = audit.iter().map(|a| (a.user, a.detail.clone())).collect();
     assert_eq!(details, [(Some(admin), Some("nobody".to_owned())), (Some(admin), Some(analyst.0.to_string()))]);
 
-    assert!(matches!(store.assign(NO_REPORT, Some(analyst), admin).await, Err(StoreError::NotFound)));
-    let to_nobody = store.assign(r2, Some(NO_USER), admin).await.unwrap_err();
+    assert!(matches!(store.assign(NO_REPORT, Some(analyst), admin, None).await, Err(StoreError::NotFound)));
+    let to_nobody = store.assign(r2, Some(NO_USER), admin, None).await.unwrap_err();
     assert!(matches!(to_nobody, StoreError::NotFound), "an unknown analyst: {to_nobody}");
     assert_eq!(store.report(r2).await.unwrap().unwrap().assignee, None);
 }
@@ -380,10 +380,10 @@ async fn links_are_stored_once_and_join_reports_into_incidents(store: &Store) {
     for i in 0..6 {
         r.push(ingest_one(store, submission(&format!("届出 {i}"), None)).await.report_id);
     }
-    store.link_reports(r[1], r[0], analyst).await.unwrap();
-    store.link_reports(r[0], r[1], analyst).await.unwrap(); // the same link, the other way round
-    store.link_reports(r[2], r[1], analyst).await.unwrap();
-    store.link_reports(r[4], r[3], analyst).await.unwrap();
+    store.link_reports(r[1], r[0], analyst, None).await.unwrap();
+    store.link_reports(r[0], r[1], analyst, None).await.unwrap(); // the same link, the other way round
+    store.link_reports(r[2], r[1], analyst, None).await.unwrap();
+    store.link_reports(r[4], r[3], analyst, None).await.unwrap();
 
     assert_eq!(store.linked_reports(r[0]).await.unwrap(), [tracking(store, r[1]).await]);
     assert_eq!(store.linked_reports(r[1]).await.unwrap(), [tracking(store, r[0]).await, tracking(store, r[2]).await]);
@@ -399,7 +399,7 @@ async fn links_are_stored_once_and_join_reports_into_incidents(store: &Store) {
     assert_eq!(links.len(), 4);
     assert!(links.iter().all(|a| a.user == Some(analyst)));
 
-    let unknown = store.link_reports(r[0], NO_REPORT, analyst).await.unwrap_err();
+    let unknown = store.link_reports(r[0], NO_REPORT, analyst, None).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound), "{unknown}");
     assert_eq!(store.incidents().await.unwrap(), expected);
 }
@@ -755,16 +755,19 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
     assert_eq!(store.classification(r1).await.unwrap(), None);
 
     let all = ["causes", "damages", "attack_types", "techniques", "has_damage"];
-    assert_eq!(store.confirm_classification(r1, analyst, &confirmed, &automatic).await.unwrap(), all);
+    assert_eq!(store.confirm_classification(r1, analyst, &confirmed, &automatic, None).await.unwrap(), all);
     assert_eq!(store.classification(r1).await.unwrap(), Some(confirmed.clone()));
-    assert!(store.confirm_classification(r2, analyst, &confirmed, &confirmed).await.unwrap().is_empty());
+    assert!(store.confirm_classification(r2, analyst, &confirmed, &confirmed, None).await.unwrap().is_empty());
     // Confirmed again: replaced, and the overrides of both confirmations kept.
     let changed = Classification { causes: vec![CauseCategory::Phishing], ..confirmed.clone() };
-    assert_eq!(store.confirm_classification(r1, analyst, &changed, &automatic).await.unwrap(), all);
+    assert_eq!(store.confirm_classification(r1, analyst, &changed, &automatic, None).await.unwrap(), all);
     assert_eq!(store.classification(r1).await.unwrap(), Some(changed.clone()));
     let only_damage = Classification { has_damage: Some(false), ..confirmed.clone() };
-    assert_eq!(store.confirm_classification(r3, analyst, &confirmed, &only_damage).await.unwrap(), ["has_damage"]);
-    store.confirm_classification(r4, analyst, &confirmed, &confirmed).await.unwrap();
+    assert_eq!(
+        store.confirm_classification(r3, analyst, &confirmed, &only_damage, None).await.unwrap(),
+        ["has_damage"]
+    );
+    store.confirm_classification(r4, analyst, &confirmed, &confirmed, None).await.unwrap();
     assert_eq!(
         store.override_counts().await.unwrap(),
         [
@@ -802,7 +805,7 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
     assert_eq!(audit.len(), 5);
     assert_eq!(audit[1].detail.as_deref(), Some("overrides: has_damage"));
     assert_eq!((audit[1].user, audit[1].target.clone()), (Some(analyst), Some(r3.0.to_string())));
-    let unknown = store.confirm_classification(NO_REPORT, analyst, &confirmed, &automatic).await.unwrap_err();
+    let unknown = store.confirm_classification(NO_REPORT, analyst, &confirmed, &automatic, None).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound), "{unknown}");
 }
 
@@ -877,7 +880,7 @@ async fn search_finds_japanese_substrings_with_every_filter(store: &Store) {
         .index_report(r3, &index("ランサムウェアによりファイルが暗号化された。データベースも被害", &[]))
         .await
         .unwrap();
-    store.transition(r3, ReportState::Triage, analyst).await.unwrap();
+    store.transition(r3, ReportState::Triage, analyst, None).await.unwrap();
 
     let search = |terms: &[&str], filter: ReportFilter| {
         let q = SearchQuery { terms: terms.iter().map(|t| t.to_string()).collect(), filter };

@@ -125,7 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if store.analysis(id).await?.is_none() {
                     todokede_app::analysis::analyse_report(&store, id).await?;
                 }
-                let (confirmed, overridden) = confirm(&store, id, user.id, &overrides).await?;
+                let (confirmed, overridden) = confirm(&store, id, user.id, &overrides, None).await?;
                 let k = |v: Vec<&str>| v.join(",");
                 println!(
                     "{tn}\tcauses={}\tdamages={}\tattack_types={}\ttechniques={}\thas_damage={}",
@@ -163,7 +163,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if body.trim().is_empty() {
                 bail!("the message is empty");
             }
-            let mailed = todokede_app::replies::reply_to_reporter(&store, &cfg, id, user.id, body.trim()).await?;
+            let mailed = todokede_app::replies::reply_to_reporter(&store, &cfg, id, user.id, body.trim(), None).await?;
             println!(
                 "{tn}\t{}",
                 if mailed {

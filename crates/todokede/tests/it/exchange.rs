@@ -14,7 +14,297 @@ todokede_testkit::on_both_backends!(
     an_api_token_is_shown_once_kept_as_a_hash_scoped_revocable_and_every_use_audited,
     an_expired_token_or_one_of_a_disabled_account_is_refused,
     the_cli_creates_lists_and_revokes_tokens,
+    the_queue_pages_by_cursor_without_repeats_and_filters,
+    two_writers_with_one_etag_get_one_change_and_one_412,
+    scopes_decide_what_a_token_may_do,
+    a_python_client_drives_a_report_from_received_to_closed,
 );
+
+/// A token for a new analyst with these scopes.
+async fn token(app: &TestApp, email: &str, scopes: &[todokede_app::tokens::Scope]) -> String {
+    app.user(Role::Analyst, email).await;
+    let user = app.store.user_by_email(email).await.unwrap().unwrap();
+    todokede_app::tokens::create(&app.store, &user, "test", scopes, time::Duration::days(1), &user).await.unwrap().token
+}
+
+fn api(token: &str) -> impl Fn(reqwest::Method, String) -> reqwest::RequestBuilder + '_ {
+    move |m, url| reqwest::Client::new().request(m, url).bearer_auth(token)
+}
+
+async fn the_queue_pages_by_cursor_without_repeats_and_filters(db: &TestDb) {
+    use todokede_app::tokens::Scope;
+    let app = TestApp::start(db).await;
+    let t = token(&app, "pager@example.jp", &[Scope::Read]).await;
+    let call = api(&t);
+    let mut filed = Vec::new();
+    for i in 0..7 {
+        filed.push(app.submit_report(&format!("不審なログイン その{i}")).await.tracking_number);
+    }
+    for order in ["newest", "oldest"] {
+        let mut seen: Vec<String> = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut url = app.url(&format!("/api/v1/analyst/reports?limit=3&order={order}"));
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page: Value = call(reqwest::Method::GET, url).send().await.unwrap().json().await.unwrap();
+            seen.extend(
+                page["reports"].as_array().unwrap().iter().map(|r| r["tracking_number"].as_str().unwrap().to_owned()),
+            );
+            pages += 1;
+            if pages == 1 {
+                // A report received while paging does not shift the pages.
+                app.submit_report("ページング中の新しい届出").await;
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        let mut expected = filed.clone();
+        if order == "newest" {
+            expected.reverse();
+        } else {
+            expected.push(seen.last().unwrap().clone());
+        }
+        assert_eq!(seen[..7], expected[..7], "{order}: every report once, in order");
+        let unique: std::collections::BTreeSet<_> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{order}: no repeats");
+    }
+    let state: Value = call(reqwest::Method::GET, app.url("/api/v1/analyst/reports?state=closed"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["reports"].as_array().unwrap().len(), 0);
+    let bad = call(reqwest::Method::GET, app.url("/api/v1/analyst/reports?state=nope")).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(
+        (body["error"]["code"].as_str(), body["error"]["field"].as_str()),
+        (Some("invalid_parameter"), Some("state"))
+    );
+    let bad = call(reqwest::Method::GET, app.url("/api/v1/analyst/reports?cursor=garbage")).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let hits: Value = call(reqwest::Method::GET, app.url("/api/v1/analyst/search?q=その3"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hits["hits"].as_array().unwrap().len(), 1, "{hits}");
+}
+
+async fn two_writers_with_one_etag_get_one_change_and_one_412(db: &TestDb) {
+    use todokede_app::tokens::Scope;
+    let app = TestApp::start(db).await;
+    let t = token(&app, "writer@example.jp", &[Scope::Write]).await;
+    let call = api(&t);
+    let tn = app.submit_report("ランサムウェアの疑い").await.tracking_number;
+    let url = |p: &str| app.url(&format!("/api/v1/analyst/reports/{tn}{p}"));
+    let read = call(reqwest::Method::GET, url("")).send().await.unwrap();
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    // Two clients that read the same version both write: one wins, the other gets 412.
+    let (a, b) = tokio::join!(
+        call(reqwest::Method::POST, url("/notes"))
+            .header("if-match", &etag)
+            .json(&serde_json::json!({"body": "A"}))
+            .send(),
+        call(reqwest::Method::POST, url("/assignee"))
+            .header("if-match", &etag)
+            .json(&serde_json::json!({"assignee": "writer@example.jp"}))
+            .send(),
+    );
+    let mut statuses = [a.unwrap().status(), b.unwrap().status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::PRECONDITION_FAILED]);
+    let now: Value = call(reqwest::Method::GET, url("")).send().await.unwrap().json().await.unwrap();
+    let noted = now["timeline"].as_array().unwrap().iter().any(|e| e["kind"] == "note");
+    assert!(noted != now["assignee"].is_string(), "exactly one change landed: {now}");
+    // The same ETag again (even for a change another would not clash with) is stale; none at all is 428.
+    let stale = call(reqwest::Method::POST, url("/state"))
+        .header("if-match", &etag)
+        .json(&serde_json::json!({"to": "triage"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    let v: Value = stale.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "stale");
+    let none =
+        call(reqwest::Method::POST, url("/state")).json(&serde_json::json!({"to": "triage"})).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::PRECONDITION_REQUIRED);
+    // A change in the web UI raises the version too: an API client that read before it gets 412.
+    let fresh =
+        call(reqwest::Method::GET, url("")).send().await.unwrap().headers()["etag"].to_str().unwrap().to_owned();
+    let id =
+        app.store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn).unwrap()).await.unwrap().unwrap();
+    let someone = app.store.user_by_email("writer@example.jp").await.unwrap().unwrap();
+    app.store.add_note(id, someone.id, "UI", None).await.unwrap();
+    let late = call(reqwest::Method::POST, url("/state"))
+        .header("if-match", &fresh)
+        .json(&serde_json::json!({"to": "triage"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::PRECONDITION_FAILED);
+    // An impossible transition is 409, an unknown state 422 with its field.
+    let fresh =
+        call(reqwest::Method::GET, url("")).send().await.unwrap().headers()["etag"].to_str().unwrap().to_owned();
+    let r = call(reqwest::Method::POST, url("/state"))
+        .header("if-match", &fresh)
+        .json(&serde_json::json!({"to": "received"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let r = call(reqwest::Method::POST, url("/state"))
+        .header("if-match", &fresh)
+        .json(&serde_json::json!({"to": "done"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Linking raises both reports' versions.
+    let other = app.submit_report("同じ攻撃者").await.tracking_number;
+    let r = call(reqwest::Method::POST, url("/links"))
+        .header("if-match", &fresh)
+        .json(&serde_json::json!({"other": other}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["links"], serde_json::json!([other]));
+    let o: Value = call(reqwest::Method::GET, app.url(&format!("/api/v1/analyst/reports/{other}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(o["version"], 2);
+}
+
+async fn scopes_decide_what_a_token_may_do(db: &TestDb) {
+    use todokede_app::tokens::Scope;
+    let app = TestApp::start(db).await;
+    let reader = token(&app, "reader@example.jp", &[Scope::Read]).await;
+    let exporter = token(&app, "exporter@example.jp", &[Scope::Export]).await;
+    let tn = app.submit_report("閲覧のみ").await.tracking_number;
+    let read =
+        api(&reader)(reqwest::Method::GET, app.url(&format!("/api/v1/analyst/reports/{tn}"))).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let etag = read.headers()["etag"].to_str().unwrap().to_owned();
+    let w = api(&reader)(reqwest::Method::POST, app.url(&format!("/api/v1/analyst/reports/{tn}/notes")))
+        .header("if-match", etag)
+        .json(&serde_json::json!({"body": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(w.status(), StatusCode::FORBIDDEN);
+    let v: Value = w.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "insufficient_scope");
+    let r = api(&exporter)(reqwest::Method::GET, app.url("/api/v1/analyst/reports")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "export does not include read");
+    let stats =
+        api(&reader)(reqwest::Method::GET, app.url("/api/v1/analyst/statistics?period=2019H2")).send().await.unwrap();
+    assert_eq!(stats.status(), StatusCode::OK);
+}
+
+/// python3 with urllib only, as a CSIRT's script would use the API.
+async fn a_python_client_drives_a_report_from_received_to_closed(db: &TestDb) {
+    use todokede_app::tokens::Scope;
+    if !todokede_testkit::requires::tool("python3") {
+        return;
+    }
+    let app = TestApp::start(db).await;
+    let t = token(&app, "script@example.jp", &[Scope::Write]).await;
+    let tn = app.submit_report("管理画面に不正ログインされました").await.tracking_number;
+    let script = common::repo("crates/todokede/tests/it/analyst_client.py");
+    let out = tokio::process::Command::new("python3").args([&script, &app.base, &t, &tn]).output().await.unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("closed {tn}")));
+    let uses = app.store.audit_log(200).await.unwrap().into_iter().filter(|e| e.action == "api.use").count();
+    assert_eq!(uses, 9, "each of the script's nine calls is audited");
+}
+
+/// The OpenAPI document against the router: every `/api/v1` route the code registers is
+/// documented (read from the sources, as the store's coverage test reads its own), and every
+/// documented operation answers from its handler (no router 404/405).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_covers_every_route_and_every_documented_route_answers() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::start(&db).await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json")).await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut registered = std::collections::BTreeSet::new();
+    for src in
+        [include_str!("../../../todokede-web/src/api.rs"), include_str!("../../../todokede-web/src/analyst_api.rs")]
+    {
+        for chunk in src.split(".route(\"").skip(1) {
+            let path = &chunk[..chunk.find('"').unwrap()];
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            let rest = &chunk[chunk.find('"').unwrap()..chunk.find('\n').unwrap_or(chunk.len())];
+            for (m, needle) in [("GET", "get("), ("POST", "post("), ("PUT", "put("), ("DELETE", "delete(")] {
+                if rest.contains(needle) {
+                    registered.insert((m.to_owned(), path.to_owned()));
+                }
+            }
+        }
+    }
+    assert!(registered.len() >= 14, "{registered:?}");
+    assert_eq!(registered, documented, "routes and the OpenAPI document differ");
+    let consts: std::collections::BTreeSet<(String, String)> =
+        todokede_web::analyst_api::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    assert!(consts.is_subset(&documented));
+
+    // Every documented operation reaches its handler: its own JSON error (or success), never the
+    // router's empty 404 / 405.
+    for (method, path) in &documented {
+        let url = app.url(&path.replace("{tracking_number}", "00000-00000"));
+        let res = reqwest::Client::new().request(method.parse().unwrap(), url).send().await.unwrap();
+        assert_ne!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert!(ct.starts_with("application/json"), "{method} {path}: {} {ct}", res.status());
+    }
+
+    // Every field the report schema documents is in a real answer.
+    use todokede_app::tokens::Scope;
+    let t = token(&app, "doc@example.jp", &[Scope::Read]).await;
+    let tn = app.submit_report("スキーマの確認").await.tracking_number;
+    let real: Value = api(&t)(reqwest::Method::GET, app.url(&format!("/api/v1/analyst/reports/{tn}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for field in doc["components"]["schemas"]["AnalystReport"]["properties"].as_object().unwrap().keys() {
+        assert!(real.get(field).is_some(), "documented field {field} missing: {real}");
+    }
+    for field in real.as_object().unwrap().keys() {
+        assert!(
+            doc["components"]["schemas"]["AnalystReport"]["properties"].get(field).is_some(),
+            "undocumented field {field}"
+        );
+    }
+    app.stop().await;
+    db.cleanup().await;
+}
 
 fn sha256_hex(s: &str) -> String {
     use sha2::Digest as _;
