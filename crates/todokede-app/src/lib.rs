@@ -9,6 +9,7 @@
 //! - [`publication`]: statistics, drafts, edits, approval, rendering;
 //! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies, the outbox worker;
 //! - [`accounts`]: passwords, one-time passwords, TOTP, the login lockout policy;
+//! - [`exchange`]: sharing approvals (TLP 2.0) and the STIX 2.1 export;
 //! - [`tokens`]: API tokens of analysts' scripts (scoped, expiring, hashed, audited);
 //! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries).
 //!
@@ -20,6 +21,8 @@ pub mod analysis;
 pub mod classification;
 pub mod crossref;
 mod error;
+#[cfg(feature = "publication")]
+pub mod exchange;
 pub mod housekeeping;
 pub mod intake;
 pub mod mail_flow;

@@ -3,7 +3,7 @@
 //!
 //! Both backends run the same SQL text (`$1` placeholders work on SQLite too), written once in
 //! `src/sql/` — one module per area (intake, reports, mail, classification, publication,
-//! crossref, accounts, jobs, limits) plus `rows` (row decoding, shared writes) — and compiled once per
+//! crossref, accounts, jobs, limits, tokens, sharing) plus `rows` (row decoding, shared writes) — and compiled once per
 //! backend: `sqlite.rs` and `postgres.rs` each include every area as a `#[path]` submodule.
 //! What an area needs from its backend is written as its imports: `Db` (the sqlx database),
 //! `Store` (the backend's store: `pool`, `begin_write`) and `dialect` (the few statements that
@@ -464,6 +464,22 @@ impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let email = email.trim().to_lowercase();
         dispatch!(self.user_by_email(&email))
+    }
+
+    /// Approve a report for sharing (STIX, MISP) under a TLP level (`clear` … `red`);
+    /// approving again replaces the level. Audited as `report.share`.
+    pub async fn approve_sharing(&self, id: ReportId, tlp: &str, by: UserId) -> Result<(), StoreError> {
+        dispatch!(self.approve_sharing(id, tlp, by))
+    }
+
+    /// Take a sharing approval back; false when there was none.
+    pub async fn withdraw_sharing(&self, id: ReportId, by: UserId) -> Result<bool, StoreError> {
+        dispatch!(self.withdraw_sharing(id, by))
+    }
+
+    /// Every report approved for sharing, by id.
+    pub async fn shared_reports(&self) -> Result<Vec<Sharing>, StoreError> {
+        dispatch!(self.shared_reports())
     }
 
     /// Store a new API token (its hash); audited as `api_token.create` by `by`.

@@ -362,3 +362,13 @@ pub enum TokenState {
     /// The owner's account is disabled.
     OwnerDisabled,
 }
+
+/// An analyst's approval to share a report outside, under a TLP 2.0 level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sharing {
+    pub report: ReportId,
+    /// `clear`, `green`, `amber`, `amber+strict` or `red`.
+    pub tlp: String,
+    pub approved_by: UserId,
+    pub approved_at: OffsetDateTime,
+}

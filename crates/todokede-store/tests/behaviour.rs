@@ -44,6 +44,7 @@ todokede_testkit::on_both_backends!(
     the_integrity_check_counts_what_is_stored,
     concurrent_limit_hits_are_each_counted_and_ended_windows_evicted,
     api_tokens_are_found_by_hash_revoked_once_and_every_use_audited,
+    a_sharing_approval_is_replaced_withdrawn_and_raises_the_version,
 );
 
 async fn run(db: TestDb, behaviour: todokede_testkit::Behaviour<Store>) {
@@ -1211,6 +1212,35 @@ fn only_sqlite_urls_name_a_database_file() {
     assert_eq!(file("sqlite:/var/lib/t.db?busy_timeout_ms=100").as_deref(), Some("/var/lib/t.db"));
     assert_eq!(file("sqlite::memory:"), None);
     assert_eq!(file("postgres://postgres@127.0.0.1/todokede"), None);
+}
+
+async fn a_sharing_approval_is_replaced_withdrawn_and_raises_the_version(store: &Store) {
+    let analyst = store.create_user("s@ipa.example", Role::Analyst, "h").await.unwrap();
+    let r = store.ingest_batch(&[submission("共有する届出", None)]).await.unwrap().remove(0).unwrap();
+    let v0 = store.report(r.report_id).await.unwrap().unwrap().version;
+    store.approve_sharing(r.report_id, "green", analyst).await.unwrap();
+    store.approve_sharing(r.report_id, "amber+strict", analyst).await.unwrap();
+    let shared = store.shared_reports().await.unwrap();
+    assert_eq!(shared.len(), 1);
+    assert_eq!(
+        (shared[0].report, shared[0].tlp.as_str(), shared[0].approved_by),
+        (r.report_id, "amber+strict", analyst)
+    );
+    assert_eq!(store.report(r.report_id).await.unwrap().unwrap().version, v0 + 2, "each approval is a change");
+    assert!(store.approve_sharing(r.report_id, "purple", analyst).await.is_err(), "only TLP 2.0 levels");
+    assert!(matches!(store.approve_sharing(NO_REPORT, "red", analyst).await, Err(StoreError::NotFound)));
+    assert!(store.withdraw_sharing(r.report_id, analyst).await.unwrap());
+    assert!(!store.withdraw_sharing(r.report_id, analyst).await.unwrap());
+    assert!(store.shared_reports().await.unwrap().is_empty());
+    // The version guard: a write naming an old version fails and changes nothing.
+    let v = store.report(r.report_id).await.unwrap().unwrap().version;
+    let stale = store.add_note(r.report_id, analyst, "x", Some(v - 1)).await.unwrap_err();
+    assert!(matches!(stale, StoreError::VersionMismatch(now) if now == v), "{stale}");
+    store.add_note(r.report_id, analyst, "y", Some(v)).await.unwrap();
+    assert_eq!(store.report(r.report_id).await.unwrap().unwrap().timeline.len(), 1);
+    let log = store.audit_log(10).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "report.share" && e.detail.as_deref() == Some("amber+strict")));
+    assert!(log.iter().any(|e| e.action == "report.unshare"));
 }
 
 /// Coverage stays whole: every public method of `Store` (src/lib.rs) is called by this suite.

@@ -32,6 +32,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/analyst/reports/{tracking_number}/links"),
     ("POST", "/api/v1/analyst/reports/{tracking_number}/replies"),
     ("POST", "/api/v1/analyst/reports/{tracking_number}/notes"),
+    ("POST", "/api/v1/analyst/reports/{tracking_number}/sharing"),
+    ("GET", "/api/v1/analyst/export/stix"),
     ("GET", "/api/v1/analyst/search"),
     ("GET", "/api/v1/analyst/statistics"),
 ];
@@ -47,6 +49,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/v1/analyst/reports/{tracking_number}/links", post(link))
         .route("/api/v1/analyst/reports/{tracking_number}/replies", post(reply))
         .route("/api/v1/analyst/reports/{tracking_number}/notes", post(note))
+        .route("/api/v1/analyst/reports/{tracking_number}/sharing", post(share))
+        .route("/api/v1/analyst/export/stix", get(export_stix))
         .route("/api/v1/analyst/search", get(search))
         .route("/api/v1/analyst/statistics", get(statistics))
         .with_state(state)
@@ -682,4 +686,89 @@ async fn statistics(
     };
     let s = todokede_app::publication::statistics(&st.store, period, threshold).await?;
     Ok(Json(serde_json::to_value(&s).map_err(|e| ApiError::from(todokede_app::AppError::internal(e)))?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareBody {
+    /// clear, green, amber, amber+strict, red; null withdraws the approval.
+    tlp: Option<String>,
+}
+
+/// Approve the report for sharing (STIX) under a TLP 2.0 level, or (null) withdraw it.
+async fn share(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(tn): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let b: ShareBody = body_of(&body)?;
+    let user = caller.0.user.id;
+    let state = st.clone();
+    write(&st, &caller, &tn, &headers, |r, v| async move {
+        let st = state;
+        if r.version != v {
+            return Err(ApiError::stale(r.version));
+        }
+        match b.tlp.as_deref() {
+            None => {
+                st.store.withdraw_sharing(r.id, user).await?;
+            }
+            Some(t) => {
+                let tlp = todokede_publish::stix::Tlp::parse(t).ok_or_else(|| {
+                    let mut err = bad("invalid_field", "tlp: clear, green, amber, amber+strict or red");
+                    err.field = Some("tlp");
+                    err
+                })?;
+                todokede_app::exchange::approve_sharing(&st.store, r.id, tlp, user).await?;
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `GET /api/v1/analyst/export/stix?period=2019H2` (or `report=` / `incident=` a tracking
+/// number; `max_tlp`, default amber+strict): the STIX 2.1 bundle of the approved reports.
+/// Needs the `export` scope.
+async fn export_stix(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    use todokede_app::exchange::ExportScope;
+    caller.require(Scope::Export)?;
+    let tn = |name: &'static str, v: &str| {
+        TrackingNumber::parse(v).map_err(|_| {
+            let mut e = bad("invalid_parameter", format!("{name}: a tracking number"));
+            e.field = Some(name);
+            e
+        })
+    };
+    let scope = match (q.get("report"), q.get("incident"), q.get("period")) {
+        (Some(r), None, None) => ExportScope::Report(tn("report", r)?),
+        (None, Some(i), None) => ExportScope::Incident(tn("incident", i)?),
+        (None, None, Some(p)) => {
+            ExportScope::Period(Period::parse(p).map_err(|e| bad("invalid_parameter", format!("period: {e}")))?)
+        }
+        _ => return Err(bad("invalid_parameter", "give exactly one of report, incident, period")),
+    };
+    let max = match q.get("max_tlp") {
+        None => todokede_publish::stix::Tlp::AmberStrict,
+        Some(t) => todokede_publish::stix::Tlp::parse(t)
+            .ok_or_else(|| bad("invalid_parameter", "max_tlp: clear, green, amber, amber+strict or red"))?,
+    };
+    let publisher = todokede_publish::stix::Publisher { name: todokede_app::exchange::DEFAULT_PUBLISHER.into() };
+    let bytes = match todokede_app::exchange::stix_bundle(&st.store, &publisher, &scope, max).await {
+        Err(todokede_app::AppError::NotFound) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "nothing_shared",
+                "no report in this scope is approved for sharing",
+            ));
+        }
+        other => other?,
+    };
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/stix+json;version=2.1"))], bytes).into_response())
 }

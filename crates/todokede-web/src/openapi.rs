@@ -72,6 +72,16 @@ fn analyst_paths() -> Value {
         "/api/v1/analyst/reports/{tracking_number}/links": write("Link to another report (one incident)", "Link"),
         "/api/v1/analyst/reports/{tracking_number}/replies": write("Reply to the reporter (timeline and mail)", "Text"),
         "/api/v1/analyst/reports/{tracking_number}/notes": write("Add an internal note", "Text"),
+        "/api/v1/analyst/reports/{tracking_number}/sharing": write("Approve for sharing under a TLP 2.0 level (null withdraws)", "Sharing"),
+        "/api/v1/analyst/export/stix": {"get": {"summary": "STIX 2.1 bundle of the approved, anonymised reports of one scope (export scope)",
+            "security": security, "parameters": [
+                q("report", text.clone(), "a tracking number"), q("incident", text.clone(), "a tracking number: its incident"),
+                q("period", text.clone(), "2019H2, 2019, 2019-08, A..B"),
+                q("max_tlp", json!({"type": "string", "enum": ["clear", "green", "amber", "amber+strict", "red"], "default": "amber+strict"}), "most restrictive TLP exported")],
+            "responses": {"200": {"description": "The bundle: the same data gives the same bytes",
+                "content": {"application/stix+json;version=2.1": {"schema": {"type": "object"}}}},
+                "401": err("No valid API token"), "403": err("The token lacks the export scope"),
+                "404": err("Nothing in the scope is approved for sharing"), "422": err("A parameter is invalid")}}},
         "/api/v1/analyst/search": {"get": {"summary": "Search by words or an indicator", "security": security, "parameters": search_params,
             "responses": {"200": {"description": "Hits, newest first", "content": {"application/json": {"schema": {"type": "object", "properties": {
                 "hits": {"type": "array", "items": {"type": "object", "properties": {
@@ -111,6 +121,8 @@ fn analyst_schemas() -> Value {
         "ClassificationChange": {"type": "object", "additionalProperties": false, "properties": {
             "causes": list::<CauseCategory>(), "damages": list::<DamageCategory>(), "attack_types": list::<AttackType>(),
             "techniques": strings, "has_damage": {"type": ["boolean", "null"]}}},
+        "Sharing": {"type": "object", "additionalProperties": false, "required": ["tlp"], "properties": {
+            "tlp": {"type": ["string", "null"], "enum": ["clear", "green", "amber", "amber+strict", "red", null]}}},
         "Link": {"type": "object", "additionalProperties": false, "required": ["other"], "properties": {"other": text}},
         "Text": {"type": "object", "additionalProperties": false, "required": ["body"], "properties": {"body": {"type": "string", "minLength": 1}}},
     })

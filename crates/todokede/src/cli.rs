@@ -58,6 +58,43 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Approve a report for sharing (STIX exports) under a TLP 2.0 level, or withdraw it.
+    Share {
+        tracking_number: String,
+        #[arg(long = "as")]
+        analyst: String,
+        /// clear, green, amber, amber+strict or red.
+        #[arg(long, required_unless_present = "withdraw")]
+        tlp: Option<String>,
+        #[arg(long, conflicts_with = "tlp")]
+        withdraw: bool,
+    },
+    /// Export approved, anonymised reports for CSIRTs: `todokede export stix --period 2019H2`
+    /// (or `--format stix`). Only reports approved with `share` (at most --max-tlp) leave.
+    Export {
+        /// stix
+        #[arg(value_name = "FORMAT", required_unless_present = "format_flag")]
+        format: Option<String>,
+        #[arg(long = "format", value_name = "FORMAT", conflicts_with = "format")]
+        format_flag: Option<String>,
+        #[arg(long, conflicts_with_all = ["incident", "period"], required_unless_present_any = ["incident", "period"])]
+        report: Option<String>,
+        /// The incident (reports linked by analysts) a report belongs to.
+        #[arg(long, conflicts_with = "period")]
+        incident: Option<String>,
+        /// Reports received in this period (2019H2, 2019, 2019-08, A..B).
+        #[arg(long)]
+        period: Option<String>,
+        /// The most restrictive TLP exported (red must be asked for).
+        #[arg(long, default_value = "amber+strict")]
+        max_tlp: String,
+        /// The reporting point's name (the STIX identity).
+        #[arg(long, default_value = todokede_app::exchange::DEFAULT_PUBLISHER)]
+        publisher: String,
+        /// Where to write (standard output when absent).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
     /// Import reports (届出): report JSON (one object or an array per file) or .eml messages.
     Import {
         #[arg(required = true)]

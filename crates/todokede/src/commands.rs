@@ -177,6 +177,57 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open(&cli.db).await?;
             user_add(&store, role, &email, password_stdin).await?;
         }
+        Command::Share { tracking_number, analyst, tlp, withdraw } => {
+            let store = open_existing(&cli.db).await?;
+            let user = active_analyst(&store, &analyst).await?;
+            let tn = todokede_domain::TrackingNumber::parse(&tracking_number)
+                .map_err(|_| anyhow::anyhow!("`{tracking_number}` is not a tracking number"))?;
+            let id = store.report_id_by_tracking(&tn).await?.ok_or_else(|| anyhow::anyhow!("no report {tn}"))?;
+            if withdraw {
+                let was = store.withdraw_sharing(id, user.id).await?;
+                println!("{tn}\t{}", if was { "no longer shared" } else { "was not shared" });
+            } else {
+                let tlp = tlp
+                    .as_deref()
+                    .and_then(todokede_publish::stix::Tlp::parse)
+                    .ok_or_else(|| anyhow::anyhow!("--tlp: clear, green, amber, amber+strict or red"))?;
+                todokede_app::exchange::approve_sharing(&store, id, tlp, user.id).await?;
+                println!("{tn}\tshared as {}", tlp.name());
+            }
+        }
+        Command::Export { format, format_flag, report, incident, period, max_tlp, publisher, output } => {
+            use todokede_app::exchange::{ExportScope, stix_bundle};
+            let format = format.or(format_flag).unwrap_or_default();
+            if format != "stix" {
+                bail!("export format `{format}`: only stix for now");
+            }
+            let tn = |s: &str| {
+                todokede_domain::TrackingNumber::parse(s).map_err(|_| anyhow::anyhow!("`{s}` is not a tracking number"))
+            };
+            let scope = match (report, incident, period) {
+                (Some(r), _, _) => ExportScope::Report(tn(&r)?),
+                (_, Some(i), _) => ExportScope::Incident(tn(&i)?),
+                (_, _, Some(p)) => ExportScope::Period(Period::parse(&p)?),
+                _ => bail!("give --report, --incident or --period"),
+            };
+            let max = todokede_publish::stix::Tlp::parse(&max_tlp)
+                .ok_or_else(|| anyhow::anyhow!("--max-tlp: clear, green, amber, amber+strict or red"))?;
+            let store = open_existing(&cli.db).await?;
+            let publisher = todokede_publish::stix::Publisher { name: publisher };
+            let bytes = match stix_bundle(&store, &publisher, &scope, max).await {
+                Err(todokede_app::AppError::NotFound) => {
+                    bail!("nothing to export: no report in that scope is approved for sharing (`todokede share`)")
+                }
+                other => other?,
+            };
+            match output {
+                Some(path) => {
+                    write_atomically(&path, &bytes)?;
+                    eprintln!("{}: {} bytes", path.display(), bytes.len());
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
+            }
+        }
         Command::Token { command } => {
             let store = open_existing(&cli.db).await?;
             token_command(&store, command).await?;

@@ -18,7 +18,188 @@ todokede_testkit::on_both_backends!(
     two_writers_with_one_etag_get_one_change_and_one_412,
     scopes_decide_what_a_token_may_do,
     a_python_client_drives_a_report_from_received_to_closed,
+    stix_exports_only_approved_anonymised_content_validly_and_the_same_bytes_twice,
 );
+
+/// A report with attacker indicators, the reporter's identity, internal addresses and benign
+/// values, analysed and confirmed, with an internal note.
+async fn handled_report(
+    app: &TestApp,
+    analyst: &todokede_store::User,
+    description: &str,
+) -> (String, todokede_domain::ReportId) {
+    let body = serde_json::json!({
+        "form": "unauthorized_access", "description": description,
+        "reporter": {"kind": "company", "name": "山田 太郎", "organization": "サンプル商事株式会社",
+                     "email": "yamada@sample-shoji.co.jp", "phone": "03-1234-5678"}});
+    let res = reqwest::Client::new().post(app.url("/api/v1/reports")).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let v: Value = res.json().await.unwrap();
+    let tn = v["tracking_number"].as_str().unwrap().to_owned();
+    let id =
+        app.store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn).unwrap()).await.unwrap().unwrap();
+    todokede_app::analysis::analyse_report(&app.store, id).await.unwrap();
+    let c = todokede_domain::Classification {
+        causes: vec![todokede_domain::CauseCategory::WeakCredentials],
+        damages: vec![],
+        attack_types: vec![todokede_domain::AttackType::Intrusion],
+        techniques: vec!["T1110.001".into(), "T1133".into()],
+        has_damage: Some(true),
+    };
+    app.store.confirm_classification(id, analyst.id, &c, &c, None).await.unwrap();
+    app.store.add_note(id, analyst.id, "内部メモ：届出者の上司は佐藤部長", None).await.unwrap();
+    (tn, id)
+}
+
+async fn stix_exports_only_approved_anonymised_content_validly_and_the_same_bytes_twice(db: &TestDb) {
+    use todokede_app::tokens::Scope;
+    let python =
+        todokede_testkit::requires::tool("python3") && todokede_testkit::requires::python_module("stix2validator");
+    let app = TestApp::start(db).await;
+    let writer = token(&app, "sharer@example.jp", &[Scope::Write, Scope::Export]).await;
+    let reader = token(&app, "noexport@example.jp", &[Scope::Read]).await;
+    let analyst = app.store.user_by_email("sharer@example.jp").await.unwrap().unwrap();
+    let (tn, _) = handled_report(
+        &app,
+        &analyst,
+        "サンプル商事株式会社の山田です。社内サーバ 192.168.10.5 の RDP に 45.137.21.9 からブルートフォース攻撃があり、\
+         侵入後 hxxp://malware-drop[.]xyz/payload.exe がダウンロードされ、evil-update.top へ通信していました。\
+         ハッシュ SHA-256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08。CVE-2019-0708 の可能性。\
+         弊社サイト www.sample-shoji.co.jp、DNS は 8.8.8.8、連絡先 yamada@sample-shoji.co.jp / 03-1234-5678。",
+    )
+    .await;
+    let (tn2, _) = handled_report(&app, &analyst, "別の事業所でも 45.137.21.9 からの攻撃を確認しました。").await;
+    let (tn3, _) =
+        handled_report(&app, &analyst, "社外秘の案件です。198.18.7.7 ではなく 91.240.118.172 から侵入されました。")
+            .await;
+    let url = |p: &str| app.url(p);
+    let export = |q: String| {
+        let t = writer.clone();
+        let u = url(&format!("/api/v1/analyst/export/stix?{q}"));
+        async move { reqwest::Client::new().get(u).bearer_auth(t).send().await.unwrap() }
+    };
+    // Nothing leaves before an analyst approves it.
+    assert_eq!(export("period=2026".into()).await.status(), StatusCode::NOT_FOUND);
+    let share = |tn: String, tlp: Option<&'static str>| {
+        let t = writer.clone();
+        let base = url(&format!("/api/v1/analyst/reports/{tn}"));
+        async move {
+            let etag = reqwest::Client::new().get(&base).bearer_auth(&t).send().await.unwrap().headers()["etag"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            reqwest::Client::new()
+                .post(format!("{base}/sharing"))
+                .bearer_auth(&t)
+                .header("if-match", etag)
+                .json(&serde_json::json!({"tlp": tlp}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(share(tn.clone(), Some("amber")).await, StatusCode::OK);
+    assert_eq!(share(tn2.clone(), Some("green")).await, StatusCode::OK);
+    assert_eq!(share(tn3.clone(), Some("red")).await, StatusCode::OK);
+    assert_eq!(share(tn3.clone(), Some("purple")).await, StatusCode::UNPROCESSABLE_ENTITY);
+    // Linked: one incident, marked with the stricter of its reports' levels.
+    let id = |t: &str| {
+        let s = app.store.clone();
+        let t = todokede_domain::TrackingNumber::parse(t).unwrap();
+        async move { s.report_id_by_tracking(&t).await.unwrap().unwrap() }
+    };
+    app.store.link_reports(id(&tn).await, id(&tn2).await, analyst.id, None).await.unwrap();
+    let no_scope = reqwest::Client::new()
+        .get(url("/api/v1/analyst/export/stix?period=2026"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_scope.status(), StatusCode::FORBIDDEN);
+
+    let year = time::OffsetDateTime::now_utc().year().to_string();
+    let first = export(format!("period={year}")).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["content-type"], "application/stix+json;version=2.1");
+    let bytes = first.bytes().await.unwrap();
+    let again = export(format!("period={year}")).await.bytes().await.unwrap();
+    assert_eq!(bytes, again, "the same data exports to the same bytes");
+    let path = std::env::temp_dir().join(format!("todokede-stix-{}-{}.json", db.backend, std::process::id()));
+    let out = todokede(&db.url, &["export", "stix", "--period", &year, "-o", path.to_str().unwrap()]);
+    common::ok(out);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes.to_vec(), "the CLI writes the same bundle");
+
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    for secret in [
+        "山田",
+        "サンプル商事",
+        "sample-shoji",
+        "yamada",
+        "1234-5678",
+        "佐藤",
+        "内部メモ",
+        "192.168.10.5",
+        &tn,
+        &tn2,
+        &tn3,
+        "91.240.118.172",
+        "社外秘",
+    ] {
+        assert!(!text.contains(secret), "{secret} must not leave: {text}");
+    }
+    let bundle: Value = serde_json::from_str(&text).unwrap();
+    let objects = bundle["objects"].as_array().unwrap();
+    let of = |t: &str| objects.iter().filter(|o| o["type"] == t).collect::<Vec<_>>();
+    let patterns: Vec<&str> = of("indicator").iter().map(|o| o["pattern"].as_str().unwrap()).collect();
+    for p in [
+        "[ipv4-addr:value = '45.137.21.9']",
+        "[domain-name:value = 'evil-update.top']",
+        "[file:hashes.'SHA-256' = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08']",
+    ] {
+        assert!(patterns.contains(&p), "{p} in {patterns:?}");
+    }
+    assert!(!patterns.iter().any(|p| p.contains("8.8.8.8") || p.contains("sample-shoji")), "{patterns:?}");
+    assert_eq!(of("incident").len(), 1, "two linked reports are one incident; the red one stays out");
+    let incident = of("incident")[0];
+    assert_eq!(incident["object_marking_refs"], serde_json::json!([todokede_publish::stix::Tlp::Amber.marking_id()]));
+    let ext = &incident["extensions"][todokede_publish::stix::INCIDENT_CORE_EXTENSION];
+    assert_eq!((ext["determination"].as_str(), ext["investigation_status"].as_str()), (Some("confirmed"), Some("new")));
+    assert!(of("vulnerability").iter().any(|v| v["name"] == "CVE-2019-0708"));
+    let mut techniques: Vec<&str> =
+        of("attack-pattern").iter().map(|a| a["external_references"][0]["external_id"].as_str().unwrap()).collect();
+    techniques.sort();
+    assert_eq!(techniques, ["T1110.001", "T1133"], "ATT&CK techniques with their references");
+    assert_eq!(of("report").len(), 1);
+    for o in objects.iter().filter(|o| o["type"] != "marking-definition") {
+        assert!(o["object_marking_refs"].as_array().is_some_and(|m| m.len() == 1), "every object is marked: {o}");
+    }
+    let markings: Vec<&str> = of("marking-definition").iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert!(!markings.contains(&todokede_publish::stix::Tlp::Red.marking_id()));
+
+    // Red only when asked for, and then marked red.
+    let with_red: Value =
+        serde_json::from_slice(&export(format!("period={year}&max_tlp=red")).await.bytes().await.unwrap()).unwrap();
+    let red = with_red["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "incident").count();
+    assert_eq!(red, 2);
+    let one: Value = serde_json::from_slice(&export(format!("incident={tn2}")).await.bytes().await.unwrap()).unwrap();
+    assert_eq!(one["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "incident").count(), 1);
+
+    if python {
+        let script = common::repo("crates/todokede/tests/it/stix_check.py");
+        let out = std::process::Command::new("python3").args([&script, path.to_str().unwrap()]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        for mode in ["default", "strict"] {
+            assert_eq!(v[mode]["errors"], serde_json::json!([]), "{mode}: {v}");
+            assert_eq!(v[mode]["warnings"], serde_json::json!([]), "{mode}: {v}");
+            assert_eq!(v[mode]["valid"], true, "{mode}: {v}");
+        }
+        assert!(v["scos"].as_u64().unwrap() >= 4, "{v}");
+        assert_eq!(v["sco_id_mismatches"], serde_json::json!([]), "SCO ids as Python computes them: {v}");
+    }
+    let _ = std::fs::remove_file(&path);
+}
 
 /// A token for a new analyst with these scopes.
 async fn token(app: &TestApp, email: &str, scopes: &[todokede_app::tokens::Scope]) -> String {
