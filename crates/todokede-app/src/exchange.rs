@@ -23,6 +23,8 @@ pub enum ExportScope {
     /// The incident the report belongs to (all reports linked to it).
     Incident(TrackingNumber),
     Period(Period),
+    /// Everything approved (the MISP feed).
+    All,
 }
 
 /// Approve a report for sharing under `tlp`. It needs an analyst-confirmed classification:
@@ -114,6 +116,7 @@ pub async fn share_cases(store: &Store, scope: &ExportScope, max_tlp: Tlp) -> Re
             let (from, to) = period_span(*p);
             Box::new(move |r: &Report| r.received_at >= from && r.received_at < to)
         }
+        ExportScope::All => Box::new(|_: &Report| true),
     };
     let mut cases = Vec::new();
     for sharing in store.shared_reports().await? {
@@ -179,6 +182,14 @@ pub async fn stix_bundle(
             (format!("incident:{}", cases[0].incident_key), "インシデントの共有 / one shared incident".to_owned())
         }
         ExportScope::Period(p) => (format!("period:{p}"), format!("{p} の共有情報 / shared reports of {p}")),
+        ExportScope::All => ("all".to_owned(), "共有情報 / shared reports".to_owned()),
     };
     Ok(stix::bundle(publisher, &stix::Scope { key, title }, &cases))
+}
+
+/// The static MISP feed of every approved report at or below `max_tlp`, one event per
+/// incident (`todokede_publish::misp`).
+pub async fn misp_feed(store: &Store, publisher: &str, max_tlp: Tlp) -> Result<todokede_publish::misp::Feed, AppError> {
+    let cases = share_cases(store, &ExportScope::All, max_tlp).await?;
+    Ok(todokede_publish::misp::feed(publisher, &cases))
 }

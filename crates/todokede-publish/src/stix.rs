@@ -1,5 +1,5 @@
 //! STIX 2.1 export: shareable, analyst-approved cases → one bundle. Pure and deterministic: the
-//! same cases give the same bytes (objects sorted by id, keys sorted, every time taken from the
+//! same cases give the same bytes (objects sorted by id, members sorted by key, every time taken from the
 //! data — never "now"), so a consumer that imports twice deduplicates instead of duplicating.
 //!
 //! - Cyber observables (ipv4-addr, ipv6-addr, domain-name, url, file by one hash) carry the
@@ -139,7 +139,7 @@ pub fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> String {
 }
 
 /// A stable id in UUIDv4 form: SHA-256 of the key, version and variant bits set.
-fn stable_v4(key: &str) -> String {
+pub(crate) fn stable_v4(key: &str) -> String {
     let d = Sha256::digest(key.as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);
@@ -154,13 +154,39 @@ fn format_uuid(b: &[u8; 16]) -> String {
 }
 
 /// RFC 8785 (JCS) canonical form of JSON made of objects and strings — the only shapes of the
-/// ID-contributing properties used here. serde_json's maps are ordered by key (code points,
-/// which for these ASCII keys is JCS's UTF-16 order), it writes no whitespace, and it escapes
-/// strings as JCS does (`\"`, `\\`, `\b \f \n \r \t`, other controls as `\u00xx`, the rest as
-/// UTF-8).
+/// ID-contributing properties used here: members sorted by key (these keys are ASCII, so code
+/// point order is JCS's UTF-16 order), no whitespace, strings escaped as JCS does (`\"`, `\\`,
+/// `\b \f \n \r \t`, other controls as `\u00xx`, the rest as UTF-8 — serde_json's string
+/// escaping). Sorted here, not by the map: serde_json keeps insertion order when a dependency
+/// turns on `preserve_order`.
 pub fn canonical_json(v: &Value) -> String {
     debug_assert!(only_objects_and_strings(v), "canonical_json covers objects and strings only");
-    serde_json::to_string(v).expect("JSON values serialise")
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let members: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", serde_json::to_string(k).expect("strings serialise"), canonical_json(&m[k])))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        other => serde_json::to_string(other).expect("JSON values serialise"),
+    }
+}
+
+/// The same value with every object's members in key order (serde_json may keep insertion
+/// order), so the bundle's bytes do not depend on how it was built.
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 fn only_objects_and_strings(v: &Value) -> bool {
@@ -419,7 +445,7 @@ pub fn bundle(publisher: &Publisher, scope: &Scope, cases: &[ShareCase]) -> Vec<
     all.extend(used.into_iter().map(Tlp::marking_definition));
     all.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     let bundle_id = format!("bundle--{}", ns(&format!("bundle/{}/{modified}/{}", scope.key, all.len())));
-    let mut bytes = serde_json::to_vec_pretty(&json!({"type": "bundle", "id": bundle_id, "objects": all}))
+    let mut bytes = serde_json::to_vec_pretty(&sorted(json!({"type": "bundle", "id": bundle_id, "objects": all})))
         .expect("JSON values serialise");
     bytes.push(b'\n');
     bytes

@@ -95,6 +95,19 @@ pub enum Command {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
+    /// Write the static MISP feed (manifest.json, one event per incident, hashes.csv) of the
+    /// reports approved for sharing; incremental: only changed events are rewritten, events no
+    /// longer shared are removed.
+    Feed {
+        /// misp
+        format: String,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "amber+strict")]
+        max_tlp: String,
+        #[arg(long, default_value = todokede_app::exchange::DEFAULT_PUBLISHER)]
+        publisher: String,
+    },
     /// Import reports (届出): report JSON (one object or an array per file) or .eml messages.
     Import {
         #[arg(required = true)]

@@ -228,6 +228,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
             }
         }
+        Command::Feed { format, dir, max_tlp, publisher } => {
+            if format != "misp" {
+                bail!("feed format `{format}`: only misp");
+            }
+            let max = todokede_publish::stix::Tlp::parse(&max_tlp)
+                .ok_or_else(|| anyhow::anyhow!("--max-tlp: clear, green, amber, amber+strict or red"))?;
+            let store = open_existing(&cli.db).await?;
+            let feed = todokede_app::exchange::misp_feed(&store, &publisher, max).await?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let (mut written, mut unchanged, mut removed) = (0, 0, 0);
+            for (name, bytes) in &feed {
+                let path = dir.join(name);
+                if std::fs::read(&path).is_ok_and(|old| old == *bytes) {
+                    unchanged += 1;
+                } else {
+                    write_atomically(&path, bytes)?;
+                    written += 1;
+                }
+            }
+            // Events no longer shared (withdrawn, or above --max-tlp) leave the feed.
+            for entry in std::fs::read_dir(&dir)? {
+                let name = entry?.file_name().to_string_lossy().into_owned();
+                let is_event = name.len() == 41 && name.ends_with(".json") && name.as_bytes()[8] == b'-';
+                if is_event && !feed.contains_key(&name) {
+                    std::fs::remove_file(dir.join(&name))?;
+                    removed += 1;
+                }
+            }
+            println!("{} events: {written} files written, {unchanged} unchanged, {removed} removed", feed.len() - 2);
+        }
         Command::Token { command } => {
             let store = open_existing(&cli.db).await?;
             token_command(&store, command).await?;

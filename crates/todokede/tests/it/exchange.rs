@@ -19,7 +19,68 @@ todokede_testkit::on_both_backends!(
     scopes_decide_what_a_token_may_do,
     a_python_client_drives_a_report_from_received_to_closed,
     stix_exports_only_approved_anonymised_content_validly_and_the_same_bytes_twice,
+    the_misp_feed_has_one_event_per_incident_with_stable_uuids_and_regenerates_incrementally,
 );
+
+/// The real binary: `feed misp --dir` is the contract (files on disk, its summary line).
+async fn the_misp_feed_has_one_event_per_incident_with_stable_uuids_and_regenerates_incrementally(db: &TestDb) {
+    let app = TestApp::start(db).await;
+    app.user(Role::Analyst, "feeder@example.jp").await;
+    let analyst = app.store.user_by_email("feeder@example.jp").await.unwrap().unwrap();
+    let (tn, a) = handled_report(
+        &app,
+        &analyst,
+        "サンプル商事の山田です。45.137.21.9 から侵入され evil-update.top と通信。CVE-2019-0708。",
+    )
+    .await;
+    let (_, b) = handled_report(&app, &analyst, "別の届出: 91.240.118.172 からの攻撃。").await;
+    let share = |id, tlp| todokede_app::exchange::approve_sharing(&app.store, id, tlp, analyst.id);
+    share(a, todokede_publish::stix::Tlp::Green).await.unwrap();
+    share(b, todokede_publish::stix::Tlp::Amber).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("todokede-misp-{}-{}", db.backend, std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = || common::ok(todokede(&db.url, &["feed", "misp", "--dir", dir.to_str().unwrap()]));
+    assert_eq!(run().trim(), "2 events: 4 files written, 0 unchanged, 0 removed");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let uuids: Vec<String> = manifest.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(uuids.len(), 2);
+    let mut attributes = 0;
+    for u in &uuids {
+        let bytes = std::fs::read(dir.join(format!("{u}.json"))).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        for secret in ["山田", "サンプル商事", "sample-shoji", "佐藤", "内部メモ", &tn] {
+            assert!(!text.contains(secret), "{secret} must not leave: {text}");
+        }
+        let e: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(e["Event"]["uuid"], *u);
+        let tags: Vec<&str> =
+            e["Event"]["Tag"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert!(tags.iter().any(|t| *t == "tlp:green" || *t == "tlp:amber"), "{tags:?}");
+        for a in e["Event"]["Attribute"].as_array().unwrap() {
+            if a["type"] != "comment" {
+                attributes += 1;
+            }
+            if a["type"] == "ip-src" || a["type"] == "domain" {
+                assert_eq!(a["to_ids"], true);
+            }
+            if a["type"] == "vulnerability" {
+                assert_eq!((a["value"].as_str(), a["to_ids"].as_bool()), (Some("CVE-2019-0708"), Some(false)));
+            }
+        }
+    }
+    let hashes = std::fs::read_to_string(dir.join("hashes.csv")).unwrap();
+    assert_eq!(hashes.lines().count(), attributes, "{hashes}");
+    assert!(hashes.lines().all(|l| l.len() == 32 + 1 + 36 && uuids.contains(&l[33..].to_owned())), "{hashes}");
+    // Nothing changed: nothing rewritten. A new approval changes its event only; a withdrawn
+    // one leaves the feed; the others keep their UUIDs.
+    assert_eq!(run().trim(), "2 events: 0 files written, 4 unchanged, 0 removed");
+    app.store.withdraw_sharing(b, analyst.id).await.unwrap();
+    assert_eq!(run().trim(), "1 events: 2 files written, 1 unchanged, 1 removed");
+    let after: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(after.as_object().unwrap().len(), 1);
+    assert!(uuids.contains(after.as_object().unwrap().keys().next().unwrap()), "a stable event UUID");
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
 /// A report with attacker indicators, the reporter's identity, internal addresses and benign
 /// values, analysed and confirmed, with an internal note.
