@@ -33,6 +33,7 @@ pub async fn confirm(
     id: ReportId,
     by: UserId,
     o: &Overrides,
+    if_version: Option<i64>,
 ) -> Result<(Classification, Vec<&'static str>), AppError> {
     let automatic = automatic(store, id).await?;
     let mut c = automatic.clone();
@@ -51,7 +52,7 @@ pub async fn confirm(
     if let Some(v) = o.has_damage {
         c.has_damage = v;
     }
-    let overridden = store.confirm_classification(id, by, &c, &automatic).await?;
+    let overridden = store.confirm_classification(id, by, &c, &automatic, if_version).await?;
     Ok((c, overridden))
 }
 

@@ -17,6 +17,9 @@ pub enum AppError {
     /// them, in Japanese and English.
     #[error("{en}")]
     Refused { ja: String, en: String },
+    /// The report changed since the version the caller names (If-Match): its version now.
+    #[error("the report changed meanwhile (now version {0})")]
+    Stale(i64),
     /// The store cannot be reached right now: retry later (HTTP 503, sysexits 75).
     #[error(transparent)]
     Unavailable(StoreError),
@@ -44,6 +47,7 @@ impl From<StoreError> for AppError {
                 tracing::debug!(cause = %m, "duplicate");
                 AppError::Conflict("already exists".into())
             }
+            StoreError::VersionMismatch(v) => AppError::Stale(v),
             StoreError::Corrupt(_) => AppError::Internal(e.to_string()),
             StoreError::Unsupported(m) => AppError::Invalid(m),
             StoreError::Unavailable(_) | StoreError::BadUrl(_) => AppError::Unavailable(e),

@@ -10,7 +10,10 @@
 //! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies, the outbox worker;
 //! - [`accounts`]: passwords, one-time passwords, TOTP, recovery codes, the login lockout
 //!   policy, the account lifecycle (create, change, reset, disable);
-//! - [`settings`]: what admins change at run time (one-time password lifetime, four eyes);
+//! - [`settings`]: what admins change at run time (one-time password lifetime, four eyes,
+//!   the report's contact points);
+//! - [`exchange`]: sharing approvals (TLP 2.0), the STIX 2.1 export and the MISP feed;
+//! - [`tokens`]: API tokens of analysts' scripts (scoped, expiring, hashed, audited);
 //! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries);
 //! - [`backup`]: an online copy of an SQLite store, and its checked restore.
 //!
@@ -23,6 +26,8 @@ pub mod backup;
 pub mod classification;
 pub mod crossref;
 mod error;
+#[cfg(feature = "publication")]
+pub mod exchange;
 pub mod housekeeping;
 pub mod intake;
 pub mod mail_flow;
@@ -30,5 +35,6 @@ pub mod mail_flow;
 pub mod publication;
 pub mod replies;
 pub mod settings;
+pub mod tokens;
 
 pub use error::AppError;

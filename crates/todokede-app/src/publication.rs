@@ -35,7 +35,8 @@ const FREE_MAIL: &[&str] = &[
     "au.com",
 ];
 
-fn known_identifiers(c: &ReportContent) -> KnownIdentifiers {
+/// What the report says about its reporter, for the anonymiser (publication and exports).
+pub(crate) fn known_identifiers(c: &ReportContent) -> KnownIdentifiers {
     let r = &c.reporter;
     let label = r.kind.map(|k| format!("届出者（{}）", k.label_ja())).unwrap_or_else(|| "届出者".into());
     let domain = r

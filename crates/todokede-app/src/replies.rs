@@ -6,15 +6,17 @@ use todokede_mail::{MailConfig, parse_inbound};
 use todokede_store::Store;
 
 /// An analyst's message to the reporter: on the report's timeline and, when the reporter gave
-/// an address, queued as mail threaded onto the conversation.
+/// an address, queued as mail threaded onto the conversation. `if_version`: see
+/// `Store::transition`.
 pub async fn reply_to_reporter(
     store: &Store,
     cfg: &MailConfig,
     id: ReportId,
     analyst: UserId,
     body: &str,
+    if_version: Option<i64>,
 ) -> Result<bool, AppError> {
-    store.add_reply(id, analyst, body).await?;
+    store.add_reply(id, analyst, body, if_version).await?;
     let report = store.report(id).await?.ok_or(AppError::NotFound)?;
     let Some(to) = &report.content.reporter.email else { return Ok(false) };
     // Thread onto the reporter's own mail and everything we sent before.

@@ -458,6 +458,9 @@ pub struct Report {
     pub timeline: Vec<TimelineEntry>,
     /// See `Submission::intake_notes`.
     pub intake_notes: Vec<String>,
+    /// Raised by every change (state, assignment, classification, links, timeline): the
+    /// analysts' API's ETag.
+    pub version: i64,
 }
 
 impl Report {

@@ -14,6 +14,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL `{0}` (expected sqlite://PATH or postgres://…)")]
     BadUrl(String),
+    /// The report changed since the version the caller read (If-Match): its version now.
+    #[error("the report changed meanwhile (now version {0})")]
+    VersionMismatch(i64),
     #[error("already exists: {0}")]
     Duplicate(String),
     /// The backend does not do this (an SQLite-only operation on PostgreSQL).

@@ -3,7 +3,7 @@
 //!
 //! Both backends run the same SQL text (`$1` placeholders work on SQLite too), written once in
 //! `src/sql/` — one module per area (intake, reports, mail, classification, publication,
-//! crossref, accounts, jobs, limits) plus `rows` (row decoding, shared writes) — and compiled once per
+//! crossref, accounts, jobs, limits, tokens, sharing) plus `rows` (row decoding, shared writes) — and compiled once per
 //! backend: `sqlite.rs` and `postgres.rs` each include every area as a `#[path]` submodule.
 //! What an area needs from its backend is written as its imports: `Db` (the sqlx database),
 //! `Store` (the backend's store: `pool`, `begin_write`) and `dialect` (the few statements that
@@ -140,21 +140,43 @@ impl Store {
     }
 
     /// Move a report to another state, recording who and when (and in the audit log).
-    pub async fn transition(&self, id: ReportId, to: ReportState, by: UserId) -> Result<ReportState, StoreError> {
-        dispatch!(self.transition(id, to, by))
+    ///
+    /// Every analyst's write takes `if_version`: with `Some(v)` it fails with
+    /// [`StoreError::VersionMismatch`] unless the report is still at version `v` (the check and
+    /// the raise of the version are one statement in the writing transaction).
+    pub async fn transition(
+        &self,
+        id: ReportId,
+        to: ReportState,
+        by: UserId,
+        if_version: Option<i64>,
+    ) -> Result<ReportState, StoreError> {
+        dispatch!(self.transition(id, to, by, if_version))
     }
 
     /// 続報 from the reporter, with attachments.
     pub async fn add_follow_up(&self, id: ReportId, body: &str, attachments: &[Attachment]) -> Result<(), StoreError> {
-        dispatch!(self.add_timeline(id, TimelineKind::FollowUp, body, None, attachments))
+        dispatch!(self.add_timeline(id, TimelineKind::FollowUp, body, None, attachments, None))
     }
 
-    pub async fn add_note(&self, id: ReportId, by: UserId, body: &str) -> Result<(), StoreError> {
-        dispatch!(self.add_timeline(id, TimelineKind::Note, body, Some(by), &[]))
+    pub async fn add_note(
+        &self,
+        id: ReportId,
+        by: UserId,
+        body: &str,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.add_timeline(id, TimelineKind::Note, body, Some(by), &[], if_version))
     }
 
-    pub async fn add_reply(&self, id: ReportId, by: UserId, body: &str) -> Result<(), StoreError> {
-        dispatch!(self.add_timeline(id, TimelineKind::Reply, body, Some(by), &[]))
+    pub async fn add_reply(
+        &self,
+        id: ReportId,
+        by: UserId,
+        body: &str,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.add_timeline(id, TimelineKind::Reply, body, Some(by), &[], if_version))
     }
 
     /// A 続報 from a channel that may deliver twice (mail), stored once per key. False when the
@@ -263,8 +285,9 @@ impl Store {
         by: UserId,
         confirmed: &Classification,
         automatic: &Classification,
+        if_version: Option<i64>,
     ) -> Result<Vec<&'static str>, StoreError> {
-        dispatch!(self.confirm_classification(id, by, confirmed, automatic))
+        dispatch!(self.confirm_classification(id, by, confirmed, automatic, if_version))
     }
 
     /// The analyst-confirmed classification, if any.
@@ -503,6 +526,47 @@ impl Store {
         dispatch!(self.user_by_email(&email))
     }
 
+    /// Approve a report for sharing (STIX, MISP) under a TLP level (`clear` … `red`);
+    /// approving again replaces the level. Audited as `report.share`.
+    pub async fn approve_sharing(&self, id: ReportId, tlp: &str, by: UserId) -> Result<(), StoreError> {
+        dispatch!(self.approve_sharing(id, tlp, by))
+    }
+
+    /// Take a sharing approval back; false when there was none.
+    pub async fn withdraw_sharing(&self, id: ReportId, by: UserId) -> Result<bool, StoreError> {
+        dispatch!(self.withdraw_sharing(id, by))
+    }
+
+    /// Every report approved for sharing, by id.
+    pub async fn shared_reports(&self) -> Result<Vec<Sharing>, StoreError> {
+        dispatch!(self.shared_reports())
+    }
+
+    /// Store a new API token (its hash); audited as `api_token.create` by `by`.
+    pub async fn create_api_token(&self, token: &NewApiToken, by: UserId) -> Result<i64, StoreError> {
+        dispatch!(self.create_api_token(token, by))
+    }
+
+    /// API tokens, of one user or (None) of everyone, oldest first.
+    pub async fn api_tokens(&self, user: Option<UserId>) -> Result<Vec<ApiToken>, StoreError> {
+        dispatch!(self.api_tokens(user))
+    }
+
+    /// Revoke a token (only one of `owner`'s when given). False when there is no such live token.
+    pub async fn revoke_api_token(&self, id: i64, owner: Option<UserId>, by: UserId) -> Result<bool, StoreError> {
+        dispatch!(self.revoke_api_token(id, owner, by))
+    }
+
+    /// The token with this hash and whether it may be used; the use (or the refusal) of a
+    /// known token is recorded in the audit log with `what` (method and path).
+    pub async fn use_api_token(
+        &self,
+        token_hash: &str,
+        what: &str,
+    ) -> Result<Option<(ApiToken, TokenState)>, StoreError> {
+        dispatch!(self.use_api_token(token_hash, what))
+    }
+
     pub async fn audit(
         &self,
         user: Option<UserId>,
@@ -528,12 +592,25 @@ impl Store {
     }
 
     /// Assign a report to an analyst (or to nobody).
-    pub async fn assign(&self, id: ReportId, to: Option<UserId>, by: UserId) -> Result<(), StoreError> {
-        dispatch!(self.assign(id, to, by))
+    pub async fn assign(
+        &self,
+        id: ReportId,
+        to: Option<UserId>,
+        by: UserId,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.assign(id, to, by, if_version))
     }
 
-    pub async fn link_reports(&self, a: ReportId, b: ReportId, by: UserId) -> Result<(), StoreError> {
-        dispatch!(self.link_reports(a, b, by))
+    /// Link two reports; both versions rise, `if_version` is checked against `a`'s.
+    pub async fn link_reports(
+        &self,
+        a: ReportId,
+        b: ReportId,
+        by: UserId,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.link_reports(a, b, by, if_version))
     }
 
     pub async fn linked_reports(&self, id: ReportId) -> Result<Vec<TrackingNumber>, StoreError> {

@@ -91,6 +91,8 @@ pub struct ReportFilter {
     pub newest_first: bool,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset pagination: only rows after this (received_at, id) in the list's order.
+    pub after: Option<(OffsetDateTime, ReportId)>,
 }
 
 /// One row of the queue.
@@ -364,4 +366,54 @@ pub struct BulkReport {
     pub reporter_kind: Option<ReporterKind>,
     pub description: String,
     pub index: ReportIndex,
+}
+
+/// A new API token to store: only the hash of the token (the caller shows the token once).
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub user: UserId,
+    /// The owner's label ("nightly export").
+    pub name: String,
+    /// Comma-separated scope keys (read, write, export).
+    pub scopes: String,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// The token's first characters, shown in lists.
+    pub prefix: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A stored API token (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub user: UserId,
+    pub email: String,
+    pub prefix: String,
+    pub name: String,
+    pub scopes: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// Whether a presented API token may be used now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Expired,
+    Revoked,
+    /// The owner's account is disabled.
+    OwnerDisabled,
+}
+
+/// An analyst's approval to share a report outside, under a TLP 2.0 level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sharing {
+    pub report: ReportId,
+    /// `clear`, `green`, `amber`, `amber+strict` or `red`.
+    pub tlp: String,
+    pub approved_by: UserId,
+    pub approved_at: OffsetDateTime,
 }

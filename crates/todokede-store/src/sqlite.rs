@@ -216,3 +216,7 @@ mod publication;
 mod reports;
 #[path = "sql/rows.rs"]
 mod rows;
+#[path = "sql/sharing.rs"]
+mod sharing;
+#[path = "sql/tokens.rs"]
+mod tokens;

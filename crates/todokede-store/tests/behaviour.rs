@@ -47,6 +47,8 @@ todokede_testkit::on_both_backends!(
     concurrent_limit_hits_are_each_counted_and_ended_windows_evicted,
     claims_given_back_are_taken_at_once_and_the_queues_are_counted,
     the_schema_is_complete_and_an_sqlite_backup_is_a_sound_copy,
+    api_tokens_are_found_by_hash_revoked_once_and_every_use_audited,
+    a_sharing_approval_is_replaced_withdrawn_and_raises_the_version,
 );
 
 async fn run(db: TestDb, behaviour: todokede_testkit::Behaviour<Store>) {
@@ -212,9 +214,9 @@ async fn a_retry_after_the_secret_was_pruned_gets_the_same_report_without_secret
 async fn the_lifecycle_is_recorded_with_who_and_when(store: &Store) {
     let analyst = new_analyst(store, "analyst@ipa.example").await;
     let r = ingest_one(store, submission("SSH ブルートフォース", None)).await;
-    assert_eq!(store.transition(r.report_id, ReportState::Triage, analyst).await.unwrap(), ReportState::Triage);
-    store.add_reply(r.report_id, analyst, "ログをお送りください").await.unwrap();
-    store.transition(r.report_id, ReportState::WaitingOnReporter, analyst).await.unwrap();
+    assert_eq!(store.transition(r.report_id, ReportState::Triage, analyst, None).await.unwrap(), ReportState::Triage);
+    store.add_reply(r.report_id, analyst, "ログをお送りください", None).await.unwrap();
+    store.transition(r.report_id, ReportState::WaitingOnReporter, analyst, None).await.unwrap();
     let log = Attachment::new("auth.log", "text/plain", b"sshd[1]: Failed password".to_vec());
     let answered = ReportFilter { answered: true, limit: 10, ..Default::default() };
     assert!(store.list_reports(&answered).await.unwrap().is_empty());
@@ -224,17 +226,17 @@ async fn the_lifecycle_is_recorded_with_who_and_when(store: &Store) {
     let flagged = store.list_reports(&answered).await.unwrap();
     assert_eq!((flagged.len(), flagged[0].answered, flagged[0].state), (1, true, ReportState::InProgress));
     assert_eq!(store.count_flags().await.unwrap(), (1, 1), "one answered, one unconfirmed");
-    store.add_note(r.report_id, analyst, "踏み台の可能性").await.unwrap();
+    store.add_note(r.report_id, analyst, "踏み台の可能性", None).await.unwrap();
     assert!(store.list_reports(&answered).await.unwrap().is_empty(), "an analyst acted");
     assert_eq!(store.count_flags().await.unwrap(), (0, 1));
-    store.transition(r.report_id, ReportState::Closed, analyst).await.unwrap();
-    let err = store.transition(r.report_id, ReportState::Triage, analyst).await.unwrap_err();
+    store.transition(r.report_id, ReportState::Closed, analyst, None).await.unwrap();
+    let err = store.transition(r.report_id, ReportState::Triage, analyst, None).await.unwrap_err();
     assert!(matches!(err, StoreError::InvalidTransition(_)), "{err}");
-    let err = store.transition(NO_REPORT, ReportState::Triage, analyst).await.unwrap_err();
+    let err = store.transition(NO_REPORT, ReportState::Triage, analyst, None).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err}");
     for err in [
-        store.add_note(NO_REPORT, analyst, "x").await.unwrap_err(),
-        store.add_reply(NO_REPORT, analyst, "x").await.unwrap_err(),
+        store.add_note(NO_REPORT, analyst, "x", None).await.unwrap_err(),
+        store.add_reply(NO_REPORT, analyst, "x", None).await.unwrap_err(),
         store.add_follow_up(NO_REPORT, "x", &[]).await.unwrap_err(),
     ] {
         assert!(matches!(err, StoreError::NotFound), "{err}");
@@ -302,7 +304,7 @@ async fn the_queue_filters_pages_and_counts(store: &Store) {
     }
     let long = "長".repeat(100);
     let long_id = ingest_one(store, submission(&long, None)).await.report_id;
-    store.transition(ids_in_order[0], ReportState::Triage, admin).await.unwrap();
+    store.transition(ids_in_order[0], ReportState::Triage, admin, None).await.unwrap();
     let all = store.list_reports(&ReportFilter { limit: 100, ..Default::default() }).await.unwrap();
     assert_eq!(all.len(), 8);
     assert_eq!(all[0].headline, "届出 0", "the first line that is not empty");
@@ -379,13 +381,13 @@ async fn a_report_is_assigned_to_an_analyst_or_to_nobody(store: &Store) {
     let r2 = ingest_one(store, submission("担当なし", None)).await.report_id;
     let assigned_to = |u: UserId| ReportFilter { assignee: Some(u), limit: 10, ..Default::default() };
 
-    store.assign(r1, Some(analyst), admin).await.unwrap();
+    store.assign(r1, Some(analyst), admin, None).await.unwrap();
     assert_eq!(store.report(r1).await.unwrap().unwrap().assignee, Some(analyst));
     assert_eq!(store.report(r2).await.unwrap().unwrap().assignee, None);
     assert_eq!(ids(&store.list_reports(&assigned_to(analyst)).await.unwrap()), [r1]);
     assert!(store.list_reports(&assigned_to(admin)).await.unwrap().is_empty());
 
-    store.assign(r1, None, admin).await.unwrap();
+    store.assign(r1, None, admin, None).await.unwrap();
     assert_eq!(store.report(r1).await.unwrap().unwrap().assignee, None);
     assert!(store.list_reports(&assigned_to(analyst)).await.unwrap().is_empty());
     let audit = audit_actions(store, "report.assign").await;
@@ -402,8 +404,8 @@ async fn a_report_is_assigned_to_an_analyst_or_to_nobody(store: &Store) {
         "{timeline:?}"
     );
 
-    assert!(matches!(store.assign(NO_REPORT, Some(analyst), admin).await, Err(StoreError::NotFound)));
-    let to_nobody = store.assign(r2, Some(NO_USER), admin).await.unwrap_err();
+    assert!(matches!(store.assign(NO_REPORT, Some(analyst), admin, None).await, Err(StoreError::NotFound)));
+    let to_nobody = store.assign(r2, Some(NO_USER), admin, None).await.unwrap_err();
     assert!(matches!(to_nobody, StoreError::NotFound), "an unknown analyst: {to_nobody}");
     assert_eq!(store.report(r2).await.unwrap().unwrap().assignee, None);
 }
@@ -414,10 +416,10 @@ async fn links_are_stored_once_and_join_reports_into_incidents(store: &Store) {
     for i in 0..6 {
         r.push(ingest_one(store, submission(&format!("届出 {i}"), None)).await.report_id);
     }
-    store.link_reports(r[1], r[0], analyst).await.unwrap();
-    store.link_reports(r[0], r[1], analyst).await.unwrap(); // the same link, the other way round
-    store.link_reports(r[2], r[1], analyst).await.unwrap();
-    store.link_reports(r[4], r[3], analyst).await.unwrap();
+    store.link_reports(r[1], r[0], analyst, None).await.unwrap();
+    store.link_reports(r[0], r[1], analyst, None).await.unwrap(); // the same link, the other way round
+    store.link_reports(r[2], r[1], analyst, None).await.unwrap();
+    store.link_reports(r[4], r[3], analyst, None).await.unwrap();
 
     assert_eq!(store.linked_reports(r[0]).await.unwrap(), [tracking(store, r[1]).await]);
     assert_eq!(store.linked_reports(r[1]).await.unwrap(), [tracking(store, r[0]).await, tracking(store, r[2]).await]);
@@ -449,7 +451,7 @@ async fn links_are_stored_once_and_join_reports_into_incidents(store: &Store) {
         ]
     );
 
-    let unknown = store.link_reports(r[0], NO_REPORT, analyst).await.unwrap_err();
+    let unknown = store.link_reports(r[0], NO_REPORT, analyst, None).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound), "{unknown}");
     assert_eq!(store.incidents().await.unwrap(), expected);
 }
@@ -862,7 +864,7 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
     assert_eq!(store.classification(r1).await.unwrap(), None);
 
     let all = ["causes", "damages", "attack_types", "techniques", "has_damage"];
-    assert_eq!(store.confirm_classification(r1, analyst, &confirmed, &automatic).await.unwrap(), all);
+    assert_eq!(store.confirm_classification(r1, analyst, &confirmed, &automatic, None).await.unwrap(), all);
     assert_eq!(store.classification(r1).await.unwrap(), Some(confirmed.clone()));
     let timeline = store.report(r1).await.unwrap().unwrap().timeline;
     assert!(
@@ -883,14 +885,17 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
             .iter()
             .any(|s| s.id == r1 && s.confirmed)
     );
-    assert!(store.confirm_classification(r2, analyst, &confirmed, &confirmed).await.unwrap().is_empty());
+    assert!(store.confirm_classification(r2, analyst, &confirmed, &confirmed, None).await.unwrap().is_empty());
     // Confirmed again: replaced, and the overrides of both confirmations kept.
     let changed = Classification { causes: vec![CauseCategory::Phishing], ..confirmed.clone() };
-    assert_eq!(store.confirm_classification(r1, analyst, &changed, &automatic).await.unwrap(), all);
+    assert_eq!(store.confirm_classification(r1, analyst, &changed, &automatic, None).await.unwrap(), all);
     assert_eq!(store.classification(r1).await.unwrap(), Some(changed.clone()));
     let only_damage = Classification { has_damage: Some(false), ..confirmed.clone() };
-    assert_eq!(store.confirm_classification(r3, analyst, &confirmed, &only_damage).await.unwrap(), ["has_damage"]);
-    store.confirm_classification(r4, analyst, &confirmed, &confirmed).await.unwrap();
+    assert_eq!(
+        store.confirm_classification(r3, analyst, &confirmed, &only_damage, None).await.unwrap(),
+        ["has_damage"]
+    );
+    store.confirm_classification(r4, analyst, &confirmed, &confirmed, None).await.unwrap();
     assert_eq!(
         store.override_counts().await.unwrap(),
         [
@@ -928,7 +933,7 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
     assert_eq!(audit.len(), 5);
     assert_eq!(audit[1].detail.as_deref(), Some("overrides: has_damage"));
     assert_eq!((audit[1].user, audit[1].target.clone()), (Some(analyst), Some(r3.0.to_string())));
-    let unknown = store.confirm_classification(NO_REPORT, analyst, &confirmed, &automatic).await.unwrap_err();
+    let unknown = store.confirm_classification(NO_REPORT, analyst, &confirmed, &automatic, None).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound), "{unknown}");
 }
 
@@ -1027,7 +1032,7 @@ async fn search_finds_japanese_substrings_with_every_filter(store: &Store) {
         .index_report(r3, &index("ランサムウェアによりファイルが暗号化された。データベースも被害", &[]))
         .await
         .unwrap();
-    store.transition(r3, ReportState::Triage, analyst).await.unwrap();
+    store.transition(r3, ReportState::Triage, analyst, None).await.unwrap();
 
     let search = |terms: &[&str], filter: ReportFilter| {
         let q = SearchQuery { terms: terms.iter().map(|t| t.to_string()).collect(), filter };
@@ -1360,7 +1365,92 @@ fn only_sqlite_urls_name_a_database_file() {
     assert_eq!(file("postgres://postgres@127.0.0.1/todokede"), None);
 }
 
+async fn a_sharing_approval_is_replaced_withdrawn_and_raises_the_version(store: &Store) {
+    let analyst = store.create_user("s@ipa.example", Role::Analyst, "h").await.unwrap();
+    let r = store.ingest_batch(&[submission("共有する届出", None)]).await.unwrap().remove(0).unwrap();
+    let v0 = store.report(r.report_id).await.unwrap().unwrap().version;
+    store.approve_sharing(r.report_id, "green", analyst).await.unwrap();
+    store.approve_sharing(r.report_id, "amber+strict", analyst).await.unwrap();
+    let shared = store.shared_reports().await.unwrap();
+    assert_eq!(shared.len(), 1);
+    assert_eq!(
+        (shared[0].report, shared[0].tlp.as_str(), shared[0].approved_by),
+        (r.report_id, "amber+strict", analyst)
+    );
+    assert_eq!(store.report(r.report_id).await.unwrap().unwrap().version, v0 + 2, "each approval is a change");
+    assert!(store.approve_sharing(r.report_id, "purple", analyst).await.is_err(), "only TLP 2.0 levels");
+    assert!(matches!(store.approve_sharing(NO_REPORT, "red", analyst).await, Err(StoreError::NotFound)));
+    assert!(store.withdraw_sharing(r.report_id, analyst).await.unwrap());
+    assert!(!store.withdraw_sharing(r.report_id, analyst).await.unwrap());
+    assert!(store.shared_reports().await.unwrap().is_empty());
+    // The version guard: a write naming an old version fails and changes nothing.
+    let v = store.report(r.report_id).await.unwrap().unwrap().version;
+    let stale = store.add_note(r.report_id, analyst, "x", Some(v - 1)).await.unwrap_err();
+    assert!(matches!(stale, StoreError::VersionMismatch(now) if now == v), "{stale}");
+    store.add_note(r.report_id, analyst, "y", Some(v)).await.unwrap();
+    assert_eq!(store.report(r.report_id).await.unwrap().unwrap().timeline.len(), 1);
+    let log = store.audit_log(10).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "report.share" && e.detail.as_deref() == Some("amber+strict")));
+    assert!(log.iter().any(|e| e.action == "report.unshare"));
+}
+
 /// Coverage stays whole: every public method of `Store` (src/lib.rs) is called by this suite.
+async fn api_tokens_are_found_by_hash_revoked_once_and_every_use_audited(store: &Store) {
+    let a = store.create_user("a@ipa.example", Role::Analyst, "h").await.unwrap();
+    let b = store.create_user("b@ipa.example", Role::Admin, "h").await.unwrap();
+    let new = |user, hash: &str, expires_at| NewApiToken {
+        user,
+        name: "script".into(),
+        scopes: "read,export".into(),
+        token_hash: hash.into(),
+        prefix: "tdk_abcdef".into(),
+        expires_at,
+    };
+    let now = OffsetDateTime::now_utc();
+    let t1 = store.create_api_token(&new(a, "hash-1", now + Duration::days(1)), a).await.unwrap();
+    let t2 = store.create_api_token(&new(b, "hash-2", now - Duration::seconds(1)), b).await.unwrap();
+    let dup = store.create_api_token(&new(b, "hash-1", now + Duration::days(1)), b).await.unwrap_err();
+    assert!(matches!(dup, StoreError::Duplicate(_)), "one hash, one token: {dup}");
+    let all = store.api_tokens(None).await.unwrap();
+    assert_eq!(all.iter().map(|t| t.id).collect::<Vec<_>>(), [t1, t2]);
+    let mine = store.api_tokens(Some(a)).await.unwrap();
+    assert_eq!((mine.len(), mine[0].email.as_str(), mine[0].scopes.as_str()), (1, "a@ipa.example", "read,export"));
+    assert_eq!(mine[0].expires_at.unix_timestamp(), (now + Duration::days(1)).unix_timestamp());
+
+    let (t, state) = store.use_api_token("hash-1", "GET /x").await.unwrap().unwrap();
+    assert_eq!((t.id, state), (t1, TokenState::Active));
+    assert!(store.api_tokens(Some(a)).await.unwrap()[0].last_used_at.is_some());
+    assert_eq!(store.use_api_token("hash-2", "GET /y").await.unwrap().unwrap().1, TokenState::Expired);
+    assert!(store.use_api_token("hash-3", "GET /z").await.unwrap().is_none());
+
+    assert!(!store.revoke_api_token(t1, Some(b), b).await.unwrap(), "only the owner's, when an owner is given");
+    assert!(store.revoke_api_token(t1, Some(a), a).await.unwrap());
+    assert!(!store.revoke_api_token(t1, None, b).await.unwrap(), "revoked once");
+    assert_eq!(store.use_api_token("hash-1", "GET /x").await.unwrap().unwrap().1, TokenState::Revoked);
+    store.create_api_token(&new(b, "hash-4", now + Duration::days(1)), b).await.unwrap();
+    store.set_user_disabled(b, true, Some(a)).await.unwrap();
+    assert_eq!(store.use_api_token("hash-4", "GET /x").await.unwrap().unwrap().1, TokenState::OwnerDisabled);
+
+    let log = store.audit_log(100).await.unwrap();
+    let actions: Vec<(&str, Option<&str>)> = log
+        .iter()
+        .filter(|e| e.action.starts_with("api"))
+        .map(|e| (e.action.as_str(), e.detail.as_deref()))
+        .rev()
+        .collect();
+    assert_eq!(
+        actions[2..6],
+        [
+            ("api.use", Some("GET /x")),
+            ("api.refused", Some("expired: GET /y")),
+            ("api_token.revoke", None),
+            ("api.refused", Some("revoked: GET /x")),
+        ][..],
+        "{actions:?}"
+    );
+    assert_eq!(actions.last().unwrap(), &("api.refused", Some("account disabled: GET /x")));
+}
+
 #[test]
 fn every_public_method_of_store_is_exercised() {
     let lib = include_str!("../src/lib.rs");

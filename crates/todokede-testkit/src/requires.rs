@@ -57,6 +57,16 @@ pub fn ipaex_fonts() -> bool {
     satisfied(found, "the IPAex fonts (apt-get install fonts-ipaexfont, or TODOKEDE_FONT_DIR)")
 }
 
+/// A Python module importable by `python3` (`stix2validator`: the OASIS STIX validator,
+/// which `.ci/run` installs with pip).
+pub fn python_module(module: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    satisfied(found, &format!("the Python module {module} (.ci/run installs it with pip)"))
+}
+
 /// Whether CI demands every requirement (`CI` set and not empty or "false").
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")

@@ -25,6 +25,14 @@ impl ApiError {
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such report, or the secret does not match")
     }
+    /// 412: the report changed since the version in If-Match.
+    pub fn stale(now: i64) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "stale",
+            format!("the report changed meanwhile (now version {now}, ETag \"v{now}\"): read it again, then retry"),
+        )
+    }
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
     }
@@ -60,6 +68,7 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", t.to_string())
             }
             StoreError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, "duplicate", "already exists"),
+            StoreError::VersionMismatch(v) => ApiError::stale(v),
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::new(
@@ -67,6 +76,27 @@ impl From<StoreError> for ApiError {
                     "unavailable",
                     "the report store is unavailable; nothing was stored — retry later with the same Idempotency-Key",
                 )
+            }
+        }
+    }
+}
+
+impl From<todokede_app::AppError> for ApiError {
+    fn from(e: todokede_app::AppError) -> Self {
+        use todokede_app::AppError;
+        match e {
+            AppError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "not found"),
+            AppError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            AppError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            AppError::Stale(v) => ApiError::stale(v),
+            AppError::Refused { en, .. } => ApiError::new(StatusCode::FORBIDDEN, "refused", en),
+            AppError::Unavailable(e) => {
+                tracing::error!(error = %e, "store unavailable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the store is unavailable; retry later")
+            }
+            AppError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
             }
         }
     }

@@ -1,7 +1,9 @@
 #![recursion_limit = "256"]
-//! HTTP face of todokede: the JSON API (`/api/v1`), with the security headers and body limits
+//! HTTP face of todokede: the JSON API (`/api/v1`; the analysts' part, token-authorised, in
+//! `analyst_api`), the web UI, with the security headers and body limits
 //! every response gets.
 
+pub mod analyst_api;
 pub mod api;
 pub mod client;
 pub mod error;
@@ -98,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::metrics))
         .with_state(state.clone());
     let app = api::routes(state.clone())
+        .merge(analyst_api::routes(state.clone()))
         .merge(ui::routes(state))
         .merge(ops)
         .layer(axum::middleware::from_fn_with_state(trusted, client::resolve_client))

@@ -1,4 +1,5 @@
-//! The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json`. Enum values are
+//! The OpenAPI 3.1 document of `/api/v1` (the reporters' and the analysts' routes), served at
+//! `/api/v1/openapi.json`; a test checks it against the routes the router registers. Enum values are
 //! taken from the domain's closed lists, so the document cannot drift from what is accepted.
 
 use serde_json::{Value, json};
@@ -13,7 +14,139 @@ fn list<T: ClosedEnum>() -> Value {
     json!({"type": "array", "items": keys::<T>()})
 }
 
+/// The analysts' paths (`/api/v1/analyst/*`, API tokens).
+fn analyst_paths() -> Value {
+    let text = json!({"type": "string"});
+    let error = json!({"$ref": "#/components/schemas/Error"});
+    let err = |d: &str| json!({"description": d, "content": {"application/json": {"schema": error}}});
+    let report = json!({"description": "The report as it is now; `ETag` is its version",
+        "headers": {"ETag": {"schema": {"type": "string"}, "description": "\"v{version}\": send it back as If-Match"}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AnalystReport"}}}});
+    let tn = json!({"name": "tracking_number", "in": "path", "required": true, "schema": text});
+    let if_match = json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"},
+        "description": "The ETag of the version read: a report changed meanwhile answers 412, none 428"});
+    let q = |name: &str, schema: Value, d: &str| json!({"name": name, "in": "query", "required": false, "schema": schema, "description": d});
+    let filters = vec![
+        q("state", keys::<ReportState>(), "状態"),
+        q("form", keys::<ReportForm>(), "届出の種類"),
+        q("reporter_kind", keys::<ReporterKind>(), "届出者種別"),
+        q("category", keys::<CauseCategory>(), "主な被害原因"),
+        q("assignee", json!({"type": "string", "format": "email"}), "担当者"),
+        q("received_from", json!({"type": "string"}), "届出日 from (date = 00:00 JST, or RFC 3339)"),
+        q("received_before", json!({"type": "string"}), "届出日 before"),
+        q("limit", json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50}), "page size"),
+    ];
+    let mut list_params = filters.clone();
+    list_params.push(q("order", json!({"type": "string", "enum": ["newest", "oldest"], "default": "newest"}), "order"));
+    list_params.push(q("cursor", text.clone(), "`next_cursor` of the previous page"));
+    let mut search_params = vec![json!({"name": "q", "in": "query", "required": true, "schema": text,
+        "description": "words (all must occur) or one indicator: IP, CIDR, domain (with subdomains), hash, URL, e-mail"})];
+    search_params.extend(filters);
+    let security = json!([{"apiToken": []}]);
+    let write = |summary: &str, schema: &str| {
+        json!({"post": {
+        "summary": summary, "security": security, "parameters": [tn, if_match],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}},
+        "responses": {"200": report, "400": err("Malformed JSON or If-Match"), "401": err("No valid API token"),
+                      "403": err("The token lacks the write scope"), "404": err("No such report"),
+                      "409": err("Not possible in the report's state"), "412": err("The report changed since the If-Match version"),
+                      "422": err("A field is invalid (`error.field`)"), "428": err("If-Match missing"), "503": err("Store unavailable; retry")}}})
+    };
+    json!({
+        "/api/v1/analyst/me": {"get": {"summary": "The token's account and scopes", "security": security,
+            "responses": {"200": {"description": "Who the token acts as", "content": {"application/json": {"schema": {"type": "object",
+                "properties": {"email": text, "role": text, "token_id": {"type": "integer"}, "scopes": {"type": "array", "items": text}}}}}},
+                "401": err("No valid API token")}}},
+        "/api/v1/analyst/reports": {"get": {"summary": "The queue, filtered, in pages (keyset cursor)", "security": security,
+            "parameters": list_params,
+            "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "reports": {"type": "array", "items": {"$ref": "#/components/schemas/ReportSummary"}},
+                "next_cursor": {"type": ["string", "null"]}}}}}},
+                "401": err("No valid API token"), "403": err("The token lacks the read scope"), "422": err("A parameter is invalid")}}},
+        "/api/v1/analyst/reports/{tracking_number}": {"get": {"summary": "A report with its analysis, classification, links and timeline",
+            "security": security, "parameters": [tn],
+            "responses": {"200": report, "401": err("No valid API token"), "403": err("The token lacks the read scope"), "404": err("No such report")}}},
+        "/api/v1/analyst/reports/{tracking_number}/state": write("Change the state (状態)", "StateChange"),
+        "/api/v1/analyst/reports/{tracking_number}/assignee": write("Assign to an analyst, or to nobody", "Assignment"),
+        "/api/v1/analyst/reports/{tracking_number}/classification": write("Confirm the classification (absent dimensions keep the automatic value)", "ClassificationChange"),
+        "/api/v1/analyst/reports/{tracking_number}/links": write("Link to another report (one incident)", "Link"),
+        "/api/v1/analyst/reports/{tracking_number}/replies": write("Reply to the reporter (timeline and mail)", "Text"),
+        "/api/v1/analyst/reports/{tracking_number}/notes": write("Add an internal note", "Text"),
+        "/api/v1/analyst/reports/{tracking_number}/sharing": write("Approve for sharing under a TLP 2.0 level (null withdraws)", "Sharing"),
+        "/api/v1/analyst/export/stix": {"get": {"summary": "STIX 2.1 bundle of the approved, anonymised reports of one scope (export scope)",
+            "security": security, "parameters": [
+                q("report", text.clone(), "a tracking number"), q("incident", text.clone(), "a tracking number: its incident"),
+                q("period", text.clone(), "2019H2, 2019, 2019-08, A..B"),
+                q("max_tlp", json!({"type": "string", "enum": ["clear", "green", "amber", "amber+strict", "red"], "default": "amber+strict"}), "most restrictive TLP exported")],
+            "responses": {"200": {"description": "The bundle: the same data gives the same bytes",
+                "content": {"application/stix+json;version=2.1": {"schema": {"type": "object"}}}},
+                "401": err("No valid API token"), "403": err("The token lacks the export scope"),
+                "404": err("Nothing in the scope is approved for sharing"), "422": err("A parameter is invalid")}}},
+        "/api/v1/analyst/search": {"get": {"summary": "Search by words or an indicator", "security": security, "parameters": search_params,
+            "responses": {"200": {"description": "Hits, newest first", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "hits": {"type": "array", "items": {"type": "object", "properties": {
+                    "report": {"$ref": "#/components/schemas/ReportSummary"},
+                    "matched": {"type": ["object", "null"], "properties": {"kind": text, "value": text, "common": {"type": "boolean"}}}}}}}}}}},
+                "401": err("No valid API token"), "403": err("The token lacks the read scope"), "422": err("A parameter is invalid")}}},
+        "/api/v1/analyst/statistics": {"get": {"summary": "届出状況 of a period (as `todokede stats --json`)", "security": security,
+            "parameters": [json!({"name": "period", "in": "query", "required": true, "schema": text, "description": "2019H2, 2019, 2019Q3, 2019-08, A..B"}),
+                           q("threshold", json!({"type": "integer", "minimum": 1, "default": 3}), "counts below are shown as <N")],
+            "responses": {"200": {"description": "The statistics", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "401": err("No valid API token"), "403": err("The token lacks the read scope"), "422": err("A parameter is invalid")}}},
+    })
+}
+
+/// The analysts' schemas.
+fn analyst_schemas() -> Value {
+    let text = json!({"type": "string"});
+    let labelled = json!({"type": "object", "properties": {"key": text, "label_ja": text, "label_en": text}});
+    let strings = json!({"type": "array", "items": text});
+    json!({
+        "ReportSummary": {"type": "object", "properties": {
+            "tracking_number": text, "form": labelled, "state": labelled, "channel": text,
+            "received_at": {"type": "string", "format": "date-time"}, "reporter_kind": {"type": ["string", "null"]},
+            "damage_status": text, "headline": text, "url": text}},
+        "AnalystReport": {"type": "object", "properties": {
+            "tracking_number": text, "version": {"type": "integer"}, "form": labelled, "state": labelled,
+            "allowed_states": strings, "channel": text, "received_at": {"type": "string", "format": "date-time"},
+            "assignee": {"type": ["string", "null"]}, "content": {"type": "object"}, "attachments": {"type": "array"},
+            "intake_notes": strings, "analysis": {"type": ["object", "null"], "description": "as `todokede analyse --json`"},
+            "classification": {"type": ["object", "null"]}, "links": strings,
+            "timeline": {"type": "array", "items": {"type": "object", "properties": {
+                "kind": {"type": "string", "enum": ["state", "follow_up", "note", "reply", "assign", "classify", "link"]},
+                "at": text,
+                "by": {"type": ["string", "null"], "description": "an analyst's address; a state change may be `reporter` or `system`"},
+                "body": text, "from": text, "to": {"type": ["string", "null"]},
+                "primary_cause": {"type": ["string", "null"]}, "other": text}}}}},
+        "StateChange": {"type": "object", "additionalProperties": false, "required": ["to"], "properties": {"to": keys::<ReportState>()}},
+        "Assignment": {"type": "object", "additionalProperties": false, "required": ["assignee"],
+            "properties": {"assignee": {"type": ["string", "null"], "format": "email"}}},
+        "ClassificationChange": {"type": "object", "additionalProperties": false, "properties": {
+            "causes": list::<CauseCategory>(), "damages": list::<DamageCategory>(), "attack_types": list::<AttackType>(),
+            "techniques": strings, "has_damage": {"type": ["boolean", "null"]}}},
+        "Sharing": {"type": "object", "additionalProperties": false, "required": ["tlp"], "properties": {
+            "tlp": {"type": ["string", "null"], "enum": ["clear", "green", "amber", "amber+strict", "red", null]}}},
+        "Link": {"type": "object", "additionalProperties": false, "required": ["other"], "properties": {"other": text}},
+        "Text": {"type": "object", "additionalProperties": false, "required": ["body"], "properties": {"body": {"type": "string", "minLength": 1}}},
+    })
+}
+
 pub fn document() -> Value {
+    let mut doc = reporter_document();
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), analyst_paths()) {
+        paths.extend(more);
+    }
+    if let (Some(schemas), Value::Object(more)) = (doc["components"]["schemas"].as_object_mut(), analyst_schemas()) {
+        schemas.extend(more);
+    }
+    doc["paths"]["/api/v1/openapi.json"] = json!({"get": {"summary": "This document",
+        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}});
+    doc["components"]["securitySchemes"]["apiToken"] = json!({"type": "http", "scheme": "bearer",
+        "description": "an API token (`tdk_…`) from the account page or `todokede token create`; scopes read, write (includes read), export"});
+    doc
+}
+
+fn reporter_document() -> Value {
     let text = json!({"type": "string"});
     let error = json!({"$ref": "#/components/schemas/Error"});
     let err_resp = |d: &str| json!({"description": d, "content": {"application/json": {"schema": error}}});

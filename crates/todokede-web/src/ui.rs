@@ -110,6 +110,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/account", get(login::account_page))
         .route("/account/totp", post(login::account_totp))
         .route("/account/password", get(login::password_page).post(login::change_password))
+        .route("/account/tokens", post(login::account_token_create))
+        .route("/account/tokens/{id}/revoke", post(login::account_token_revoke))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .with_state(state)
 }

@@ -86,6 +86,61 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// API tokens of analysts' scripts (`Authorization: Bearer tdk_…` on /api/v1/analyst).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Approve a report for sharing (STIX exports) under a TLP 2.0 level, or withdraw it.
+    Share {
+        tracking_number: String,
+        #[arg(long = "as")]
+        analyst: String,
+        /// clear, green, amber, amber+strict or red.
+        #[arg(long, required_unless_present = "withdraw")]
+        tlp: Option<String>,
+        #[arg(long, conflicts_with = "tlp")]
+        withdraw: bool,
+    },
+    /// Export approved, anonymised reports for CSIRTs: `todokede export stix --period 2019H2`
+    /// (or `--format stix`). Only reports approved with `share` (at most --max-tlp) leave.
+    Export {
+        /// stix
+        #[arg(value_name = "FORMAT", required_unless_present = "format_flag")]
+        format: Option<String>,
+        #[arg(long = "format", value_name = "FORMAT", conflicts_with = "format")]
+        format_flag: Option<String>,
+        #[arg(long, conflicts_with_all = ["incident", "period"], required_unless_present_any = ["incident", "period"])]
+        report: Option<String>,
+        /// The incident (reports linked by analysts) a report belongs to.
+        #[arg(long, conflicts_with = "period")]
+        incident: Option<String>,
+        /// Reports received in this period (2019H2, 2019, 2019-08, A..B).
+        #[arg(long)]
+        period: Option<String>,
+        /// The most restrictive TLP exported (red must be asked for).
+        #[arg(long, default_value = "amber+strict")]
+        max_tlp: String,
+        /// The reporting point's name (the STIX identity).
+        #[arg(long, default_value = todokede_app::exchange::DEFAULT_PUBLISHER)]
+        publisher: String,
+        /// Where to write (standard output when absent).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+    /// Write the static MISP feed (manifest.json, one event per incident, hashes.csv) of the
+    /// reports approved for sharing; incremental: only changed events are rewritten, events no
+    /// longer shared are removed.
+    Feed {
+        /// misp
+        format: String,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "amber+strict")]
+        max_tlp: String,
+        #[arg(long, default_value = todokede_app::exchange::DEFAULT_PUBLISHER)]
+        publisher: String,
+    },
     /// Import reports (届出): report JSON (one object or an array per file) or .eml messages.
     Import {
         #[arg(required = true)]
@@ -383,6 +438,32 @@ pub enum UserCommand {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token for an account; prints it once (only its hash is kept).
+    Create {
+        /// The account the token acts as.
+        #[arg(long = "as")]
+        analyst: String,
+        /// read, write (includes read), export; comma-separated or repeated.
+        #[arg(long, required = true, value_delimiter = ',')]
+        scope: Vec<String>,
+        /// Lifetime (e.g. 30d, 12h; at most 366d).
+        #[arg(long, default_value = "90d", value_parser = duration)]
+        expires: std::time::Duration,
+        /// A label to tell tokens apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List tokens (of one account with --as): id, prefix, scopes, expiry, last use, state.
+    List {
+        #[arg(long = "as")]
+        analyst: Option<String>,
+    },
+    /// Revoke a token by its id (from `token list`).
+    Revoke { id: i64 },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -7,7 +7,7 @@ use todokede_store::{Role, Store};
 use todokede_web::Limits;
 use todokede_web::serve::{ServeConfig, ServerLimits};
 
-use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, SettingsCommand, UserCommand};
+use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, SettingsCommand, TokenCommand, UserCommand};
 use todokede_app::mail_flow::Delivery;
 use todokede_app::publication;
 use todokede_domain::Period;
@@ -158,7 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if store.analysis(id).await?.is_none() {
                     todokede_app::analysis::analyse_report(&store, id).await?;
                 }
-                let (confirmed, overridden) = confirm(&store, id, user.id, &overrides).await?;
+                let (confirmed, overridden) = confirm(&store, id, user.id, &overrides, None).await?;
                 let k = |v: Vec<&str>| v.join(",");
                 println!(
                     "{tn}\tcauses={}\tdamages={}\tattack_types={}\ttechniques={}\thas_damage={}",
@@ -196,7 +196,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if body.trim().is_empty() {
                 bail!("the message is empty");
             }
-            let mailed = todokede_app::replies::reply_to_reporter(&store, &cfg, id, user.id, body.trim()).await?;
+            let mailed = todokede_app::replies::reply_to_reporter(&store, &cfg, id, user.id, body.trim(), None).await?;
             println!(
                 "{tn}\t{}",
                 if mailed {
@@ -248,6 +248,91 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
+        }
+        Command::Share { tracking_number, analyst, tlp, withdraw } => {
+            let store = open_existing(&cli.db).await?;
+            let user = active_analyst(&store, &analyst).await?;
+            let tn = todokede_domain::TrackingNumber::parse(&tracking_number)
+                .map_err(|_| anyhow::anyhow!("`{tracking_number}` is not a tracking number"))?;
+            let id = store.report_id_by_tracking(&tn).await?.ok_or_else(|| anyhow::anyhow!("no report {tn}"))?;
+            if withdraw {
+                let was = store.withdraw_sharing(id, user.id).await?;
+                println!("{tn}\t{}", if was { "no longer shared" } else { "was not shared" });
+            } else {
+                let tlp = tlp
+                    .as_deref()
+                    .and_then(todokede_publish::stix::Tlp::parse)
+                    .ok_or_else(|| anyhow::anyhow!("--tlp: clear, green, amber, amber+strict or red"))?;
+                todokede_app::exchange::approve_sharing(&store, id, tlp, user.id).await?;
+                println!("{tn}\tshared as {}", tlp.name());
+            }
+        }
+        Command::Export { format, format_flag, report, incident, period, max_tlp, publisher, output } => {
+            use todokede_app::exchange::{ExportScope, stix_bundle};
+            let format = format.or(format_flag).unwrap_or_default();
+            if format != "stix" {
+                bail!("export format `{format}`: only stix for now");
+            }
+            let tn = |s: &str| {
+                todokede_domain::TrackingNumber::parse(s).map_err(|_| anyhow::anyhow!("`{s}` is not a tracking number"))
+            };
+            let scope = match (report, incident, period) {
+                (Some(r), _, _) => ExportScope::Report(tn(&r)?),
+                (_, Some(i), _) => ExportScope::Incident(tn(&i)?),
+                (_, _, Some(p)) => ExportScope::Period(Period::parse(&p)?),
+                _ => bail!("give --report, --incident or --period"),
+            };
+            let max = todokede_publish::stix::Tlp::parse(&max_tlp)
+                .ok_or_else(|| anyhow::anyhow!("--max-tlp: clear, green, amber, amber+strict or red"))?;
+            let store = open_existing(&cli.db).await?;
+            let publisher = todokede_publish::stix::Publisher { name: publisher };
+            let bytes = match stix_bundle(&store, &publisher, &scope, max).await {
+                Err(todokede_app::AppError::NotFound) => {
+                    bail!("nothing to export: no report in that scope is approved for sharing (`todokede share`)")
+                }
+                other => other?,
+            };
+            match output {
+                Some(path) => {
+                    write_atomically(&path, &bytes)?;
+                    eprintln!("{}: {} bytes", path.display(), bytes.len());
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
+            }
+        }
+        Command::Feed { format, dir, max_tlp, publisher } => {
+            if format != "misp" {
+                bail!("feed format `{format}`: only misp");
+            }
+            let max = todokede_publish::stix::Tlp::parse(&max_tlp)
+                .ok_or_else(|| anyhow::anyhow!("--max-tlp: clear, green, amber, amber+strict or red"))?;
+            let store = open_existing(&cli.db).await?;
+            let feed = todokede_app::exchange::misp_feed(&store, &publisher, max).await?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let (mut written, mut unchanged, mut removed) = (0, 0, 0);
+            for (name, bytes) in &feed {
+                let path = dir.join(name);
+                if std::fs::read(&path).is_ok_and(|old| old == *bytes) {
+                    unchanged += 1;
+                } else {
+                    write_atomically(&path, bytes)?;
+                    written += 1;
+                }
+            }
+            // Events no longer shared (withdrawn, or above --max-tlp) leave the feed.
+            for entry in std::fs::read_dir(&dir)? {
+                let name = entry?.file_name().to_string_lossy().into_owned();
+                let is_event = name.len() == 41 && name.ends_with(".json") && name.as_bytes()[8] == b'-';
+                if is_event && !feed.contains_key(&name) {
+                    std::fs::remove_file(dir.join(&name))?;
+                    removed += 1;
+                }
+            }
+            println!("{} events: {written} files written, {unchanged} unchanged, {removed} removed", feed.len() - 2);
+        }
+        Command::Token { command } => {
+            let store = open_existing(&cli.db).await?;
+            token_command(&store, command).await?;
         }
         Command::Import { files, mail } => {
             let cfg = mail_config(&mail)?;
@@ -733,6 +818,71 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut tmp, bytes)?;
     tmp.persist(path)?;
+    Ok(())
+}
+
+/// `todokede token create|list|revoke`.
+async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<()> {
+    use todokede_app::tokens;
+    match command {
+        TokenCommand::Create { analyst, scope, expires, name } => {
+            let user = active_analyst(store, &analyst).await?;
+            let scopes = tokens::parse_scopes(&scope.join(","))?;
+            let lifetime = time::Duration::try_from(expires).map_err(|_| anyhow::anyhow!("--expires is too long"))?;
+            let created = tokens::create(store, &user, &name, &scopes, lifetime, &user).await?;
+            // The token alone on stdout (scripts capture it); the rest on stderr.
+            println!("{}", created.token);
+            eprintln!(
+                "token {} for {} ({}), expires {}; it is shown only now",
+                created.id,
+                user.email,
+                scopes.iter().map(|s| s.key()).collect::<Vec<_>>().join(","),
+                created.expires_at.format(&time::format_description::well_known::Rfc3339)?
+            );
+        }
+        TokenCommand::List { analyst } => {
+            let owner = match analyst {
+                Some(a) => Some(store.user_by_email(&a).await?.ok_or_else(|| anyhow::anyhow!("no account {a}"))?),
+                None => None,
+            };
+            let now = time::OffsetDateTime::now_utc();
+            let rfc =
+                |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+            for t in tokens::list(store, owner.as_ref()).await? {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else if t.expires_at <= now {
+                    "expired"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}…\t{}\t{}\t{}\texpires {}\tlast used {}\t{state}",
+                    t.id,
+                    t.prefix,
+                    t.email,
+                    t.name,
+                    t.scopes,
+                    rfc(t.expires_at),
+                    t.last_used_at.map(rfc).unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let token = store
+                .api_tokens(None)
+                .await?
+                .into_iter()
+                .find(|t| t.id == id)
+                .ok_or_else(|| anyhow::anyhow!("no token {id} (see `todokede token list`)"))?;
+            let owner = store.user(token.user).await?.ok_or_else(|| anyhow::anyhow!("no owner of token {id}"))?;
+            match tokens::revoke(store, id, None, &owner).await {
+                Ok(()) => println!("{id}\trevoked"),
+                Err(todokede_app::AppError::NotFound) => bail!("token {id} is already revoked"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
     Ok(())
 }
 

@@ -18,11 +18,13 @@ impl Store {
         by: UserId,
         confirmed: &Classification,
         automatic: &Classification,
+        if_version: Option<i64>,
     ) -> Result<Vec<&'static str>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let c = classification_json(confirmed);
         let a = classification_json(automatic);
         let mut tx = self.begin_write().await?;
+        bump_version(&mut tx, id.0, if_version).await?;
         sqlx::query("INSERT INTO classifications (report_id, confirmed_by, confirmed_at, causes, damages, attack_types, techniques, has_damage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                      ON CONFLICT (report_id) DO UPDATE SET confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at, causes = excluded.causes,
                      damages = excluded.damages, attack_types = excluded.attack_types, techniques = excluded.techniques, has_damage = excluded.has_damage")

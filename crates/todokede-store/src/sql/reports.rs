@@ -12,7 +12,7 @@ use todokede_domain::*;
 
 impl Store {
     pub(crate) async fn report(&self, id: ReportId) -> Result<Option<Report>, StoreError> {
-        let Some(row) = sqlx::query("SELECT tracking_number, state, channel, received_at, content_json, assignee, intake_notes FROM reports WHERE id = $1")
+        let Some(row) = sqlx::query("SELECT tracking_number, state, channel, received_at, content_json, assignee, intake_notes, version FROM reports WHERE id = $1")
             .bind(id.0).fetch_optional(&self.pool).await? else { return Ok(None) };
         let mut attachments_by_entry: BTreeMap<Option<i64>, Vec<AttachmentMeta>> = BTreeMap::new();
         for a in sqlx::query("SELECT timeline_id, sha256, filename, content_type, size FROM attachments WHERE report_id = $1 ORDER BY id")
@@ -87,6 +87,7 @@ impl Store {
             timeline,
             intake_notes: serde_json::from_str(&row.try_get::<String, _>("intake_notes")?)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            version: row.try_get("version")?,
         }))
     }
 
@@ -102,6 +103,7 @@ impl Store {
                AND ($9 IS NULL OR assignee = $9)
                AND ($10 IS NULL OR r.answered_at IS NOT NULL)
                AND ($11 IS NULL OR NOT EXISTS (SELECT 1 FROM classifications c WHERE c.report_id = r.id))
+               AND ($12 IS NULL OR received_at < $12 OR (received_at = $12 AND id < $13))
              ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7"
             )
         } else {
@@ -115,6 +117,7 @@ impl Store {
                AND ($9 IS NULL OR assignee = $9)
                AND ($10 IS NULL OR r.answered_at IS NOT NULL)
                AND ($11 IS NULL OR NOT EXISTS (SELECT 1 FROM classifications c WHERE c.report_id = r.id))
+               AND ($12 IS NULL OR received_at > $12 OR (received_at = $12 AND id > $13))
              ORDER BY received_at, id LIMIT $6 OFFSET $7"
             )
         };
@@ -130,6 +133,8 @@ impl Store {
             .bind(f.assignee.map(|u| u.0))
             .bind(f.answered.then_some(true))
             .bind(f.unconfirmed.then_some(true))
+            .bind(f.after.map(|(t, _)| ts(t)))
+            .bind(f.after.map(|(_, id)| id.0))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(summary_from_row).collect()
@@ -169,9 +174,11 @@ impl Store {
         id: ReportId,
         to: ReportState,
         by: UserId,
+        if_version: Option<i64>,
     ) -> Result<ReportState, StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
+        bump_version(&mut tx, id.0, if_version).await?;
         let from: String = sqlx::query("SELECT state FROM reports WHERE id = $1")
             .bind(id.0)
             .fetch_optional(&mut *tx)
@@ -207,13 +214,11 @@ impl Store {
         body: &str,
         by: Option<UserId>,
         attachments: &[Attachment],
+        if_version: Option<i64>,
     ) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
-        let exists = sqlx::query("SELECT 1 FROM reports WHERE id = $1").bind(id.0).fetch_optional(&mut *tx).await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        bump_version(&mut tx, id.0, if_version).await?;
         let entry: i64 = sqlx::query(
             "INSERT INTO timeline (report_id, kind, body, user_id, at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -286,6 +291,7 @@ impl Store {
             }
             collision = Some(derived);
         }
+        bump_version(&mut tx, id.0, None).await?;
         let entry: i64 = sqlx::query(
             "INSERT INTO timeline (report_id, kind, body, at) VALUES ($1, 'follow_up', $2, $3) RETURNING id",
         )
@@ -306,8 +312,15 @@ impl Store {
         Ok(true)
     }
 
-    pub(crate) async fn assign(&self, id: ReportId, to: Option<UserId>, by: UserId) -> Result<(), StoreError> {
+    pub(crate) async fn assign(
+        &self,
+        id: ReportId,
+        to: Option<UserId>,
+        by: UserId,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        bump_version(&mut tx, id.0, if_version).await?;
         let n = sqlx::query("UPDATE reports SET assignee = $1 WHERE id = $2")
             .bind(to.map(|u| u.0))
             .bind(id.0)
@@ -339,10 +352,18 @@ impl Store {
     }
 
     /// Link two reports (stored once, as the ordered pair).
-    pub(crate) async fn link_reports(&self, a: ReportId, b: ReportId, by: UserId) -> Result<(), StoreError> {
+    pub(crate) async fn link_reports(
+        &self,
+        a: ReportId,
+        b: ReportId,
+        by: UserId,
+        if_version: Option<i64>,
+    ) -> Result<(), StoreError> {
         let (x, y) = if a.0 < b.0 { (a.0, b.0) } else { (b.0, a.0) };
         let now = OffsetDateTime::now_utc();
         let mut tx = self.begin_write().await?;
+        bump_version(&mut tx, a.0, if_version).await?;
+        bump_version(&mut tx, b.0, None).await?;
         let new = sqlx::query("INSERT INTO report_links (report_a, report_b, user_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT (report_a, report_b) DO NOTHING")
             .bind(x).bind(y).bind(by.0).bind(ts(now)).execute(&mut *tx).await?.rows_affected() == 1;
         if new {

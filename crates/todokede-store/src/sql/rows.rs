@@ -300,6 +300,28 @@ pub(super) async fn insert_attachments(
     Ok(())
 }
 
+/// Raise a report's version, first checking it is `expect` (when given), in the writing
+/// transaction: a writer that read an older version fails instead of overwriting.
+pub(super) async fn bump_version(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: i64,
+    expect: Option<i64>,
+) -> Result<(), StoreError> {
+    let n = sqlx::query("UPDATE reports SET version = version + 1 WHERE id = $1 AND ($2 IS NULL OR version = $2)")
+        .bind(id)
+        .bind(expect)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if n == 1 {
+        return Ok(());
+    }
+    match sqlx::query("SELECT version FROM reports WHERE id = $1").bind(id).fetch_optional(&mut **tx).await? {
+        Some(r) => Err(StoreError::VersionMismatch(r.try_get(0)?)),
+        None => Err(StoreError::NotFound),
+    }
+}
+
 pub(super) async fn audit_in(
     tx: &mut sqlx::Transaction<'_, Db>,
     user: Option<UserId>,

@@ -13,7 +13,7 @@ pub(super) async fn change_state(
     let Ok(to) = ReportState::parse(&f.to) else {
         return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な状態です。", "Unknown state.");
     };
-    match st.store.transition(r.id, to, user.id).await {
+    match st.store.transition(r.id, to, user.id, None).await {
         Ok(_) => Redirect::to(&format!("/reports/{}?done=state", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
@@ -30,7 +30,7 @@ pub(super) async fn reply(
     if f.body.trim().is_empty() {
         return Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response();
     }
-    match todokede_app::replies::reply_to_reporter(&st.store, &st.mail, r.id, user.id, f.body.trim()).await {
+    match todokede_app::replies::reply_to_reporter(&st.store, &st.mail, r.id, user.id, f.body.trim(), None).await {
         Ok(_) => Redirect::to(&format!("/reports/{}?done=reply", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
@@ -45,7 +45,7 @@ pub(super) async fn note(
         return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
     };
     if !f.body.trim().is_empty()
-        && let Err(e) = st.store.add_note(r.id, user.id, f.body.trim()).await
+        && let Err(e) = st.store.add_note(r.id, user.id, f.body.trim(), None).await
     {
         return UiError::from(e).page(&st, &c);
     }
@@ -87,7 +87,7 @@ pub(super) async fn classify(
         Ok(o) => o,
         Err(e) => return UiError::from(e).page(&st, &c),
     };
-    match todokede_app::classification::confirm(&st.store, r.id, user.id, &o).await {
+    match todokede_app::classification::confirm(&st.store, r.id, user.id, &o, None).await {
         Ok(_) => Redirect::to(&format!("/reports/{}?done=classify", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
@@ -102,7 +102,7 @@ pub(super) async fn assign(
         return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
     };
     let to = f.get("to").and_then(|v| v.parse::<i64>().ok()).map(UserId);
-    match st.store.assign(r.id, to, user.id).await {
+    match st.store.assign(r.id, to, user.id, None).await {
         Ok(()) => Redirect::to(&format!("/reports/{}?done=assign", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
@@ -127,7 +127,7 @@ pub(super) async fn link(
             "No report with that number.",
         );
     };
-    match st.store.link_reports(r.id, other.id, user.id).await {
+    match st.store.link_reports(r.id, other.id, user.id, None).await {
         Ok(()) => Redirect::to(&format!("/reports/{}?done=link", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }

@@ -239,6 +239,11 @@ impl From<todokede_app::AppError> for UiError {
             // The application's own words about the request (an unknown key, nothing changed).
             AppError::Invalid(m) => UiError::new(StatusCode::BAD_REQUEST, m.clone(), m),
             AppError::Refused { ja, en } => UiError::new(StatusCode::FORBIDDEN, ja, en),
+            AppError::Stale(_) => UiError::new(
+                StatusCode::CONFLICT,
+                "この届出は他の人によって更新されました。ページを開き直してください。",
+                "Someone else changed this report meanwhile; please reload the page.",
+            ),
             AppError::Conflict(m) => {
                 tracing::info!(cause = %m, "ui: conflict");
                 UiError::new(

@@ -1,6 +1,6 @@
 //! Analysts' login (the lockout and second factor are `todokede_app::accounts`), logout, the
-//! account page (TOTP on/off with a QR code drawn here as SVG, recovery codes) and the password
-//! page (where an account on its one-time password must go first).
+//! account page (TOTP on/off with a QR code drawn here as SVG, recovery codes, API tokens) and
+//! the password page (where an account on its one-time password must go first).
 
 use super::*;
 
@@ -143,12 +143,15 @@ fn qr_svg(uri: &str) -> Option<String> {
     Some(svg.replacen("<svg", "<svg role=\"img\" aria-label=\"QR code\"", 1))
 }
 
+/// The account page: TOTP, recovery codes, and the account's API tokens (a just-created one
+/// shown once).
 async fn account_view(
     st: &AppState,
     c: &Ctx,
     user: &todokede_store::User,
     codes: Option<Vec<String>>,
     done: Option<&str>,
+    created: Option<&todokede_app::tokens::Created>,
 ) -> Response {
     let on = st.store.totp(user.id).await.map(|(s, _)| s.is_some()).unwrap_or(false);
     let left = st.store.recovery_codes_left(user.id).await.unwrap_or(0);
@@ -158,11 +161,39 @@ async fn account_view(
     // The secret in groups of four, as authenticator apps ask for it typed.
     let grouped =
         secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+    let tokens = match todokede_app::tokens::list(&st.store, Some(user)).await {
+        Ok(t) => t,
+        Err(e) => return UiError::from(e).page(st, c),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let tokens: Vec<Value> = tokens
+        .iter()
+        .rev()
+        .map(|t| {
+            let (ja, en, live) = if t.revoked_at.is_some() {
+                ("失効済み", "revoked", false)
+            } else if t.expires_at <= now {
+                ("期限切れ", "expired", false)
+            } else {
+                ("有効", "active", true)
+            };
+            context! {
+                id => t.id, prefix => t.prefix, name => t.name, scopes => t.scopes,
+                expires => jst(t.expires_at), last_used => t.last_used_at.map(jst),
+                state => c.lang.pick(ja, en), live => live,
+            }
+        })
+        .collect();
     render(
         st,
         c,
         "account.html",
-        context! { totp_on => on, secret => secret, grouped, uri, qr, recovery_left => left, codes, email => user.email, done },
+        context! {
+            totp_on => on, secret => secret, grouped, uri, qr, recovery_left => left, codes, email => user.email, done,
+            tokens => tokens,
+            new_token => created.map(|t| t.token.clone()),
+            new_token_expires => created.map(|t| jst(t.expires_at)),
+        },
     )
 }
 
@@ -173,7 +204,53 @@ pub(super) async fn account_page(
 ) -> Response {
     let done = (q.get("done").map(String::as_str) == Some("totp_off"))
         .then(|| c.lang.pick("2段階認証を無効にしました。", "Two-step verification is off."));
-    account_view(&st, &c, &user, None, done).await
+    account_view(&st, &c, &user, None, done, None).await
+}
+
+/// Create an API token (POST /account/tokens): name, scopes (checkboxes), lifetime in days.
+/// The answer is the account page with the token shown this once (never in a redirect's URL).
+pub(super) async fn account_token_create(
+    State(st): State<AppState>,
+    CsrfForm { c, user, form: pairs }: CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let scopes: Vec<&str> = pairs.iter().filter(|(n, _)| n == "scope").map(|(_, v)| v.as_str()).collect();
+    let Ok(scopes) = todokede_app::tokens::parse_scopes(&scopes.join(",")) else {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "スコープを一つ以上選んでください。",
+            "Choose at least one scope.",
+        );
+    };
+    let days = one("days").trim().parse::<i64>().unwrap_or(0);
+    if !(1..=366).contains(&days) {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "有効期間は 1〜366 日です。",
+            "The lifetime is 1 to 366 days.",
+        );
+    }
+    match todokede_app::tokens::create(&st.store, &user, one("name"), &scopes, time::Duration::days(days), &user).await
+    {
+        Ok(created) => account_view(&st, &c, &user, None, None, Some(&created)).await,
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+/// Revoke one of the account's own tokens (POST /account/tokens/{id}/revoke).
+pub(super) async fn account_token_revoke(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { c, user, form: _ }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    match todokede_app::tokens::revoke(&st.store, id, Some(&user), &user).await {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
 }
 
 pub(super) async fn account_totp(
@@ -203,7 +280,7 @@ pub(super) async fn account_totp(
     if get("action") == "codes" {
         // A new set of recovery codes, shown once (this answer is the only place they appear).
         return match accounts::recovery::new_codes(&st.store, user.id).await {
-            Ok(codes) => account_view(&st, &c, &user, Some(codes), None).await,
+            Ok(codes) => account_view(&st, &c, &user, Some(codes), None, None).await,
             Err(e) => UiError::from(e).page(&st, &c),
         };
     }
@@ -223,7 +300,7 @@ pub(super) async fn account_totp(
     }
     // With the second factor come its recovery codes, shown this once.
     match accounts::recovery::new_codes(&st.store, user.id).await {
-        Ok(codes) => account_view(&st, &c, &user, Some(codes), None).await,
+        Ok(codes) => account_view(&st, &c, &user, Some(codes), None, None).await,
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

@@ -26,6 +26,7 @@ pub(super) async fn queue(
         newest_first: get("sort").as_deref() != Some("old"),
         limit: per_page + 1,
         offset: (page - 1) * per_page,
+        after: None,
     };
     let Ok(mut rows) = st.store.list_reports(&filter).await else {
         return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に表示できません。", "Unavailable.");

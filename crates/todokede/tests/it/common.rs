@@ -140,7 +140,7 @@ pub async fn handled_seed_reports(db: &str, analyst: &str) -> std::collections::
             techniques: e["techniques"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()).collect(),
             has_damage: Some(true),
         };
-        store.confirm_classification(id, user.id, &c, &c).await.unwrap();
+        store.confirm_classification(id, user.id, &c, &c, None).await.unwrap();
         by_reference.insert(reference.to_owned(), n.clone());
     }
     by_reference

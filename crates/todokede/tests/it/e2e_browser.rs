@@ -333,9 +333,9 @@ async fn the_totp_qr_code_and_the_queue_flags_in_the_browser() {
     let id = |tn: &str| todokede_domain::TrackingNumber::parse(tn).unwrap();
     let w = s.store.report_id_by_tracking(&id(&waiting.tracking_number)).await.unwrap().unwrap();
     for to in [todokede_domain::ReportState::Triage, todokede_domain::ReportState::WaitingOnReporter] {
-        s.store.transition(w, to, chief).await.unwrap();
+        s.store.transition(w, to, chief, None).await.unwrap();
     }
-    s.store.assign(w, Some(chief), chief).await.unwrap();
+    s.store.assign(w, Some(chief), chief, None).await.unwrap();
     s.store.add_follow_up(w, "アクセスログを添付します。", &[]).await.unwrap();
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let b = Browser::start(shots).await;

@@ -17,6 +17,7 @@ mod cli;
 mod common;
 mod crossref;
 mod e2e_browser;
+mod exchange;
 mod faults;
 mod imap;
 mod journeys;

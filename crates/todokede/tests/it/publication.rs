@@ -32,7 +32,7 @@ async fn handled_seed_reports_become_an_approved_report_and_statistics(db: &Test
         let n = number_of(r);
         async move { store.report_id_by_tracking(&TrackingNumber::parse(&n).unwrap()).await.unwrap().unwrap() }
     };
-    store.link_reports(id("2019H2-10").await, id("2019H2-11").await, analyst.id).await.unwrap();
+    store.link_reports(id("2019H2-10").await, id("2019H2-11").await, analyst.id, None).await.unwrap();
 
     // Statistics: 18 reports, 17 incidents in 2019H2, 12 in 2019H1; small cells suppressed.
     let stats: Value =
@@ -193,7 +193,7 @@ async fn the_26_probe_values_never_reach_the_approved_html_or_pdf(db: &TestDb) {
         techniques: vec!["T1190".into()],
         has_damage: Some(true),
     };
-    store.confirm_classification(id, analyst.id, &c, &c).await.unwrap();
+    store.confirm_classification(id, analyst.id, &c, &c, None).await.unwrap();
     ok(todokede(
         &db.url,
         &[
@@ -279,7 +279,7 @@ async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &Tes
         techniques: vec!["T1110".into(), "T1021.004".into()],
         has_damage: Some(true),
     };
-    store.confirm_classification(id, analyst.id, &c, &c).await.unwrap();
+    store.confirm_classification(id, analyst.id, &c, &c, None).await.unwrap();
 
     // Settings: admins only, with the CSRF token; a wrong value is refused in the user's language.
     let app = todokede_testkit::app::TestApp::start(db).await;

@@ -1,0 +1,17 @@
+-- API tokens of analysts' scripts (`Authorization: Bearer tdk_…`): only the SHA-256 of the
+-- token is stored (the token has 256 random bits, so a fast hash is enough); `prefix` is its
+-- first characters, shown in lists so an owner can tell tokens apart. Scopes: read, write,
+-- export (comma-separated keys). A token works until `expires_at` or until revoked.
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked_at TEXT,
+    last_used_at TEXT
+);
+CREATE INDEX api_tokens_user ON api_tokens(user_id, id);
