@@ -42,11 +42,8 @@ fn main() {
             let normalised = todokede_analyse::normalise(&c.text);
             let hits = todokede_analyse::classify::rule_hits(&normalised);
             let features = todokede_analyse::model::features::extract(&normalised, &hits);
-            let probs: serde_json::Map<String, serde_json::Value> = model
-                .predict(&features)
-                .into_iter()
-                .map(|p| (p.label, serde_json::json!(p.probability)))
-                .collect();
+            let probs: serde_json::Map<String, serde_json::Value> =
+                model.predict(&features).into_iter().map(|p| (p.label, serde_json::json!(p.probability))).collect();
             let concepts: Vec<&str> = features
                 .values
                 .iter()
