@@ -150,6 +150,9 @@ pub struct Document {
     /// Where reports go (the operator's settings; placeholders until set).
     #[serde(default = "crate::scheme::default_contacts")]
     pub contacts: Vec<Contact>,
+    /// The thanks after the contact points.
+    #[serde(default = "closing")]
+    pub closing: Vec<Text>,
     /// The scheme's legal basis (the METI 告示), as the seeds' last page.
     #[serde(default = "crate::scheme::legal_basis")]
     pub legal_basis: Vec<BasisBox>,
@@ -544,10 +547,21 @@ pub fn generate(
             ),
         ],
         contacts: crate::scheme::default_contacts(),
+        closing: closing(),
         legal_basis: crate::scheme::legal_basis(),
         statistics,
         kept_values: keep.iter().cloned().collect(),
     }
+}
+
+/// 届出のお願い's last words, as the seeds.
+fn closing() -> Vec<Text> {
+    vec![
+        Text::fixed("最後に、届出にご協力をいただいている皆様へ、ここに改めて感謝申し上げます。"),
+        Text::fixed(
+            "今後とも、日本全体での情報セキュリティの取り組みの促進へ繋げられるよう、引き続き本届出制度へのご協力をお願いいたします。",
+        ),
+    ]
 }
 
 /// Causes that the well-known basic measures address (access restriction, passwords, patches).
@@ -889,6 +903,7 @@ impl Document {
             }
         }
         out.extend(self.how_to_report.iter_mut().enumerate().map(|(i, t)| (format!("how_to_report.{i}"), t)));
+        out.extend(self.closing.iter_mut().enumerate().map(|(i, t)| (format!("closing.{i}"), t)));
         out
     }
 

@@ -144,6 +144,10 @@ pub struct Statistics {
     /// Reports with an analyst-confirmed classification: what the tables are built from.
     pub reports_confirmed: u64,
     pub tables: Vec<Table>,
+    /// Per column: whether the system has records up to that period's end. A column without is
+    /// printed as "—" (記録なし), never as zeros.
+    #[serde(default)]
+    pub has_data: Vec<bool>,
 }
 
 pub const DEFAULT_THRESHOLD: u64 = 3;
@@ -453,9 +457,13 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         virus_family_table.table("virus_family", "主なウイルス被害の内訳（感染被害ありの届出）", true, false),
         detections_table,
     ];
-    // The virus side only where there is virus data (a period of the other form only has none).
+    // The virus side only where there is virus data (a period of the other form only has none);
+    // its monthly tables only when the period itself has virus reports.
     if !records.iter().any(|r| r.form == ReportForm::Virus && col_of(r.received_on).is_some()) {
         tables.retain(|t| !t.key.starts_with("virus"));
+    }
+    if !records.iter().any(|r| r.form == ReportForm::Virus && col_of(r.received_on) == Some(0)) {
+        tables.retain(|t| !t.key.starts_with("virus_month"));
     }
     for t in &mut tables {
         suppress(t, threshold);
@@ -468,6 +476,7 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         reports_received,
         reports_confirmed: records.iter().filter(|r| col_of(r.received_on) == Some(0)).count() as u64,
         tables,
+        has_data: periods.iter().map(|p| records.iter().any(|r| r.received_on <= p.bounds().1)).collect(),
     };
     // Complementary suppression across every table of a column together (the same count
     // appears in several tables). Each previous period's column is protected with its own

@@ -31,6 +31,7 @@ fn the_audit_finds_the_cell_2019h1_gave_away() {
         threshold: 3,
         reports_received: 12,
         reports_confirmed: 12,
+        has_data: vec![true],
         tables: vec![Table {
             key: "summary".into(),
             title: "届出件数".into(),
