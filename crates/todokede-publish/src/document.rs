@@ -7,9 +7,9 @@
 
 use crate::anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymise};
 use crate::figures::{Figure, case_overview};
-use crate::scheme::{BasisBox, Contact};
 use crate::observations::{EvidenceFact, evidence_lines, route, route_lines};
 use crate::points::{ChapterRef, Facts, featured_points};
+use crate::scheme::{BasisBox, Contact};
 use crate::stats::{CaseRecord, Statistics};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -399,7 +399,8 @@ pub fn generate(
         if told.is_empty() {
             continue;
         }
-        let each = told.iter().map(|(no, ch)| format!("項番 {no} の事例の詳細を {ch} 章で")).collect::<Vec<_>>().join("、");
+        let each =
+            told.iter().map(|(no, ch)| format!("項番 {no} の事例の詳細を {ch} 章で")).collect::<Vec<_>>().join("、");
         let all = if told.len() > 1 { "それぞれ" } else { "" };
         g.points.push(Text::fixed(format!("{}について、{each}{all}紹介する。", g.heading.text)));
     }
@@ -584,11 +585,8 @@ fn points_intro(period: Period, listed: &[&CaseInput], groups: usize) -> Vec<Tex
         out.push(Text::fixed(format!(
             "{whole}表 2-1 に示した {n} 件のうち {basic} 件は、一般的によく知られたセキュリティ施策を実施していれば防げた可能性のあるものと見受けられ、基本的なセキュリティ上の取り組みを着実に実施することの大切さがうかがえる。"
         )));
-        let measures: Vec<&str> = BASIC
-            .iter()
-            .filter(|(b, _)| listed.iter().any(|c| c.record.causes.contains(b)))
-            .map(|(_, m)| *m)
-            .collect();
+        let measures: Vec<&str> =
+            BASIC.iter().filter(|(b, _)| listed.iter().any(|c| c.record.causes.contains(b))).map(|(_, m)| *m).collect();
         out.push(Text::fixed(format!(
             "情報システムの運用や管理に携わる方々には、これらの被害を他人事として捉えたり、情報セキュリティを過度に難しいことと捉えて手をこまねいたりせず、まずは、{}など、基本的なセキュリティ上の取り組みを着実に実践していただきたい。",
             measures.join("や")
@@ -862,12 +860,18 @@ impl Document {
                         .map(|(i, t)| (format!("technique_chapters.{c}.subsections.{n}.bullets.{i}"), t)),
                 );
                 for (b, block) in sub.more.iter_mut().enumerate() {
-                    out.extend(block.paragraphs.iter_mut().enumerate().map(|(i, t)| {
-                        (format!("technique_chapters.{c}.subsections.{n}.more.{b}.paragraphs.{i}"), t)
-                    }));
-                    out.extend(block.bullets.iter_mut().enumerate().map(|(i, t)| {
-                        (format!("technique_chapters.{c}.subsections.{n}.more.{b}.bullets.{i}"), t)
-                    }));
+                    out.extend(
+                        block.paragraphs.iter_mut().enumerate().map(|(i, t)| {
+                            (format!("technique_chapters.{c}.subsections.{n}.more.{b}.paragraphs.{i}"), t)
+                        }),
+                    );
+                    out.extend(
+                        block
+                            .bullets
+                            .iter_mut()
+                            .enumerate()
+                            .map(|(i, t)| (format!("technique_chapters.{c}.subsections.{n}.more.{b}.bullets.{i}"), t)),
+                    );
                 }
             }
         }

@@ -16,7 +16,7 @@ pub mod scheme;
 pub mod stats;
 
 pub use anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymise};
-pub use observations::EvidenceFact;
 pub use document::{CaseInput, Document, DraftChoices, FeatureChoice, Point, generate};
+pub use observations::EvidenceFact;
 pub use render::{RenderError, RenderOptions};
 pub use stats::{CaseRecord, Cell, Statistics};

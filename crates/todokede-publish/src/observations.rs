@@ -33,7 +33,9 @@ fn describe(kind: &str) -> Option<(u8, &'static str, &'static str)> {
         "ssh_brute_force" => (10, "SSH への総当たりのログイン試行", "回"),
         "ssh_login_after_failures" => (11, "ログイン試行の失敗が続いた後の SSH ログイン成功", "回"),
         "ssh_login_new_source" => (12, "それまでにない接続元からの SSH ログイン", "回"),
-        "windows_logon_brute_force" | "windows_logon_failures" => (13, "Windows へのログオン失敗（総当たりと見られる）", "回"),
+        "windows_logon_brute_force" | "windows_logon_failures" => {
+            (13, "Windows へのログオン失敗（総当たりと見られる）", "回")
+        }
         "windows_logon_after_failures" => (14, "ログオン失敗が続いた後のログオン成功", "回"),
         "rdp_connection_attempts" => (15, "リモートデスクトップへの接続試行", "回"),
         "rdp_logons" => (16, "リモートデスクトップでのログオン", "回"),
@@ -242,7 +244,14 @@ mod tests {
             (date!(2019 - 12 - 06), None),
         ]);
         let lines: Vec<&str> = lines.iter().map(|t| t.text.as_str()).collect();
-        assert_eq!(lines, ["2019 年 8 月、9 月：A（2 件）", "2019 年 11 月、12 月：B（2 件）", "攻撃経路が特定できなかったもの（1 件）"]);
+        assert_eq!(
+            lines,
+            [
+                "2019 年 8 月、9 月：A（2 件）",
+                "2019 年 11 月、12 月：B（2 件）",
+                "攻撃経路が特定できなかったもの（1 件）"
+            ]
+        );
     }
 
     #[test]
@@ -259,7 +268,8 @@ mod tests {
             sources: vec!["45.33.32.156".into()],
             accounts: 1,
         };
-        let inner = EvidenceFact { kind: "web_webshell".into(), count: 4, sources: vec!["10.0.0.5".into()], accounts: 0 };
+        let inner =
+            EvidenceFact { kind: "web_webshell".into(), count: 4, sources: vec!["10.0.0.5".into()], accounts: 0 };
         let noise = EvidenceFact { kind: "unreadable_input".into(), count: 7, ..Default::default() };
         let lines = evidence_lines(&[
             (Some(3), &[ssh.clone(), login][..]),

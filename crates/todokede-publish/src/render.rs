@@ -205,7 +205,11 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         p(&format!("| | {} |", doc.statistics.columns.iter().take(n).cloned().collect::<Vec<_>>().join(" | ")));
         p(&format!("|---|{}", "---|".repeat(n)));
         let shown = |i: usize, c: &crate::stats::Cell| {
-            if doc.statistics.has_data.get(i) == Some(&false) { "—".to_owned() } else { c.display(doc.statistics.threshold) }
+            if doc.statistics.has_data.get(i) == Some(&false) {
+                "—".to_owned()
+            } else {
+                c.display(doc.statistics.threshold)
+            }
         };
         for r in &t.rows {
             p(&format!(
