@@ -68,7 +68,7 @@ pub fn grouped(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -105,11 +105,14 @@ fn sources_phrase(sources: &BTreeSet<&str>) -> String {
     format!("接続元 {} か所{class}", grouped(sources.len() as u64))
 }
 
+/// Per finding kind: events, distinct sources, accounts.
+type Seen<'a> = (u64, BTreeSet<&'a str>, usize);
+
 /// What the logs attached to `cases` showed, one line per case (項番 N：…) or, for cases that
 /// 表2-1 does not list, one line for them together.
 pub fn evidence_lines(cases: &[(Option<u32>, &[EvidenceFact])]) -> Vec<Text> {
     let line = |facts: &[&EvidenceFact]| -> Option<String> {
-        let mut by_kind: BTreeMap<(u8, &str, &str), (u64, BTreeSet<&str>, usize)> = BTreeMap::new();
+        let mut by_kind: BTreeMap<(u8, &str, &str), Seen> = BTreeMap::new();
         for f in facts {
             let Some(d) = describe(&f.kind) else { continue };
             let e = by_kind.entry(d).or_default();
