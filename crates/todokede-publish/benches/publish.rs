@@ -170,11 +170,11 @@ fn main() {
     println!("| HTML with SVG charts ({} KB) | {:.1} |", html.len() / 1024, t_html.as_secs_f64() * 1e3);
     println!("| PDF, typst ({} KB) | {:.1} |", pdf.len() / 1024, t_pdf.as_secs_f64() * 1e3);
     println!("| **total** (target < 5000) | **{:.1}** |", total.as_secs_f64() * 1e3);
-    weasyprint(&html, runs, t_pdf);
+    weasyprint(&html, runs, t_pdf, pdf.len());
 }
 
 /// The same HTML printed to PDF by WeasyPrint (a user's alternative), when it is installed.
-fn weasyprint(html: &str, runs: usize, ours: std::time::Duration) {
+fn weasyprint(html: &str, runs: usize, ours: std::time::Duration, our_size: usize) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/publication");
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("bench.html");
@@ -192,7 +192,7 @@ fn weasyprint(html: &str, runs: usize, ours: std::time::Duration) {
             let size = std::fs::metadata(&output).map(|m| m.len() / 1024).unwrap_or(0);
             println!("\nthe same HTML to PDF, side by side (median of {runs}):");
             println!("| tool | PDF ms | KB |\n|---|---|---|");
-            println!("| todokede (typst, in-process) | {:.1} | — |", ours.as_secs_f64() * 1e3);
+            println!("| todokede (typst, in-process) | {:.1} | {} |", ours.as_secs_f64() * 1e3, our_size / 1024);
             println!("| WeasyPrint (in-process, import not counted) | {ms:.1} | {size} |");
             println!(
                 "| WeasyPrint end to end (python3 start + import + {runs} runs) | {:.1} | |",

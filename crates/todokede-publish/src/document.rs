@@ -7,9 +7,9 @@
 
 use crate::anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymise};
 use crate::figures::{Figure, case_overview};
-use crate::scheme::{BasisBox, Contact};
 use crate::observations::{EvidenceFact, evidence_lines, route, route_lines};
 use crate::points::{ChapterRef, Facts, featured_points};
+use crate::scheme::{BasisBox, Contact};
 use crate::stats::{CaseRecord, Statistics};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -150,6 +150,9 @@ pub struct Document {
     /// Where reports go (the operator's settings; placeholders until set).
     #[serde(default = "crate::scheme::default_contacts")]
     pub contacts: Vec<Contact>,
+    /// The thanks after the contact points.
+    #[serde(default = "closing")]
+    pub closing: Vec<Text>,
     /// The scheme's legal basis (the METI 告示), as the seeds' last page.
     #[serde(default = "crate::scheme::legal_basis")]
     pub legal_basis: Vec<BasisBox>,
@@ -396,7 +399,8 @@ pub fn generate(
         if told.is_empty() {
             continue;
         }
-        let each = told.iter().map(|(no, ch)| format!("項番 {no} の事例の詳細を {ch} 章で")).collect::<Vec<_>>().join("、");
+        let each =
+            told.iter().map(|(no, ch)| format!("項番 {no} の事例の詳細を {ch} 章で")).collect::<Vec<_>>().join("、");
         let all = if told.len() > 1 { "それぞれ" } else { "" };
         g.points.push(Text::fixed(format!("{}について、{each}{all}紹介する。", g.heading.text)));
     }
@@ -544,10 +548,21 @@ pub fn generate(
             ),
         ],
         contacts: crate::scheme::default_contacts(),
+        closing: closing(),
         legal_basis: crate::scheme::legal_basis(),
         statistics,
         kept_values: keep.iter().cloned().collect(),
     }
+}
+
+/// 届出のお願い's last words, as the seeds.
+fn closing() -> Vec<Text> {
+    vec![
+        Text::fixed("最後に、届出にご協力をいただいている皆様へ、ここに改めて感謝申し上げます。"),
+        Text::fixed(
+            "今後とも、日本全体での情報セキュリティの取り組みの促進へ繋げられるよう、引き続き本届出制度へのご協力をお願いいたします。",
+        ),
+    ]
 }
 
 /// Causes that the well-known basic measures address (access restriction, passwords, patches).
@@ -570,11 +585,8 @@ fn points_intro(period: Period, listed: &[&CaseInput], groups: usize) -> Vec<Tex
         out.push(Text::fixed(format!(
             "{whole}表 2-1 に示した {n} 件のうち {basic} 件は、一般的によく知られたセキュリティ施策を実施していれば防げた可能性のあるものと見受けられ、基本的なセキュリティ上の取り組みを着実に実施することの大切さがうかがえる。"
         )));
-        let measures: Vec<&str> = BASIC
-            .iter()
-            .filter(|(b, _)| listed.iter().any(|c| c.record.causes.contains(b)))
-            .map(|(_, m)| *m)
-            .collect();
+        let measures: Vec<&str> =
+            BASIC.iter().filter(|(b, _)| listed.iter().any(|c| c.record.causes.contains(b))).map(|(_, m)| *m).collect();
         out.push(Text::fixed(format!(
             "情報システムの運用や管理に携わる方々には、これらの被害を他人事として捉えたり、情報セキュリティを過度に難しいことと捉えて手をこまねいたりせず、まずは、{}など、基本的なセキュリティ上の取り組みを着実に実践していただきたい。",
             measures.join("や")
@@ -848,12 +860,18 @@ impl Document {
                         .map(|(i, t)| (format!("technique_chapters.{c}.subsections.{n}.bullets.{i}"), t)),
                 );
                 for (b, block) in sub.more.iter_mut().enumerate() {
-                    out.extend(block.paragraphs.iter_mut().enumerate().map(|(i, t)| {
-                        (format!("technique_chapters.{c}.subsections.{n}.more.{b}.paragraphs.{i}"), t)
-                    }));
-                    out.extend(block.bullets.iter_mut().enumerate().map(|(i, t)| {
-                        (format!("technique_chapters.{c}.subsections.{n}.more.{b}.bullets.{i}"), t)
-                    }));
+                    out.extend(
+                        block.paragraphs.iter_mut().enumerate().map(|(i, t)| {
+                            (format!("technique_chapters.{c}.subsections.{n}.more.{b}.paragraphs.{i}"), t)
+                        }),
+                    );
+                    out.extend(
+                        block
+                            .bullets
+                            .iter_mut()
+                            .enumerate()
+                            .map(|(i, t)| (format!("technique_chapters.{c}.subsections.{n}.more.{b}.bullets.{i}"), t)),
+                    );
                 }
             }
         }
@@ -889,6 +907,7 @@ impl Document {
             }
         }
         out.extend(self.how_to_report.iter_mut().enumerate().map(|(i, t)| (format!("how_to_report.{i}"), t)));
+        out.extend(self.closing.iter_mut().enumerate().map(|(i, t)| (format!("closing.{i}"), t)));
         out
     }
 

@@ -19,7 +19,7 @@ pub mod stats;
 pub mod stix;
 
 pub use anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymise};
-pub use observations::EvidenceFact;
 pub use document::{CaseInput, Document, DraftChoices, FeatureChoice, Point, generate};
+pub use observations::EvidenceFact;
 pub use render::{RenderError, RenderOptions};
 pub use stats::{CaseRecord, Cell, Statistics};

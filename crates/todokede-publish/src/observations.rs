@@ -33,7 +33,9 @@ fn describe(kind: &str) -> Option<(u8, &'static str, &'static str)> {
         "ssh_brute_force" => (10, "SSH への総当たりのログイン試行", "回"),
         "ssh_login_after_failures" => (11, "ログイン試行の失敗が続いた後の SSH ログイン成功", "回"),
         "ssh_login_new_source" => (12, "それまでにない接続元からの SSH ログイン", "回"),
-        "windows_logon_brute_force" | "windows_logon_failures" => (13, "Windows へのログオン失敗（総当たりと見られる）", "回"),
+        "windows_logon_brute_force" | "windows_logon_failures" => {
+            (13, "Windows へのログオン失敗（総当たりと見られる）", "回")
+        }
         "windows_logon_after_failures" => (14, "ログオン失敗が続いた後のログオン成功", "回"),
         "rdp_connection_attempts" => (15, "リモートデスクトップへの接続試行", "回"),
         "rdp_logons" => (16, "リモートデスクトップでのログオン", "回"),
@@ -66,7 +68,7 @@ pub fn grouped(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -103,11 +105,14 @@ fn sources_phrase(sources: &BTreeSet<&str>) -> String {
     format!("接続元 {} か所{class}", grouped(sources.len() as u64))
 }
 
+/// Per finding kind: events, distinct sources, accounts.
+type Seen<'a> = (u64, BTreeSet<&'a str>, usize);
+
 /// What the logs attached to `cases` showed, one line per case (項番 N：…) or, for cases that
 /// 表2-1 does not list, one line for them together.
 pub fn evidence_lines(cases: &[(Option<u32>, &[EvidenceFact])]) -> Vec<Text> {
     let line = |facts: &[&EvidenceFact]| -> Option<String> {
-        let mut by_kind: BTreeMap<(u8, &str, &str), (u64, BTreeSet<&str>, usize)> = BTreeMap::new();
+        let mut by_kind: BTreeMap<(u8, &str, &str), Seen> = BTreeMap::new();
         for f in facts {
             let Some(d) = describe(&f.kind) else { continue };
             let e = by_kind.entry(d).or_default();
@@ -242,7 +247,14 @@ mod tests {
             (date!(2019 - 12 - 06), None),
         ]);
         let lines: Vec<&str> = lines.iter().map(|t| t.text.as_str()).collect();
-        assert_eq!(lines, ["2019 年 8 月、9 月：A（2 件）", "2019 年 11 月、12 月：B（2 件）", "攻撃経路が特定できなかったもの（1 件）"]);
+        assert_eq!(
+            lines,
+            [
+                "2019 年 8 月、9 月：A（2 件）",
+                "2019 年 11 月、12 月：B（2 件）",
+                "攻撃経路が特定できなかったもの（1 件）"
+            ]
+        );
     }
 
     #[test]
@@ -259,7 +271,8 @@ mod tests {
             sources: vec!["45.33.32.156".into()],
             accounts: 1,
         };
-        let inner = EvidenceFact { kind: "web_webshell".into(), count: 4, sources: vec!["10.0.0.5".into()], accounts: 0 };
+        let inner =
+            EvidenceFact { kind: "web_webshell".into(), count: 4, sources: vec!["10.0.0.5".into()], accounts: 0 };
         let noise = EvidenceFact { kind: "unreadable_input".into(), count: 7, ..Default::default() };
         let lines = evidence_lines(&[
             (Some(3), &[ssh.clone(), login][..]),

@@ -181,6 +181,9 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         p(&format!("- {}：{} {}{mark}", esc(&c.label), esc(&c.email), esc(&c.url)));
     }
     p("");
+    for t in &doc.closing {
+        p(&format!("{}\n", esc(&t.text)));
+    }
     for b in &doc.legal_basis {
         p(&format!("> **{}**\n>", esc(&b.title)));
         for t in &b.paragraphs {
@@ -201,11 +204,18 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         let n = t.total.len();
         p(&format!("| | {} |", doc.statistics.columns.iter().take(n).cloned().collect::<Vec<_>>().join(" | ")));
         p(&format!("|---|{}", "---|".repeat(n)));
+        let shown = |i: usize, c: &crate::stats::Cell| {
+            if doc.statistics.has_data.get(i) == Some(&false) {
+                "—".to_owned()
+            } else {
+                c.display(doc.statistics.threshold)
+            }
+        };
         for r in &t.rows {
             p(&format!(
                 "| {} | {} |",
                 esc(&r.label),
-                r.cells.iter().map(|c| c.display(doc.statistics.threshold)).collect::<Vec<_>>().join(" | ")
+                r.cells.iter().enumerate().map(|(i, c)| shown(i, c)).collect::<Vec<_>>().join(" | ")
             ));
         }
         p("");

@@ -47,13 +47,37 @@ pub fn virus_family(name: Option<&str>) -> (&'static str, &'static str) {
     if has(&["emotet"]) {
         ("emotet", "Emotet")
     } else if has(&[
-        "ransom", "ランサム", "lockbit", "wannacry", "wanna", "ryuk", "conti", "phobos", "sodinokibi", "revil", "akira",
-        "blackcat", "alphv", "makop", "stop/djvu", "djvu",
+        "ransom",
+        "ランサム",
+        "lockbit",
+        "wannacry",
+        "wanna",
+        "ryuk",
+        "conti",
+        "phobos",
+        "sodinokibi",
+        "revil",
+        "akira",
+        "blackcat",
+        "alphv",
+        "makop",
+        "stop/djvu",
+        "djvu",
     ]) {
         ("ransomware", "ランサムウェア")
     } else if has(&["worm", "ワーム", "conficker", "downadup", "mydoom", "netsky"]) {
         ("worm", "ワーム")
-    } else if has(&["agenttesla", "agent tesla", "formbook", "lokibot", "redline", "spyware", "スパイウェア", "infostealer", "stealer"]) {
+    } else if has(&[
+        "agenttesla",
+        "agent tesla",
+        "formbook",
+        "lokibot",
+        "redline",
+        "spyware",
+        "スパイウェア",
+        "infostealer",
+        "stealer",
+    ]) {
         ("stealer", "情報窃取型")
     } else {
         ("other", "その他")
@@ -144,6 +168,10 @@ pub struct Statistics {
     /// Reports with an analyst-confirmed classification: what the tables are built from.
     pub reports_confirmed: u64,
     pub tables: Vec<Table>,
+    /// Per column: whether the system has records up to that period's end. A column without is
+    /// printed as "—" (記録なし), never as zeros.
+    #[serde(default)]
+    pub has_data: Vec<bool>,
 }
 
 pub const DEFAULT_THRESHOLD: u64 = 3;
@@ -399,12 +427,20 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
 
     // The virus side (DOMAIN.md §3.1), per report as IPA counts since 2019: 感染被害あり and
     // 検知のみ, per month, the families of the infections, the detections.
-    let months_of = |p: &Period| p.months().iter().map(|(y, m)| (format!("{y}-{m:02}"), format!("{y}年{m}月"))).collect::<Vec<_>>();
+    let months_of =
+        |p: &Period| p.months().iter().map(|(y, m)| (format!("{y}-{m:02}"), format!("{y}年{m}月"))).collect::<Vec<_>>();
     let mut virus = Counter::new(keyed(&[("infected", "感染被害あり"), ("detected_only", "検知のみ")]), cols);
     let mut virus_month = Counter::new(months_of(&period), cols);
     let mut virus_month_infected = Counter::new(months_of(&period), cols);
     let mut virus_family_table = Counter::new(
-        keyed(&[("emotet", "Emotet"), ("ransomware", "ランサムウェア"), ("worm", "ワーム"), ("stealer", "情報窃取型"), ("other", "その他"), ("unknown", "不明")]),
+        keyed(&[
+            ("emotet", "Emotet"),
+            ("ransomware", "ランサムウェア"),
+            ("worm", "ワーム"),
+            ("stealer", "情報窃取型"),
+            ("other", "その他"),
+            ("unknown", "不明"),
+        ]),
         cols,
     );
     let mut detections = vec![0u64; cols];
@@ -415,7 +451,11 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         let month = (format!("{}-{:02}", d.year(), d.month() as u8), format!("{}年{}月", d.year(), d.month() as u8));
         virus.totals[col] += 1;
         virus_month.totals[col] += 1;
-        virus.add(col, if infected { "infected" } else { "detected_only" }, if infected { "感染被害あり" } else { "検知のみ" });
+        virus.add(
+            col,
+            if infected { "infected" } else { "detected_only" },
+            if infected { "感染被害あり" } else { "検知のみ" },
+        );
         virus_month.add(col, &month.0, &month.1);
         if infected {
             virus_month_infected.totals[col] += 1;
@@ -453,9 +493,13 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         virus_family_table.table("virus_family", "主なウイルス被害の内訳（感染被害ありの届出）", true, false),
         detections_table,
     ];
-    // The virus side only where there is virus data (a period of the other form only has none).
+    // The virus side only where there is virus data (a period of the other form only has none);
+    // its monthly tables only when the period itself has virus reports.
     if !records.iter().any(|r| r.form == ReportForm::Virus && col_of(r.received_on).is_some()) {
         tables.retain(|t| !t.key.starts_with("virus"));
+    }
+    if !records.iter().any(|r| r.form == ReportForm::Virus && col_of(r.received_on) == Some(0)) {
+        tables.retain(|t| !t.key.starts_with("virus_month"));
     }
     for t in &mut tables {
         suppress(t, threshold);
@@ -468,6 +512,7 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         reports_received,
         reports_confirmed: records.iter().filter(|r| col_of(r.received_on) == Some(0)).count() as u64,
         tables,
+        has_data: periods.iter().map(|p| records.iter().any(|r| r.received_on <= p.bounds().1)).collect(),
     };
     // Complementary suppression across every table of a column together (the same count
     // appears in several tables). Each previous period's column is protected with its own

@@ -31,6 +31,7 @@ fn the_audit_finds_the_cell_2019h1_gave_away() {
         threshold: 3,
         reports_received: 12,
         reports_confirmed: 12,
+        has_data: vec![true],
         tables: vec![Table {
             key: "summary".into(),
             title: "届出件数".into(),
@@ -151,7 +152,10 @@ fn generated(n: usize) -> Vec<CaseRecord> {
             let incident = if i % 97 == 1 { format!("G{}", i - 1) } else { format!("G{i}") };
             let form = if rng.next(40) == 0 { ReportForm::Virus } else { ReportForm::UnauthorizedAccess };
             let virus = (form == ReportForm::Virus).then(|| VirusRecord {
-                name: Some(["Emotet", "LockBit ransomware", "Conficker worm", "AgentTesla", "未知の添付ファイル"][rng.skew(5)].into()),
+                name: Some(
+                    ["Emotet", "LockBit ransomware", "Conficker worm", "AgentTesla", "未知の添付ファイル"][rng.skew(5)]
+                        .into(),
+                ),
                 detections: Some(1 + rng.next(30) as u32),
             });
             CaseRecord {
@@ -240,7 +244,8 @@ fn the_virus_tables_count_per_report_and_pass_the_audit() {
     assert_audit_passes(&s);
     let t = |k: &str| s.tables.iter().find(|t| t.key == k).unwrap();
     let count = |c: Cell| c.count().unwrap_or(0);
-    let virus_reports = records.iter().filter(|r| period.contains(r.received_on) && r.form == ReportForm::Virus).count();
+    let virus_reports =
+        records.iter().filter(|r| period.contains(r.received_on) && r.form == ReportForm::Virus).count();
     let infected = records
         .iter()
         .filter(|r| period.contains(r.received_on) && r.form == ReportForm::Virus && r.has_damage == Some(true))

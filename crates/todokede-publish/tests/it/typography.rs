@@ -144,8 +144,16 @@ fn the_pdf_has_no_tofu_no_overflow_no_line_starting_with_punctuation_and_no_orph
         let text = l.text();
         let trim_left = text.chars().next().is_some_and(|c| "（「『【〔".contains(c));
         let trim_right = text.chars().last().is_some_and(|c| "、。，．）」』】〕・".contains(c));
-        let (left, right) = (left - if trim_left { half_em } else { 0.0 }, right + if trim_right { half_em } else { 0.0 });
-        assert!(l.x_min >= left && l.x_max <= right, "page {}: line outside the text area ({:.1}–{:.1}): {}", l.page + 1, l.x_min, l.x_max, l.text());
+        let (left, right) =
+            (left - if trim_left { half_em } else { 0.0 }, right + if trim_right { half_em } else { 0.0 });
+        assert!(
+            l.x_min >= left && l.x_max <= right,
+            "page {}: line outside the text area ({:.1}–{:.1}): {}",
+            l.page + 1,
+            l.x_min,
+            l.x_max,
+            l.text()
+        );
         assert!(l.y_min >= 0.0 && l.y_max <= pages[l.page].1, "page {}: line off the page", l.page + 1);
     }
     // 表2-1: 項番 3.2em and 届出日 6.6em at 10.5 pt: a date ends before the 概要 column begins.
@@ -190,12 +198,19 @@ fn the_pdf_has_no_tofu_no_overflow_no_line_starting_with_punctuation_and_no_orph
     // No heading is the last line of a page's body (the footer's page number excepted).
     let heading = Regex::new(r"^(\d+(-\d+)*\.\s|■|表 ?\d|図 ?\S+-\d)").unwrap();
     for p in 0..pages.len() {
-        let body: Vec<&Line> =
-            lines.iter().filter(|l| l.page == p && !l.text().trim_matches(['-', ' ']).chars().all(|c| c.is_ascii_digit())).collect();
+        let body: Vec<&Line> = lines
+            .iter()
+            .filter(|l| l.page == p && !l.text().trim_matches(['-', ' ']).chars().all(|c| c.is_ascii_digit()))
+            .collect();
         if let Some(last) = body.iter().max_by(|a, b| a.y_max.total_cmp(&b.y_max)) {
             // The table of contents lists headings with their page numbers: not a heading.
             let toc = last.text().trim_end().chars().last().is_some_and(|c| c.is_ascii_digit()) && p <= 2;
-            assert!(toc || !heading.is_match(&last.text()), "page {}: heading orphaned at the bottom: {}", p + 1, last.text());
+            assert!(
+                toc || !heading.is_match(&last.text()),
+                "page {}: heading orphaned at the bottom: {}",
+                p + 1,
+                last.text()
+            );
         }
     }
     // The cover: the title breaks after 「・」, 「事例」 is never alone.

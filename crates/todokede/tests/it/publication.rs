@@ -273,7 +273,10 @@ async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &Tes
     let findings: Vec<_> = record.evidence.iter().flat_map(|e| &e.findings).collect();
     assert!(findings.iter().any(|f| f.kind == "ssh_brute_force"), "{findings:?}");
     let c = todokede_domain::Classification {
-        causes: vec![todokede_domain::CauseCategory::MissingAccessControl, todokede_domain::CauseCategory::WeakCredentials],
+        causes: vec![
+            todokede_domain::CauseCategory::MissingAccessControl,
+            todokede_domain::CauseCategory::WeakCredentials,
+        ],
         damages: vec![todokede_domain::DamageCategory::SteppingStone, todokede_domain::DamageCategory::AccountTakeover],
         attack_types: vec![todokede_domain::AttackType::Intrusion],
         techniques: vec!["T1110".into(), "T1021.004".into()],
@@ -293,9 +296,10 @@ async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &Tes
     };
     let without_token = post(vec![("publication.contact.virus.email", "evil@example.org".into())]).await.unwrap();
     assert!(without_token.status().is_client_error(), "{}", without_token.status());
-    let wrong = post(vec![("csrf", admin.csrf.clone()), ("publication.contact.virus.url", "javascript:alert(1)".into())])
-        .await
-        .unwrap();
+    let wrong =
+        post(vec![("csrf", admin.csrf.clone()), ("publication.contact.virus.url", "javascript:alert(1)".into())])
+            .await
+            .unwrap();
     assert_eq!(wrong.status(), 422);
     assert!(wrong.text().await.unwrap().contains("形式が正しくありません"));
     let saved = post(vec![
@@ -311,7 +315,11 @@ async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &Tes
     assert!(listed.contains("publication.contact.virus.email\tvirus@cert.example.jp"), "{listed}");
     assert!(listed.contains("publication.contact.unauthorized_access.email\t(not set)"), "{listed}");
     let audit = store.audit_log(100).await.unwrap();
-    assert!(audit.iter().any(|a| a.action == "settings.set" && a.target.as_deref() == Some("publication.contact.virus.url")));
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "settings.set" && a.target.as_deref() == Some("publication.contact.virus.url"))
+    );
 
     ok(todokede(
         &db.url,
@@ -346,7 +354,12 @@ async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &Tes
             assert!(!html.contains(v.as_str()), "{v} published");
         }
         for v in f.accounts.iter().filter(|a| a.chars().count() >= 2) {
-            assert!(!observed.contains(&format!("{v}、")) && !observed.contains(&format!("{v}（")) && !observed.contains(&format!(" {v} ")), "{v} published");
+            assert!(
+                !observed.contains(&format!("{v}、"))
+                    && !observed.contains(&format!("{v}（"))
+                    && !observed.contains(&format!(" {v} ")),
+                "{v} published"
+            );
         }
     }
     assert!(!html.contains("173.234.31.186") && !html.contains("LabSZ"));
