@@ -103,10 +103,10 @@ pub async fn run_worker(store: Store, lease: Duration, mut stop: tokio::sync::wa
             }
         }
         let rest: Vec<i64> = jobs.map(|j| j.id).collect();
-        if !rest.is_empty() {
-            if let Err(e) = store.release_jobs(&rest).await {
-                tracing::warn!(error = %e, count = rest.len(), "claimed jobs not given back; they wait for the lease");
-            }
+        if !rest.is_empty()
+            && let Err(e) = store.release_jobs(&rest).await
+        {
+            tracing::warn!(error = %e, count = rest.len(), "claimed jobs not given back; they wait for the lease");
         }
     }
     tracing::info!("analysis worker stopped");

@@ -287,12 +287,7 @@ impl OutboxPolicy {
 /// back-off, or — after `give_up_after` — marked failed and written to the audit log. When
 /// `stop` turns true it finishes the send in progress, gives the rest of its claim back and
 /// returns.
-pub async fn run_outbox(
-    store: Store,
-    smtp: Smtp,
-    policy: OutboxPolicy,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+pub async fn run_outbox(store: Store, smtp: Smtp, policy: OutboxPolicy, mut stop: tokio::sync::watch::Receiver<bool>) {
     let lease = time::Duration::try_from(policy.lease).unwrap_or(time::Duration::minutes(10));
     while !*stop.borrow() {
         let claimed_at = std::time::Instant::now();
@@ -321,10 +316,10 @@ pub async fn run_outbox(
             }
         }
         let rest: Vec<i64> = due.map(|m| m.id).collect();
-        if !rest.is_empty() {
-            if let Err(e) = store.release_mail(&rest).await {
-                tracing::warn!(error = %e, count = rest.len(), "claimed mail not given back; it waits for the lease");
-            }
+        if !rest.is_empty()
+            && let Err(e) = store.release_mail(&rest).await
+        {
+            tracing::warn!(error = %e, count = rest.len(), "claimed mail not given back; it waits for the lease");
         }
         if idle {
             crate::analysis::pause(policy.poll, &mut stop).await;

@@ -177,7 +177,9 @@ impl Smtp {
 /// a bracket (`user@[192.0.2.1]`) — so a stray `@` ("at @ 10:00") stays.
 pub fn scrub_addresses(text: &str) -> String {
     fn part(c: char) -> bool {
-        !(c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | ',' | ';' | ':' | '`'))
+        !(c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')' | ',' | ';' | ':' | '`'))
     }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -193,7 +195,8 @@ pub fn scrub_addresses(text: &str) -> String {
             start -= 1;
         }
         let mut end = i + 1;
-        while end < chars.len() && (part(chars[end]) || (chars[end] == ':' && chars[i + 1] == '[')) && chars[end] != '@' {
+        while end < chars.len() && (part(chars[end]) || (chars[end] == ':' && chars[i + 1] == '[')) && chars[end] != '@'
+        {
             end += 1;
         }
         // A trailing full stop ends the sentence, not the domain.

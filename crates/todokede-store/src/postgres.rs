@@ -39,9 +39,8 @@ impl PgStore {
 
     /// The migrations this build knows that the database has not applied (successfully).
     pub(crate) async fn schema_status(&self) -> Result<crate::SchemaStatus, StoreError> {
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(&self.pool)
-            .await?;
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await?;
         Ok(crate::SchemaStatus::of(sqlx::migrate!("migrations/postgres").iter().map(|m| m.version), &applied))
     }
 

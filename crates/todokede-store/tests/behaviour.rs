@@ -1496,7 +1496,10 @@ async fn claims_given_back_are_taken_at_once_and_the_queues_are_counted(store: &
     let q = store.queue_counts().await.unwrap();
     assert_eq!((q.jobs_queued, q.jobs_failed, q.oldest_queued_job), (0, 1, None));
 
-    store.enqueue_mails(&[mail(r.report_id, "rel-1@ipa.example"), mail(r.report_id, "rel-2@ipa.example")]).await.unwrap();
+    store
+        .enqueue_mails(&[mail(r.report_id, "rel-1@ipa.example"), mail(r.report_id, "rel-2@ipa.example")])
+        .await
+        .unwrap();
     let claimed = store.claim_mail(10, lease).await.unwrap();
     assert_eq!(claimed.len(), 2);
     store.mail_sent(claimed[0].id).await.unwrap();

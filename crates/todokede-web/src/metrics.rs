@@ -138,7 +138,11 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
 }
 
 /// Whether a request may read `/metrics` (see the module's documentation).
-pub fn metrics_allowed(peer: Option<std::net::IpAddr>, headers: &HeaderMap, token: Option<&str>) -> Result<(), StatusCode> {
+pub fn metrics_allowed(
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> Result<(), StatusCode> {
     if let Some(token) = token {
         let presented = headers
             .get(header::AUTHORIZATION)
@@ -193,9 +197,13 @@ async fn render(st: &AppState) -> String {
         let mut cumulative = 0;
         for (b, n) in BUCKETS.iter().zip(h.buckets) {
             cumulative += n;
-            let _ = writeln!(out, "todokede_http_request_duration_seconds_bucket{{class=\"{class}\",le=\"{b}\"}} {cumulative}");
+            let _ = writeln!(
+                out,
+                "todokede_http_request_duration_seconds_bucket{{class=\"{class}\",le=\"{b}\"}} {cumulative}"
+            );
         }
-        let _ = writeln!(out, "todokede_http_request_duration_seconds_bucket{{class=\"{class}\",le=\"+Inf\"}} {}", h.count);
+        let _ =
+            writeln!(out, "todokede_http_request_duration_seconds_bucket{{class=\"{class}\",le=\"+Inf\"}} {}", h.count);
         let _ = writeln!(out, "todokede_http_request_duration_seconds_sum{{class=\"{class}\"}} {}", h.sum);
         let _ = writeln!(out, "todokede_http_request_duration_seconds_count{{class=\"{class}\"}} {}", h.count);
     }
@@ -221,18 +229,26 @@ async fn render(st: &AppState) -> String {
     })
     .await;
     let up = matches!(db, Ok(Ok(_)));
-    gauge(&mut out, "todokede_database_up", "gauge", "1 when the database answered this scrape.", u8::from(up).to_string());
+    gauge(
+        &mut out,
+        "todokede_database_up",
+        "gauge",
+        "1 when the database answered this scrape.",
+        u8::from(up).to_string(),
+    );
     if let Ok(Ok((q, o))) = db {
-        let age = q
-            .oldest_queued_job
-            .map(|t| (time::OffsetDateTime::now_utc() - t).as_seconds_f64().max(0.0))
-            .unwrap_or(0.0);
+        let age =
+            q.oldest_queued_job.map(|t| (time::OffsetDateTime::now_utc() - t).as_seconds_f64().max(0.0)).unwrap_or(0.0);
         for (name, help, v) in [
             ("todokede_reports", "Reports stored.", q.reports.to_string()),
             ("todokede_jobs_queued", "Analysis jobs waiting to run.", q.jobs_queued.to_string()),
             ("todokede_jobs_failed", "Analysis jobs given up after 5 failed attempts.", q.jobs_failed.to_string()),
             ("todokede_jobs_done", "Analysis jobs done.", q.jobs_done.to_string()),
-            ("todokede_jobs_oldest_queued_seconds", "Age of the oldest waiting analysis job (0 when none).", format!("{age:.3}")),
+            (
+                "todokede_jobs_oldest_queued_seconds",
+                "Age of the oldest waiting analysis job (0 when none).",
+                format!("{age:.3}"),
+            ),
             ("todokede_outbox_pending", "Mails queued or retrying.", o.queued.to_string()),
             ("todokede_outbox_failed", "Mails given up (shown on /admin/mail).", o.failed.to_string()),
             ("todokede_outbox_sent", "Mails sent.", o.sent.to_string()),

@@ -141,7 +141,10 @@ pub async fn run(
             *started.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
             draining.store(true, Ordering::SeqCst);
             let _ = stop_tx.send(true);
-            tracing::info!(deadline_s = drain.as_secs_f64(), "draining: no new connections; finishing requests in flight and the running job");
+            tracing::info!(
+                deadline_s = drain.as_secs_f64(),
+                "draining: no new connections; finishing requests in flight and the running job"
+            );
         }
     };
     serve(listener, crate::router(state), cfg.server, signal).await?;
@@ -156,7 +159,9 @@ pub async fn run(
         .await
         .is_err()
         {
-            tracing::warn!("drain deadline passed: a worker was stopped in its job (its claim is retried after the lease)");
+            tracing::warn!(
+                "drain deadline passed: a worker was stopped in its job (its claim is retried after the lease)"
+            );
             break;
         }
     }
@@ -277,7 +282,10 @@ pub async fn serve(
     }
     let left = conns.open.load(Ordering::SeqCst);
     if left > 0 {
-        tracing::warn!(connections = left, "drain deadline passed: requests still in flight are dropped (nothing of them is stored)");
+        tracing::warn!(
+            connections = left,
+            "drain deadline passed: requests still in flight are dropped (nothing of them is stored)"
+        );
     }
     Ok(())
 }

@@ -71,14 +71,19 @@ where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &tracing::Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> fmt::Result {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let meta = event.metadata();
-        let timestamp = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let spans: Vec<&str> = ctx.event_scope().map(|scope| scope.from_root().map(|s| s.name()).collect()).unwrap_or_default();
+        let timestamp =
+            time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let spans: Vec<&str> =
+            ctx.event_scope().map(|scope| scope.from_root().map(|s| s.name()).collect()).unwrap_or_default();
         let mut line = serde_json::json!({
             "timestamp": timestamp,
             "level": meta.level().as_str(),

@@ -82,9 +82,10 @@ impl Store {
         let r = sqlx::query("SELECT COALESCE(SUM(CASE WHEN done_at IS NULL AND attempts < 5 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN done_at IS NULL AND attempts >= 5 THEN 1 ELSE 0 END), 0), (SELECT COUNT(*) FROM reports), COALESCE(SUM(CASE WHEN done_at IS NOT NULL THEN 1 ELSE 0 END), 0), CAST(COALESCE(SUM(CASE WHEN done_at IS NOT NULL THEN attempts ELSE 0 END), 0) AS BIGINT) FROM jobs")
             .fetch_one(&self.pool)
             .await?;
-        let oldest = sqlx::query("SELECT created_at FROM jobs WHERE done_at IS NULL AND attempts < 5 ORDER BY id LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let oldest =
+            sqlx::query("SELECT created_at FROM jobs WHERE done_at IS NULL AND attempts < 5 ORDER BY id LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(QueueCounts {
             jobs_queued: r.try_get(0)?,
             jobs_failed: r.try_get(1)?,

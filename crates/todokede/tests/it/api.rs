@@ -285,7 +285,9 @@ async fn a_web_page_of_another_site_cannot_post_to_the_api(db: &TestDb) {
         assert!(v["error"]["message"].as_str().unwrap().contains("application/json"));
     }
     // JSON or multipart from another site's page: the browser says where it comes from.
-    for headers in [&[("sec-fetch-site", "cross-site")][..], &[("origin", "https://evil.example")], &[("origin", "null")]] {
+    for headers in
+        [&[("sec-fetch-site", "cross-site")][..], &[("origin", "https://evil.example")], &[("origin", "null")]]
+    {
         let r = send(Some("application/json"), headers).await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{}: {headers:?}", db.backend);
         assert_eq!(code(&r.json().await.unwrap()), "cross_site");

@@ -47,7 +47,11 @@ async fn populate(db: &TestDb) {
     s.submit_report("バックアップ対象の届出").await;
     let form = reqwest::multipart::Form::new()
         .text("report", r#"{"form":"virus","description":"添付ファイル付きの届出"}"#)
-        .part("attachments", reqwest::multipart::Part::bytes(b"Failed password for root from 203.0.113.5".to_vec()).file_name("auth.log"));
+        .part(
+            "attachments",
+            reqwest::multipart::Part::bytes(b"Failed password for root from 203.0.113.5".to_vec())
+                .file_name("auth.log"),
+        );
     let r = reqwest::Client::new().post(s.url("/api/v1/reports")).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     s.logged_in(todokede_store::Role::Admin, "admin@ipa.example").await;

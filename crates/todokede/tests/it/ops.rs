@@ -120,10 +120,14 @@ async fn metrics_count_requests_intake_logins_and_the_queues(db: &TestDb) {
     assert_eq!(at("todokede_database_up"), 1.0);
     assert_eq!(at("todokede_reports"), 2.0);
     assert_eq!((at("todokede_jobs_failed"), at("todokede_jobs_oldest_queued_seconds")), (0.0, 0.0));
-    assert_eq!((at("todokede_outbox_pending"), at("todokede_outbox_failed"), at("todokede_outbox_sent")), (1.0, 0.0, 0.0));
+    assert_eq!(
+        (at("todokede_outbox_pending"), at("todokede_outbox_failed"), at("todokede_outbox_sent")),
+        (1.0, 0.0, 0.0)
+    );
 
     // Not for the public: a request through a proxy is not "this host".
-    let r = reqwest::Client::new().get(s.url("/metrics")).header("x-forwarded-for", "203.0.113.9").send().await.unwrap();
+    let r =
+        reqwest::Client::new().get(s.url("/metrics")).header("x-forwarded-for", "203.0.113.9").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 

@@ -237,7 +237,8 @@ async fn a_refused_recipient_is_named_neither_in_the_log_nor_in_the_stored_error
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = Server::start_logging(&db.url, &args, &log);
     let store = Store::open(&db.url).await.unwrap();
-    let id = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tns[0]).unwrap()).await.unwrap().unwrap();
+    let id =
+        store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tns[0]).unwrap()).await.unwrap().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let error = loop {
         let mails = store.report_mail(id).await.unwrap();

@@ -43,7 +43,8 @@ async fn form_report(c: &reqwest::Client, base: &str, email: &str) -> (StatusCod
         .text("reporter_email", email.to_owned())
         .text("mail_receipt", "1")
         .text("description", format!("フォームからの届出 {email}"));
-    let r = c.post(format!("{base}/report/new")).header("origin", base.to_owned()).multipart(form).send().await.unwrap();
+    let r =
+        c.post(format!("{base}/report/new")).header("origin", base.to_owned()).multipart(form).send().await.unwrap();
     let status = r.status();
     let html = r.text().await.unwrap();
     let tn = html.split("<p class=\"tn\">").nth(1).and_then(|s| s.split("</p>").next()).map(str::to_owned);
