@@ -92,6 +92,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/reports/{tracking_number}/assign", post(actions::assign))
         .route("/reports/{tracking_number}/link", post(actions::link))
         .route("/reports/{tracking_number}/classify", post(actions::classify))
+        .route("/reports/{tracking_number}/share", post(actions::share))
         .route("/search", get(crossref_pages::search_page))
         .route("/clusters", get(crossref_pages::clusters_page))
         .route("/clusters/{tracking_number}", get(crossref_pages::cluster_page))

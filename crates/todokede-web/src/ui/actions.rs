@@ -1,4 +1,4 @@
-//! Analysts' actions on a report (POST, same-origin, CSRF-checked): state, reply, note, classification, assignment, links.
+//! Analysts' actions on a report (POST, same-origin, CSRF-checked): state, reply, note, classification, assignment, links, sharing.
 
 use super::*;
 
@@ -129,6 +129,30 @@ pub(super) async fn link(
     };
     match st.store.link_reports(r.id, other.id, user.id, None).await {
         Ok(()) => Redirect::to(&format!("/reports/{}?done=link", r.tracking_number)).into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+/// Approve the report for sharing under a TLP 2.0 level, or (an empty level) withdraw it.
+pub(super) async fn share(
+    State(st): State<AppState>,
+    Path(tn): Path<String>,
+    CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
+    let chosen = f.get("tlp").map(String::as_str).unwrap_or("");
+    let result = if chosen.is_empty() {
+        st.store.withdraw_sharing(r.id, user.id).await.map(|_| ()).map_err(todokede_app::AppError::from)
+    } else {
+        let Some(tlp) = todokede_publish::stix::Tlp::parse(chosen) else {
+            return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な TLP 区分です。", "Unknown TLP level.");
+        };
+        todokede_app::exchange::approve_sharing(&st.store, r.id, tlp, user.id).await
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/reports/{}?done=share", r.tracking_number)).into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

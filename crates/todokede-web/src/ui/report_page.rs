@@ -63,6 +63,7 @@ fn done_message(done: &str, lang: Language) -> Option<&'static str> {
         "classify" => ("分類を確定しました。", "The classification was confirmed."),
         "assign" => ("担当者を変更しました。", "The assignment was changed."),
         "link" => ("関連付けました。", "The reports were linked."),
+        "share" => ("共有の設定を保存しました。", "The sharing choice was saved."),
         _ => return None,
     };
     Some(lang.pick(ja, en))
@@ -269,6 +270,14 @@ pub(super) async fn report_page(
         techniques => current.techniques.join(", "),
         has_damage => match current.has_damage { Some(true) => "yes", Some(false) => "no", None => "unknown" },
     };
+    // The sharing approval (STIX / MISP) and what the anonymised summary would say.
+    let shared = st.store.shared_reports().await.ok().and_then(|all| all.into_iter().find(|x| x.report == r.id));
+    let sharing = context! {
+        tlp => shared.as_ref().map(|x| x.tlp.clone()),
+        at => shared.as_ref().map(|x| jst(x.approved_at)),
+        levels => todokede_publish::stix::Tlp::ALL.iter().map(|t| context! { key => t.key(), name => t.name() }).collect::<Vec<_>>(),
+        classified => confirmed.is_some(),
+    };
     let reply_template = if r.content.language == Language::En {
         "Thank you for your report. Could you tell us more about …?\n\nThe todokede team"
     } else {
@@ -286,7 +295,7 @@ pub(super) async fn report_page(
                 intake_notes => r.intake_notes, timeline, mail,
                 next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
             },
-            analysis, reply_template, analysts, links, suggested, near, classification, done,
+            analysis, reply_template, analysts, links, suggested, near, classification, done, sharing,
         },
     )
 }
