@@ -30,7 +30,11 @@ impl Default for Settings {
 /// A key ending in `.email` takes an e-mail address, one ending in `.url` an http(s) URL; an
 /// empty value unsets it.
 pub const CONTACTS: &[(&str, &str, &str)] = &[
-    ("publication.contact.virus.email", "届出のお願い：ウイルスの届出先メールアドレス", "Virus reports: e-mail address"),
+    (
+        "publication.contact.virus.email",
+        "届出のお願い：ウイルスの届出先メールアドレス",
+        "Virus reports: e-mail address",
+    ),
     ("publication.contact.virus.url", "届出のお願い：ウイルスの届出のウェブページ", "Virus reports: web page"),
     (
         "publication.contact.unauthorized_access.email",

@@ -242,7 +242,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         None => None,
                     };
                     match todokede_app::settings::set(&store, &key, &value, user).await {
-                        Ok(_) => println!("{key} = {}", if value.trim().is_empty() { "(not set)" } else { value.trim() }),
+                        Ok(_) => {
+                            println!("{key} = {}", if value.trim().is_empty() { "(not set)" } else { value.trim() })
+                        }
                         Err(todokede_app::AppError::Refused { ja, en }) => bail!("{ja} / {en}"),
                         Err(e) => return Err(e.into()),
                     }
