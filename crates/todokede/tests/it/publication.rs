@@ -309,7 +309,9 @@ async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &Tes
     ])
     .await
     .unwrap();
-    assert_eq!(saved.status(), 200);
+    // Post/redirect/get: the page then says the settings were saved.
+    assert_eq!(saved.status(), 303);
+    assert_eq!(saved.headers()["location"], "/admin/settings?done=1");
     app.stop().await;
     let listed = ok(todokede(&db.url, &["settings", "list"]));
     assert!(listed.contains("publication.contact.virus.email\tvirus@cert.example.jp"), "{listed}");
