@@ -244,6 +244,8 @@ async fn the_26_probe_values_never_reach_the_approved_html_or_pdf(db: &TestDb) {
 async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &TestDb) {
     use base64::Engine as _;
     ok(todokede(&db.url, &["user", "add", "--role", "analyst", "analyst@example.org"]));
+    // Four eyes: a colleague approves what analyst@ drafted.
+    ok(todokede(&db.url, &["user", "add", "--role", "analyst", "colleague@example.org"]));
     let log = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/evidence/OpenSSH_2k_lines1-1000.log"),
     )
@@ -340,7 +342,7 @@ async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &Tes
     ));
     ok(todokede(
         &db.url,
-        &["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "analyst@example.org"],
+        &["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "colleague@example.org"],
     ));
     let html_path = dir.path().join("2019H2.html");
     ok(todokede(&db.url, &["report", "--period", "2019H2", "--format", "html", "-o", html_path.to_str().unwrap()]));
