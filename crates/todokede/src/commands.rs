@@ -784,7 +784,15 @@ fn print_statistics(s: &todokede_publish::Statistics) {
         let col = s.columns.iter().map(|c| display_width(c)).max().unwrap_or(0).max(6) + 2;
         println!("  {} {}", pad_right("", width), s.columns.iter().map(|c| pad_left(c, col)).collect::<String>());
         for r in t.rows.iter().map(|r| (&r.label, &r.cells)).chain(std::iter::once((&"合計".to_owned(), &t.total))) {
-            let cells: String = r.1.iter().map(|c| pad_left(&c.display(s.threshold), col)).collect();
+            // A period before the system's first record has no data: "—", never zeros.
+            let cells: String =
+                r.1.iter()
+                    .enumerate()
+                    .map(|(i, c)| match s.has_data.get(i) {
+                        Some(false) => pad_left("—", col),
+                        _ => pad_left(&c.display(s.threshold), col),
+                    })
+                    .collect();
             println!("  {} {cells}", pad_right(r.0, width));
         }
     }

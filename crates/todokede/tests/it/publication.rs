@@ -43,6 +43,10 @@ async fn handled_seed_reports_become_an_approved_report_and_statistics(db: &Test
     assert_eq!(row("incidents"), serde_json::json!([17, 12, 0]));
     let csv = ok(todokede(&db.url, &["stats", "--period", "2019H2", "--csv"]));
     assert!(csv.contains("category,phishing,フィッシング等による認証情報の詐取,<3,"), "{csv}");
+    // 2018H2 is before the first record: the terminal table says so ("—"), it does not print zeros.
+    let table = ok(todokede(&db.url, &["stats", "--period", "2019H2"]));
+    let line = table.lines().find(|l| l.trim_start().starts_with("インシデント件数")).unwrap();
+    assert!(line.trim_end().ends_with("—") && line.contains("17") && line.contains("12"), "{table}");
 
     // Rendering before any approval is refused; the draft is marked.
     let dir = tempfile::tempdir().unwrap();
