@@ -7,6 +7,7 @@
 
 use crate::anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymise};
 use crate::figures::{Figure, case_overview};
+use crate::group_points::{GroupFacts, Member, group_points};
 use crate::observations::{EvidenceFact, evidence_lines, route, route_lines};
 use crate::points::{ChapterRef, Facts, featured_points};
 use crate::scheme::{BasisBox, Contact};
@@ -92,8 +93,9 @@ pub struct Group {
     pub key: String,
     pub heading: Text,
     pub rows: Vec<SummaryRow>,
-    /// 着目点 for the group (2-1-N).
-    pub points: Vec<Text>,
+    /// 着目点 for the group (2-1-N): paragraphs, most under a heading of their own. Documents
+    /// saved when they were one-line texts read as points without a heading.
+    pub points: Vec<Point>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,6 +196,16 @@ const GROUPS: &[(CauseCategory, &str)] = &[
     (CauseCategory::Unknown, "原因が特定できなかった被害"),
     (CauseCategory::NotApplicable, "未然に防止できた事例"),
 ];
+
+/// A case's description and 届出内容 narratives, searched (never quoted) by the 着目点.
+fn case_text(c: &CaseInput) -> String {
+    [Some(&c.description), c.discovery.as_ref(), c.damage.as_ref(), c.cause.as_ref(), c.response.as_ref()]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 fn cms_mentioned(text: &str) -> bool {
     ["CMS", "WordPress", "プラグイン", "Joomla", "Drupal", "EC-CUBE", "Movable Type"].iter().any(|w| text.contains(w))
@@ -354,7 +366,7 @@ pub fn generate(
     let mut groups = vec![];
     for (order, members) in by_cause {
         let cause = GROUPS.get(order).map(|(c, _)| *c).unwrap_or(CauseCategory::Other);
-        let rows = members
+        let rows: Vec<SummaryRow> = members
             .iter()
             .map(|c| {
                 no += 1;
@@ -367,30 +379,30 @@ pub fn generate(
                 }
             })
             .collect();
-        // 着目点: the countermeasures the group's primary cause triggers, else those of its cases.
-        let mut points: Vec<String> = vec![];
-        let trigger = format!("cause.{}", cause.key());
-        for c in &members {
-            for cm in todokede_analyse::countermeasures_for(&classification(&c.record)) {
-                if cm.triggered_by.contains(&trigger) && !points.iter().any(|p| p == cm.ja) {
-                    points.push(cm.ja.to_owned());
-                }
-            }
-        }
-        if points.is_empty() {
-            for c in &members {
-                for cm in todokede_analyse::countermeasures_for(&classification(&c.record)).into_iter().take(2) {
-                    if !points.iter().any(|p| p == cm.ja) {
-                        points.push(cm.ja.to_owned());
-                    }
-                }
-            }
-        }
+        // 着目点 from the group's own cases (see `group_points`).
+        let seen_before = history.iter().any(|r| r.received_on < period.bounds().0 && r.causes.first() == Some(&cause));
+        let group_facts = GroupFacts {
+            cause,
+            members: members
+                .iter()
+                .zip(&rows)
+                .map(|(c, r)| Member {
+                    no: r.no,
+                    causes: &c.record.causes,
+                    damages: &c.record.damages,
+                    techniques: &c.record.techniques,
+                    text: case_text(c),
+                    evidence: &c.evidence,
+                })
+                .collect(),
+            seen_before,
+        };
+        let points = group_points(&group_facts);
         groups.push(Group {
             key: cause.key().to_owned(),
             heading: Text::fixed(group_heading(cause, &members)),
             rows,
-            points: points.into_iter().map(Text::fixed).collect(),
+            points,
         });
     }
     // Each group's 着目点 ends where its featured cases are told (the seeds' closing sentence).
@@ -402,7 +414,10 @@ pub fn generate(
         let each =
             told.iter().map(|(no, ch)| format!("項番 {no} の事例の詳細を {ch} 章で")).collect::<Vec<_>>().join("、");
         let all = if told.len() > 1 { "それぞれ" } else { "" };
-        g.points.push(Text::fixed(format!("{}について、{each}{all}紹介する。", g.heading.text)));
+        g.points.push(Point {
+            heading: None,
+            body: Text::fixed(format!("{}について、{each}{all}紹介する。", g.heading.text)),
+        });
     }
     let points_intro = points_intro(period, &listed, groups.len());
     let row_no = |report: &str| groups.iter().flat_map(|g| &g.rows).find(|r| r.report == report).map(|r| r.no);
@@ -432,7 +447,7 @@ pub fn generate(
     let technique_chapters: Vec<TechniqueChapter> =
         chosen.iter().map(|s| trend_chapter(s, &in_period, &columns, &has_data, &row_no, &featured_chapter)).collect();
     // Featured cases: 届出内容 from the report, 着目点 from the case's own facts.
-    let featured: Vec<FeaturedCase> = featured
+    let mut featured: Vec<FeaturedCase> = featured
         .iter()
         .filter_map(|f| {
             let c = in_period.iter().find(|c| c.record.report == f.report)?;
@@ -452,18 +467,7 @@ pub fn generate(
                 causes: &c.record.causes,
                 damages: &c.record.damages,
                 techniques: &c.record.techniques,
-                text: [
-                    Some(&c.description),
-                    c.discovery.as_ref(),
-                    c.damage.as_ref(),
-                    c.cause.as_ref(),
-                    c.response.as_ref(),
-                ]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n"),
+                text: case_text(c),
                 chapters: technique_chapters
                     .iter()
                     .enumerate()
@@ -486,6 +490,7 @@ pub fn generate(
             })
         })
         .collect();
+    drop_repeats(&mut groups, &mut featured);
     let notable: Vec<Text> = technique_chapters
         .iter()
         .enumerate()
@@ -552,6 +557,59 @@ pub fn generate(
         legal_basis: crate::scheme::legal_basis(),
         statistics,
         kept_values: keep.iter().cloned().collect(),
+    }
+}
+
+/// The sentences of a paragraph, each with its 。 (a text without one is one sentence).
+fn sentences(paragraph: &str) -> Vec<&str> {
+    paragraph.split_inclusive('。').map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+/// No sentence of 着目点 is printed in two chapters (2-1-N, N-2): a sentence an earlier chapter
+/// already has is left out, with one pointer to that chapter; a point left with nothing of its
+/// own is left out. The seeds refer back the same way (「3 章の事例と同様に」).
+fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase]) {
+    let mut said: BTreeMap<String, String> = BTreeMap::new();
+    let mut visit = |points: &mut Vec<Point>, here: String| {
+        points.retain_mut(|p| {
+            let mut earlier: Option<String> = None;
+            let mut paragraphs: Vec<String> = vec![];
+            for para in crate::render::paragraphs(&p.body.text) {
+                let mut kept = String::new();
+                for s in sentences(para) {
+                    match said.get(s) {
+                        Some(w) if *w != here => {
+                            earlier.get_or_insert_with(|| w.clone());
+                        }
+                        _ => {
+                            said.insert(s.to_owned(), here.clone());
+                            kept.push_str(s);
+                        }
+                    }
+                }
+                if !kept.is_empty() {
+                    paragraphs.push(kept);
+                }
+            }
+            let Some(w) = earlier else { return true };
+            if paragraphs.is_empty() {
+                return false;
+            }
+            let subject = p.heading.as_ref().map(|h| h.text.clone()).unwrap_or_else(|| "この点".into());
+            let pointer = format!("{subject}については、{w} も参照していただきたい。");
+            if !said.contains_key(&pointer) {
+                said.insert(pointer.clone(), here.clone());
+                paragraphs.push(pointer);
+            }
+            p.body.text = paragraphs.join("\n\n");
+            true
+        });
+    };
+    for (i, g) in groups.iter_mut().enumerate() {
+        visit(&mut g.points, format!("2-1-{}", i + 1));
+    }
+    for f in featured.iter_mut() {
+        visit(&mut f.points, format!("{}-2", f.chapter));
     }
 }
 
@@ -884,7 +942,12 @@ impl Document {
                     .enumerate()
                     .map(|(i, r)| (format!("groups.{g}.rows.{i}.summary"), &mut r.summary)),
             );
-            out.extend(group.points.iter_mut().enumerate().map(|(i, t)| (format!("groups.{g}.points.{i}"), t)));
+            for (i, p) in group.points.iter_mut().enumerate() {
+                if let Some(h) = p.heading.as_mut() {
+                    out.push((format!("groups.{g}.points.{i}.heading"), h));
+                }
+                out.push((format!("groups.{g}.points.{i}"), &mut p.body));
+            }
         }
         out.extend(self.points_intro.iter_mut().enumerate().map(|(i, t)| (format!("points_intro.{i}"), t)));
         for (f, case) in self.featured.iter_mut().enumerate() {

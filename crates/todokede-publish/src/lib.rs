@@ -10,6 +10,7 @@ pub mod audit;
 pub mod charts;
 pub mod document;
 pub mod figures;
+pub mod group_points;
 pub mod misp;
 pub mod observations;
 pub mod points;

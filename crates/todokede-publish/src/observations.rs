@@ -63,6 +63,11 @@ fn describe(kind: &str) -> Option<(u8, &'static str, &'static str)> {
     })
 }
 
+/// What a finding of `kind` was, in the leaflet's words (`None`: not worth saying).
+pub fn describe_finding(kind: &str) -> Option<&'static str> {
+    describe(kind).map(|(_, what, _)| what)
+}
+
 /// 9,812 (the leaflet's digits).
 pub fn grouped(n: u64) -> String {
     let s = n.to_string();

@@ -80,6 +80,19 @@ fn password_attack(f: &Facts) -> &'static str {
     }
 }
 
+/// Who should check (the lead of 今、確認していただきたいこと), from what the case exposed.
+fn checks_lead(f: &Facts) -> String {
+    match f.causes.first() {
+        Some(CauseCategory::Phishing) => "組織のメールアカウントを管理している場合は、".into(),
+        Some(CauseCategory::CredentialReuse) => "会員向けのサービスを運営している場合は、".into(),
+        Some(CauseCategory::UnpatchedSoftware | CauseCategory::CustomCodeVulnerability) => {
+            "ウェブサイトを運営している場合は、".into()
+        }
+        Some(CauseCategory::ThirdParty) => "保守や運用を委託している場合は、".into(),
+        _ => format!("{}を外部に公開している場合は、", exposed_service(f).0),
+    }
+}
+
 /// The case's 着目点, in the order the seeds write them: the 1-N chapter it illustrates, its
 /// causes (primary first), the damages no chapter covers, then what to check now.
 pub fn featured_points(f: &Facts) -> Vec<Point> {
@@ -98,11 +111,11 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
                 let heading =
                     if tool { format!("{service}の利用") } else { format!("{service}のアクセス制限") };
                 let mut body = format!(
-                    "本事例では、{service}が、アクセス制限が不十分なまま外部から利用できる状態であった。インターネットに公開するサーバでは、管理機能やデータベース、SSH 等へのアクセスを必要最小限に制限し（原則拒否とし、必要な通信のみ許可する）、不要なポートを閉じる。"
+                    "本事例では、{service}が、アクセス制限が不十分なまま外部から利用できる状態であった。\n\nインターネットに公開するサーバでは、管理機能やデータベース、SSH 等へのアクセスを必要最小限に制限し（原則拒否とし、必要な通信のみ許可する）、不要なポートを閉じる。"
                 );
                 if tool {
                     body.push_str(&format!(
-                        "{service}のような管理ツールの利用は慎重に検討し、利用する場合は適切なアクセス制限が必須である。構築作業等で一時的に利用した場合は、システム公開前に削除したことを必ず確認する。"
+                        "\n\n{service}のような管理ツールの利用は慎重に検討し、利用する場合は適切なアクセス制限が必須である。構築作業等で一時的に利用した場合は、システム公開前に削除したことを必ず確認する。"
                     ));
                 }
                 body.push_str(
@@ -124,7 +137,7 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
                     password_attack(f)
                 );
                 body.push_str(
-                    "不正なログイン試行を検知し、試行回数を制限する仕組みがなければ、長時間に渡り攻撃が試みられ、多少複雑な程度のパスワードでは危険である。",
+                    "\n\n不正なログイン試行を検知し、試行回数を制限する仕組みがなければ、長時間に渡り攻撃が試みられ、多少複雑な程度のパスワードでは危険である。",
                 );
                 out.push(point(&format!("{target}パスワード設定"), body));
                 checks.push("管理者やデータベースのアカウントのパスワードを見直し、ログイン試行の記録を確認する");
@@ -139,6 +152,9 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
                         body.push_str("本事例のフィッシングサイトは、届出者の組織独自のログイン画面を模造したものであり、届出者組織を明確に狙った攻撃であったと考えられる。フィッシング攻撃には、不特定多数にばらまかれる金銭目的のものとは別に、特定の組織を狙い機密情報の窃取を目的とするものも存在することに留意する必要がある。");
                     }
                     if lateral {
+                        if targeted {
+                            body.push_str("\n\n");
+                        }
                         body.push_str("また、最初に窃取したアカウント情報を用いて、組織の正規のメールサーバから組織内の別の利用者へ更に攻撃が行われた。信用されやすい組織内のアカウントやサーバを悪用し、組織内へ攻撃範囲を拡大していく手口は「ラテラルフィッシング」と呼ばれる。");
                     }
                     let heading = match (targeted, lateral) {
@@ -150,7 +166,7 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
                 }
                 out.push(point(
                     "巧妙化するフィッシング攻撃への対策",
-                    "利用者には、メールの内容やリンク先の見た目だけでなく、送信元アドレスやウェブサイトの URL が正規のものであるかに注意するよう求め、正規のポータルサイトやブックマークからログイン画面を開くことを徹底する。一方で、利用者の注意には限界もある。アカウント情報が窃取された場合に備えて、不審なログインを検知する仕組みやログイン時に利用者へ通知する仕組み、多要素認証を導入し、通報窓口の周知とインシデント対応の体制を整えておくことも重要である。".to_owned(),
+                    "利用者には、メールの内容やリンク先の見た目だけでなく、送信元アドレスやウェブサイトの URL が正規のものであるかに注意するよう求め、正規のポータルサイトやブックマークからログイン画面を開くことを徹底する。\n\n一方で、利用者の注意には限界もある。アカウント情報が窃取された場合に備えて、不審なログインを検知する仕組みやログイン時に利用者へ通知する仕組み、多要素認証を導入し、通報窓口の周知とインシデント対応の体制を整えておくことも重要である。".to_owned(),
                 ));
                 checks
                     .push("窃取された可能性のあるアカウントのパスワードを変更し、メールの転送設定や送信履歴を確認する");
@@ -209,7 +225,7 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
         if relentless {
             body.push_str("外部からアクセス可能な経路に対してはログイン試行が際限なく行われており、攻撃が成功した場合、そのサーバを悪用して更なる攻撃が行われるという連鎖的な状況が見て取れる。");
         }
-        body.push_str("現在のインターネット環境ではこのような攻撃が常態化しており、適切なアクセス制限を施していない機器をインターネットに接続すると、すぐに攻撃の対象となり、他者への攻撃に加担してしまう恐れもある。たとえ試作環境やテスト環境で、攻撃を受けても自身の損害は小さいといった場合でも、他者への攻撃に悪用される危険性を考慮し、アクセス制限は適切に行っていただきたい。");
+        body.push_str("\n\n現在のインターネット環境ではこのような攻撃が常態化しており、適切なアクセス制限を施していない機器をインターネットに接続すると、すぐに攻撃の対象となり、他者への攻撃に加担してしまう恐れもある。たとえ試作環境やテスト環境で、攻撃を受けても自身の損害は小さいといった場合でも、他者への攻撃に悪用される危険性を考慮し、アクセス制限は適切に行っていただきたい。");
         out.push(point(if relentless { "執拗かつ連鎖的な攻撃" } else { "踏み台としての悪用" }, body));
         checks.push("自組織のサーバから外部への不審な通信がないか確認する");
     }
@@ -231,7 +247,7 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
     if !checks.is_empty() {
         out.push(point(
             "今、確認していただきたいこと",
-            format!("同様の環境を運用している場合は、次の点を確認していただきたい。{}。", checks.join("。")),
+            format!("{}次の点を確認していただきたい。{}。", checks_lead(f), checks.join("。")),
         ));
     }
     out

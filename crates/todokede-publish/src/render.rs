@@ -39,6 +39,17 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
     let mut v = serde_json::to_value(doc).expect("document serialises");
     v["draft"] = opts.draft.into();
     v["issued"] = opts.issued.clone().into();
+    // A 着目点's paragraphs (one text to edit, a line break between paragraphs).
+    for (g, group) in doc.groups.iter().enumerate() {
+        for (i, p) in group.points.iter().enumerate() {
+            v["groups"][g]["points"][i]["paragraphs"] = paragraphs(&p.body.text).into();
+        }
+    }
+    for (f, case) in doc.featured.iter().enumerate() {
+        for (i, p) in case.points.iter().enumerate() {
+            v["featured"][f]["points"][i]["paragraphs"] = paragraphs(&p.body.text).into();
+        }
+    }
     // Figure files (the PDF reads them by name; the HTML inlines them).
     for (i, f) in doc.featured.iter().enumerate() {
         if let Some(fig) = &f.figure {
@@ -46,6 +57,11 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
         }
     }
     v
+}
+
+/// The paragraphs of a text that has several (an editor's line break starts a new one).
+pub fn paragraphs(text: &str) -> Vec<&str> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect()
 }
 
 /// The featured cases' figures as SVG, by file name.
@@ -142,9 +158,13 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
     for (i, g) in doc.groups.iter().enumerate() {
         p(&format!("#### 2-1-{}. {}\n", i + 1, esc(&g.heading.text)));
         for t in &g.points {
-            p(&format!("- {}", esc(&t.text)));
+            if let Some(h) = &t.heading {
+                p(&format!("**■ {}**\n", esc(&h.text)));
+            }
+            for para in paragraphs(&t.body.text) {
+                p(&format!("{}\n", esc(para)));
+            }
         }
-        p("");
     }
     for f in &doc.featured {
         p(&format!("## {}. 事例：{}\n", f.chapter, esc(&f.title.text)));
@@ -168,7 +188,9 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
             if let Some(h) = &t.heading {
                 p(&format!("**■ {}**\n", esc(&h.text)));
             }
-            p(&format!("{}\n", esc(&t.body.text)));
+            for para in paragraphs(&t.body.text) {
+                p(&format!("{}\n", esc(para)));
+            }
         }
         p("");
     }

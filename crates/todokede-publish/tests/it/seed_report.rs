@@ -411,3 +411,175 @@ fn the_observations_give_routes_by_month_and_what_the_attached_logs_showed_witho
     assert!(html.contains("SSH への総当たりのログイン試行") && md.contains("SSH への総当たりのログイン試行"));
     assert!(!html.contains("LabSZ") && !html.contains("173.234.31.186"));
 }
+
+/// The concepts of the seed's own 2-1-x (2019H2) for each group, each with the wordings that
+/// express it, and the concepts of other causes that must not appear there.
+fn group_concepts(key: &str) -> (Vec<(&'static str, Vec<&'static str>)>, Vec<&'static str>) {
+    match key {
+        "missing_access_control" => (
+            vec![
+                ("phpMyAdmin 等のデータベース管理ツールが外部からアクセス可能", vec!["phpMyAdmin"]),
+                ("データベースを消去され身代金を要求", vec!["身代金"]),
+                ("ファイルサーバサービスを外部からアクセス可能なまま放置", vec!["ファイル共有", "ファイルサーバ"]),
+                ("SSH を外部に公開し踏み台に", vec!["踏み台"]),
+                ("最小限の通信に限って許可", vec!["最小限の通信"]),
+                ("すべての通信を許可しない状態を土台に", vec!["許可しない状態を土台"]),
+                ("管理機能（ブラウザ、SSH、RDP）の制限", vec!["管理機能"]),
+                ("一時的に使用したサービス・管理機能の残存を確認", vec!["一時的に使用"]),
+            ],
+            vec!["フィッシング", "修正プログラム", "使い回", "多要素", "セキュアな設計", "ビジネスメール詐欺"],
+        ),
+        "credential_reuse" => (
+            vec![
+                ("利用者とサービス提供者の双方で対策", vec!["双方"]),
+                ("パスワードを使い回さない", vec!["使い回さない", "使いまわしをしない"]),
+                ("パスワードを用いない認証方法", vec!["パスワードを用いない認証"]),
+                ("不審なログイン試行の検知", vec!["不審なログインの試行を検知"]),
+                ("ログイン時の利用者への通知", vec!["利用者へ通知"]),
+            ],
+            vec![
+                "アクセス制限",
+                "修正プログラム",
+                "phpMyAdmin",
+                "踏み台",
+                "バックアップ",
+                "フィッシング",
+                "セキュアな設計",
+            ],
+        ),
+        "unpatched_software" => (
+            vec![
+                ("定期的に適用していても間に合わなかった", vec!["間に合わ"]),
+                ("公開から攻撃までの期間が短い", vec!["期間が短い"]),
+                ("修正プログラムの公開を速やかに把握する情報収集", vec!["情報収集"]),
+                ("速やかに適用する手順や体制", vec!["手順や体制"]),
+            ],
+            vec!["使い回", "phpMyAdmin", "フィッシング攻撃", "多要素", "セキュアな設計", "身代金"],
+        ),
+        "custom_code_vulnerability" => (
+            vec![
+                ("SQL インジェクション攻撃", vec!["SQL インジェクション"]),
+                ("開発段階でのセキュアな設計", vec!["セキュアな設計"]),
+                ("リリース前の脆弱性点検", vec!["リリース前にも脆弱性点検"]),
+                ("新たな攻撃手法への定期的な点検", vec!["定期的に脆弱性点検"]),
+            ],
+            vec!["使い回", "phpMyAdmin", "フィッシング", "修正プログラムを定期的", "多要素", "踏み台", "身代金"],
+        ),
+        "phishing" => (
+            vec![
+                ("窃取されたアカウントが踏み台に", vec!["踏み台"]),
+                ("フィッシングメールやウイルスメールの送信", vec!["ウイルスメール"]),
+                ("ビジネスメール詐欺に繋がる", vec!["ビジネスメール詐欺"]),
+                ("利用者が手口を認識する", vec!["手口を認識"]),
+                ("不審な添付ファイルや URL リンクを開かない", vec!["添付ファイルや URL リンクを開かない"]),
+                ("本物ではないサイトで ID・パスワードを入力しない", vec!["入力しない"]),
+                ("管理部門が情報収集し注意を促す", vec!["注意を促す"]),
+            ],
+            vec!["アクセス制限", "修正プログラム", "phpMyAdmin", "使い回", "バックアップ", "セキュアな設計"],
+        ),
+        _ => unreachable!("{key}"),
+    }
+}
+
+/// Issue 16: the 2-1-x 着目点 are paragraphs about the group's own cases (which 項番 showed
+/// what), the measures of its cause under headings — not one-line bullets of a fixed list —
+/// covering the seed's 2-1-x concepts and none of another cause.
+#[test]
+fn group_points_are_paragraphs_about_the_groups_cases_covering_the_seeds_concepts() {
+    let doc = draft("2019H2", &["damage.data_destruction_extortion"], featured_2019h2());
+    let mut total = (0, 0);
+    for (i, g) in doc.groups.iter().enumerate() {
+        let text: String = g
+            .points
+            .iter()
+            .map(|p| format!("{} {}\n", p.heading.as_ref().map(|h| h.text.as_str()).unwrap_or(""), p.body.text))
+            .collect();
+        // About this group: the situation names the 項番 of its rows.
+        let lead = &g.points[0].body.text;
+        assert!(g.points[0].heading.is_none() && lead.starts_with("今期"), "2-1-{}: {lead}", i + 1);
+        for r in &g.rows {
+            assert!(
+                lead.contains(&format!(" {},", r.no))
+                    || lead.contains(&format!(" {}）", r.no))
+                    || lead.contains(&format!(", {}", r.no)),
+                "2-1-{}: 項番 {} is not in {lead}",
+                i + 1,
+                r.no
+            );
+        }
+        // The measures are headed paragraphs, as the featured cases' are.
+        assert!(g.points.iter().skip(1).any(|p| p.heading.is_some()), "2-1-{}: no headed measure", i + 1);
+        let (wanted, foreign) = group_concepts(&g.key);
+        let covered: Vec<&str> =
+            wanted.iter().filter(|(_, ws)| ws.iter().any(|w| text.contains(w))).map(|(c, _)| *c).collect();
+        let missing: Vec<&str> = wanted.iter().map(|(c, _)| *c).filter(|c| !covered.contains(c)).collect();
+        eprintln!(
+            "着目点 coverage, 2-1-{} ({}): {}/{} = {:.0} %; missing {:?}",
+            i + 1,
+            g.heading.text,
+            covered.len(),
+            wanted.len(),
+            100.0 * covered.len() as f64 / wanted.len() as f64,
+            missing
+        );
+        assert!(covered.len() * 10 >= wanted.len() * 8, "2-1-{}: covered {covered:?}, missing {missing:?}", i + 1);
+        let wrong: Vec<&&str> = foreign.iter().filter(|w| text.contains(**w)).collect();
+        assert!(wrong.is_empty(), "2-1-{} has another cause's countermeasure {wrong:?}:\n{text}", i + 1);
+        total = (total.0 + covered.len(), total.1 + wanted.len());
+    }
+    eprintln!("着目点 coverage, 2-1 in all: {}/{}", total.0, total.1);
+    // Rendered as paragraphs (HTML and Markdown), not as a list.
+    let opts = RenderOptions { draft: false, issued: "2026年11月".into() };
+    let html = render::html(&doc, &opts).unwrap();
+    let part = &html[html.find("<h3>2-1. 着目点").unwrap()..html.find("<h2>3. 事例").unwrap()];
+    assert!(!part.contains("<li>"), "{part}");
+    assert!(part.contains("<h5>■ 必要最小限の通信に限った許可</h5>"), "{part}");
+    // Editors edit each heading and paragraph.
+    let paths: Vec<String> = doc.texts().into_iter().map(|(p, _)| p).collect();
+    assert!(paths.contains(&"groups.0.points.1.heading".to_owned()) && paths.contains(&"groups.0.points.1".to_owned()));
+}
+
+/// The 着目点 sentences of every chapter (2-1-N and N-2), by chapter.
+fn points_sentences(doc: &todokede_publish::Document) -> Vec<(String, Vec<String>)> {
+    let split = |points: &[todokede_publish::Point]| -> Vec<String> {
+        points
+            .iter()
+            .flat_map(|p| p.body.text.split_inclusive('。').map(|s| s.trim().to_owned()).collect::<Vec<_>>())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let mut out: Vec<(String, Vec<String>)> =
+        doc.groups.iter().enumerate().map(|(i, g)| (format!("2-1-{}", i + 1), split(&g.points))).collect();
+    out.extend(doc.featured.iter().map(|f| (format!("{}-2", f.chapter), split(&f.points))));
+    out
+}
+
+/// Issue 16: no sentence of 着目点 is printed word for word in two chapters — on both seed
+/// periods, whose featured cases share causes (2019H1: three access-control cases).
+#[test]
+fn no_sentence_of_the_points_appears_in_two_chapters() {
+    let h1 = [
+        ("2019H1-01", "脆弱なバックアップサイトを経由したクレジットカード情報の窃取"),
+        ("2019H1-07", "グローバル IP アドレスが付与されたパソコンから拡散したワーム"),
+        ("2019H1-08", "委託先のリモートデスクトップを経由したランサムウェア被害"),
+    ]
+    .iter()
+    .map(|(r, t)| FeatureChoice { report: (*r).into(), title: (*t).into() })
+    .collect();
+    for doc in [draft("2019H2", &["damage.data_destruction_extortion"], featured_2019h2()), draft("2019H1", &[], h1)] {
+        let chapters = points_sentences(&doc);
+        assert!(chapters.len() >= 6, "{}: {} chapters", doc.period, chapters.len());
+        let mut seen: std::collections::BTreeMap<&str, &str> = Default::default();
+        let mut sentences = 0;
+        for (chapter, list) in &chapters {
+            assert!(!list.is_empty(), "{} {chapter}: no 着目点", doc.period);
+            for s in list {
+                sentences += 1;
+                if let Some(first) = seen.insert(s, chapter) {
+                    assert_eq!(first, chapter.as_str(), "{}: in {first} and {chapter}: {s}", doc.period);
+                }
+            }
+        }
+        eprintln!("{}: {} sentences of 着目点 in {} chapters, none repeated", doc.period, sentences, chapters.len());
+    }
+}

@@ -114,6 +114,7 @@ fn describe(path: &str) -> String {
         ["groups", _, "heading"] => format!("表2-1 分類 {} 見出し", n(1)),
         ["groups", _, "rows", _, "summary"] => format!("表2-1 分類 {} の {} 件目 概要", n(1), n(3)),
         ["groups", _, "points", _] => format!("2-1-{} 着目点 {}", n(1), n(3)),
+        ["groups", _, "points", _, "heading"] => format!("2-1-{} 着目点 {} 見出し", n(1), n(3)),
         ["featured", _, "title"] => format!("事例 {} 題名", n(1)),
         ["featured", _, "sections", _] => format!("事例 {} 届出内容 {}", n(1), n(3)),
         ["featured", _, "points", _] => format!("事例 {} 着目点 {}", n(1), n(3)),
