@@ -6,12 +6,14 @@
 //! - [`analysis`]: the analysis of one stored report, and the job worker of `serve`;
 //! - [`crossref`]: what is indexed across reports, search queries, surge alerts;
 //! - [`classification`]: an analyst confirms the classification;
+//! - [`bulk`]: the queue's bulk actions (assign, state, link several reports at once);
 //! - [`publication`]: statistics, drafts, edits, approval, rendering;
-//! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies, the outbox worker;
+//! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies (and the reply
+//!   templates' placeholders), the outbox worker;
 //! - [`accounts`]: passwords, one-time passwords, TOTP, recovery codes, the login lockout
 //!   policy, the account lifecycle (create, change, reset, disable);
 //! - [`settings`]: what admins change at run time (one-time password lifetime, four eyes,
-//!   the report's contact points);
+//!   the SLA clocks per state, the report's contact points);
 //! - [`exchange`]: sharing approvals (TLP 2.0), the STIX 2.1 export and the MISP feed;
 //! - [`tokens`]: API tokens of analysts' scripts (scoped, expiring, hashed, audited);
 //! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries);
@@ -23,6 +25,7 @@
 pub mod accounts;
 pub mod analysis;
 pub mod backup;
+pub mod bulk;
 pub mod classification;
 pub mod crossref;
 mod error;

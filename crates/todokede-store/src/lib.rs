@@ -3,7 +3,7 @@
 //!
 //! Both backends run the same SQL text (`$1` placeholders work on SQLite too), written once in
 //! `src/sql/` — one module per area (intake, reports, mail, classification, publication,
-//! crossref, accounts, jobs, limits, tokens, sharing) plus `rows` (row decoding, shared writes) — and compiled once per
+//! crossref, accounts, jobs, limits, tokens, sharing, desk) plus `rows` (row decoding, shared writes) — and compiled once per
 //! backend: `sqlite.rs` and `postgres.rs` each include every area as a `#[path]` submodule.
 //! What an area needs from its backend is written as its imports: `Db` (the sqlx database),
 //! `Store` (the backend's store: `pool`, `begin_write`) and `dialect` (the few statements that
@@ -14,9 +14,22 @@
 /// `rows::summary_from_row`): `concat!("SELECT ", summary_columns!(), " FROM reports r …")`.
 macro_rules! summary_columns {
     () => {
-        "r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description,
+        concat!(
+            "r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description,
          r.answered_at IS NOT NULL AS answered,
-         EXISTS (SELECT 1 FROM classifications cx WHERE cx.report_id = r.id) AS confirmed"
+         EXISTS (SELECT 1 FROM classifications cx WHERE cx.report_id = r.id) AS confirmed, ",
+            state_since!(),
+            " AS state_since"
+        )
+    };
+}
+
+/// When report `r` entered its current state: its last state change, else its receipt (the
+/// SLA clocks run from it). Times compare as text on SQLite (fixed-width UTC) and as
+/// timestamptz on PostgreSQL, so MAX is the latest on both.
+macro_rules! state_since {
+    () => {
+        "COALESCE((SELECT MAX(ts.at) FROM timeline ts WHERE ts.report_id = r.id AND ts.kind = 'state'), r.received_at)"
     };
 }
 
@@ -519,6 +532,49 @@ impl Store {
 
     pub async fn set_setting(&self, key: &str, value: &str, by: Option<UserId>) -> Result<(), StoreError> {
         dispatch!(self.set_setting(key, value, by))
+    }
+
+    /// When the report entered its current state (the SLA clock's start) and when the reporter
+    /// answered, if no analyst has acted since.
+    pub async fn report_clock(&self, id: ReportId) -> Result<ReportClock, StoreError> {
+        dispatch!(self.report_clock(id))
+    }
+
+    /// The reply templates (Japanese first, then by name).
+    pub async fn reply_templates(&self) -> Result<Vec<ReplyTemplate>, StoreError> {
+        dispatch!(self.reply_templates())
+    }
+
+    /// Create (`id` None) or replace a reply template; audited (`template.save`).
+    pub async fn save_reply_template(
+        &self,
+        id: Option<i64>,
+        name: &str,
+        language: Language,
+        body: &str,
+        by: Option<UserId>,
+    ) -> Result<i64, StoreError> {
+        dispatch!(self.save_reply_template(id, name, language, body, by))
+    }
+
+    /// Delete a reply template; audited (`template.delete`).
+    pub async fn delete_reply_template(&self, id: i64, by: Option<UserId>) -> Result<(), StoreError> {
+        dispatch!(self.delete_reply_template(id, by))
+    }
+
+    /// One analyst's saved queue filters, by name.
+    pub async fn saved_filters(&self, user: UserId) -> Result<Vec<SavedFilter>, StoreError> {
+        dispatch!(self.saved_filters(user))
+    }
+
+    /// Save a queue filter under a name (the same name again replaces it).
+    pub async fn save_filter(&self, user: UserId, name: &str, query: &str) -> Result<i64, StoreError> {
+        dispatch!(self.save_filter(user, name, query))
+    }
+
+    /// Delete one of the analyst's own saved filters.
+    pub async fn delete_saved_filter(&self, user: UserId, id: i64) -> Result<(), StoreError> {
+        dispatch!(self.delete_saved_filter(user, id))
     }
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {

@@ -93,6 +93,13 @@ pub struct ReportFilter {
     pub offset: i64,
     /// Keyset pagination: only rows after this (received_at, id) in the list's order.
     pub after: Option<(OffsetDateTime, ReportId)>,
+    /// The SLA cut-offs that `overdue` and `overdue_first` use.
+    pub sla: SlaCutoffs,
+    /// Only reports past their state's SLA.
+    pub overdue: bool,
+    /// Overdue reports first, then by how long they have been in their state (longest first);
+    /// overrides `newest_first` (not for keyset paging).
+    pub overdue_first: bool,
 }
 
 /// One row of the queue.
@@ -112,6 +119,16 @@ pub struct ReportSummary {
     pub answered: bool,
     /// An analyst confirmed its classification.
     pub confirmed: bool,
+    /// When it entered its current state (the SLA clock's start).
+    pub state_since: OffsetDateTime,
+}
+
+/// A report's clock: when it entered its current state, and when the reporter answered with no
+/// analyst having acted since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportClock {
+    pub state_since: OffsetDateTime,
+    pub answered_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -416,4 +433,33 @@ pub struct Sharing {
     pub tlp: String,
     pub approved_by: UserId,
     pub approved_at: OffsetDateTime,
+}
+
+/// A reply template admins keep for analysts' replies (`{placeholder}`s filled when picked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTemplate {
+    pub id: i64,
+    pub name: String,
+    pub language: Language,
+    pub body: String,
+    pub updated_by: Option<UserId>,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A queue filter an analyst saved under a name: the queue's query string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedFilter {
+    pub id: i64,
+    pub name: String,
+    pub query: String,
+}
+
+/// The SLA cut-offs of the queue, one per state that has a clock: a report whose current state
+/// began before its state's cut-off (now minus the hours allowed) is overdue. `None`: no clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlaCutoffs {
+    pub received: Option<OffsetDateTime>,
+    pub triage: Option<OffsetDateTime>,
+    pub in_progress: Option<OffsetDateTime>,
+    pub waiting_on_reporter: Option<OffsetDateTime>,
 }

@@ -130,6 +130,8 @@ mod accounts;
 mod classification;
 #[path = "sql/crossref.rs"]
 mod crossref;
+#[path = "sql/desk.rs"]
+mod desk;
 #[path = "sql/intake.rs"]
 mod intake;
 #[path = "sql/jobs.rs"]

@@ -201,6 +201,8 @@ mod accounts;
 mod classification;
 #[path = "sql/crossref.rs"]
 mod crossref;
+#[path = "sql/desk.rs"]
+mod desk;
 #[path = "sql/intake.rs"]
 mod intake;
 #[path = "sql/jobs.rs"]

@@ -37,6 +37,9 @@ todokede_testkit::on_both_backends!(
     a_confirmed_classification_keeps_the_overrides_and_moves_the_facets,
     publication_versions_are_never_overwritten_and_approved_once,
     settings_are_set_replaced_removed_and_audited,
+    the_sla_clock_runs_from_the_last_state_change_and_overdue_reports_filter_and_sort_first,
+    reply_templates_are_created_replaced_deleted_and_audited,
+    saved_filters_belong_to_their_analyst,
     search_finds_japanese_substrings_with_every_filter,
     indicators_are_found_by_value_address_range_and_domain_tree,
     reports_sharing_an_uncommon_indicator_correlate_below_the_cap,
@@ -959,6 +962,105 @@ async fn settings_are_set_replaced_removed_and_audited(store: &Store) {
     let audit = audit_actions(store, "settings.set").await;
     assert_eq!(audit.len(), 4);
     assert_eq!((audit[0].user, audit[0].target.as_deref()), (Some(admin), Some("publication.contact.virus.url")));
+}
+
+async fn the_sla_clock_runs_from_the_last_state_change_and_overdue_reports_filter_and_sort_first(store: &Store) {
+    let analyst = new_analyst(store, "analyst@ipa.example").await;
+    // Real times: one report received two days ago and still 受付, one received now; one moved
+    // to 確認中 now (its clock restarts at the change, whatever its receipt).
+    let now = OffsetDateTime::now_utc();
+    let old = report_at(store, "二日前の届出", now - Duration::hours(48)).await;
+    let fresh = report_at(store, "いまの届出", now).await;
+    let moved = report_at(store, "二日前に届き、いま確認中", now - Duration::hours(47)).await;
+    let before_move = OffsetDateTime::now_utc();
+    store.transition(moved, ReportState::Triage, analyst, None).await.unwrap();
+    let clock = store.report_clock(moved).await.unwrap();
+    assert!(clock.state_since >= before_move - Duration::seconds(1), "the clock restarts at the change");
+    assert_eq!(clock.answered_at, None);
+    let old_clock = store.report_clock(old).await.unwrap();
+    assert!((old_clock.state_since - (now - Duration::hours(48))).abs() < Duration::seconds(1), "from the receipt");
+    assert!(matches!(store.report_clock(NO_REPORT).await, Err(StoreError::NotFound)));
+    // 受付 allowed 24 hours, 確認中 72 hours: only the old one is overdue.
+    let sla = SlaCutoffs {
+        received: Some(now - Duration::hours(24)),
+        triage: Some(now - Duration::hours(72)),
+        ..Default::default()
+    };
+    let list = |f: ReportFilter| async move {
+        store
+            .list_reports(&ReportFilter { limit: 10, sla, ..f })
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(ReportFilter { overdue: true, ..Default::default() }).await, [old]);
+    assert_eq!(list(ReportFilter { overdue_first: true, ..Default::default() }).await, [old, fresh, moved]);
+    let summary = &store.list_reports(&ReportFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let of = |id| summary.iter().find(|r| r.id == id).unwrap().state_since;
+    assert!(of(moved) >= before_move - Duration::seconds(1) && of(old) < now - Duration::hours(47));
+    // A 確認中 clock whose cut-off is after the change: the moved report is overdue.
+    let tight = SlaCutoffs { triage: Some(OffsetDateTime::now_utc() + Duration::seconds(1)), ..Default::default() };
+    let overdue = ReportFilter { overdue: true, sla: tight, limit: 10, ..Default::default() };
+    assert_eq!(
+        store.list_reports(&overdue).await.unwrap().iter().map(|r| r.id).collect::<Vec<_>>(),
+        [moved],
+        "the change is before the cut-off"
+    );
+    // No clocks: nothing is overdue.
+    let none = store.list_reports(&ReportFilter { overdue: true, limit: 10, ..Default::default() }).await.unwrap();
+    assert!(none.is_empty(), "without cut-offs no report is overdue");
+    // The reporter's answer shows on the clock.
+    store.transition(moved, ReportState::WaitingOnReporter, analyst, None).await.unwrap();
+    store.add_follow_up(moved, "ログを送ります", &[]).await.unwrap();
+    assert!(store.report_clock(moved).await.unwrap().answered_at.is_some());
+}
+
+async fn reply_templates_are_created_replaced_deleted_and_audited(store: &Store) {
+    let admin = new_analyst(store, "admin@ipa.example").await;
+    // The migration brings one template per language.
+    let seeded = store.reply_templates().await.unwrap();
+    assert_eq!(seeded.iter().map(|t| t.language).collect::<Vec<_>>(), [Language::Ja, Language::En]);
+    assert!(seeded[0].body.contains("{tracking_number}") && seeded[0].updated_by.is_none());
+    let id = store
+        .save_reply_template(None, "ログの依頼", Language::Ja, "{tracking_number} のログを", Some(admin))
+        .await
+        .unwrap();
+    let again =
+        store.save_reply_template(Some(id), "ログのお願い", Language::Ja, "ログを {reporter_name}", Some(admin));
+    assert_eq!(again.await.unwrap(), id, "replaced in place");
+    let all = store.reply_templates().await.unwrap();
+    let t = all.iter().find(|t| t.id == id).unwrap();
+    assert_eq!(
+        (t.name.as_str(), t.body.as_str(), t.updated_by),
+        ("ログのお願い", "ログを {reporter_name}", Some(admin))
+    );
+    let missing = store.save_reply_template(Some(9999), "x", Language::En, "x", Some(admin)).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound), "{missing}");
+    store.delete_reply_template(id, Some(admin)).await.unwrap();
+    assert!(matches!(store.delete_reply_template(id, Some(admin)).await, Err(StoreError::NotFound)));
+    assert_eq!(store.reply_templates().await.unwrap().len(), 2);
+    assert_eq!(audit_actions(store, "template.save").await.len(), 2);
+    let deleted = audit_actions(store, "template.delete").await;
+    assert_eq!((deleted.len(), deleted[0].user, deleted[0].detail.as_deref()), (1, Some(admin), Some("ログのお願い")));
+}
+
+async fn saved_filters_belong_to_their_analyst(store: &Store) {
+    let a = new_analyst(store, "a@ipa.example").await;
+    let b = new_analyst(store, "b@ipa.example").await;
+    let id = store.save_filter(a, "期限超過", "overdue=1&sort=sla").await.unwrap();
+    store.save_filter(a, "回答あり", "answered=1").await.unwrap();
+    assert_eq!(store.save_filter(a, "期限超過", "overdue=1").await.unwrap(), id, "the same name replaces it");
+    let mine = store.saved_filters(a).await.unwrap();
+    assert_eq!(
+        mine.iter().map(|f| (f.name.as_str(), f.query.as_str())).collect::<Vec<_>>(),
+        [("回答あり", "answered=1"), ("期限超過", "overdue=1")]
+    );
+    assert!(store.saved_filters(b).await.unwrap().is_empty(), "per analyst");
+    assert!(matches!(store.delete_saved_filter(b, id).await, Err(StoreError::NotFound)), "not another's");
+    store.delete_saved_filter(a, id).await.unwrap();
+    assert_eq!(store.saved_filters(a).await.unwrap().len(), 1);
 }
 
 async fn publication_versions_are_never_overwritten_and_approved_once(store: &Store) {

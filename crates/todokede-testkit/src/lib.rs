@@ -420,6 +420,24 @@ impl Browser {
             .unwrap_or(i64::MAX)
     }
 
+    /// Run axe-core (vendored: fixtures/axe, injected by this call through WebDriver — the
+    /// page's CSP allows no script, and the product serves none) on the current page; returns
+    /// the violations of impact serious or critical, one line each (rule, impact, help, the
+    /// first elements' selectors).
+    pub async fn axe_serious(&self) -> Vec<String> {
+        const AXE: &str = include_str!("../../../fixtures/axe/axe.min.js");
+        let script = format!(
+            "{AXE}\n;const done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{resultTypes: ['violations']}}).then(r => done(r.violations\n\
+               .filter(v => v.impact === 'serious' || v.impact === 'critical')\n\
+               .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 4).map(n => n.target.join(' ')).join(' | '))))\n\
+             .catch(e => done(['axe failed: ' + e]));"
+        );
+        let v =
+            self.cmd(reqwest::Method::POST, "/execute/async", serde_json::json!({"script": script, "args": []})).await;
+        v.as_array().expect("axe's answer").iter().map(|x| x.as_str().unwrap_or("").to_owned()).collect()
+    }
+
     pub async fn delete_cookies(&self) {
         self.http.delete(format!("{}/session/{}/cookie", self.base, self.session)).send().await.unwrap();
     }

@@ -53,6 +53,7 @@ pub fn templates() -> Environment<'static> {
         ("mail.html", include_str!("../templates/mail.html")),
         ("account.html", include_str!("../templates/account.html")),
         ("password.html", include_str!("../templates/password.html")),
+        ("reply_templates.html", include_str!("../templates/reply_templates.html")),
     ] {
         env.add_template(name, src).expect("template");
     }
@@ -84,6 +85,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/login", get(login::login_page).post(login::login))
         .route("/logout", post(login::logout))
         .route("/queue", get(queue::queue))
+        .route("/queue/bulk", post(queue::bulk))
+        .route("/queue/filters", post(queue::save_filter))
+        .route("/queue/filters/{id}/delete", post(queue::delete_filter))
         .route("/reports/{tracking_number}", get(report_page::report_page))
         .route("/reports/{tracking_number}/attachments/{sha256}", get(report_page::download))
         .route("/reports/{tracking_number}/state", post(actions::change_state))
@@ -108,6 +112,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/admin/users", get(admin::users_page).post(admin::create_user))
         .route("/admin/settings", get(admin::settings_page).post(admin::save_settings))
         .route("/admin/users/{id}/{action}", post(admin::user_action))
+        .route("/admin/templates", get(admin::templates_page).post(admin::create_template))
+        .route("/admin/templates/{id}", get(admin::template_page).post(admin::update_template))
+        .route("/admin/templates/{id}/delete", post(admin::delete_template))
         .route("/account", get(login::account_page))
         .route("/account/totp", post(login::account_totp))
         .route("/account/password", get(login::password_page).post(login::change_password))

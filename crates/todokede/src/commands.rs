@@ -219,11 +219,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match command {
                 SettingsCommand::List => {
                     let settings = todokede_app::settings::load(&store).await?;
-                    let what: std::collections::BTreeMap<&str, &str> =
-                        todokede_app::settings::CONTACTS.iter().map(|(k, _, en)| (*k, *en)).collect();
                     for (key, value) in settings.pairs() {
                         let value = if value.is_empty() { "(not set)" } else { value.as_str() };
-                        match what.get(key) {
+                        match todokede_app::settings::what(key) {
                             Some(what) => println!("{key}\t{value}\t{what}"),
                             None => println!("{key}\t{value}"),
                         }

@@ -92,32 +92,58 @@ impl Store {
     }
 
     pub(crate) async fn list_reports(&self, f: &ReportFilter) -> Result<Vec<ReportSummary>, StoreError> {
-        let sql = if f.newest_first {
-            concat!(
-                "SELECT ",
-                summary_columns!(),
-                " FROM reports r
+        // $14: overdue only; $15..$18: the SLA cut-offs of received, triage, in_progress,
+        // waiting_on_reporter (a state without a clock has NULL, so it is never overdue).
+        macro_rules! filtered {
+            () => {
+                concat!(
+                    "SELECT ",
+                    summary_columns!(),
+                    " FROM reports r
              WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
                AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
                AND ($8 IS NULL OR EXISTS (SELECT 1 FROM analyses a WHERE a.report_id = r.id AND a.primary_cause = $8))
                AND ($9 IS NULL OR assignee = $9)
                AND ($10 IS NULL OR r.answered_at IS NOT NULL)
                AND ($11 IS NULL OR NOT EXISTS (SELECT 1 FROM classifications c WHERE c.report_id = r.id))
-               AND ($12 IS NULL OR received_at < $12 OR (received_at = $12 AND id < $13))
+               AND ($14 IS NULL OR ",
+                    overdue!(),
+                    ")"
+                )
+            };
+        }
+        macro_rules! overdue {
+            () => {
+                concat!(
+                    "((r.state = 'received' AND ",
+                    state_since!(),
+                    " < $15) OR (r.state = 'triage' AND ",
+                    state_since!(),
+                    " < $16) OR (r.state = 'in_progress' AND ",
+                    state_since!(),
+                    " < $17) OR (r.state = 'waiting_on_reporter' AND ",
+                    state_since!(),
+                    " < $18))"
+                )
+            };
+        }
+        let sql = if f.overdue_first {
+            concat!(
+                filtered!(),
+                " ORDER BY CASE WHEN ",
+                overdue!(),
+                " THEN 0 ELSE 1 END, state_since, id LIMIT $6 OFFSET $7"
+            )
+        } else if f.newest_first {
+            concat!(
+                filtered!(),
+                " AND ($12 IS NULL OR received_at < $12 OR (received_at = $12 AND id < $13))
              ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7"
             )
         } else {
             concat!(
-                "SELECT ",
-                summary_columns!(),
-                " FROM reports r
-             WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR form = $2) AND ($3 IS NULL OR reporter_kind = $3)
-               AND ($4 IS NULL OR received_at >= $4) AND ($5 IS NULL OR received_at < $5)
-               AND ($8 IS NULL OR EXISTS (SELECT 1 FROM analyses a WHERE a.report_id = r.id AND a.primary_cause = $8))
-               AND ($9 IS NULL OR assignee = $9)
-               AND ($10 IS NULL OR r.answered_at IS NOT NULL)
-               AND ($11 IS NULL OR NOT EXISTS (SELECT 1 FROM classifications c WHERE c.report_id = r.id))
-               AND ($12 IS NULL OR received_at > $12 OR (received_at = $12 AND id > $13))
+                filtered!(),
+                " AND ($12 IS NULL OR received_at > $12 OR (received_at = $12 AND id > $13))
              ORDER BY received_at, id LIMIT $6 OFFSET $7"
             )
         };
@@ -135,9 +161,27 @@ impl Store {
             .bind(f.unconfirmed.then_some(true))
             .bind(f.after.map(|(t, _)| ts(t)))
             .bind(f.after.map(|(_, id)| id.0))
+            .bind(f.overdue.then_some(true))
+            .bind(f.sla.received.map(ts))
+            .bind(f.sla.triage.map(ts))
+            .bind(f.sla.in_progress.map(ts))
+            .bind(f.sla.waiting_on_reporter.map(ts))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(summary_from_row).collect()
+    }
+
+    pub(crate) async fn report_clock(&self, id: ReportId) -> Result<ReportClock, StoreError> {
+        let r = sqlx::query(concat!(
+            "SELECT ",
+            state_since!(),
+            " AS state_since, r.answered_at FROM reports r WHERE r.id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(ReportClock { state_since: r.try_get("state_since")?, answered_at: r.try_get("answered_at")? })
     }
 
     pub(crate) async fn count_by_state(&self) -> Result<Vec<(ReportState, i64)>, StoreError> {

@@ -175,6 +175,7 @@ pub(super) fn summary_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Report
         headline,
         answered: r.try_get("answered")?,
         confirmed: r.try_get("confirmed")?,
+        state_since: r.try_get("state_since")?,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Admin pages: the audit log, outgoing mail (failed mail, counts, retry), the accounts
 //! (create with a one-time password, reset the password or the second factor, disable,
-//! enable) and the settings.
+//! enable), the settings (with the SLA clocks) and the reply templates.
 
 use super::*;
 
@@ -218,6 +218,10 @@ async fn settings_view(st: &AppState, c: &Ctx, done: Option<&str>, error: Option
         "settings.html",
         context! {
             hours => s.one_time_password_hours, four_eyes => s.four_eyes_publication, done, error => error.clone(),
+            sla => todokede_app::settings::SLA.iter().map(|k| context! {
+                key => k.key, what => c.lang.pick(k.ja, k.en), state => label(k.state, c.lang),
+                value => s.sla_hours.get(k.key).copied().flatten(),
+            }).collect::<Vec<_>>(),
             contacts => todokede_app::settings::CONTACTS.iter().map(|(key, ja, en)| context! {
                 key => key, what => c.lang.pick(ja, en), value => s.contacts.get(key).cloned().unwrap_or_default(),
                 input => if key.ends_with(".email") { "email" } else { "url" },
@@ -250,6 +254,15 @@ pub(super) async fn save_settings(
         changes.push(("one_time_password_hours", hours.trim().to_owned(), current.one_time_password_hours.to_string()));
         let now = if current.four_eyes_publication { "on" } else { "off" };
         changes.push(("four_eyes_publication", four_eyes.to_owned(), now.to_owned()));
+    }
+    // An SLA clock absent from the form stays as it is; an emptied one is off.
+    for k in todokede_app::settings::SLA {
+        if let Some(value) = f.get(k.key) {
+            let value = if value.trim().is_empty() { "off".to_owned() } else { value.trim().to_owned() };
+            let now =
+                current.sla_hours.get(k.key).copied().flatten().map_or_else(|| "off".to_owned(), |h| h.to_string());
+            changes.push((k.key, value, now));
+        }
     }
     // A contact point absent from the form stays as it is; an emptied one is unset.
     for (key, ..) in todokede_app::settings::CONTACTS {
@@ -304,6 +317,136 @@ pub(super) async fn mail_retry(
             let _ = st.store.audit(Some(admin.id), "mail.retry", None, Some(&format!("mail {id}"))).await;
             Redirect::to("/admin/mail").into_response()
         }
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+/// The reply templates: the list, and the form to add one or edit the one chosen (`Some(id)`).
+pub(super) async fn templates_page(
+    State(st): State<AppState>,
+    Admin(c, _): Admin,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let done = match q.get("done").map(String::as_str) {
+        Some("save") => Some(c.lang.pick("テンプレートを保存しました。", "The template was saved.")),
+        Some("delete") => Some(c.lang.pick("テンプレートを削除しました。", "The template was deleted.")),
+        _ => None,
+    };
+    templates_view(&st, &c, None, done, None).await
+}
+
+pub(super) async fn template_page(State(st): State<AppState>, Admin(c, _): Admin, Path(id): Path<i64>) -> Response {
+    templates_view(&st, &c, Some(id), None, None).await
+}
+
+/// What was typed into the template form, shown again with the reason it was refused.
+pub(super) struct TemplateDraft {
+    name: String,
+    language: String,
+    body: String,
+    error: String,
+}
+
+async fn templates_view(
+    st: &AppState,
+    c: &Ctx,
+    editing: Option<i64>,
+    done: Option<&str>,
+    draft: Option<TemplateDraft>,
+) -> Response {
+    let all = match st.store.reply_templates().await {
+        Ok(t) => t,
+        Err(e) => return UiError::from(e).page(st, c),
+    };
+    let edited = editing.and_then(|id| all.iter().find(|t| t.id == id));
+    if editing.is_some() && edited.is_none() {
+        return error_page(st, c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    }
+    let people: HashMap<i64, String> =
+        st.store.users().await.unwrap_or_default().into_iter().map(|u| (u.id.0, u.email)).collect();
+    let l = c.lang;
+    let form = match (&draft, edited) {
+        (Some(d), _) => context! { name => d.name, language => d.language, body => d.body },
+        (None, Some(t)) => context! { name => t.name, language => t.language.key(), body => t.body },
+        (None, None) => context! { name => "", language => l.key(), body => "" },
+    };
+    let mut r = render(
+        st,
+        c,
+        "reply_templates.html",
+        context! {
+            templates => all.iter().map(|t| context! {
+                id => t.id, name => t.name, language => label(t.language, l), updated_at => jst(t.updated_at),
+                updated_by => t.updated_by.and_then(|u| people.get(&u.0).cloned()).unwrap_or_else(|| "—".into()),
+                editing => Some(t.id) == editing,
+            }).collect::<Vec<_>>(),
+            editing, form, done, error => draft.as_ref().map(|d| d.error.clone()),
+            languages => options::<Language>(l),
+            placeholders => todokede_app::replies::PLACEHOLDERS.iter().map(|(k, ja, en)| context! { key => format!("{{{k}}}"), what => l.pick(*ja, *en) }).collect::<Vec<_>>(),
+        },
+    );
+    if draft.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+async fn save_template_form(
+    st: &AppState,
+    c: &Ctx,
+    admin: &todokede_store::User,
+    id: Option<i64>,
+    f: &HashMap<String, String>,
+) -> Response {
+    if admin.role != Role::Admin {
+        return error_page(st, c, StatusCode::FORBIDDEN, "管理者のみが利用できます。", "Admins only.");
+    }
+    let field = |k: &str| f.get(k).cloned().unwrap_or_default();
+    // Line ends as typed in a browser (CRLF) are stored as LF: the mail composer folds them.
+    let body = field("body").replace("\r\n", "\n");
+    let Ok(language) = Language::parse(&field("language")) else {
+        return error_page(st, c, StatusCode::BAD_REQUEST, "不正な言語です。", "Unknown language.");
+    };
+    match todokede_app::replies::save_template(&st.store, id, &field("name"), language, &body, Some(admin.id)).await {
+        Ok(_) => Redirect::to("/admin/templates?done=save").into_response(),
+        Err(todokede_app::AppError::Refused { ja, en }) => {
+            let draft = TemplateDraft {
+                name: field("name"),
+                language: language.key().to_owned(),
+                body,
+                error: c.lang.pick(ja, en),
+            };
+            templates_view(st, c, id, None, Some(draft)).await
+        }
+        Err(e) => UiError::from(e).page(st, c),
+    }
+}
+
+pub(super) async fn create_template(
+    State(st): State<AppState>,
+    CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    save_template_form(&st, &c, &user, None, &f).await
+}
+
+pub(super) async fn update_template(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    save_template_form(&st, &c, &user, Some(id), &f).await
+}
+
+pub(super) async fn delete_template(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { c, user: admin, form: _ }: CsrfForm<HashMap<String, String>>,
+) -> Response {
+    if admin.role != Role::Admin {
+        return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが利用できます。", "Admins only.");
+    }
+    match st.store.delete_reply_template(id, Some(admin.id)).await {
+        Ok(()) => Redirect::to("/admin/templates?done=delete").into_response(),
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

@@ -1,16 +1,67 @@
-//! The analysts' queue: filters, paging, state counts and the surge alerts.
+//! The analysts' queue: filters (and each analyst's saved ones), paging, state counts, the SLA
+//! clocks (a deadline per report, overdue ones flagged, filtered and sorted first), bulk actions
+//! and the surge alerts.
 
 use super::*;
 
+/// The queue's own query keys: what a saved filter keeps and a bulk action returns to.
+const FILTER_KEYS: &[&str] =
+    &["state", "form", "kind", "cause", "mine", "answered", "unconfirmed", "overdue", "from", "until", "sort"];
+
+/// The filter part of a query, in a fixed order (empty values dropped), as a query string.
+fn filter_query(q: &[(String, String)]) -> String {
+    FILTER_KEYS
+        .iter()
+        .flat_map(|k| q.iter().filter(move |(n, v)| n == k && !v.is_empty()))
+        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// How long ago or ahead, in hours or days, in the page's language.
+fn span(d: time::Duration, l: Language) -> String {
+    // To the nearest hour (a deadline 22 h 59 min away is "23 hours").
+    let h = (d.whole_minutes().abs() + 30) / 60;
+    if h >= 48 {
+        format!("{}{}", h / 24, l.pick("日", if h / 24 == 1 { " day" } else { " days" }))
+    } else {
+        format!("{}{}", h.max(1), l.pick("時間", if h <= 1 { " hour" } else { " hours" }))
+    }
+}
+
+/// A report's SLA as the queue and the report page show it: overdue (and by how much) or the
+/// deadline; None when its state has no clock.
+pub(super) fn sla_view(
+    s: &todokede_app::settings::Settings,
+    state: ReportState,
+    since: time::OffsetDateTime,
+    now: time::OffsetDateTime,
+    l: Language,
+) -> Option<Value> {
+    let deadline = s.sla_deadline(state, since)?;
+    let overdue = deadline <= now;
+    let text = if overdue {
+        format!("{} {}", l.pick("期限超過", "Overdue by"), span(now - deadline, l))
+    } else {
+        format!("{} {}（{}{}）", l.pick("期限", "Due"), jst(deadline), l.pick("残り", "in "), span(deadline - now, l))
+    };
+    Some(context! { overdue, text, deadline => jst(deadline) })
+}
+
 pub(super) async fn queue(
     State(st): State<AppState>,
-    Analyst(c, _user): Analyst,
-    Query(q): Query<HashMap<String, String>>,
+    Analyst(c, user): Analyst,
+    Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let get = |k: &str| q.iter().find(|(n, v)| n == k && !v.is_empty()).map(|(_, v)| v.clone());
     let date = |k: &str| get(k).and_then(|d| crate::wire::parse_date("date", Some(&d)).ok().flatten());
     let page: i64 = get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let per_page = 50;
+    let settings = match todokede_app::settings::load(&st.store).await {
+        Ok(s) => s,
+        Err(e) => return UiError::from(e).page(&st, &c),
+    };
+    let now = time::OffsetDateTime::now_utc();
     let filter = ReportFilter {
         state: get("state").and_then(|s| ReportState::parse(&s).ok()),
         form: get("form").and_then(|s| ReportForm::parse(&s).ok()),
@@ -20,10 +71,13 @@ pub(super) async fn queue(
             .and_then(|d| d.next_day())
             .map(|d| d.midnight().assume_offset(time::macros::offset!(+9))),
         primary_cause: get("cause").and_then(|s| CauseCategory::parse(&s).ok()),
-        assignee: (get("mine").is_some()).then_some(_user.id),
+        assignee: (get("mine").is_some()).then_some(user.id),
         answered: get("answered").is_some(),
         unconfirmed: get("unconfirmed").is_some(),
         newest_first: get("sort").as_deref() != Some("old"),
+        overdue: get("overdue").is_some(),
+        overdue_first: get("sort").as_deref() == Some("sla"),
+        sla: settings.sla_cutoffs(now),
         limit: per_page + 1,
         offset: (page - 1) * per_page,
         after: None,
@@ -36,30 +90,140 @@ pub(super) async fn queue(
     let counts = st.store.count_by_state().await.unwrap_or_default();
     let (answered, unconfirmed) = st.store.count_flags().await.unwrap_or_default();
     let (alerts_period, alerts) = crossref_pages::dashboard_alerts(&st).await;
-    let link = |p: i64| {
-        let mut params: Vec<(String, String)> =
-            q.iter().filter(|(k, _)| k.as_str() != "page").map(|(k, v)| (k.clone(), v.clone())).collect();
-        params.push(("page".into(), p.to_string()));
-        format!(
-            "/queue?{}",
-            params.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&")
-        )
-    };
+    let current = filter_query(&q);
+    let link = |p: i64| format!("/queue?{}{}page={p}", current, if current.is_empty() { "" } else { "&" });
+    let l = c.lang;
+    let saved = st.store.saved_filters(user.id).await.unwrap_or_default();
+    let analysts: Vec<Value> = st
+        .store
+        .users()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|u| !u.disabled)
+        .map(|u| context! { id => u.id.0, email => u.email })
+        .collect();
+    // The outcome of a bulk action (post/redirect/get): how many, and which were not changed.
+    let bulk = get("bulk").and_then(|n| n.parse::<usize>().ok()).map(|n| {
+        let skipped: Vec<String> = get("skipped")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|s| s.split_once(':'))
+            .filter_map(|(tn, why)| {
+                todokede_app::bulk::BulkFailure::parse(why).map(|w| format!("{tn}（{}）", w.text(l)))
+            })
+            .collect();
+        context! { text => format!("{} {n} {}", l.pick("選んだ届出のうち", "Changed"), l.pick("件を変更しました。", "of the chosen reports.")), skipped }
+    });
+    let filter_saved = get("saved").map(|_| l.pick("絞り込み条件を保存しました。", "The filter was saved."));
     render(
         &st,
         &c,
         "queue.html",
         context! {
-            counts => counts.iter().map(|(s, n)| context! { key => s.key(), label => label(*s, c.lang), n => *n }).collect::<Vec<_>>(),
-            states => options::<ReportState>(c.lang), forms => options::<ReportForm>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
-            f => context! { state => get("state"), form => get("form"), kind => get("kind"), from => get("from"), until => get("until"), sort => get("sort"), cause => get("cause"), mine => get("mine").is_some(), answered => get("answered").is_some(), unconfirmed => get("unconfirmed").is_some() },
+            counts => counts.iter().map(|(s, n)| context! { key => s.key(), label => label(*s, l), n => *n }).collect::<Vec<_>>(),
+            states => options::<ReportState>(l), forms => options::<ReportForm>(l), kinds => options::<ReporterKind>(l), causes => options::<CauseCategory>(l),
+            f => context! { state => get("state"), form => get("form"), kind => get("kind"), from => get("from"), until => get("until"), sort => get("sort"), cause => get("cause"), mine => get("mine").is_some(), answered => get("answered").is_some(), unconfirmed => get("unconfirmed").is_some(), overdue => get("overdue").is_some() },
             reports => rows.iter().map(|r| context! {
-                tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, c.lang),
-                kind => r.reporter_kind.map(|k| label(k, c.lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, c.lang), state_key => r.state.key(),
-                answered => r.answered, confirmed => r.confirmed,
+                tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, l),
+                kind => r.reporter_kind.map(|k| label(k, l)).unwrap_or("—"), headline => r.headline, state => label(r.state, l), state_key => r.state.key(),
+                answered => r.answered, confirmed => r.confirmed, sla => sla_view(&settings, r.state, r.state_since, now, l),
             }).collect::<Vec<_>>(),
             flags => context! { answered, unconfirmed },
+            saved => saved.iter().map(|s| context! { id => s.id, name => s.name, href => format!("/queue?{}", s.query), current => s.query == current }).collect::<Vec<_>>(),
+            current, analysts, bulk, filter_saved,
             prev_page => (page > 1).then(|| link(page - 1)), next_page => more.then(|| link(page + 1)), alerts, alerts_period,
         },
     )
+}
+
+/// Save the current filter under a name (the same name again replaces it).
+pub(super) async fn save_filter(
+    State(st): State<AppState>,
+    CsrfForm { c, user, form: f }: CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let one = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let name = one("name");
+    if name.is_empty() || name.chars().count() > 60 {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "保存する名前を 1〜60 文字で入力してください。",
+            "Give the filter a name of 1 to 60 characters.",
+        );
+    }
+    // Only the queue's own keys are kept, whatever the form sent.
+    let query = filter_query(&parse_query(&one("query")));
+    match st.store.save_filter(user.id, &name, &query).await {
+        Ok(_) => {
+            Redirect::to(&format!("/queue?{query}{}saved=1", if query.is_empty() { "" } else { "&" })).into_response()
+        }
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+pub(super) async fn delete_filter(
+    State(st): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { c, user, form: _ }: CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    match st.store.delete_saved_filter(user.id, id).await {
+        Ok(()) => Redirect::to("/queue").into_response(),
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+/// The bulk form: the chosen reports (`ids`), which button (`action`: assign, state, link) and
+/// its value (`assignee`, `to`); back to the same filter with the outcome.
+pub(super) async fn bulk(
+    State(st): State<AppState>,
+    CsrfForm { c, user, form: f }: CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    use todokede_app::bulk::BulkAction;
+    let one = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let ids: Vec<String> = f.iter().filter(|(n, _)| n == "ids").map(|(_, v)| v.clone()).collect();
+    let action = match one("action").as_str() {
+        "assign" => BulkAction::Assign(one("assignee").parse::<i64>().ok().map(UserId)),
+        "state" => match ReportState::parse(&one("to")) {
+            Ok(s) => BulkAction::State(s),
+            Err(_) => return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な状態です。", "Unknown state."),
+        },
+        "link" => BulkAction::Link,
+        _ => return error_page(&st, &c, StatusCode::BAD_REQUEST, "不正な操作です。", "Unknown action."),
+    };
+    if let BulkAction::Assign(Some(u)) = action
+        && !matches!(st.store.user(u).await, Ok(Some(x)) if !x.disabled)
+    {
+        return error_page(&st, &c, StatusCode::BAD_REQUEST, "その担当者はいません。", "No such analyst.");
+    }
+    match todokede_app::bulk::apply(&st.store, &ids, action, user.id).await {
+        Ok(out) => {
+            let back = filter_query(&parse_query(&one("back")));
+            let skipped =
+                out.failed.iter().map(|(tn, why)| format!("{tn}:{}", why.key())).collect::<Vec<_>>().join(",");
+            Redirect::to(&format!(
+                "/queue?{back}{}bulk={}&skipped={}",
+                if back.is_empty() { "" } else { "&" },
+                out.done.len(),
+                urlencode(&skipped)
+            ))
+            .into_response()
+        }
+        // Nothing chosen, or one report to link: say so, as for any input to correct.
+        Err(todokede_app::AppError::Refused { ja, en }) => {
+            error_page(&st, &c, StatusCode::UNPROCESSABLE_ENTITY, &ja, &en)
+        }
+        Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+/// A query string (our own, from a hidden field) back to its pairs; anything unreadable is none.
+fn parse_query(s: &str) -> Vec<(String, String)> {
+    format!("/?{s}")
+        .parse::<axum::http::Uri>()
+        .ok()
+        .and_then(|u| Query::<Vec<(String, String)>>::try_from_uri(&u).ok())
+        .map(|Query(q)| q)
+        .unwrap_or_default()
 }

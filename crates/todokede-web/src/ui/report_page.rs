@@ -278,11 +278,31 @@ pub(super) async fn report_page(
         levels => todokede_publish::stix::Tlp::ALL.iter().map(|t| context! { key => t.key(), name => t.name() }).collect::<Vec<_>>(),
         classified => confirmed.is_some(),
     };
-    let reply_template = if r.content.language == Language::En {
-        "Thank you for your report. Could you tell us more about …?\n\nThe todokede team"
-    } else {
-        "このたびは届出をいただきありがとうございます。\n差し支えなければ、〜についてお教えいただけますでしょうか。\n\n届出窓口"
-    };
+    // Reply templates: the one picked (`?template=ID`, a GET form: no JavaScript) fills the reply
+    // field for this report and this analyst; the report's language first in the list.
+    let templates = st.store.reply_templates().await.unwrap_or_default();
+    let picked =
+        q.get("template").and_then(|t| t.parse::<i64>().ok()).and_then(|id| templates.iter().find(|t| t.id == id));
+    let reply_text = picked
+        .map(|t| {
+            todokede_app::replies::fill_template(
+                &t.body,
+                &todokede_app::replies::TemplateValues { report: &r, analyst: &_user.email, language: t.language },
+            )
+        })
+        .unwrap_or_default();
+    let mut template_options: Vec<&todokede_store::ReplyTemplate> = templates.iter().collect();
+    template_options.sort_by_key(|t| t.language != r.content.language);
+    let template_options: Vec<Value> = template_options
+        .iter()
+        .map(|t| context! { id => t.id, name => t.name, language => label(t.language, l), selected => picked.map(|p| p.id) == Some(t.id) })
+        .collect();
+    // The clocks: the SLA of the current state, and the reporter's answer waiting for an analyst.
+    let clock = st.store.report_clock(r.id).await.ok();
+    let now = time::OffsetDateTime::now_utc();
+    let settings = todokede_app::settings::load(&st.store).await.unwrap_or_default();
+    let sla = clock.and_then(|k| queue::sla_view(&settings, r.state, k.state_since, now, l));
+    let answered_at = clock.and_then(|k| k.answered_at).map(jst);
     render(
         &st,
         &c,
@@ -295,7 +315,7 @@ pub(super) async fn report_page(
                 intake_notes => r.intake_notes, timeline, mail,
                 next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
             },
-            analysis, reply_template, analysts, links, suggested, near, classification, done, sharing,
+            analysis, reply_text, template_options, analysts, links, suggested, near, classification, done, sharing, sla, answered_at,
         },
     )
 }

@@ -16,6 +16,7 @@ mod backup;
 mod cli;
 mod common;
 mod crossref;
+mod desk;
 mod e2e_browser;
 mod exchange;
 mod faults;
