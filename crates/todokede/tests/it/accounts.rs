@@ -6,11 +6,11 @@
 
 use crate::common;
 
-use common::{browser, hidden};
+use common::{browser, hidden, post};
 use reqwest::StatusCode;
 use todokede_store::Role;
 use todokede_testkit::TestDb;
-use todokede_testkit::app::{Session, TestApp};
+use todokede_testkit::app::TestApp;
 
 todokede_testkit::on_both_backends!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
@@ -18,12 +18,6 @@ todokede_testkit::on_both_backends!(
     totp_enrolment_shows_a_qr_code_and_each_recovery_code_works_once,
     the_console_lists_resets_disables_and_sets_passwords,
 );
-
-async fn post(s: &TestApp, a: &Session, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    let mut f: Vec<(&str, &str)> = vec![("csrf", a.csrf.as_str())];
-    f.extend_from_slice(form);
-    a.client.post(s.url(path)).header("origin", s.base.clone()).form(&f).send().await.unwrap()
-}
 
 async fn login(s: &TestApp, b: &reqwest::Client, email: &str, password: &str, code: &str) -> reqwest::Response {
     b.post(s.url("/login"))

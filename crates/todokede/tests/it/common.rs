@@ -168,3 +168,25 @@ pub fn hidden(html: &str, name: &str) -> String {
     let start = html.find(&needle).unwrap_or_else(|| panic!("no {name} in page")) + needle.len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
+
+/// A form post from a logged-in analyst's browser: the session's CSRF token and a same-site Origin.
+pub async fn post(
+    s: &todokede_testkit::app::TestApp,
+    a: &todokede_testkit::app::Session,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut f: Vec<(&str, &str)> = vec![("csrf", a.csrf.as_str())];
+    f.extend_from_slice(form);
+    a.client.post(s.url(path)).header("origin", s.base.clone()).form(&f).send().await.unwrap()
+}
+
+/// A page as a logged-in analyst's browser gets it.
+pub async fn get(s: &todokede_testkit::app::TestApp, a: &todokede_testkit::app::Session, path: &str) -> String {
+    a.client.get(s.url(path)).send().await.unwrap().text().await.unwrap()
+}
+
+/// The queue row of a report (its `<tr…>`, flagged overdue or not).
+pub fn row<'a>(queue: &'a str, tn: &str) -> &'a str {
+    queue.split("<tr").find(|r| r.contains(&format!(">{tn}</a>"))).unwrap_or_else(|| panic!("{tn} not in the queue"))
+}

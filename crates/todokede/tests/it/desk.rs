@@ -5,14 +5,14 @@
 //! (audited), saved filters per analyst, and the 回答あり banner on the report page. The
 //! settings' CLI (`todokede settings`) runs as the real binary: its output is the contract.
 
-use crate::common;
+use crate::common::{self, get, post, row};
 
 use common::browser;
 use reqwest::StatusCode;
 use todokede_domain::ClosedEnum as _;
 use todokede_store::{Role, Store};
 use todokede_testkit::TestDb;
-use todokede_testkit::app::{Session, TestApp};
+use todokede_testkit::app::TestApp;
 
 todokede_testkit::on_both_backends!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
@@ -22,21 +22,6 @@ todokede_testkit::on_both_backends!(
     saved_filters_are_each_analysts_own_and_keep_only_the_queues_keys,
     the_report_page_says_when_the_reporter_answered_until_an_analyst_acts,
 );
-
-async fn post(s: &TestApp, a: &Session, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    let mut f: Vec<(&str, &str)> = vec![("csrf", a.csrf.as_str())];
-    f.extend_from_slice(form);
-    a.client.post(s.url(path)).header("origin", s.base.clone()).form(&f).send().await.unwrap()
-}
-
-async fn get(s: &TestApp, a: &Session, path: &str) -> String {
-    a.client.get(s.url(path)).send().await.unwrap().text().await.unwrap()
-}
-
-/// The queue row of a report (its `<tr…>`, flagged or not).
-fn row<'a>(queue: &'a str, tn: &str) -> &'a str {
-    queue.split("<tr").find(|r| r.contains(&format!(">{tn}</a>"))).unwrap_or_else(|| panic!("{tn} not in the queue"))
-}
 
 /// The tracking numbers of the queue's rows, in order.
 fn order(queue: &str) -> Vec<String> {

@@ -5,32 +5,17 @@
 
 use crate::common;
 
-use common::{browser, hidden};
+use common::{browser, get, hidden, post, row};
 use reqwest::StatusCode;
 use todokede_store::Role;
 use todokede_testkit::TestDb;
-use todokede_testkit::app::{Session, TestApp};
+use todokede_testkit::app::TestApp;
 
 todokede_testkit::on_both_backends!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
     a_reporters_answer_flags_the_report_and_the_timeline_names_who_did_what,
     the_last_editor_of_a_version_cannot_approve_it,
 );
-
-async fn post(s: &TestApp, a: &Session, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    let mut f: Vec<(&str, &str)> = vec![("csrf", a.csrf.as_str())];
-    f.extend_from_slice(form);
-    a.client.post(s.url(path)).header("origin", s.base.clone()).form(&f).send().await.unwrap()
-}
-
-async fn get(s: &TestApp, a: &Session, path: &str) -> String {
-    a.client.get(s.url(path)).send().await.unwrap().text().await.unwrap()
-}
-
-/// The queue row of a report (its `<tr>`).
-fn row<'a>(queue: &'a str, tn: &str) -> &'a str {
-    queue.split("<tr>").find(|r| r.contains(&format!(">{tn}</a>"))).unwrap_or_else(|| panic!("{tn} not in the queue"))
-}
 
 /// Issue 15 item 9: before, a reporter's answer left 届出者回答待ち unchanged and unflagged, the
 /// queue did not say what is unconfirmed, and the timeline had no actors and no assign,
