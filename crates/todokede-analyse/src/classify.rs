@@ -368,7 +368,16 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
     let rank = |c: CauseCategory| CAUSE_PRECEDENCE.iter().position(|x| *x == c).unwrap_or(usize::MAX);
     // Precedence decides only between causes about as sure as the best one.
     let best = causes.first().map(|c| c.confidence).unwrap_or(0.0);
-    let close = |d: &Decision<CauseCategory>| !d.needs_review && d.confidence >= best - PRECEDENCE_MARGIN;
+    // …and only for a cause a concept or a rule speaks for: n-grams alone (「を使っ」 for 使い回し)
+    // must not put a cause before a surer one that the text names.
+    let named = |c: CauseCategory| {
+        score(&format!("cause.{}", c.key())).is_some_and(|p| {
+            p.because.iter().any(|(f, _)| (f.starts_with("c:") || f.starts_with("r:")) && !f.ends_with("!neg"))
+        })
+    };
+    let close = |d: &Decision<CauseCategory>| {
+        !d.needs_review && d.confidence >= best - PRECEDENCE_MARGIN && (d.confidence >= best || named(d.value))
+    };
     causes.sort_by(|a, b| {
         close(b).cmp(&close(a)).then_with(|| {
             if close(a) { rank(a.value).cmp(&rank(b.value)) } else { b.confidence.total_cmp(&a.confidence) }

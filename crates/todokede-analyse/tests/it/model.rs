@@ -130,6 +130,10 @@ fn reporters_everyday_wording_gets_its_cause() {
         ("管理画面のパスワードが推測されやすいパスワードだったため、不正にログインされた。", "weak_credentials"),
         ("サーバの OS が古いままで、外部から侵入された。", "unpatched_software"),
         ("SSH のパスワードが admin123 だった。", "weak_credentials"),
+        // One line, the cause named by a concept: n-grams of another cause (「を使っ」 of 使い回し)
+        // do not put it behind by precedence.
+        ("推測されやすいパスワードを使っていた", "weak_credentials"),
+        ("admin123", "weak_credentials"),
         ("WordPress のプラグインを半年以上更新していなかったところ、サイトが改ざんされた。", "unpatched_software"),
         (
             "NAS をポート開放してインターネットから接続できるようにしていたら、ファイルが暗号化された。",
