@@ -7,11 +7,16 @@
 //! schema up to date), and only then puts it in place of the store, removing the old store's
 //! WAL first (an old WAL beside a new file would be replayed into it). PostgreSQL is backed up
 //! with its own tools (README, "Operations").
+//!
+//! The key that seals the analysts' TOTP seeds is not in the database ([`todokede_store::seal`]):
+//! a backup writes it beside the copy as `FILE.key` (mode 0600), and a restore puts the
+//! backup's key (or, without one, keeps the store's own) beside the restored store.
 
 use crate::AppError;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use todokede_store::Store;
+use todokede_store::seal::SealKey;
 
 /// What a backup wrote.
 #[derive(Debug, Clone)]
@@ -50,10 +55,10 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> AppError {
     AppError::Invalid(format!("{what} {}: {e}", path.display()))
 }
 
-/// Open the SQLite database at `path`, check it and close it again; its report count.
-async fn checked(path: &Path) -> Result<i64, AppError> {
+/// Open the SQLite database at `path` with `key`, check it and close it again; its report count.
+async fn checked(path: &Path, key: SealKey) -> Result<i64, AppError> {
     let url = format!("sqlite://{}", path.display());
-    let store = Store::open(&url).await?;
+    let store = Store::open_with(&url, Some(key)).await?;
     let check = store.check_integrity().await;
     store.close().await?;
     let check = check?;
@@ -74,13 +79,21 @@ pub async fn backup(store: &Store, to: &Path) -> Result<Backup, AppError> {
     {
         return Err(AppError::Invalid(format!("no directory {}", dir.display())));
     }
+    let key_file = SealKey::file_beside(to);
+    if key_file.exists() {
+        return Err(AppError::Invalid(format!("{} exists; a backup never overwrites a file", key_file.display())));
+    }
+    let key = store.seal_key();
     let partial = beside(to, "partial");
     remove_all(&partial);
     let result = async {
         store.backup_into(&partial).await?;
-        let reports = checked(&partial).await?;
+        let reports = checked(&partial, key.clone().unwrap_or_else(SealKey::generate)).await?;
         for c in companions(&partial) {
             let _ = std::fs::remove_file(c);
+        }
+        if let Some(key) = &key {
+            key.write_new(&key_file).map_err(|e| io("cannot write the key", &key_file, e))?;
         }
         std::fs::rename(&partial, to).map_err(|e| io("cannot name the backup", to, e))?;
         let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
@@ -108,11 +121,21 @@ pub async fn restore(from: &Path, target: &Path, replace: bool) -> Result<Restor
     if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create", dir, e))?;
     }
+    // The backup's own key, else the store's (a restore on the same machine), else a new one
+    // (second factors sealed under a lost key then need an admin's reset).
+    let (backup_key, target_key) = (SealKey::file_beside(from), SealKey::file_beside(target));
+    let key = if backup_key.exists() {
+        Some(SealKey::from_file(&backup_key)?)
+    } else if target_key.exists() {
+        Some(SealKey::from_file(&target_key)?)
+    } else {
+        None
+    };
     let work = beside(target, "restore");
     remove_all(&work);
     let result = async {
         std::fs::copy(from, &work).map_err(|e| io("cannot copy the backup to", &work, e))?;
-        let reports = checked(&work).await?;
+        let reports = checked(&work, key.clone().unwrap_or_else(SealKey::generate)).await?;
         for c in companions(&work) {
             let _ = std::fs::remove_file(c);
         }
@@ -123,6 +146,13 @@ pub async fn restore(from: &Path, target: &Path, replace: bool) -> Result<Restor
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io("cannot remove", &c, e)),
             }
+        }
+        if backup_key.exists() {
+            let key = key.as_ref().expect("read above");
+            let new_key = beside(target, "key");
+            let _ = std::fs::remove_file(&new_key);
+            key.write_new(&new_key).map_err(|e| io("cannot write the key", &new_key, e))?;
+            std::fs::rename(&new_key, &target_key).map_err(|e| io("cannot put the key in place at", &target_key, e))?;
         }
         std::fs::rename(&work, target).map_err(|e| io("cannot put the backup in place at", target, e))?;
         Ok(Restored { reports })

@@ -11,7 +11,8 @@
 //!   TODOKEDE_BENCH_DB=sqlite:///tmp/scale.db cargo bench -p todokede-store --bench scale
 //!   TODOKEDE_BENCH_DB=postgres://postgres@127.0.0.1/scale REPORTS=200000 cargo bench -p todokede-store --bench scale
 //!
-//! (an existing store of the right size is reused: REUSE=1).
+//! (an existing store of the right size is reused: REUSE=1). With BACKUP_DIR=DIR (SQLite), then
+//! `todokede backup` and `restore` of the store into DIR, timed.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -255,4 +256,29 @@ async fn main() {
         new.push(t.elapsed());
     }
     line(&format!("correlate + cluster one new report ({joined} of 100 joined a cluster)"), new, "p95 < 20");
+
+    // `todokede backup` and `restore` of this store (SQLite; BACKUP_DIR=/somewhere with room):
+    // the same functions the commands call, in release.
+    if let (Some(dir), Some(db)) = (std::env::var_os("BACKUP_DIR"), Store::sqlite_file(&url)) {
+        let dir = std::path::PathBuf::from(dir);
+        let (copy, restored) = (dir.join("scale-backup.db"), dir.join("scale-restored.db"));
+        for f in [&copy, &restored] {
+            for suffix in ["", ".key", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", f.display()));
+            }
+        }
+        let size = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+        let b = todokede_app::backup::backup(&store, &copy).await.unwrap();
+        let t = Instant::now();
+        let r = todokede_app::backup::restore(&copy, &restored, false).await.unwrap();
+        println!(
+            "\nbackup of a {:.2} GB store ({} reports): {:.1} s, copy {:.2} GB, checked; restore (checked): {:.1} s ({} reports)",
+            size as f64 / 1e9,
+            b.reports,
+            b.took.as_secs_f64(),
+            b.bytes as f64 / 1e9,
+            t.elapsed().as_secs_f64(),
+            r.reports
+        );
+    }
 }

@@ -36,12 +36,15 @@ macro_rules! state_since {
 mod codec;
 mod error;
 mod intake_queue;
+mod limit_queue;
 mod model;
 pub mod postgres;
+pub mod seal;
 pub mod sqlite;
 
 pub use error::StoreError;
 pub use intake_queue::IntakeQueue;
+pub use limit_queue::LimitQueue;
 pub use model::*;
 
 /// The most characters of a report's texts that search indexes.
@@ -67,12 +70,22 @@ macro_rules! dispatch {
 }
 
 impl Store {
-    /// Open (creating and migrating if needed) the store at `url`.
+    /// Open (creating and migrating if needed) the store at `url`, with the TOTP key from the
+    /// environment or (SQLite) the key file beside the database ([`seal`]).
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, None).await
+    }
+
+    /// As [`Store::open`], sealing with `key` when given (`--totp-key-file`), else as there.
+    pub async fn open_with(url: &str, key: Option<seal::SealKey>) -> Result<Store, StoreError> {
+        let key = match key {
+            Some(k) => Some(k),
+            None => seal::SealKey::from_env()?,
+        };
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Store::Postgres(postgres::PgStore::open(url).await?))
+            Ok(Store::Postgres(postgres::PgStore::open(url, key).await?))
         } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-            Ok(Store::Sqlite(sqlite::SqliteStore::open(path).await?))
+            Ok(Store::Sqlite(sqlite::SqliteStore::open(path, key).await?))
         } else {
             Err(StoreError::BadUrl(url.chars().take(80).collect()))
         }
@@ -83,6 +96,22 @@ impl Store {
         let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
         let path = path.split_once('?').map(|(p, _)| p).unwrap_or(path);
         (path != ":memory:" && !path.is_empty()).then(|| std::path::PathBuf::from(path))
+    }
+
+    /// The key this store seals TOTP seeds with (a backup keeps it beside the copy).
+    pub fn seal_key(&self) -> Option<seal::SealKey> {
+        match self {
+            Store::Sqlite(s) => s.seal_key(),
+            Store::Postgres(s) => s.seal_key(),
+        }
+    }
+
+    /// Whether this store has a key to seal TOTP seeds with (PostgreSQL needs one configured).
+    pub fn can_seal(&self) -> bool {
+        match self {
+            Store::Sqlite(s) => s.can_seal(),
+            Store::Postgres(s) => s.can_seal(),
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -431,9 +460,13 @@ impl Store {
         dispatch!(self.reports_with_facet(facet, from, to, limit))
     }
 
-    /// Generated reports with their index, in one transaction (scale benchmarks only).
+    /// Generated reports with their index, in one transaction (scale benchmarks only). On
+    /// PostgreSQL a statement per table for the whole batch (`postgres_bulk.rs`).
     pub async fn bulk_load(&self, reports: &[BulkReport]) -> Result<Vec<ReportId>, StoreError> {
-        dispatch!(self.bulk_load(reports))
+        match self {
+            Store::Sqlite(s) => s.bulk_load(reports).await,
+            Store::Postgres(s) => s.bulk_load_unnest(reports).await,
+        }
     }
 
     /// How often analysts overrode the automatic analysis, per dimension.
@@ -686,6 +719,11 @@ impl Store {
         dispatch!(self.totp(id))
     }
 
+    /// Whether the user has a second factor (the seed is not opened).
+    pub async fn has_totp(&self, id: UserId) -> Result<bool, StoreError> {
+        dispatch!(self.has_totp(id))
+    }
+
     pub async fn set_totp(&self, id: UserId, secret: Option<&str>) -> Result<(), StoreError> {
         dispatch!(self.set_totp(id, secret))
     }
@@ -716,6 +754,11 @@ impl Store {
     /// Atomic across processes: N concurrent hits get N different counts.
     pub async fn limit_hit(&self, key: &str, window: time::Duration) -> Result<i64, StoreError> {
         dispatch!(self.limit_hit(key, window))
+    }
+
+    /// Several hits in one transaction (one commit); the count after each, in order.
+    pub async fn limit_hits(&self, hits: &[(String, time::Duration)]) -> Result<Vec<i64>, StoreError> {
+        dispatch!(self.limit_hits(hits))
     }
 
     /// Take back one hit on `key`, or (with `clear`) forget it.

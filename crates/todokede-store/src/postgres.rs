@@ -13,12 +13,14 @@ type Db = sqlx::Postgres;
 #[derive(Clone)]
 pub struct PgStore {
     pool: sqlx::PgPool,
+    seal: crate::seal::Sealer,
 }
 
 use PgStore as Store;
 
 impl PgStore {
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
+    /// `key` seals the TOTP seeds; without one, a second factor cannot be turned on.
+    pub async fn open(url: &str, key: Option<crate::seal::SealKey>) -> Result<Self, StoreError> {
         // Optional filters are written `($n IS NULL OR …)`: only a plan made for the actual
         // values folds them away and uses the right index (a generic plan of a search scanned
         // the reports table: 0.4 ms became 90 ms).
@@ -30,7 +32,15 @@ impl PgStore {
             PgPoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?;
         // sqlx takes an advisory lock, so several processes starting together migrate once.
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
+        if key.is_none() {
+            tracing::warn!(
+                "no TOTP key configured ({} or --totp-key-file): analysts cannot turn a second factor on",
+                crate::seal::KEY_ENV
+            );
+        }
+        let store = PgStore { pool, seal: crate::seal::Sealer::new(key) };
+        store.seal_clear_totp().await?;
+        Ok(store)
     }
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, StoreError> {
@@ -50,6 +60,14 @@ impl PgStore {
         Err(StoreError::Unsupported(
             "todokede backup copies SQLite stores; back PostgreSQL up with pg_dump -Fc (README, Operations)".into(),
         ))
+    }
+
+    pub(crate) fn seal_key(&self) -> Option<crate::seal::SealKey> {
+        self.seal.key()
+    }
+
+    pub(crate) fn can_seal(&self) -> bool {
+        self.seal.has_key()
     }
 
     pub(crate) async fn close(&self) -> Result<(), StoreError> {
@@ -126,6 +144,8 @@ mod dialect {
 // area sees only `Db`, `Store`, `dialect` and the shared `rows` (its imports say so).
 #[path = "sql/accounts.rs"]
 mod accounts;
+#[path = "postgres_bulk.rs"]
+mod bulk;
 #[path = "sql/classification.rs"]
 mod classification;
 #[path = "sql/crossref.rs"]

@@ -13,6 +13,7 @@ type Db = sqlx::Sqlite;
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: sqlx::SqlitePool,
+    seal: crate::seal::Sealer,
 }
 
 /// Alias so the shared queries can say `Store`.
@@ -20,8 +21,10 @@ use SqliteStore as Store;
 
 impl SqliteStore {
     /// `path` may end in `?busy_timeout_ms=N`: how long a writer waits for another process's
-    /// lock before the store reports itself unavailable (default 10 s).
-    pub async fn open(path_and_query: &str) -> Result<Self, StoreError> {
+    /// lock before the store reports itself unavailable (default 10 s). `key` seals the TOTP
+    /// seeds; without one, the key file `PATH.key` beside the database (made on first use;
+    /// a new key for `:memory:`).
+    pub async fn open(path_and_query: &str, key: Option<crate::seal::SealKey>) -> Result<Self, StoreError> {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let mut busy_timeout = Duration::from_secs(10);
         for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
@@ -48,8 +51,16 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        let store = SqliteStore { pool };
+        let key = match key {
+            Some(k) => k,
+            None if path == ":memory:" => crate::seal::SealKey::generate(),
+            None => {
+                crate::seal::SealKey::load_or_create(&crate::seal::SealKey::file_beside(std::path::Path::new(path)))?
+            }
+        };
+        let store = SqliteStore { pool, seal: crate::seal::Sealer::new(Some(key)) };
         store.assert_durable().await?;
+        store.seal_clear_totp().await?;
         Ok(store)
     }
 
@@ -85,6 +96,14 @@ impl SqliteStore {
         let path = path.to_str().ok_or_else(|| StoreError::Unavailable("the backup path is not UTF-8".into()))?;
         sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
         Ok(())
+    }
+
+    pub(crate) fn seal_key(&self) -> Option<crate::seal::SealKey> {
+        self.seal.key()
+    }
+
+    pub(crate) fn can_seal(&self) -> bool {
+        self.seal.has_key()
     }
 
     pub(crate) async fn close(&self) -> Result<(), StoreError> {

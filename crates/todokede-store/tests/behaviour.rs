@@ -55,7 +55,9 @@ todokede_testkit::on_both_backends!(
 );
 
 async fn run(db: TestDb, behaviour: todokede_testkit::Behaviour<Store>) {
-    let store = Store::open(&db.url).await.unwrap_or_else(|e| panic!("{}: {e}", db.backend));
+    let key = (db.backend == "postgres")
+        .then(|| todokede_store::seal::SealKey::from_hex(todokede_testkit::TEST_TOTP_KEY_HEX).unwrap());
+    let store = Store::open_with(&db.url, key).await.unwrap_or_else(|e| panic!("{}: {e}", db.backend));
     assert_eq!(store.backend_name(), db.backend, "the test runs on the backend it is named after");
     behaviour(&store).await;
     drop(store);
@@ -588,8 +590,16 @@ async fn sessions_live_until_they_expire_or_are_deleted(store: &Store) {
 async fn a_totp_step_is_accepted_once_and_never_an_earlier_one(store: &Store) {
     let u = new_analyst(store, "analyst@ipa.example").await;
     assert_eq!(store.totp(u).await.unwrap(), (None, 0));
+    assert!(!store.has_totp(u).await.unwrap());
+    assert!(store.can_seal() && store.seal_key().is_some(), "the test stores have a key");
     store.set_totp(u, Some("JBSWY3DPEHPK3PXP")).await.unwrap();
+    assert!(store.has_totp(u).await.unwrap());
     assert_eq!(store.totp(u).await.unwrap(), (Some("JBSWY3DPEHPK3PXP".into()), 0));
+    // Sealed at rest: what the database holds is not the seed, and opens only with the key.
+    let sealed = todokede_store::seal::Sealer::new(store.seal_key());
+    let other = todokede_store::seal::Sealer::new(Some(todokede_store::seal::SealKey::generate()));
+    let probe = sealed.seal("JBSWY3DPEHPK3PXP", &format!("totp:user:{}", u.0)).unwrap();
+    assert!(other.open(&probe, &format!("totp:user:{}", u.0)).is_err());
     assert!(store.use_totp_step(u, 1000).await.unwrap());
     assert!(!store.use_totp_step(u, 1000).await.unwrap(), "a replayed code is refused");
     assert!(!store.use_totp_step(u, 999).await.unwrap(), "so is an earlier one");
@@ -1436,6 +1446,11 @@ async fn concurrent_limit_hits_are_each_counted_and_ended_windows_evicted(store:
     store.limit_undo("login:a@x|10.0.0.1", false).await.unwrap();
     assert_eq!(store.limit_count("login:a@x|10.0.0.1").await.unwrap(), 23);
     assert_eq!(store.limit_count("never-hit").await.unwrap(), 0);
+    // A batch of hits in one transaction: each counted, in the order given.
+    let batch = [("b", Duration::minutes(1)), ("a", Duration::minutes(1)), ("b", Duration::minutes(1))];
+    let batch: Vec<(String, Duration)> = batch.iter().map(|(k, w)| (format!("batch:{k}"), *w)).collect();
+    assert_eq!(store.limit_hits(&batch).await.unwrap(), [1, 1, 2]);
+    assert_eq!(store.limit_hits(&[]).await.unwrap(), Vec::<i64>::new());
 
     // A window that ended starts again at 1, and the sweep deletes it.
     assert_eq!(store.limit_hit("short", Duration::milliseconds(300)).await.unwrap(), 1);

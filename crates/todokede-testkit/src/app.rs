@@ -47,6 +47,15 @@ pub fn mail_config(public_url: &str) -> todokede_mail::MailConfig {
     }
 }
 
+/// Open the store at a test database's URL, with the test TOTP key on PostgreSQL
+/// ([`crate::TEST_TOTP_KEY_HEX`]; SQLite uses the key file beside the database).
+pub async fn open_store(url: &str) -> Store {
+    let key = url
+        .starts_with("postgres")
+        .then(|| todokede_store::seal::SealKey::from_hex(crate::TEST_TOTP_KEY_HEX).expect("the test key"));
+    Store::open_with(url, key).await.unwrap_or_else(|e| panic!("open the store at {url}: {e}"))
+}
+
 impl TestApp {
     /// `serve` with its default flags on `db`.
     pub async fn start(db: &TestDb) -> TestApp {
@@ -62,7 +71,7 @@ impl TestApp {
     /// As [`TestApp::start_with`], on a database URL (a test database's with options added,
     /// say SQLite's `?busy_timeout_ms=`).
     pub async fn start_url(url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
-        let store = Store::open(url).await.unwrap_or_else(|e| panic!("open the store at {url}: {e}"));
+        let store = open_store(url).await;
         let mut cfg = ServeConfig::new(mail_config("http://127.0.0.1:8080"));
         configure(&mut cfg);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");

@@ -15,6 +15,17 @@ pub mod requires;
 
 pub const POSTGRES_ENV: &str = "TODOKEDE_TEST_POSTGRES_URL";
 
+/// The TOTP sealing key of test databases on PostgreSQL, which has no key file of its own
+/// (a deployment configures `TODOKEDE_TOTP_KEY` or `--totp-key-file`); SQLite test databases
+/// use their generated `DB.key`. [`totp_key_env`] gives it to a spawned `todokede`.
+pub const TEST_TOTP_KEY_HEX: &str = "7d0c5e1f3a9b2846c1d07e5f9a3b6c2d8e4f1a0b7c3d5e9f2a6b8c0d4e1f3a57";
+
+/// The environment a spawned `todokede` on `url` needs for the TOTP key: on PostgreSQL the
+/// test key, on SQLite nothing (the key file beside the database).
+pub fn totp_key_env(url: &str) -> Vec<(&'static str, &'static str)> {
+    if url.starts_with("postgres") { vec![("TODOKEDE_TOTP_KEY", TEST_TOTP_KEY_HEX)] } else { vec![] }
+}
+
 pub struct TestDb {
     pub url: String,
     pub backend: &'static str,

@@ -18,9 +18,37 @@ pub fn routes(state: AppState) -> Router {
         .route("/api/v1/reports", post(submit_report))
         .route("/api/v1/reports/{tracking_number}", get(reporter_view))
         .route("/api/v1/reports/{tracking_number}/follow-ups", post(add_follow_up))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), request_limit))
         .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .with_state(state)
+}
+
+/// The reporter API's request limit per client address (`serve --api-limit`, 300 in 10
+/// minutes by default, shared by all processes): one program cannot flood intake or the
+/// reporters' views for everyone. Counted before anything else of the request is read.
+async fn request_limit(
+    State(st): State<AppState>,
+    client: crate::client::ClientAddr,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if todokede_app::accounts::api_throttled(&st.limiter, &client.0, st.limits.api_requests).await {
+        let window = todokede_app::accounts::API_WINDOW.whole_seconds();
+        let mut res = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "more than {} requests from this address in {} minutes; retry later",
+                st.limits.api_requests,
+                window / 60
+            ),
+        )
+        .into_response();
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(window));
+        return res;
+    }
+    next.run(req).await
 }
 
 /// A request body: the JSON part and the uploaded files.
@@ -178,8 +206,14 @@ fn bearer(headers: &HeaderMap) -> Option<ReporterSecret> {
 }
 
 /// The report a request's tracking number and bearer secret designate — or 404 for any
-/// mismatch, so numbers cannot be probed.
-async fn authorised_report(st: &AppState, tracking_number: &str, headers: &HeaderMap) -> Result<Report, ApiError> {
+/// mismatch, so numbers cannot be probed. Wrong secrets are limited per client address as on
+/// the reporters' links (20 in 15 minutes, then 429 even for a right one, from that address).
+async fn authorised_report(
+    st: &AppState,
+    client: &crate::client::ClientAddr,
+    tracking_number: &str,
+    headers: &HeaderMap,
+) -> Result<Report, ApiError> {
     let secret = bearer(headers).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -187,26 +221,40 @@ async fn authorised_report(st: &AppState, tracking_number: &str, headers: &Heade
             "send the report's secret as `Authorization: Bearer <secret>`",
         )
     })?;
-    let tn = TrackingNumber::parse(tracking_number).map_err(|_| ApiError::not_found())?;
-    st.store.report_for_reporter(&tn, &secret).await?.ok_or_else(ApiError::not_found)
+    if !todokede_app::accounts::reporter_attempt(&st.store, &client.0).await {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many wrong secrets from this address; retry in 15 minutes",
+        ));
+    }
+    let found = match TrackingNumber::parse(tracking_number) {
+        Ok(tn) => st.store.report_for_reporter(&tn, &secret).await?,
+        Err(_) => None,
+    };
+    let report = found.ok_or_else(ApiError::not_found)?;
+    todokede_app::accounts::reporter_succeeded(&st.store, &client.0).await;
+    Ok(report)
 }
 
 async fn reporter_view(
     State(st): State<AppState>,
+    client: crate::client::ClientAddr,
     Path(tn): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<ReporterReportView>, ApiError> {
-    let report = authorised_report(&st, &tn, &headers).await?;
+    let report = authorised_report(&st, &client, &tn, &headers).await?;
     Ok(Json(ReporterReportView::of(&report)))
 }
 
 async fn add_follow_up(
     State(st): State<AppState>,
+    client: crate::client::ClientAddr,
     Path(tn): Path<String>,
     req: Request,
 ) -> Result<StatusCode, ApiError> {
     refuse_cross_site(req.headers())?;
-    let report = authorised_report(&st, &tn, req.headers()).await?;
+    let report = authorised_report(&st, &client, &tn, req.headers()).await?;
     let upload = read_upload(req, st.limits, "body").await?;
     let payload: FollowUpPayload = parse_json(&upload.json)?;
     let body = todokede_domain::submission::text_field(

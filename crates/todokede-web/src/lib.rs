@@ -16,7 +16,7 @@ pub mod wire;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
-use todokede_store::{IntakeQueue, Store};
+use todokede_store::{IntakeQueue, LimitQueue, Store};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Size limits of intake. Defaults suit logs and screenshots; a deployment may raise them.
@@ -29,6 +29,9 @@ pub struct Limits {
     pub max_attachments: usize,
     /// A request body that sends nothing for this long fails.
     pub body_timeout: std::time::Duration,
+    /// Requests to the reporter API (`/api/v1/reports…`) per client address in 10 minutes,
+    /// counted in the database (all processes together); 0: no limit (`serve --api-limit`).
+    pub api_requests: u32,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             max_attachment_bytes: 25 * 1024 * 1024,
             max_attachments: 20,
             body_timeout: std::time::Duration::from_secs(30),
+            api_requests: todokede_app::accounts::API_PER_ADDRESS,
         }
     }
 }
@@ -47,6 +51,8 @@ impl Default for Limits {
 pub struct AppState {
     pub store: Store,
     pub intake: IntakeQueue,
+    /// Rate-limit hits of the API, group-committed.
+    pub limiter: LimitQueue,
     pub limits: Limits,
     pub mail: todokede_mail::MailConfig,
     pub templates: std::sync::Arc<minijinja::Environment<'static>>,
@@ -72,6 +78,7 @@ impl AppState {
     pub fn new(store: Store, limits: Limits, mail: todokede_mail::MailConfig) -> Self {
         AppState {
             intake: IntakeQueue::start(store.clone()),
+            limiter: LimitQueue::start(store.clone()),
             store,
             limits,
             secure_cookies: mail.public_url.starts_with("https://"),

@@ -172,19 +172,22 @@ fn reporter_document() -> Value {
                     "413": err_resp("Body or attachment too large"),
                     "415": err_resp("`unsupported_media_type`: the body is neither `application/json` nor `multipart/form-data`"),
                     "422": err_resp("A field is invalid (see `error.field`), or the Idempotency-Key was used for another body"),
+                    "429": err_resp("`rate_limited`: more requests from this address than the limit (300 in 10 minutes by default); see Retry-After"),
                     "503": err_resp("Store unavailable; nothing was stored. Retry with the same Idempotency-Key.")}}},
             "/api/v1/reports/{tracking_number}": {"get": {
                 "summary": "The reporter's view of their own report",
                 "security": [{"reporterSecret": []}],
                 "parameters": [{"name": "tracking_number", "in": "path", "required": true, "schema": text}],
                 "responses": {"200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReporterReport"}}}},
-                              "401": err_resp("No secret"), "404": err_resp("Unknown number or wrong secret (indistinguishable)")}}},
+                              "401": err_resp("No secret"), "404": err_resp("Unknown number or wrong secret (indistinguishable)"),
+                              "429": err_resp("`rate_limited`, or `too_many_attempts`: 20 wrong secrets from this address in 15 minutes")}}},
             "/api/v1/reports/{tracking_number}/follow-ups": {"post": {
                 "summary": "Add a follow-up (続報), JSON `{\"body\": …}` or multipart with a `body` part and attachments",
                 "security": [{"reporterSecret": []}],
                 "parameters": [{"name": "tracking_number", "in": "path", "required": true, "schema": text}],
                 "responses": {"201": {"description": "Stored"}, "403": err_resp("`cross_site`: sent by a web page of another site"),
                               "404": err_resp("Unknown number or wrong secret"),
+                              "429": err_resp("`rate_limited`, or `too_many_attempts`: 20 wrong secrets from this address in 15 minutes"),
                               "415": err_resp("`unsupported_media_type`: neither JSON nor multipart")}}}
         },
         "components": {

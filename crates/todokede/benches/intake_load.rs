@@ -25,7 +25,7 @@ fn pct(v: &[f64], p: f64) -> f64 {
 
 async fn run(label: &str, db: &str, env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_todokede"))
-        .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
+        .args(["--db", db, "serve", "--listen", "127.0.0.1:0", "--api-limit", "0"])
         .envs(env.iter().copied())
         .env("TODOKEDE_LOG", "error")
         .stdout(Stdio::piped())

@@ -21,6 +21,11 @@ pub struct Cli {
     /// line: timestamp, level, target, message and the fields), for a log collector.
     #[arg(long, global = true, value_enum, default_value = "text", env = "TODOKEDE_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// A file holding the key (64 hex digits, `openssl rand -hex 32`) that seals analysts' TOTP
+    /// seeds in the database; every process needs the same one. Or TODOKEDE_TOTP_KEY (the key
+    /// itself). SQLite without either: DB.key beside the database, made on first use.
+    #[arg(long, global = true, env = "TODOKEDE_TOTP_KEY_FILE", value_name = "FILE")]
+    pub totp_key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -43,6 +48,10 @@ pub enum Command {
         /// Largest single attachment accepted, in MiB.
         #[arg(long, default_value_t = 25)]
         max_attachment_mib: usize,
+        /// Requests to the reporter API (/api/v1/reports…) per client address in 10 minutes,
+        /// counted by all processes on the database together; more get 429. 0: no limit.
+        #[arg(long, default_value_t = todokede_app::accounts::API_PER_ADDRESS)]
+        api_limit: u32,
         #[command(flatten)]
         outbox: OutboxArgs,
         /// A reverse proxy (address or CIDR block, repeatable) whose X-Forwarded-For names the

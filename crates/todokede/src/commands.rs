@@ -29,11 +29,14 @@ fn mail_config(a: &MailArgs) -> anyhow::Result<MailConfig> {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let key = cli.totp_key_file.as_deref().map(todokede_store::seal::SealKey::from_file).transpose()?;
+    let _ = TOTP_KEY.set(key);
     match cli.command {
         Command::Serve {
             listen,
             max_body_mib,
             max_attachment_mib,
+            api_limit,
             smtp,
             mail,
             outbox,
@@ -55,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     max_body_bytes: max_body_mib << 20,
                     max_attachment_bytes: max_attachment_mib << 20,
                     body_timeout: http.body_timeout,
+                    api_requests: api_limit,
                     ..Limits::default()
                 },
                 mail,
@@ -407,8 +411,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Open the store, creating an SQLite file that does not exist yet: for the commands that
 /// start a system or bring reports into it (`serve`, `mailgate`, `import`, `user add`).
+/// `--totp-key-file`, read once at the start of [`run`].
+static TOTP_KEY: std::sync::OnceLock<Option<todokede_store::seal::SealKey>> = std::sync::OnceLock::new();
+
 async fn open(url: &str) -> anyhow::Result<Store> {
-    Store::open(url).await.with_context(|| format!("cannot open the store at {}", redact(url)))
+    let key = TOTP_KEY.get().cloned().flatten();
+    Store::open_with(url, key).await.with_context(|| format!("cannot open the store at {}", redact(url)))
 }
 
 /// Open an existing store: every other command reads or changes what is there, so a mistyped
@@ -449,6 +457,14 @@ async fn serve(store: Store, listen: std::net::SocketAddr, cfg: ServeConfig) -> 
     tracing::info!(%addr, "todokede serving");
     todokede_web::serve::run(store, listener, cfg, async move {
         tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+        // A second signal while draining: the operator insists — exit at once (128 + the
+        // signal, as a shell reports it). What was committed is kept; an upload not yet
+        // stored was never acknowledged.
+        tokio::spawn(async move {
+            let code = tokio::select! { _ = int.recv() => 130, _ = term.recv() => 143 };
+            tracing::warn!(code, "second signal while draining: exiting at once");
+            std::process::exit(code);
+        });
     })
     .await?;
     Ok(())
@@ -560,7 +576,7 @@ async fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()>
             let now = time::OffsetDateTime::now_utc();
             let mut rows = vec![["EMAIL".to_owned(), "ROLE".into(), "STATE".into(), "PASSWORD".into(), "TOTP".into()]];
             for u in store.users().await? {
-                let totp = store.totp(u.id).await?.0.is_some();
+                let totp = store.has_totp(u.id).await?;
                 rows.push([
                     u.email.clone(),
                     u.role.key().to_owned(),
@@ -615,7 +631,7 @@ async fn mailgate(db: &str, mail: &MailArgs, max_message_mib: usize) -> ExitCode
     if std::env::var("TODOKEDE_FAULT_INJECT").as_deref() == Ok("panic") {
         panic!("injected fault");
     }
-    let store = match Store::open(db).await {
+    let store = match Store::open_with(db, TOTP_KEY.get().cloned().flatten()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: store unavailable ({e}); exit 75 so the MTA retries");

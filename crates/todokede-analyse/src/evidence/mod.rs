@@ -60,39 +60,67 @@ pub struct Finding {
     pub proof: Vec<ProofLine>,
 }
 
+/// The longest line kept: the rest of a longer line is skipped (counted in
+/// [`LineReader::cut`]). A 1 MB gzip can hold a single 1 GiB line; read whole it took 1 GB.
+pub(crate) const MAX_LINE_BYTES: usize = 64 << 10;
+
 /// Reads a log a line at a time into one reused buffer (memory stays bounded whatever the
-/// file size), numbering lines from 1. An I/O error ends the reading and is kept in `error`.
+/// file size and however long its lines: at most [`MAX_LINE_BYTES`] of a line are kept),
+/// numbering lines from 1. An I/O error ends the reading and is kept in `error`.
 pub(crate) struct LineReader<R> {
     input: R,
     buf: Vec<u8>,
     /// Lines read so far.
     pub(crate) count: u64,
+    /// Lines longer than [`MAX_LINE_BYTES`], cut there.
+    pub(crate) cut: u64,
     pub(crate) error: Option<String>,
 }
 
 impl<R: std::io::BufRead> LineReader<R> {
     pub(crate) fn new(input: R) -> Self {
-        LineReader { input, buf: Vec::new(), count: 0, error: None }
+        LineReader { input, buf: Vec::new(), count: 0, cut: 0, error: None }
     }
 
     /// The next line without its line ending, with its number.
     pub(crate) fn next_line(&mut self) -> Option<(u64, &[u8])> {
         self.buf.clear();
-        match self.input.read_until(b'\n', &mut self.buf) {
-            Ok(0) => None,
-            Ok(_) => {
-                self.count += 1;
-                let mut end = self.buf.len();
-                while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
-                    end -= 1;
+        let (mut any, mut cut) = (false, false);
+        loop {
+            let chunk = match self.input.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.error = Some(e.to_string());
+                    return None;
                 }
-                Some((self.count, &self.buf[..end]))
+            };
+            if chunk.is_empty() {
+                break;
             }
-            Err(e) => {
-                self.error = Some(e.to_string());
-                None
+            any = true;
+            let (take, ended) = match chunk.iter().position(|b| *b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            let room = MAX_LINE_BYTES.saturating_sub(self.buf.len());
+            self.buf.extend_from_slice(&chunk[..take.min(room)]);
+            cut |= take > room;
+            self.input.consume(take);
+            if ended {
+                break;
             }
         }
+        if !any {
+            return None;
+        }
+        self.count += 1;
+        self.cut += u64::from(cut);
+        let mut end = self.buf.len();
+        while end > 0 && matches!(self.buf[end - 1], b'\n' | b'\r') {
+            end -= 1;
+        }
+        Some((self.count, &self.buf[..end]))
     }
 }
 
@@ -211,6 +239,42 @@ pub(crate) fn implications(
 #[cfg(test)]
 mod tests {
     use crate::record::{EvidenceFile, EvidenceKind};
+
+    /// A log of `n` bytes of one line, then a second line, made as it is read.
+    struct LongLine(u64);
+    impl std::io::Read for LongLine {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let tail = b"\nDec 10 06:55:46 web sshd[1]: Failed password for root from 45.33.32.156 port 1 ssh2\n";
+            if self.0 == 0 {
+                return Ok(0);
+            }
+            if self.0 <= tail.len() as u64 {
+                let start = tail.len() - self.0 as usize;
+                let n = out.len().min(self.0 as usize);
+                out[..n].copy_from_slice(&tail[start..start + n]);
+                self.0 -= n as u64;
+                return Ok(n);
+            }
+            let n = out.len().min((self.0 - tail.len() as u64) as usize);
+            out[..n].fill(b'a');
+            self.0 -= n as u64;
+            Ok(n)
+        }
+    }
+
+    /// Issue 17, finding 9: a line is kept up to 64 KiB, whatever its length (the old reader
+    /// held a whole 1 GiB line in memory).
+    #[test]
+    fn a_very_long_line_is_cut_and_memory_stays_bounded() {
+        let mut r = super::LineReader::new(std::io::BufReader::new(LongLine(64 << 20)));
+        let (n, first) = r.next_line().unwrap();
+        assert_eq!((n, first.len()), (1, super::MAX_LINE_BYTES));
+        let (n, second) = r.next_line().unwrap();
+        assert!(n == 2 && second.starts_with(b"Dec 10"), "the next line is read as usual");
+        assert!(r.next_line().is_none());
+        assert_eq!(r.cut, 1);
+        assert!(r.buf.capacity() <= 2 * super::MAX_LINE_BYTES, "{} bytes held", r.buf.capacity());
+    }
 
     #[test]
     fn log_findings_join_the_text_analysis() {

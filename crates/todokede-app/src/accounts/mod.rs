@@ -19,6 +19,10 @@ use todokede_store::{Store, User};
 const LOGIN_WINDOW: time::Duration = time::Duration::minutes(15);
 const REPORTER_WINDOW: time::Duration = time::Duration::minutes(15);
 const SUBMIT_WINDOW: time::Duration = time::Duration::minutes(10);
+/// The window of the reporter API's request limit (`serve --api-limit`).
+pub const API_WINDOW: time::Duration = time::Duration::minutes(10);
+/// Requests to the reporter API per address in [`API_WINDOW`] by default.
+pub const API_PER_ADDRESS: u32 = 300;
 /// Failed logins per (account, address) in the window before that pair is locked.
 pub const LOGIN_PER_ACCOUNT_AND_ADDRESS: i64 = 5;
 /// Failed logins per address, whatever the account (password spraying), in the window.
@@ -82,6 +86,17 @@ mod tests {
 /// database fault does not refuse the report (intake itself then answers "try again").
 pub async fn submission_throttled(store: &Store, client: &str) -> bool {
     store.limit_hit(&format!("submit:{client}"), SUBMIT_WINDOW).await.map(|n| n > SUBMIT_PER_ADDRESS).unwrap_or(false)
+}
+
+/// The reporter API (`/api/v1/reports…`): more than `limit` requests from `client` in 10
+/// minutes are refused (`limit` 0: no limit). Counts this one, batched with other requests'
+/// hits ([`todokede_store::LimitQueue`]). A database fault does not refuse the request (the
+/// request itself then answers "try again").
+pub async fn api_throttled(limiter: &todokede_store::LimitQueue, client: &str, limit: u32) -> bool {
+    if limit == 0 {
+        return false;
+    }
+    limiter.hit(format!("api:{client}"), API_WINDOW).await.map(|n| n > i64::from(limit)).unwrap_or(false)
 }
 
 /// Reporter secrets: an attempt from `client`, counted before the secret is checked; false

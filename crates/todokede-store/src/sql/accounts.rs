@@ -86,18 +86,31 @@ impl Store {
         Ok(())
     }
 
+    /// The user's TOTP seed (opened: it is sealed at rest, [`crate::seal`]) and last used step.
     pub(crate) async fn totp(&self, id: UserId) -> Result<(Option<String>, i64), StoreError> {
         let r = sqlx::query("SELECT totp_secret, totp_last_step FROM users WHERE id = $1")
             .bind(id.0)
             .fetch_one(&self.pool)
             .await?;
-        Ok((r.try_get(0)?, r.try_get(1)?))
+        let stored: Option<String> = r.try_get(0)?;
+        let secret = stored.map(|s| self.seal.open(&s, &totp_use(id))).transpose()?;
+        Ok((secret, r.try_get(1)?))
+    }
+
+    /// Whether the user has a second factor (without opening the seed).
+    pub(crate) async fn has_totp(&self, id: UserId) -> Result<bool, StoreError> {
+        let r = sqlx::query("SELECT totp_secret IS NOT NULL FROM users WHERE id = $1")
+            .bind(id.0)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get(0)?)
     }
 
     pub(crate) async fn set_totp(&self, id: UserId, secret: Option<&str>) -> Result<(), StoreError> {
+        let sealed = secret.map(|s| self.seal.seal(s, &totp_use(id))).transpose()?;
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET totp_secret = $1, totp_last_step = 0 WHERE id = $2")
-            .bind(secret)
+            .bind(sealed)
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
@@ -105,6 +118,38 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Seal the TOTP seeds stored in clear (before sealing existed), when the store has a key.
+    /// Each row only if it still holds the clear value, so processes starting together agree.
+    pub(crate) async fn seal_clear_totp(&self) -> Result<u64, StoreError> {
+        if !self.seal.has_key() {
+            return Ok(0);
+        }
+        let rows = sqlx::query("SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut sealed = 0;
+        for r in rows {
+            let (id, clear): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
+            if crate::seal::Sealer::is_sealed(&clear) {
+                continue;
+            }
+            let value = self.seal.seal(&clear, &totp_use(UserId(id)))?;
+            let mut tx = self.begin_write().await?;
+            sealed += sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_secret = $3")
+                .bind(value)
+                .bind(id)
+                .bind(&clear)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+        }
+        if sealed > 0 {
+            tracing::info!(sealed, "TOTP seeds stored in clear are now sealed");
+        }
+        Ok(sealed)
     }
 
     /// Record a used TOTP time step; false if it (or a later one) was used already: codes are single-use.
@@ -331,4 +376,9 @@ impl Store {
             .await?;
         rows.iter().map(audit_from_row).collect()
     }
+}
+
+/// What a user's sealed TOTP seed is bound to: its use and its row.
+fn totp_use(id: UserId) -> String {
+    format!("totp:user:{}", id.0)
 }

@@ -12,23 +12,36 @@ impl Store {
     /// Count one hit on `key` in a window of `window` (a new window when the old one ended);
     /// the count after this hit, in one statement, so concurrent hits are each counted.
     pub(crate) async fn limit_hit(&self, key: &str, window: time::Duration) -> Result<i64, StoreError> {
+        Ok(self.limit_hits(&[(key.to_owned(), window)]).await?[0])
+    }
+
+    /// Several hits in one transaction (one commit for a batch: `LimitQueue`); the count
+    /// after each hit, in the order given. Keys are written in sorted order, so two
+    /// processes' batches on PostgreSQL cannot deadlock on each other's rows.
+    pub(crate) async fn limit_hits(&self, hits: &[(String, time::Duration)]) -> Result<Vec<i64>, StoreError> {
         let now = OffsetDateTime::now_utc();
+        let mut order: Vec<usize> = (0..hits.len()).collect();
+        order.sort_by(|a, b| hits[*a].0.cmp(&hits[*b].0));
+        let mut counts = vec![0; hits.len()];
         let mut tx = self.begin_write().await?;
-        let hits: i64 = sqlx::query(
-            "INSERT INTO rate_limits (key, hits, expires_at) VALUES ($1, 1, $2)
-             ON CONFLICT (key) DO UPDATE SET
-               hits = CASE WHEN rate_limits.expires_at <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
-               expires_at = CASE WHEN rate_limits.expires_at <= $3 THEN excluded.expires_at ELSE rate_limits.expires_at END
-             RETURNING hits",
-        )
-        .bind(key)
-        .bind(ts(now + window))
-        .bind(ts(now))
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+        for i in order {
+            let (key, window) = &hits[i];
+            counts[i] = sqlx::query(
+                "INSERT INTO rate_limits (key, hits, expires_at) VALUES ($1, 1, $2)
+                 ON CONFLICT (key) DO UPDATE SET
+                   hits = CASE WHEN rate_limits.expires_at <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
+                   expires_at = CASE WHEN rate_limits.expires_at <= $3 THEN excluded.expires_at ELSE rate_limits.expires_at END
+                 RETURNING hits",
+            )
+            .bind(key)
+            .bind(ts(now + *window))
+            .bind(ts(now))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        }
         tx.commit().await?;
-        Ok(hits)
+        Ok(counts)
     }
 
     /// Take back one hit (an attempt that turned out fine), or forget the key (`clear`).

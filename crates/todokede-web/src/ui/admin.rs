@@ -101,7 +101,7 @@ pub(super) async fn users_view(st: &AppState, c: &Ctx, handed: Option<Handed>) -
     let now = time::OffsetDateTime::now_utc();
     let mut rows = Vec::with_capacity(users.len());
     for u in &users {
-        let totp = st.store.totp(u.id).await.map(|(s, _)| s.is_some()).unwrap_or(false);
+        let totp = st.store.has_totp(u.id).await.unwrap_or(false);
         let password = match password_state(u, now) {
             PasswordState::Own => c.lang.pick("設定済み", "set").to_owned(),
             PasswordState::OneTime(t) => {

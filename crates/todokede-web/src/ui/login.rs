@@ -153,7 +153,7 @@ async fn account_view(
     done: Option<&str>,
     created: Option<&todokede_app::tokens::Created>,
 ) -> Response {
-    let on = st.store.totp(user.id).await.map(|(s, _)| s.is_some()).unwrap_or(false);
+    let on = st.store.has_totp(user.id).await.unwrap_or(false);
     let left = st.store.recovery_codes_left(user.id).await.unwrap_or(0);
     let secret = accounts::totp::new_secret();
     let uri = accounts::totp::uri(&secret, &user.email);
@@ -293,6 +293,15 @@ pub(super) async fn account_totp(
             StatusCode::UNPROCESSABLE_ENTITY,
             "確認コードが正しくありません。",
             "The code is not right.",
+        );
+    }
+    if !st.store.can_seal() {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "二要素認証の鍵が設定されていません（TODOKEDE_TOTP_KEY または --totp-key-file）。管理者に連絡してください。",
+            "No TOTP key is configured (TODOKEDE_TOTP_KEY or --totp-key-file): ask the administrator.",
         );
     }
     if let Err(e) = st.store.set_totp(user.id, Some(secret)).await {

@@ -17,6 +17,7 @@ todokede_testkit::on_both_backends!(
     a_one_time_password_expires_and_must_be_changed_before_anything_else,
     totp_enrolment_shows_a_qr_code_and_each_recovery_code_works_once,
     the_console_lists_resets_disables_and_sets_passwords,
+    totp_seeds_are_sealed_at_rest_and_still_open_after_a_restart,
 );
 
 async fn login(s: &TestApp, b: &reqwest::Client, email: &str, password: &str, code: &str) -> reqwest::Response {
@@ -231,7 +232,7 @@ async fn the_console_lists_resets_disables_and_sets_passwords(db: &TestDb) {
     assert!(row(&common::ok(run(&["user", "list"])), "new@ipa.example").contains(" set "));
 
     // reset: a new one-time password (and with --totp the second factor off).
-    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let store = todokede_testkit::app::open_store(&db.url).await;
     let id = store.user_by_email("new@ipa.example").await.unwrap().unwrap().id;
     store.set_totp(id, Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")).await.unwrap();
     assert!(row(&common::ok(run(&["user", "list"])), "new@ipa.example").ends_with("on"));
@@ -268,4 +269,89 @@ async fn the_console_lists_resets_disables_and_sets_passwords(db: &TestDb) {
     for action in ["user.password_reset", "user.totp_reset", "user.disable", "user.enable", "settings.set"] {
         assert!(audit.iter().any(|e| e.action == action && e.user.is_none()), "{action}");
     }
+}
+
+/// The raw value in a user's `totp_secret` column, as a copy of the database shows it.
+async fn stored_seed(db: &TestDb, email: &str) -> Option<String> {
+    let sql = "SELECT totp_secret FROM users WHERE email = $1";
+    if db.backend == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).bind(email).fetch_one(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).bind(email).fetch_one(&pool).await.unwrap()
+    }
+}
+
+/// TOTP seeds were stored in clear (finding 12): whoever had a copy of the database had every
+/// analyst's second factor. Now they are sealed (AES-256-GCM) under a key outside the
+/// database: the SQLite file (and its WAL) holds no seed, and after a restart — another
+/// process, the key read again from `DB.key` (SQLite) or the configured key (PostgreSQL) — the
+/// second factor works. A seed stored in clear before is still accepted and sealed on start.
+async fn totp_seeds_are_sealed_at_rest_and_still_open_after_a_restart(db: &TestDb) {
+    use todokede_app::accounts::totp;
+    let s = TestApp::start(db).await;
+    let password = s.user(Role::Analyst, "a@ipa.example").await;
+    let a = s.login("a@ipa.example", &password).await;
+    let page = a.client.get(s.url("/account")).send().await.unwrap().text().await.unwrap();
+    let secret = hidden(&page, "secret");
+    let code = totp::code_at(&secret, totp::current_step()).unwrap();
+    let res = post(&s, &a, "/account/totp", &[("secret", secret.as_str()), ("code", code.as_str())]).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", db.backend);
+    // A seed from before sealing, in clear, for another account.
+    let b_password = s.user(Role::Analyst, "b@ipa.example").await;
+    let old_seed = totp::new_secret();
+    let sql = "UPDATE users SET totp_secret = $1 WHERE email = 'b@ipa.example'";
+    if db.backend == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query(sql).bind(&old_seed).execute(&pool).await.unwrap();
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query(sql).bind(&old_seed).execute(&pool).await.unwrap();
+    }
+    s.stop().await;
+
+    let stored = stored_seed(db, "a@ipa.example").await.expect("on");
+    assert!(stored.starts_with("seal1:") && !stored.contains(&secret), "{}: {stored}", db.backend);
+    if let Some(dir) = db.data_dir() {
+        use std::os::unix::fs::PermissionsExt as _;
+        for f in std::fs::read_dir(dir).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|e| e == "key") || !f.is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "the seed in {}", f.display());
+        }
+        let key = dir.join("todokede.db.key");
+        assert_eq!(std::fs::metadata(&key).expect("DB.key").permissions().mode() & 0o777, 0o600);
+    }
+
+    // Restarted: the real binary, another process, the key read again.
+    let server = common::Server::start(&db.url, &[]);
+    let c = browser();
+    let login_at = |email: &'static str, password: String, code: String| {
+        c.post(server.url("/login"))
+            .header("origin", server.base.clone())
+            .form(&[("email", email.to_owned()), ("password", password), ("code", code)])
+            .send()
+    };
+    let wrong = login_at("a@ipa.example", password.clone(), "000000".into()).await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let next = totp::code_at(&secret, totp::current_step() + 1).unwrap();
+    let res = login_at("a@ipa.example", password.clone(), next).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}: TOTP after the restart", db.backend);
+    // The clear seed was sealed when the store opened, and still logs in.
+    let stored = stored_seed(db, "b@ipa.example").await.unwrap();
+    assert!(stored.starts_with("seal1:") && !stored.contains(&old_seed), "{}: {stored}", db.backend);
+    let code = totp::code_at(&old_seed, totp::current_step()).unwrap();
+    let res = browser()
+        .post(server.url("/login"))
+        .header("origin", server.base.clone())
+        .form(&[("email", "b@ipa.example"), ("password", b_password.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}: the old seed after sealing", db.backend);
+    drop(server);
 }

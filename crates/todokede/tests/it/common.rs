@@ -26,6 +26,7 @@ impl Server {
         let mut child = Command::new(BIN)
             .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
             .args(extra)
+            .envs(todokede_testkit::totp_key_env(db))
             .env("TODOKEDE_LOG", level)
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -80,7 +81,13 @@ impl Drop for Server {
 }
 
 pub fn todokede(db: &str, args: &[&str]) -> std::process::Output {
-    Command::new(BIN).args(["--db", db]).args(args).env("TODOKEDE_LOG", "warn").output().expect("run todokede")
+    Command::new(BIN)
+        .args(["--db", db])
+        .args(args)
+        .envs(todokede_testkit::totp_key_env(db))
+        .env("TODOKEDE_LOG", "warn")
+        .output()
+        .expect("run todokede")
 }
 
 /// `todokede user add --password-stdin` with a password of the test's choosing (an account
@@ -90,6 +97,7 @@ pub fn user_add(db: &str, role: &str, email: &str) -> String {
     let password = format!("pw-{}-{}", email.replace(['@', '.'], "-"), std::process::id());
     let mut child = Command::new(BIN)
         .args(["--db", db, "user", "add", "--role", role, email, "--password-stdin"])
+        .envs(todokede_testkit::totp_key_env(db))
         .env("TODOKEDE_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

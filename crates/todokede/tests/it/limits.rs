@@ -19,6 +19,7 @@ todokede_testkit::on_both_backends!(
     twenty_four_concurrent_wrong_passwords_are_not_all_checked,
     lockouts_are_counted_across_processes,
     a_reporters_secret_is_forgotten_after_the_retention_and_a_retry_keeps_its_number,
+    the_api_limit_is_counted_across_processes,
 );
 
 /// A client whose connections come from `ip`.
@@ -230,4 +231,119 @@ async fn a_reporters_secret_is_forgotten_after_the_retention_and_a_retry_keeps_i
         }
     };
     assert_eq!(kept, 0, "{}: no plaintext secret left", db.backend);
+}
+
+/// The reporter API had no limit: one program could file reports (or poll) without end. By
+/// default 300 requests per address in 10 minutes; 310 at once from one address get exactly
+/// 300 answers and 10 refusals (each hit counted, batched or not), another address is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reporter_api_is_limited_per_address_by_default() {
+    let db = TestDb::sqlite().await;
+    let s = std::sync::Arc::new(TestApp::start(&db).await);
+    let flood = from("127.0.0.8");
+    let mut answers = std::collections::BTreeMap::<u16, usize>::new();
+    for chunk in 0..5 {
+        let tasks: Vec<_> = (0..62)
+            .map(|i| {
+                let (c, url) = (flood.clone(), s.url(&format!("/api/v1/reports/NOPE{chunk}{i}")));
+                tokio::spawn(async move { c.get(url).send().await.unwrap() })
+            })
+            .collect();
+        for t in tasks {
+            *answers.entry(t.await.unwrap().status().as_u16()).or_default() += 1;
+        }
+    }
+    assert_eq!(answers.get(&401), Some(&300), "{answers:?}");
+    assert_eq!(answers.get(&429), Some(&10), "{answers:?}");
+    let res = flood
+        .post(s.url("/api/v1/reports"))
+        .json(&json!({"form": "virus", "description": "感染"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(res.headers()["retry-after"], "600");
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "rate_limited");
+    // Nothing of the refused submission was stored; another address files as usual.
+    let res = from("127.0.0.1")
+        .post(s.url("/api/v1/reports"))
+        .json(&json!({"form": "virus", "description": "感染"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(s.store.check_integrity().await.unwrap().reports, 1);
+}
+
+/// `--api-limit N` counts in the database: N requests from one address over two processes,
+/// not N on each. `--api-limit 0` turns the limit off.
+async fn the_api_limit_is_counted_across_processes(db: &TestDb) {
+    let (one, two) = (Server::start(&db.url, &["--api-limit", "10"]), Server::start(&db.url, &["--api-limit", "10"]));
+    let c = from("127.0.0.9");
+    let mut answers = Vec::new();
+    for i in 0..12 {
+        let s = if i % 2 == 0 { &one } else { &two };
+        let body = json!({"form": "virus", "description": format!("プロセスをまたぐ制限 {i}")});
+        answers.push(c.post(s.url("/api/v1/reports")).json(&body).send().await.unwrap().status());
+    }
+    assert_eq!(answers.iter().filter(|a| **a == StatusCode::CREATED).count(), 10, "{}: {answers:?}", db.backend);
+    assert_eq!(&answers[10..], &[StatusCode::TOO_MANY_REQUESTS; 2], "{}", db.backend);
+    drop((one, two));
+    let off = Server::start(&db.url, &["--api-limit", "0"]);
+    for _ in 0..15 {
+        let res = c.get(off.url("/api/v1/reports/NOPE")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{}", db.backend);
+    }
+    drop(off);
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    assert_eq!(store.check_integrity().await.unwrap().reports, 10, "{}", db.backend);
+}
+
+/// Wrong secrets on `Authorization: Bearer` were unlimited (every one a fresh guess): now 20
+/// per address in 15 minutes, shared with the reporters' links; then even the right secret is
+/// refused from that address, while the reporter, elsewhere, still reads and writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_api_secrets_are_limited_per_address() {
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let owner = from("127.0.0.1");
+    let v: Value = owner
+        .post(s.url("/api/v1/reports"))
+        .json(&json!({"form": "virus", "description": "感染しました"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (tn, secret) = (v["tracking_number"].as_str().unwrap().to_owned(), v["secret"].as_str().unwrap().to_owned());
+    let guesser = from("127.0.0.10");
+    let view =
+        |c: &reqwest::Client, secret: &str| c.get(s.url(&format!("/api/v1/reports/{tn}"))).bearer_auth(secret).send();
+    let mut answers = Vec::new();
+    for i in 0..22 {
+        answers.push(view(&guesser, &format!("wrong-secret-{i}")).await.unwrap().status());
+    }
+    assert_eq!(&answers[..20], &[StatusCode::NOT_FOUND; 20]);
+    assert_eq!(&answers[20..], &[StatusCode::TOO_MANY_REQUESTS; 2]);
+    let res = view(&guesser, &secret).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "not even checked from the guessing address");
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "too_many_attempts");
+    let follow_up = guesser
+        .post(s.url(&format!("/api/v1/reports/{tn}/follow-ups")))
+        .bearer_auth(&secret)
+        .json(&json!({"body": "続報"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(follow_up.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The secret links share the count: the guesser cannot switch to /r/….
+    let link = guesser.get(s.url(&format!("/r/{tn}/{secret}"))).send().await.unwrap();
+    assert_eq!(link.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The reporter, from their own address, is not locked out; right secrets do not count.
+    for _ in 0..25 {
+        assert_eq!(view(&owner, &secret).await.unwrap().status(), StatusCode::OK);
+    }
 }

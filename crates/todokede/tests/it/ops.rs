@@ -277,3 +277,27 @@ async fn serve_logs_one_json_object_per_line_on_request_and_no_colours_into_a_fi
     assert!(!log.contains('\u{1b}'), "no colour codes in a file: {log:?}");
     common::ok(common::todokede(&db.url, &["--log-format", "json", "search", "ログ"]));
 }
+
+/// A second SIGTERM while `serve` drains ends it at once (exit 143), as an operator who
+/// presses Ctrl-C twice expects; before, the second signal was swallowed and the process
+/// waited out the whole drain deadline.
+#[tokio::test]
+async fn a_second_sigterm_while_draining_exits_at_once() {
+    let db = TestDb::sqlite().await;
+    let mut server = Server::start(&db.url, &["--drain-timeout", "30s"]);
+    let addr = server.base.strip_prefix("http://").unwrap().to_owned();
+    // An upload that never finishes keeps the drain busy until its deadline.
+    let mut stalled = std::net::TcpStream::connect(&addr).unwrap();
+    stalled.write_all(head(&addr, "never-finished", 10_000).as_bytes()).unwrap();
+    stalled.write_all(b"{\"form\": \"virus\", ").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    server.sigterm();
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(server.child.try_wait().unwrap().is_none(), "draining after the first signal");
+    let started = Instant::now();
+    server.sigterm();
+    let status = server.wait_exit(Duration::from_secs(5)).expect("exited after the second signal");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    drop(stalled);
+}

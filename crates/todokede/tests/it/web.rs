@@ -815,3 +815,79 @@ async fn a_nul_byte_in_a_search_or_a_broken_submission_id_is_a_400_in_the_users_
     let res = analyst.client.get(s.url("/search?q=%E8%A6%8B%E7%9F%A5%E3%82%89%E3%81%AC")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "{}: the service still answers", db.backend);
 }
+
+/// The session cookie a response sets (`name=value`).
+fn set_cookie(res: &reqwest::Response) -> String {
+    let v = res.headers()["set-cookie"].to_str().unwrap();
+    v.split(';').next().unwrap().to_owned()
+}
+
+/// Logging out ends the session in the database, not only the cookie — with a missing or
+/// wrong CSRF token too (before, such a logout cleared the cookie and left the session alive
+/// for whoever held a copy) — and reporters can log out as well (they had no way to). A copy
+/// of the cookie taken before the logout opens nothing afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_ends_the_session_even_without_a_token_and_reporters_can_log_out() {
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let password = s.user(todokede_store::Role::Analyst, "out@ipa.example").await;
+    let res = raw
+        .post(s.url("/login"))
+        .header("origin", s.base.clone())
+        .form(&[("email", "out@ipa.example"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&res);
+    let queue = |cookie: String| raw.get(s.url("/queue")).header("cookie", cookie).send();
+    assert_eq!(queue(cookie.clone()).await.unwrap().status(), StatusCode::OK);
+    for form in [vec![], vec![("csrf", "not-the-token")]] {
+        // Each time with a fresh session: one without a token, one with a wrong one.
+        let cookie = if form.is_empty() {
+            cookie.clone()
+        } else {
+            let res = raw
+                .post(s.url("/login"))
+                .header("origin", s.base.clone())
+                .form(&[("email", "out@ipa.example"), ("password", password.as_str())])
+                .send()
+                .await
+                .unwrap();
+            set_cookie(&res)
+        };
+        let out = raw
+            .post(s.url("/logout"))
+            .header("origin", s.base.clone())
+            .header("cookie", cookie.clone())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), StatusCode::SEE_OTHER, "{form:?}");
+        let after = queue(cookie).await.unwrap();
+        assert_ne!(after.status(), StatusCode::OK, "{form:?}: the session is gone, not only the cookie");
+    }
+
+    // A reporter: the secret link gives a session bound to the report; logging out ends it.
+    let filed = s.submit_report("ログアウトの確認").await;
+    let res = raw.get(s.url(&format!("/r/{}/{}", filed.tracking_number, filed.secret))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&res);
+    let page = raw.get(s.url("/reporter")).header("cookie", cookie.clone()).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&filed.tracking_number) && html.contains("action=\"/logout\""), "a logout button");
+    let out = raw
+        .post(s.url("/logout"))
+        .header("origin", s.base.clone())
+        .header("cookie", cookie.clone())
+        .form(&[("csrf", hidden(&html, "csrf"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = raw.get(s.url("/reporter")).header("cookie", cookie).send().await.unwrap();
+    let text = if after.status() == StatusCode::OK { after.text().await.unwrap() } else { String::new() };
+    assert!(!text.contains(&filed.tracking_number), "the reporter's session ended");
+}
