@@ -7,15 +7,15 @@ closed_enum! {
     /// in the half-year report's 表2-1.
     CauseCategory {
         WeakCredentials => ("weak_credentials", "ID・パスワード管理の不備", "Weak or default credentials"),
-        MissingAccessControl => ("missing_access_control", "設定不備(アクセス制限の不備)", "Missing access control"),
+        MissingAccessControl => ("missing_access_control", "設定不備（アクセス制限の不備）", "Missing access control"),
         UnpatchedSoftware => ("unpatched_software", "古いバージョンの使用・修正プログラム未適用", "Unpatched software"),
         CustomCodeVulnerability => ("custom_code_vulnerability", "独自プログラムの脆弱性", "Vulnerability in custom code"),
-        CredentialReuse => ("credential_reuse", "他サービスから流出した認証情報の悪用(リスト型攻撃)", "Reuse of credentials leaked elsewhere (credential stuffing)"),
+        CredentialReuse => ("credential_reuse", "他サービスから流出した認証情報の悪用（リスト型攻撃）", "Reuse of credentials leaked elsewhere (credential stuffing)"),
         Phishing => ("phishing", "フィッシング等による認証情報の詐取", "Credentials stolen by phishing"),
         ThirdParty => ("third_party", "委託先・サプライチェーン経由", "Via a contractor or supplier"),
         Unknown => ("unknown", "不明", "Unknown"),
         Other => ("other", "その他", "Other"),
-        NotApplicable => ("not_applicable", "該当なし(被害なし)", "Not applicable (no damage)"),
+        NotApplicable => ("not_applicable", "該当なし（被害なし）", "Not applicable (no damage)"),
     }
 }
 
@@ -52,13 +52,13 @@ closed_enum! {
         Tampering => ("tampering", "改ざん", "Tampering / defacement"),
         MalwarePlaced => ("malware_placed", "不正プログラムの設置", "Malicious program placed"),
         MalwareInfection => ("malware_infection", "ウイルス感染・拡大", "Malware infection"),
-        Ransomware => ("ransomware", "ランサムウェア(暗号化)", "Ransomware (encryption)"),
+        Ransomware => ("ransomware", "ランサムウェア（暗号化）", "Ransomware (encryption)"),
         DataDestructionExtortion => ("data_destruction_extortion", "データ消去・脅迫", "Data destruction and extortion"),
-        SteppingStone => ("stepping_stone", "踏み台(他への攻撃・不正メール送信)", "Used as a stepping stone"),
-        AccountTakeover => ("account_takeover", "なりすまし(不正ログイン)", "Account takeover"),
-        FraudulentUse => ("fraudulent_use", "不正利用(金銭・ポイント等)", "Fraudulent use"),
+        SteppingStone => ("stepping_stone", "踏み台（他への攻撃・不正メール送信）", "Used as a stepping stone"),
+        AccountTakeover => ("account_takeover", "なりすまし（不正ログイン）", "Account takeover"),
+        FraudulentUse => ("fraudulent_use", "不正利用（金銭・ポイント等）", "Fraudulent use"),
         ServiceDisruption => ("service_disruption", "サービス停止・障害", "Service disruption"),
-        None => ("none", "被害なし(未遂)", "No damage (attempt)"),
+        None => ("none", "被害なし（未遂）", "No damage (attempt)"),
     }
 }
 
@@ -91,6 +91,12 @@ mod tests {
             "data_destruction_extortion".parse::<DamageCategory>().unwrap(),
             DamageCategory::DataDestructionExtortion
         );
+        // Japanese labels use full-width brackets; the ASCII ones older forms printed still parse.
+        for c in CauseCategory::ALL.iter().map(|c| c.label_ja()).chain(DamageCategory::ALL.iter().map(|d| d.label_ja()))
+        {
+            assert!(!c.contains(['(', ')']), "{c}");
+        }
+        assert_eq!(CauseCategory::parse("設定不備(アクセス制限の不備)").unwrap(), CauseCategory::MissingAccessControl);
         let e = "nope".parse::<AttackType>().unwrap_err();
         assert!(e.to_string().contains("intrusion"), "{e}");
     }

@@ -13,13 +13,15 @@ pub trait ClosedEnum: Sized + Copy + 'static {
     fn label(self, lang: crate::Language) -> &'static str {
         lang.pick(self.label_ja(), self.label_en())
     }
-    /// Parse a key (exact) or a Japanese/English label (as written on the paper form).
+    /// Parse a key (exact) or a Japanese/English label (as written on the paper form; a
+    /// Japanese label with ASCII brackets, as older forms printed them, is the same label).
     fn parse(s: &str) -> Result<Self, UnknownKey> {
         let t = s.trim();
+        let wide = t.replace('(', "（").replace(')', "）");
         Self::ALL
             .iter()
             .copied()
-            .find(|v| v.key() == t || v.label_ja() == t || v.label_en().eq_ignore_ascii_case(t))
+            .find(|v| v.key() == t || v.label_ja() == wide || v.label_en().eq_ignore_ascii_case(t))
             .ok_or_else(|| UnknownKey {
                 kind: std::any::type_name::<Self>().rsplit("::").next().unwrap_or("value"),
                 value: t.chars().take(64).collect(),

@@ -35,7 +35,7 @@ closed_enum! {
     /// 被害の有無. Virus form: 感染 vs 発見; intrusion form: 被害あり vs 未遂.
     DamageStatus {
         Damage => ("damage", "被害あり", "Damage"),
-        AttemptOnly => ("attempt_only", "被害なし(未遂・発見のみ)", "No damage (attempt or detection only)"),
+        AttemptOnly => ("attempt_only", "被害なし（未遂・発見のみ）", "No damage (attempt or detection only)"),
         Unknown => ("unknown", "不明", "Unknown"),
     }
 }
@@ -60,13 +60,13 @@ closed_enum! {
     AffectedAsset {
         Pc => ("pc", "パソコン", "PC"),
         SmartphoneTablet => ("smartphone_tablet", "スマートフォン/タブレット", "Smartphone or tablet"),
-        ServerEc => ("server_ec", "サーバ(ECシステム)", "Server: e-commerce"),
-        ServerWeb => ("server_web", "サーバ(ウェブシステム)", "Server: web"),
-        ServerMail => ("server_mail", "サーバ(メールシステム)", "Server: mail"),
-        ServerDomainController => ("server_domain_controller", "サーバ(ドメインコントローラ)", "Server: domain controller"),
-        ServerFile => ("server_file", "サーバ(ファイルサーバ)", "Server: file"),
-        ServerDatabase => ("server_database", "サーバ(データベースサーバ)", "Server: database"),
-        ServerOther => ("server_other", "サーバ(その他)", "Server: other"),
+        ServerEc => ("server_ec", "サーバ（ECシステム）", "Server: e-commerce"),
+        ServerWeb => ("server_web", "サーバ（ウェブシステム）", "Server: web"),
+        ServerMail => ("server_mail", "サーバ（メールシステム）", "Server: mail"),
+        ServerDomainController => ("server_domain_controller", "サーバ（ドメインコントローラ）", "Server: domain controller"),
+        ServerFile => ("server_file", "サーバ（ファイルサーバ）", "Server: file"),
+        ServerDatabase => ("server_database", "サーバ（データベースサーバ）", "Server: database"),
+        ServerOther => ("server_other", "サーバ（その他）", "Server: other"),
         NetworkDevice => ("network_device", "ネットワーク機器", "Network device"),
         StorageNas => ("storage_nas", "NAS等のストレージ機器", "NAS / storage"),
         InternetServiceAccount => ("internet_service_account", "インターネットサービスのアカウント", "Internet service account"),
@@ -78,9 +78,9 @@ closed_enum! {
 closed_enum! {
     /// 被害を受けた機器の設置環境 (intrusion form 2-2).
     Deployment {
-        OnPremises => ("on_premises", "自組織内に設置(オンプレミス)", "On premises"),
+        OnPremises => ("on_premises", "自組織内に設置（オンプレミス）", "On premises"),
         CloudIaas => ("cloud_iaas", "クラウド環境に設置", "Cloud (IaaS)"),
-        CloudSaas => ("cloud_saas", "クラウドサービス(SaaS等)", "Cloud service (SaaS)"),
+        CloudSaas => ("cloud_saas", "クラウドサービス（SaaS等）", "Cloud service (SaaS)"),
         Hosting => ("hosting", "ホスティングサービスの利用", "Hosting service"),
         InternetService => ("internet_service", "インターネットサービスの利用", "Internet service"),
         ClosedNetwork => ("closed_network", "クローズド環境", "Closed network"),

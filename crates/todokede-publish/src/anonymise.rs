@@ -51,7 +51,7 @@ pub struct Replacement {
 /// edits the text) before approving.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Risk {
-    /// `latin_name`, `proper_noun`, `digits`, `not_japanese`.
+    /// `latin_name`, `proper_noun`, `digits`, `english`, `not_japanese`.
     pub kind: String,
     pub text: String,
 }
@@ -64,6 +64,7 @@ impl Risk {
             "proper_noun" => "固有名詞（組織名・店名）の可能性",
             "digits" => "識別番号の可能性がある長い数字列",
             "not_japanese" => "日本語でない届出文（編集者による日本語の要約が必要）",
+            "english" => "日本語の文中の英語の語句（日本語に改めるか、原文のまま掲載するかを編集者が判断）",
             _ => "要確認",
         }
     }
@@ -1005,6 +1006,11 @@ fn residual_risks(norm: &View, chosen: &[(usize, usize)], text: &str) -> Vec<Ris
                 Regex::new(r"[\p{Katakana}ー]{2,}(?:社|店|商店|工業|製作所|商会|産業|物産|電機|建設|不動産|薬局|ホテル|クリニック|医院|歯科)").expect("re"),
             ),
             ("digits", Regex::new(r"\d{6,}").expect("re")),
+            // English words in a Japanese text (a reporter's "500 server error"): the editor
+            // writes them in Japanese or keeps them on purpose. Two lowercase words or more, or
+            // one long lowercase run (words that lost their spaces: "500servererror"); not
+            // inside a longer Latin word (checked below: the regex has no look-behind).
+            ("english", Regex::new(r"[a-z]{2,}(?:[ \t]+[a-z]{2,})+|[a-z]{11,}").expect("re")),
         ]
     });
     let mut out: Vec<Risk> = vec![];
@@ -1015,6 +1021,12 @@ fn residual_risks(norm: &View, chosen: &[(usize, usize)], text: &str) -> Vec<Ris
                 continue;
             }
             if *kind == "latin_name" && m.as_str().split_whitespace().all(|w| TECH_WORDS.contains(&w)) {
+                continue;
+            }
+            let letter_at = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphabetic());
+            if *kind == "english"
+                && (letter_at(norm.s[..m.start()].chars().next_back()) || letter_at(norm.s[m.end()..].chars().next()))
+            {
                 continue;
             }
             let r = Risk { kind: (*kind).to_owned(), text: text[s..e].to_owned() };

@@ -427,7 +427,15 @@ pub fn generate(
     let known: BTreeSet<&str> = history.iter().map(|r| r.report.as_str()).collect();
     all_records.extend(cases.iter().filter(|c| !known.contains(c.record.report.as_str())).map(|c| c.record.clone()));
     let series = period_series(&all_records, period);
-    let found = surges(&series);
+    let mut found = surges(&series);
+    // The leaflet's 1-1 is a 手口 told by its damage (「データベースを消去し脅迫する手口」), not
+    // an ATT&CK technique that nearly every intrusion has (T1078): damages first, then what is
+    // new this period, then the strongest rise.
+    let rank = |s: &Surge| {
+        let kind = ["damage.", "technique.", "cause."].iter().position(|p| s.key.starts_with(p)).unwrap_or(3);
+        (kind, s.previous.iter().any(|n| *n > 0))
+    };
+    found.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.p_value.total_cmp(&b.p_value)));
     let chosen: Vec<Surge> = if choices.notable.is_empty() {
         found.into_iter().take(1).collect()
     } else {
@@ -672,6 +680,47 @@ fn months_ja(p: Period) -> String {
     }
 }
 
+/// How the leaflet names a trend (the seeds' 「データベースを消去し脅迫する手口」, not the
+/// statistics label 「データ消去・脅迫」), and the damage as a reporter would tell it, for the
+/// chapter's first sentence; other keys keep their statistics label.
+pub fn trend_name(key: &str, label: &str) -> (String, Option<&'static str>) {
+    let (name, what) = match key {
+        "damage.data_destruction_extortion" => (
+            "データベースを消去し脅迫する手口",
+            "何者かによりデータベースが消去され、身代金を要求する脅迫文が残されていた",
+        ),
+        "damage.ransomware" => {
+            ("ランサムウェアによる手口", "ファイルが暗号化され、復号と引き換えに金銭を要求する脅迫文が残されていた")
+        }
+        "damage.stepping_stone" => (
+            "サーバを乗っ取り踏み台にする手口",
+            "不正にログインされたサーバが、他の組織への攻撃やメールの送信に悪用された",
+        ),
+        "damage.account_takeover" => {
+            ("アカウントへの不正ログイン", "利用者になりすまして、アカウントへ不正にログインされた")
+        }
+        // A technique by its Japanese name, without the ATT&CK id (「正規アカウントの悪用」).
+        _ => {
+            let ja = key.strip_prefix("technique.").and_then(technique_ja);
+            return (ja.map(str::to_owned).unwrap_or_else(|| label.to_owned()), None);
+        }
+    };
+    (name.to_owned(), Some(what))
+}
+
+/// What the leaflet says about the technique after its steps (the seeds' 1-1-1).
+fn method_note(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "damage.data_destruction_extortion" => {
+            "これは、ランサムウェアによる脅迫と同等の攻撃手口である。ランサムウェアの場合、感染させられたパソコンやサーバ内のファイルが暗号化され、ファイルの復号と引き換えに身代金が要求されることになる。この手口では、アクセス制御が不十分なデータベースサーバや、データベースへアクセス可能なウェブアプリケーションが狙われている。"
+        }
+        "damage.stepping_stone" => {
+            "乗っ取られたサーバは、攻撃者にとって身元を隠したまま次の攻撃を行うための踏み台となる。被害を受けた組織が、意図せず他の組織への攻撃に加担してしまうことになる。"
+        }
+        _ => return None,
+    })
+}
+
 /// Steps of the attack, where the knowledge has them for the trend's key (the seeds' 1-1-1).
 fn method_steps(key: &str) -> &'static [&'static str] {
     match key {
@@ -709,7 +758,9 @@ fn trend_chapter(
 ) -> TechniqueChapter {
     let cases: Vec<&CaseInput> =
         in_period.iter().copied().filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key)).collect();
-    let rows: Vec<u32> = cases.iter().filter_map(|c| row_no(&c.record.report)).collect();
+    let mut rows: Vec<u32> = cases.iter().filter_map(|c| row_no(&c.record.report)).collect();
+    // 表2-1's order (the seeds' 「項番 1, 2, 5, 8」), not the order the cases were received in.
+    rows.sort_unstable();
     let rows_text = rows.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ");
     let counts: Vec<(String, Option<u64>)> = columns
         .iter()
@@ -739,12 +790,19 @@ fn trend_chapter(
     };
     let featured_here: Vec<u32> =
         cases.iter().filter_map(|c| featured_chapter.get(c.record.report.as_str()).copied()).collect();
-    let mut intro = format!(
-        "今期（{}）、「{}」に該当する被害が {} 件、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
-        months_ja(columns[0]),
-        s.label,
-        s.current
-    );
+    let (name, what) = trend_name(&s.key, &s.label);
+    let mut intro = match what {
+        Some(what) => format!(
+            "今期（{}）、「{what}」という被害が {} 件、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
+            months_ja(columns[0]),
+            s.current
+        ),
+        None => format!(
+            "今期（{}）、「{name}」に該当する被害が {} 件、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
+            months_ja(columns[0]),
+            s.current
+        ),
+    };
     if let Some(ch) = featured_here.first() {
         intro.push_str(&format!("なお、代表的な 1 件について、事例を {ch} 章で紹介する。"));
     }
@@ -762,14 +820,26 @@ fn trend_chapter(
     }
     let mut techniques: Vec<(String, usize)> = technique_counts.into_iter().map(|(t, v)| (t, v.len())).collect();
     techniques.sort_by_key(|(t, n)| (std::cmp::Reverse(*n), t.clone()));
-    let mut method: Vec<Text> = method_steps(&s.key).iter().map(|t| Text::fixed(*t)).collect();
-    // Only the techniques the leaflet can name in Japanese (the rest are in the statistics).
-    method.extend(
-        techniques
-            .iter()
-            .filter_map(|(t, n)| technique_ja(t).map(|ja| Text::fixed(format!("{ja}（ATT&CK {t}）：{n} 件"))))
-            .take(6),
-    );
+    // The attack's steps where the knowledge has them (the seeds' 1-1-1: no ATT&CK ids, no
+    // counts per technique — those are the analyst's statistics); else the techniques the
+    // leaflet can name in Japanese, with their counts.
+    let steps = method_steps(&s.key);
+    let mut method: Vec<Text> = steps.iter().map(|t| Text::fixed(*t)).collect();
+    if steps.is_empty() {
+        method.extend(
+            techniques
+                .iter()
+                .filter_map(|(t, n)| technique_ja(t).map(|ja| Text::fixed(format!("{ja}：{n} 件"))))
+                .take(6),
+        );
+    }
+    let method_intro = if steps.is_empty() {
+        "今期の該当事例では、次のような手口が確認された。"
+    } else {
+        "この攻撃は次のような手口で行われる。"
+    };
+    let method_more: Vec<Block> =
+        method_note(&s.key).map(|t| Block { paragraphs: vec![Text::fixed(t)], bullets: vec![] }).into_iter().collect();
     let mut causes: Vec<(CauseCategory, usize)> = cause_counts.into_iter().map(|(c, v)| (c, v.len())).collect();
     causes.sort_by_key(|(c, n)| (std::cmp::Reverse(*n), c.key()));
     // 観測状況と攻撃経路: the routes the reports name, by month (the seeds' 1-1-2); what the
@@ -850,7 +920,7 @@ fn trend_chapter(
     let cause_words = causes.iter().map(|(c, _)| format!("「{}」", c.label_ja())).collect::<Vec<_>>().join("や");
     TechniqueChapter {
         key: s.key.clone(),
-        title: Text::fixed(format!("「{}」について", s.label)),
+        title: Text::fixed(format!("「{name}」について")),
         counts,
         paragraphs: vec![
             Text::fixed(intro),
@@ -863,9 +933,9 @@ fn trend_chapter(
         subsections: vec![
             Subsection {
                 heading: "攻撃手口".into(),
-                paragraphs: vec![Text::fixed("今期の該当事例では、次のような手口が確認された。")],
+                paragraphs: vec![Text::fixed(method_intro)],
                 bullets: method,
-                more: vec![],
+                more: method_more,
             },
             observed_section,
             Subsection {

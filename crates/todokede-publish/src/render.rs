@@ -39,6 +39,9 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
     let mut v = serde_json::to_value(doc).expect("document serialises");
     v["draft"] = opts.draft.into();
     v["issued"] = opts.issued.clone().into();
+    v["statistics"]["column_labels"] = column_labels(doc).into();
+    // 「2019 年下半期」 where a bracket already surrounds it (付録 届出状況（…）).
+    v["period_short"] = doc.period_label.split('（').next().unwrap_or(&doc.period_label).trim().into();
     // A 着目点's paragraphs (one text to edit, a line break between paragraphs).
     for (g, group) in doc.groups.iter().enumerate() {
         for (i, p) in group.points.iter().enumerate() {
@@ -57,6 +60,19 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
         }
     }
     v
+}
+
+/// The statistics' column headers as the leaflet writes periods (「2019 年下半期」, not the
+/// key 2019H2); a column that is not a period keeps its name.
+pub fn column_labels(doc: &Document) -> Vec<String> {
+    doc.statistics
+        .columns
+        .iter()
+        .map(|c| match todokede_domain::Period::parse(c) {
+            Ok(p) => p.label_ja().split('（').next().unwrap_or(c).trim().to_owned(),
+            Err(_) => c.clone(),
+        })
+        .collect()
 }
 
 /// The paragraphs of a text that has several (an editor's line break starts a new one).
@@ -220,11 +236,11 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         }
         p("");
     }
-    p(&format!("## 付録 届出状況（{}）\n", esc(&doc.period_label)));
+    p(&format!("## 付録 届出状況（{}）\n", esc(doc.period_label.split('（').next().unwrap_or(&doc.period_label))));
     for t in &doc.statistics.tables {
         p(&format!("**{}**\n", esc(&t.title)));
         let n = t.total.len();
-        p(&format!("| | {} |", doc.statistics.columns.iter().take(n).cloned().collect::<Vec<_>>().join(" | ")));
+        p(&format!("| | {} |", column_labels(doc).into_iter().take(n).collect::<Vec<_>>().join(" | ")));
         p(&format!("|---|{}", "---|".repeat(n)));
         let shown = |i: usize, c: &crate::stats::Cell| {
             if doc.statistics.has_data.get(i) == Some(&false) {

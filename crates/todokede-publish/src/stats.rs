@@ -344,10 +344,16 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         .collect(),
         cols,
     );
-    let mut by_damage = Counter::new(vec![], cols);
-    let mut by_category = Counter::new(vec![], cols);
+    // Rows in the domain's order (the forms' order, DOMAIN.md), never in the order first seen.
+    fn domain_order<T: ClosedEnum>() -> Vec<(String, String)> {
+        T::ALL.iter().map(|v| (v.key().to_owned(), v.label_ja().to_owned())).collect()
+    }
+    let mut by_damage = Counter::new(domain_order::<DamageCategory>(), cols);
+    let mut by_category = Counter::new(domain_order::<CauseCategory>(), cols);
     let mut by_technique = Counter::new(vec![], cols);
-    let mut by_reporter = Counter::new(vec![], cols);
+    let mut reporters = domain_order::<ReporterKind>();
+    reporters.push(("unknown".into(), "不明".into()));
+    let mut by_reporter = Counter::new(reporters, cols);
     let mut by_month = Counter::new(
         period.months().iter().map(|(y, m)| (format!("{y}-{m:02}"), format!("{y}年{m}月"))).collect(),
         cols,

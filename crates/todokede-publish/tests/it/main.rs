@@ -3,6 +3,7 @@
 
 mod anonymisation;
 mod common;
+mod editor;
 mod seed_report;
 mod suppression_audit;
 mod typography;

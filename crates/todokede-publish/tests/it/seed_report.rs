@@ -144,7 +144,7 @@ fn the_2019h2_report_has_the_seeds_structure_and_renders_to_a_real_pdf() {
         "被害対応",
         "着目点",
         "届出のお願い",
-        "「データ消去・脅迫」について",
+        "「データベースを消去し脅迫する手口」について",
         "※本事例は3章で紹介する。",
         "経済産業省「コンピュータウイルス対策基準」",
     ] {
@@ -319,7 +319,7 @@ fn featured_points_are_headed_paragraphs_from_the_case_covering_the_seeds_concep
         .iter()
         .map(|f| f.points.iter().map(|p| p.heading.as_ref().unwrap().text.as_str()).collect())
         .collect();
-    assert_eq!(headings[0][..2], ["データ消去・脅迫", "phpMyAdminの利用"]);
+    assert_eq!(headings[0][..2], ["データベースを消去し脅迫する手口", "phpMyAdminの利用"]);
     assert!(headings[1].contains(&"執拗かつ連鎖的な攻撃"), "{:?}", headings[1]);
     assert!(headings[2].contains(&"特定の組織を狙うフィッシング攻撃＋ラテラルフィッシング"), "{:?}", headings[2]);
     // Editors edit them as every text: each heading and paragraph has a path.
