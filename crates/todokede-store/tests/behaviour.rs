@@ -1558,8 +1558,8 @@ async fn taxii_objects_keep_date_added_while_unchanged_and_page_by_date_and_id(s
     assert!(seen.iter().all(|r| r.date_added == "2026-12-06T21:00:00.123Z"), "milliseconds, UTC");
     let ids: std::collections::BTreeSet<&str> = seen.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids.len(), 300, "none twice");
-    let sco = store.taxii_objects(&TaxiiQuery { collection: "clear".into(), limit: 10, ..TaxiiQuery::default() });
-    let sco = sco.await.unwrap();
+    let clear = TaxiiQuery { collection: "clear".into(), limit: 10, ..TaxiiQuery::default() };
+    let sco = store.taxii_objects(&clear).await.unwrap();
     assert_eq!((sco.len(), sco[0].version.as_str()), (1, "2026-12-06T21:00:00.123Z"), "unversioned: date_added");
 
     // A rebuild at an earlier clock: one changed, one gone, one new, the rest unchanged.
