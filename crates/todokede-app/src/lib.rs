@@ -15,6 +15,7 @@
 //! - [`settings`]: what admins change at run time (one-time password lifetime, four eyes,
 //!   the SLA clocks per state, the report's contact points);
 //! - [`exchange`]: sharing approvals (TLP 2.0), the STIX 2.1 export and the MISP feed;
+//! - [`taxii`]: the TAXII 2.1 server's collections and pages (the STIX export, materialised);
 //! - [`tokens`]: API tokens of analysts' scripts (scoped, expiring, hashed, audited);
 //! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries);
 //! - [`backup`]: an online copy of an SQLite store, and its checked restore.
@@ -38,6 +39,8 @@ pub mod mail_flow;
 pub mod publication;
 pub mod replies;
 pub mod settings;
+#[cfg(feature = "publication")]
+pub mod taxii;
 pub mod tokens;
 
 pub use error::AppError;

@@ -631,6 +631,35 @@ impl Store {
         dispatch!(self.shared_reports())
     }
 
+    /// A fingerprint of every input of the shared export (approvals, the shared reports'
+    /// versions, their analyses): when it is unchanged, so is the export.
+    pub async fn sharing_fingerprint(&self) -> Result<String, StoreError> {
+        dispatch!(self.sharing_fingerprint())
+    }
+
+    /// The sharing fingerprint the stored TAXII objects were built from ('' before any).
+    pub async fn taxii_fingerprint(&self) -> Result<String, StoreError> {
+        dispatch!(self.taxii_fingerprint())
+    }
+
+    /// Replace the TAXII objects by `objects` (built from data of `fingerprint`) in one
+    /// transaction: unchanged ones keep their date_added, new or changed ones get `now` (to the
+    /// millisecond, later than every earlier build), the rest are deleted. False when the
+    /// objects were already built from `fingerprint`.
+    pub async fn taxii_rebuild(
+        &self,
+        fingerprint: &str,
+        objects: &[TaxiiObject],
+        now: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.taxii_rebuild(fingerprint, objects, now))
+    }
+
+    /// A page of TAXII objects in (date_added, id) order.
+    pub async fn taxii_objects(&self, q: &TaxiiQuery) -> Result<Vec<TaxiiRow>, StoreError> {
+        dispatch!(self.taxii_objects(q))
+    }
+
     /// Store a new API token (its hash); audited as `api_token.create` by `by`.
     pub async fn create_api_token(&self, token: &NewApiToken, by: UserId) -> Result<i64, StoreError> {
         dispatch!(self.create_api_token(token, by))

@@ -435,6 +435,50 @@ pub struct Sharing {
     pub approved_at: OffsetDateTime,
 }
 
+/// One object the TAXII server serves (issue 18): an object of the STIX export of everything
+/// approved for sharing, in the collection of its TLP level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxiiObject {
+    /// The collection's key (the TLP level: `clear`, `green`, `amber`, `amber+strict`).
+    pub collection: String,
+    /// The STIX id (`indicator--…`).
+    pub id: String,
+    /// The STIX type (the id's prefix).
+    pub object_type: String,
+    /// `modified`, else `created`; `None` for objects that are not versioned (the stored
+    /// version is then their date_added).
+    pub version: Option<String>,
+    /// SHA-256 of `content`, hex: a changed object gets a new date_added.
+    pub content_hash: String,
+    /// The object as JSON.
+    pub content: String,
+}
+
+/// A stored TAXII object as served: STIX timestamps (UTC, milliseconds, `Z`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxiiRow {
+    pub id: String,
+    pub date_added: String,
+    pub version: String,
+    pub content: String,
+}
+
+/// Which stored TAXII objects a page holds: one collection, optional filters (an empty list
+/// is no filter), after a cursor, in (date_added, id) order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaxiiQuery {
+    pub collection: String,
+    /// Only objects added strictly after this STIX timestamp.
+    pub added_after: Option<String>,
+    pub types: Vec<String>,
+    pub ids: Vec<String>,
+    /// Only these versions (STIX timestamps).
+    pub versions: Vec<String>,
+    /// The last (date_added, id) of the previous page.
+    pub after: Option<(String, String)>,
+    pub limit: i64,
+}
+
 /// A reply template admins keep for analysts' replies (`{placeholder}`s filled when picked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplyTemplate {

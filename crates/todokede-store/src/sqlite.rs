@@ -238,5 +238,7 @@ mod reports;
 mod rows;
 #[path = "sql/sharing.rs"]
 mod sharing;
+#[path = "sql/taxii.rs"]
+mod taxii;
 #[path = "sql/tokens.rs"]
 mod tokens;

@@ -52,6 +52,7 @@ todokede_testkit::on_both_backends!(
     the_schema_is_complete_and_an_sqlite_backup_is_a_sound_copy,
     api_tokens_are_found_by_hash_revoked_once_and_every_use_audited,
     a_sharing_approval_is_replaced_withdrawn_and_raises_the_version,
+    taxii_objects_keep_date_added_while_unchanged_and_page_by_date_and_id,
 );
 
 async fn run(db: TestDb, behaviour: todokede_testkit::Behaviour<Store>) {
@@ -1509,6 +1510,103 @@ async fn a_sharing_approval_is_replaced_withdrawn_and_raises_the_version(store: 
     let log = store.audit_log(10).await.unwrap();
     assert!(log.iter().any(|e| e.action == "report.share" && e.detail.as_deref() == Some("amber+strict")));
     assert!(log.iter().any(|e| e.action == "report.unshare"));
+}
+
+fn taxii_object(collection: &str, id: &str, content: &str, version: Option<&str>) -> TaxiiObject {
+    TaxiiObject {
+        collection: collection.into(),
+        id: id.into(),
+        object_type: id.split("--").next().unwrap().into(),
+        version: version.map(str::to_owned),
+        content_hash: format!("hash of {content}"),
+        content: content.into(),
+    }
+}
+
+async fn taxii_objects_keep_date_added_while_unchanged_and_page_by_date_and_id(store: &Store) {
+    // The fingerprint moves with approvals, versions and analyses of shared reports.
+    let analyst = store.create_user("t@ipa.example", Role::Analyst, "h").await.unwrap();
+    let r = store.ingest_batch(&[submission("TAXII の届出", None)]).await.unwrap().remove(0).unwrap();
+    let f0 = store.sharing_fingerprint().await.unwrap();
+    store.approve_sharing(r.report_id, "green", analyst).await.unwrap();
+    let f1 = store.sharing_fingerprint().await.unwrap();
+    store.add_note(r.report_id, analyst, "内部メモ", None).await.unwrap();
+    let f2 = store.sharing_fingerprint().await.unwrap();
+    store.save_analysis(r.report_id, "t", "{}", None).await.unwrap();
+    let f3 = store.sharing_fingerprint().await.unwrap();
+    assert_eq!(store.sharing_fingerprint().await.unwrap(), f3, "stable while nothing changes");
+    assert_eq!(std::collections::BTreeSet::from([&f0, &f1, &f2, &f3]).len(), 4, "{f0} {f1} {f2} {f3}");
+
+    assert_eq!(store.taxii_fingerprint().await.unwrap(), "");
+    // 300 objects at one date_added: pages of 7 by the (date_added, id) cursor, each once.
+    let t0 = datetime!(2026-12-06 21:00:00.123456 UTC);
+    let first: Vec<TaxiiObject> = (0..300)
+        .map(|i| {
+            taxii_object(
+                "green",
+                &format!("indicator--{i:04}"),
+                &format!("{{\"n\":{i}}}"),
+                Some("2026-01-01T00:00:00.000Z"),
+            )
+        })
+        .chain([taxii_object("clear", "ipv4-addr--a", "{}", None)])
+        .collect();
+    assert!(store.taxii_rebuild("fp1", &first, t0).await.unwrap());
+    assert!(!store.taxii_rebuild("fp1", &first, t0).await.unwrap(), "already built from fp1");
+    assert_eq!(store.taxii_fingerprint().await.unwrap(), "fp1");
+    let page = |after: Option<(String, String)>, limit| TaxiiQuery {
+        collection: "green".into(),
+        after,
+        limit,
+        ..TaxiiQuery::default()
+    };
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let rows = store.taxii_objects(&page(after.clone(), 7)).await.unwrap();
+        if rows.is_empty() {
+            break;
+        }
+        after = rows.last().map(|r| (r.date_added.clone(), r.id.clone()));
+        seen.extend(rows);
+    }
+    assert_eq!(seen.len(), 300);
+    assert!(seen.iter().all(|r| r.date_added == "2026-12-06T21:00:00.123Z"), "milliseconds, UTC");
+    let ids: std::collections::BTreeSet<&str> = seen.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), 300, "none twice");
+    let clear = TaxiiQuery { collection: "clear".into(), limit: 10, ..TaxiiQuery::default() };
+    let sco = store.taxii_objects(&clear).await.unwrap();
+    assert_eq!((sco.len(), sco[0].version.as_str()), (1, "2026-12-06T21:00:00.123Z"), "unversioned: date_added");
+
+    // A rebuild at an earlier clock: one changed, one gone, one new, the rest unchanged.
+    let mut second: Vec<TaxiiObject> = first[1..300].to_vec();
+    second[0] = taxii_object("green", "indicator--0001", "{\"changed\":1}", Some("2026-02-01T00:00:00.000Z"));
+    second.push(taxii_object("green", "indicator--new", "{}", Some("2026-02-01T00:00:00.000Z")));
+    assert!(store.taxii_rebuild("fp2", &second, t0 - Duration::hours(1)).await.unwrap());
+    let all = store.taxii_objects(&page(None, 1000)).await.unwrap();
+    assert_eq!(all.len(), 300);
+    assert!(!all.iter().any(|r| r.id == "indicator--0000"), "gone");
+    let later: Vec<&TaxiiRow> = all.iter().filter(|r| r.date_added == "2026-12-06T21:00:00.124Z").collect();
+    assert_eq!(later.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["indicator--0001", "indicator--new"]);
+    assert_eq!(later[0].content, "{\"changed\":1}");
+    assert_eq!(&all[..298], &seen[2..], "unchanged rows keep their date_added, in order before the new ones");
+    assert!(store.taxii_objects(&page(None, 1000)).await.unwrap().iter().all(|r| r.date_added.len() == 24));
+    // Filters: added_after, types, ids, versions.
+    let q = |f: &dyn Fn(&mut TaxiiQuery)| {
+        let mut q = page(None, 1000);
+        f(&mut q);
+        q
+    };
+    let n = |q: TaxiiQuery| async move { store.taxii_objects(&q).await.unwrap().len() };
+    assert_eq!(n(q(&|q| q.added_after = Some("2026-12-06T21:00:00.123Z".into()))).await, 2);
+    assert_eq!(n(q(&|q| q.types = vec!["indicator".into(), "url".into()])).await, 300);
+    assert_eq!(n(q(&|q| q.types = vec!["url".into()])).await, 0);
+    assert_eq!(n(q(&|q| q.ids = vec!["indicator--0005".into(), "indicator--new".into()])).await, 2);
+    assert_eq!(n(q(&|q| q.versions = vec!["2026-02-01T00:00:00.000Z".into()])).await, 2);
+    assert!(matches!(
+        store.taxii_rebuild("fp3", &[first[1].clone(), first[1].clone()], t0).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(store.taxii_fingerprint().await.unwrap(), "fp2", "a failed build changes nothing");
 }
 
 /// Coverage stays whole: every public method of `Store` (src/lib.rs) is called by this suite.

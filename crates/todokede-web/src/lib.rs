@@ -1,6 +1,6 @@
 #![recursion_limit = "256"]
 //! HTTP face of todokede: the JSON API (`/api/v1`; the analysts' part, token-authorised, in
-//! `analyst_api`), the web UI, with the security headers and body limits
+//! `analyst_api`), the TAXII 2.1 server (`/taxii2/`, `taxii`), the web UI, with the security headers and body limits
 //! every response gets.
 
 pub mod analyst_api;
@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod multipart;
 mod openapi;
 pub mod serve;
+pub mod taxii;
 pub mod ui;
 pub mod wire;
 
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     let app = api::routes(state.clone())
         .merge(analyst_api::routes(state.clone()))
+        .merge(taxii::routes(state.clone()))
         .merge(ui::routes(state))
         .merge(ops)
         .layer(axum::middleware::from_fn_with_state(trusted, client::resolve_client))

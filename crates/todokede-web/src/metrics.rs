@@ -87,6 +87,7 @@ pub fn route_class(path: &str) -> &'static str {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
         "api" => "api",
+        "taxii2" => "taxii",
         "healthz" | "readyz" | "metrics" => "ops",
         "static" => "static",
         "" | "report" => "form",
@@ -290,6 +291,7 @@ mod tests {
         assert_eq!(route_class("/r/ABCDE-12345/secret"), "reporter");
         assert_eq!(route_class("/"), "form");
         assert_eq!(route_class("/metrics"), "ops");
+        assert_eq!(route_class("/taxii2/todokede/collections/"), "taxii");
         assert_eq!(route_class("/anything/the/client/wants"), "other");
     }
 }

@@ -119,14 +119,17 @@ pub enum Command {
         format: Option<String>,
         #[arg(long = "format", value_name = "FORMAT", conflicts_with = "format")]
         format_flag: Option<String>,
-        #[arg(long, conflicts_with_all = ["incident", "period"], required_unless_present_any = ["incident", "period"])]
+        #[arg(long, conflicts_with_all = ["incident", "period", "all"], required_unless_present_any = ["incident", "period", "all"])]
         report: Option<String>,
         /// The incident (reports linked by analysts) a report belongs to.
-        #[arg(long, conflicts_with = "period")]
+        #[arg(long, conflicts_with_all = ["period", "all"])]
         incident: Option<String>,
         /// Reports received in this period (2019H2, 2019, 2019-08, A..B).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         period: Option<String>,
+        /// Every approved report: the objects the TAXII server serves (/taxii2/).
+        #[arg(long)]
+        all: bool,
         /// The most restrictive TLP exported (red must be asked for).
         #[arg(long, default_value = "amber+strict")]
         max_tlp: String,

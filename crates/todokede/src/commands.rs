@@ -271,7 +271,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{tn}\tshared as {}", tlp.name());
             }
         }
-        Command::Export { format, format_flag, report, incident, period, max_tlp, publisher, output } => {
+        Command::Export { format, format_flag, report, incident, period, all, max_tlp, publisher, output } => {
             use todokede_app::exchange::{ExportScope, stix_bundle};
             let format = format.or(format_flag).unwrap_or_default();
             if format != "stix" {
@@ -284,7 +284,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (Some(r), _, _) => ExportScope::Report(tn(&r)?),
                 (_, Some(i), _) => ExportScope::Incident(tn(&i)?),
                 (_, _, Some(p)) => ExportScope::Period(Period::parse(&p)?),
-                _ => bail!("give --report, --incident or --period"),
+                _ if all => ExportScope::All,
+                _ => bail!("give --report, --incident, --period or --all"),
             };
             let max = todokede_publish::stix::Tlp::parse(&max_tlp)
                 .ok_or_else(|| anyhow::anyhow!("--max-tlp: clear, green, amber, amber+strict or red"))?;

@@ -130,7 +130,7 @@ async fn the_misp_feed_has_one_event_per_incident_with_stable_uuids_and_regenera
 
 /// A report with attacker indicators, the reporter's identity, internal addresses and benign
 /// values, analysed and confirmed, with an internal note.
-async fn handled_report(
+pub(crate) async fn handled_report(
     app: &TestApp,
     analyst: &todokede_store::User,
     description: &str,
@@ -317,7 +317,7 @@ async fn stix_exports_only_approved_anonymised_content_validly_and_the_same_byte
 }
 
 /// A token for a new analyst with these scopes.
-async fn token(app: &TestApp, email: &str, scopes: &[todokede_app::tokens::Scope]) -> String {
+pub(crate) async fn token(app: &TestApp, email: &str, scopes: &[todokede_app::tokens::Scope]) -> String {
     app.user(Role::Analyst, email).await;
     let user = app.store.user_by_email(email).await.unwrap().unwrap();
     todokede_app::tokens::create(&app.store, &user, "test", scopes, time::Duration::days(1), &user).await.unwrap().token
