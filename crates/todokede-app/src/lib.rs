@@ -7,6 +7,7 @@
 //! - [`crossref`]: what is indexed across reports, search queries, surge alerts;
 //! - [`classification`]: an analyst confirms the classification;
 //! - [`bulk`]: the queue's bulk actions (assign, state, link several reports at once);
+//! - [`csv_export`]: report lists (the queue, search results, a period) as CSV for Excel;
 //! - [`publication`]: statistics, drafts, edits, approval, rendering;
 //! - [`mail_flow`] and [`replies`]: inbound mail, acknowledgements, replies (and the reply
 //!   templates' placeholders), the outbox worker;
@@ -29,6 +30,7 @@ pub mod backup;
 pub mod bulk;
 pub mod classification;
 pub mod crossref;
+pub mod csv_export;
 mod error;
 #[cfg(feature = "publication")]
 pub mod exchange;

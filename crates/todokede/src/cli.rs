@@ -113,8 +113,9 @@ pub enum Command {
     },
     /// Export approved, anonymised reports for CSIRTs: `todokede export stix --period 2019H2`
     /// (or `--format stix`). Only reports approved with `share` (at most --max-tlp) leave.
+    /// `--format csv --period P`: the period's reports as the queue lists them (for Excel).
     Export {
-        /// stix
+        /// stix, or csv (with --period)
         #[arg(value_name = "FORMAT", required_unless_present = "format_flag")]
         format: Option<String>,
         #[arg(long = "format", value_name = "FORMAT", conflicts_with = "format")]

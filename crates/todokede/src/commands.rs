@@ -274,6 +274,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export { format, format_flag, report, incident, period, all, max_tlp, publisher, output } => {
             use todokede_app::exchange::{ExportScope, stix_bundle};
             let format = format.or(format_flag).unwrap_or_default();
+            if format == "csv" {
+                return export_csv(&cli.db, report.is_some() || incident.is_some(), period, output).await;
+            }
             if format != "stix" {
                 bail!("export format `{format}`: only stix for now");
             }
@@ -1049,4 +1052,46 @@ async fn search(
         );
     }
     Ok(())
+}
+
+/// `export --format csv --period P`: the period's reports as the queue lists them (every state,
+/// oldest first), as CSV for Excel (`todokede_app::csv_export`); audited as the UI's CSV is.
+async fn export_csv(
+    db: &str,
+    single: bool,
+    period: Option<String>,
+    output: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let Some(p) = period.filter(|_| !single) else {
+        bail!("export --format csv takes --period (the queue's CSV in the UI takes any filter)");
+    };
+    let period = Period::parse(&p)?;
+    let store = open_existing(db).await?;
+    let (from, before) = todokede_app::crossref::period_span(period);
+    let filter = todokede_store::ReportFilter {
+        received_from: Some(from),
+        received_before: Some(before),
+        newest_first: false,
+        limit: 10_000_000,
+        ..Default::default()
+    };
+    let rows = store.list_reports(&filter).await?;
+    let settings = todokede_app::settings::load(&store).await?;
+    let csv = todokede_app::csv_export::report_list(
+        &rows,
+        &settings,
+        time::OffsetDateTime::now_utc(),
+        todokede_domain::Language::Ja,
+    );
+    store
+        .audit(None, "export.csv", Some("period"), Some(&format!("cli --period {period} ({} rows)", rows.len())))
+        .await?;
+    match output {
+        Some(path) => {
+            write_atomically(&path, csv.as_bytes())?;
+            eprintln!("{}: {} reports", path.display(), rows.len());
+        }
+        None => std::io::Write::write_all(&mut std::io::stdout(), csv.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }

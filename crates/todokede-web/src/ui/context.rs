@@ -421,3 +421,28 @@ impl<T: serde::de::DeserializeOwned + Send, const ONE_TIME_OK: bool> axum::extra
         Ok(CsrfForm { c, user, form })
     }
 }
+
+/// A report list (the queue's, the search's) as a CSV download for Excel, audited as
+/// `export.csv` with what was asked for and how many rows left.
+pub(super) async fn csv_download(
+    st: &AppState,
+    user: &todokede_store::User,
+    what: &str,
+    query: &str,
+    rows: usize,
+    body: String,
+) -> Response {
+    let detail = format!("/{what}.csv?{query} ({rows} rows)");
+    let _ = st.store.audit(Some(user.id), "export.csv", Some(what), Some(&detail)).await;
+    let today = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
+    let name = format!("todokede-{what}-{:04}{:02}{:02}.csv", today.year(), today.month() as u8, today.day());
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}

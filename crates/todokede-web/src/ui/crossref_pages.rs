@@ -38,20 +38,23 @@ pub(super) async fn suggestions(st: &AppState, id: ReportId, linked: &[String]) 
     (suggested, near)
 }
 
-pub(super) async fn search_page(
-    State(st): State<AppState>,
-    Analyst(c, _user): Analyst,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+/// What a search found: the reports (with, for an indicator, the value each matched and
+/// whether it is a common one), shared by the page and its CSV.
+struct Found {
+    rows: Vec<(todokede_store::ReportSummary, Option<(String, bool)>)>,
+    matched_indicator: Option<String>,
+}
+
+async fn search_results(st: &AppState, c: &Ctx, q: &HashMap<String, String>) -> Result<Found, Response> {
     // A NUL byte is in no report and PostgreSQL cannot even compare with it: a 400, said so.
     if q.values().any(|v| v.contains('\0')) {
-        return error_page(
-            &st,
-            &c,
+        return Err(error_page(
+            st,
+            c,
             StatusCode::BAD_REQUEST,
             "検索語に使えない文字（NUL）が含まれています。",
             "The search contains a character that cannot be searched for (NUL).",
-        );
+        ));
     }
     let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty()).cloned();
     let period = get("period").and_then(|p| Period::parse(&p).ok());
@@ -65,9 +68,8 @@ pub(super) async fn search_page(
         limit: 100,
         ..Default::default()
     };
-    let started = std::time::Instant::now();
     let mut matched_indicator = None;
-    let results: Vec<Value> = if let Some(facet) = get("facet") {
+    let rows = if let Some(facet) = get("facet") {
         // The reports behind a surge alert.
         let (from, to) =
             span.unwrap_or_else(|| crossref::period_span(crossref::current_half(time::OffsetDateTime::now_utc())));
@@ -75,8 +77,8 @@ pub(super) async fn search_page(
             .reports_with_facet(&facet, from, to, 200)
             .await
             .unwrap_or_default()
-            .iter()
-            .map(|r| summary_row(r, c.lang))
+            .into_iter()
+            .map(|r| (r, None))
             .collect()
     } else if let Some(query) = get("q") {
         match crossref::parse_search(&query) {
@@ -92,19 +94,53 @@ pub(super) async fn search_page(
                     .reports_by_indicator(&iq, 200)
                     .await
                     .unwrap_or_default()
-                    .iter()
-                    .filter(|(r, ..)| filter.state.is_none_or(|s| r.state == s) && span.is_none_or(|(a, b)| r.received_at >= a && r.received_at < b))
-                    .map(|(r, kind, value, common)| context! { ..summary_row(r, c.lang), ..context! { matched => format!("{kind} {value}"), common => *common } })
+                    .into_iter()
+                    .filter(|(r, ..)| {
+                        filter.state.is_none_or(|s| r.state == s)
+                            && span.is_none_or(|(a, b)| r.received_at >= a && r.received_at < b)
+                    })
+                    .map(|(r, kind, value, common)| (r, Some((format!("{kind} {value}"), common))))
                     .collect()
             }
             SearchKind::Text(terms) => match st.store.search(&SearchQuery { terms, filter }).await {
-                Ok(rows) => rows.iter().map(|r| summary_row(r, c.lang)).collect(),
-                Err(e) => return UiError::from(e).page(&st, &c),
+                Ok(rows) => rows.into_iter().map(|r| (r, None)).collect(),
+                Err(e) => return Err(UiError::from(e).page(st, c)),
             },
         }
     } else {
         vec![]
     };
+    Ok(Found { rows, matched_indicator })
+}
+
+/// The search's own query keys, in a fixed order, for its CSV link.
+fn search_query(q: &HashMap<String, String>) -> String {
+    ["q", "facet", "period", "state", "kind", "cause"]
+        .iter()
+        .filter_map(|k| q.get(*k).filter(|v| !v.trim().is_empty()).map(|v| format!("{k}={}", urlencode(v))))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub(super) async fn search_page(
+    State(st): State<AppState>,
+    Analyst(c, _user): Analyst,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    let started = std::time::Instant::now();
+    let found = match search_results(&st, &c, &q).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let results: Vec<Value> = found
+        .rows
+        .iter()
+        .map(|(r, m)| match m {
+            Some((matched, common)) => context! { ..summary_row(r, c.lang), ..context! { matched, common => *common } },
+            None => summary_row(r, c.lang),
+        })
+        .collect();
     render(
         &st,
         &c,
@@ -113,10 +149,30 @@ pub(super) async fn search_page(
             q => get("q"), facet => get("facet").map(|f| crossref::facet_label(&f)), period => get("period"),
             f => context! { state => get("state"), kind => get("kind"), cause => get("cause") },
             states => options::<ReportState>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
-            matched_indicator, results, searched => get("q").is_some() || get("facet").is_some(),
+            matched_indicator => found.matched_indicator, results, searched => get("q").is_some() || get("facet").is_some(),
+            csv_query => search_query(&q),
             elapsed => format!("{:.0}", started.elapsed().as_secs_f64() * 1e3),
         },
     )
+}
+
+/// The search results as CSV: the same search, the same authorization, audited.
+pub(super) async fn search_csv(
+    State(st): State<AppState>,
+    Analyst(c, user): Analyst,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let found = match search_results(&st, &c, &q).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let settings = match todokede_app::settings::load(&st.store).await {
+        Ok(s) => s,
+        Err(e) => return UiError::from(e).page(&st, &c),
+    };
+    let rows: Vec<todokede_store::ReportSummary> = found.rows.into_iter().map(|(r, _)| r).collect();
+    let body = todokede_app::csv_export::report_list(&rows, &settings, time::OffsetDateTime::now_utc(), c.lang);
+    csv_download(&st, &user, "search", &search_query(&q), rows.len(), body).await
 }
 
 pub(super) async fn clusters_page(State(st): State<AppState>, Analyst(c, _user): Analyst) -> Response {

@@ -48,21 +48,18 @@ pub(super) fn sla_view(
     Some(context! { overdue, text, deadline => jst(deadline) })
 }
 
-pub(super) async fn queue(
-    State(st): State<AppState>,
-    Analyst(c, user): Analyst,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Response {
+/// The reports the queue's query asks for (the page's or the CSV's).
+fn queue_filter(
+    q: &[(String, String)],
+    user: &todokede_store::User,
+    settings: &todokede_app::settings::Settings,
+    now: time::OffsetDateTime,
+    limit: i64,
+    offset: i64,
+) -> ReportFilter {
     let get = |k: &str| q.iter().find(|(n, v)| n == k && !v.is_empty()).map(|(_, v)| v.clone());
     let date = |k: &str| get(k).and_then(|d| crate::wire::parse_date("date", Some(&d)).ok().flatten());
-    let page: i64 = get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
-    let per_page = 50;
-    let settings = match todokede_app::settings::load(&st.store).await {
-        Ok(s) => s,
-        Err(e) => return UiError::from(e).page(&st, &c),
-    };
-    let now = time::OffsetDateTime::now_utc();
-    let filter = ReportFilter {
+    ReportFilter {
         state: get("state").and_then(|s| ReportState::parse(&s).ok()),
         form: get("form").and_then(|s| ReportForm::parse(&s).ok()),
         reporter_kind: get("kind").and_then(|s| ReporterKind::parse(&s).ok()),
@@ -78,10 +75,50 @@ pub(super) async fn queue(
         overdue: get("overdue").is_some(),
         overdue_first: get("sort").as_deref() == Some("sla"),
         sla: settings.sla_cutoffs(now),
-        limit: per_page + 1,
-        offset: (page - 1) * per_page,
+        limit,
+        offset,
         after: None,
+    }
+}
+
+/// At most this many rows leave in one CSV (the queue pages by 50; the CSV is every row the
+/// filter matches, up to this).
+pub const CSV_MAX_ROWS: i64 = 50_000;
+
+/// The queue as CSV: every report the current filter matches (not only the page shown), in
+/// the page's order and language; the same authorization as the queue, audited.
+pub(super) async fn queue_csv(
+    State(st): State<AppState>,
+    Analyst(c, user): Analyst,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let settings = match todokede_app::settings::load(&st.store).await {
+        Ok(s) => s,
+        Err(e) => return UiError::from(e).page(&st, &c),
     };
+    let now = time::OffsetDateTime::now_utc();
+    let filter = queue_filter(&q, &user, &settings, now, CSV_MAX_ROWS, 0);
+    let Ok(rows) = st.store.list_reports(&filter).await else {
+        return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に表示できません。", "Unavailable.");
+    };
+    let body = todokede_app::csv_export::report_list(&rows, &settings, now, c.lang);
+    csv_download(&st, &user, "queue", &filter_query(&q), rows.len(), body).await
+}
+
+pub(super) async fn queue(
+    State(st): State<AppState>,
+    Analyst(c, user): Analyst,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| q.iter().find(|(n, v)| n == k && !v.is_empty()).map(|(_, v)| v.clone());
+    let page: i64 = get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let per_page = 50;
+    let settings = match todokede_app::settings::load(&st.store).await {
+        Ok(s) => s,
+        Err(e) => return UiError::from(e).page(&st, &c),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let filter = queue_filter(&q, &user, &settings, now, per_page + 1, (page - 1) * per_page);
     let Ok(mut rows) = st.store.list_reports(&filter).await else {
         return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に表示できません。", "Unavailable.");
     };

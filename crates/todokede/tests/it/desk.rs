@@ -4,6 +4,7 @@
 //! sorting overdue reports (real times: reports received hours ago), bulk actions on the queue
 //! (audited), saved filters per analyst, and the 回答あり banner on the report page. The
 //! settings' CLI (`todokede settings`) runs as the real binary: its output is the contract.
+//! The queue and search results as CSV (issue 18 item 6), and `todokede export --format csv`.
 
 use crate::common::{self, get, post, row};
 
@@ -21,6 +22,8 @@ todokede_testkit::on_both_backends!(
     bulk_actions_assign_move_and_link_the_chosen_reports_and_are_audited,
     saved_filters_are_each_analysts_own_and_keep_only_the_queues_keys,
     the_report_page_says_when_the_reporter_answered_until_an_analyst_acts,
+    the_queue_and_the_search_download_as_csv_with_their_filters_for_excel,
+    export_format_csv_lists_a_periods_reports,
 );
 
 /// The tracking numbers of the queue's rows, in order.
@@ -383,4 +386,122 @@ async fn the_report_page_says_when_the_reporter_answered_until_an_analyst_acts(d
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(!get(&s, &a, &format!("/reports/{tn}")).await.contains("id=\"answered\""), "an analyst acted");
     s.stop().await;
+}
+
+/// The rows of a CSV body (after the BOM), each cell unquoted (RFC 4180; every cell quoted).
+fn csv_rows(body: &str) -> Vec<Vec<String>> {
+    let body = body.strip_prefix('\u{feff}').expect("a BOM for Excel");
+    assert!(body.ends_with("\r\n"), "CRLF line ends");
+    let (mut rows, mut row, mut cell) = (vec![], vec![], String::new());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        assert_eq!(c, '"', "every cell quoted: {body}");
+        loop {
+            match chars.next().expect("a closing quote") {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cell.push('"');
+                }
+                '"' => break,
+                c => cell.push(c),
+            }
+        }
+        row.push(std::mem::take(&mut cell));
+        match chars.next() {
+            Some(',') => {}
+            Some('\r') => {
+                assert_eq!(chars.next(), Some('\n'));
+                rows.push(std::mem::take(&mut row));
+            }
+            other => panic!("after a cell: {other:?}"),
+        }
+    }
+    rows
+}
+
+/// Issue 18 item 6: what the analyst sees, as CSV — a link on /queue and /search that keeps the
+/// current filter; every row the filter matches (not only the page); UTF-8 with a BOM, a
+/// download, formulas neutralised; the pages' authorization; audited.
+async fn the_queue_and_the_search_download_as_csv_with_their_filters_for_excel(db: &TestDb) {
+    let s = TestApp::start(db).await;
+    let a = s.logged_in(Role::Analyst, "chief@ipa.example").await;
+    let formula =
+        file(&s, "山田 太郎", "=HYPERLINK(\"http://evil.example/\",\"詳細\") 管理画面に不正ログインされました。").await;
+    let plus = file(&s, "佐藤 花子", "+81 からの不正ログインがありました。").await;
+    let plain = file(&s, "鈴木 一郎", "ランサムウェアに感染しました。").await;
+    let res = post(&s, &a, &format!("/reports/{plain}/state"), &[("to", "triage")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    // The link keeps the filter; the CSV has exactly the filter's rows.
+    let queue = get(&s, &a, "/queue?state=triage&page=1").await;
+    assert!(queue.contains("href=\"/queue.csv?state=triage\""), "the CSV link keeps the filter");
+    let res = a.client.get(s.url("/queue.csv?state=triage")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.starts_with("attachment; filename=\"todokede-queue-") && disposition.ends_with(".csv\""));
+    let rows = csv_rows(&res.text().await.unwrap());
+    assert_eq!(rows[0][..5], ["受付番号", "受付日時（JST）", "届出種別", "届出者種別", "状態"]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!((rows[1][0].as_str(), rows[1][4].as_str()), (plain.as_str(), "確認中"));
+
+    // Every report, and a reporter's formula is text in Excel.
+    let all = csv_rows(&a.client.get(s.url("/queue.csv")).send().await.unwrap().text().await.unwrap());
+    assert_eq!(all.len(), 4);
+    let summary = |tn: &str| all.iter().find(|r| r[0] == tn).unwrap().last().unwrap().clone();
+    assert!(summary(&formula).starts_with("'=HYPERLINK(\"http://evil.example/\""), "{}", summary(&formula));
+    assert!(summary(&plus).starts_with("'+81"), "{}", summary(&plus));
+    assert_eq!(summary(&plain), "ランサムウェアに感染しました。");
+    let en = a.client.get(s.url("/queue.csv?lang=en")).send().await.unwrap().text().await.unwrap();
+    assert!(csv_rows(&en)[0][0] == "Tracking number", "the page's language");
+    get(&s, &a, "/queue?lang=ja").await;
+
+    // The search: the same words, the same rows.
+    let search = get(&s, &a, "/search?q=%E4%B8%8D%E6%AD%A3%E3%83%AD%E3%82%B0%E3%82%A4%E3%83%B3").await;
+    let link = "/search.csv?q=%E4%B8%8D%E6%AD%A3%E3%83%AD%E3%82%B0%E3%82%A4%E3%83%B3";
+    let main = &search[search.find("<main>").unwrap()..];
+    assert!(search.contains(&format!("href=\"{link}\"")), "the search's CSV link: {main}");
+    let res = a.client.get(s.url(link)).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let found = csv_rows(&res.text().await.unwrap());
+    let mut numbers: Vec<&str> = found[1..].iter().map(|r| r[0].as_str()).collect();
+    numbers.sort();
+    let mut expected = vec![formula.as_str(), plus.as_str()];
+    expected.sort();
+    assert_eq!(numbers, expected, "{found:?}");
+
+    // Only analysts: a visitor (and a reporter) gets the login, not the list.
+    for path in ["/queue.csv", link] {
+        let res = browser().get(s.url(path)).send().await.unwrap();
+        assert_ne!(res.status(), StatusCode::OK, "{path}");
+        assert!(!res.headers().get("content-type").is_some_and(|c| c.to_str().unwrap().starts_with("text/csv")));
+    }
+    // Audited: who took which list, with how many rows.
+    let log = s.store.audit_log(50).await.unwrap();
+    let exports: Vec<String> =
+        log.iter().filter(|e| e.action == "export.csv").map(|e| e.detail.clone().unwrap_or_default()).collect();
+    assert!(exports.iter().any(|d| d == "/queue.csv?state=triage (1 rows)"), "{exports:?}");
+    assert!(exports.iter().any(|d| d.starts_with("/search.csv?q=") && d.ends_with("(2 rows)")), "{exports:?}");
+    assert!(log.iter().filter(|e| e.action == "export.csv").all(|e| e.user.is_some()));
+    s.stop().await;
+}
+
+/// `todokede export --format csv --period 2019H2`: the period's reports (the seeds' 18), in the
+/// queue's columns, oldest first; a period is required.
+async fn export_format_csv_lists_a_periods_reports(db: &TestDb) {
+    common::user_add(&db.url, "analyst", "chief@ipa.example");
+    common::handled_seed_reports(&db.url, "chief@ipa.example").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("2019H2.csv");
+    let out =
+        common::todokede(&db.url, &["export", "--format", "csv", "--period", "2019H2", "-o", path.to_str().unwrap()]);
+    common::ok(out);
+    let rows = csv_rows(&std::fs::read_to_string(&path).unwrap());
+    assert_eq!(rows.len(), 1 + 18, "{rows:?}");
+    assert_eq!(rows[0][0], "受付番号");
+    assert!(rows[1][1].starts_with("2019-08-14"), "oldest first: {:?}", rows[1]);
+    assert!(rows.iter().skip(1).all(|r| r[8] == "はい"), "every seed case confirmed");
+    let out = common::todokede(&db.url, &["export", "--format", "csv", "--report", "7K3MQ-9XD2A"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--period"));
 }

@@ -368,6 +368,18 @@ async fn look_at(b: &Browser, name: &str, problems: &mut Vec<String>) {
     for v in b.axe_serious().await {
         problems.push(format!("{name}: {v}"));
     }
+    // The header's links lie in rows across the width, not stacked one per line (a phone
+    // showed the admin's eleven links as a column taller than the screen).
+    let nav = b
+        .execute(
+            "const t = [...document.querySelectorAll('header nav a')].map(a => Math.round(a.getBoundingClientRect().top)); \
+             return [t.length, new Set(t).size];",
+        )
+        .await;
+    let (links, rows) = (nav[0].as_u64().unwrap_or(0), nav[1].as_u64().unwrap_or(0));
+    if links >= 3 && rows > links.div_ceil(2) {
+        problems.push(format!("{name}: the header's {links} links are stacked in {rows} rows"));
+    }
     b.screenshot(name).await;
 }
 

@@ -29,6 +29,7 @@ mod ops;
 mod outbox;
 mod processes;
 mod publication;
+mod readme;
 mod server_limits;
 mod taxii;
 mod web;
