@@ -15,6 +15,7 @@
 //! - [`settings`]: what admins change at run time (one-time password lifetime, four eyes,
 //!   the SLA clocks per state, the report's contact points);
 //! - [`exchange`]: sharing approvals (TLP 2.0), the STIX 2.1 export and the MISP feed;
+//! - [`veris`]: VERIS incident records (1.3.x, 1.4.x), schema-checked, → submissions;
 //! - [`tokens`]: API tokens of analysts' scripts (scoped, expiring, hashed, audited);
 //! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries);
 //! - [`backup`]: an online copy of an SQLite store, and its checked restore.
@@ -39,5 +40,6 @@ pub mod publication;
 pub mod replies;
 pub mod settings;
 pub mod tokens;
+pub mod veris;
 
 pub use error::AppError;

@@ -141,10 +141,15 @@ pub enum Command {
         #[arg(long, default_value = todokede_app::exchange::DEFAULT_PUBLISHER)]
         publisher: String,
     },
-    /// Import reports (届出): report JSON (one object or an array per file) or .eml messages.
+    /// Import reports (届出): report JSON (one object or an array per file) or .eml messages;
+    /// with `--format veris`, VERIS incident records (schema 1.3.x / 1.4.x, `.json` or `.JSON`,
+    /// files or directories of them), each checked against its schema.
     Import {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// report: report JSON and .eml (the default); veris: VERIS incident records.
+        #[arg(long, value_enum, default_value = "report")]
+        format: ImportFormat,
         #[command(flatten)]
         mail: MailArgs,
     },
@@ -432,6 +437,12 @@ pub enum UserCommand {
     },
     /// Every account: role, state, password, second factor.
     List,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportFormat {
+    Report,
+    Veris,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -30,5 +30,6 @@ mod outbox;
 mod processes;
 mod publication;
 mod server_limits;
+mod veris;
 mod web;
 mod workflow;
