@@ -103,9 +103,10 @@ pub enum Command {
         withdraw: bool,
     },
     /// Export approved, anonymised reports for CSIRTs: `todokede export stix --period 2019H2`
-    /// (or `--format stix`). Only reports approved with `share` (at most --max-tlp) leave.
+    /// (or `--format stix`); `misp`: MISP event JSON (one event per incident). Only reports
+    /// approved with `share` (at most --max-tlp) leave.
     Export {
-        /// stix
+        /// stix or misp
         #[arg(value_name = "FORMAT", required_unless_present = "format_flag")]
         format: Option<String>,
         #[arg(long = "format", value_name = "FORMAT", conflicts_with = "format")]

@@ -270,8 +270,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export { format, format_flag, report, incident, period, max_tlp, publisher, output } => {
             use todokede_app::exchange::{ExportScope, stix_bundle};
             let format = format.or(format_flag).unwrap_or_default();
-            if format != "stix" {
-                bail!("export format `{format}`: only stix for now");
+            if format != "stix" && format != "misp" {
+                bail!("export format `{format}`: stix or misp");
             }
             let tn = |s: &str| {
                 todokede_domain::TrackingNumber::parse(s).map_err(|_| anyhow::anyhow!("`{s}` is not a tracking number"))
@@ -285,8 +285,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let max = todokede_publish::stix::Tlp::parse(&max_tlp)
                 .ok_or_else(|| anyhow::anyhow!("--max-tlp: clear, green, amber, amber+strict or red"))?;
             let store = open_existing(&cli.db).await?;
-            let publisher = todokede_publish::stix::Publisher { name: publisher };
-            let bytes = match stix_bundle(&store, &publisher, &scope, max).await {
+            let exported = if format == "misp" {
+                todokede_app::exchange::misp_export(&store, &publisher, &scope, max).await
+            } else {
+                stix_bundle(&store, &todokede_publish::stix::Publisher { name: publisher }, &scope, max).await
+            };
+            let bytes = match exported {
                 Err(todokede_app::AppError::NotFound) => {
                     bail!("nothing to export: no report in that scope is approved for sharing (`todokede share`)")
                 }
