@@ -193,3 +193,18 @@ pub async fn misp_feed(store: &Store, publisher: &str, max_tlp: Tlp) -> Result<t
     let cases = share_cases(store, &ExportScope::All, max_tlp).await?;
     Ok(todokede_publish::misp::feed(publisher, &cases))
 }
+
+/// A MISP event export of a scope (`todokede_publish::misp::export`): the feed's events for the
+/// approved cases of the scope.
+pub async fn misp_export(
+    store: &Store,
+    publisher: &str,
+    scope: &ExportScope,
+    max_tlp: Tlp,
+) -> Result<Vec<u8>, AppError> {
+    let cases = share_cases(store, scope, max_tlp).await?;
+    if cases.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok(todokede_publish::misp::export(publisher, &cases))
+}

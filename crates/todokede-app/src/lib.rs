@@ -17,6 +17,7 @@
 //!   the SLA clocks per state, the report's contact points);
 //! - [`exchange`]: sharing approvals (TLP 2.0), the STIX 2.1 export and the MISP feed;
 //! - [`taxii`]: the TAXII 2.1 server's collections and pages (the STIX export, materialised);
+//! - [`veris`]: VERIS incident records (1.3.x, 1.4.x), schema-checked, → submissions;
 //! - [`tokens`]: API tokens of analysts' scripts (scoped, expiring, hashed, audited);
 //! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries);
 //! - [`backup`]: an online copy of an SQLite store, and its checked restore.
@@ -44,5 +45,6 @@ pub mod settings;
 #[cfg(feature = "publication")]
 pub mod taxii;
 pub mod tokens;
+pub mod veris;
 
 pub use error::AppError;

@@ -61,6 +61,9 @@ pub enum DedupKey {
     MessageId(String),
     /// SHA-256 of the raw bytes, when nothing else identifies the delivery.
     ContentHash(String),
+    /// The record's own id in the system it was imported from (`veris:vcdb/<incident_id>`):
+    /// a corrected copy of the same record is the same report.
+    SourceRecord(String),
 }
 
 impl DedupKey {
@@ -70,6 +73,7 @@ impl DedupKey {
             DedupKey::IdempotencyKey(k) => format!("idem:{k}"),
             DedupKey::MessageId(k) => format!("msgid:{k}"),
             DedupKey::ContentHash(k) => format!("sha256:{k}"),
+            DedupKey::SourceRecord(k) => format!("source:{k}"),
         }
     }
 }

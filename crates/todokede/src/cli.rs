@@ -112,10 +112,11 @@ pub enum Command {
         withdraw: bool,
     },
     /// Export approved, anonymised reports for CSIRTs: `todokede export stix --period 2019H2`
-    /// (or `--format stix`). Only reports approved with `share` (at most --max-tlp) leave.
-    /// `--format csv --period P`: the period's reports as the queue lists them (for Excel).
+    /// (or `--format stix`); `misp`: MISP event JSON (one event per incident). Only reports
+    /// approved with `share` (at most --max-tlp) leave. `--format csv --period P`: the period's
+    /// reports as the queue lists them (for Excel).
     Export {
-        /// stix, or csv (with --period)
+        /// stix, misp, or csv (with --period)
         #[arg(value_name = "FORMAT", required_unless_present = "format_flag")]
         format: Option<String>,
         #[arg(long = "format", value_name = "FORMAT", conflicts_with = "format")]
@@ -154,10 +155,15 @@ pub enum Command {
         #[arg(long, default_value = todokede_app::exchange::DEFAULT_PUBLISHER)]
         publisher: String,
     },
-    /// Import reports (届出): report JSON (one object or an array per file) or .eml messages.
+    /// Import reports (届出): report JSON (one object or an array per file) or .eml messages;
+    /// with `--format veris`, VERIS incident records (schema 1.3.x / 1.4.x, `.json` or `.JSON`,
+    /// files or directories of them), each checked against its schema.
     Import {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// report: report JSON and .eml (the default); veris: VERIS incident records.
+        #[arg(long, value_enum, default_value = "report")]
+        format: ImportFormat,
         #[command(flatten)]
         mail: MailArgs,
     },
@@ -445,6 +451,12 @@ pub enum UserCommand {
     },
     /// Every account: role, state, password, second factor.
     List,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportFormat {
+    Report,
+    Veris,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

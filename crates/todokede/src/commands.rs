@@ -277,8 +277,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if format == "csv" {
                 return export_csv(&cli.db, report.is_some() || incident.is_some(), period, output).await;
             }
-            if format != "stix" {
-                bail!("export format `{format}`: only stix for now");
+            if format != "stix" && format != "misp" {
+                bail!("export format `{format}`: stix, misp or csv");
             }
             let tn = |s: &str| {
                 todokede_domain::TrackingNumber::parse(s).map_err(|_| anyhow::anyhow!("`{s}` is not a tracking number"))
@@ -293,8 +293,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let max = todokede_publish::stix::Tlp::parse(&max_tlp)
                 .ok_or_else(|| anyhow::anyhow!("--max-tlp: clear, green, amber, amber+strict or red"))?;
             let store = open_existing(&cli.db).await?;
-            let publisher = todokede_publish::stix::Publisher { name: publisher };
-            let bytes = match stix_bundle(&store, &publisher, &scope, max).await {
+            let exported = if format == "misp" {
+                todokede_app::exchange::misp_export(&store, &publisher, &scope, max).await
+            } else {
+                stix_bundle(&store, &todokede_publish::stix::Publisher { name: publisher }, &scope, max).await
+            };
+            let bytes = match exported {
                 Err(todokede_app::AppError::NotFound) => {
                     bail!("nothing to export: no report in that scope is approved for sharing (`todokede share`)")
                 }
@@ -342,10 +346,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_existing(&cli.db).await?;
             token_command(&store, command).await?;
         }
-        Command::Import { files, mail } => {
+        Command::Import { files, mail, format: crate::cli::ImportFormat::Report } => {
             let cfg = mail_config(&mail)?;
             let store = open(&cli.db).await?;
             import(&store, &cfg, &files).await?;
+        }
+        Command::Import { files, format: crate::cli::ImportFormat::Veris, .. } => {
+            let store = open(&cli.db).await?;
+            import_veris(&store, &files).await?;
         }
         Command::Reanalyse => {
             let store = open_existing(&cli.db).await?;
@@ -786,6 +794,72 @@ async fn import(store: &Store, cfg: &MailConfig, files: &[std::path::PathBuf]) -
         eprintln!(
             "next: `todokede classify <number> --as <analyst>` confirms a report's classification; \
              statistics and publication count confirmed reports only"
+        );
+    }
+    Ok(())
+}
+
+/// `todokede import --format veris`: every record checked against its VERIS schema; a refused
+/// record is named with its file and the schema's rule, and the rest still imports. The dedup
+/// key is the record's source id, so a second import stores nothing again.
+async fn import_veris(store: &Store, paths: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<std::path::PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")))
+                .collect();
+            inside.sort();
+            files.extend(inside);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let (mut subs, mut from) = (Vec::new(), Vec::new());
+    let mut refused = 0usize;
+    for path in &files {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let records = match todokede_app::veris::records(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                refused += 1;
+                eprintln!("refused\t{}\t{e}", path.display());
+                continue;
+            }
+        };
+        let many = records.len() > 1;
+        for (i, r) in records.into_iter().enumerate() {
+            let name = if many { format!("{}#{}", path.display(), i + 1) } else { path.display().to_string() };
+            match r {
+                Ok(record) => {
+                    subs.push(record.submission);
+                    from.push(name);
+                }
+                Err(e) => {
+                    refused += 1;
+                    eprintln!("refused\t{name}\t{e}");
+                }
+            }
+        }
+    }
+    let (mut new, mut again) = (0usize, 0usize);
+    for (chunk, names) in subs.chunks(200).zip(from.chunks(200)) {
+        for (r, name) in store.ingest_batch(chunk).await?.into_iter().zip(names) {
+            let r = r.map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            if r.duplicate {
+                again += 1
+            } else {
+                new += 1
+            }
+            println!("{}\t{}\t{name}", r.tracking_number, if r.duplicate { "already imported" } else { "imported" });
+        }
+    }
+    eprintln!("{new} new, {again} already imported, {refused} refused (VERIS)");
+    if refused > 0 {
+        bail!(
+            "{refused} 件の記録を取り込めませんでした（上記）。他は取込み済み / {refused} records refused (listed above); the others were imported"
         );
     }
     Ok(())

@@ -20,6 +20,7 @@ todokede_testkit::on_both_backends!(
     a_python_client_drives_a_report_from_received_to_closed,
     stix_exports_only_approved_anonymised_content_validly_and_the_same_bytes_twice,
     the_misp_feed_has_one_event_per_incident_with_stable_uuids_and_regenerates_incrementally,
+    misp_exports_and_the_feed_load_in_pymisp_and_stix_indicators_survive_misp_stix,
     an_analyst_approves_and_withdraws_sharing_on_the_report_page,
 );
 
@@ -102,7 +103,9 @@ async fn the_misp_feed_has_one_event_per_incident_with_stable_uuids_and_regenera
         let tags: Vec<&str> =
             e["Event"]["Tag"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
         assert!(tags.iter().any(|t| *t == "tlp:green" || *t == "tlp:amber"), "{tags:?}");
-        for a in e["Event"]["Attribute"].as_array().unwrap() {
+        let in_objects =
+            e["Event"]["Object"].as_array().unwrap().iter().flat_map(|o| o["Attribute"].as_array().unwrap());
+        for a in e["Event"]["Attribute"].as_array().unwrap().iter().chain(in_objects) {
             if a["type"] != "comment" {
                 attributes += 1;
             }
@@ -126,6 +129,80 @@ async fn the_misp_feed_has_one_event_per_incident_with_stable_uuids_and_regenera
     assert_eq!(after.as_object().unwrap().len(), 1);
     assert!(uuids.contains(after.as_object().unwrap().keys().next().unwrap()), "a stable event UUID");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The real binary (`export --format misp`, `feed misp`, `export stix` are the contract), the
+/// reference tools in misp_check.py: PyMISP and misp-stix.
+async fn misp_exports_and_the_feed_load_in_pymisp_and_stix_indicators_survive_misp_stix(db: &TestDb) {
+    let python = todokede_testkit::requires::python_module("pymisp")
+        && todokede_testkit::requires::python_module("misp_stix_converter");
+    let app = TestApp::start(db).await;
+    app.user(Role::Analyst, "misp@example.jp").await;
+    let analyst = app.store.user_by_email("misp@example.jp").await.unwrap().unwrap();
+    let (tn, a) = handled_report(
+        &app,
+        &analyst,
+        "サンプル商事の山田です。45.137.21.9 から RDP に侵入され hxxp://malware-drop[.]xyz/payload.exe を取得、\
+         evil-update.top と通信。SHA-256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08。CVE-2019-0708。",
+    )
+    .await;
+    let (_, b) = handled_report(&app, &analyst, "別の届出: 91.240.118.172 からの攻撃。").await;
+    todokede_app::exchange::approve_sharing(&app.store, a, todokede_publish::stix::Tlp::Green, analyst.id)
+        .await
+        .unwrap();
+    todokede_app::exchange::approve_sharing(&app.store, b, todokede_publish::stix::Tlp::Amber, analyst.id)
+        .await
+        .unwrap();
+    let dir = tempfile::Builder::new().prefix(&format!("misp-{}-", db.backend)).tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).display().to_string();
+    let year = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).year().to_string();
+    common::ok(todokede(&db.url, &["export", "--format", "misp", "--report", &tn, "-o", &path("event.json")]));
+    common::ok(todokede(&db.url, &["export", "--format", "misp", "--period", &year, "-o", &path("period.json")]));
+    common::ok(todokede(&db.url, &["feed", "misp", "--dir", &path("feed")]));
+    common::ok(todokede(&db.url, &["export", "stix", "--report", &tn, "-o", &path("bundle.json")]));
+    // One incident is one event; a period of two incidents MISP's list of events, the same UUIDs.
+    let event: Value = serde_json::from_slice(&std::fs::read(path("event.json")).unwrap()).unwrap();
+    let period: Value = serde_json::from_slice(&std::fs::read(path("period.json")).unwrap()).unwrap();
+    let listed = period["response"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|e| e["Event"]["uuid"] == event["Event"]["uuid"]));
+    let text = serde_json::to_string(&event).unwrap();
+    for secret in ["山田", "サンプル商事", "佐藤", "内部メモ", &tn] {
+        assert!(!text.contains(secret), "{secret} must not leave: {text}");
+    }
+    let objects: Vec<&str> =
+        event["Event"]["Object"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    for name in ["file", "url", "domain-ip"] {
+        assert!(objects.contains(&name), "a {name} object: {objects:?}");
+    }
+    if !python {
+        return;
+    }
+    let out = std::process::Command::new("python3")
+        .arg(common::repo("crates/todokede/tests/it/misp_check.py"))
+        .args([path("event.json"), path("feed"), path("bundle.json")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &r["export"];
+    assert_eq!(e["problems"], serde_json::json!([]), "PyMISP loads the export: {r}");
+    assert!(e["to_ids"].as_u64().unwrap() >= 4 && e["objects"].as_u64().unwrap() >= 3, "{r}");
+    let tags: Vec<&str> = e["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    assert!(tags.contains(&"tlp:green") && tags.contains(&"todokede:cause=\"weak_credentials\""), "{tags:?}");
+    assert!(tags.contains(&"todokede:attack-type=\"intrusion\""), "{tags:?}");
+    assert_eq!(r["feed"]["events"], 2, "{r}");
+    assert_eq!(r["feed"]["problems"], serde_json::json!([]), "PyMISP loads the feed: {r}");
+    assert_eq!(r["feed"]["hash_mismatches"], serde_json::json!([]), "hashes.csv: {r}");
+    let s = &r["stix_to_misp"];
+    assert!(s["indicators"].as_u64().unwrap() >= 4, "{r}");
+    assert_eq!(s["problems"], serde_json::json!([]), "misp-stix converts the bundle: {r}");
+    // misp-stix maps no STIX `incident` object (the only thing it skips; the script says so apart).
+    assert!(
+        s["unsupported"].as_array().unwrap().iter().all(|m| m.as_str().unwrap().ends_with("type: incident")),
+        "{r}"
+    );
+    assert_eq!(s["missing"], serde_json::json!([]), "every indicator survives STIX → MISP: {r}");
 }
 
 /// A report with attacker indicators, the reporter's identity, internal addresses and benign

@@ -32,5 +32,6 @@ mod publication;
 mod readme;
 mod server_limits;
 mod taxii;
+mod veris;
 mod web;
 mod workflow;
