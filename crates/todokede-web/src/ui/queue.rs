@@ -43,7 +43,9 @@ pub(super) fn sla_view(
     let text = if overdue {
         format!("{} {}", l.pick("期限超過", "Overdue by"), span(now - deadline, l))
     } else {
-        format!("{} {}（{}{}）", l.pick("期限", "Due"), jst(deadline), l.pick("残り", "in "), span(deadline - now, l))
+        let left = span(deadline - now, l);
+        let left = l.pick(format!("（残り{left}）"), format!(" (in {left})"));
+        format!("{} {}{left}", l.pick("期限", "Due"), jst(deadline))
     };
     Some(context! { overdue, text, deadline => jst(deadline) })
 }

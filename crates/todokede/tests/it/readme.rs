@@ -95,6 +95,9 @@ fn skipped(command: &str) -> Option<&'static str> {
     if words.last() == Some(&"serve") {
         return Some("starts the service and does not return (ops.rs and processes.rs run `serve`)");
     }
+    if words.iter().any(|w| w.starts_with("../VCDB/")) {
+        return Some("reads a VCDB clone the reader brings (veris.rs imports the VERIS records of ../shared)");
+    }
     if words.contains(&"evidence") && words.iter().any(|w| w.starts_with("/var/log/")) {
         return Some("reads the reader's own logs (the evidence tests run on real ones)");
     }
