@@ -122,6 +122,8 @@ pub fn routes(state: AppState) -> Router {
         .route("/account/password", get(login::password_page).post(login::change_password))
         .route("/account/tokens", post(login::account_token_create))
         .route("/account/tokens/{id}/revoke", post(login::account_token_revoke))
+        .fallback(context::unknown_path)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), context::localize_errors))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
         .with_state(state)
 }

@@ -193,7 +193,7 @@ pub(super) async fn user_action(
                 Err(e) => UiError::from(e).page(&st, &c),
             }
         }
-        _ => StatusCode::NOT_FOUND.into_response(),
+        _ => error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found."),
     }
 }
 

@@ -290,6 +290,7 @@ fn error_title(status: StatusCode, lang: Language) -> &'static str {
         400 | 422 => ("入力内容を確認してください", "Please check the input"),
         403 => ("この操作はできません", "Not allowed"),
         404 => ("見つかりません", "Not found"),
+        405 => ("この方法では利用できません", "Method not allowed"),
         409 => ("操作できません", "Conflict"),
         413 => ("送信できませんでした", "Too large"),
         429 => ("しばらくお待ちください", "Too many requests"),
@@ -445,4 +446,53 @@ pub(super) async fn csv_download(
         body,
     )
         .into_response()
+}
+
+// ── errors no handler rendered ──────────────────────────────────────────────────────────
+
+/// A path no route knows: the localized 404 page (an API or TAXII path keeps a JSON error).
+pub(super) async fn unknown_path(State(st): State<AppState>, c: Ctx, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") || uri.path().starts_with("/taxii2/") {
+        return crate::error::ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response();
+    }
+    error_page(&st, &c, StatusCode::NOT_FOUND, "このページはありません。", "There is no such page.")
+}
+
+/// Every error answer of the UI is a page in the user's language: a bare status (an empty
+/// body) or axum's plain-text rejection (a path, query or form that does not parse, a wrong
+/// method) becomes the error page, so a browser never shows its own English "Not Found".
+/// HTML and JSON answers are the handlers' own and pass unchanged.
+pub(super) async fn localize_errors(
+    State(st): State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = req.headers().clone();
+    let query = Query::<HashMap<String, String>>::try_from_uri(req.uri()).map(|q| q.0).unwrap_or_default();
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let status = res.status();
+    if api || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let ct = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("text/html") || ct.starts_with("application/json") {
+        return res;
+    }
+    let (ja, en) = match status.as_u16() {
+        400 | 422 => ("リクエストの内容を読み取れませんでした。", "The request could not be read."),
+        403 => ("この操作は許可されていません。", "This is not allowed."),
+        404 => ("見つかりません。", "Not found."),
+        405 => ("この方法では利用できません。", "This page cannot be used this way."),
+        413 => ("送信内容が大きすぎます。", "What was sent is too large."),
+        _ => ("エラーが発生しました。", "An error occurred."),
+    };
+    let c = ctx(&st, &headers, &query).await;
+    let mut page = error_page(&st, &c, status, ja, en);
+    for h in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = res.headers().get(&h) {
+            page.headers_mut().insert(h, v.clone());
+        }
+    }
+    page
 }

@@ -124,6 +124,11 @@ fn describe(path: &str) -> String {
     }
 }
 
+/// A period that does not parse (not `2026H2`) names no page: the localized 404.
+fn no_such_period(st: &AppState, c: &Ctx) -> Response {
+    error_page(st, c, StatusCode::NOT_FOUND, "その期間はありません（例: 2026H2）。", "No such period (e.g. 2026H2).")
+}
+
 fn lines(v: Option<&String>) -> Vec<String> {
     v.map(|s| s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()).unwrap_or_default()
 }
@@ -133,7 +138,7 @@ pub(super) async fn publication_draft(
     Path(period): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
+    let Ok(period) = Period::parse(&period) else { return no_such_period(&st, &c) };
     let featured =
         match lines(f.get("featured")).iter().map(|l| publication::parse_feature(l)).collect::<Result<Vec<_>, _>>() {
             Ok(v) => v,
@@ -161,7 +166,7 @@ pub(super) async fn publication_edit(
     Path(period): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
+    let Ok(period) = Period::parse(&period) else { return no_such_period(&st, &c) };
     let edits: std::collections::BTreeMap<String, String> =
         f.iter().filter_map(|(k, v)| k.strip_prefix("text:").map(|p| (p.to_owned(), v.clone()))).collect();
     match publication::edit(&st.store, period, &edits, user.id).await {
@@ -178,9 +183,15 @@ pub(super) async fn publication_approve(
     Path(period): Path<String>,
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
-    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
+    let Ok(period) = Period::parse(&period) else { return no_such_period(&st, &c) };
     let Some(version) = f.get("version").and_then(|v| v.parse::<i64>().ok()) else {
-        return StatusCode::BAD_REQUEST.into_response();
+        return error_page(
+            &st,
+            &c,
+            StatusCode::BAD_REQUEST,
+            "承認する版が指定されていません。",
+            "No version to approve was given.",
+        );
     };
     match publication::approve(&st.store, period, version, user.id).await {
         Ok(()) => Redirect::to(&format!("/publication?period={period}&done=approve")).into_response(),
@@ -196,9 +207,15 @@ pub(super) async fn publication_download(
     Path((period, file)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Ok(period) = Period::parse(&period) else { return StatusCode::NOT_FOUND.into_response() };
+    let Ok(period) = Period::parse(&period) else { return no_such_period(&st, &c) };
     let Some(format) = file.strip_prefix("report.").and_then(Format::parse) else {
-        return StatusCode::NOT_FOUND.into_response();
+        return error_page(
+            &st,
+            &c,
+            StatusCode::NOT_FOUND,
+            "その形式の報告書はありません。",
+            "No report in that format.",
+        );
     };
     let draft = q.contains_key("draft");
     match publication::render(&st.store, period, format, draft).await {

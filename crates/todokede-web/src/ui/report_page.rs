@@ -323,15 +323,14 @@ pub(super) async fn report_page(
 /// Attachments leave only as downloads: never rendered in our origin.
 pub(super) async fn download(
     State(st): State<AppState>,
-    Analyst(_c, user): Analyst,
+    Analyst(c, user): Analyst,
     Path((tn, sha)): Path<(String, String)>,
 ) -> Response {
-    let Some(r) = load_for_analyst(&st, &tn).await else { return StatusCode::NOT_FOUND.into_response() };
+    let not_found = || error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    let Some(r) = load_for_analyst(&st, &tn).await else { return not_found() };
     // Only an attachment of this report: a hash from another report is not found here.
-    let Some(meta) = r.all_attachments().into_iter().find(|a| a.sha256 == sha) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let Ok(Some(bytes)) = st.store.blob(&meta.sha256).await else { return StatusCode::NOT_FOUND.into_response() };
+    let Some(meta) = r.all_attachments().into_iter().find(|a| a.sha256 == sha) else { return not_found() };
+    let Ok(Some(bytes)) = st.store.blob(&meta.sha256).await else { return not_found() };
     let _ = st.store.audit(Some(user.id), "attachment.download", Some(&r.id.0.to_string()), Some(&meta.filename)).await;
     let (bytes, filename) = if suspected_malware(&meta.filename, &bytes) {
         // A suspected sample leaves only inside an encrypted archive with the conventional
@@ -340,7 +339,13 @@ pub(super) async fn download(
             Ok(z) => (z, format!("{}.zip", meta.filename)),
             Err(e) => {
                 tracing::error!(error = %e, "zip");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                return error_page(
+                    &st,
+                    &c,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "添付ファイルを用意できませんでした。",
+                    "The attachment could not be prepared.",
+                );
             }
         }
     } else {

@@ -184,3 +184,56 @@ fn evidence_reads_gzip_logs_and_windows_event_logs() {
             && String::from_utf8_lossy(&bad.stderr).contains("supported: auto, sshd, access, login, mail, evtx")
     );
 }
+
+/// Issue 15 item 12, misaligned CLI tables: `todokede stats` on a terminal, its Japanese row
+/// labels (漢字 and かな take two columns). In every table, each column of figures ends at
+/// the same display column on the header and on every row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stats_table_lines_up_with_japanese_labels() {
+    fn width(s: &str) -> usize {
+        s.chars()
+            .map(
+                |c| {
+                    if ('\u{3000}'..='\u{9fff}').contains(&c) || ('\u{ff00}'..='\u{ff60}').contains(&c) { 2 } else { 1 }
+                },
+            )
+            .sum()
+    }
+    /// The display columns where the last `n` space-separated words of a line end.
+    fn ends(line: &str, n: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut col = 0;
+        let chars: Vec<char> = line.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            col += width(&c.to_string());
+            if *c != ' ' && chars.get(i + 1).is_none_or(|n| *n == ' ') {
+                out.push(col);
+            }
+        }
+        out.split_off(out.len().saturating_sub(n))
+    }
+    let db = TestDb::sqlite().await;
+    common::user_add(&db.url, "analyst", "chief@ipa.example");
+    common::handled_seed_reports(&db.url, "chief@ipa.example").await;
+    let table = common::ok(todokede(&db.url, &["stats", "--period", "2019H2"]));
+    let (mut checked, mut japanese) = (0, 0);
+    for block in table.split("\n\n").skip(1) {
+        let lines: Vec<&str> = block.lines().skip(1).filter(|l| !l.trim().is_empty()).collect();
+        let header = lines[0];
+        let n = header.split_whitespace().count();
+        let want = ends(header, n);
+        assert!(n >= 2, "{block}");
+        for row in &lines[1..] {
+            japanese += usize::from(row.chars().any(|c| width(&c.to_string()) == 2));
+            // The figures: trailing words of digits, "—", "<3" or "x" (a month table fills only its
+            // first columns).
+            let cell = |w: &&str| w.chars().all(|c| c.is_ascii_digit() || "—<.,x%-".contains(c));
+            let m = row.split_whitespace().rev().take_while(cell).count().min(n);
+            assert!(m > 0, "{row}");
+            assert_eq!(ends(row, m), want[..m], "columns line up:\n{header}\n{row}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 10 && japanese > 10, "rows labelled in Japanese: {table}");
+    db.cleanup().await;
+}

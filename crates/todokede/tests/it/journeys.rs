@@ -438,3 +438,162 @@ async fn actions_are_confirmed_and_the_audit_log_names_people_and_reports() {
     assert!(!audit.to_lowercase().contains(">none<"), "no `None` cells");
     db.cleanup().await;
 }
+
+/// Issue 15 item 12: no bare or English-titled 400/403/404 on the UI. A missing report, a
+/// missing attachment, a period and a format that do not exist, a path no route knows, a path
+/// that does not parse, a wrong method, a forbidden admin page and a form without its
+/// version: each is the error page in the analyst's language (Japanese by default, English
+/// after choosing it), never a body the browser would replace with its own English page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_is_a_page_in_the_analysts_language() {
+    use todokede_store::Role;
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let a = s.logged_in(Role::Analyst, "chief@ipa.example").await;
+    let filed = s.submit_report("ログイン画面に不審なアクセスがありました。").await;
+    let tn = filed.tracking_number.as_str();
+    let attachment = format!("/reports/{tn}/attachments/{}", "0".repeat(64));
+    let gets: Vec<(String, StatusCode)> = vec![
+        ("/reports/AAAAA-AAAAA".into(), StatusCode::NOT_FOUND),
+        (attachment, StatusCode::NOT_FOUND),
+        ("/reports/AAAAA-AAAAA/attachments/00".into(), StatusCode::NOT_FOUND),
+        ("/publication/2026X9/report.html".into(), StatusCode::NOT_FOUND),
+        ("/publication/2026H2/report.docx".into(), StatusCode::NOT_FOUND),
+        ("/no/such/page".into(), StatusCode::NOT_FOUND),
+        ("/admin/templates/abc".into(), StatusCode::FORBIDDEN),
+        ("/admin/users".into(), StatusCode::FORBIDDEN),
+        ("/reports/AAAAA-AAAAA/note".into(), StatusCode::METHOD_NOT_ALLOWED),
+    ];
+    let english =
+        ["Forbidden", "Not Found", "Unprocessable Entity", "Bad Request", "Method Not Allowed", "Invalid URL"];
+    let check = |what: &str, html: &str, en: bool| {
+        let title = html.split("<title>").nth(1).map(|t| &t[..t.find("</title>").unwrap()]).unwrap_or("");
+        assert!(html.contains("<h1>") && html.contains("class=\"card\""), "{what}: no error page: {html}");
+        for word in english {
+            assert!(!html.contains(word), "{what}: {word} in {html}");
+        }
+        let japanese = title.chars().any(|ch| ('\u{3040}'..='\u{30ff}').contains(&ch));
+        assert_eq!(japanese, !en, "{what}: title {title:?}");
+    };
+    for en in [false, true] {
+        if en {
+            a.client.get(s.url("/queue?lang=en")).send().await.unwrap();
+        }
+        for (path, status) in &gets {
+            let res = a.client.get(s.url(path)).send().await.unwrap();
+            assert_eq!(res.status(), *status, "{path}");
+            assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+            check(path, &res.text().await.unwrap(), en);
+        }
+        // A path that does not parse as an id, and a form without the version it names.
+        for (path, form) in [("/queue/filters/abc/delete", vec![]), ("/publication/2026H2/approve", vec![])] {
+            let res = common::post(&s, &a, path, &form).await;
+            assert!(res.status().is_client_error(), "{path}: {}", res.status());
+            check(path, &res.text().await.unwrap(), en);
+        }
+    }
+    // The API keeps its JSON errors.
+    let res = reqwest::get(s.url("/api/v1/no-such")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    db.cleanup().await;
+}
+
+/// A page, fetched again until `ready` holds (the analysis and the search index are built in
+/// the background after a submission).
+async fn page_when(client: &reqwest::Client, url: &str, ready: impl Fn(&str) -> bool) -> String {
+    for _ in 0..100 {
+        let page = client.get(url).send().await.unwrap().text().await.unwrap();
+        if ready(&page) {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{url} never got ready")
+}
+
+/// Issue 15 item 12, 📎 as tofu: the mark was printed only for a follow-up's attachments (the
+/// analyst's timeline and the reporter's page). A reporter's follow-up carries a file; both
+/// pages name it with a text label in the page's language, and no emoji is left to draw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_ups_attachment_is_named_in_words_on_both_pages() {
+    use todokede_store::Role;
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let a = s.logged_in(Role::Analyst, "chief@ipa.example").await;
+    let filed = s.submit_report("管理画面に見知らぬログインがありました。").await;
+    let tn = filed.tracking_number.as_str();
+    let reporter = browser();
+    reporter.get(s.url(&format!("/r/{tn}/{}", filed.secret))).send().await.unwrap();
+    let page = reporter.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
+    let fu = reqwest::multipart::Form::new()
+        .text("csrf", hidden(&page, "csrf"))
+        .text("body", "ログを添付します")
+        .part("attachments", reqwest::multipart::Part::bytes(b"login ok".to_vec()).file_name("access-1120.log"));
+    let res = reporter.post(s.url("/reporter/follow-up")).header("origin", s.base.clone()).multipart(fu).send().await;
+    assert_eq!(res.unwrap().status(), StatusCode::SEE_OTHER);
+    let emoji = |p: &str| p.chars().find(|c| ('\u{1F000}'..='\u{1FAFF}').contains(c) || *c == '\u{2709}');
+    let analyst_page = |lang: &'static str| {
+        let url = s.url(&format!("/reports/{tn}?lang={lang}"));
+        let client = a.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    for (lang, analyst_label, reporter_label) in [
+        ("ja", "添付: access-1120.log", "添付：access-1120.log"),
+        ("en", "Attached: access-1120.log", "Attached: access-1120.log"),
+    ] {
+        let page = analyst_page(lang).await;
+        assert!(page.contains("ログを添付します") && page.contains(analyst_label), "{lang}: analyst's timeline");
+        assert_eq!(emoji(&page), None, "{lang}: analyst's page");
+        let page = reporter.get(s.url(&format!("/reporter?lang={lang}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(reporter_label), "{lang}: reporter's page: {page}");
+        assert_eq!(emoji(&page), None, "{lang}: reporter's page");
+    }
+    db.cleanup().await;
+}
+
+/// Issue 15 item 12, the empty "ATT&CK" heading: a short report with no cause, no log and no
+/// technique. The ATT&CK heading is followed by the "—" of an empty section, never directly
+/// by the next heading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_without_techniques_shows_no_empty_attck_heading() {
+    use todokede_store::Role;
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let a = s.logged_in(Role::Analyst, "chief@ipa.example").await;
+    let filed = s.submit_report("お知らせです。").await;
+    let url = s.url(&format!("/reports/{}", filed.tracking_number));
+    let page = page_when(&a.client, &url, |p| !p.contains("分析中です。")).await;
+    let attck = page.split("ATT&amp;CK</h3>").nth(1).expect("the analysis has its ATT&CK part");
+    let next = &attck[..attck.find("<h3").unwrap()];
+    assert!(!next.contains("class=\"mono\""), "this report has no technique: {next}");
+    assert!(next.contains("<p class=\"conf\">—</p>"), "an empty ATT&CK part says so: {next}");
+    db.cleanup().await;
+}
+
+/// Issue 15 item 12, `1 reports`: the English counts of the search page and of a cluster's
+/// page, with exactly one report; Japanese says 件.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_result_is_one_report_in_english() {
+    use todokede_store::Role;
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let a = s.logged_in(Role::Analyst, "chief@ipa.example").await;
+    let filed = s.submit_report("ZQXJV という名前のサーバに不審なログインがありました。").await;
+    let tn = filed.tracking_number.as_str();
+    let found = |p: &str| p.contains(&format!(">{tn}</a>"));
+    let page = page_when(&a.client, &s.url("/search?q=ZQXJV&lang=en"), found).await;
+    assert!(page.contains("1 report ("), "{page}");
+    assert!(!page.contains("1 reports"));
+    let page = page_when(&a.client, &s.url("/search?q=ZQXJV&lang=ja"), found).await;
+    assert!(page.contains("1 件"));
+    let cluster = a.client.get(s.url(&format!("/clusters/{tn}?lang=en"))).send().await.unwrap();
+    if cluster.status() == StatusCode::OK {
+        let page = cluster.text().await.unwrap();
+        assert!(!page.contains(" 1 reports"), "{page}");
+    }
+    s.submit_report("ZQXJV という名前のサーバにもう一度不審なログインがありました。").await;
+    let page = page_when(&a.client, &s.url("/search?q=ZQXJV&lang=en"), |p| p.contains("2 reports")).await;
+    assert!(!page.contains("1 report"));
+    db.cleanup().await;
+}
