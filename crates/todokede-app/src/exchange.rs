@@ -164,6 +164,12 @@ pub async fn share_cases(store: &Store, scope: &ExportScope, max_tlp: Tlp) -> Re
     Ok(cases)
 }
 
+/// The approved cases of an export's scope; none is `NotFound` (nothing of it may leave).
+async fn shared_cases_of(store: &Store, scope: &ExportScope, max_tlp: Tlp) -> Result<Vec<ShareCase>, AppError> {
+    let cases = share_cases(store, scope, max_tlp).await?;
+    if cases.is_empty() { Err(AppError::NotFound) } else { Ok(cases) }
+}
+
 /// The STIX 2.1 bundle of a scope: the same approved data gives the same bytes.
 pub async fn stix_bundle(
     store: &Store,
@@ -171,10 +177,7 @@ pub async fn stix_bundle(
     scope: &ExportScope,
     max_tlp: Tlp,
 ) -> Result<Vec<u8>, AppError> {
-    let cases = share_cases(store, scope, max_tlp).await?;
-    if cases.is_empty() {
-        return Err(AppError::NotFound);
-    }
+    let cases = shared_cases_of(store, scope, max_tlp).await?;
     let (key, title) = match scope {
         // Scope keys are hashed into the report id; tracking numbers are never written out.
         ExportScope::Report(tn) => (format!("report:{tn}"), "届出 1 件の共有 / one shared report".to_owned()),
@@ -202,9 +205,6 @@ pub async fn misp_export(
     scope: &ExportScope,
     max_tlp: Tlp,
 ) -> Result<Vec<u8>, AppError> {
-    let cases = share_cases(store, scope, max_tlp).await?;
-    if cases.is_empty() {
-        return Err(AppError::NotFound);
-    }
+    let cases = shared_cases_of(store, scope, max_tlp).await?;
     Ok(todokede_publish::misp::export(publisher, &cases))
 }

@@ -63,3 +63,24 @@ pub fn seed_cases() -> Vec<CaseInput> {
     }
     out
 }
+
+/// The seeds' draft of `period`: the given 着目点 trends (`damage.…`, `cause.…`) and featured
+/// cases, every seed case counted, the threshold 3.
+pub fn draft(
+    period: &str,
+    notable: &[&str],
+    featured: Vec<todokede_publish::document::FeatureChoice>,
+) -> todokede_publish::Document {
+    use todokede_publish::document::{DraftChoices, generate};
+    let cases = seed_cases();
+    let period = todokede_domain::Period::parse(period).unwrap();
+    let records: Vec<CaseRecord> = cases.iter().map(|c| c.record.clone()).collect();
+    let statistics = todokede_publish::stats::compute(&records, records.len() as u64, period, 3);
+    let choices = DraftChoices {
+        featured,
+        notable: notable.iter().map(|k| (*k).to_owned()).collect(),
+        keep: std::collections::BTreeSet::new(),
+        listed: vec![],
+    };
+    generate(period, &cases, &records, &choices, statistics)
+}

@@ -7,31 +7,20 @@
 //! domain's order; in the PDF, the quarter-em space between Latin and Japanese on both sides of
 //! a word (katakana words included) and the four footnote markers drawn alike.
 
-use crate::common::seed_cases;
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::process::Command;
-use todokede_domain::{ClosedEnum, DamageCategory, Period};
-use todokede_publish::document::{DraftChoices, FeatureChoice, generate};
+use todokede_domain::{ClosedEnum, DamageCategory};
+use todokede_publish::document::FeatureChoice;
 use todokede_publish::render::{self, RenderOptions};
-use todokede_publish::stats::{self, CaseRecord};
 
+/// The 2019H2 draft with the DB-wipe case featured, as the README's `publication draft`.
 fn draft(notable: &[&str]) -> todokede_publish::Document {
-    let cases = seed_cases();
-    let period = Period::parse("2019H2").unwrap();
-    let records: Vec<CaseRecord> = cases.iter().map(|c| c.record.clone()).collect();
-    let statistics = stats::compute(&records, records.len() as u64, period, 3);
-    let featured = [("2019H2-02", "データベースを消去し脅迫する手口による攻撃")]
-        .iter()
-        .map(|(r, t)| FeatureChoice { report: (*r).into(), title: (*t).into() })
-        .collect();
-    let choices = DraftChoices {
-        featured,
-        notable: notable.iter().map(|k| (*k).to_owned()).collect(),
-        keep: BTreeSet::new(),
-        listed: vec![],
-    };
-    generate(period, &cases, &records, &choices, statistics)
+    let featured = vec![FeatureChoice {
+        report: "2019H2-02".into(),
+        title: "データベースを消去し脅迫する手口による攻撃".into(),
+    }];
+    crate::common::draft("2019H2", notable, featured)
 }
 
 #[test]

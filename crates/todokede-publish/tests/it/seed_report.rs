@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::seed_cases;
+use common::{draft, seed_cases};
 use std::collections::BTreeSet;
 use std::process::Command;
 use todokede_domain::Period;
@@ -182,20 +182,6 @@ fn featured_2019h2() -> Vec<FeatureChoice> {
     .iter()
     .map(|(r, t)| FeatureChoice { report: (*r).into(), title: (*t).into() })
     .collect()
-}
-
-fn draft(period: &str, notable: &[&str], featured: Vec<FeatureChoice>) -> todokede_publish::Document {
-    let cases = seed_cases();
-    let period = Period::parse(period).unwrap();
-    let records: Vec<stats::CaseRecord> = cases.iter().map(|c| c.record.clone()).collect();
-    let statistics = stats::compute(&records, records.len() as u64, period, 3);
-    let choices = DraftChoices {
-        featured,
-        notable: notable.iter().map(|k| (*k).to_owned()).collect(),
-        keep: BTreeSet::new(),
-        listed: vec![],
-    };
-    generate(period, &cases, &records, &choices, statistics)
 }
 
 #[test]

@@ -37,6 +37,20 @@ fn analyst(db: &str, email: &str) -> String {
 }
 
 /// A login at the service at `base` (a `TestApp`'s or a `Server`'s).
+/// A virus report through the reporter API: its tracking number and secret.
+async fn report_by_api(c: &reqwest::Client, s: &TestApp) -> (String, String) {
+    let v: Value = c
+        .post(s.url("/api/v1/reports"))
+        .json(&json!({"form": "virus", "description": "感染しました"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (v["tracking_number"].as_str().unwrap().to_owned(), v["secret"].as_str().unwrap().to_owned())
+}
+
 async fn login(base: &str, b: &reqwest::Client, email: &str, password: &str, xff: Option<&str>) -> StatusCode {
     let mut req = b.post(format!("{base}/login")).header("origin", base);
     if let Some(x) = xff {
@@ -152,16 +166,7 @@ async fn the_public_form_and_reporter_links_are_limited_per_address() {
     let db = TestDb::sqlite().await;
     let s = TestApp::start(&db).await;
     let owner = from("127.0.0.1");
-    let v: Value = owner
-        .post(s.url("/api/v1/reports"))
-        .json(&json!({"form": "virus", "description": "感染しました"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (tn, secret) = (v["tracking_number"].as_str().unwrap().to_owned(), v["secret"].as_str().unwrap().to_owned());
+    let (tn, secret) = report_by_api(&owner, &s).await;
     let stranger = from("127.0.0.7");
     let mut last = StatusCode::OK;
     for i in 0..22 {
@@ -308,16 +313,7 @@ async fn wrong_api_secrets_are_limited_per_address() {
     let db = TestDb::sqlite().await;
     let s = TestApp::start(&db).await;
     let owner = from("127.0.0.1");
-    let v: Value = owner
-        .post(s.url("/api/v1/reports"))
-        .json(&json!({"form": "virus", "description": "感染しました"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (tn, secret) = (v["tracking_number"].as_str().unwrap().to_owned(), v["secret"].as_str().unwrap().to_owned());
+    let (tn, secret) = report_by_api(&owner, &s).await;
     let guesser = from("127.0.0.10");
     let view =
         |c: &reqwest::Client, secret: &str| c.get(s.url(&format!("/api/v1/reports/{tn}"))).bearer_auth(secret).send();

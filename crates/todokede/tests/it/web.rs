@@ -832,31 +832,20 @@ async fn logout_ends_the_session_even_without_a_token_and_reporters_can_log_out(
     let s = TestApp::start(&db).await;
     let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let password = s.user(todokede_store::Role::Analyst, "out@ipa.example").await;
-    let res = raw
-        .post(s.url("/login"))
-        .header("origin", s.base.clone())
-        .form(&[("email", "out@ipa.example"), ("password", password.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let log_in = || {
+        raw.post(s.url("/login"))
+            .header("origin", s.base.clone())
+            .form(&[("email", "out@ipa.example"), ("password", password.as_str())])
+            .send()
+    };
+    let res = log_in().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let cookie = set_cookie(&res);
     let queue = |cookie: String| raw.get(s.url("/queue")).header("cookie", cookie).send();
     assert_eq!(queue(cookie.clone()).await.unwrap().status(), StatusCode::OK);
     for form in [vec![], vec![("csrf", "not-the-token")]] {
         // Each time with a fresh session: one without a token, one with a wrong one.
-        let cookie = if form.is_empty() {
-            cookie.clone()
-        } else {
-            let res = raw
-                .post(s.url("/login"))
-                .header("origin", s.base.clone())
-                .form(&[("email", "out@ipa.example"), ("password", password.as_str())])
-                .send()
-                .await
-                .unwrap();
-            set_cookie(&res)
-        };
+        let cookie = if form.is_empty() { cookie.clone() } else { set_cookie(&log_in().await.unwrap()) };
         let out = raw
             .post(s.url("/logout"))
             .header("origin", s.base.clone())
