@@ -245,6 +245,14 @@ fn ascii_punycode(d: &str) -> Option<String> {
     if d.is_ascii() { Some(d.to_owned()) } else { idna::domain_to_ascii(d).ok() }
 }
 
+/// A domain as the extractor writes it (lower-case, IDN in Unicode), or `None` when the
+/// extractor would not take it (no known public suffix, a file-extension-like name): for values
+/// from elsewhere (imported indicator lists) that must match what was extracted.
+pub fn canonical_domain_indicator(raw: &str) -> Option<String> {
+    let d = canonical_domain(raw);
+    valid_domain(&ascii_punycode(&d)?).then_some(d)
+}
+
 fn add_domain(out: &mut Extraction, raw: &str, use_lists: bool) {
     let d = canonical_domain(raw);
     let Some(ascii) = ascii_punycode(&d) else { return };

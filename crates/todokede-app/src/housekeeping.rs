@@ -1,6 +1,7 @@
 //! What `serve` forgets on time: the plaintext reporter secrets kept with the dedup keys (so
 //! a retry that lost the first answer gets the secret too) after the retention, a day by
-//! default; and the rate-limit windows that ended. Every process runs the sweep; its
+//! default; the rate-limit windows that ended; and the watch-list hits of entries past their
+//! `valid_until`. Every process runs the sweep; its
 //! statements are idempotent, so several at once are harmless.
 
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub async fn sweep(store: &Store, retention: &Retention) -> Result<u64, crate::A
     let before = time::OffsetDateTime::now_utc() - retention.secrets;
     let forgotten = store.prune_secrets(before).await?;
     store.evict_limits().await?;
+    store.expire_watch_hits(time::OffsetDateTime::now_utc()).await?;
     Ok(forgotten)
 }
 

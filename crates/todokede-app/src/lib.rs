@@ -18,6 +18,8 @@
 //! - [`exchange`]: sharing approvals (TLP 2.0), the STIX 2.1 export and the MISP feed;
 //! - [`taxii`]: the TAXII 2.1 server's collections and pages (the STIX export, materialised);
 //! - [`veris`]: VERIS incident records (1.3.x, 1.4.x), schema-checked, → submissions;
+//! - [`watchlists`]: analysts' watch and warning lists read from STIX 2.1 and MISP, matched
+//!   against every report's indicators;
 //! - [`tokens`]: API tokens of analysts' scripts (scoped, expiring, hashed, audited);
 //! - [`housekeeping`]: what `serve` forgets on time (reporters' secrets kept for retries);
 //! - [`backup`]: an online copy of an SQLite store, and its checked restore.
@@ -46,5 +48,6 @@ pub mod settings;
 pub mod taxii;
 pub mod tokens;
 pub mod veris;
+pub mod watchlists;
 
 pub use error::AppError;

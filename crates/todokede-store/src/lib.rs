@@ -3,7 +3,7 @@
 //!
 //! Both backends run the same SQL text (`$1` placeholders work on SQLite too), written once in
 //! `src/sql/` — one module per area (intake, reports, mail, classification, publication,
-//! crossref, accounts, jobs, limits, tokens, sharing, desk) plus `rows` (row decoding, shared writes) — and compiled once per
+//! crossref, accounts, jobs, limits, tokens, sharing, desk, watchlists) plus `rows` (row decoding, shared writes) — and compiled once per
 //! backend: `sqlite.rs` and `postgres.rs` each include every area as a `#[path]` submodule.
 //! What an area needs from its backend is written as its imports: `Db` (the sqlx database),
 //! `Store` (the backend's store: `pool`, `begin_write`) and `dialect` (the few statements that
@@ -17,7 +17,8 @@ macro_rules! summary_columns {
         concat!(
             "r.id, r.tracking_number, r.form, r.state, r.channel, r.received_at, r.reporter_kind, r.damage_status, r.description,
          r.answered_at IS NOT NULL AS answered,
-         EXISTS (SELECT 1 FROM classifications cx WHERE cx.report_id = r.id) AS confirmed, ",
+         EXISTS (SELECT 1 FROM classifications cx WHERE cx.report_id = r.id) AS confirmed,
+         EXISTS (SELECT 1 FROM watchlist_hits wh JOIN watchlists wl ON wl.id = wh.list_id WHERE wh.report_id = r.id AND wl.kind = 'watch') AS watch_hit, ",
             state_since!(),
             " AS state_since"
         )
@@ -609,6 +610,57 @@ impl Store {
     pub async fn delete_saved_filter(&self, user: UserId, id: i64) -> Result<(), StoreError> {
         dispatch!(self.delete_saved_filter(user, id))
     }
+
+    /// Every analysts' indicator list (watch and warning lists), by name, with its counts.
+    pub async fn watchlists(&self) -> Result<Vec<Watchlist>, StoreError> {
+        dispatch!(self.watchlists())
+    }
+
+    /// One list by name.
+    pub async fn watchlist(&self, name: &str) -> Result<Option<Watchlist>, StoreError> {
+        dispatch!(self.watchlist(name))
+    }
+
+    /// A list's entries by kind and value, at most `limit`.
+    pub async fn watchlist_entries(&self, list_id: i64, limit: i64) -> Result<Vec<WatchlistEntry>, StoreError> {
+        dispatch!(self.watchlist_entries(list_id, limit))
+    }
+
+    /// Import into a list (created if new; one of the other kind is `Duplicate`): each source
+    /// file's entries replace that file's earlier ones, and the list's hits over every indexed
+    /// report are written again, in one transaction; audited (`watchlist.import`).
+    pub async fn import_watchlist(
+        &self,
+        import: &WatchlistImport,
+        by: Option<UserId>,
+    ) -> Result<WatchlistImported, StoreError> {
+        dispatch!(self.import_watchlist(import, by))
+    }
+
+    /// Remove a list, its entries and hits; audited (`watchlist.remove`). False: no such list.
+    pub async fn remove_watchlist(&self, name: &str, by: Option<UserId>) -> Result<bool, StoreError> {
+        dispatch!(self.remove_watchlist(name, by))
+    }
+
+    /// A report's indicators that are on a list (watch lists first).
+    pub async fn watch_hits(&self, report: ReportId) -> Result<Vec<WatchHit>, StoreError> {
+        dispatch!(self.watch_hits(report))
+    }
+
+    /// The list entries (valid at `now`) a searched indicator falls under.
+    pub async fn watchlist_matches(
+        &self,
+        q: &IndicatorQuery,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<WatchHit>, StoreError> {
+        dispatch!(self.watchlist_matches(q, now))
+    }
+
+    /// Drop the hits of entries past their `valid_until`; how many (the housekeeping).
+    pub async fn expire_watch_hits(&self, now: time::OffsetDateTime) -> Result<u64, StoreError> {
+        dispatch!(self.expire_watch_hits(now))
+    }
+
 
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let email = email.trim().to_lowercase();

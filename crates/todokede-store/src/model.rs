@@ -97,6 +97,8 @@ pub struct ReportFilter {
     pub sla: SlaCutoffs,
     /// Only reports past their state's SLA.
     pub overdue: bool,
+    /// Only reports with an indicator on a watch list.
+    pub watch_hit: bool,
     /// Overdue reports first, then by how long they have been in their state (longest first);
     /// overrides `newest_first` (not for keyset paging).
     pub overdue_first: bool,
@@ -121,6 +123,8 @@ pub struct ReportSummary {
     pub confirmed: bool,
     /// When it entered its current state (the SLA clock's start).
     pub state_since: OffsetDateTime,
+    /// An indicator of it is on a watch list.
+    pub watch_hit: bool,
 }
 
 /// A report's clock: when it entered its current state, and when the reporter answered with no
@@ -506,4 +510,97 @@ pub struct SlaCutoffs {
     pub triage: Option<OffsetDateTime>,
     pub in_progress: Option<OffsetDateTime>,
     pub waiting_on_reporter: Option<OffsetDateTime>,
+}
+
+todokede_domain::closed_enum! {
+    /// What an analysts' indicator list is for.
+    WatchlistKind {
+        /// Known-bad values or values of interest: a report matching one gets a visible hit.
+        Watch => ("watch", "ウォッチリスト", "watch list"),
+        /// Known-benign or known-noisy values: context, never a link between reports.
+        Warning => ("warning", "警告リスト（既知の無害・ノイズ）", "warning list (known benign or noise)"),
+    }
+}
+
+/// An analysts' indicator list, with what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watchlist {
+    pub id: i64,
+    pub name: String,
+    pub kind: WatchlistKind,
+    pub description: String,
+    /// The TLP 2.0 level the list came under (`clear`, `green`, `amber`, `amber+strict`, `red`).
+    pub tlp: Option<String>,
+    pub created_at: OffsetDateTime,
+    /// The last import.
+    pub updated_at: OffsetDateTime,
+    /// Who imported last (the e-mail address; none from the CLI without `--as`).
+    pub updated_by: Option<String>,
+    pub entries: i64,
+    /// The imported files (sources) its entries come from.
+    pub sources: i64,
+    /// Reports with an indicator on it.
+    pub reports_hit: i64,
+}
+
+/// One value of a list and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchlistEntry {
+    pub id: i64,
+    /// ipv4, cidr, ipv6, domain (with its subdomains), url, email, md5, sha1, sha256.
+    pub kind: String,
+    pub value: String,
+    /// The file name it was imported from (a MISP feed: its directory's name).
+    pub source_file: String,
+    /// The STIX indicator or SCO id, or the MISP attribute uuid.
+    pub source_id: String,
+    pub imported_at: OffsetDateTime,
+    pub imported_by: Option<String>,
+    /// Not matched after this time.
+    pub valid_until: Option<OffsetDateTime>,
+}
+
+/// A value to import (normalised as the indicator extractor writes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWatchlistEntry {
+    pub kind: String,
+    pub value: String,
+    pub source_id: String,
+    pub valid_until: Option<OffsetDateTime>,
+}
+
+/// An import into a list (created when it does not exist): each source file's entries replace
+/// what that file gave the list before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchlistImport {
+    pub name: String,
+    pub kind: WatchlistKind,
+    /// Replaces the list's description / TLP when given.
+    pub description: Option<String>,
+    pub tlp: Option<String>,
+    pub sources: Vec<(String, Vec<NewWatchlistEntry>)>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WatchlistImported {
+    pub list_id: i64,
+    /// Rows the sources had given before (replaced).
+    pub replaced: i64,
+    pub inserted: i64,
+    /// The list's entries now.
+    pub entries: i64,
+    /// Reports with an indicator on the list now.
+    pub reports_hit: i64,
+}
+
+/// A list entry that an indicator matches (of a report, or of a search).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchHit {
+    pub list: String,
+    pub list_kind: WatchlistKind,
+    pub entry: WatchlistEntry,
+    /// The report's indicator that matched (for a search: the entry's own kind and value).
+    pub indicator_kind: String,
+    pub indicator_value: String,
 }

@@ -172,3 +172,5 @@ mod sharing;
 mod taxii;
 #[path = "sql/tokens.rs"]
 mod tokens;
+#[path = "sql/watchlists.rs"]
+mod watchlists;

@@ -53,6 +53,8 @@ todokede_testkit::on_both_backends!(
     api_tokens_are_found_by_hash_revoked_once_and_every_use_audited,
     a_sharing_approval_is_replaced_withdrawn_and_raises_the_version,
     taxii_objects_keep_date_added_while_unchanged_and_page_by_date_and_id,
+    watch_lists_hit_reports_by_value_range_and_domain_and_a_re_import_replaces_its_file,
+    a_warning_listed_value_links_no_reports_and_expired_entries_stop_hitting,
 );
 
 async fn run(db: TestDb, behaviour: todokede_testkit::Behaviour<Store>) {
@@ -1746,4 +1748,196 @@ async fn the_schema_is_complete_and_an_sqlite_backup_is_a_sound_copy(store: &Sto
             assert!(!copy.exists());
         }
     }
+}
+
+fn entry(kind: &str, value: &str, source_id: &str) -> NewWatchlistEntry {
+    NewWatchlistEntry { kind: kind.into(), value: value.into(), source_id: source_id.into(), valid_until: None }
+}
+
+fn list_import(name: &str, kind: WatchlistKind, sources: Vec<(&str, Vec<NewWatchlistEntry>)>) -> WatchlistImport {
+    WatchlistImport {
+        name: name.into(),
+        kind,
+        description: Some("テスト".into()),
+        tlp: Some("amber".into()),
+        sources: sources.into_iter().map(|(f, e)| (f.to_owned(), e)).collect(),
+    }
+}
+
+async fn watch_lists_hit_reports_by_value_range_and_domain_and_a_re_import_replaces_its_file(store: &Store) {
+    let by = new_analyst(store, "lists@ipa.example").await;
+    let r1 = ingest_one(store, submission("ウォッチ 1", None)).await.report_id;
+    let r2 = ingest_one(store, submission("ウォッチ 2", None)).await.report_id;
+    let r3 = ingest_one(store, submission("ウォッチ 3", None)).await.report_id;
+    let index = |indicators: Vec<IndexedIndicator>| ReportIndex { indicators, ..Default::default() };
+    store
+        .index_report(
+            r1,
+            &index(vec![indicator("ipv4", "223.167.4.5", false), indicator("domain", "www.hugesoft.org", false)]),
+        )
+        .await
+        .unwrap();
+    store.index_report(r2, &index(vec![indicator("md5", "001dd76872d80801692ff942308c64e6", false)])).await.unwrap();
+    // Internal or context values never hit, nor a longer label than the listed domain.
+    store
+        .index_report(
+            r3,
+            &index(vec![indicator("ipv4", "223.166.0.1", true), indicator("domain", "nothugesoft.org", false)]),
+        )
+        .await
+        .unwrap();
+
+    let apt1 = vec![
+        entry("cidr", "223.166.0.0/15", "indicator--031778a4"),
+        entry("domain", "hugesoft.org", "indicator--3f3ff9f1"),
+        entry("md5", "001dd76872d80801692ff942308c64e6", "indicator--8d12f44f"),
+    ];
+    let done = store
+        .import_watchlist(&list_import("APT1", WatchlistKind::Watch, vec![("apt1.json", apt1.clone())]), Some(by))
+        .await
+        .unwrap();
+    assert_eq!((done.inserted, done.replaced, done.entries, done.reports_hit), (3, 0, 3, 2));
+    let hits = store.watch_hits(r1).await.unwrap();
+    let seen: Vec<(&str, &str, &str)> =
+        hits.iter().map(|h| (h.list.as_str(), h.indicator_value.as_str(), h.entry.value.as_str())).collect();
+    assert_eq!(seen, [("APT1", "www.hugesoft.org", "hugesoft.org"), ("APT1", "223.167.4.5", "223.166.0.0/15")]);
+    assert_eq!(hits[0].entry.source_id, "indicator--3f3ff9f1");
+    assert_eq!(hits[0].entry.imported_by.as_deref(), Some("lists@ipa.example"));
+    assert!(store.watch_hits(r3).await.unwrap().is_empty(), "internal values and other domains do not hit");
+
+    // The queue's marker and filter.
+    let marked = store.list_reports(&ReportFilter { watch_hit: true, limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(marked.iter().map(|r| r.id).collect::<Vec<_>>(), [r1, r2]);
+    assert!(marked.iter().all(|r| r.watch_hit));
+    let all = store.list_reports(&ReportFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert!(!all.iter().find(|r| r.id == r3).unwrap().watch_hit);
+
+    // A report indexed after the import is matched at once.
+    let r4 = ingest_one(store, submission("ウォッチ 4", None)).await.report_id;
+    store.index_report(r4, &index(vec![indicator("domain", "mail.hugesoft.org", false)])).await.unwrap();
+    assert_eq!(store.watch_hits(r4).await.unwrap().len(), 1);
+
+    // The same file again: the same entries, no duplicates; another file adds to the list.
+    let again = store
+        .import_watchlist(&list_import("APT1", WatchlistKind::Watch, vec![("apt1.json", apt1)]), Some(by))
+        .await
+        .unwrap();
+    assert_eq!((again.inserted, again.replaced, again.entries, again.reports_hit), (3, 3, 3, 3));
+    let more = store
+        .import_watchlist(
+            &list_import("APT1", WatchlistKind::Watch, vec![("extra.json", vec![entry("url", "http://x.example/a", "u1")])]),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((more.inserted, more.entries), (1, 4));
+    // A file re-imported with fewer values drops the rest.
+    let fewer = store
+        .import_watchlist(
+            &list_import(
+                "APT1",
+                WatchlistKind::Watch,
+                vec![("apt1.json", vec![entry("md5", "001dd76872d80801692ff942308c64e6", "indicator--8d12f44f")])],
+            ),
+            Some(by),
+        )
+        .await
+        .unwrap();
+    assert_eq!((fewer.replaced, fewer.entries, fewer.reports_hit), (3, 2, 1));
+    assert!(store.watch_hits(r1).await.unwrap().is_empty());
+    // A list keeps its kind.
+    assert!(matches!(
+        store.import_watchlist(&list_import("APT1", WatchlistKind::Warning, vec![]), None).await,
+        Err(StoreError::Duplicate(_))
+    ));
+
+    let lists = store.watchlists().await.unwrap();
+    assert_eq!(lists.len(), 1);
+    let l = &lists[0];
+    assert_eq!((l.name.as_str(), l.kind, l.entries, l.sources, l.reports_hit), ("APT1", WatchlistKind::Watch, 2, 2, 1));
+    assert_eq!((l.description.as_str(), l.tlp.as_deref(), l.updated_by.as_deref()), ("テスト", Some("amber"), Some("lists@ipa.example")));
+    assert_eq!(store.watchlist("APT1").await.unwrap().unwrap().id, l.id);
+    assert!(store.watchlist("none").await.unwrap().is_none());
+    let entries = store.watchlist_entries(l.id, 10).await.unwrap();
+    assert_eq!(
+        entries.iter().map(|e| (e.kind.as_str(), e.value.as_str(), e.source_file.as_str())).collect::<Vec<_>>(),
+        [("md5", "001dd76872d80801692ff942308c64e6", "apt1.json"), ("url", "http://x.example/a", "extra.json")]
+    );
+
+    // What a search for an indicator finds on the lists: the value, a range holding it, a
+    // domain above it.
+    store
+        .import_watchlist(
+            &list_import(
+                "Ranges",
+                WatchlistKind::Watch,
+                vec![("r.json", vec![entry("cidr", "223.166.0.0/15", "a"), entry("domain", "hugesoft.org", "b")])],
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let found = |q: IndicatorQuery| async move {
+        store.watchlist_matches(&q, now).await.unwrap().into_iter().map(|h| h.entry.value).collect::<Vec<_>>()
+    };
+    assert_eq!(found(IndicatorQuery::Exact("223.167.255.1".into())).await, ["223.166.0.0/15"]);
+    assert_eq!(found(IndicatorQuery::Exact("001dd76872d80801692ff942308c64e6".into())).await.len(), 1);
+    let ip = |s: &str| i64::from(u32::from(s.parse::<std::net::Ipv4Addr>().unwrap()));
+    assert_eq!(found(IndicatorQuery::Ipv4Range(ip("223.166.1.0"), ip("223.166.1.255"))).await, ["223.166.0.0/15"]);
+    assert_eq!(found(IndicatorQuery::DomainTree("org.hugesoft.www.".into())).await, ["hugesoft.org"]);
+    assert_eq!(found(IndicatorQuery::DomainTree("org.".into())).await, ["hugesoft.org"], "under the searched tree");
+    assert!(found(IndicatorQuery::DomainTree("org.nothugesoft.".into())).await.is_empty());
+
+    assert!(store.remove_watchlist("APT1", Some(by)).await.unwrap());
+    assert!(!store.remove_watchlist("APT1", Some(by)).await.unwrap());
+    assert!(store.watch_hits(r2).await.unwrap().is_empty());
+    let actions: Vec<String> =
+        store.audit_log(100).await.unwrap().into_iter().filter(|a| a.action.starts_with("watchlist.")).map(|a| a.action).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "watchlist.import").count(), 5);
+    assert_eq!(actions.iter().filter(|a| *a == "watchlist.remove").count(), 1);
+}
+
+async fn a_warning_listed_value_links_no_reports_and_expired_entries_stop_hitting(store: &Store) {
+    let r1 = ingest_one(store, submission("警告 1", None)).await.report_id;
+    let r2 = ingest_one(store, submission("警告 2", None)).await.report_id;
+    let index = |indicators: Vec<IndexedIndicator>| ReportIndex { indicators, ..Default::default() };
+    let resolver = indicator("ipv4", "45.33.32.156", false);
+    let wallet = indicator("btc", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", false);
+    store.index_report(r1, &index(vec![resolver.clone(), wallet.clone()])).await.unwrap();
+    store.index_report(r2, &index(vec![resolver.clone()])).await.unwrap();
+    let linked = |id: ReportId| async move {
+        store.correlations(id, 50).await.unwrap().into_iter().map(|c| c.value).collect::<Vec<_>>()
+    };
+    assert_eq!(linked(r2).await, ["45.33.32.156"]);
+    let noise = list_import("Scanners", WatchlistKind::Warning, vec![("scanners.json", vec![entry("ipv4", "45.33.32.156", "s1")])]);
+    let done = store.import_watchlist(&noise, None).await.unwrap();
+    assert_eq!(done.reports_hit, 2);
+    assert!(linked(r2).await.is_empty(), "a warning-listed value links nothing");
+    assert!(linked(r1).await.is_empty());
+    assert!(
+        store.list_reports(&ReportFilter { watch_hit: true, limit: 10, ..Default::default() }).await.unwrap().is_empty(),
+        "a warning list is no watch hit"
+    );
+    assert_eq!(store.watch_hits(r1).await.unwrap()[0].list_kind, WatchlistKind::Warning);
+    assert!(store.remove_watchlist("Scanners", None).await.unwrap());
+    assert_eq!(linked(r2).await, ["45.33.32.156"], "the link is back without the list");
+
+    // An entry past its valid_until hits nothing new, and the housekeeping drops its hits.
+    let soon = OffsetDateTime::now_utc() + Duration::seconds(2);
+    let expiring = NewWatchlistEntry { valid_until: Some(soon), ..entry("ipv4", "45.33.32.156", "w1") };
+    let expired = NewWatchlistEntry {
+        valid_until: Some(OffsetDateTime::now_utc() - Duration::days(1)),
+        ..entry("btc", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "w2")
+    };
+    store
+        .import_watchlist(&list_import("Expiring", WatchlistKind::Watch, vec![("e.json", vec![expiring, expired])]), None)
+        .await
+        .unwrap();
+    let hits = store.watch_hits(r1).await.unwrap();
+    assert_eq!(hits.iter().map(|h| h.indicator_value.as_str()).collect::<Vec<_>>(), ["45.33.32.156"], "not the expired one");
+    assert_eq!(hits[0].entry.valid_until.map(|t| t.unix_timestamp()), Some(soon.unix_timestamp()));
+    assert_eq!(store.expire_watch_hits(OffsetDateTime::now_utc()).await.unwrap(), 0);
+    assert_eq!(store.expire_watch_hits(soon + Duration::seconds(1)).await.unwrap(), 2);
+    assert!(store.watch_hits(r1).await.unwrap().is_empty());
 }

@@ -22,7 +22,7 @@ use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use todokede_app::accounts;
 use todokede_domain::*;
-use todokede_store::{ReportFilter, Role, Session, SessionSubject};
+use todokede_store::{ReportFilter, Role, Session, SessionSubject, WatchlistKind};
 
 const SESSION_COOKIE: &str = "todokede_session";
 const ANALYST_SESSION: time::Duration = time::Duration::hours(8);
@@ -54,6 +54,7 @@ pub fn templates() -> Environment<'static> {
         ("account.html", include_str!("../templates/account.html")),
         ("password.html", include_str!("../templates/password.html")),
         ("reply_templates.html", include_str!("../templates/reply_templates.html")),
+        ("watchlists.html", include_str!("../templates/watchlists.html")),
     ] {
         env.add_template(name, src).expect("template");
     }
@@ -100,6 +101,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/reports/{tracking_number}/share", post(actions::share))
         .route("/search", get(crossref_pages::search_page))
         .route("/search.csv", get(crossref_pages::search_csv))
+        .route("/watchlists", get(watchlists::lists_page).post(watchlists::import_upload))
+        .route("/watchlists/{name}", get(watchlists::list_page))
+        .route("/watchlists/{name}/delete", post(watchlists::remove))
         .route("/clusters", get(crossref_pages::clusters_page))
         .route("/clusters/{tracking_number}", get(crossref_pages::cluster_page))
         .route("/stats", get(publication_pages::stats_page))
@@ -138,6 +142,7 @@ mod publication_pages;
 mod queue;
 mod report_page;
 mod reporter;
+mod watchlists;
 
 use context::*;
 pub use report_page::{infected_zip, suspected_malware};

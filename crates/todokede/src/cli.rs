@@ -284,6 +284,13 @@ pub enum Command {
         #[command(subcommand)]
         command: SettingsCommand,
     },
+    /// Analysts' watch and warning lists, imported from STIX 2.1 bundles and MISP events or
+    /// feeds: a report naming a watch-listed value gets a hit; a warning-listed value links no
+    /// reports.
+    Watchlist {
+        #[command(subcommand)]
+        command: WatchlistCommand,
+    },
     /// The half-year 届出事例 report: draft, edit, review, approve.
     Publication {
         #[command(subcommand)]
@@ -419,6 +426,53 @@ pub enum SettingsCommand {
         #[arg(long = "as")]
         by: Option<String>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WatchlistCommand {
+    /// Import files into a list (created if new): a STIX 2.1 bundle, a MISP event, a list of
+    /// MISP attributes, or a static MISP feed directory (manifest.json). Re-importing a file
+    /// replaces what it gave before; what cannot be matched is listed on stderr.
+    Import {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        kind: WatchlistKindArg,
+        /// stix or misp; by default told apart by the content.
+        #[arg(long)]
+        format: Option<String>,
+        /// What the list is (shown to analysts).
+        #[arg(long)]
+        description: Option<String>,
+        /// The TLP 2.0 level the list came under (clear, green, amber, amber+strict, red).
+        #[arg(long)]
+        tlp: Option<String>,
+        /// The analyst importing (audited).
+        #[arg(long = "as")]
+        by: Option<String>,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Every list: name, kind, entries, sources, reports hit, last import.
+    List,
+    /// A list and its entries.
+    Show {
+        name: String,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    /// Remove a list with its entries and hits.
+    Remove {
+        name: String,
+        #[arg(long = "as")]
+        by: Option<String>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum WatchlistKindArg {
+    Watch,
+    Warning,
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,7 +7,7 @@ use todokede_store::{Role, Store};
 use todokede_web::Limits;
 use todokede_web::serve::{ServeConfig, ServerLimits};
 
-use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, SettingsCommand, TokenCommand, UserCommand};
+use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, SettingsCommand, TokenCommand, UserCommand, WatchlistCommand};
 use todokede_app::mail_flow::Delivery;
 use todokede_app::publication;
 use todokede_domain::Period;
@@ -252,6 +252,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
+        }
+        Command::Watchlist { command } => {
+            let store = open_existing(&cli.db).await?;
+            watchlist(&store, command).await?;
         }
         Command::Share { tracking_number, analyst, tlp, withdraw } => {
             let store = open_existing(&cli.db).await?;
@@ -586,10 +590,10 @@ async fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()>
         }
         UserCommand::List => {
             let now = time::OffsetDateTime::now_utc();
-            let mut rows = vec![["EMAIL".to_owned(), "ROLE".into(), "STATE".into(), "PASSWORD".into(), "TOTP".into()]];
+            let mut rows = vec![["EMAIL", "ROLE", "STATE", "PASSWORD", "TOTP"].map(String::from).to_vec()];
             for u in store.users().await? {
                 let totp = store.has_totp(u.id).await?;
-                rows.push([
+                rows.push(vec![
                     u.email.clone(),
                     u.role.key().to_owned(),
                     if u.disabled { "disabled" } else { "active" }.to_owned(),
@@ -601,16 +605,21 @@ async fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()>
                     if totp { "on" } else { "off" }.to_owned(),
                 ]);
             }
-            // Plain text, columns padded by display width: no colours, in a file or a terminal.
-            let widths: Vec<usize> =
-                (0..5).map(|i| rows.iter().map(|r| display_width(&r[i])).max().unwrap_or(0)).collect();
-            for r in &rows {
-                let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad_right(c, *w)).collect();
-                println!("{}", line.join("  ").trim_end());
-            }
+            print_table(&rows);
         }
     }
     Ok(())
+}
+
+/// Plain text, columns padded by display width: no colours, in a file or a terminal.
+fn print_table(rows: &[Vec<String>]) {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..columns).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| display_width(c)).max().unwrap_or(0)).collect();
+    for r in rows {
+        let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad_right(c, *w)).collect();
+        println!("{}", line.join("  ").trim_end());
+    }
 }
 
 /// `todokede mailgate`: one message from standard input. Never exits with anything but 0 or 75.
@@ -983,6 +992,117 @@ async fn token_command(store: &Store, command: TokenCommand) -> anyhow::Result<(
                 Err(todokede_app::AppError::NotFound) => bail!("token {id} is already revoked"),
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+    Ok(())
+}
+
+/// An optional `--as EMAIL`: the active account it names.
+async fn optional_analyst(store: &Store, by: Option<&str>) -> anyhow::Result<Option<todokede_domain::UserId>> {
+    match by {
+        Some(email) => Ok(Some(active_analyst(store, email).await?.id)),
+        None => Ok(None),
+    }
+}
+
+/// `todokede watchlist …`. An import reads every file first: a file that is not a list refuses
+/// the whole import (nothing stored, exit 1); values that cannot be matched are listed on
+/// stderr (`unusable\tFILE\tID\tWHAT\tWHY`) and counted, and the rest is imported.
+async fn watchlist(store: &Store, command: WatchlistCommand) -> anyhow::Result<()> {
+    use todokede_app::watchlists::{self, Format, ImportRequest};
+    let refused = |e: todokede_app::AppError| match e {
+        todokede_app::AppError::Refused { ja, en } => anyhow::anyhow!("{ja} / {en}"),
+        e => e.into(),
+    };
+    match command {
+        WatchlistCommand::Import { name, kind, format, description, tlp, by, files } => {
+            let format = match format.as_deref() {
+                Some(f) => Some(Format::parse(f).ok_or_else(|| {
+                    anyhow::anyhow!("--format は stix か misp です / --format is stix or misp (not {f})")
+                })?),
+                None => None,
+            };
+            let by = optional_analyst(store, by.as_deref()).await?;
+            let mut sources = vec![];
+            for path in &files {
+                let (source, parsed) = watchlists::read_source(path, format).map_err(|e| match e {
+                    todokede_app::AppError::Refused { ja, en } => {
+                        anyhow::anyhow!("{}: {ja} / {en}（何も取り込んでいません / nothing was imported）", path.display())
+                    }
+                    e => e.into(),
+                })?;
+                sources.push((source, parsed));
+            }
+            let mut unusable = 0;
+            for (source, parsed) in &sources {
+                for u in &parsed.unusable {
+                    eprintln!("unusable\t{source}\t{}\t{}\t{} / {}", u.id, u.what, u.ja, u.en);
+                }
+                unusable += parsed.unusable.len();
+                println!("{source}\t{} entries\t{} unusable", parsed.entries.len(), parsed.unusable.len());
+            }
+            let kind = match kind {
+                crate::cli::WatchlistKindArg::Watch => todokede_store::WatchlistKind::Watch,
+                crate::cli::WatchlistKindArg::Warning => todokede_store::WatchlistKind::Warning,
+            };
+            let req = ImportRequest { name: name.clone(), kind, description, tlp, sources };
+            let done = watchlists::import(store, req, by).await.map_err(refused)?;
+            println!(
+                "{}\t{}\t{} entries\t{} imported, {} replaced\t{} reports hit",
+                name.trim(),
+                kind.key(),
+                done.entries,
+                done.inserted,
+                done.replaced,
+                done.reports_hit
+            );
+            if unusable > 0 {
+                eprintln!(
+                    "{unusable} 件は照合に使えないため取り込みませんでした（上記） / {unusable} could not be used for matching and were not imported (above)"
+                );
+            }
+        }
+        WatchlistCommand::List => {
+            let mut rows = vec![["NAME", "KIND", "ENTRIES", "SOURCES", "REPORTS HIT", "TLP", "UPDATED", "BY"].map(String::from).to_vec()];
+            for l in store.watchlists().await? {
+                rows.push(vec![
+                    l.name,
+                    l.kind.key().to_owned(),
+                    l.entries.to_string(),
+                    l.sources.to_string(),
+                    l.reports_hit.to_string(),
+                    l.tlp.unwrap_or_else(|| "-".into()),
+                    jst_minutes(l.updated_at),
+                    l.updated_by.unwrap_or_else(|| "-".into()),
+                ]);
+            }
+            print_table(&rows);
+        }
+        WatchlistCommand::Show { name, limit } => {
+            let rfc3339 =
+                |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+            let l = store.watchlist(&name).await?.ok_or_else(|| {
+                anyhow::anyhow!("リスト「{name}」はありません / no list “{name}”")
+            })?;
+            println!("name\t{}", l.name);
+            println!("kind\t{}", l.kind.key());
+            println!("description\t{}", l.description);
+            println!("tlp\t{}", l.tlp.as_deref().unwrap_or("-"));
+            println!("entries\t{}", l.entries);
+            println!("reports hit\t{}", l.reports_hit);
+            println!("updated\t{}\t{}", rfc3339(l.updated_at), l.updated_by.as_deref().unwrap_or("-"));
+            println!();
+            for e in store.watchlist_entries(l.id, limit.max(1)).await? {
+                let until = e.valid_until.map(rfc3339).unwrap_or_else(|| "-".into());
+                println!("{}\t{}\t{}\t{}\t{}\t{until}", e.kind, e.value, e.source_file, e.source_id, rfc3339(e.imported_at));
+            }
+        }
+        WatchlistCommand::Remove { name, by } => {
+            let by = optional_analyst(store, by.as_deref()).await?;
+            if !store.remove_watchlist(&name, by).await? {
+                bail!("リスト「{name}」はありません / no list “{name}”");
+            }
+            println!("removed\t{name}");
         }
     }
     Ok(())

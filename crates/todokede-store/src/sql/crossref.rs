@@ -58,12 +58,17 @@ impl Store {
         Ok(out)
     }
 
-    /// Other reports sharing a correlatable indicator value with `id`; values in more than
-    /// `cap` reports are too common to mean anything and are left out. Bounded work: each value
-    /// is counted only up to cap + 1.
+    /// Other reports sharing a correlatable indicator value with `id` (not internal, context or
+    /// on a warning list); values in more than `cap` reports are too common to mean anything and
+    /// are left out. Bounded work: each value is counted only up to cap + 1.
     pub(crate) async fn correlations(&self, id: ReportId, cap: i64) -> Result<Vec<Correlation>, StoreError> {
         let mine = sqlx::query(
-            "SELECT kind, value FROM report_indicators WHERE report_id = $1 AND common = 0 ORDER BY kind, value",
+            // A value on a warning list (known benign or noise) links nothing, as a built-in one.
+            "SELECT i.kind, i.value FROM report_indicators i WHERE i.report_id = $1 AND i.common = 0
+             AND NOT EXISTS (SELECT 1 FROM watchlist_hits h JOIN watchlists w ON w.id = h.list_id
+                             WHERE h.report_id = i.report_id AND h.indicator_kind = i.kind AND h.indicator_value = i.value
+                               AND w.kind = 'warning')
+             ORDER BY i.kind, i.value",
         )
         .bind(id.0)
         .fetch_all(&self.pool)

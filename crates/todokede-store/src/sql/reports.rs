@@ -106,6 +106,7 @@ impl Store {
                AND ($9 IS NULL OR assignee = $9)
                AND ($10 IS NULL OR r.answered_at IS NOT NULL)
                AND ($11 IS NULL OR NOT EXISTS (SELECT 1 FROM classifications c WHERE c.report_id = r.id))
+               AND ($19 IS NULL OR EXISTS (SELECT 1 FROM watchlist_hits wh JOIN watchlists wl ON wl.id = wh.list_id WHERE wh.report_id = r.id AND wl.kind = 'watch'))
                AND ($14 IS NULL OR ",
                     overdue!(),
                     ")"
@@ -166,6 +167,7 @@ impl Store {
             .bind(f.sla.triage.map(ts))
             .bind(f.sla.in_progress.map(ts))
             .bind(f.sla.waiting_on_reporter.map(ts))
+            .bind(f.watch_hit.then_some(true))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(summary_from_row).collect()

@@ -176,6 +176,7 @@ pub(super) fn summary_from_row(r: &<Db as sqlx::Database>::Row) -> Result<Report
         answered: r.try_get("answered")?,
         confirmed: r.try_get("confirmed")?,
         state_since: r.try_get("state_since")?,
+        watch_hit: r.try_get("watch_hit")?,
     })
 }
 
@@ -232,6 +233,7 @@ pub(super) async fn write_index(
             .await?;
     }
     sqlx::query(dialect::SEARCH_INSERT_SQL).bind(id.0).bind(&ix.search_body).execute(&mut **tx).await?;
+    super::watchlists::write_report_hits(tx, id).await?;
     Ok(())
 }
 

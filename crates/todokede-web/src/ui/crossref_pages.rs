@@ -10,6 +10,7 @@ fn summary_row(r: &todokede_store::ReportSummary, lang: Language) -> Value {
     context! {
         tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, lang),
         kind => r.reporter_kind.map(|k| label(k, lang)).unwrap_or("—"), headline => r.headline, state => label(r.state, lang), state_key => r.state.key(),
+        watch_hit => r.watch_hit,
     }
 }
 
@@ -43,6 +44,8 @@ pub(super) async fn suggestions(st: &AppState, id: ReportId, linked: &[String]) 
 struct Found {
     rows: Vec<(todokede_store::ReportSummary, Option<(String, bool)>)>,
     matched_indicator: Option<String>,
+    /// The analysts' list entries the searched indicator falls under.
+    list_matches: Vec<todokede_store::WatchHit>,
 }
 
 async fn search_results(st: &AppState, c: &Ctx, q: &HashMap<String, String>) -> Result<Found, Response> {
@@ -69,6 +72,7 @@ async fn search_results(st: &AppState, c: &Ctx, q: &HashMap<String, String>) -> 
         ..Default::default()
     };
     let mut matched_indicator = None;
+    let mut list_matches = vec![];
     let rows = if let Some(facet) = get("facet") {
         // The reports behind a surge alert.
         let (from, to) =
@@ -90,6 +94,8 @@ async fn search_results(st: &AppState, c: &Ctx, q: &HashMap<String, String>) -> 
                         format!("{query} {}", c.lang.pick("とそのサブドメイン", "and subdomains"))
                     }
                 });
+                list_matches =
+                    st.store.watchlist_matches(&iq, time::OffsetDateTime::now_utc()).await.unwrap_or_default();
                 st.store
                     .reports_by_indicator(&iq, 200)
                     .await
@@ -110,7 +116,7 @@ async fn search_results(st: &AppState, c: &Ctx, q: &HashMap<String, String>) -> 
     } else {
         vec![]
     };
-    Ok(Found { rows, matched_indicator })
+    Ok(Found { rows, matched_indicator, list_matches })
 }
 
 /// The search's own query keys, in a fixed order, for its CSV link.
@@ -151,6 +157,10 @@ pub(super) async fn search_page(
             states => options::<ReportState>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
             matched_indicator => found.matched_indicator, results, searched => get("q").is_some() || get("facet").is_some(),
             csv_query => search_query(&q),
+            list_matches => found.list_matches.iter().map(|h| context! {
+                list => h.list, href => format!("/watchlists/{}", urlencode(&h.list)), watch => h.list_kind == WatchlistKind::Watch,
+                kind => label(h.list_kind, c.lang), entry => format!("{} {}", h.entry.kind, h.entry.value), source_id => h.entry.source_id,
+            }).collect::<Vec<_>>(),
             elapsed => format!("{:.0}", started.elapsed().as_secs_f64() * 1e3),
         },
     )

@@ -6,7 +6,7 @@ use super::*;
 
 /// The queue's own query keys: what a saved filter keeps and a bulk action returns to.
 const FILTER_KEYS: &[&str] =
-    &["state", "form", "kind", "cause", "mine", "answered", "unconfirmed", "overdue", "from", "until", "sort"];
+    &["state", "form", "kind", "cause", "mine", "answered", "unconfirmed", "overdue", "watch", "from", "until", "sort"];
 
 /// The filter part of a query, in a fixed order (empty values dropped), as a query string.
 fn filter_query(q: &[(String, String)]) -> String {
@@ -75,6 +75,7 @@ fn queue_filter(
         unconfirmed: get("unconfirmed").is_some(),
         newest_first: get("sort").as_deref() != Some("old"),
         overdue: get("overdue").is_some(),
+        watch_hit: get("watch").is_some(),
         overdue_first: get("sort").as_deref() == Some("sla"),
         sla: settings.sla_cutoffs(now),
         limit,
@@ -162,11 +163,11 @@ pub(super) async fn queue(
         context! {
             counts => counts.iter().map(|(s, n)| context! { key => s.key(), label => label(*s, l), n => *n }).collect::<Vec<_>>(),
             states => options::<ReportState>(l), forms => options::<ReportForm>(l), kinds => options::<ReporterKind>(l), causes => options::<CauseCategory>(l),
-            f => context! { state => get("state"), form => get("form"), kind => get("kind"), from => get("from"), until => get("until"), sort => get("sort"), cause => get("cause"), mine => get("mine").is_some(), answered => get("answered").is_some(), unconfirmed => get("unconfirmed").is_some(), overdue => get("overdue").is_some() },
+            f => context! { state => get("state"), form => get("form"), kind => get("kind"), from => get("from"), until => get("until"), sort => get("sort"), cause => get("cause"), mine => get("mine").is_some(), answered => get("answered").is_some(), unconfirmed => get("unconfirmed").is_some(), overdue => get("overdue").is_some(), watch => get("watch").is_some() },
             reports => rows.iter().map(|r| context! {
                 tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, l),
                 kind => r.reporter_kind.map(|k| label(k, l)).unwrap_or("—"), headline => r.headline, state => label(r.state, l), state_key => r.state.key(),
-                answered => r.answered, confirmed => r.confirmed, sla => sla_view(&settings, r.state, r.state_since, now, l),
+                answered => r.answered, confirmed => r.confirmed, watch_hit => r.watch_hit, sla => sla_view(&settings, r.state, r.state_since, now, l),
             }).collect::<Vec<_>>(),
             flags => context! { answered, unconfirmed },
             saved => saved.iter().map(|s| context! { id => s.id, name => s.name, href => format!("/queue?{}", s.query), current => s.query == current }).collect::<Vec<_>>(),

@@ -244,6 +244,18 @@ pub(super) async fn report_page(
     let links: Vec<String> =
         st.store.linked_reports(r.id).await.unwrap_or_default().iter().map(|t| t.to_string()).collect();
     let (suggested, near) = crossref_pages::suggestions(&st, r.id, &links).await;
+    // Indicators on the analysts' lists: watch hits shown at the top; warning-list values said
+    // to be context (they suggest no links).
+    let hits = st.store.watch_hits(r.id).await.unwrap_or_default();
+    let hit_view = |h: &todokede_store::WatchHit| {
+        context! {
+            list => h.list, href => format!("/watchlists/{}", urlencode(&h.list)), indicator => format!("{} {}", h.indicator_kind, h.indicator_value),
+            entry => format!("{} {}", h.entry.kind, h.entry.value), source_file => h.entry.source_file, source_id => h.entry.source_id,
+            valid_until => h.entry.valid_until.map(jst),
+        }
+    };
+    let watch_hits: Vec<Value> = hits.iter().filter(|h| h.list_kind == WatchlistKind::Watch).map(hit_view).collect();
+    let warning_hits: Vec<Value> = hits.iter().filter(|h| h.list_kind == WatchlistKind::Warning).map(hit_view).collect();
     // The classification form: the confirmed values, else the automatic ones to confirm.
     let confirmed = st.store.classification(r.id).await.ok().flatten();
     let current = match &confirmed {
@@ -316,6 +328,7 @@ pub(super) async fn report_page(
                 next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
             },
             analysis, reply_text, template_options, analysts, links, suggested, near, classification, done, sharing, sla, answered_at,
+            watch_hits, warning_hits,
         },
     )
 }

@@ -33,5 +33,6 @@ mod readme;
 mod server_limits;
 mod taxii;
 mod veris;
+mod watchlists;
 mod web;
 mod workflow;
