@@ -7,7 +7,7 @@
 //! warning-listed value no longer links two reports; a re-import changes nothing; a file that
 //! is no list is refused and stores nothing.
 
-use crate::common::{self, get, ok, repo, todokede};
+use crate::common::{self, ok, repo, todokede};
 
 use reqwest::StatusCode;
 use todokede_domain::TrackingNumber;
@@ -20,6 +20,11 @@ todokede_testkit::on_both_backends!(
     stix_and_misp_watch_lists_mark_reports_on_their_page_in_the_queue_and_in_search,
     a_warning_list_uploaded_by_an_admin_stops_a_shared_value_linking_two_reports,
 );
+
+/// A page as the analyst's browser gets it, with minijinja's escaped slashes read back.
+async fn get(app: &TestApp, who: &todokede_testkit::app::Session, path: &str) -> String {
+    common::get(app, who, path).await.replace("&#x2f;", "/")
+}
 
 /// A report filed through the API and analysed by the service's worker.
 async fn analysed(app: &TestApp, description: &str) -> (String, todokede_domain::ReportId) {
@@ -71,10 +76,10 @@ async fn stix_and_misp_watch_lists_mark_reports_on_their_page_in_the_queue_and_i
     for (indicator, entry, source) in [
         ("ipv4 223.167.20.30", "cidr 223.166.0.0/15", "indicator--031778a4-057f-48e6-9db9-c8d72b81ccd5"),
         ("domain www.hugesoft.org", "domain hugesoft.org", "indicator--3f3ff9f1-bb4e-4392-89e5-1991179042ba"),
-        ("md5 001dd76872d80801692ff942308c64e6", "md5 001dd76872d80801692ff942308c64e6", "indicator--8d12f44f"),
+        ("md5 001dd76872d80801692ff942308c64e6", "md5 001dd76872d80801692ff942308c64e6", "indicator--8d12f44f-8ac0-4b12-8b4a-3699ca8c9691"),
     ] {
         assert!(hits.contains(indicator) && hits.contains(entry), "{indicator} / {entry}: {hits}");
-        assert!(hits.contains(&source[..20]), "{source}: {hits}");
+        assert!(hits.contains(source), "{source}: {hits}");
     }
     assert!(!get(&app, &analyst, &format!("/reports/{clean}")).await.contains("id=\"watch-hits\""));
 
