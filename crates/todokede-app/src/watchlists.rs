@@ -75,7 +75,9 @@ fn normalise(kind: &str, raw: &str) -> Result<(&'static str, String), (&'static 
                 let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
                 return Ok(("cidr", format!("{}/{bits}", Ipv4Addr::from(u32::from(a) & mask))));
             }
-            v.parse::<Ipv4Addr>().map(|a| ("ipv4", a.to_string())).map_err(|_| ("IPv4 アドレスとして読めません", "not an IPv4 address"))
+            v.parse::<Ipv4Addr>()
+                .map(|a| ("ipv4", a.to_string()))
+                .map_err(|_| ("IPv4 アドレスとして読めません", "not an IPv4 address"))
         }
         "ipv6" => match v.split_once('/') {
             Some((a, "128")) => a
@@ -88,9 +90,10 @@ fn normalise(kind: &str, raw: &str) -> Result<(&'static str, String), (&'static 
                 .map(|a| ("ipv6", a.to_string()))
                 .map_err(|_| ("IPv6 アドレスとして読めません", "not an IPv6 address")),
         },
-        "domain" => todokede_analyse::indicators::canonical_domain_indicator(v)
-            .map(|d| ("domain", d))
-            .ok_or(("ドメイン名として読めません（公開接尾辞がありません）", "not a domain name (no known public suffix)")),
+        "domain" => todokede_analyse::indicators::canonical_domain_indicator(v).map(|d| ("domain", d)).ok_or((
+            "ドメイン名として読めません（公開接尾辞がありません）",
+            "not a domain name (no known public suffix)",
+        )),
         "url" => {
             if v.contains("://") && !v.contains(char::is_whitespace) {
                 Ok(("url", v.to_owned()))
@@ -224,8 +227,8 @@ fn stix(bundle: &Value) -> Result<Parsed, (String, String)> {
                 }
                 let valid_until = stix_time(o.get("valid_until"));
                 let comparisons = simple_pattern(pattern);
-                let kinds: Option<Vec<(&str, String)>> = comparisons
-                    .and_then(|c| c.into_iter().map(|(p, v)| Some((stix_path_kind(&p)?, v))).collect());
+                let kinds: Option<Vec<(&str, String)>> =
+                    comparisons.and_then(|c| c.into_iter().map(|(p, v)| Some((stix_path_kind(&p)?, v))).collect());
                 match kinds {
                     Some(values) if !values.is_empty() => {
                         for (kind, v) in values {
@@ -273,10 +276,23 @@ fn stix(bundle: &Value) -> Result<Parsed, (String, String)> {
                 }
             }
             // Other observables carry values we cannot match; say so.
-            "mac-addr" | "autonomous-system" | "x509-certificate" | "email-message" | "network-traffic" | "process"
-            | "windows-registry-key" | "mutex" | "software" | "user-account" | "directory" | "artifact" => {
-                out.unusable.push(unusable(&id, kind, "この種類の観測対象は照合できません", "this kind of observable is not matched"))
-            }
+            "mac-addr"
+            | "autonomous-system"
+            | "x509-certificate"
+            | "email-message"
+            | "network-traffic"
+            | "process"
+            | "windows-registry-key"
+            | "mutex"
+            | "software"
+            | "user-account"
+            | "directory"
+            | "artifact" => out.unusable.push(unusable(
+                &id,
+                kind,
+                "この種類の観測対象は照合できません",
+                "this kind of observable is not matched",
+            )),
             // Identities, reports, relationships, markings, malware …: not values.
             _ => {}
         }
@@ -330,7 +346,12 @@ fn misp_attribute(out: &mut Parsed, a: &Value, n: usize) {
     let parts: Vec<&str> = value.split('|').collect();
     for (kind, i) in kinds {
         let Some(part) = parts.get(*i) else {
-            out.unusable.push(unusable(&id, &format!("{t} {value}"), "値が型と合いません", "the value does not fit its type"));
+            out.unusable.push(unusable(
+                &id,
+                &format!("{t} {value}"),
+                "値が型と合いません",
+                "the value does not fit its type",
+            ));
             continue;
         };
         let kind = match *kind {
@@ -347,7 +368,10 @@ fn misp_event(out: &mut Parsed, event: &Value, n: &mut usize) -> Result<(), (Str
     let attrs = event.get("Attribute").map(Value::as_array);
     let objects = event.get("Object").map(Value::as_array);
     if attrs.is_none() && objects.is_none() {
-        return Err(("MISP イベントに Attribute も Object もありません".into(), "the MISP event has no Attribute or Object".into()));
+        return Err((
+            "MISP イベントに Attribute も Object もありません".into(),
+            "the MISP event has no Attribute or Object".into(),
+        ));
     }
     for a in attrs.flatten().into_iter().flatten() {
         *n += 1;
@@ -397,9 +421,8 @@ fn misp(v: &Value) -> Result<Parsed, (String, String)> {
 /// has `"type": "bundle"`). An error says, in Japanese and English, why the file is refused.
 pub fn parse(format: Option<Format>, bytes: &[u8]) -> Result<Parsed, AppError> {
     let refused = |ja: &str, en: &str| AppError::refused(ja, en);
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
-        refused(&format!("JSON として読めません（{e}）"), &format!("not JSON ({e})"))
-    })?;
+    let v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| refused(&format!("JSON として読めません（{e}）"), &format!("not JSON ({e})")))?;
     let is_bundle = v.get("type").and_then(Value::as_str) == Some("bundle");
     let format = match format {
         Some(f) => f,
@@ -408,7 +431,10 @@ pub fn parse(format: Option<Format>, bytes: &[u8]) -> Result<Parsed, AppError> {
     };
     let result = match format {
         Format::Stix if !is_bundle => {
-            return Err(refused("STIX 2.1 バンドル（\"type\": \"bundle\"）ではありません", "not a STIX 2.1 bundle (\"type\": \"bundle\")"));
+            return Err(refused(
+                "STIX 2.1 バンドル（\"type\": \"bundle\"）ではありません",
+                "not a STIX 2.1 bundle (\"type\": \"bundle\")",
+            ));
         }
         Format::Stix => stix(&v),
         Format::Misp => misp(&v),
@@ -439,22 +465,34 @@ pub fn read_source(path: &std::path::Path, format: Option<Format>) -> Result<(St
     }
     let manifest_path = path.join("manifest.json");
     let manifest: Value = serde_json::from_slice(&std::fs::read(&manifest_path).map_err(|e| io(&manifest_path, e))?)
-        .map_err(|e| AppError::refused(format!("manifest.json が JSON ではありません（{e}）"), format!("manifest.json is not JSON ({e})")))?;
+        .map_err(|e| {
+            AppError::refused(
+                format!("manifest.json が JSON ではありません（{e}）"),
+                format!("manifest.json is not JSON ({e})"),
+            )
+        })?;
     let Value::Object(events) = manifest else {
-        return Err(AppError::refused("manifest.json がイベントの一覧ではありません", "manifest.json is not a map of events"));
+        return Err(AppError::refused(
+            "manifest.json がイベントの一覧ではありません",
+            "manifest.json is not a map of events",
+        ));
     };
     let mut all = Parsed::default();
     for uuid in events.keys() {
         if !uuid.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(AppError::refused(format!("manifest.json の不正なイベント名: {uuid}"), format!("a bad event name in manifest.json: {uuid}")));
+            return Err(AppError::refused(
+                format!("manifest.json の不正なイベント名: {uuid}"),
+                format!("a bad event name in manifest.json: {uuid}"),
+            ));
         }
         let file = path.join(format!("{uuid}.json"));
         let bytes = std::fs::read(&file).map_err(|e| io(&file, e))?;
-        let p = parse(Some(Format::Misp), &bytes)
-            .map_err(|e| match e {
-                AppError::Refused { ja, en } => AppError::refused(format!("{uuid}.json: {ja}"), format!("{uuid}.json: {en}")),
-                e => e,
-            })?;
+        let p = parse(Some(Format::Misp), &bytes).map_err(|e| match e {
+            AppError::Refused { ja, en } => {
+                AppError::refused(format!("{uuid}.json: {ja}"), format!("{uuid}.json: {en}"))
+            }
+            e => e,
+        })?;
         all.entries.extend(p.entries);
         all.unusable.extend(p.unusable);
     }
@@ -508,8 +546,14 @@ pub async fn import(store: &Store, req: ImportRequest, by: Option<UserId>) -> Re
         && existing.kind != req.kind
     {
         return Err(AppError::refused(
-            format!("リスト「{name}」は{}です（種類は変えられません）", todokede_domain::ClosedEnum::label_ja(existing.kind)),
-            format!("the list “{name}” is a {} (its kind cannot change)", todokede_domain::ClosedEnum::label_en(existing.kind)),
+            format!(
+                "リスト「{name}」は{}です（種類は変えられません）",
+                todokede_domain::ClosedEnum::label_ja(existing.kind)
+            ),
+            format!(
+                "the list “{name}” is a {} (its kind cannot change)",
+                todokede_domain::ClosedEnum::label_en(existing.kind)
+            ),
         ));
     }
     let import = WatchlistImport {

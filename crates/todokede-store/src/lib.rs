@@ -661,7 +661,6 @@ impl Store {
         dispatch!(self.expire_watch_hits(now))
     }
 
-
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let email = email.trim().to_lowercase();
         dispatch!(self.user_by_email(&email))

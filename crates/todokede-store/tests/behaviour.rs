@@ -1825,7 +1825,11 @@ async fn watch_lists_hit_reports_by_value_range_and_domain_and_a_re_import_repla
     assert_eq!((again.inserted, again.replaced, again.entries, again.reports_hit), (3, 3, 3, 3));
     let more = store
         .import_watchlist(
-            &list_import("APT1", WatchlistKind::Watch, vec![("extra.json", vec![entry("url", "http://x.example/a", "u1")])]),
+            &list_import(
+                "APT1",
+                WatchlistKind::Watch,
+                vec![("extra.json", vec![entry("url", "http://x.example/a", "u1")])],
+            ),
             None,
         )
         .await
@@ -1855,7 +1859,10 @@ async fn watch_lists_hit_reports_by_value_range_and_domain_and_a_re_import_repla
     assert_eq!(lists.len(), 1);
     let l = &lists[0];
     assert_eq!((l.name.as_str(), l.kind, l.entries, l.sources, l.reports_hit), ("APT1", WatchlistKind::Watch, 2, 2, 1));
-    assert_eq!((l.description.as_str(), l.tlp.as_deref(), l.updated_by.as_deref()), ("テスト", Some("amber"), Some("lists@ipa.example")));
+    assert_eq!(
+        (l.description.as_str(), l.tlp.as_deref(), l.updated_by.as_deref()),
+        ("テスト", Some("amber"), Some("lists@ipa.example"))
+    );
     assert_eq!(store.watchlist("APT1").await.unwrap().unwrap().id, l.id);
     assert!(store.watchlist("none").await.unwrap().is_none());
     let entries = store.watchlist_entries(l.id, 10).await.unwrap();
@@ -1892,8 +1899,14 @@ async fn watch_lists_hit_reports_by_value_range_and_domain_and_a_re_import_repla
     assert!(store.remove_watchlist("APT1", Some(by)).await.unwrap());
     assert!(!store.remove_watchlist("APT1", Some(by)).await.unwrap());
     assert!(store.watch_hits(r2).await.unwrap().is_empty());
-    let actions: Vec<String> =
-        store.audit_log(100).await.unwrap().into_iter().filter(|a| a.action.starts_with("watchlist.")).map(|a| a.action).collect();
+    let actions: Vec<String> = store
+        .audit_log(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action.starts_with("watchlist."))
+        .map(|a| a.action)
+        .collect();
     assert_eq!(actions.iter().filter(|a| *a == "watchlist.import").count(), 5);
     assert_eq!(actions.iter().filter(|a| *a == "watchlist.remove").count(), 1);
 }
@@ -1910,13 +1923,21 @@ async fn a_warning_listed_value_links_no_reports_and_expired_entries_stop_hittin
         store.correlations(id, 50).await.unwrap().into_iter().map(|c| c.value).collect::<Vec<_>>()
     };
     assert_eq!(linked(r2).await, ["45.33.32.156"]);
-    let noise = list_import("Scanners", WatchlistKind::Warning, vec![("scanners.json", vec![entry("ipv4", "45.33.32.156", "s1")])]);
+    let noise = list_import(
+        "Scanners",
+        WatchlistKind::Warning,
+        vec![("scanners.json", vec![entry("ipv4", "45.33.32.156", "s1")])],
+    );
     let done = store.import_watchlist(&noise, None).await.unwrap();
     assert_eq!(done.reports_hit, 2);
     assert!(linked(r2).await.is_empty(), "a warning-listed value links nothing");
     assert!(linked(r1).await.is_empty());
     assert!(
-        store.list_reports(&ReportFilter { watch_hit: true, limit: 10, ..Default::default() }).await.unwrap().is_empty(),
+        store
+            .list_reports(&ReportFilter { watch_hit: true, limit: 10, ..Default::default() })
+            .await
+            .unwrap()
+            .is_empty(),
         "a warning list is no watch hit"
     );
     assert_eq!(store.watch_hits(r1).await.unwrap()[0].list_kind, WatchlistKind::Warning);
@@ -1931,11 +1952,18 @@ async fn a_warning_listed_value_links_no_reports_and_expired_entries_stop_hittin
         ..entry("btc", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "w2")
     };
     store
-        .import_watchlist(&list_import("Expiring", WatchlistKind::Watch, vec![("e.json", vec![expiring, expired])]), None)
+        .import_watchlist(
+            &list_import("Expiring", WatchlistKind::Watch, vec![("e.json", vec![expiring, expired])]),
+            None,
+        )
         .await
         .unwrap();
     let hits = store.watch_hits(r1).await.unwrap();
-    assert_eq!(hits.iter().map(|h| h.indicator_value.as_str()).collect::<Vec<_>>(), ["45.33.32.156"], "not the expired one");
+    assert_eq!(
+        hits.iter().map(|h| h.indicator_value.as_str()).collect::<Vec<_>>(),
+        ["45.33.32.156"],
+        "not the expired one"
+    );
     assert_eq!(hits[0].entry.valid_until.map(|t| t.unix_timestamp()), Some(soon.unix_timestamp()));
     assert_eq!(store.expire_watch_hits(OffsetDateTime::now_utc()).await.unwrap(), 0);
     assert_eq!(store.expire_watch_hits(soon + Duration::seconds(1)).await.unwrap(), 2);

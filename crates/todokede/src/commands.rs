@@ -7,7 +7,9 @@ use todokede_store::{Role, Store};
 use todokede_web::Limits;
 use todokede_web::serve::{ServeConfig, ServerLimits};
 
-use crate::cli::{Cli, Command, MailArgs, PublicationCommand, RoleArg, SettingsCommand, TokenCommand, UserCommand, WatchlistCommand};
+use crate::cli::{
+    Cli, Command, MailArgs, PublicationCommand, RoleArg, SettingsCommand, TokenCommand, UserCommand, WatchlistCommand,
+};
 use todokede_app::mail_flow::Delivery;
 use todokede_app::publication;
 use todokede_domain::Period;
@@ -614,8 +616,9 @@ async fn user_command(store: &Store, command: UserCommand) -> anyhow::Result<()>
 /// Plain text, columns padded by display width: no colours, in a file or a terminal.
 fn print_table(rows: &[Vec<String>]) {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..columns).map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| display_width(c)).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| display_width(c)).max().unwrap_or(0))
+        .collect();
     for r in rows {
         let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| pad_right(c, *w)).collect();
         println!("{}", line.join("  ").trim_end());
@@ -1027,7 +1030,10 @@ async fn watchlist(store: &Store, command: WatchlistCommand) -> anyhow::Result<(
             for path in &files {
                 let (source, parsed) = watchlists::read_source(path, format).map_err(|e| match e {
                     todokede_app::AppError::Refused { ja, en } => {
-                        anyhow::anyhow!("{}: {ja} / {en}（何も取り込んでいません / nothing was imported）", path.display())
+                        anyhow::anyhow!(
+                            "{}: {ja} / {en}（何も取り込んでいません / nothing was imported）",
+                            path.display()
+                        )
                     }
                     e => e.into(),
                 })?;
@@ -1063,7 +1069,11 @@ async fn watchlist(store: &Store, command: WatchlistCommand) -> anyhow::Result<(
             }
         }
         WatchlistCommand::List => {
-            let mut rows = vec![["NAME", "KIND", "ENTRIES", "SOURCES", "REPORTS HIT", "TLP", "UPDATED", "BY"].map(String::from).to_vec()];
+            let mut rows = vec![
+                ["NAME", "KIND", "ENTRIES", "SOURCES", "REPORTS HIT", "TLP", "UPDATED", "BY"]
+                    .map(String::from)
+                    .to_vec(),
+            ];
             for l in store.watchlists().await? {
                 rows.push(vec![
                     l.name,
@@ -1081,9 +1091,10 @@ async fn watchlist(store: &Store, command: WatchlistCommand) -> anyhow::Result<(
         WatchlistCommand::Show { name, limit } => {
             let rfc3339 =
                 |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-            let l = store.watchlist(&name).await?.ok_or_else(|| {
-                anyhow::anyhow!("リスト「{name}」はありません / no list “{name}”")
-            })?;
+            let l = store
+                .watchlist(&name)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("リスト「{name}」はありません / no list “{name}”"))?;
             println!("name\t{}", l.name);
             println!("kind\t{}", l.kind.key());
             println!("description\t{}", l.description);
@@ -1094,7 +1105,14 @@ async fn watchlist(store: &Store, command: WatchlistCommand) -> anyhow::Result<(
             println!();
             for e in store.watchlist_entries(l.id, limit.max(1)).await? {
                 let until = e.valid_until.map(rfc3339).unwrap_or_else(|| "-".into());
-                println!("{}\t{}\t{}\t{}\t{}\t{until}", e.kind, e.value, e.source_file, e.source_id, rfc3339(e.imported_at));
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{until}",
+                    e.kind,
+                    e.value,
+                    e.source_file,
+                    e.source_id,
+                    rfc3339(e.imported_at)
+                );
             }
         }
         WatchlistCommand::Remove { name, by } => {

@@ -67,11 +67,14 @@ const LIST_HITS: [&str; 3] = hit_statements!(
 );
 
 /// Write the hits of report `id` (its indicators just indexed), in the index's transaction.
-pub(super) async fn write_report_hits(tx: &mut sqlx::Transaction<'_, super::Db>, id: ReportId) -> Result<(), StoreError> {
+pub(super) async fn write_report_hits(
+    tx: &mut sqlx::Transaction<'_, super::Db>,
+    id: ReportId,
+) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM watchlist_hits WHERE report_id = $1").bind(id.0).execute(&mut **tx).await?;
-    let now = ts(OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc();
     for sql in REPORT_HITS {
-        sqlx::query(sql).bind(id.0).bind(&now).execute(&mut **tx).await?;
+        sqlx::query(sql).bind(id.0).bind(ts(now)).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -182,7 +185,8 @@ impl Store {
     }
 
     pub(crate) async fn watchlist(&self, name: &str) -> Result<Option<Watchlist>, StoreError> {
-        let row = sqlx::query(concat!(list_select!(), " WHERE w.name = $1")).bind(name).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(concat!(list_select!(), " WHERE w.name = $1")).bind(name).fetch_optional(&self.pool).await?;
         row.as_ref().map(list_from_row).transpose()
     }
 
@@ -291,10 +295,8 @@ impl Store {
     /// Remove a list with its entries and hits; audited `watchlist.remove`. False: no such list.
     pub(crate) async fn remove_watchlist(&self, name: &str, by: Option<UserId>) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
-        let Some(row) = sqlx::query("SELECT id, kind FROM watchlists WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT id, kind FROM watchlists WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?
         else {
             return Ok(false);
         };

@@ -255,7 +255,8 @@ pub(super) async fn report_page(
         }
     };
     let watch_hits: Vec<Value> = hits.iter().filter(|h| h.list_kind == WatchlistKind::Watch).map(hit_view).collect();
-    let warning_hits: Vec<Value> = hits.iter().filter(|h| h.list_kind == WatchlistKind::Warning).map(hit_view).collect();
+    let warning_hits: Vec<Value> =
+        hits.iter().filter(|h| h.list_kind == WatchlistKind::Warning).map(hit_view).collect();
     // The classification form: the confirmed values, else the automatic ones to confirm.
     let confirmed = st.store.classification(r.id).await.ok().flatten();
     let current = match &confirmed {

@@ -140,7 +140,9 @@ pub(super) async fn import_upload(State(st): State<AppState>, headers: HeaderMap
     let unusable: Vec<Value> = sources
         .iter()
         .flat_map(|(file, p)| {
-            p.unusable.iter().map(move |u| context! { file => file, id => u.id, what => u.what, why => l.pick(&u.ja, &u.en) })
+            p.unusable
+                .iter()
+                .map(move |u| context! { file => file, id => u.id, what => u.what, why => l.pick(&u.ja, &u.en) })
         })
         .collect();
     let per_file: Vec<Value> = sources

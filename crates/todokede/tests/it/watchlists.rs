@@ -65,7 +65,12 @@ async fn stix_and_misp_watch_lists_mark_reports_on_their_page_in_the_queue_and_i
     assert!(stdout.contains("APT1\twatch\t10 entries\t10 imported, 0 replaced\t1 reports hit"), "{stdout}");
     let err = stderr(&out);
     assert_eq!(err.matches("unusable\tapt1.json\tindicator--").count(), 2, "{err}");
-    assert!(err.contains("x509-certificate:issuer") && err.contains("単純な比較") && err.contains("only simple comparisons"), "{err}");
+    assert!(
+        err.contains("x509-certificate:issuer")
+            && err.contains("単純な比較")
+            && err.contains("only simple comparisons"),
+        "{err}"
+    );
     assert!(err.contains("2 件は照合に使えない") && err.contains("2 could not be used"), "{err}");
 
     // The hit on the report page: the list, the report's value, the entry and its STIX id.
@@ -76,7 +81,11 @@ async fn stix_and_misp_watch_lists_mark_reports_on_their_page_in_the_queue_and_i
     for (indicator, entry, source) in [
         ("ipv4 223.167.20.30", "cidr 223.166.0.0/15", "indicator--031778a4-057f-48e6-9db9-c8d72b81ccd5"),
         ("domain www.hugesoft.org", "domain hugesoft.org", "indicator--3f3ff9f1-bb4e-4392-89e5-1991179042ba"),
-        ("md5 001dd76872d80801692ff942308c64e6", "md5 001dd76872d80801692ff942308c64e6", "indicator--8d12f44f-8ac0-4b12-8b4a-3699ca8c9691"),
+        (
+            "md5 001dd76872d80801692ff942308c64e6",
+            "md5 001dd76872d80801692ff942308c64e6",
+            "indicator--8d12f44f-8ac0-4b12-8b4a-3699ca8c9691",
+        ),
     ] {
         assert!(hits.contains(indicator) && hits.contains(entry), "{indicator} / {entry}: {hits}");
         assert!(hits.contains(source), "{source}: {hits}");
@@ -102,7 +111,8 @@ async fn stix_and_misp_watch_lists_mark_reports_on_their_page_in_the_queue_and_i
     let feed = repo("fixtures/watchlists/misp-feed");
     let out = ok(todokede(&db.url, &["watchlist", "import", "--name", "共有フィード", "--kind", "watch", &feed]));
     assert!(out.contains("misp-feed\t4 entries\t0 unusable"), "{out}");
-    let (later, later_id) = analysed(&app, "http://dl.badsite-example.top/invoice.exe からダウンロードしたファイルを実行した。").await;
+    let (later, later_id) =
+        analysed(&app, "http://dl.badsite-example.top/invoice.exe からダウンロードしたファイルを実行した。").await;
     let later_hits = app.store.watch_hits(later_id).await.unwrap();
     assert!(
         later_hits.iter().any(|h| h.list == "共有フィード" && h.indicator_value == "dl.badsite-example.top"),
@@ -123,20 +133,31 @@ async fn stix_and_misp_watch_lists_mark_reports_on_their_page_in_the_queue_and_i
     let out = todokede(&db.url, &["watchlist", "import", "--name", "Broken", "--kind", "watch", &apt1, &bad]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("2019H1.json") && err.contains("MISP のイベント") && err.contains("not a MISP event"), "{err}");
+    assert!(
+        err.contains("2019H1.json") && err.contains("MISP のイベント") && err.contains("not a MISP event"),
+        "{err}"
+    );
     assert!(err.contains("何も取り込んでいません") && err.contains("nothing was imported"), "{err}");
-    let out = todokede(&db.url, &["watchlist", "import", "--name", "Broken", "--kind", "watch", "--format", "stix", &repo("README.md")]);
+    let out = todokede(
+        &db.url,
+        &["watchlist", "import", "--name", "Broken", "--kind", "watch", "--format", "stix", &repo("README.md")],
+    );
     assert!(!out.status.success() && stderr(&out).contains("JSON として読めません"), "{}", stderr(&out));
     let listed = ok(todokede(&db.url, &["watchlist", "list"]));
     assert!(!listed.contains("Broken"), "{listed}");
     assert!(listed.contains("APT1") && listed.contains("共有フィード"), "{listed}");
     let shown = ok(todokede(&db.url, &["watchlist", "show", "APT1"]));
     assert!(shown.contains("kind\twatch") && shown.contains("tlp\tclear"), "{shown}");
-    assert!(shown.contains("cidr\t223.166.0.0/15\tapt1.json\tindicator--031778a4-057f-48e6-9db9-c8d72b81ccd5"), "{shown}");
+    assert!(
+        shown.contains("cidr\t223.166.0.0/15\tapt1.json\tindicator--031778a4-057f-48e6-9db9-c8d72b81ccd5"),
+        "{shown}"
+    );
 
     // The lists page for analysts (no import form), and the audit log.
     let lists = get(&app, &analyst, "/watchlists").await;
-    assert!(lists.contains("APT1") && lists.contains("共有フィード") && !lists.contains("enctype=\"multipart/form-data\""));
+    assert!(
+        lists.contains("APT1") && lists.contains("共有フィード") && !lists.contains("enctype=\"multipart/form-data\"")
+    );
     let detail = get(&app, &analyst, "/watchlists/APT1").await;
     assert!(detail.contains("hugesoft.org") && detail.contains("id=\"entry-count\">10<"), "{detail}");
     let store = todokede_store::Store::open(&db.url).await.unwrap();
@@ -204,9 +225,21 @@ async fn a_warning_list_uploaded_by_an_admin_stops_a_shared_value_linking_two_re
     assert_eq!((list.entries, list.updated_by.as_deref()), (4, Some("chief@ipa.example")));
 
     // Removal (admins, with the form's token) brings the link back.
-    let res = common::post(&app, &analyst, &format!("/watchlists/{}/delete", "%E6%97%A2%E7%9F%A5%E3%81%AE%E3%82%B9%E3%82%AD%E3%83%A3%E3%83%8A%E3%83%BC"), &[]).await;
+    let res = common::post(
+        &app,
+        &analyst,
+        &format!("/watchlists/{}/delete", "%E6%97%A2%E7%9F%A5%E3%81%AE%E3%82%B9%E3%82%AD%E3%83%A3%E3%83%8A%E3%83%BC"),
+        &[],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = common::post(&app, &admin, &format!("/watchlists/{}/delete", "%E6%97%A2%E7%9F%A5%E3%81%AE%E3%82%B9%E3%82%AD%E3%83%A3%E3%83%8A%E3%83%BC"), &[]).await;
+    let res = common::post(
+        &app,
+        &admin,
+        &format!("/watchlists/{}/delete", "%E6%97%A2%E7%9F%A5%E3%81%AE%E3%82%B9%E3%82%AD%E3%83%A3%E3%83%8A%E3%83%BC"),
+        &[],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(linked(a_id).await, ["185.220.101.47"]);
     let audit = get(&app, &admin, "/admin/audit").await;
