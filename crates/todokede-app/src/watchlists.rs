@@ -592,6 +592,87 @@ mod tests {
         assert_eq!(stix_path_kind("file:name"), None);
     }
 
+    fn values(p: &Parsed) -> Vec<(String, String, String)> {
+        p.entries.iter().map(|e| (e.kind.clone(), e.value.clone(), e.source_id.clone())).collect()
+    }
+
+    #[test]
+    fn stix_indicators_and_observables_become_entries_and_the_rest_is_said() {
+        let bundle = serde_json::json!({"type": "bundle", "id": "bundle--1", "objects": [
+            {"type": "indicator", "id": "indicator--a", "pattern_type": "stix", "valid_until": "2030-01-01T00:00:00Z",
+             "pattern": "[ipv4-addr:value = '198.51.100.7'] OR [file:hashes.'SHA-256' = 'AB' OR url:value = 'http://x.example/a']"},
+            {"type": "indicator", "id": "indicator--b", "pattern_type": "sigma", "pattern": "title: x"},
+            {"type": "indicator", "id": "indicator--c", "pattern_type": "stix", "revoked": true, "pattern": "[domain-name:value = 'x.example.com']"},
+            {"type": "domain-name", "id": "domain-name--d", "value": "Evil.Example.COM"},
+            {"type": "email-addr", "id": "email-addr--e", "value": "Boss@Evil.Example.com"},
+            {"type": "file", "id": "file--f", "hashes": {"MD5": "0123456789abcdef0123456789abcdef", "SSDEEP": "3:a:b"}},
+            {"type": "mac-addr", "id": "mac-addr--g", "value": "00:00:5e:00:53:af"},
+            {"type": "malware", "id": "malware--h", "name": "x", "is_family": false}
+        ]});
+        let p = parse(None, &serde_json::to_vec(&bundle).unwrap()).unwrap();
+        let e = |k: &str, v: &str, id: &str| (k.to_owned(), v.to_owned(), id.to_owned());
+        assert_eq!(
+            values(&p),
+            [
+                e("ipv4", "198.51.100.7", "indicator--a"),
+                e("url", "http://x.example/a", "indicator--a"),
+                e("domain", "evil.example.com", "domain-name--d"),
+                e("email", "boss@evil.example.com", "email-addr--e"),
+                e("md5", "0123456789abcdef0123456789abcdef", "file--f"),
+            ]
+        );
+        assert!(p.entries[0].valid_until.is_some(), "the indicator's valid_until");
+        // The short "hash", Sigma, the revoked indicator, the MAC address: each said, with why.
+        let why: Vec<(&str, &str)> = p.unusable.iter().map(|u| (u.id.as_str(), u.en.as_str())).collect();
+        assert_eq!(why.len(), 4, "{why:?}");
+        assert!(why.iter().any(|(id, en)| *id == "indicator--a" && en.contains("hash")));
+        assert!(why.iter().any(|(id, en)| *id == "indicator--b" && en.contains("Sigma")));
+        assert!(why.iter().any(|(id, en)| *id == "indicator--c" && en.contains("revoked")));
+        assert!(why.iter().any(|(id, _)| *id == "mac-addr--g"));
+        assert!(p.unusable.iter().all(|u| !u.ja.is_empty()));
+        // Told apart by content; a bundle asked for as MISP is not MISP.
+        assert!(matches!(parse(Some(Format::Stix), b"{\"Event\": {}}"), Err(AppError::Refused { .. })));
+        assert!(matches!(parse(None, b"not json"), Err(AppError::Refused { .. })));
+    }
+
+    #[test]
+    fn misp_events_attribute_lists_and_search_answers_are_read() {
+        let attributes = serde_json::json!([
+            {"uuid": "u1", "type": "ip-dst|port", "value": "203.0.113.9|443"},
+            {"uuid": "u2", "type": "domain|ip", "value": "c2.example.net|198.51.100.20"},
+            {"uuid": "u3", "type": "filename|sha1", "value": "a.exe|0123456789abcdef0123456789abcdef01234567"},
+            {"uuid": "u4", "type": "ip-src", "value": "2001:DB8::1"},
+            {"uuid": "u5", "type": "hostname", "value": "Mail.Example.ORG"},
+            {"uuid": "u6", "type": "yara", "value": "rule x {}"},
+            {"uuid": "u7", "type": "md5", "value": "0123456789abcdef0123456789abcdef", "deleted": true},
+            {"uuid": "u8", "type": "comment", "value": "free text"}
+        ]);
+        let p = parse(Some(Format::Misp), &serde_json::to_vec(&attributes).unwrap()).unwrap();
+        let kinds: Vec<(String, String)> = p.entries.iter().map(|e| (e.kind.clone(), e.value.clone())).collect();
+        let kv = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        assert_eq!(
+            kinds,
+            [
+                kv("ipv4", "203.0.113.9"),
+                kv("domain", "c2.example.net"),
+                kv("ipv4", "198.51.100.20"),
+                kv("sha1", "0123456789abcdef0123456789abcdef01234567"),
+                kv("ipv6", "2001:db8::1"),
+                kv("domain", "mail.example.org"),
+            ]
+        );
+        assert_eq!(
+            p.unusable.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+            ["u6"],
+            "YARA said; deleted, comment not"
+        );
+        let search = serde_json::json!({"response": [{"Event": {"Attribute": [{"uuid": "a", "type": "url", "value": "http://x.example/"}],
+                                         "Object": [{"Attribute": [{"uuid": "b", "type": "sha256", "value": "ab".repeat(32)}]}]}}]});
+        let p = parse(None, &serde_json::to_vec(&search).unwrap()).unwrap();
+        assert_eq!(p.entries.iter().map(|e| e.source_id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert!(matches!(parse(None, b"[{\"form\": \"virus\"}]"), Err(AppError::Refused { .. })));
+    }
+
     #[test]
     fn values_are_normalised_as_the_extractor_writes_them() {
         assert_eq!(normalise("ipv4", "223.166.0.0/15"), Ok(("cidr", "223.166.0.0/15".into())));
