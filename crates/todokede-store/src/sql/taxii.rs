@@ -10,6 +10,9 @@ use crate::{StoreError, model::*};
 use sqlx::Row as _;
 use time::OffsetDateTime;
 
+/// One row of the bulk insert: collection, id, type, version, content hash, content.
+type InsertRow<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, &'a str, &'a str);
+
 /// Rows per bulk statement (their JSON is one parameter: a few hundred kB).
 const BULK_ROWS: usize = 1000;
 
@@ -146,7 +149,7 @@ impl Store {
             sqlx::query(dialect::TAXII_DELETE_SQL).bind(keys).execute(&mut *tx).await?;
         }
         for chunk in changes.insert.chunks(BULK_ROWS) {
-            let rows: Vec<(&str, &str, &str, Option<&str>, &str, &str)> = chunk
+            let rows: Vec<InsertRow> = chunk
                 .iter()
                 .map(|o| {
                     (
