@@ -130,38 +130,49 @@ pub async fn share_cases(store: &Store, scope: &ExportScope, max_tlp: Tlp) -> Re
         if !wanted(&r) {
             continue;
         }
-        let Some(classification) = store.classification(r.id).await? else { continue };
-        let record = match store.analysis(r.id).await? {
-            Some(j) => Some(
-                AnalysisRecord::parse(&j).map_err(|e| AppError::Internal(format!("analysis of {}: {e}", r.id.0)))?,
-            ),
-            None => None,
-        };
-        let known = crate::publication::known_identifiers(&r.content);
-        let summary = todokede_publish::anonymise(&r.content.description, &known, &BTreeSet::new()).text;
-        let technique_names: BTreeMap<String, String> =
-            record.iter().flat_map(|a| a.techniques.iter().map(|t| (t.id.clone(), t.name.clone()))).collect();
-        let root = incident_of(r.id);
-        let root_tn = if root == r.id {
-            r.tracking_number.clone()
-        } else {
-            store.report(root).await?.map(|x| x.tracking_number).unwrap_or_else(|| r.tracking_number.clone())
-        };
-        cases.push(ShareCase {
-            // Only hashed into ids, never written out.
-            incident_key: root_tn.to_string(),
-            tlp,
-            form: r.content.form,
-            received_at: r.received_at,
-            approved_at: sharing.approved_at,
-            state: r.state,
-            summary,
-            classification,
-            technique_names,
-            observables: record.as_ref().map(|a| observables(a, &known)).unwrap_or_default(),
-        });
+        cases.extend(case_of(store, r, tlp, sharing.approved_at, incident_of(sharing.report)).await?);
     }
     Ok(cases)
+}
+
+/// A report approved under `tlp` at `approved_at`, anonymised, as a case of the incident whose
+/// first report is `root`; `None` without a confirmed classification (nothing of it leaves).
+pub(crate) async fn case_of(
+    store: &Store,
+    r: Report,
+    tlp: Tlp,
+    approved_at: time::OffsetDateTime,
+    root: ReportId,
+) -> Result<Option<ShareCase>, AppError> {
+    let Some(classification) = store.classification(r.id).await? else { return Ok(None) };
+    let record = match store.analysis(r.id).await? {
+        Some(j) => {
+            Some(AnalysisRecord::parse(&j).map_err(|e| AppError::Internal(format!("analysis of {}: {e}", r.id.0)))?)
+        }
+        None => None,
+    };
+    let known = crate::publication::known_identifiers(&r.content);
+    let summary = todokede_publish::anonymise(&r.content.description, &known, &BTreeSet::new()).text;
+    let technique_names: BTreeMap<String, String> =
+        record.iter().flat_map(|a| a.techniques.iter().map(|t| (t.id.clone(), t.name.clone()))).collect();
+    let root_tn = if root == r.id {
+        r.tracking_number.clone()
+    } else {
+        store.report(root).await?.map(|x| x.tracking_number).unwrap_or_else(|| r.tracking_number.clone())
+    };
+    Ok(Some(ShareCase {
+        // Only hashed into ids, never written out.
+        incident_key: root_tn.to_string(),
+        tlp,
+        form: r.content.form,
+        received_at: r.received_at,
+        approved_at,
+        state: r.state,
+        summary,
+        classification,
+        technique_names,
+        observables: record.as_ref().map(|a| observables(a, &known)).unwrap_or_default(),
+    }))
 }
 
 /// The approved cases of an export's scope; none is `NotFound` (nothing of it may leave).

@@ -177,7 +177,7 @@ pub fn canonical_json(v: &Value) -> String {
 
 /// The same value with every object's members in key order (serde_json may keep insertion
 /// order), so the bundle's bytes do not depend on how it was built.
-fn sorted(v: Value) -> Value {
+pub fn sorted(v: Value) -> Value {
     match v {
         Value::Object(m) => {
             let mut entries: Vec<(String, Value)> = m.into_iter().collect();
@@ -282,7 +282,8 @@ fn investigation_status(states: &[ReportState]) -> &'static str {
     }
 }
 
-/// Objects under construction, by id; each keeps the strictest TLP it was reached from.
+/// Objects under construction, by id; each keeps the content it was first put with and the
+/// strictest TLP it was reached from.
 #[derive(Default)]
 struct Objects {
     by_id: BTreeMap<String, (Value, Tlp)>,
@@ -297,25 +298,52 @@ impl Objects {
     }
 }
 
-/// The bundle of `cases` (already anonymised and approved), as canonical bytes.
-pub fn bundle(publisher: &Publisher, scope: &Scope, cases: &[ShareCase]) -> Vec<u8> {
-    // Generic reference objects are stable across exports: their times are fixed.
-    const REFERENCE_TIME: &str = "2019-01-01T00:00:00.000Z";
-    let ns = |key: &str| stable_v4(&format!("todokede/{}/{key}", publisher.name));
-    let mut objects = Objects::default();
-    let identity_id = format!("identity--{}", ns("identity"));
-    objects.put(
-        json!({"type": "identity", "spec_version": "2.1", "id": identity_id, "created": REFERENCE_TIME,
-               "modified": REFERENCE_TIME, "name": publisher.name, "identity_class": "organization",
-               "description": "届出窓口 (incident reporting point) / the reporting point that received these reports"}),
-        Tlp::Clear,
-    );
+/// Generic reference objects are stable across exports: their times are fixed.
+const REFERENCE_TIME: &str = "2019-01-01T00:00:00.000Z";
 
-    let mut incidents: BTreeMap<&str, Vec<&ShareCase>> = BTreeMap::new();
-    for c in cases {
-        incidents.entry(c.incident_key.as_str()).or_default().push(c);
-    }
-    let relationship = |objects: &mut Objects, source: &str, kind: &str, target: &str, t: (&str, &str), tlp| {
+/// A stable id under the publisher's namespace.
+fn ns(publisher: &Publisher, key: &str) -> String {
+    stable_v4(&format!("todokede/{}/{key}", publisher.name))
+}
+
+/// The reporting point's identity (TLP:CLEAR), in every non-empty bundle.
+pub fn identity(publisher: &Publisher) -> Value {
+    json!({"type": "identity", "spec_version": "2.1", "id": identity_id(publisher), "created": REFERENCE_TIME,
+           "modified": REFERENCE_TIME, "name": publisher.name, "identity_class": "organization",
+           "description": "届出窓口 (incident reporting point) / the reporting point that received these reports"})
+}
+
+fn identity_id(publisher: &Publisher) -> String {
+    format!("identity--{}", ns(publisher, "identity"))
+}
+
+/// What one incident (the cases linked into it) contributes to a bundle. `own` objects
+/// (the incident, its indicators, its relationships) have ids derived from the incident's key,
+/// so no other incident has them, and carry the incident's TLP; `shared` ones (observables,
+/// attack-patterns, vulnerabilities) may come from other incidents too: in a bundle an object
+/// keeps the content of the first incident in key order that has it and the strictest TLP of
+/// all that have it. Built alone, so an incremental consumer (the TAXII server) rebuilds only
+/// the incidents that changed.
+#[derive(Debug, Clone)]
+pub struct IncidentObjects {
+    pub tlp: Tlp,
+    /// The earliest and latest approval of its cases (the bundle's report spans them).
+    pub created_at: OffsetDateTime,
+    pub modified_at: OffsetDateTime,
+    pub own: BTreeMap<String, Value>,
+    pub shared: BTreeMap<String, (Value, Tlp)>,
+}
+
+/// The objects of the incident `key` made of `members` (not empty; in the order the bundle
+/// takes them: by report).
+pub fn incident_objects(publisher: &Publisher, key: &str, members: &[&ShareCase]) -> IncidentObjects {
+    let identity_id = identity_id(publisher);
+    let ns = |key: &str| ns(publisher, key);
+    let tlp = members.iter().map(|c| c.tlp).max().unwrap_or(Tlp::Red);
+    let created_at = members.iter().map(|c| c.approved_at).min().expect("an incident has members");
+    let modified_at = members.iter().map(|c| c.approved_at).max().expect("an incident has members");
+    let (mut own, mut shared) = (Objects::default(), Objects::default());
+    let relationship = |objects: &mut Objects, source: &str, kind: &str, target: &str, t: (&str, &str)| {
         let id = format!("relationship--{}", ns(&format!("relationship/{source}/{kind}/{target}")));
         objects.put(
             json!({"type": "relationship", "spec_version": "2.1", "id": id, "created": t.0, "modified": t.1,
@@ -323,128 +351,156 @@ pub fn bundle(publisher: &Publisher, scope: &Scope, cases: &[ShareCase]) -> Vec<
             tlp,
         );
     };
-    let (mut first, mut last) = (None::<OffsetDateTime>, None::<OffsetDateTime>);
-    for (key, members) in &incidents {
-        let tlp = members.iter().map(|c| c.tlp).max().unwrap_or(Tlp::Red);
-        let created_at = members.iter().map(|c| c.approved_at).min().expect("an incident has members");
-        let modified_at = members.iter().map(|c| c.approved_at).max().expect("an incident has members");
-        first = Some(first.map_or(created_at, |f| f.min(created_at)));
-        last = Some(last.map_or(modified_at, |l| l.max(modified_at)));
-        let (created, modified) = (timestamp(created_at), timestamp(modified_at));
-        let lead = members.iter().min_by_key(|c| c.received_at).expect("an incident has members");
-        let primary = lead.classification.causes.first();
-        let name = format!(
-            "{} {} {}{}",
-            lead.received_at.to_offset(time::macros::offset!(+9)).date(),
-            lead.form.label_ja(),
-            primary.map(|c| c.label_ja()).unwrap_or("原因未確定"),
-            if members.len() > 1 { format!("（届出 {} 件）", members.len()) } else { String::new() }
-        );
-        let description = members.iter().map(|c| c.summary.trim()).filter(|s| !s.is_empty()).collect::<Vec<_>>();
-        let mut labels: BTreeSet<String> = BTreeSet::new();
-        for c in members {
-            labels.extend(c.classification.causes.iter().map(|k| format!("cause:{}", k.key())));
-            labels.extend(c.classification.damages.iter().map(|k| format!("damage:{}", k.key())));
-            labels.extend(c.classification.attack_types.iter().map(|k| format!("attack-type:{}", k.key())));
-        }
-        let has_damage = if members.iter().any(|c| c.classification.has_damage == Some(true)) {
-            Some(true)
-        } else if members.iter().all(|c| c.classification.has_damage == Some(false)) {
-            Some(false)
-        } else {
-            None
-        };
-        let states: Vec<ReportState> = members.iter().map(|c| c.state).collect();
-        let incident_id = format!("incident--{}", ns(&format!("incident/{key}")));
-        objects.put(
-            json!({"type": "incident", "spec_version": "2.1", "id": incident_id, "created": created, "modified": modified,
-                   "created_by_ref": identity_id, "name": name, "description": description.join("\n\n"),
-                   "labels": labels,
-                   "extensions": {INCIDENT_CORE_EXTENSION: {
-                       "extension_type": "property-extension",
-                       "determination": determination(has_damage),
-                       "investigation_status": investigation_status(&states),
-                   }}}),
-            tlp,
-        );
+    let (created, modified) = (timestamp(created_at), timestamp(modified_at));
+    let lead = members.iter().min_by_key(|c| c.received_at).expect("an incident has members");
+    let primary = lead.classification.causes.first();
+    let name = format!(
+        "{} {} {}{}",
+        lead.received_at.to_offset(time::macros::offset!(+9)).date(),
+        lead.form.label_ja(),
+        primary.map(|c| c.label_ja()).unwrap_or("原因未確定"),
+        if members.len() > 1 { format!("（届出 {} 件）", members.len()) } else { String::new() }
+    );
+    let description = members.iter().map(|c| c.summary.trim()).filter(|s| !s.is_empty()).collect::<Vec<_>>();
+    let mut labels: BTreeSet<String> = BTreeSet::new();
+    for c in members {
+        labels.extend(c.classification.causes.iter().map(|k| format!("cause:{}", k.key())));
+        labels.extend(c.classification.damages.iter().map(|k| format!("damage:{}", k.key())));
+        labels.extend(c.classification.attack_types.iter().map(|k| format!("attack-type:{}", k.key())));
+    }
+    let has_damage = if members.iter().any(|c| c.classification.has_damage == Some(true)) {
+        Some(true)
+    } else if members.iter().all(|c| c.classification.has_damage == Some(false)) {
+        Some(false)
+    } else {
+        None
+    };
+    let states: Vec<ReportState> = members.iter().map(|c| c.state).collect();
+    let incident_id = format!("incident--{}", ns(&format!("incident/{key}")));
+    own.put(
+        json!({"type": "incident", "spec_version": "2.1", "id": incident_id, "created": created, "modified": modified,
+               "created_by_ref": identity_id, "name": name, "description": description.join("\n\n"),
+               "labels": labels,
+               "extensions": {INCIDENT_CORE_EXTENSION: {
+                   "extension_type": "property-extension",
+                   "determination": determination(has_damage),
+                   "investigation_status": investigation_status(&states),
+               }}}),
+        tlp,
+    );
 
-        let mut techniques: BTreeMap<&str, &str> = BTreeMap::new();
-        let mut observables: BTreeSet<&Observable> = BTreeSet::new();
-        for c in members {
-            for t in &c.classification.techniques {
-                let name = c.technique_names.get(t).map(String::as_str).unwrap_or(t.as_str());
-                techniques.entry(t.as_str()).or_insert(name);
-            }
-            observables.extend(c.observables.iter());
+    let mut techniques: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut observables: BTreeSet<&Observable> = BTreeSet::new();
+    for c in members {
+        for t in &c.classification.techniques {
+            let name = c.technique_names.get(t).map(String::as_str).unwrap_or(t.as_str());
+            techniques.entry(t.as_str()).or_insert(name);
         }
-        for (tid, tname) in techniques {
-            let id = format!("attack-pattern--{}", ns(&format!("attack-pattern/{tid}")));
-            objects.put(
-                json!({"type": "attack-pattern", "spec_version": "2.1", "id": id, "created": REFERENCE_TIME,
-                       "modified": REFERENCE_TIME, "created_by_ref": identity_id, "name": tname,
-                       // No `url`: a URL without a hash is a validator warning (302);
-                       // source and id are what consumers (MISP, OpenCTI) match on.
-                       "external_references": [{"source_name": "mitre-attack", "external_id": tid}],
-                       "description": format!("MITRE ATT&CK {tid}: {}", attack_url(tid))}),
+        observables.extend(c.observables.iter());
+    }
+    for (tid, tname) in techniques {
+        let id = format!("attack-pattern--{}", ns(&format!("attack-pattern/{tid}")));
+        shared.put(
+            json!({"type": "attack-pattern", "spec_version": "2.1", "id": id, "created": REFERENCE_TIME,
+                   "modified": REFERENCE_TIME, "created_by_ref": identity_id, "name": tname,
+                   // No `url`: a URL without a hash is a validator warning (302);
+                   // source and id are what consumers (MISP, OpenCTI) match on.
+                   "external_references": [{"source_name": "mitre-attack", "external_id": tid}],
+                   "description": format!("MITRE ATT&CK {tid}: {}", attack_url(tid))}),
+            Tlp::Clear,
+        );
+        relationship(&mut own, &incident_id, "related-to", &id, (&created, &modified));
+    }
+    for o in observables {
+        if o.kind == "cve" {
+            let cve = o.value.trim().to_ascii_uppercase();
+            let id = format!("vulnerability--{}", ns(&format!("vulnerability/{cve}")));
+            shared.put(
+                json!({"type": "vulnerability", "spec_version": "2.1", "id": id, "created": REFERENCE_TIME,
+                       "modified": REFERENCE_TIME, "created_by_ref": identity_id, "name": cve,
+                       "external_references": [{"source_name": "cve", "external_id": cve}]}),
                 Tlp::Clear,
             );
-            relationship(&mut objects, &incident_id, "related-to", &id, (&created, &modified), tlp);
+            relationship(&mut own, &incident_id, "related-to", &id, (&created, &modified));
+            continue;
         }
-        for o in observables {
-            if o.kind == "cve" {
-                let cve = o.value.trim().to_ascii_uppercase();
-                let id = format!("vulnerability--{}", ns(&format!("vulnerability/{cve}")));
-                objects.put(
-                    json!({"type": "vulnerability", "spec_version": "2.1", "id": id, "created": REFERENCE_TIME,
-                           "modified": REFERENCE_TIME, "created_by_ref": identity_id, "name": cve,
-                           "external_references": [{"source_name": "cve", "external_id": cve}]}),
-                    Tlp::Clear,
-                );
-                relationship(&mut objects, &incident_id, "related-to", &id, (&created, &modified), tlp);
-                continue;
-            }
-            let Some((sco, pattern)) = observable_objects(o) else { continue };
-            let sco_id = objects.put(sco, tlp);
-            let indicator_id = format!("indicator--{}", ns(&format!("indicator/{key}/{pattern}")));
-            objects.put(
-                json!({"type": "indicator", "spec_version": "2.1", "id": indicator_id, "created": created,
-                       "modified": modified, "created_by_ref": identity_id,
-                       "name": format!("{} ({})", o.value.trim(), o.kind),
-                       "description": format!("届出で報告された値 / a value reported in an incident: {name}"),
-                       "indicator_types": ["malicious-activity"], "pattern": pattern, "pattern_type": "stix",
-                       "pattern_version": "2.1", "valid_from": created}),
-                tlp,
-            );
-            relationship(&mut objects, &indicator_id, "related-to", &incident_id, (&created, &modified), tlp);
-            relationship(&mut objects, &indicator_id, "related-to", &sco_id, (&created, &modified), tlp);
+        let Some((sco, pattern)) = observable_objects(o) else { continue };
+        let sco_id = shared.put(sco, tlp);
+        let indicator_id = format!("indicator--{}", ns(&format!("indicator/{key}/{pattern}")));
+        own.put(
+            json!({"type": "indicator", "spec_version": "2.1", "id": indicator_id, "created": created,
+                   "modified": modified, "created_by_ref": identity_id,
+                   "name": format!("{} ({})", o.value.trim(), o.kind),
+                   "description": format!("届出で報告された値 / a value reported in an incident: {name}"),
+                   "indicator_types": ["malicious-activity"], "pattern": pattern, "pattern_type": "stix",
+                   "pattern_version": "2.1", "valid_from": created}),
+            tlp,
+        );
+        relationship(&mut own, &indicator_id, "related-to", &incident_id, (&created, &modified));
+        relationship(&mut own, &indicator_id, "related-to", &sco_id, (&created, &modified));
+    }
+    IncidentObjects {
+        tlp,
+        created_at,
+        modified_at,
+        own: own.by_id.into_iter().map(|(id, (v, _))| (id, v)).collect(),
+        shared: shared.by_id,
+    }
+}
+
+/// The bundle's `report` object: it names every other object (`refs`, sorted, without the
+/// marking definitions) and spans the approvals of its incidents (`span`: earliest, latest).
+pub fn report_object(
+    publisher: &Publisher,
+    scope: &Scope,
+    refs: Vec<String>,
+    span: Option<(OffsetDateTime, OffsetDateTime)>,
+) -> Value {
+    let (created, modified) = match span {
+        Some((f, l)) => (timestamp(f), timestamp(l)),
+        None => (REFERENCE_TIME.to_owned(), REFERENCE_TIME.to_owned()),
+    };
+    let report_id = format!("report--{}", ns(publisher, &format!("report/{}", scope.key)));
+    json!({"type": "report", "spec_version": "2.1", "id": report_id, "created": created, "modified": modified,
+           "created_by_ref": identity_id(publisher), "name": scope.title, "published": modified,
+           "report_types": ["threat-report"], "object_refs": refs})
+}
+
+/// An object as the bundle holds it: marked with `tlp`, members in key order.
+pub fn marked(mut v: Value, tlp: Tlp) -> Value {
+    v["object_marking_refs"] = json!([tlp.marking_id()]);
+    sorted(v)
+}
+
+/// The bundle of `cases` (already anonymised and approved), as canonical bytes.
+pub fn bundle(publisher: &Publisher, scope: &Scope, cases: &[ShareCase]) -> Vec<u8> {
+    let mut objects = Objects::default();
+    objects.put(identity(publisher), Tlp::Clear);
+    let mut incidents: BTreeMap<&str, Vec<&ShareCase>> = BTreeMap::new();
+    for c in cases {
+        incidents.entry(c.incident_key.as_str()).or_default().push(c);
+    }
+    let mut span = None::<(OffsetDateTime, OffsetDateTime)>;
+    for (key, members) in &incidents {
+        let i = incident_objects(publisher, key, members);
+        span = Some(span.map_or((i.created_at, i.modified_at), |(f, l)| (f.min(i.created_at), l.max(i.modified_at))));
+        for v in i.own.into_values() {
+            objects.put(v, i.tlp);
+        }
+        for (v, tlp) in i.shared.into_values() {
+            objects.put(v, tlp);
         }
     }
-
     let top = objects.by_id.values().map(|(_, t)| *t).max().unwrap_or(Tlp::Clear);
-    let (created, modified) = match (first, last) {
-        (Some(f), Some(l)) => (timestamp(f), timestamp(l)),
-        _ => (REFERENCE_TIME.to_owned(), REFERENCE_TIME.to_owned()),
-    };
     let refs: Vec<String> = objects.by_id.keys().cloned().collect();
-    let report_id = format!("report--{}", ns(&format!("report/{}", scope.key)));
-    objects.put(
-        json!({"type": "report", "spec_version": "2.1", "id": report_id, "created": created, "modified": modified,
-               "created_by_ref": identity_id, "name": scope.title, "published": modified,
-               "report_types": ["threat-report"], "object_refs": refs}),
-        top,
-    );
+    let report = report_object(publisher, scope, refs, span);
+    let modified = report["modified"].as_str().expect("the report has a modified time").to_owned();
+    objects.put(report, top);
     let used: BTreeSet<Tlp> = objects.by_id.values().map(|(_, t)| *t).collect();
-    let mut all: Vec<Value> = objects
-        .by_id
-        .into_values()
-        .map(|(mut v, tlp)| {
-            v["object_marking_refs"] = json!([tlp.marking_id()]);
-            v
-        })
-        .collect();
+    let mut all: Vec<Value> = objects.by_id.into_values().map(|(v, tlp)| marked(v, tlp)).collect();
     all.extend(used.into_iter().map(Tlp::marking_definition));
     all.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-    let bundle_id = format!("bundle--{}", ns(&format!("bundle/{}/{modified}/{}", scope.key, all.len())));
+    let bundle_id = format!("bundle--{}", ns(publisher, &format!("bundle/{}/{modified}/{}", scope.key, all.len())));
     let mut bytes = serde_json::to_vec_pretty(&sorted(json!({"type": "bundle", "id": bundle_id, "objects": all})))
         .expect("JSON values serialise");
     bytes.push(b'\n');

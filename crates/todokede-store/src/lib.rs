@@ -688,22 +688,33 @@ impl Store {
         dispatch!(self.sharing_fingerprint())
     }
 
-    /// The sharing fingerprint the stored TAXII objects were built from ('' before any).
-    pub async fn taxii_fingerprint(&self) -> Result<String, StoreError> {
-        dispatch!(self.taxii_fingerprint())
+    /// Per shared report, what its exported objects are built from (its approval, version and
+    /// latest analysis), by report id.
+    pub async fn sharing_stamps(&self) -> Result<Vec<SharingStamp>, StoreError> {
+        dispatch!(self.sharing_stamps())
     }
 
-    /// Replace the TAXII objects by `objects` (built from data of `fingerprint`) in one
-    /// transaction: unchanged ones keep their date_added, new or changed ones get `now` (to the
-    /// millisecond, later than every earlier build), the rest are deleted. False when the
-    /// objects were already built from `fingerprint`.
-    pub async fn taxii_rebuild(
+    /// The stored TAXII objects' generation (raised by every write) and the sharing
+    /// fingerprint they were built from.
+    pub async fn taxii_state(&self) -> Result<TaxiiState, StoreError> {
+        dispatch!(self.taxii_state())
+    }
+
+    /// Every stored TAXII object's collection, id and content hash, and the state they are of.
+    pub async fn taxii_stored(&self) -> Result<(TaxiiState, Vec<TaxiiStored>), StoreError> {
+        dispatch!(self.taxii_stored())
+    }
+
+    /// Write the TAXII objects that changed, in one transaction, if the store is still of
+    /// `changes.generation`: the deleted leave, the inserted get one date_added (`now` to the
+    /// millisecond, later than every earlier write). The new generation, or `None` (nothing
+    /// written) when another writer came first.
+    pub async fn taxii_apply(
         &self,
-        fingerprint: &str,
-        objects: &[TaxiiObject],
+        changes: &TaxiiChanges,
         now: time::OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        dispatch!(self.taxii_rebuild(fingerprint, objects, now))
+    ) -> Result<Option<i64>, StoreError> {
+        dispatch!(self.taxii_apply(changes, now))
     }
 
     /// A page of TAXII objects in (date_added, id) order.

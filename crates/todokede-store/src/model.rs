@@ -458,6 +458,48 @@ pub struct TaxiiObject {
     pub content: String,
 }
 
+/// What one shared report's objects are built from (`Store::sharing_stamps`): when none of it
+/// changed, neither did its objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharingStamp {
+    pub report: ReportId,
+    pub tlp: String,
+    pub approved_at: OffsetDateTime,
+    /// Raised by every change of the report (state, classification, links …).
+    pub version: i64,
+    /// Its latest analysis.
+    pub analysed_at: Option<OffsetDateTime>,
+}
+
+/// The stored TAXII objects' state: raised by every write, and the sharing fingerprint the
+/// objects were built from ('' before the first write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxiiState {
+    pub generation: i64,
+    pub fingerprint: String,
+}
+
+/// One stored TAXII object's key and content hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxiiStored {
+    pub collection: String,
+    pub id: String,
+    pub content_hash: String,
+}
+
+/// One incremental write of the TAXII objects (`Store::taxii_apply`): made against the
+/// stored state of `generation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaxiiChanges {
+    pub generation: i64,
+    /// The sharing fingerprint the objects are now built from.
+    pub fingerprint: String,
+    /// (collection, id) of objects that leave or change (a changed one is also in `insert`).
+    pub delete: Vec<(String, String)>,
+    /// New and changed objects: they get this write's date_added.
+    pub insert: Vec<TaxiiObject>,
+}
+
 /// A stored TAXII object as served: STIX timestamps (UTC, milliseconds, `Z`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaxiiRow {

@@ -133,6 +133,12 @@ mod dialect {
     }
 
     /// A text's LSH band keys, given as a JSON array, in one statement.
+    /// The TAXII objects' bulk writes: the rows as one JSON array of arrays.
+    pub(super) const TAXII_DELETE_SQL: &str = "DELETE FROM taxii_objects WHERE (collection, object_id) IN (SELECT r->>0, r->>1 FROM jsonb_array_elements($1::jsonb) AS r)";
+    pub(super) const TAXII_INSERT_SQL: &str = "INSERT INTO taxii_objects (collection, object_id, object_type, version, date_added, content_hash, content) SELECT r->>0, r->>1, r->>2, COALESCE(r->>3, $2::text), $2::text, r->>4, r->>5 FROM jsonb_array_elements($1::jsonb) AS r";
+    /// A page of TAXII objects after a (date_added, object_id) bound, the lists as JSON arrays
+    /// (`[]`: no filter).
+    pub(super) const TAXII_PAGE_SQL: &str = "SELECT object_id, date_added, version, content FROM taxii_objects WHERE collection = $1 AND (date_added, object_id) > ($2::text, $3::text) AND ($4::jsonb = '[]'::jsonb OR object_type IN (SELECT jsonb_array_elements_text($4::jsonb))) AND ($5::jsonb = '[]'::jsonb OR object_id IN (SELECT jsonb_array_elements_text($5::jsonb))) AND ($6::jsonb = '[]'::jsonb OR version IN (SELECT jsonb_array_elements_text($6::jsonb))) ORDER BY date_added, object_id LIMIT $7";
     pub(super) const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT k::bigint, $2, $3 FROM jsonb_array_elements_text($1::jsonb) AS k ON CONFLICT DO NOTHING";
     pub(super) const SEARCH_DELETE_SQL: &str = "DELETE FROM search_docs WHERE report_id = $1";
     pub(super) const SEARCH_INSERT_SQL: &str = "INSERT INTO search_docs (report_id, body) VALUES ($1, $2)";

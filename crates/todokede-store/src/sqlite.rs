@@ -195,6 +195,12 @@ mod dialect {
     pub(super) fn search_sql(has_fts_query: bool, _has_terms: bool) -> &'static str {
         if has_fts_query { SEARCH_FTS_SQL } else { SEARCH_SCAN_SQL }
     }
+    /// The TAXII objects' bulk writes: the rows as one JSON array of arrays (`json_each`).
+    pub(super) const TAXII_DELETE_SQL: &str = "DELETE FROM taxii_objects WHERE (collection, object_id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1))";
+    pub(super) const TAXII_INSERT_SQL: &str = "INSERT INTO taxii_objects (collection, object_id, object_type, version, date_added, content_hash, content) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), COALESCE(json_extract(value, '$[3]'), $2), $2, json_extract(value, '$[4]'), json_extract(value, '$[5]') FROM json_each($1)";
+    /// A page of TAXII objects after a (date_added, object_id) bound, the lists as JSON arrays
+    /// (`[]`: no filter).
+    pub(super) const TAXII_PAGE_SQL: &str = "SELECT object_id, date_added, version, content FROM taxii_objects WHERE collection = $1 AND (date_added, object_id) > ($2, $3) AND ($4 = '[]' OR object_type IN (SELECT value FROM json_each($4))) AND ($5 = '[]' OR object_id IN (SELECT value FROM json_each($5))) AND ($6 = '[]' OR version IN (SELECT value FROM json_each($6))) ORDER BY date_added, object_id LIMIT $7";
     /// A text's LSH band keys, given as a JSON array, in one statement.
     pub(super) const BANDS_INSERT_SQL: &str = "INSERT INTO lsh_bands (band_key, report_id, part) SELECT DISTINCT value, $2, $3 FROM json_each($1) WHERE true ON CONFLICT DO NOTHING";
     pub(super) const SEARCH_DELETE_SQL: &str = "DELETE FROM search_fts WHERE rowid = $1";

@@ -1539,7 +1539,14 @@ async fn taxii_objects_keep_date_added_while_unchanged_and_page_by_date_and_id(s
     assert_eq!(store.sharing_fingerprint().await.unwrap(), f3, "stable while nothing changes");
     assert_eq!(std::collections::BTreeSet::from([&f0, &f1, &f2, &f3]).len(), 4, "{f0} {f1} {f2} {f3}");
 
-    assert_eq!(store.taxii_fingerprint().await.unwrap(), "");
+    // Stamps: one per shared report, moving with its version and analysis.
+    let stamps = store.sharing_stamps().await.unwrap();
+    assert_eq!(stamps.len(), 1);
+    assert_eq!((stamps[0].report, stamps[0].tlp.as_str()), (r.report_id, "green"));
+    assert!(stamps[0].version >= 3 && stamps[0].analysed_at.is_some(), "{stamps:?}");
+
+    let s0 = store.taxii_state().await.unwrap();
+    assert_eq!(s0.fingerprint, "");
     // 300 objects at one date_added: pages of 7 by the (date_added, id) cursor, each once.
     let t0 = datetime!(2026-12-06 21:00:00.123456 UTC);
     let first: Vec<TaxiiObject> = (0..300)
@@ -1553,9 +1560,24 @@ async fn taxii_objects_keep_date_added_while_unchanged_and_page_by_date_and_id(s
         })
         .chain([taxii_object("clear", "ipv4-addr--a", "{}", None)])
         .collect();
-    assert!(store.taxii_rebuild("fp1", &first, t0).await.unwrap());
-    assert!(!store.taxii_rebuild("fp1", &first, t0).await.unwrap(), "already built from fp1");
-    assert_eq!(store.taxii_fingerprint().await.unwrap(), "fp1");
+    let changes = |generation, fingerprint: &str, delete: Vec<(String, String)>, insert: Vec<TaxiiObject>| {
+        TaxiiChanges { generation, fingerprint: fingerprint.into(), delete, insert }
+    };
+    let g1 = store.taxii_apply(&changes(s0.generation, "fp1", vec![], first.clone()), t0).await.unwrap().unwrap();
+    assert!(g1 > s0.generation);
+    assert_eq!(
+        store.taxii_apply(&changes(s0.generation, "fp1", vec![], first.clone()), t0).await.unwrap(),
+        None,
+        "another writer came first: nothing written"
+    );
+    assert_eq!(store.taxii_state().await.unwrap(), TaxiiState { generation: g1, fingerprint: "fp1".into() });
+    let (state, stored) = store.taxii_stored().await.unwrap();
+    assert_eq!(state.generation, g1);
+    assert_eq!(stored.len(), 301);
+    assert_eq!(
+        stored[0],
+        TaxiiStored { collection: "clear".into(), id: "ipv4-addr--a".into(), content_hash: "hash of {}".into() }
+    );
     let page = |after: Option<(String, String)>, limit| TaxiiQuery {
         collection: "green".into(),
         after,
@@ -1579,36 +1601,60 @@ async fn taxii_objects_keep_date_added_while_unchanged_and_page_by_date_and_id(s
     let sco = store.taxii_objects(&clear).await.unwrap();
     assert_eq!((sco.len(), sco[0].version.as_str()), (1, "2026-12-06T21:00:00.123Z"), "unversioned: date_added");
 
-    // A rebuild at an earlier clock: one changed, one gone, one new, the rest unchanged.
-    let mut second: Vec<TaxiiObject> = first[1..300].to_vec();
-    second[0] = taxii_object("green", "indicator--0001", "{\"changed\":1}", Some("2026-02-01T00:00:00.000Z"));
-    second.push(taxii_object("green", "indicator--new", "{}", Some("2026-02-01T00:00:00.000Z")));
-    assert!(store.taxii_rebuild("fp2", &second, t0 - Duration::hours(1)).await.unwrap());
+    // A write at an earlier clock: one changed, one gone, one new, one moved; the rest untouched.
+    let second = changes(
+        g1,
+        "fp2",
+        vec![
+            ("green".into(), "indicator--0000".into()),
+            ("green".into(), "indicator--0001".into()),
+            ("clear".into(), "ipv4-addr--a".into()),
+        ],
+        vec![
+            taxii_object("green", "indicator--0001", "{\"changed\":1}", Some("2026-02-01T00:00:00.000Z")),
+            taxii_object("green", "indicator--new", "{}", Some("2026-02-01T00:00:00.000Z")),
+            taxii_object("green", "ipv4-addr--a", "{}", None),
+        ],
+    );
+    let g2 = store.taxii_apply(&second, t0 - Duration::hours(1)).await.unwrap().unwrap();
     let all = store.taxii_objects(&page(None, 1000)).await.unwrap();
-    assert_eq!(all.len(), 300);
+    assert_eq!(all.len(), 301);
     assert!(!all.iter().any(|r| r.id == "indicator--0000"), "gone");
+    assert!(store.taxii_objects(&clear).await.unwrap().is_empty(), "moved out of clear");
     let later: Vec<&TaxiiRow> = all.iter().filter(|r| r.date_added == "2026-12-06T21:00:00.124Z").collect();
-    assert_eq!(later.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["indicator--0001", "indicator--new"]);
+    assert_eq!(
+        later.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["indicator--0001", "indicator--new", "ipv4-addr--a"]
+    );
     assert_eq!(later[0].content, "{\"changed\":1}");
     assert_eq!(&all[..298], &seen[2..], "unchanged rows keep their date_added, in order before the new ones");
-    assert!(store.taxii_objects(&page(None, 1000)).await.unwrap().iter().all(|r| r.date_added.len() == 24));
-    // Filters: added_after, types, ids, versions.
+    assert!(all.iter().all(|r| r.date_added.len() == 24));
+    // Filters: added_after (with and without a cursor), types, ids, versions.
     let q = |f: &dyn Fn(&mut TaxiiQuery)| {
         let mut q = page(None, 1000);
         f(&mut q);
         q
     };
     let n = |q: TaxiiQuery| async move { store.taxii_objects(&q).await.unwrap().len() };
-    assert_eq!(n(q(&|q| q.added_after = Some("2026-12-06T21:00:00.123Z".into()))).await, 2);
+    assert_eq!(n(q(&|q| q.added_after = Some("2026-12-06T21:00:00.123Z".into()))).await, 3);
+    let cursor = Some(("2026-12-06T21:00:00.124Z".to_owned(), "indicator--0001".to_owned()));
+    assert_eq!(
+        n(q(&|q| {
+            q.added_after = Some("2026-12-06T21:00:00.123Z".into());
+            q.after = cursor.clone();
+        }))
+        .await,
+        2
+    );
     assert_eq!(n(q(&|q| q.types = vec!["indicator".into(), "url".into()])).await, 300);
     assert_eq!(n(q(&|q| q.types = vec!["url".into()])).await, 0);
     assert_eq!(n(q(&|q| q.ids = vec!["indicator--0005".into(), "indicator--new".into()])).await, 2);
     assert_eq!(n(q(&|q| q.versions = vec!["2026-02-01T00:00:00.000Z".into()])).await, 2);
-    assert!(matches!(
-        store.taxii_rebuild("fp3", &[first[1].clone(), first[1].clone()], t0).await,
-        Err(StoreError::Duplicate(_))
-    ));
-    assert_eq!(store.taxii_fingerprint().await.unwrap(), "fp2", "a failed build changes nothing");
+    // A write that fails (an object twice) changes nothing.
+    let twice = changes(g2, "fp3", vec![], vec![first[1].clone(), first[1].clone()]);
+    assert!(store.taxii_apply(&twice, t0).await.is_err());
+    assert_eq!(store.taxii_state().await.unwrap(), TaxiiState { generation: g2, fingerprint: "fp2".into() });
+    assert_eq!(store.taxii_objects(&page(None, 1000)).await.unwrap(), all);
 }
 
 /// Coverage stays whole: every public method of `Store` (src/lib.rs) is called by this suite.

@@ -69,6 +69,8 @@ pub struct AppState {
     pub metrics_token: Option<std::sync::Arc<str>>,
     /// Set when shutdown began: `/readyz` answers 503.
     pub draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Keeps the TAXII server's objects up to date (`serve` runs its loop).
+    pub taxii: todokede_app::taxii::Materialiser,
 }
 
 /// When, for which period, and the alerts.
@@ -80,6 +82,7 @@ impl AppState {
         AppState {
             intake: IntakeQueue::start(store.clone()),
             limiter: LimitQueue::start(store.clone()),
+            taxii: todokede_app::taxii::Materialiser::new(store.clone()),
             store,
             limits,
             secure_cookies: mail.public_url.starts_with("https://"),

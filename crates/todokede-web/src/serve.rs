@@ -1,5 +1,5 @@
 //! `todokede serve` as one function, [`run`]: the background workers (analysis jobs, the
-//! outbox, housekeeping), the router and the HTTP server loop. The binary calls it with its
+//! outbox, housekeeping, the TAXII objects' refresh), the router and the HTTP server loop. The binary calls it with its
 //! parsed flags and a listener; the tests' in-process `TestApp` (todokede-testkit) calls the
 //! same function on port 0, so what they test is what runs.
 //!
@@ -130,6 +130,8 @@ pub async fn run(
     state.trusted_proxies = Arc::new(cfg.trusted_proxies);
     state.metrics_token = cfg.metrics_token.map(Arc::from);
     let draining = state.draining.clone();
+    // The TAXII objects follow the approved data in the background (a request never rebuilds them).
+    let taxii = Workers(vec![tokio::spawn(state.taxii.clone().run(todokede_app::taxii::REFRESH_EVERY))]);
     finishing.push(tokio::spawn(todokede_app::analysis::run_worker(store, cfg.job_lease, stop_rx)));
     let finishing = Workers(finishing);
     let drain = cfg.server.drain_timeout;
@@ -167,6 +169,7 @@ pub async fn run(
     }
     tracing::info!(took_ms = since.elapsed().as_millis() as u64, "drained; stopped");
     drop(housekeeping);
+    drop(taxii);
     drop(finishing);
     Ok(())
 }

@@ -359,14 +359,14 @@ async fn page_of(st: &AppState, id: &str, q: &[(String, String)], object_id: Opt
     if let Some(oid) = object_id {
         p.filter.ids = vec![oid.to_owned()];
     }
-    let page = taxii::page(&st.store, c, &p.filter, p.limit, p.next.as_deref()).await.map_err(app_error)?;
+    let page = taxii::page(&st.taxii, c, &p.filter, p.limit, p.next.as_deref()).await.map_err(app_error)?;
     if let Some(oid) = object_id
         && page.objects.is_empty()
         && p.next.is_none()
     {
         // No such object at all, or only none that passes the filters?
         let any = Filter { ids: vec![oid.to_owned()], ..Filter::default() };
-        if taxii::page(&st.store, c, &any, 1, None).await.map_err(app_error)?.objects.is_empty() {
+        if taxii::page(&st.taxii, c, &any, 1, None).await.map_err(app_error)?.objects.is_empty() {
             return Err(error(
                 StatusCode::NOT_FOUND,
                 "オブジェクトがありません / no such object",

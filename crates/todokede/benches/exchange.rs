@@ -19,6 +19,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 use todokede_app::exchange::{self, ExportScope};
+use todokede_app::taxii;
 use todokede_domain::*;
 use todokede_publish::stix::{Publisher, Tlp};
 use todokede_store::{Role, Store};
@@ -92,37 +93,112 @@ async fn setup(store: &Store, reports: usize) -> UserId {
 
 struct Walk {
     requests: usize,
-    objects: usize,
+    ids: HashSet<String>,
+    bytes: usize,
     secs: f64,
 }
 
-async fn walk(client: &reqwest::Client, base: &str, token: &str, collection: &str, limit: usize) -> Walk {
-    let t = Instant::now();
-    let (mut requests, mut seen, mut next) = (0, HashSet::new(), None::<String>);
-    loop {
-        let mut url = format!("{base}/taxii2/todokede/collections/{collection}/objects/?limit={limit}");
-        if let Some(n) = &next {
-            url.push_str(&format!("&next={n}"));
-        }
-        let res = client
-            .get(url)
-            .bearer_auth(token)
-            .header("accept", "application/taxii+json;version=2.1")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status().as_u16(), 200);
-        let v: serde_json::Value = res.json().await.unwrap();
-        requests += 1;
-        for o in v["objects"].as_array().into_iter().flatten() {
-            assert!(seen.insert(o["id"].as_str().unwrap().to_owned()), "{} twice", o["id"]);
-        }
-        if v["more"] != true {
-            break;
-        }
-        next = Some(v["next"].as_str().unwrap().to_owned());
+struct Page {
+    objects: usize,
+    next: Option<String>,
+    ids: Vec<String>,
+    bytes: usize,
+}
+
+async fn page(client: &reqwest::Client, base: &str, token: &str, collection: &str, limit: usize, query: &str) -> Page {
+    let url = format!("{base}/taxii2/todokede/collections/{collection}/objects/?limit={limit}{query}");
+    let res = client
+        .get(url)
+        .bearer_auth(token)
+        .header("accept", "application/taxii+json;version=2.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let body = res.bytes().await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let ids: Vec<String> =
+        v["objects"].as_array().into_iter().flatten().map(|o| o["id"].as_str().unwrap().to_owned()).collect();
+    Page {
+        objects: ids.len(),
+        next: (v["more"] == true).then(|| v["next"].as_str().unwrap().to_owned()),
+        ids,
+        bytes: body.len(),
     }
-    Walk { requests, objects: seen.len(), secs: t.elapsed().as_secs_f64() }
+}
+
+async fn walk(client: &reqwest::Client, base: &str, token: &str, collection: &str, limit: usize, query: &str) -> Walk {
+    let t = Instant::now();
+    let (mut requests, mut ids, mut bytes, mut next) = (0, HashSet::new(), 0, None::<String>);
+    loop {
+        let q = match &next {
+            Some(n) => format!("{query}&next={n}"),
+            None => query.to_owned(),
+        };
+        let p = page(client, base, token, collection, limit, &q).await;
+        requests += 1;
+        bytes += p.bytes;
+        for id in p.ids {
+            assert!(!ids.contains(&id), "{id} twice");
+            ids.insert(id);
+        }
+        match p.next {
+            Some(n) => next = Some(n),
+            None => break,
+        }
+    }
+    Walk { requests, ids, bytes, secs: t.elapsed().as_secs_f64() }
+}
+
+/// The ids of `after`'s objects that are new or differ from `before`'s.
+fn differing(before: &[u8], after: &[u8]) -> HashSet<String> {
+    let objects = |b: &[u8]| -> std::collections::HashMap<String, serde_json::Value> {
+        let v: serde_json::Value = serde_json::from_slice(b).unwrap();
+        v["objects"].as_array().unwrap().iter().map(|o| (o["id"].as_str().unwrap().to_owned(), o.clone())).collect()
+    };
+    let (b, a) = (objects(before), objects(after));
+    a.into_iter().filter(|(id, o)| b.get(id) != Some(o)).map(|(id, _)| id).collect()
+}
+
+/// The collection (index into `Collection::ALL`) of a TLP key.
+fn taxii_index(tlp: &str) -> usize {
+    taxii::Collection::ALL.iter().position(|c| c.tlp.key() == tlp).unwrap_or(0)
+}
+
+/// A static file server for `dir` (HTTP/1.1, one file a connection, Content-Length): what a
+/// consumer downloads the export from without TAXII. Its base URL.
+async fn static_server(dir: &std::path::Path) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let dir = dir.to_owned();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else { return };
+            let dir = dir.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = conn.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..n]);
+                }
+                let head = String::from_utf8_lossy(&head);
+                let path = head.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_owned();
+                let body = tokio::fs::read(dir.join(path)).await.unwrap_or_default();
+                let h = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(h.as_bytes()).await;
+                let _ = conn.write_all(&body).await;
+            });
+        }
+    });
+    base
 }
 
 #[tokio::main]
@@ -133,11 +209,20 @@ async fn main() {
     } else {
         std::env::temp_dir()
     }
-    .join(format!("todokede-exchange-bench-{}", std::process::id()));
+    .join(
+        std::env::var("TODOKEDE_BENCH_KEEP")
+            .unwrap_or_else(|_| format!("todokede-exchange-bench-{}", std::process::id())),
+    );
     let url = std::env::var("TODOKEDE_BENCH_DB").unwrap_or_else(|_| format!("sqlite://{}", dir.join("b.db").display()));
     let store = Store::open(&url).await.unwrap();
-    assert!(store.all_report_ids().await.unwrap().is_empty(), "the benchmark wants an empty store: {url}");
-    let user = setup(&store, reports).await;
+    let have = store.all_report_ids().await.unwrap().len();
+    let user = if have == 0 {
+        setup(&store, reports).await
+    } else {
+        assert_eq!(have, reports, "the benchmark wants an empty store or one it set up (TODOKEDE_BENCH_KEEP): {url}");
+        eprintln!("reusing the {have} reports of {url}");
+        store.user_by_email("bench@example.jp").await.unwrap().unwrap().id
+    };
     let profile = if cfg!(debug_assertions) { "dev profile" } else { "release" };
     println!("\nexchange, {reports} reports in 2026H1 ({}, {profile})", store.backend_name());
 
@@ -169,6 +254,41 @@ async fn main() {
         .unwrap()
         .len();
 
+    // The materialiser in process: the first run of a process (every case loaded, everything
+    // compared with the store and written where it differs), then one that finds nothing.
+    let m = taxii::Materialiser::new(store.clone());
+    let t = Instant::now();
+    let r = m.refresh().await.unwrap();
+    println!(
+        "TAXII materialisation, first run of a process: {:.2} s ({} reports loaded, {} incidents built, {} objects \
+         written, {} deleted)",
+        t.elapsed().as_secs_f64(),
+        r.reports,
+        r.incidents,
+        r.inserted,
+        r.deleted
+    );
+    let t = Instant::now();
+    let r = m.refresh().await.unwrap();
+    assert_eq!((r.inserted, r.deleted), (0, 0));
+    println!("TAXII refresh with nothing changed: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+    let shared = store.shared_reports().await.unwrap();
+    let one = &shared[3];
+    store.approve_sharing(one.report, &one.tlp, user).await.unwrap();
+    let t = Instant::now();
+    let r = m.refresh().await.unwrap();
+    assert_eq!((r.reports, r.incidents, r.full), (1, 1, false));
+    println!(
+        "TAXII refresh after one report changed: {:.1} ms ({} report reloaded, {} incident rebuilt, {} objects \
+         written, {} deleted)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        r.reports,
+        r.incidents,
+        r.inserted,
+        r.deleted
+    );
+    drop(m);
+
     let owner = store.user(user).await.unwrap().unwrap();
     let token = todokede_app::tokens::create(
         &store,
@@ -188,31 +308,131 @@ async fn main() {
         .spawn()
         .expect("spawn server");
     let mut line = String::new();
+    let generation = store.taxii_state().await.unwrap().generation;
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let base = line.trim().trim_start_matches("listening on ").to_owned();
+    let started = Instant::now();
     let client = reqwest::Client::new();
-    let collections: Vec<String> = todokede_app::taxii::Collection::ALL.iter().map(|c| c.id()).collect();
+    let collections: Vec<String> = taxii::Collection::ALL.iter().map(|c| c.id()).collect();
     let t = Instant::now();
-    let _ = walk(&client, &base, &token, &collections[0], 1).await;
-    println!("TAXII first request (materialises the collections): {:.2} s", t.elapsed().as_secs_f64());
+    let p = page(&client, &base, &token, &collections[0], 1000, "").await;
+    println!(
+        "TAXII first page of a just started serve (1000 objects): {:.1} ms ({} objects)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        p.objects
+    );
+    // The server's own first run (every case loaded, compared, nothing to write) ends with a
+    // write of the state: from then on its refreshes are incremental.
+    while store.taxii_state().await.unwrap().generation == generation {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    println!(
+        "serve's first run (in the background, requests served meanwhile) done {:.1} s after start",
+        started.elapsed().as_secs_f64()
+    );
+    let mut walk_secs = 0.0;
     for limit in [1000, 100] {
-        let (mut requests, mut objects, mut secs) = (0, 0, 0.0);
+        let (mut requests, mut objects, mut secs, mut bytes) = (0, 0, 0.0, 0);
         for c in &collections {
-            let w = walk(&client, &base, &token, c, limit).await;
+            let w = walk(&client, &base, &token, c, limit, "").await;
             requests += w.requests;
-            objects += w.objects;
+            objects += w.ids.len();
             secs += w.secs;
+            bytes += w.bytes;
         }
         assert_eq!(objects, exported, "every exported object once");
+        if limit == 1000 {
+            walk_secs = secs;
+        }
         println!(
-            "TAXII walk, pages of {limit}: {objects} objects in {requests} requests, {secs:.2} s \
+            "TAXII full walk, pages of {limit}: {objects} objects, {:.1} MB in {requests} requests, {secs:.2} s \
              ({:.0} objects/s, {:.1} ms a request)",
+            bytes as f64 / 1e6,
             objects as f64 / secs,
             secs * 1000.0 / requests as f64
         );
     }
+
+    // One report changes (approved again: its objects' modified time moves). A client polling
+    // with added_after gets exactly the changed objects; the first page waits for the refresh.
+    let last = store
+        .taxii_objects(&todokede_store::TaxiiQuery {
+            collection: "clear".into(),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut newest = last.first().map(|r| r.date_added.clone()).unwrap_or_default();
+    for c in ["green", "amber", "amber+strict"] {
+        let all = store
+            .taxii_objects(&todokede_store::TaxiiQuery { collection: c.into(), limit: 1_000_000, ..Default::default() })
+            .await
+            .unwrap();
+        if let Some(r) = all.iter().map(|r| r.date_added.clone()).max() {
+            newest = newest.max(r);
+        }
+    }
+    let changed = shared[4].clone();
+    let before = exchange::stix_bundle(&store, &publisher, &ExportScope::All, Tlp::AmberStrict).await.unwrap();
+    store.approve_sharing(changed.report, &changed.tlp, user).await.unwrap();
+    let query = format!("&added_after={newest}");
+    let t = Instant::now();
+    let p = page(&client, &base, &token, &collections[taxii_index(&changed.tlp)], 1000, &query).await;
+    let first_page = t.elapsed().as_secs_f64();
+    let after_export = exchange::stix_bundle(&store, &publisher, &ExportScope::All, Tlp::AmberStrict).await.unwrap();
+    let differ = differing(&before, &after_export);
+    let mut fresh = HashSet::new();
+    let mut poll_secs = 0.0;
+    for c in &collections {
+        let w = walk(&client, &base, &token, c, 1000, &query).await;
+        poll_secs += w.secs;
+        fresh.extend(w.ids);
+    }
+    assert_eq!(fresh, differ, "a poll with added_after sees exactly the objects that changed");
+    println!(
+        "one report re-approved: first page after it {:.1} ms ({} objects on it); a poll of all collections with \
+         added_after {:.1} ms: {} objects, exactly the {} that differ in the export",
+        first_page * 1000.0,
+        p.objects,
+        poll_secs * 1000.0,
+        fresh.len(),
+        differ.len()
+    );
+
+    // What a consumer does without TAXII: the export as one static bundle, regenerated by the
+    // CLI and downloaded whole after every change.
+    let file = dir.join("bundle.json");
+    let t = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_todokede"))
+        .args(["--db", &url, "export", "stix", "--all", "-o", file.to_str().unwrap()])
+        .env("TODOKEDE_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let export_cli = t.elapsed().as_secs_f64();
+    let size = std::fs::metadata(&file).unwrap().len();
+    let statics = static_server(&dir).await;
+    let t = Instant::now();
+    let body = client.get(format!("{statics}/bundle.json")).send().await.unwrap().bytes().await.unwrap();
+    let download = t.elapsed().as_secs_f64();
+    assert_eq!(body.len() as u64, size);
+    let t = Instant::now();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let parse = t.elapsed().as_secs_f64();
+    assert_eq!(v["objects"].as_array().unwrap().len(), exported);
+    println!(
+        "static bundle instead: `todokede export stix --all` {export_cli:.2} s, download of the {:.1} MB file {:.2} s, \
+         parsing it {parse:.2} s — after every change, for every consumer (TAXII: the full walk {walk_secs:.2} s once, \
+         then {:.1} ms a poll)",
+        size as f64 / 1e6,
+        download,
+        poll_secs * 1000.0
+    );
     let _ = child.kill();
     let _ = child.wait();
     drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var("TODOKEDE_BENCH_KEEP").is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

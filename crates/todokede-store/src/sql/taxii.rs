@@ -1,18 +1,23 @@
 //! The TAXII 2.1 server's objects (issue 18): the STIX export of what is approved for sharing,
-//! materialised per collection with each object's date_added, and read in pages ordered by
-//! (date_added, object id). Compiled into each backend (`#[path]` from `sqlite.rs` and
-//! `postgres.rs`): `Store` is that backend's store.
+//! materialised per collection with each object's date_added, kept up to date by incremental
+//! writes (`taxii_apply`: the objects that changed, in one transaction), and read in pages
+//! ordered by (date_added, object id). Compiled into each backend (`#[path]` from `sqlite.rs`
+//! and `postgres.rs`): `Store` is that backend's store; the bulk statements, which take their
+//! rows as one JSON array, are the backend's `dialect`.
 
-use super::Store;
+use super::{Store, dialect};
 use crate::{StoreError, model::*};
 use sqlx::Row as _;
-use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
-/// Rows per multi-row INSERT (7 parameters each: far below both backends' limits).
-const INSERT_BATCH: usize = 500;
-/// Ids per DELETE … IN (…).
-const DELETE_BATCH: usize = 500;
+/// One row of the bulk insert: collection, id, type, version, content hash, content.
+type InsertRow<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, &'a str, &'a str);
+
+/// Rows per bulk statement (their JSON is one parameter: a few hundred kB).
+const BULK_ROWS: usize = 1000;
+
+/// Greater than every character of a STIX id: `(t, ID_MAX)` sorts after every object added at `t`.
+const ID_MAX: &str = "~";
 
 /// A STIX timestamp: UTC, milliseconds, `Z` (fixed width, so byte order is time order).
 pub(crate) fn stix_timestamp(t: OffsetDateTime) -> String {
@@ -23,15 +28,13 @@ pub(crate) fn stix_timestamp(t: OffsetDateTime) -> String {
         .expect("every time of the time crate's range has four year digits")
 }
 
-/// Bind `v` next; its placeholder.
-fn mark<'a>(binds: &mut Vec<&'a str>, v: &'a str) -> String {
-    binds.push(v);
-    format!("${}", binds.len())
-}
-
 fn truncate_to_ms(t: OffsetDateTime) -> OffsetDateTime {
     let ns = t.nanosecond();
     t - time::Duration::nanoseconds(i64::from(ns % 1_000_000))
+}
+
+fn json_list(values: &[String]) -> String {
+    serde_json::to_string(values).expect("strings serialise")
 }
 
 impl Store {
@@ -55,32 +58,79 @@ impl Store {
         Ok(format!("{n}/{versions}/{approved}/{analysed}"))
     }
 
-    /// The fingerprint the stored TAXII objects were built from ('' before the first build).
-    pub(crate) async fn taxii_fingerprint(&self) -> Result<String, StoreError> {
-        Ok(sqlx::query("SELECT fingerprint FROM taxii_state WHERE id = 1").fetch_one(&self.pool).await?.try_get(0)?)
+    /// Per shared report, what its exported objects are built from, by report id.
+    pub(crate) async fn sharing_stamps(&self) -> Result<Vec<SharingStamp>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.report_id, s.tlp, s.approved_at, r.version, a.analysed_at
+             FROM report_sharing s JOIN reports r ON r.id = s.report_id
+             LEFT JOIN analyses a ON a.report_id = s.report_id ORDER BY s.report_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SharingStamp {
+                    report: todokede_domain::ReportId(r.try_get("report_id")?),
+                    tlp: r.try_get("tlp")?,
+                    approved_at: r.try_get("approved_at")?,
+                    version: r.try_get("version")?,
+                    analysed_at: r.try_get("analysed_at")?,
+                })
+            })
+            .collect()
     }
 
-    /// Replace the stored TAXII objects by `objects`, built from data of `fingerprint`, in one
-    /// transaction. Unchanged objects keep their date_added; new and changed ones get one
-    /// date_added, `now` to the millisecond or a millisecond after the previous build's;
-    /// objects not in `objects` are deleted. False (and nothing changed) when the store was
-    /// already built from `fingerprint` — by another request or process meanwhile.
-    pub(crate) async fn taxii_rebuild(
+    /// The stored TAXII objects' generation and fingerprint.
+    pub(crate) async fn taxii_state(&self) -> Result<TaxiiState, StoreError> {
+        let r = sqlx::query("SELECT generation, fingerprint FROM taxii_state WHERE id = 1").fetch_one(&self.pool).await?;
+        Ok(TaxiiState { generation: r.try_get("generation")?, fingerprint: r.try_get("fingerprint")? })
+    }
+
+    /// Every stored TAXII object's key and content hash, with the generation they are of (one
+    /// transaction, so the two agree).
+    pub(crate) async fn taxii_stored(&self) -> Result<(TaxiiState, Vec<TaxiiStored>), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("SELECT generation, fingerprint FROM taxii_state WHERE id = 1").fetch_one(&mut *tx).await?;
+        let state = TaxiiState { generation: r.try_get("generation")?, fingerprint: r.try_get("fingerprint")? };
+        let rows = sqlx::query("SELECT collection, object_id, content_hash FROM taxii_objects ORDER BY collection, object_id")
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let stored = rows
+            .iter()
+            .map(|r| {
+                Ok(TaxiiStored {
+                    collection: r.try_get("collection")?,
+                    id: r.try_get("object_id")?,
+                    content_hash: r.try_get("content_hash")?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok((state, stored))
+    }
+
+    /// Apply `changes` in one transaction if the stored objects are still of
+    /// `changes.generation`: delete, then insert with one date_added — `now` to the
+    /// millisecond, or a millisecond after the previous write's — and record the fingerprint.
+    /// The new generation; `None` (nothing written) when another writer came first.
+    pub(crate) async fn taxii_apply(
         &self,
-        fingerprint: &str,
-        objects: &[TaxiiObject],
+        changes: &TaxiiChanges,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let mut tx = self.begin_write().await?;
-        // Takes the state row's lock on PostgreSQL (SQLite: BEGIN IMMEDIATE): one build at a time.
-        let n = sqlx::query("UPDATE taxii_state SET fingerprint = $1 WHERE id = 1 AND fingerprint <> $1")
-            .bind(fingerprint)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        // Takes the state row's lock on PostgreSQL (SQLite: BEGIN IMMEDIATE): one writer at a time.
+        let n = sqlx::query(
+            "UPDATE taxii_state SET generation = generation + 1, fingerprint = $2 WHERE id = 1 AND generation = $1",
+        )
+        .bind(changes.generation)
+        .bind(&changes.fingerprint)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if n == 0 {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(None);
         }
         let last: Option<String> =
             sqlx::query("SELECT last_added FROM taxii_state WHERE id = 1").fetch_one(&mut *tx).await?.try_get(0)?;
@@ -93,107 +143,63 @@ impl Store {
             }
         }
         let date_added = stix_timestamp(at);
-
-        let rows =
-            sqlx::query("SELECT collection, object_id, content_hash FROM taxii_objects").fetch_all(&mut *tx).await?;
-        let mut stored: HashMap<(String, String), String> = HashMap::with_capacity(rows.len());
-        for r in &rows {
-            stored.insert((r.try_get("collection")?, r.try_get("object_id")?), r.try_get("content_hash")?);
+        for chunk in changes.delete.chunks(BULK_ROWS) {
+            let keys: Vec<[&str; 2]> = chunk.iter().map(|(c, id)| [c.as_str(), id.as_str()]).collect();
+            let keys = serde_json::to_string(&keys).expect("strings serialise");
+            sqlx::query(dialect::TAXII_DELETE_SQL).bind(keys).execute(&mut *tx).await?;
         }
-        let mut wanted: HashMap<(&str, &str), &TaxiiObject> = HashMap::with_capacity(objects.len());
-        for o in objects {
-            if wanted.insert((o.collection.as_str(), o.id.as_str()), o).is_some() {
-                return Err(StoreError::Duplicate(format!("TAXII object {} twice in {}", o.id, o.collection)));
-            }
-        }
-        let mut delete: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for ((collection, id), hash) in &stored {
-            match wanted.get(&(collection.as_str(), id.as_str())) {
-                Some(o) if o.content_hash == *hash => {}
-                _ => delete.entry(collection.as_str()).or_default().push(id.as_str()),
-            }
-        }
-        let insert: Vec<&TaxiiObject> = objects
-            .iter()
-            .filter(|o| stored.get(&(o.collection.clone(), o.id.clone())) != Some(&o.content_hash))
-            .collect();
-        for (collection, ids) in &delete {
-            for chunk in ids.chunks(DELETE_BATCH) {
-                let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-                let sql =
-                    format!("DELETE FROM taxii_objects WHERE collection = $1 AND object_id IN ({})", marks.join(", "));
-                // Audited: the SQL is fixed text and numbered placeholders only.
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(*collection);
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                q.execute(&mut *tx).await?;
-            }
-        }
-        for chunk in insert.chunks(INSERT_BATCH) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let b = i * 7;
-                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+        for chunk in changes.insert.chunks(BULK_ROWS) {
+            let rows: Vec<InsertRow> = chunk
+                .iter()
+                .map(|o| {
+                    (
+                        o.collection.as_str(),
+                        o.id.as_str(),
+                        o.object_type.as_str(),
+                        o.version.as_deref(),
+                        o.content_hash.as_str(),
+                        o.content.as_str(),
+                    )
                 })
                 .collect();
-            let sql = format!(
-                "INSERT INTO taxii_objects (collection, object_id, object_type, version, date_added, content_hash, content) VALUES {}",
-                rows.join(", ")
-            );
-            // Audited: the SQL is fixed text and numbered placeholders only.
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for o in chunk {
-                q = q
-                    .bind(&o.collection)
-                    .bind(&o.id)
-                    .bind(&o.object_type)
-                    .bind(o.version.clone().unwrap_or_else(|| date_added.clone()))
-                    .bind(&date_added)
-                    .bind(&o.content_hash)
-                    .bind(&o.content);
-            }
-            q.execute(&mut *tx).await?;
+            let rows = serde_json::to_string(&rows).expect("strings serialise");
+            sqlx::query(dialect::TAXII_INSERT_SQL).bind(rows).bind(&date_added).execute(&mut *tx).await?;
         }
-        if !insert.is_empty() {
+        if !changes.insert.is_empty() {
             sqlx::query("UPDATE taxii_state SET last_added = $1 WHERE id = 1")
                 .bind(&date_added)
                 .execute(&mut *tx)
                 .await?;
         }
+        let generation: i64 =
+            sqlx::query("SELECT generation FROM taxii_state WHERE id = 1").fetch_one(&mut *tx).await?.try_get(0)?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(generation))
     }
 
     /// One page of stored TAXII objects: `q.limit` rows at most, in (date_added, object_id) order.
     pub(crate) async fn taxii_objects(&self, q: &TaxiiQuery) -> Result<Vec<TaxiiRow>, StoreError> {
-        let mut sql =
-            String::from("SELECT object_id, date_added, version, content FROM taxii_objects WHERE collection = $1");
-        let mut binds: Vec<&str> = vec![&q.collection];
-        if let Some(after) = &q.added_after {
-            let m = mark(&mut binds, after);
-            sql.push_str(&format!(" AND date_added > {m}"));
+        // `added_after` and the cursor are one lower bound on (date_added, object_id), which the
+        // page index serves as a range.
+        let mut after = (String::new(), String::new());
+        if let Some(t) = &q.added_after {
+            after = (t.clone(), ID_MAX.to_owned());
         }
-        for (column, values) in [("object_type", &q.types), ("object_id", &q.ids), ("version", &q.versions)] {
-            if values.is_empty() {
-                continue;
-            }
-            let marks: Vec<String> = values.iter().map(|v| mark(&mut binds, v.as_str())).collect();
-            sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+        if let Some(c) = &q.after
+            && *c > after
+        {
+            after = c.clone();
         }
-        if let Some((date, id)) = &q.after {
-            let d = mark(&mut binds, date);
-            let i = mark(&mut binds, id);
-            sql.push_str(&format!(" AND (date_added > {d} OR (date_added = {d} AND object_id > {i}))"));
-        }
-        sql.push_str(&format!(" ORDER BY date_added, object_id LIMIT ${}", binds.len() + 1));
-        // Audited: fixed text, the three column names above and numbered placeholders only;
-        // every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for b in binds {
-            query = query.bind(b);
-        }
-        let rows = query.bind(q.limit).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(dialect::TAXII_PAGE_SQL)
+            .bind(&q.collection)
+            .bind(&after.0)
+            .bind(&after.1)
+            .bind(json_list(&q.types))
+            .bind(json_list(&q.ids))
+            .bind(json_list(&q.versions))
+            .bind(q.limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(TaxiiRow {

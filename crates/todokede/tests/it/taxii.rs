@@ -21,6 +21,8 @@ todokede_testkit::on_both_backends!(
     taxii2_client_walks_every_collection_a_page_of_one_and_gets_each_exported_object_once,
     taxii_answers_only_authorised_taxii_requests_with_taxii_errors_and_never_red,
     taxii_filters_pages_and_keeps_date_added_while_content_is_unchanged,
+    taxii_after_one_report_changes_a_poll_sees_exactly_its_changed_objects_and_the_rest_keep_date_added,
+    taxii_refresh_after_one_report_changes_rebuilds_only_its_incident,
 );
 
 const TAXII: &str = "application/taxii+json;version=2.1";
@@ -420,4 +422,157 @@ async fn taxii_filters_pages_and_keeps_date_added_while_content_is_unchanged(db:
     assert!(!serde_json::to_string(&now).unwrap().contains("185.220.101.99"));
     assert!(serde_json::to_string(&now).unwrap().contains("185.220.101.10"));
     app.stop().await;
+}
+
+/// Every object the collections serve (a walk of each with pages of 1000), by id, with its
+/// collection and date_added.
+async fn served(app: &TestApp, t: &str) -> BTreeMap<String, (String, Value, String)> {
+    let mut out = BTreeMap::new();
+    for level in LEVELS {
+        let alias = todokede_app::taxii::Collection { tlp: todokede_publish::stix::Tlp::parse(level).unwrap() }.alias();
+        let (objects, _) = walk(app, t, &alias, "", 1000).await;
+        let added = manifest(app, t, &alias, "").await;
+        for o in objects {
+            let id = o["id"].as_str().unwrap().to_owned();
+            let date = added[&id].0.clone();
+            assert!(out.insert(id.clone(), (level.to_owned(), o, date)).is_none(), "{id} in two collections");
+        }
+    }
+    out
+}
+
+/// The objects of `todokede export stix --all`, by id.
+async fn exported(app: &TestApp) -> BTreeMap<String, Value> {
+    let publisher = todokede_publish::stix::Publisher { name: todokede_app::exchange::DEFAULT_PUBLISHER.into() };
+    let bytes = todokede_app::exchange::stix_bundle(
+        &app.store,
+        &publisher,
+        &todokede_app::exchange::ExportScope::All,
+        todokede_publish::stix::Tlp::AmberStrict,
+    )
+    .await
+    .unwrap();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    v["objects"].as_array().unwrap().iter().map(|o| (o["id"].as_str().unwrap().to_owned(), o.clone())).collect()
+}
+
+/// Reports sharing one scanner (45.137.21.9), each with its own address and C2 domain,
+/// handled and shared at `levels`.
+async fn shared_set(app: &TestApp, analyst: &todokede_store::User, levels: &[&str]) -> Vec<todokede_domain::ReportId> {
+    let mut ids = Vec::new();
+    for (i, level) in levels.iter().enumerate() {
+        let (_, id) = handled_report(
+            app,
+            analyst,
+            &format!("VPN 装置に 45.137.21.9 と 185.220.102.{} から攻撃があり c2-inc-{i}.top へ通信していました。", 10 + i),
+        )
+        .await;
+        app.store.approve_sharing(id, level, analyst.id).await.unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+async fn taxii_after_one_report_changes_a_poll_sees_exactly_its_changed_objects_and_the_rest_keep_date_added(
+    db: &TestDb,
+) {
+    let app = TestApp::start(db).await;
+    let t = token(&app, "taxii-incr@example.jp", &[Scope::Write, Scope::Export]).await;
+    let analyst = app.store.user_by_email("taxii-incr@example.jp").await.unwrap().unwrap();
+    let ids = shared_set(&app, &analyst, &["amber", "green", "clear", "green"]).await;
+    app.store.link_reports(ids[2], ids[3], analyst.id, None).await.unwrap();
+    let same_as_export = |served: &BTreeMap<String, (String, Value, String)>, export: &BTreeMap<String, Value>| {
+        let s: BTreeMap<&String, &Value> = served.iter().map(|(k, (_, v, _))| (k, v)).collect();
+        let e: BTreeMap<&String, &Value> = export.iter().collect();
+        assert_eq!(s, e, "the collections hold exactly the export's objects");
+    };
+    let mut before = served(&app, &t).await;
+    let mut export = exported(&app).await;
+    same_as_export(&before, &export);
+    let scanner = todokede_publish::stix::sco_id("ipv4-addr", &json!({"value": "45.137.21.9"}));
+    assert_eq!(before[&scanner].0, "amber", "a shared observable: the strictest of its reports");
+
+    // Each step changes the data; a poll with added_after the last date_added sees exactly
+    // the objects whose bytes changed, and every other object keeps its date_added.
+    for step in ["re-approve one report", "one report stricter", "withdraw a linked report", "link two incidents"] {
+        match step {
+            "re-approve one report" => app.store.approve_sharing(ids[1], "green", analyst.id).await.unwrap(),
+            "one report stricter" => app.store.approve_sharing(ids[0], "amber+strict", analyst.id).await.unwrap(),
+            "withdraw a linked report" => assert!(app.store.withdraw_sharing(ids[3], analyst.id).await.unwrap()),
+            _ => app.store.link_reports(ids[0], ids[1], analyst.id, None).await.unwrap(),
+        }
+        let last = before.values().map(|(_, _, d)| d.clone()).max().unwrap();
+        let now_export = exported(&app).await;
+        let changed: BTreeSet<&String> =
+            now_export.iter().filter(|(id, o)| export.get(*id) != Some(*o)).map(|(id, _)| id).collect();
+        assert!(!changed.is_empty(), "{step}");
+        let mut polled = BTreeSet::new();
+        for level in LEVELS {
+            let alias =
+                todokede_app::taxii::Collection { tlp: todokede_publish::stix::Tlp::parse(level).unwrap() }.alias();
+            let (fresh, _) = walk(&app, &t, &alias, &format!("&added_after={last}"), 2).await;
+            polled.extend(fresh.iter().map(|o| o["id"].as_str().unwrap().to_owned()));
+        }
+        assert_eq!(polled.iter().collect::<BTreeSet<_>>(), changed, "{step}: the poll sees exactly the changes");
+        let after = served(&app, &t).await;
+        same_as_export(&after, &now_export);
+        for (id, (level, _, date)) in &after {
+            match before.get(id) {
+                Some((old_level, _, old_date)) if !changed.contains(id) => {
+                    assert_eq!((old_level, old_date), (level, date), "{step}: {id} unchanged")
+                }
+                _ => assert!(*date > last, "{step}: {id} is new or changed"),
+            }
+        }
+        if step == "one report stricter" {
+            assert_eq!(after[&scanner].0, "amber+strict", "moved to the stricter collection");
+            assert!(changed.contains(&scanner));
+        }
+        if step == "re-approve one report" {
+            assert!(!changed.contains(&scanner), "an observable whose bytes stay keeps its date_added");
+        }
+        before = after;
+        export = now_export;
+    }
+    app.stop().await;
+}
+
+async fn taxii_refresh_after_one_report_changes_rebuilds_only_its_incident(db: &TestDb) {
+    let app = TestApp::start(db).await;
+    let t = token(&app, "taxii-refresh@example.jp", &[Scope::Write, Scope::Export]).await;
+    let analyst = app.store.user_by_email("taxii-refresh@example.jp").await.unwrap().unwrap();
+    let _ = t;
+    let ids = shared_set(&app, &analyst, &["amber", "green", "clear"]).await;
+    app.stop().await;
+    // No serve runs now: these materialisers are the only writers.
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let m = todokede_app::taxii::Materialiser::new(store.clone());
+    let first = m.refresh().await.unwrap();
+    assert!(first.full && first.reports == 3 && first.incidents == 3 && first.inserted > 20, "{first:?}");
+    assert_eq!(m.refresh().await.unwrap(), todokede_app::taxii::Refreshed::default(), "nothing changed");
+    let objects = store.taxii_stored().await.unwrap().1.len();
+    assert_eq!(objects, first.inserted);
+
+    store.approve_sharing(ids[1], "green", analyst.id).await.unwrap();
+    let one = m.refresh().await.unwrap();
+    // The report's incident, its indicators and relationships, and the report object; its
+    // observables' bytes do not change.
+    assert!(!one.full && one.reports == 1 && one.incidents == 1, "{one:?}");
+    assert!(one.inserted > 3 && one.inserted < objects / 2, "{one:?} of {objects}");
+    assert_eq!(one.deleted, one.inserted, "each changed object replaced: {one:?}");
+
+    // Another process (nothing in memory) compares everything and writes nothing.
+    let other = todokede_app::taxii::Materialiser::new(store.clone());
+    let r = other.refresh().await.unwrap();
+    assert!(r.full && r.inserted == 0 && r.deleted == 0, "{r:?}");
+    // This one notices the other's write (the generation) and compares everything again.
+    let r = m.refresh().await.unwrap();
+    assert!(r.full && r.inserted == 0 && r.deleted == 0, "{r:?}");
+    // Withdrawing every report empties the collections.
+    for id in &ids {
+        store.withdraw_sharing(*id, analyst.id).await.unwrap();
+    }
+    let r = m.refresh().await.unwrap();
+    assert_eq!((r.reports, r.inserted, r.deleted), (3, 0, objects), "{r:?}");
+    assert!(store.taxii_stored().await.unwrap().1.is_empty());
 }
