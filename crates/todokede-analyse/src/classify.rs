@@ -276,6 +276,27 @@ fn explain(feature: &str, features: &TextFeatures) -> String {
     format!("「{gram}」")
 }
 
+/// An explanation as [`explain`] wrote it (stored in the analysis record), in the reader's
+/// language: the English page quotes with “ ” and names the kind in English. Anything else
+/// (a log finding's `file: summary`, a technique's conditions) is already language-neutral.
+pub fn explanation_in(e: &str, lang: todokede_domain::Language) -> String {
+    if lang == todokede_domain::Language::Ja {
+        return e.to_owned();
+    }
+    let Some(rest) = e.strip_prefix('「') else { return e.to_owned() };
+    let Some((phrase, kind)) = rest.rsplit_once('」') else { return e.to_owned() };
+    let kind = match kind.strip_prefix('（').and_then(|k| k.strip_suffix('）')) {
+        None if kind.is_empty() => String::new(),
+        None => return e.to_owned(),
+        Some("規則") => " (rule)".to_owned(),
+        Some(k) => match k.strip_prefix("否定 ") {
+            Some(c) => format!(" (negated: {c})"),
+            None => format!(" ({k})"),
+        },
+    };
+    format!("“{phrase}”{kind}")
+}
+
 /// Classify normalised report text with a given model: the model scores every label from the
 /// text's n-grams, concepts and rule matches; decisions keep the features that made them.
 pub fn classify_with(model: &TextModel, text: &str) -> Classification {
