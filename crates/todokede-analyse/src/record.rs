@@ -372,8 +372,9 @@ mod tests {
         assert_eq!(suggested.techniques, ["T1110.001"]);
     }
 
-    /// The English page reads a decision's evidence in English: “phrase” and the kind of
-    /// match named in English, not 「…」（規則）; the Japanese page as stored.
+    /// A decision's evidence as a person reads it: the phrase and whether a rule matched it or
+    /// it was negated, in the reader's language (“phrase” (rule), not 「…」（規則）, on the English
+    /// page), never the model's concept identifiers (`no_restriction`).
     #[test]
     fn a_decisions_evidence_reads_in_the_readers_language() {
         use todokede_domain::Language;
@@ -387,13 +388,22 @@ mod tests {
             ],
             ..Default::default()
         };
-        assert_eq!(d.evidence(Language::Ja), d.evidence);
+        assert_eq!(
+            d.evidence(Language::Ja),
+            [
+                "「phpMyAdmin」（規則）",
+                "「アクセス制限」（否定）",
+                "「外部公開」",
+                "「パスワ」",
+                "auth.log: 12 failed logins from 45.33.32.156"
+            ]
+        );
         assert_eq!(
             d.evidence(Language::En),
             [
                 "“phpMyAdmin” (rule)",
-                "“アクセス制限” (negated: no_restriction)",
-                "“外部公開” (exposed_internet)",
+                "“アクセス制限” (negated)",
+                "“外部公開”",
                 "“パスワ”",
                 "auth.log: 12 failed logins from 45.33.32.156",
             ]

@@ -790,6 +790,14 @@ async fn the_english_report_page_has_no_japanese_labels() {
     let (before, rest) = page.split_once("<select id=\"template\"").unwrap_or((&page, ""));
     let page = format!("{before}{}", rest.split_once("</select>").map(|(_, r)| r).unwrap_or(rest));
     assert!(page.contains("” (rule)"), "a phrase rule's evidence, in English");
+    // The model's concept identifiers are not words for a person.
+    for ev in page.split("class=\"ev\">").skip(1).map(|e| &e[..e.find('<').unwrap()]) {
+        let ids: Vec<&str> = ev
+            .split(['(', ')'])
+            .filter(|w| w.contains('_') && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .collect();
+        assert!(ids.is_empty(), "identifiers in the evidence {ev:?}: {ids:?}");
+    }
     let text = visible_text(&page).replace("日本語", "");
     let japanese: Vec<&str> = text
         .split(|c: char| c.is_whitespace())
