@@ -380,6 +380,18 @@ async fn look_at(b: &Browser, name: &str, problems: &mut Vec<String>) {
     if links >= 3 && rows > links.div_ceil(2) {
         problems.push(format!("{name}: the header's {links} links are stacked in {rows} rows"));
     }
+    // A table is read without scrolling it sideways inside the page: the queue's and the
+    // search's lists on a phone squeezed the form's name to one character per line.
+    let wide = b
+        .execute(
+            "return [...document.querySelectorAll('main table')] \
+               .filter(t => t.scrollWidth > t.parentElement.clientWidth + 1) \
+               .map(t => `table ${t.className || t.id || ''}: ${t.scrollWidth} px in ${t.parentElement.clientWidth} px`);",
+        )
+        .await;
+    for w in wide.as_array().into_iter().flatten() {
+        problems.push(format!("{name}: {}", w.as_str().unwrap_or("")));
+    }
     // A placeholder is read in full or not at all: its text (measured in the input's own font)
     // fits inside the input's box (the search page's was cut off on a phone).
     let cut = b
