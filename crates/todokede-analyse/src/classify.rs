@@ -276,6 +276,27 @@ fn explain(feature: &str, features: &TextFeatures) -> String {
     format!("「{gram}」")
 }
 
+/// An explanation as [`explain`] wrote it (stored in the analysis record), as a reader sees it:
+/// the phrase, and whether a rule matched it or it was read as negated — in the reader's
+/// language (the English page quotes with “ ”). The concept's name is the model's identifier
+/// (`database_service`), not a word for a person, so it is left out. Anything else (a log
+/// finding's `file: summary`, a technique's conditions) is shown as stored.
+pub fn explanation_in(e: &str, lang: todokede_domain::Language) -> String {
+    let Some(rest) = e.strip_prefix('「') else { return e.to_owned() };
+    let Some((phrase, kind)) = rest.rsplit_once('」') else { return e.to_owned() };
+    let kind = match kind.strip_prefix('（').and_then(|k| k.strip_suffix('）')) {
+        None if kind.is_empty() => "",
+        None => return e.to_owned(),
+        Some("規則") => lang.pick("（規則）", " (rule)"),
+        Some(k) if k.starts_with("否定 ") => lang.pick("（否定）", " (negated)"),
+        Some(_) => "",
+    };
+    match lang {
+        todokede_domain::Language::Ja => format!("「{phrase}」{kind}"),
+        todokede_domain::Language::En => format!("“{phrase}”{kind}"),
+    }
+}
+
 /// Classify normalised report text with a given model: the model scores every label from the
 /// text's n-grams, concepts and rule matches; decisions keep the features that made them.
 pub fn classify_with(model: &TextModel, text: &str) -> Classification {

@@ -90,6 +90,11 @@ impl DecisionRecord {
     pub fn label(&self, lang: todokede_domain::Language) -> &str {
         lang.pick(&self.label_ja, &self.label_en)
     }
+
+    /// The evidence in the reader's language (stored as the classifier wrote it).
+    pub fn evidence(&self, lang: todokede_domain::Language) -> Vec<String> {
+        self.evidence.iter().map(|e| crate::classify::explanation_in(e, lang)).collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -365,6 +370,44 @@ mod tests {
         let suggested = record.suggested_classification();
         assert_eq!(suggested.causes, [CauseCategory::WeakCredentials]);
         assert_eq!(suggested.techniques, ["T1110.001"]);
+    }
+
+    /// A decision's evidence as a person reads it: the phrase and whether a rule matched it or
+    /// it was negated, in the reader's language (“phrase” (rule), not 「…」（規則）, on the English
+    /// page), never the model's concept identifiers (`no_restriction`).
+    #[test]
+    fn a_decisions_evidence_reads_in_the_readers_language() {
+        use todokede_domain::Language;
+        let d = DecisionRecord {
+            evidence: vec![
+                "「phpMyAdmin」（規則）".into(),
+                "「アクセス制限」（否定 no_restriction）".into(),
+                "「外部公開」（exposed_internet）".into(),
+                "「パスワ」".into(),
+                "auth.log: 12 failed logins from 45.33.32.156".into(),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            d.evidence(Language::Ja),
+            [
+                "「phpMyAdmin」（規則）",
+                "「アクセス制限」（否定）",
+                "「外部公開」",
+                "「パスワ」",
+                "auth.log: 12 failed logins from 45.33.32.156"
+            ]
+        );
+        assert_eq!(
+            d.evidence(Language::En),
+            [
+                "“phpMyAdmin” (rule)",
+                "“アクセス制限” (negated)",
+                "“外部公開”",
+                "“パスワ”",
+                "auth.log: 12 failed logins from 45.33.32.156",
+            ]
+        );
     }
 
     /// Records stored before decisions had `needs_review` (and without evidence) keep reading.

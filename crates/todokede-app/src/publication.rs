@@ -194,6 +194,7 @@ pub async fn draft(
             damage: c.content.damage_narrative.clone(),
             cause: c.content.cause_narrative.clone(),
             response: c.content.response_narrative.clone(),
+            virus: c.content.virus.clone(),
             known: known_identifiers(&c.content),
             evidence,
         });

@@ -90,6 +90,7 @@ fn main() {
                 damage: s["damage_narrative"].as_str().map(str::to_owned),
                 cause: s["cause_narrative"].as_str().map(str::to_owned),
                 response: s["response_narrative"].as_str().map(str::to_owned),
+                virus: None,
                 known: KnownIdentifiers {
                     reporter_label: "届出者（企業）".into(),
                     organisations: vec![format!("テスト商事{i}")],

@@ -172,6 +172,8 @@ pub struct CaseInput {
     pub damage: Option<String>,
     pub cause: Option<String>,
     pub response: Option<String>,
+    /// The virus form's own items (ウイルス名称, 検出数, 感染経路, 症状); None for the other form.
+    pub virus: Option<todokede_domain::VirusDetails>,
     pub known: KnownIdentifiers,
     /// What the logs attached to the report showed (the stored analysis' evidence findings).
     pub evidence: Vec<EvidenceFact>,
@@ -460,9 +462,14 @@ pub fn generate(
         .filter_map(|f| {
             let c = in_period.iter().find(|c| c.record.report == f.report)?;
             let mut sections = vec![];
-            for (heading, text) in
-                [("発見経緯", &c.discovery), ("被害内容", &c.damage), ("被害原因", &c.cause), ("被害対応", &c.response)]
-            {
+            let virus = c.virus.as_ref().and_then(virus_text);
+            for (heading, text) in [
+                ("発見経緯", &c.discovery),
+                ("検出されたウイルス", &virus),
+                ("被害内容", &c.damage),
+                ("被害原因", &c.cause),
+                ("被害対応", &c.response),
+            ] {
                 if let Some(t) = text.as_deref().filter(|t| !t.trim().is_empty()) {
                     sections.push(Section { heading: heading.into(), text: anon(t, &c.known) });
                 }
@@ -576,6 +583,25 @@ fn sentences(paragraph: &str) -> Vec<&str> {
 /// No sentence of 着目点 is printed in two chapters (2-1-N, N-2): a sentence an earlier chapter
 /// already has is left out, with one pointer to that chapter; a point left with nothing of its
 /// own is left out. The seeds refer back the same way (「3 章の事例と同様に」).
+/// The virus form's items as one paragraph of 届出内容 (those the reporter gave).
+fn virus_text(v: &todokede_domain::VirusDetails) -> Option<String> {
+    let mut parts = vec![];
+    if let Some(n) = v.virus_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        parts.push(format!("ウイルス名称：{n}"));
+    }
+    if let Some(n) = v.detection_count {
+        parts.push(format!("検出数：{n} 件"));
+    }
+    if !v.infection_vectors.is_empty() {
+        let routes: Vec<&str> = v.infection_vectors.iter().map(|r| r.label_ja()).collect();
+        parts.push(format!("推定される感染経路：{}", routes.join("、")));
+    }
+    if let Some(s) = v.symptoms.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        parts.push(format!("症状：{}", s.trim_end_matches('。')));
+    }
+    (!parts.is_empty()).then(|| parts.join("。") + "。")
+}
+
 fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase]) {
     let mut said: BTreeMap<String, String> = BTreeMap::new();
     let mut visit = |points: &mut Vec<Point>, here: String| {

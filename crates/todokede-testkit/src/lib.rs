@@ -449,6 +449,71 @@ impl Browser {
         v.as_array().expect("axe's answer").iter().map(|x| x.as_str().unwrap_or("").to_owned()).collect()
     }
 
+    /// Press keys as a person at the keyboard does: to whatever has the focus, one key after
+    /// the other (WebDriver actions; no element is picked for the typist). `text` may mix
+    /// characters and the WebDriver key codes ([`Browser::TAB`], [`Browser::ENTER`], …).
+    pub async fn keys(&self, text: &str) {
+        let mut actions = Vec::new();
+        for ch in text.chars() {
+            let k = ch.to_string();
+            actions.push(serde_json::json!({"type": "keyDown", "value": k}));
+            actions.push(serde_json::json!({"type": "keyUp", "value": k}));
+        }
+        self.cmd(
+            reqwest::Method::POST,
+            "/actions",
+            serde_json::json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .await;
+    }
+
+    /// A key pressed while another is held (Control+A, Shift+Tab).
+    pub async fn chord(&self, held: char, key: char) {
+        let (h, k) = (held.to_string(), key.to_string());
+        let actions = serde_json::json!([
+            {"type": "keyDown", "value": h}, {"type": "keyDown", "value": k},
+            {"type": "keyUp", "value": k}, {"type": "keyUp", "value": h}]);
+        self.cmd(
+            reqwest::Method::POST,
+            "/actions",
+            serde_json::json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .await;
+    }
+
+    /// Press Tab until the focused element matches the CSS selector; panics when it is not
+    /// reached in `limit` presses (the element cannot be reached by keyboard). Returns the
+    /// number of presses.
+    pub async fn tab_to(&self, css: &str, limit: usize) -> usize {
+        let check = format!(
+            "return !!document.activeElement && document.activeElement.matches({});",
+            serde_json::Value::String(css.to_owned())
+        );
+        for n in 0..=limit {
+            if self.execute(&check).await == serde_json::Value::Bool(true) {
+                return n;
+            }
+            self.keys(Self::TAB).await;
+        }
+        let at =
+            self.execute("return document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : '';").await;
+        panic!("{css} not reached with {limit} Tab presses; the focus is on {at}");
+    }
+
+    /// The focused element's id ("" when it has none).
+    pub async fn focused_id(&self) -> String {
+        self.execute("return document.activeElement ? document.activeElement.id : '';")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    pub const TAB: &'static str = "\u{E004}";
+    pub const ENTER: &'static str = "\u{E007}";
+    pub const SPACE: &'static str = "\u{E00D}";
+    pub const CONTROL: char = '\u{E009}';
+
     pub async fn delete_cookies(&self) {
         self.http.delete(format!("{}/session/{}/cookie", self.base, self.session)).send().await.unwrap();
     }

@@ -56,6 +56,7 @@ pub fn seed_cases() -> Vec<CaseInput> {
                 damage: s("damage_narrative"),
                 cause: s("cause_narrative"),
                 response: s("response_narrative"),
+                virus: None,
                 known: KnownIdentifiers { reporter_label: "届出者".into(), ..Default::default() },
                 evidence: vec![],
             });

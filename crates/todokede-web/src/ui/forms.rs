@@ -245,8 +245,8 @@ pub(super) async fn submit_form(
     }
     // 検出した製品 is part of how the virus was found: it goes with 発見の経緯.
     let discovery_narrative = match (one("detected_by").filter(|_| virus_form), one("discovery_narrative")) {
-        (Some(p), Some(n)) => Some(format!("検出した製品: {}\n{n}", p.trim())),
-        (Some(p), None) => Some(format!("検出した製品: {}", p.trim())),
+        (Some(p), Some(n)) => Some(format!("検出した製品：{}\n{n}", p.trim())),
+        (Some(p), None) => Some(format!("検出した製品：{}", p.trim())),
         (None, n) => n,
     };
     let virus = virus_form.then(|| todokede_app::intake::VirusPayload {

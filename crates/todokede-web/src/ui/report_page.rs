@@ -15,7 +15,7 @@ pub(super) fn analysis_view(record: &AnalysisRecord, lang: Language) -> Value {
                     confidence => format!("{:.2}", d.confidence),
                     // Below the decision threshold: the analyst's to confirm (要確認), never silently dropped.
                     review => d.needs_review.then_some(if en { "needs review" } else { "要確認" }),
-                    evidence => d.evidence.join(" | "),
+                    evidence => d.evidence(lang).join(" | "),
                 }
             })
             .collect();

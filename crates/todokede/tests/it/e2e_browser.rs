@@ -380,6 +380,35 @@ async fn look_at(b: &Browser, name: &str, problems: &mut Vec<String>) {
     if links >= 3 && rows > links.div_ceil(2) {
         problems.push(format!("{name}: the header's {links} links are stacked in {rows} rows"));
     }
+    // A table is read without scrolling it sideways inside the page: the queue's and the
+    // search's lists on a phone squeezed the form's name to one character per line.
+    let wide = b
+        .execute(
+            "return [...document.querySelectorAll('main table')] \
+               .filter(t => t.scrollWidth > t.parentElement.clientWidth + 1) \
+               .map(t => `table ${t.className || t.id || ''}: ${t.scrollWidth} px in ${t.parentElement.clientWidth} px`);",
+        )
+        .await;
+    for w in wide.as_array().into_iter().flatten() {
+        problems.push(format!("{name}: {}", w.as_str().unwrap_or("")));
+    }
+    // A placeholder is read in full or not at all: its text (measured in the input's own font)
+    // fits inside the input's box (the search page's was cut off on a phone).
+    let cut = b
+        .execute(
+            "const ctx = document.createElement('canvas').getContext('2d'); \
+             return [...document.querySelectorAll('input[placeholder]')] \
+               .filter(e => e.offsetParent !== null && e.placeholder) \
+               .map(e => { const s = getComputedStyle(e); ctx.font = s.font; \
+                 const room = e.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight); \
+                 const need = ctx.measureText(e.placeholder).width; \
+                 return need > room + 1 ? `${e.name || e.id}: placeholder ${Math.ceil(need)} px in ${Math.floor(room)} px` : ''; }) \
+               .filter(x => x);",
+        )
+        .await;
+    for c in cut.as_array().into_iter().flatten() {
+        problems.push(format!("{name}: {}", c.as_str().unwrap_or("")));
+    }
     b.screenshot(name).await;
 }
 
@@ -481,5 +510,90 @@ async fn both_journeys_pass_axe_and_fit_a_phone_and_a_laptop_in_both_languages()
         }
     }
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    db.cleanup().await;
+}
+
+/// Issue 15 ("forms usable by keyboard alone"): the 不正アクセス form filled with the keyboard
+/// only — Tab to move, typing into whatever has the focus, Space to tick a checkbox, Enter to
+/// send — in Japanese and in English. A wrong address on purpose: the error summary gets the
+/// focus, its link (Enter) takes the focus to the field, which is marked invalid and described
+/// by its message; corrected by keyboard and sent, the acknowledgement shows the number.
+/// Screenshots: target/screenshots/20-{lang}-keyboard-*.png.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intrusion_form_works_with_the_keyboard_alone_in_both_languages() {
+    if !common::browser_available() {
+        return;
+    }
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    let b = Browser::start(shots).await;
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    for lang in ["ja", "en"] {
+        let shot = |what: &str| format!("20-{lang}-keyboard-{what}");
+        b.delete_cookies().await;
+        b.set_window_size(1280, 1000).await;
+        b.goto(&s.url(&format!("/report/new?form=unauthorized_access&lang={lang}"))).await;
+        b.wait_for("id=\"description\"").await;
+        // From the top of the page, as a keyboard user arrives.
+        b.tab_to("#reporter_name", 40).await;
+        b.keys("Yamada Taro").await;
+        b.tab_to("#reporter_email", 5).await;
+        b.keys("yamada@@example").await;
+        b.tab_to("#description", 20).await;
+        b.keys("Our admin page was logged into from 45.33.32.156 and customer data was viewed.").await;
+        b.tab_to("input[name=damages][value=information_leak]", 20).await;
+        // A screen reader names the checkbox's group as the page shows it.
+        let group = b
+            .execute(
+                "const g = document.activeElement.closest('[role=group]'); \
+                 return g ? document.getElementById(g.getAttribute('aria-labelledby')).textContent : '';",
+            )
+            .await;
+        assert_eq!(group, if lang == "ja" { "被害内容" } else { "Damage" }, "{lang}: the checkboxes' group is named");
+        b.keys(Browser::SPACE).await;
+        let ticked =
+            b.execute("return document.querySelector('input[name=damages][value=information_leak]').checked;").await;
+        assert_eq!(ticked, true, "{lang}: Space ticks the checkbox");
+        b.tab_to("button[type=submit]", 80).await;
+        b.screenshot(&shot("filled")).await;
+        b.keys(Browser::ENTER).await;
+        b.wait_for("id=\"errors\"").await;
+        assert_eq!(b.focused_id().await, "errors", "{lang}: the error summary has the focus");
+        b.screenshot(&shot("errors")).await;
+        // The summary's link leads the keyboard to the field; the field says what is wrong.
+        b.tab_to("#errors a[href='#reporter_email']", 3).await;
+        b.keys(Browser::ENTER).await;
+        assert_eq!(b.focused_id().await, "reporter_email", "{lang}: the summary's link focuses the field");
+        let described = b
+            .execute(
+                "const e = document.activeElement; const d = document.getElementById(e.getAttribute('aria-describedby') || ''); \
+                 return [e.getAttribute('aria-invalid'), d ? d.textContent : ''];",
+            )
+            .await;
+        assert_eq!(described[0], "true", "{lang}: the field is marked invalid");
+        let message = described[1].as_str().unwrap_or("");
+        let expected = if lang == "ja" {
+            "メールアドレスの形式ではありません"
+        } else {
+            "This is not an e-mail address"
+        };
+        assert!(message.contains(expected), "{lang}: the field is described by its message: {message:?}");
+        // What was typed and ticked is still there; the address corrected by keyboard.
+        let kept = b.execute("return [document.getElementById('description').value.length > 0, document.querySelector('input[name=damages][value=information_leak]').checked];").await;
+        assert_eq!(kept, serde_json::json!([true, true]), "{lang}: the rest of the form kept");
+        b.chord(Browser::CONTROL, 'a').await;
+        b.keys("yamada@example.co.jp").await;
+        b.tab_to("button[type=submit]", 80).await;
+        b.keys(Browser::ENTER).await;
+        b.wait_for("class=\"tn\"").await;
+        let tn = b.text(".tn").await;
+        b.screenshot(&shot("received")).await;
+        let id = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn).unwrap()).await.unwrap();
+        let r = store.report(id.unwrap()).await.unwrap().unwrap();
+        assert_eq!(r.content.reporter.email.as_ref().map(|e| e.as_str()), Some("yamada@example.co.jp"));
+        assert_eq!(r.content.reporter.name.as_deref(), Some("Yamada Taro"));
+        assert_eq!(r.content.damages, [todokede_domain::DamageCategory::InformationLeak]);
+    }
     db.cleanup().await;
 }

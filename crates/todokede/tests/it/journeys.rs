@@ -597,3 +597,212 @@ async fn one_result_is_one_report_in_english() {
     assert!(!page.contains("1 report"));
     db.cleanup().await;
 }
+
+/// Issue 15 item 7, the publication side: reports filed through the web forms — the 不正アクセス
+/// form and the virus form with its own items — become featured cases of a half-year draft
+/// whose ■被害内容 and ■被害原因 are the reporter's narratives, anonymised (the organisation,
+/// the person, the domain and the host replaced), and the virus form's items (the virus, the
+/// product that found it, how it came in, what it did) are told too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_form_reports_become_featured_cases_with_their_narratives_anonymised() {
+    let db = TestDb::sqlite().await;
+    common::user_add(&db.url, "analyst", "chief@ipa.example");
+    let s = TestApp::start(&db).await;
+    let b = browser();
+    let mut numbers = Vec::new();
+    for (form, fields) in [
+        (
+            "unauthorized_access",
+            vec![
+                ("reporter_kind", "company"),
+                ("reporter_name", "山田 太郎"),
+                ("reporter_organization", "株式会社ヤマダ商事"),
+                ("reporter_email", "yamada@yamada-shoji.co.jp"),
+                ("reporter_phone", "03-1234-5678"),
+                ("damage_status", "damage"),
+                ("damages", "data_destruction_extortion"),
+                ("causes", "missing_access_control"),
+                (
+                    "description",
+                    "株式会社ヤマダ商事の EC サイトのデータベースが消去され、身代金を要求する脅迫文が残されていた。",
+                ),
+                (
+                    "damage_narrative",
+                    "株式会社ヤマダ商事の shop.yamada-shoji.co.jp のデータベースが消去され、脅迫文の入ったテーブルが作成された。",
+                ),
+                (
+                    "cause_narrative",
+                    "山田が設置した phpMyAdmin がインターネットから接続できる状態で、アクセス制限がなかった。",
+                ),
+                ("response_narrative", "phpMyAdmin を停止し、パスワードを変更した。"),
+            ],
+        ),
+        (
+            "virus",
+            vec![
+                ("reporter_kind", "company"),
+                ("reporter_organization", "株式会社ヤマダ商事"),
+                ("reporter_email", "yamada@yamada-shoji.co.jp"),
+                ("damage_status", "damage"),
+                ("virus_name", "Emotet"),
+                ("detected_by", "ESET Endpoint Security"),
+                ("detection_count", "3"),
+                ("symptoms", "取引先に不審なメールが送信された"),
+                ("infection_vectors", "email"),
+                ("assets", "pc"),
+                ("description", "請求書を装ったメールの添付ファイルを開いたところ、PC がウイルスに感染した。"),
+                ("damage_narrative", "株式会社ヤマダ商事の経理部の PC が感染し、メールの送受信履歴が窃取された。"),
+                ("cause_narrative", "添付ファイルのマクロを有効にした。"),
+            ],
+        ),
+    ] {
+        let page = b.get(s.url(&format!("/report/new?form={form}"))).send().await.unwrap().text().await.unwrap();
+        let mut f =
+            reqwest::multipart::Form::new().text("form", form).text("submission_id", hidden(&page, "submission_id"));
+        for (k, v) in fields {
+            f = f.text(k, v);
+        }
+        let (status, html) = post_form(&s, &b, f).await;
+        assert_eq!(status, StatusCode::OK, "{form}: {html}");
+        let tn = html.split("class=\"tn\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+        common::ok(common::todokede(&db.url, &["classify", &tn, "--as", "chief@ipa.example"]));
+        numbers.push(tn);
+    }
+    let store = todokede_store::Store::open(&db.url).await.unwrap();
+    let id = store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&numbers[0]).unwrap()).await;
+    let received = store.report(id.unwrap().unwrap()).await.unwrap().unwrap().received_at;
+    let day = received.to_offset(time::macros::offset!(+9)).date();
+    let period = format!("{}H{}", day.year(), if u8::from(day.month()) <= 6 { 1 } else { 2 });
+    let draft = common::ok(common::todokede(
+        &db.url,
+        &[
+            "publication",
+            "draft",
+            "--period",
+            &period,
+            "--as",
+            "chief@ipa.example",
+            "--feature",
+            &format!("{}=データベースを消去し脅迫する手口による攻撃", numbers[0]),
+            "--feature",
+            &format!("{}=請求書を装ったメールによるウイルス感染", numbers[1]),
+        ],
+    ));
+    assert!(draft.contains("2 featured"), "{draft}");
+    let out = std::env::temp_dir().join(format!("featured-web-{}.html", std::process::id()));
+    common::ok(common::todokede(
+        &db.url,
+        &["report", "--period", &period, "--format", "html", "--draft", "-o", out.to_str().unwrap()],
+    ));
+    let html = std::fs::read_to_string(&out).unwrap();
+    std::fs::remove_file(&out).ok();
+    // A featured case's chapter: from its <h2> to the next.
+    let chapter = |title: &str| {
+        let h2 = html.split("<h2").find(|c| c[..c.find("</h2>").unwrap_or(0)].contains(title));
+        h2.unwrap_or_else(|| panic!("no chapter {title}")).to_owned()
+    };
+    let section = |ch: &str, heading: &str| {
+        let h = format!("<h4>■ {heading}</h4><p>");
+        let start = ch.find(&h).unwrap_or_else(|| panic!("no ■{heading} in {ch}")) + h.len();
+        ch[start..start + ch[start..].find("</p>").unwrap()].to_owned()
+    };
+    let intrusion = chapter("データベースを消去し脅迫する手口による攻撃");
+    let damage = section(&intrusion, "被害内容");
+    assert!(damage.contains("データベースが消去され、脅迫文の入ったテーブルが作成された"), "{damage}");
+    let cause = section(&intrusion, "被害原因");
+    assert!(cause.contains("phpMyAdmin がインターネットから接続できる状態で"), "{cause}");
+    assert!(section(&intrusion, "被害対応").contains("phpMyAdmin を停止し"));
+    let virus = chapter("請求書を装ったメールによるウイルス感染");
+    let damage = section(&virus, "被害内容");
+    assert!(damage.contains("メールの送受信履歴が窃取された"), "{damage}");
+    assert!(section(&virus, "被害原因").contains("添付ファイルのマクロを有効にした"));
+    assert!(section(&virus, "発見経緯").contains("検出した製品：ESET Endpoint Security"));
+    for item in [
+        "ウイルス名称：Emotet",
+        "検出数：3 件",
+        "推定される感染経路：電子メール",
+        "症状：取引先に不審なメールが送信された",
+    ] {
+        assert!(virus.contains(item), "the virus form's item {item} is told: {virus}");
+    }
+    for who in ["ヤマダ", "山田", "yamada", "03-1234-5678"] {
+        assert!(!html.contains(who), "{who} reached the draft");
+    }
+    db.cleanup().await;
+}
+
+/// The text a person reads on a page: tags dropped, entities left as they are.
+fn visible_text(html: &str) -> String {
+    let body = &html[html.find("<body").unwrap_or(0)..];
+    let (mut out, mut in_tag) = (String::new(), false);
+    for ch in body.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Issue 15 item 3 (the evidence labels): an English report with an attached log, read by an
+/// analyst in English — the analysis' evidence (「…」（規則）as the classifier stores it), its
+/// explanations and every other part of the page are English; the only Japanese is the switch
+/// to 日本語.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_english_report_page_has_no_japanese_labels() {
+    use todokede_store::Role;
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let a = s.logged_in(Role::Analyst, "chief@ipa.example").await;
+    let b = browser();
+    let page = b.get(s.url("/report/new?form=unauthorized_access&lang=en")).send().await.unwrap().text().await.unwrap();
+    let log = "Nov 25 09:58:01 web sshd[123]: Failed password for root from 45.33.32.156 port 51234 ssh2\n".repeat(30)
+        + "Nov 25 09:59:01 web sshd[123]: Accepted password for root from 45.33.32.156 port 51299 ssh2\n";
+    let form = reqwest::multipart::Form::new()
+        .text("form", "unauthorized_access")
+        .text("submission_id", hidden(&page, "submission_id"))
+        .text("reporter_kind", "company")
+        .text("damage_status", "damage")
+        .text("damages", "information_leak")
+        .text("causes", "weak_credentials")
+        .text("assets", "server_database")
+        .text("deployment", "cloud_iaas")
+        .text("internet_connected", "yes")
+        .text("discovery", "self_monitoring_alert")
+        .text(
+            "description",
+            "Our phpMyAdmin admin page was exposed to the internet without access restrictions; \
+             someone guessed the weak password by brute force and downloaded the customer table.",
+        )
+        .part("attachments", reqwest::multipart::Part::bytes(log.into_bytes()).file_name("auth.log"));
+    let (status, html) = post_form(&s, &b, form).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let tn = html.split("class=\"tn\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let url = s.url(&format!("/reports/{tn}?lang=en"));
+    let page = page_when(&a.client, &url, |p| p.contains("class=\"proof mono\"")).await;
+    assert!(page.contains("class=\"ev\""), "the analysis shows its evidence");
+    // The reply templates are named in their own language (a Japanese one is offered too).
+    let (before, rest) = page.split_once("<select id=\"template\"").unwrap_or((&page, ""));
+    let page = format!("{before}{}", rest.split_once("</select>").map(|(_, r)| r).unwrap_or(rest));
+    assert!(page.contains("” (rule)"), "a phrase rule's evidence, in English");
+    // The model's concept identifiers are not words for a person.
+    for ev in page.split("class=\"ev\">").skip(1).map(|e| &e[..e.find('<').unwrap()]) {
+        let ids: Vec<&str> = ev
+            .split(['(', ')'])
+            .filter(|w| w.contains('_') && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .collect();
+        assert!(ids.is_empty(), "identifiers in the evidence {ev:?}: {ids:?}");
+    }
+    let text = visible_text(&page).replace("日本語", "");
+    let japanese: Vec<&str> = text
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| w.chars().any(|c| matches!(c as u32, 0x3000..=0x30FF | 0x3400..=0x9FFF | 0xFF00..=0xFFEF)))
+        .collect();
+    assert!(japanese.is_empty(), "Japanese on the English report page: {japanese:?}");
+    db.cleanup().await;
+}
