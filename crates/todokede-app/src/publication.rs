@@ -101,6 +101,7 @@ fn record(c: &ConfirmedCase, incidents: &BTreeMap<ReportId, ReportId>) -> CaseRe
             name: c.content.virus.as_ref().and_then(|v| v.virus_name.clone().or_else(|| v.symptoms.clone())),
             detections: c.content.virus.as_ref().and_then(|v| v.detection_count),
         }),
+        assets: c.content.affected.assets.clone(),
     }
 }
 

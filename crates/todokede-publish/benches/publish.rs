@@ -80,6 +80,7 @@ fn main() {
                         name: Some(["Emotet", "LockBit", "Conficker", "不明な添付ファイル"][i % 4].into()),
                         detections: Some(1 + (i % 50) as u32),
                     }),
+                    assets: vec![todokede_domain::AffectedAsset::ServerWeb],
                 },
                 description: format!(
                     "{}（問い合わせ先: tanaka{i}@example.co.jp、03-1234-{:04}）",

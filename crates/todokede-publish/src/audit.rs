@@ -1,13 +1,15 @@
 //! The suppression audit: what a reader can work out from everything published for a period.
-//! The reader knows the tables' relations — every table's 合計 is the period's incident count,
-//! 届出件数 is ウイルス届出 plus 不正アクセス届出, the single-valued tables (分類別, 届出者種別,
-//! 月別) partition the total, a row of a multi-valued table (原因別, 被害内容別, 手口別, ATT&CK)
-//! is at most the total, a "うち" row at most its parent — and the cells' published bounds: a
-//! count is itself, "<3" is 1 or 2 (zero is shown), "x" (complementary suppression) is at least
-//! the threshold. For each "<N" cell the audit finds every value consistent with all of it
-//! (an exact integer feasibility search with bounds propagation) and reports the cells whose
-//! range is narrower than 1..N−1. [`protect`] adds complementary suppression until there are
-//! none, across all tables of a column together.
+//! The reader knows the tables' relations — a table's 合計 is the period's incident count
+//! (攻撃行為別's is its acts, 原因別's the incidents with damage, at most the incidents and the
+//! unauthorized-access reports with damage), 届出件数 is ウイルス届出 plus 不正アクセス届出, the
+//! single-valued tables (分類別, 届出者種別, 月別) partition the total, 攻撃行為別's rows its
+//! acts (each row at most the incident count), a row of a multi-valued table (原因別, 被害内容別,
+//! ATT&CK, 電算機の種別) is at most its total, a "うち" row at most its parent — and the cells'
+//! published bounds: a count is itself, "<3" is 1 or 2 (zero is shown), "x" (complementary
+//! suppression) is at least the threshold. For each "<N" cell the audit finds every value
+//! consistent with all of it (an exact integer feasibility search with bounds propagation) and
+//! reports the cells whose range is narrower than 1..N−1. [`protect`] adds complementary
+//! suppression until there are none, across all tables of a column together.
 
 use crate::stats::{Cell, Statistics};
 use std::collections::BTreeMap;
@@ -69,6 +71,9 @@ pub fn var_of(table: &str, row: Option<&str>) -> Var {
         ("virus" | "virus_month", None) => cell("summary", "virus"),
         ("virus_month_infected" | "virus_family", None) => cell("summary", "virus_infected"),
         ("virus_detections", _) => cell("virus_detections", "detections"),
+        // Their 合計 is not the incident count: the acts, the incidents with damage.
+        ("attack_type", None) => cell("attack_type", "acts"),
+        ("cause", None) => cell("cause", "with_damage"),
         ("summary", Some("incidents")) | (_, None) => Var::Total,
         (t, Some(r)) => cell(t, r),
     }
@@ -105,10 +110,16 @@ fn model(s: &Statistics, col: usize) -> Model {
         let row = |k: &str| rows.iter().find(|(rk, _)| *rk == k).map(|(_, i)| *i);
         let partitions = PARTITIONS.contains(&t.key.as_str())
             || (t.key.starts_with("virus") && t.key != "virus_detections" && t.partitions_total);
-        if partitions {
+        if partitions || t.key == "attack_type" {
             let mut terms: Vec<(usize, i64)> = rows.iter().map(|(_, i)| (*i, 1)).collect();
             terms.push((total_var, -1));
             m.cons.push(Linear { terms, eq: true, rhs: 0 });
+            // An incident has each kind of act once: a row is at most the incident count.
+            if t.key == "attack_type" {
+                for (_, i) in &rows {
+                    m.cons.push(Linear { terms: vec![(*i, 1), (0, -1)], eq: false, rhs: 0 });
+                }
+            }
         } else if t.key == "summary" {
             for (k, i) in &rows {
                 summary_rows.insert((*k).to_owned(), *i);
@@ -129,6 +140,13 @@ fn model(s: &Statistics, col: usize) -> Model {
         } else {
             for (_, i) in &rows {
                 m.cons.push(Linear { terms: vec![(*i, 1), (total_var, -1)], eq: false, rhs: 0 });
+            }
+            // 原因別's incidents with damage: at most all incidents, and at most the
+            // unauthorized-access reports with damage (an incident is one report or more).
+            if t.key == "cause" {
+                m.cons.push(Linear { terms: vec![(total_var, 1), (0, -1)], eq: false, rhs: 0 });
+                let damaged = var(&mut m, cell("summary", "unauthorized_access_damage"));
+                m.cons.push(Linear { terms: vec![(total_var, 1), (damaged, -1)], eq: false, rhs: 0 });
             }
         }
     }
@@ -269,12 +287,17 @@ pub fn protect(s: &mut Statistics) {
             let Some(f) = findings.first() else { break };
             let m = model(s, col);
             let Some(target) = m.vars.iter().position(|v| *v == f.var) else { break };
-            let direct: Vec<usize> = m
-                .cons
-                .iter()
-                .filter(|c| c.terms.iter().any(|(i, _)| *i == target))
-                .flat_map(|c| c.terms.iter().map(|(i, _)| *i))
-                .collect();
+            let neighbours = |of: &[usize]| -> Vec<usize> {
+                m.cons
+                    .iter()
+                    .filter(|c| c.terms.iter().any(|(i, _)| of.contains(i)))
+                    .flat_map(|c| c.terms.iter().map(|(i, _)| *i))
+                    .collect()
+            };
+            let direct = neighbours(&[target]);
+            // Two relations away: 不正アクセス届出's うち被害あり bounds 不正アクセス届出, which with
+            // 届出件数 gives ウイルス届出 away.
+            let second = neighbours(&direct);
             let headline = |v: &Var| match v {
                 Var::Total => true,
                 Var::Cell { table, row } => table == "summary" && (row == "reports" || row == "incidents"),
@@ -293,6 +316,7 @@ pub fn protect(s: &mut Statistics) {
                 .iter()
                 .find(|i| frees(&m.vars[**i]))
                 .or_else(|| others.iter().find(|i| direct.contains(i)))
+                .or_else(|| others.iter().find(|i| second.contains(i)))
                 .or_else(|| headlines.iter().find(|i| frees(&m.vars[**i])))
                 .or_else(|| headlines.first());
             match pick {

@@ -11,6 +11,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 const FONT: &str = "IPAexGothic";
 const BAR: RGBColor = RGBColor(0x1f, 0x5f, 0x9f);
 const SUPPRESSED: RGBColor = RGBColor(0xb8, 0xbf, 0xc7);
+/// The tick and axis labels' size, px.
+const LABEL: u32 = 14;
 
 fn period_values(t: &Table) -> Vec<(String, Cell)> {
     t.rows.iter().map(|r| (r.label.clone(), r.cells[0])).collect()
@@ -21,6 +23,19 @@ fn height(c: Cell) -> u64 {
     c.count().unwrap_or(0)
 }
 
+/// The width `text` takes at plotters' `size` in IPAex: a Japanese character is an em, a Latin
+/// one about half; plotters writes `size / 1.24` px into the SVG. (It lays out no text before
+/// it draws, so the label areas are sized here.)
+fn text_width(text: &str, size: u32) -> u32 {
+    let ems: f64 = text.chars().map(|c| if c.is_ascii() { 0.6 } else { 1.0 }).sum();
+    (ems * f64::from(size) / 1.24).ceil() as u32
+}
+
+/// Pixels between the axis and its tick labels (plotters' tick mark and gap), and between the
+/// tick labels and the axis description (件数), so that neither touches the other.
+const TICK: u32 = 10;
+const GAP: u32 = 8;
+
 /// Horizontal bars, one per row of `table` (the period's column).
 pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
     let Some(table) = stats.tables.iter().find(|t| t.key == table_key) else { return String::new() };
@@ -30,14 +45,18 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
     let max = values.iter().map(|(_, c)| height(*c)).max().unwrap_or(1).max(1);
     let mut svg = String::new();
     {
-        let h = 70 + 34 * n as u32;
+        // The x axis' area holds the tick labels and, below them, 件数; the y axis' area the
+        // longest category label whole (a label wider than its area is cut off at the edge).
+        let x_area = TICK + LABEL + GAP + LABEL + 4;
+        let y_area = values.iter().map(|(l, _)| text_width(l, LABEL)).max().unwrap_or(0).max(120) + TICK + 4;
+        let h = 50 + x_area + 34 * n as u32;
         let root = SVGBackend::with_string(&mut svg, (760, h)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let mut chart = match ChartBuilder::on(&root)
             .caption(title, (FONT, 20))
             .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(300)
+            .x_label_area_size(x_area)
+            .y_label_area_size(y_area.min(440))
             .build_cartesian_2d(0u64..(max + max / 5 + 1), (0..n).into_segmented())
         {
             Ok(c) => c,
@@ -53,7 +72,8 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
                 SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
                 _ => String::new(),
             })
-            .label_style((FONT, 14))
+            .label_style((FONT, LABEL))
+            .axis_desc_style((FONT, LABEL))
             .x_desc("件数")
             .draw();
         let threshold = stats.threshold;
@@ -84,6 +104,9 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
     let n = values.len();
     let threshold = stats.threshold;
     let max = values.iter().map(|(_, c)| height(*c)).max().unwrap_or(1).max(1);
+    let top = max + max / 4 + 1;
+    // The y axis' area: 件数 (turned, one line high), a gap, then the widest tick label.
+    let y_area = LABEL + GAP + text_width(&top.to_string(), LABEL) + TICK + 4;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
@@ -91,9 +114,9 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
         let mut chart = match ChartBuilder::on(&root)
             .caption(title, (FONT, 20))
             .margin(16)
-            .x_label_area_size(34)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0usize..n.max(1), 0u64..(max + max / 4 + 1))
+            .x_label_area_size(TICK + LABEL + 8)
+            .y_label_area_size(y_area)
+            .build_cartesian_2d(0usize..n.max(1), 0u64..top)
         {
             Ok(c) => c,
             Err(_) => return String::new(),
@@ -106,7 +129,8 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
                 labels.get(*i).map(|l| l.split('年').nth(1).unwrap_or(l).to_owned()).unwrap_or_default()
             })
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
-            .label_style((FONT, 13))
+            .label_style((FONT, LABEL))
+            .axis_desc_style((FONT, LABEL))
             .y_desc("件数")
             .draw();
         // The line runs through published months only: it breaks around a withheld one.

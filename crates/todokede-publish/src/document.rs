@@ -506,17 +506,33 @@ pub fn generate(
         })
         .collect();
     drop_repeats(&mut groups, &mut featured);
+    // A trend's featured case is told on the trend's line, as the seed's 「データベースを消去し
+    // 脅迫する手口：1-1章および3章で紹介する。」, not on a second line of its own.
+    let trend_featured: Vec<Option<u32>> = chosen
+        .iter()
+        .map(|s| {
+            in_period
+                .iter()
+                .filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key))
+                .find_map(|c| featured_chapter.get(c.record.report.as_str()).copied())
+        })
+        .collect();
     let notable: Vec<Text> = technique_chapters
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            Text::fixed(format!(
-                "{}：1-{} 章で紹介する。",
-                t.title.text.trim_start_matches('「').split('」').next().unwrap_or(""),
-                i + 1
-            ))
+            let name = t.title.text.trim_start_matches('「').split('」').next().unwrap_or("");
+            Text::fixed(match trend_featured.get(i).copied().flatten() {
+                Some(ch) => format!("{name}：1-{} 章および {ch} 章で紹介する。", i + 1),
+                None => format!("{name}：1-{} 章で紹介する。", i + 1),
+            })
         })
-        .chain(featured.iter().map(|f| Text::fixed(format!("{}：{} 章で紹介する。", f.title.text, f.chapter))))
+        .chain(
+            featured
+                .iter()
+                .filter(|f| !trend_featured.contains(&Some(f.chapter)))
+                .map(|f| Text::fixed(format!("{}：{} 章で紹介する。", f.title.text, f.chapter))),
+        )
         .collect();
 
     Document {

@@ -40,6 +40,10 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
     v["draft"] = opts.draft.into();
     v["issued"] = opts.issued.clone().into();
     v["statistics"]["column_labels"] = column_labels(doc).into();
+    v["statistics"]["multi_valued_note"] = crate::stats::MULTI_VALUED_NOTE.into();
+    for (i, t) in doc.statistics.tables.iter().enumerate() {
+        v["statistics"]["tables"][i]["multi"] = t.is_multi_valued().into();
+    }
     // 「2019 年下半期」 where a bracket already surrounds it (付録 届出状況（…）).
     v["period_short"] = doc.period_label.split('（').next().unwrap_or(&doc.period_label).trim().into();
     // A 着目点's paragraphs (one text to edit, a line break between paragraphs).
@@ -53,6 +57,9 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
             v["featured"][f]["points"][i]["paragraphs"] = paragraphs(&p.body.text).into();
         }
     }
+    let mut units = serde_json::Map::new();
+    compounds(&v, &mut units);
+    v["katakana_units"] = units.into();
     // Figure files (the PDF reads them by name; the HTML inlines them).
     for (i, f) in doc.featured.iter().enumerate() {
         if let Some(fig) = &f.figure {
@@ -60,6 +67,106 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
         }
     }
     v
+}
+
+/// Katakana words of the reports' domain. A katakana word never breaks across lines
+/// (フィッシ/ング); a compound made only of these words may break between them (フィッシング /
+/// メール), so a narrow column is not spread wide to keep a nine-letter compound whole. (No
+/// part of a loanword that is one word in its language: ランサムウェア stays whole.)
+pub const KATAKANA_WORDS: &[&str] = &[
+    "アカウント",
+    "アクセス",
+    "アドレス",
+    "アプリケーション",
+    "アラート",
+    "インシデント",
+    "インジェクション",
+    "インストール",
+    "インターネット",
+    "ウイルス",
+    "ウェブ",
+    "エラー",
+    "グループ",
+    "クラウド",
+    "コンピュータ",
+    "サーバ",
+    "サイト",
+    "サービス",
+    "システム",
+    "ショッピング",
+    "スクリプト",
+    "セキュリティ",
+    "ツール",
+    "データ",
+    "データベース",
+    "テーブル",
+    "テスト",
+    "デスクトップ",
+    "ドメイン",
+    "ネットワーク",
+    "パスワード",
+    "バックアップ",
+    "パソコン",
+    "ビットコイン",
+    "ファイル",
+    "フィッシング",
+    "フォーム",
+    "ブラウザ",
+    "プラグイン",
+    "プログラム",
+    "ページ",
+    "ポータル",
+    "ホスティング",
+    "メール",
+    "メッセージ",
+    "メンテナンス",
+    "ユーザ",
+    "リスト",
+    "リモート",
+    "リンク",
+    "ルータ",
+    "ログ",
+    "ログイン",
+    "ワーム",
+];
+
+/// The units of a katakana run that a line may break between: the words of a compound made
+/// only of [`KATAKANA_WORDS`] (longest first), else the whole run.
+pub fn katakana_units(run: &str) -> Vec<&str> {
+    let mut units = vec![];
+    let mut rest = run;
+    while !rest.is_empty() {
+        let Some(w) = KATAKANA_WORDS.iter().filter(|w| rest.starts_with(**w)).max_by_key(|w| w.len()) else {
+            return vec![run];
+        };
+        units.push(&rest[..w.len()]);
+        rest = &rest[w.len()..];
+    }
+    units
+}
+
+/// A katakana run as the template matches it (`report.typ`'s show rule).
+fn katakana_runs() -> &'static regex::Regex {
+    static RUNS: OnceLock<regex::Regex> = OnceLock::new();
+    RUNS.get_or_init(|| regex::Regex::new("[ァ-ヺー]{2,24}").expect("valid"))
+}
+
+/// Every katakana compound of the view's texts that may break, with its units (the template
+/// keeps each unit whole and lets the line break between them).
+fn compounds(v: &serde_json::Value, out: &mut serde_json::Map<String, serde_json::Value>) {
+    match v {
+        serde_json::Value::String(s) => {
+            for m in katakana_runs().find_iter(s) {
+                let units = katakana_units(m.as_str());
+                if units.len() > 1 {
+                    out.insert(m.as_str().to_owned(), units.into());
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| compounds(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| compounds(x, out)),
+        _ => {}
+    }
 }
 
 /// The statistics' column headers as the leaflet writes periods (「2019 年下半期」, not the
@@ -255,6 +362,16 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
                 esc(&r.label),
                 r.cells.iter().enumerate().map(|(i, c)| shown(i, c)).collect::<Vec<_>>().join(" | ")
             ));
+        }
+        // 合計 as the HTML and the PDF print it (届出件数 is its own total; 検出数 has one row).
+        if t.key != "summary" && t.key != "virus_detections" {
+            p(&format!(
+                "| 合計 | {} |",
+                t.total.iter().enumerate().map(|(i, c)| shown(i, c)).collect::<Vec<_>>().join(" | ")
+            ));
+        }
+        if t.is_multi_valued() {
+            p(&format!("\n{}", crate::stats::MULTI_VALUED_NOTE));
         }
         p("");
     }

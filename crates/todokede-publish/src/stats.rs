@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::Date;
 use todokede_domain::{
-    AttackType, CauseBucket, CauseCategory, ClosedEnum, DamageCategory, Period, ReportForm, ReporterKind,
+    AffectedAsset, AttackType, CauseBucket, CauseCategory, ClosedEnum, DamageCategory, Period, ReportForm, ReporterKind,
 };
 
 /// One report with its confirmed classification, as statistics see it: no names, no text.
@@ -27,6 +27,8 @@ pub struct CaseRecord {
     pub techniques: Vec<String>,
     /// Virus reports: what the virus form says (None for the unauthorized-access form).
     pub virus: Option<VirusRecord>,
+    /// 被害を受けた機器 (the form's item), for 電算機の種別.
+    pub assets: Vec<AffectedAsset>,
 }
 
 /// What the virus side of 届出状況 counts of a virus report.
@@ -177,6 +179,21 @@ pub struct Statistics {
 pub const DEFAULT_THRESHOLD: u64 = 3;
 /// Tables by month of the period: only the period's own column is published.
 pub const MONTHLY: &[&str] = &["month", "virus_month", "virus_month_infected"];
+
+/// Tables in which one incident may count in several rows (原因別 sums to more than 合計):
+/// every rendering says so under them (複数計上).
+pub const MULTI_VALUED: &[&str] = &["cause", "damage", "technique", "host_kind"];
+
+/// The note under a multi-valued table, in every rendering.
+pub const MULTI_VALUED_NOTE: &str =
+    "※ 1 件が複数の項目に該当する場合があるため、各項目の和は合計と一致しない（複数計上）。";
+
+impl Table {
+    /// One incident may count in several of its rows.
+    pub fn is_multi_valued(&self) -> bool {
+        MULTI_VALUED.contains(&self.key.as_str())
+    }
+}
 /// How many previous periods are shown beside the period.
 pub const PREVIOUS_PERIODS: usize = 2;
 
@@ -186,11 +203,11 @@ struct Incident<'a> {
     first: &'a CaseRecord,
     records: Vec<&'a CaseRecord>,
     forms: Vec<ReportForm>,
-    has_damage: bool,
     attack_types: Vec<AttackType>,
     causes: Vec<CauseCategory>,
     damages: Vec<DamageCategory>,
     techniques: Vec<String>,
+    assets: Vec<AffectedAsset>,
 }
 
 fn push_unique<T: PartialEq + Clone>(v: &mut Vec<T>, xs: &[T]) {
@@ -214,33 +231,23 @@ fn incidents(records: &[CaseRecord]) -> Vec<Incident<'_>> {
                 first: rs[0],
                 records: rs.clone(),
                 forms: vec![],
-                has_damage: false,
                 attack_types: vec![],
                 causes: vec![],
                 damages: vec![],
                 techniques: vec![],
+                assets: vec![],
             };
             for r in rs {
                 push_unique(&mut i.forms, &[r.form]);
-                i.has_damage |= r.has_damage == Some(true);
                 push_unique(&mut i.attack_types, &r.attack_types);
                 push_unique(&mut i.causes, &r.causes);
                 push_unique(&mut i.damages, &r.damages);
                 push_unique(&mut i.techniques, &r.techniques);
+                push_unique(&mut i.assets, &r.assets);
             }
             i
         })
         .collect()
-}
-
-/// IPA's 手口 buckets for unauthorized access.
-fn attack_bucket(t: AttackType) -> (&'static str, &'static str) {
-    match t {
-        AttackType::Intrusion => ("intrusion", "侵入行為"),
-        AttackType::Impersonation => ("impersonation", "なりすまし"),
-        AttackType::Dos => ("dos", "サービス妨害"),
-        _ => ("other", "その他"),
-    }
 }
 
 fn cause_bucket_label(b: CauseBucket) -> (&'static str, &'static str) {
@@ -319,15 +326,6 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         ]),
         cols,
     );
-    let mut by_attack = Counter::new(
-        keyed(&[
-            ("intrusion", "侵入行為"),
-            ("impersonation", "なりすまし"),
-            ("dos", "サービス妨害"),
-            ("other", "その他"),
-        ]),
-        cols,
-    );
     let mut by_cause = Counter::new(
         [
             CauseBucket::CredentialManagement,
@@ -348,6 +346,10 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
     fn domain_order<T: ClosedEnum>() -> Vec<(String, String)> {
         T::ALL.iter().map(|v| (v.key().to_owned(), v.label_ja().to_owned())).collect()
     }
+    // 攻撃行為（手口）別 counts acts, as IPA does (2019: 126 acts in 89 reports): each kind of
+    // act of an incident once; its 合計 is the number of acts.
+    let mut by_attack = Counter::new(domain_order::<AttackType>(), cols);
+    let mut by_host = Counter::new(domain_order::<AffectedAsset>(), cols);
     let mut by_damage = Counter::new(domain_order::<DamageCategory>(), cols);
     let mut by_category = Counter::new(domain_order::<CauseCategory>(), cols);
     let mut by_technique = Counter::new(vec![], cols);
@@ -362,8 +364,7 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
     for inc in &all {
         let Some(col) = col_of(inc.first.received_on) else { continue };
         for c in [
-            &mut by_attack,
-            &mut by_cause,
+            &mut by_host,
             &mut by_damage,
             &mut by_category,
             &mut by_technique,
@@ -394,21 +395,33 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
             }
         }
         summary.add(col, "incidents", "インシデント件数");
-        if inc.forms.contains(&ReportForm::UnauthorizedAccess) {
-            let mut buckets: Vec<_> = inc.attack_types.iter().map(|t| attack_bucket(*t)).collect();
-            buckets.dedup();
-            buckets.sort();
-            buckets.dedup();
-            for (k, l) in buckets {
-                by_attack.add(col, k, l);
+        let unauthorized = inc.forms.contains(&ReportForm::UnauthorizedAccess);
+        // An unauthorized-access report of the incident says there was damage (so 原因別's
+        // count is at most 不正アクセス届出's うち被害あり).
+        let damaged =
+            inc.records.iter().any(|r| r.form == ReportForm::UnauthorizedAccess && r.has_damage == Some(true));
+        if unauthorized {
+            for t in &inc.attack_types {
+                by_attack.add(col, t.key(), t.label_ja());
+                by_attack.totals[col] += 1;
             }
         }
-        let mut cause_buckets: Vec<CauseBucket> = inc.causes.iter().filter_map(|c| c.ipa_bucket()).collect();
-        cause_buckets.sort();
-        cause_buckets.dedup();
-        for b in cause_buckets {
-            let (k, l) = cause_bucket_label(b);
-            by_cause.add(col, k, l);
+        // 原因別 over the unauthorized-access incidents with damage only, as IPA counts it.
+        if damaged {
+            by_cause.totals[col] += 1;
+            let mut cause_buckets: Vec<CauseBucket> = inc.causes.iter().filter_map(|c| c.ipa_bucket()).collect();
+            cause_buckets.sort();
+            cause_buckets.dedup();
+            for b in cause_buckets {
+                let (k, l) = cause_bucket_label(b);
+                by_cause.add(col, k, l);
+            }
+        }
+        if inc.assets.is_empty() {
+            by_host.add(col, AffectedAsset::Unknown.key(), AffectedAsset::Unknown.label_ja());
+        }
+        for a in &inc.assets {
+            by_host.add(col, a.key(), a.label_ja());
         }
         for d in &inc.damages {
             by_damage.add(col, d.key(), d.label_ja());
@@ -486,11 +499,12 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
 
     let mut tables = vec![
         summary.table("summary", "届出件数", false, true),
-        by_attack.table("attack_type", "手口別（不正アクセス）", false, true),
-        by_cause.table("cause", "原因別", false, true),
+        by_attack.table("attack_type", "攻撃行為（手口）別（不正アクセス、行為の数）", true, false),
+        by_cause.table("cause", "原因別（不正アクセス、被害ありのみ）", false, true),
         by_damage.table("damage", "被害内容別", false, false),
         by_category.table("category", "分類別（主たる原因）", true, false),
         by_technique.table("technique", "ATT&CK テクニック別", false, false),
+        by_host.table("host_kind", "電算機の種別（被害対象）", false, false),
         by_reporter.table("reporter_kind", "届出者種別", true, false),
         by_month.table("month", "月別", true, true),
         virus.table("virus", "ウイルス届出件数（感染被害の有無）", true, true),
@@ -619,6 +633,42 @@ mod tests {
         assert_eq!(csv_field("教育機関"), "教育機関");
     }
 
+    /// Issue 16, item 7 (DOMAIN.md §3.2), the unauthorized-access side as IPA counts it:
+    /// 攻撃行為別 counts acts (several per incident; its 合計 is the acts, not the incidents),
+    /// 原因別 only the incidents with damage, 電算機の種別 the machines hit (不明 when none is
+    /// named; one incident may name several: 複数計上).
+    #[test]
+    fn acts_causes_of_damage_and_the_machines_hit_are_counted_as_ipa_counts_them() {
+        let d = date!(2019 - 08 - 01);
+        let mut a = rec("A", "A", d, &[CauseCategory::MissingAccessControl], ReporterKind::Company);
+        a.attack_types = vec![AttackType::Intrusion, AttackType::SteppingStone];
+        a.assets = vec![AffectedAsset::ServerWeb];
+        let mut b = rec("B", "B", d, &[CauseCategory::UnpatchedSoftware], ReporterKind::Company);
+        b.has_damage = Some(false);
+        let mut c = rec("C", "C", d, &[CauseCategory::MissingAccessControl], ReporterKind::Company);
+        c.attack_types = vec![AttackType::Impersonation];
+        c.assets = vec![AffectedAsset::ServerDatabase, AffectedAsset::ServerWeb];
+        // A second report of incident A: its acts are A's, not counted again.
+        let mut a2 = rec("A2", "A", d, &[CauseCategory::MissingAccessControl], ReporterKind::Company);
+        a2.attack_types = vec![AttackType::Intrusion];
+        let s = compute(&[a, a2, b, c], 4, Period::parse("2019H2").unwrap(), 1);
+        let table = |k: &str| s.tables.iter().find(|t| t.key == k).unwrap();
+        let cell = |t: &str, r: &str| table(t).rows.iter().find(|x| x.key == r).map(|x| x.cells[0]);
+        assert_eq!(table("attack_type").total[0], Cell::Count(4), "acts, not the 3 incidents");
+        assert_eq!(cell("attack_type", "intrusion"), Some(Cell::Count(3)));
+        assert_eq!(cell("attack_type", "stepping_stone"), Some(Cell::Count(1)));
+        assert_eq!(cell("attack_type", "impersonation"), Some(Cell::Count(1)));
+        assert!(table("attack_type").partitions_total && !table("attack_type").is_multi_valued());
+        assert_eq!(table("cause").total[0], Cell::Count(2), "B had no damage");
+        assert_eq!(cell("cause", "old_version_unpatched"), Some(Cell::Count(0)), "B's cause is not counted");
+        assert_eq!(cell("cause", "misconfiguration"), Some(Cell::Count(2)));
+        assert_eq!(cell("host_kind", "server_web"), Some(Cell::Count(2)));
+        assert_eq!(cell("host_kind", "server_database"), Some(Cell::Count(1)));
+        assert_eq!(cell("host_kind", "unknown"), Some(Cell::Count(1)), "B names no machine");
+        assert_eq!(table("host_kind").total[0], Cell::Count(3));
+        assert!(table("host_kind").is_multi_valued() && table("cause").is_multi_valued());
+    }
+
     fn rec(n: &str, incident: &str, d: Date, causes: &[CauseCategory], kind: ReporterKind) -> CaseRecord {
         CaseRecord {
             report: n.into(),
@@ -632,6 +682,7 @@ mod tests {
             damages: vec![DamageCategory::DataDestructionExtortion],
             techniques: vec!["T1485".into()],
             virus: None,
+            assets: vec![],
         }
     }
 

@@ -107,6 +107,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/clusters", get(crossref_pages::clusters_page))
         .route("/clusters/{tracking_number}", get(crossref_pages::cluster_page))
         .route("/stats", get(publication_pages::stats_page))
+        .route("/stats.csv", get(publication_pages::stats_csv))
         .route("/publication", get(publication_pages::publication_page))
         .route("/publication/{period}/draft", post(publication_pages::publication_draft))
         .route("/publication/{period}/edit", post(publication_pages::publication_edit))

@@ -50,6 +50,7 @@ pub fn seed_cases() -> Vec<CaseInput> {
                         .map(|t| t.as_str().unwrap().to_owned())
                         .collect(),
                     virus: (r["form"] == "virus").then(todokede_publish::stats::VirusRecord::default),
+                    assets: vec![],
                 },
                 description: r["description"].as_str().unwrap().to_owned(),
                 discovery: s("discovery_narrative"),
@@ -84,4 +85,16 @@ pub fn draft(
         listed: vec![],
     };
     generate(period, &cases, &records, &choices, statistics)
+}
+
+/// The seed's three featured cases of 2019H2 (chapters 3–5) with the seed's titles.
+pub fn featured_2019h2() -> Vec<todokede_publish::document::FeatureChoice> {
+    [
+        ("2019H2-02", "データベースを消去し脅迫する手口による攻撃"),
+        ("2019H2-03", "アクセス制限されていない SSHサービスに対する執拗な攻撃"),
+        ("2019H2-18", "ターゲット組織のウェブメールサービスを模造したフィッシング"),
+    ]
+    .iter()
+    .map(|(r, t)| todokede_publish::document::FeatureChoice { report: (*r).into(), title: (*t).into() })
+    .collect()
 }

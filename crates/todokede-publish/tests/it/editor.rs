@@ -35,7 +35,10 @@ fn the_trend_chapter_is_named_and_introduced_as_the_seed_does() {
         "{}",
         ch.paragraphs[0].text
     );
-    assert_eq!(doc.notable[0].text, "データベースを消去し脅迫する手口：1-1 章で紹介する。");
+    // Its featured case (3 章) on the same line, as the seed's — not a second point of its own.
+    assert_eq!(doc.notable.len(), 1, "{:?}", doc.notable);
+    assert_eq!(doc.notable[0].text, "データベースを消去し脅迫する手口：1-1 章および 3 章で紹介する。");
+    assert!(doc.introduction[2].text.contains("次の 1 点である"), "{}", doc.introduction[2].text);
     let heading = doc.featured[0].points[0].heading.as_ref().unwrap();
     assert_eq!(heading.text, "データベースを消去し脅迫する手口", "3-2's first 着目点 names the chapter as 1-1 does");
     // 1-1-1 as the seed's: the attack's steps, no ATT&CK ids or counts per technique.

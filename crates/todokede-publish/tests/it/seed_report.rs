@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::{draft, seed_cases};
+use common::{draft, featured_2019h2, seed_cases};
 use std::collections::BTreeSet;
 use std::process::Command;
 use todokede_domain::Period;
@@ -171,17 +171,6 @@ fn the_2019h2_report_has_the_seeds_structure_and_renders_to_a_real_pdf() {
         .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("2019H2-page"))
         .count();
     assert!(pages >= 8, "{pages} pages");
-}
-
-fn featured_2019h2() -> Vec<FeatureChoice> {
-    [
-        ("2019H2-02", "データベースを消去し脅迫する手口による攻撃"),
-        ("2019H2-03", "アクセス制限されていない SSHサービスに対する執拗な攻撃"),
-        ("2019H2-18", "ターゲット組織のウェブメールサービスを模造したフィッシング"),
-    ]
-    .iter()
-    .map(|(r, t)| FeatureChoice { report: (*r).into(), title: (*t).into() })
-    .collect()
 }
 
 #[test]

@@ -7,7 +7,9 @@
 
 use crate::common;
 
-use todokede_domain::{AttackType, CauseCategory, DamageCategory, Period, ReportForm, ReporterKind};
+use todokede_domain::{
+    AffectedAsset, AttackType, CauseCategory, ClosedEnum, DamageCategory, Period, ReportForm, ReporterKind,
+};
 use todokede_publish::audit::{Var, audit};
 use todokede_publish::stats::{self, CaseRecord, Cell, Row, Statistics, Table, VirusRecord};
 
@@ -165,7 +167,17 @@ fn generated(n: usize) -> Vec<CaseRecord> {
                 form,
                 reporter_kind: Some(kinds[rng.skew(kinds.len())]),
                 has_damage: Some(rng.next(5) != 0),
-                attack_types: vec![[AttackType::Intrusion, AttackType::Impersonation, AttackType::Dos][rng.skew(3)]],
+                // One or two kinds of act, rare ones rarely (small cells in 攻撃行為別).
+                attack_types: {
+                    let mut acts = vec![AttackType::ALL[rng.skew(AttackType::ALL.len())]];
+                    if rng.next(4) == 0 {
+                        let second = AttackType::ALL[rng.skew(AttackType::ALL.len())];
+                        if !acts.contains(&second) {
+                            acts.push(second);
+                        }
+                    }
+                    acts
+                },
                 causes: cs,
                 damages: vec![damages[rng.skew(damages.len())]],
                 techniques: vec![
@@ -173,6 +185,11 @@ fn generated(n: usize) -> Vec<CaseRecord> {
                         .to_owned(),
                 ],
                 virus,
+                // 電算機の種別: none given for some, rare kinds rarely.
+                assets: (rng.next(6) != 0)
+                    .then(|| AffectedAsset::ALL[rng.skew(AffectedAsset::ALL.len())])
+                    .into_iter()
+                    .collect(),
             }
         })
         .collect()

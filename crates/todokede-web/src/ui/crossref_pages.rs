@@ -213,18 +213,22 @@ pub(super) async fn cluster_page(
     )
 }
 
-/// Surge alerts of the current half-year for the queue, cached for a minute (they read every
-/// report's facets).
-pub(super) async fn dashboard_alerts(st: &AppState) -> (String, Vec<Value>) {
-    // The half-year of the latest report (the current one on a live system; on a store loaded
-    // with history, the latest period it has).
+/// The half-year of the latest report: the current one on a live system; on a store loaded
+/// with history, the latest period it has (not an empty half-year of today's calendar).
+pub(super) async fn newest_half(st: &AppState) -> todokede_domain::Period {
     let newest = st
         .store
         .list_reports(&ReportFilter { newest_first: true, limit: 1, ..Default::default() })
         .await
         .ok()
         .and_then(|r| r.first().map(|r| r.received_at));
-    let period = crossref::current_half(newest.unwrap_or_else(time::OffsetDateTime::now_utc));
+    crossref::current_half(newest.unwrap_or_else(time::OffsetDateTime::now_utc))
+}
+
+/// Surge alerts of the current half-year for the queue, cached for a minute (they read every
+/// report's facets).
+pub(super) async fn dashboard_alerts(st: &AppState) -> (String, Vec<Value>) {
+    let period = newest_half(st).await;
     let alerts = {
         let cached = st.alerts_cache.lock().expect("cache lock").clone();
         match cached {

@@ -14,31 +14,54 @@ fn period_param(q: &HashMap<String, String>) -> Period {
     })
 }
 
+/// The statistics' period: the one asked for, else the half-year of the latest report (the
+/// previous calendar half-year would show an empty page on a store loaded with history).
+async fn stats_period(st: &AppState, q: &HashMap<String, String>) -> Period {
+    match q.get("period").and_then(|p| Period::parse(p).ok()) {
+        Some(p) => p,
+        None => super::crossref_pages::newest_half(st).await,
+    }
+}
+
 pub(super) async fn stats_page(
     State(st): State<AppState>,
     Analyst(c, _user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let period = period_param(&q);
+    let period = stats_period(&st, &q).await;
     let s = match publication::statistics(&st.store, period, todokede_publish::stats::DEFAULT_THRESHOLD).await {
         Ok(s) => s,
         Err(e) => return UiError::from(e).page(&st, &c),
     };
     let surges = publication::surges(&st.store, period).await.unwrap_or_default();
+    // A period the system has no record of is "—", not 0 (the report's appendix says the same).
+    let shown = |i: usize, c: &todokede_publish::Cell| {
+        if s.has_data.get(i) == Some(&false) { "—".to_owned() } else { c.display(s.threshold) }
+    };
     let tables: Vec<Value> = s
         .tables
         .iter()
         .map(|t| {
-            let row = |label: &str, cells: &[todokede_publish::Cell]| context! { label => label, cells => cells.iter().map(|c| c.display(s.threshold)).collect::<Vec<_>>() };
-            context! { title => t.title, rows => t.rows.iter().map(|r| row(&r.label, &r.cells)).chain(std::iter::once(row("合計", &t.total))).collect::<Vec<_>>() }
+            let row = |label: &str, cells: &[todokede_publish::Cell]| context! { label => label, cells => cells.iter().enumerate().map(|(i, c)| shown(i, c)).collect::<Vec<_>>() };
+            context! { title => t.title, multi => t.is_multi_valued(), rows => t.rows.iter().map(|r| row(&r.label, &r.cells)).chain(std::iter::once(row("合計", &t.total))).collect::<Vec<_>>() }
         })
         .collect();
+    let columns = s
+        .columns
+        .iter()
+        .map(|k| {
+            Period::parse(k)
+                .map(|p| p.label_ja().split('（').next().unwrap_or(k).trim().to_owned())
+                .unwrap_or_else(|_| k.clone())
+        })
+        .collect::<Vec<_>>();
     render(
         &st,
         &c,
         "stats.html",
         context! {
-            period => period.to_string(), period_label => s.period_label, columns => s.columns, threshold => s.threshold,
+            period => period.to_string(), period_label => s.period_label, columns => columns, threshold => s.threshold,
+            no_data => s.has_data.contains(&false), multi_valued_note => todokede_publish::stats::MULTI_VALUED_NOTE,
             received => s.reports_received, confirmed => s.reports_confirmed, tables => tables,
             // Our own SVG from the suppressed statistics (plotters escapes the text it writes).
             chart_category => todokede_publish::charts::bar_chart(&s, "category", "分類別（主たる原因）の件数"),
@@ -46,6 +69,23 @@ pub(super) async fn stats_page(
             surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous, p => p_value(x.p_value) }).collect::<Vec<_>>(),
         },
     )
+}
+
+/// The statistics as CSV (the `stats --csv` lines: suppressed as the page shows them), for
+/// Excel (UTF-8 BOM); audited as every export.
+pub(super) async fn stats_csv(
+    State(st): State<AppState>,
+    Analyst(c, user): Analyst,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let period = stats_period(&st, &q).await;
+    let s = match publication::statistics(&st.store, period, todokede_publish::stats::DEFAULT_THRESHOLD).await {
+        Ok(s) => s,
+        Err(e) => return UiError::from(e).page(&st, &c),
+    };
+    let rows = s.tables.iter().map(|t| t.rows.len()).sum();
+    let body = format!("{}{}", todokede_app::csv_export::BOM, todokede_publish::stats::to_csv(&s));
+    csv_download(&st, &user, "stats", &format!("period={period}"), rows, body).await
 }
 
 pub(super) async fn publication_page(

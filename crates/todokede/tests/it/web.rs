@@ -700,6 +700,7 @@ async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_form
         "/search?q=45.33.32.156",
         "/clusters",
         "/stats?period=2019H2",
+        "/stats.csv?period=2019H2",
         "/publication?period=2019H2",
         "/publication/2019H2/report.pdf",
         "/publication/2019H2/report.html?draft=1",
@@ -732,6 +733,38 @@ async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_form
     assert_eq!(res.status(), StatusCode::OK);
     let html = res.text().await.unwrap();
     assert!(!html.contains("<script>alert(1)</script>") && html.contains("&lt;script&gt;"));
+}
+
+/// Issue 16, item 6: the statistics page opens on the half-year of the latest report (the
+/// seeds' 2019H2, not today's previous half-year, which has nothing), shows "—" for a period
+/// the system has no record of (not 0), says 複数計上 under each multi-valued table, and offers
+/// the period's CSV (suppressed as the page; BOM for Excel; audited).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statistics_page_opens_on_the_latest_period_notes_multiple_counting_and_offers_the_csv() {
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let (analyst, _) = analyst_session(&s, "stats@ipa.example", "analyst").await;
+    common::handled_seed_reports(&db.url, "stats@ipa.example").await;
+    let page = analyst.get(s.url("/stats")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("2019年下半期（7月～12月）"), "not the seeds' latest half-year");
+    assert!(page.contains("<th class=\"num\">2019年下半期</th>"), "columns in Japanese");
+    // 2018H2: before the first report — "—", and said so.
+    assert!(page.contains("<td class=\"num\">—</td>") && page.contains("0 件ではありません"));
+    let notes = page.matches(todokede_publish::stats::MULTI_VALUED_NOTE).count();
+    assert!(notes >= 3, "原因別, 被害内容別, 手口別 … carry the note ({notes})");
+    assert!(page.contains("href=\"/stats.csv?period=2019H2\""), "no CSV download");
+    let res = analyst.get(s.url("/stats.csv?period=2019H2")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let csv = String::from_utf8(res.bytes().await.unwrap().to_vec()).unwrap();
+    assert!(csv.starts_with('\u{feff}'), "BOM for Excel");
+    assert!(csv.contains("category,phishing,フィッシング等による認証情報の詐取,<3,"), "{csv}");
+    let log = s.store.audit_log(50).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.action == "export.csv"
+            && e.detail.as_deref().is_some_and(|d| d.starts_with("/stats.csv?period=2019H2")))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
