@@ -752,7 +752,7 @@ fn visible_text(html: &str) -> String {
 /// Issue 15 item 3 (the evidence labels): an English report with an attached log, read by an
 /// analyst in English — the analysis' evidence (「…」（規則）as the classifier stores it), its
 /// explanations and every other part of the page are English; the only Japanese is the switch
-/// to 日本語.
+/// to 日本語. Indicator types and severities are words in the page's language, not keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_english_report_page_has_no_japanese_labels() {
     use todokede_store::Role;
@@ -777,7 +777,7 @@ async fn the_english_report_page_has_no_japanese_labels() {
         .text(
             "description",
             "Our phpMyAdmin admin page was exposed to the internet without access restrictions; \
-             someone guessed the weak password by brute force and downloaded the customer table.",
+             someone at 45.33.32.156 guessed the weak password by brute force and downloaded the customer table.",
         )
         .part("attachments", reqwest::multipart::Part::bytes(log.into_bytes()).file_name("auth.log"));
     let (status, html) = post_form(&s, &b, form).await;
@@ -804,5 +804,10 @@ async fn the_english_report_page_has_no_japanese_labels() {
         .filter(|w| w.chars().any(|c| matches!(c as u32, 0x3000..=0x30FF | 0x3400..=0x9FFF | 0xFF00..=0xFFEF)))
         .collect();
     assert!(japanese.is_empty(), "Japanese on the English report page: {japanese:?}");
+    assert!(page.contains("<b>IPv4 address</b>") && page.contains("\">high</span>"), "indicator and severity named");
+    // And the Japanese page names them in Japanese, not by the analyser's keys.
+    let ja = a.client.get(s.url(&format!("/reports/{tn}?lang=ja"))).send().await.unwrap().text().await.unwrap();
+    assert!(ja.contains("<b>IPv4 アドレス</b>") && !ja.contains("<b>ipv4</b>"), "the indicator's type in Japanese");
+    assert!(ja.contains("\">高</span>") && !ja.contains("\">high</span>"), "the finding's severity in Japanese");
     db.cleanup().await;
 }
