@@ -146,7 +146,7 @@ pub(super) async fn search_page(
         &c,
         "search.html",
         context! {
-            q => get("q"), facet => get("facet").map(|f| crossref::facet_label(&f)), period => get("period"),
+            q => get("q"), facet => get("facet").map(|f| crossref::facet_label(&f, c.lang)), period => get("period"),
             f => context! { state => get("state"), kind => get("kind"), cause => get("cause") },
             states => options::<ReportState>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
             matched_indicator => found.matched_indicator, results, searched => get("q").is_some() || get("facet").is_some(),
@@ -205,7 +205,7 @@ pub(super) async fn cluster_page(
 
 /// Surge alerts of the current half-year for the queue, cached for a minute (they read every
 /// report's facets).
-pub(super) async fn dashboard_alerts(st: &AppState) -> (String, Vec<Value>) {
+pub(super) async fn dashboard_alerts(st: &AppState, lang: Language) -> (String, Vec<Value>) {
     // The half-year of the latest report (the current one on a live system; on a store loaded
     // with history, the latest period it has).
     let newest = st
@@ -230,9 +230,9 @@ pub(super) async fn dashboard_alerts(st: &AppState) -> (String, Vec<Value>) {
         .iter()
         .take(5)
         .map(|s| context! {
-            label => s.label, current => s.current, previous => s.previous, facet => urlencode(&s.key), period => period.to_string(),
+            label => crossref::facet_label(&s.key, lang), current => s.current, previous => s.previous, facet => urlencode(&s.key), period => period.to_string(),
             p => p_value(s.p_value),
         })
         .collect();
-    (period.label_ja(), rows)
+    (period.label(lang), rows)
 }

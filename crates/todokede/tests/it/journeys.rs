@@ -811,3 +811,30 @@ async fn the_english_report_page_has_no_japanese_labels() {
     assert!(ja.contains("\">高</span>") && !ja.contains("\">high</span>"), "the finding's severity in Japanese");
     db.cleanup().await;
 }
+
+/// The walk's finding: the English queue's surge alerts named the period, the categories, the
+/// techniques and the indicators in Japanese (2019年下半期（7月～12月）, 指標: ipv4). Now the
+/// card is English on the English page, and Japanese on the Japanese one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queues_surge_alerts_speak_the_pages_language() {
+    let db = TestDb::sqlite().await;
+    let password = common::user_add(&db.url, "analyst", "chief@ipa.example");
+    common::handled_seed_reports(&db.url, "chief@ipa.example").await;
+    let s = TestApp::start(&db).await;
+    let a = s.login("chief@ipa.example", &password).await;
+    let card = |page: &str| {
+        let start = page.find("class=\"card alerts\"").unwrap_or_else(|| panic!("no surge alerts: {page}"));
+        page[start..start + page[start..].find("</div>").unwrap()].to_owned()
+    };
+    let url = s.url("/queue?lang=en");
+    let en = card(&page_when(&a.client, &url, |p| p.contains("class=\"card alerts\"")).await);
+    assert!(en.contains("Surge alerts (2019 H2 (July–December))"), "{en}");
+    let japanese: Vec<char> = visible_text(&en)
+        .chars()
+        .filter(|c| matches!(*c as u32, 0x3000..=0x30FF | 0x3400..=0x9FFF | 0xFF00..=0xFFEF))
+        .collect();
+    assert!(japanese.is_empty(), "Japanese in the English alerts: {en}");
+    let ja = card(&common::get(&s, &a, "/queue?lang=ja").await);
+    assert!(ja.contains("急増アラート（2019年下半期（7月～12月））") && ja.contains("データ消去・脅迫"), "{ja}");
+    db.cleanup().await;
+}
