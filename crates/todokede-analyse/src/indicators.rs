@@ -65,6 +65,27 @@ impl IndicatorType {
             Self::Registry => "registry",
         }
     }
+
+    /// What a person calls it, in their language (the report page's indicator list).
+    pub fn label(self, lang: todokede_domain::Language) -> &'static str {
+        let (ja, en) = match self {
+            Self::Ipv4 => ("IPv4 アドレス", "IPv4 address"),
+            Self::Ipv6 => ("IPv6 アドレス", "IPv6 address"),
+            Self::Domain => ("ドメイン", "Domain"),
+            Self::Url => ("URL", "URL"),
+            Self::Email => ("メールアドレス", "E-mail address"),
+            Self::Md5 => ("MD5 ハッシュ値", "MD5 hash"),
+            Self::Sha1 => ("SHA-1 ハッシュ値", "SHA-1 hash"),
+            Self::Sha256 => ("SHA-256 ハッシュ値", "SHA-256 hash"),
+            Self::Cve => ("CVE", "CVE"),
+            Self::Btc => ("ビットコインアドレス", "Bitcoin address"),
+            Self::Xmr => ("Monero アドレス", "Monero address"),
+            Self::Port => ("ポート番号", "Port"),
+            Self::Filename => ("ファイル名", "File name"),
+            Self::Registry => ("レジストリキー", "Registry key"),
+        };
+        lang.pick(ja, en)
+    }
 }
 
 /// Values found, per type, in order of first appearance, without duplicates.

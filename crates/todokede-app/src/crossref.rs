@@ -16,17 +16,25 @@ pub const CORRELATION_CAP: i64 = 50;
 /// Text attachments larger than this are not indexed.
 const MAX_TEXT_ATTACHMENT: u64 = 1 << 20;
 
-/// Label of a facet for people ("データ消去・脅迫", "Valid Accounts (T1078)").
-pub fn facet_label(facet: &str) -> String {
+/// Label of a facet for people, in their language ("データ消去・脅迫" / "Data destruction and
+/// extortion", "Valid Accounts（T1078）" / "Valid Accounts (T1078)", "指標：IPv4 アドレス").
+pub fn facet_label(facet: &str, lang: Language) -> String {
     let (kind, key) = facet.split_once('.').unwrap_or(("", facet));
     match kind {
-        "cause" => CauseCategory::parse(key).map(|c| c.label_ja().to_owned()).unwrap_or_else(|_| key.to_owned()),
-        "damage" => DamageCategory::parse(key).map(|c| c.label_ja().to_owned()).unwrap_or_else(|_| key.to_owned()),
+        "cause" => CauseCategory::parse(key).map(|c| c.label(lang).to_owned()).unwrap_or_else(|_| key.to_owned()),
+        "damage" => DamageCategory::parse(key).map(|c| c.label(lang).to_owned()).unwrap_or_else(|_| key.to_owned()),
         "technique" => {
             let name = todokede_analyse::technique_name(key);
-            if name.is_empty() { key.to_owned() } else { format!("{name}（{key}）") }
+            match (name.is_empty(), lang) {
+                (true, _) => key.to_owned(),
+                (false, Language::Ja) => format!("{name}（{key}）"),
+                (false, Language::En) => format!("{name} ({key})"),
+            }
         }
-        "indicator" => format!("指標: {key}"),
+        "indicator" => {
+            let what = todokede_analyse::IndicatorType::ALL.iter().find(|t| t.key() == key).map(|t| t.label(lang));
+            format!("{}{}", lang.pick("指標：", "Indicator: "), what.unwrap_or(key))
+        }
         _ => facet.to_owned(),
     }
 }
@@ -225,8 +233,10 @@ pub async fn trend_alerts(store: &Store, period: Period) -> Result<Vec<Surge>, A
             counts.entry(facet).or_default()[i] = n as u64;
         }
     }
-    let series: Vec<Series> =
-        counts.into_iter().map(|(key, c)| Series { label: facet_label(&key), key, counts: c.to_vec() }).collect();
+    let series: Vec<Series> = counts
+        .into_iter()
+        .map(|(key, c)| Series { label: facet_label(&key, Language::Ja), key, counts: c.to_vec() })
+        .collect();
     Ok(surges(&series))
 }
 

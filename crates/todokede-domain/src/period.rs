@@ -91,6 +91,33 @@ impl Period {
         }
     }
 
+    /// In the reader's language: 2019年下半期（7月～12月） / 2019 H2 (July–December).
+    pub fn label(&self, lang: crate::Language) -> String {
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        match (lang, *self) {
+            (crate::Language::Ja, _) => self.label_ja(),
+            (_, Period::Year(y)) => y.to_string(),
+            (_, Period::Half(y, 1)) => format!("{y} H1 (January–June)"),
+            (_, Period::Half(y, _)) => format!("{y} H2 (July–December)"),
+            (_, Period::Quarter(y, q)) => format!("{y} Q{q}"),
+            (_, Period::Month(y, m)) => format!("{} {y}", MONTHS[usize::from(m.clamp(1, 12)) - 1]),
+            (_, Period::Range(a, b)) => format!("{a} – {b}"),
+        }
+    }
+
     /// The months the period covers (for the monthly breakdown), as (year, month).
     pub fn months(&self) -> Vec<(i32, u8)> {
         let (a, b) = self.bounds();

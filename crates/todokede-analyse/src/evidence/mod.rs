@@ -22,6 +22,16 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// The badge's word, in the reader's language.
+    pub fn label(self, lang: todokede_domain::Language) -> &'static str {
+        match self {
+            Severity::Info => lang.pick("参考", "info"),
+            Severity::Low => lang.pick("低", "low"),
+            Severity::Medium => lang.pick("中", "medium"),
+            Severity::High => lang.pick("高", "high"),
+        }
+    }
+
     pub fn key(self) -> &'static str {
         match self {
             Severity::Info => "info",

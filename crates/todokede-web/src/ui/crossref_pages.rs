@@ -152,7 +152,7 @@ pub(super) async fn search_page(
         &c,
         "search.html",
         context! {
-            q => get("q"), facet => get("facet").map(|f| crossref::facet_label(&f)), period => get("period"),
+            q => get("q"), facet => get("facet").map(|f| crossref::facet_label(&f, c.lang)), period => get("period"),
             f => context! { state => get("state"), kind => get("kind"), cause => get("cause") },
             states => options::<ReportState>(c.lang), kinds => options::<ReporterKind>(c.lang), causes => options::<CauseCategory>(c.lang),
             matched_indicator => found.matched_indicator, results, searched => get("q").is_some() || get("facet").is_some(),
@@ -227,7 +227,7 @@ pub(super) async fn newest_half(st: &AppState) -> todokede_domain::Period {
 
 /// Surge alerts of the current half-year for the queue, cached for a minute (they read every
 /// report's facets).
-pub(super) async fn dashboard_alerts(st: &AppState) -> (String, Vec<Value>) {
+pub(super) async fn dashboard_alerts(st: &AppState, lang: Language) -> (String, Vec<Value>) {
     let period = newest_half(st).await;
     let alerts = {
         let cached = st.alerts_cache.lock().expect("cache lock").clone();
@@ -244,9 +244,9 @@ pub(super) async fn dashboard_alerts(st: &AppState) -> (String, Vec<Value>) {
         .iter()
         .take(5)
         .map(|s| context! {
-            label => s.label, current => s.current, previous => s.previous, facet => urlencode(&s.key), period => period.to_string(),
+            label => crossref::facet_label(&s.key, lang), current => s.current, previous => s.previous, facet => urlencode(&s.key), period => period.to_string(),
             p => p_value(s.p_value),
         })
         .collect();
-    (period.label_ja(), rows)
+    (period.label(lang), rows)
 }

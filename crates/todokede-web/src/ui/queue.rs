@@ -129,7 +129,7 @@ pub(super) async fn queue(
     rows.truncate(per_page as usize);
     let counts = st.store.count_by_state().await.unwrap_or_default();
     let (answered, unconfirmed) = st.store.count_flags().await.unwrap_or_default();
-    let (alerts_period, alerts) = crossref_pages::dashboard_alerts(&st).await;
+    let (alerts_period, alerts) = crossref_pages::dashboard_alerts(&st, c.lang).await;
     let current = filter_query(&q);
     let link = |p: i64| format!("/queue?{}{}page={p}", current, if current.is_empty() { "" } else { "&" });
     let l = c.lang;

@@ -30,7 +30,7 @@ pub(super) fn analysis_view(record: &AnalysisRecord, lang: Language) -> Value {
                 .iter()
                 .map(|x| {
                     context! {
-                        severity => x.severity.key(), summary => x.summary, technique => x.technique,
+                        severity => x.severity.key(), severity_label => x.severity.label(lang), summary => x.summary, technique => x.technique,
                         proof => x.proof.iter().map(|l| format!("{:>7}: {}", l.line, l.text)).collect::<Vec<_>>(),
                     }
                 })
@@ -44,7 +44,7 @@ pub(super) fn analysis_view(record: &AnalysisRecord, lang: Language) -> Value {
             section(&record.damages, "被害内容", "Damage"),
             section(&record.attack_types, "攻撃行為", "Attack types"),
         ],
-        indicators => record.indicators.iter().map(|(k, v)| context! { type => k.key(), values => v.join(", ") }).collect::<Vec<_>>(),
+        indicators => record.indicators.iter().map(|(k, v)| context! { type => k.label(lang), values => v.join(", ") }).collect::<Vec<_>>(),
         techniques => record.techniques.iter().map(|t| context! { id => t.id, name => t.name }).collect::<Vec<_>>(),
         countermeasures => record.countermeasures.iter().map(|m| if en { m.en.as_str() } else { m.ja.as_str() }).collect::<Vec<_>>(),
         evidence,

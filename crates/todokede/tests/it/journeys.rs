@@ -752,7 +752,7 @@ fn visible_text(html: &str) -> String {
 /// Issue 15 item 3 (the evidence labels): an English report with an attached log, read by an
 /// analyst in English — the analysis' evidence (「…」（規則）as the classifier stores it), its
 /// explanations and every other part of the page are English; the only Japanese is the switch
-/// to 日本語.
+/// to 日本語. Indicator types and severities are words in the page's language, not keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_english_report_page_has_no_japanese_labels() {
     use todokede_store::Role;
@@ -777,7 +777,7 @@ async fn the_english_report_page_has_no_japanese_labels() {
         .text(
             "description",
             "Our phpMyAdmin admin page was exposed to the internet without access restrictions; \
-             someone guessed the weak password by brute force and downloaded the customer table.",
+             someone at 45.33.32.156 guessed the weak password by brute force and downloaded the customer table.",
         )
         .part("attachments", reqwest::multipart::Part::bytes(log.into_bytes()).file_name("auth.log"));
     let (status, html) = post_form(&s, &b, form).await;
@@ -804,5 +804,37 @@ async fn the_english_report_page_has_no_japanese_labels() {
         .filter(|w| w.chars().any(|c| matches!(c as u32, 0x3000..=0x30FF | 0x3400..=0x9FFF | 0xFF00..=0xFFEF)))
         .collect();
     assert!(japanese.is_empty(), "Japanese on the English report page: {japanese:?}");
+    assert!(page.contains("<b>IPv4 address</b>") && page.contains("\">high</span>"), "indicator and severity named");
+    // And the Japanese page names them in Japanese, not by the analyser's keys.
+    let ja = a.client.get(s.url(&format!("/reports/{tn}?lang=ja"))).send().await.unwrap().text().await.unwrap();
+    assert!(ja.contains("<b>IPv4 アドレス</b>") && !ja.contains("<b>ipv4</b>"), "the indicator's type in Japanese");
+    assert!(ja.contains("\">高</span>") && !ja.contains("\">high</span>"), "the finding's severity in Japanese");
+    db.cleanup().await;
+}
+
+/// The walk's finding: the English queue's surge alerts named the period, the categories, the
+/// techniques and the indicators in Japanese (2019年下半期（7月～12月）, 指標: ipv4). Now the
+/// card is English on the English page, and Japanese on the Japanese one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queues_surge_alerts_speak_the_pages_language() {
+    let db = TestDb::sqlite().await;
+    let password = common::user_add(&db.url, "analyst", "chief@ipa.example");
+    common::handled_seed_reports(&db.url, "chief@ipa.example").await;
+    let s = TestApp::start(&db).await;
+    let a = s.login("chief@ipa.example", &password).await;
+    let card = |page: &str| {
+        let start = page.find("class=\"card alerts\"").unwrap_or_else(|| panic!("no surge alerts: {page}"));
+        page[start..start + page[start..].find("</div>").unwrap()].to_owned()
+    };
+    let url = s.url("/queue?lang=en");
+    let en = card(&page_when(&a.client, &url, |p| p.contains("class=\"card alerts\"")).await);
+    assert!(en.contains("Surge alerts (2019 H2 (July–December))"), "{en}");
+    let japanese: Vec<char> = visible_text(&en)
+        .chars()
+        .filter(|c| matches!(*c as u32, 0x3000..=0x30FF | 0x3400..=0x9FFF | 0xFF00..=0xFFEF))
+        .collect();
+    assert!(japanese.is_empty(), "Japanese in the English alerts: {en}");
+    let ja = card(&common::get(&s, &a, "/queue?lang=ja").await);
+    assert!(ja.contains("急増アラート（2019年下半期（7月～12月））") && ja.contains("データ消去・脅迫"), "{ja}");
     db.cleanup().await;
 }
