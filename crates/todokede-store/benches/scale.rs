@@ -5,7 +5,8 @@
 //! - Japanese substring search: common phrases, rare phrases, 2-character terms (LIKE path);
 //! - indicator lookup: an exact IP, a /24, a domain with its subdomains;
 //! - correlating and clustering one new report (signature, LSH candidates, similarity,
-//!   index write with its fsync, correlations).
+//!   index write with its fsync, correlations);
+//! - a watch list of 1,000 entries imported over the whole index, and an index write with it.
 //!
 //! p50/p95 of each. Run (release):
 //!   TODOKEDE_BENCH_DB=sqlite:///tmp/scale.db cargo bench -p todokede-store --bench scale
@@ -258,6 +259,59 @@ async fn main() {
         new.push(t.elapsed());
     }
     line(&format!("correlate + cluster one new report ({joined} of 100 joined a cluster)"), new, "p95 < 20");
+
+    // A watch list imported over the whole index (every report re-checked, in the import's
+    // transaction): 600 addresses of the pool (busy scanners among them), 100 /24 ranges, 300
+    // domains with their subdomains; then again (the same file: its rows replaced), and one new
+    // report's index write with the list in place.
+    let mut entries = vec![];
+    let entry = |kind: &str, value: String| NewWatchlistEntry {
+        kind: kind.into(),
+        value,
+        source_id: String::new(),
+        valid_until: None,
+    };
+    for _ in 0..600 {
+        entries.push(entry("ipv4", ip(skewed(&mut q, 300_000))));
+    }
+    for _ in 0..100 {
+        let a: std::net::Ipv4Addr = ip(q.random_range(0..300_000)).parse().unwrap();
+        entries.push(entry("cidr", format!("{}/24", std::net::Ipv4Addr::from(u32::from(a) & 0xffff_ff00))));
+    }
+    for _ in 0..300 {
+        entries.push(entry("domain", format!("site{}.example.com", skewed(&mut q, 50_000))));
+    }
+    entries.sort_by(|a, b| (&a.kind, &a.value).cmp(&(&b.kind, &b.value)));
+    entries.dedup_by(|a, b| a.kind == b.kind && a.value == b.value);
+    let import = WatchlistImport {
+        name: "bench".into(),
+        kind: WatchlistKind::Watch,
+        description: None,
+        tlp: None,
+        sources: vec![("bench.json".into(), entries)],
+    };
+    let mut imports = vec![];
+    let mut hit = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        hit = store.import_watchlist(&import, None).await.unwrap().reports_hit;
+        imports.push(t.elapsed());
+    }
+    line(
+        &format!("watch list of {} entries imported, every report re-checked ({hit} hit)", import.sources[0].1.len()),
+        imports,
+        "—",
+    );
+    let mut with_list = vec![];
+    for k in 0..100 {
+        let r = report(&mut rng, n + 10_000 + k * 50, &sentences, start);
+        let id = store.bulk_load(std::slice::from_ref(&r)).await.unwrap()[0];
+        let t = Instant::now();
+        store.index_report(id, &r.index).await.unwrap();
+        with_list.push(t.elapsed());
+    }
+    line("index write of one report with the watch list in place", with_list, "—");
+    store.remove_watchlist("bench", None).await.unwrap();
 
     // `todokede backup` and `restore` of this store (SQLite; BACKUP_DIR=/somewhere with room):
     // the same functions the commands call, in release.

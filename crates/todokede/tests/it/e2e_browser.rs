@@ -427,6 +427,20 @@ async fn both_journeys_pass_axe_and_fit_a_phone_and_a_laptop_in_both_languages()
     let db = TestDb::sqlite().await;
     let password = common::user_add(&db.url, "admin", "chief@ipa.example");
     let s = TestApp::start_with(&db, |c| c.mail.public_url = "http://127.0.0.1".into()).await;
+    // A watch list, so that its page and the lists page have rows to check.
+    let (source, parsed) = todokede_app::watchlists::read_source(
+        std::path::Path::new(&common::repo("fixtures/watchlists/apt1.json")),
+        None,
+    )
+    .unwrap();
+    let req = todokede_app::watchlists::ImportRequest {
+        name: "APT1".into(),
+        kind: todokede_store::WatchlistKind::Watch,
+        description: Some("OASIS の例".into()),
+        tlp: Some("clear".into()),
+        sources: vec![(source, parsed)],
+    };
+    todokede_app::watchlists::import(&s.store, req, None).await.unwrap();
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let b = Browser::start(shots).await;
     let mut problems = Vec::new();
@@ -503,6 +517,8 @@ async fn both_journeys_pass_axe_and_fit_a_phone_and_a_laptop_in_both_languages()
             ("/admin/templates", "21-templates"),
             ("/admin/audit", "22-audit"),
             ("/admin/mail", "23-mail"),
+            ("/watchlists", "24-watchlists"),
+            ("/watchlists/APT1", "25-watchlist"),
         ] {
             b.goto(&s.url(path)).await;
             b.wait_for("</footer>").await;
