@@ -527,7 +527,8 @@ impl Materialiser {
             put(c, id, want)?;
         }
         let any = !c.incidents.is_empty();
-        let want = if any { Some(object_row(&identity_id, Tlp::Clear, &stix::marked(identity, Tlp::Clear))?) } else { None };
+        let want =
+            if any { Some(object_row(&identity_id, Tlp::Clear, &stix::marked(identity, Tlp::Clear))?) } else { None };
         put(c, &identity_id, want)?;
         let mut used: BTreeSet<Tlp> = c.incidents.values().map(|b| b.tlp).collect();
         used.insert(Tlp::Clear);
