@@ -243,6 +243,8 @@ async fn main() {
         std::env::var("TODOKEDE_BENCH_KEEP")
             .unwrap_or_else(|_| format!("todokede-exchange-bench-{}", std::process::id())),
     );
+    // The static bundle is written here on PostgreSQL too.
+    std::fs::create_dir_all(&dir).unwrap();
     let url = std::env::var("TODOKEDE_BENCH_DB").unwrap_or_else(|_| format!("sqlite://{}", dir.join("b.db").display()));
     let store = Store::open(&url).await.unwrap();
     let have = store.all_report_ids().await.unwrap().len();
