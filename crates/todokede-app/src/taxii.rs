@@ -228,8 +228,9 @@ impl std::fmt::Debug for Materialiser {
     }
 }
 
-fn object_row(id: &str, tlp: Tlp, content: String) -> Result<TaxiiObject, AppError> {
-    let v: Value = serde_json::from_str(&content).map_err(AppError::internal)?;
+/// The stored row of an object as served (`v`: marked, members in key order) in `tlp`'s collection.
+fn object_row(id: &str, tlp: Tlp, v: &Value) -> Result<TaxiiObject, AppError> {
+    let content = compact(v)?;
     Ok(TaxiiObject {
         collection: tlp.key().to_owned(),
         id: id.to_owned(),
@@ -238,6 +239,42 @@ fn object_row(id: &str, tlp: Tlp, content: String) -> Result<TaxiiObject, AppErr
         content_hash: hex::encode(Sha256::digest(content.as_bytes())),
         content,
     })
+}
+
+/// The report object's row. It names every other object (a quarter of a million ids for
+/// 10,000 reports: most of a refresh's time when built as a JSON value), so its other members
+/// are serialised as usual around an empty `object_refs` and the ids are written into it.
+fn report_row<'a>(
+    publisher: &Publisher,
+    tlp: Tlp,
+    span: Option<(OffsetDateTime, OffsetDateTime)>,
+    refs: impl Iterator<Item = &'a String>,
+) -> Result<TaxiiObject, AppError> {
+    const EMPTY: &str = "\"object_refs\":[]";
+    let v = stix::marked(stix::report_object(publisher, &scope(), Vec::new(), span), tlp);
+    let mut row = object_row(v["id"].as_str().unwrap_or_default(), tlp, &v)?;
+    let at = row.content.find(EMPTY).ok_or_else(|| AppError::Internal("report object without object_refs".into()))?;
+    let mut content = String::with_capacity(row.content.len() + 50 * 300_000);
+    content.push_str(&row.content[..at]);
+    content.push_str("\"object_refs\":[");
+    for (i, id) in refs.enumerate() {
+        if i > 0 {
+            content.push(',');
+        }
+        // Ids are `type--uuid`: nothing in them for JSON to escape (checked, else escaped).
+        if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            content.push('"');
+            content.push_str(id);
+            content.push('"');
+        } else {
+            content.push_str(&compact(&Value::from(id.as_str()))?);
+        }
+    }
+    content.push(']');
+    content.push_str(&row.content[at + EMPTY.len()..]);
+    row.content_hash = hex::encode(Sha256::digest(content.as_bytes()));
+    row.content = content;
+    Ok(row)
 }
 
 fn compact(v: &Value) -> Result<String, AppError> {
@@ -285,7 +322,10 @@ impl Materialiser {
             Ok(Ok(r)) => r.map(|_| ()),
             Ok(Err(e)) => Err(AppError::internal(e)),
             Err(_) => {
-                tracing::info!(wait_ms = wait.as_millis() as u64, "TAXII refresh still running; serving the stored objects");
+                tracing::info!(
+                    wait_ms = wait.as_millis() as u64,
+                    "TAXII refresh still running; serving the stored objects"
+                );
                 Ok(())
             }
         }
@@ -386,7 +426,7 @@ impl Materialiser {
         if done.full {
             touched.extend(c.served.keys().cloned());
         }
-        let mut own: HashMap<String, (Tlp, String)> = HashMap::new();
+        let mut own: HashMap<String, TaxiiObject> = HashMap::new();
         let mut built: Vec<(String, Option<Built>)> = Vec::new();
         let mut contributions: Vec<(String, String, Tlp, Arc<str>)> = Vec::new();
         for key in &affected {
@@ -403,7 +443,7 @@ impl Materialiser {
                 shared: Vec::with_capacity(i.shared.len()),
             };
             for (id, v) in i.own {
-                own.insert(id.clone(), (i.tlp, compact(&stix::marked(v, i.tlp))?));
+                own.insert(id.clone(), object_row(&id, i.tlp, &stix::marked(v, i.tlp))?);
                 b.own.push(id);
             }
             for (id, (v, tlp)) in i.shared {
@@ -437,12 +477,12 @@ impl Materialiser {
         }
 
         // The objects as they are to be served, compared with what is.
-        let mut changes = TaxiiChanges { generation: c.generation.unwrap_or_default(), fingerprint: target.clone(), ..TaxiiChanges::default() };
-        let mut put = |c: &mut Cache, id: &str, want: Option<(Tlp, String)>| -> Result<(), AppError> {
-            let want = match want {
-                Some((tlp, content)) => Some(object_row(id, tlp, content)?),
-                None => None,
-            };
+        let mut changes = TaxiiChanges {
+            generation: c.generation.unwrap_or_default(),
+            fingerprint: target.clone(),
+            ..TaxiiChanges::default()
+        };
+        let mut put = |c: &mut Cache, id: &str, want: Option<TaxiiObject>| -> Result<(), AppError> {
             let now = c.served.get(id);
             if let (Some(w), Some((tlp, hash))) = (&want, now)
                 && w.collection == tlp.key()
@@ -464,10 +504,8 @@ impl Materialiser {
         // after the rest (the report names them all).
         let identity = stix::identity(&publisher);
         let identity_id = identity["id"].as_str().unwrap_or_default().to_owned();
-        let report_id = stix::report_object(&publisher, &scope(), Vec::new(), None)["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let report_id =
+            stix::report_object(&publisher, &scope(), Vec::new(), None)["id"].as_str().unwrap_or_default().to_owned();
         let special: BTreeSet<&str> = [identity_id.as_str(), report_id.as_str()]
             .into_iter()
             .chain(Tlp::ALL.iter().map(|t| t.marking_id()))
@@ -476,20 +514,21 @@ impl Materialiser {
             if special.contains(id.as_str()) {
                 continue;
             }
-            let want = if let Some((tlp, content)) = own.remove(id) {
-                Some((tlp, content))
+            let want = if let Some(row) = own.remove(id) {
+                Some(row)
             } else if let Some(by) = c.shared.get(id) {
                 let tlp = by.values().map(|(t, _)| *t).max().unwrap_or(Tlp::Clear);
                 let (_, content) = by.values().next().expect("no empty entries are kept");
                 let v: Value = serde_json::from_str(content).map_err(AppError::internal)?;
-                Some((tlp, compact(&stix::marked(v, tlp))?))
+                Some(object_row(id, tlp, &stix::marked(v, tlp))?)
             } else {
                 None
             };
             put(c, id, want)?;
         }
         let any = !c.incidents.is_empty();
-        let want = if any { Some((Tlp::Clear, compact(&stix::marked(identity, Tlp::Clear))?)) } else { None };
+        let want =
+            if any { Some(object_row(&identity_id, Tlp::Clear, &stix::marked(identity, Tlp::Clear))?) } else { None };
         put(c, &identity_id, want)?;
         let mut used: BTreeSet<Tlp> = c.incidents.values().map(|b| b.tlp).collect();
         used.insert(Tlp::Clear);
@@ -498,19 +537,18 @@ impl Materialiser {
             Some(s.map_or((b.created_at, b.modified_at), |(f, l)| (f.min(b.created_at), l.max(b.modified_at))))
         });
         let want = if any {
-            let refs: Vec<String> = c
-                .served
-                .keys()
-                .filter(|id| **id != report_id && !id.starts_with("marking-definition--"))
-                .cloned()
-                .collect();
-            Some((top, compact(&stix::marked(stix::report_object(&publisher, &scope(), refs, span), top))?))
+            let refs = c.served.keys().filter(|id| **id != report_id && !id.starts_with("marking-definition--"));
+            Some(report_row(&publisher, top, span, refs)?)
         } else {
             None
         };
         put(c, &report_id, want)?;
         for t in Tlp::ALL {
-            let want = if any && used.contains(&t) { Some((t, compact(&stix::sorted(t.marking_definition()))?)) } else { None };
+            let want = if any && used.contains(&t) {
+                Some(object_row(t.marking_id(), t, &stix::sorted(t.marking_definition()))?)
+            } else {
+                None
+            };
             put(c, t.marking_id(), want)?;
         }
 

@@ -379,13 +379,13 @@ pub fn incident_objects(publisher: &Publisher, key: &str, members: &[&ShareCase]
     let incident_id = format!("incident--{}", ns(&format!("incident/{key}")));
     own.put(
         json!({"type": "incident", "spec_version": "2.1", "id": incident_id, "created": created, "modified": modified,
-               "created_by_ref": identity_id, "name": name, "description": description.join("\n\n"),
-               "labels": labels,
-               "extensions": {INCIDENT_CORE_EXTENSION: {
-                   "extension_type": "property-extension",
-                   "determination": determination(has_damage),
-                   "investigation_status": investigation_status(&states),
-               }}}),
+        "created_by_ref": identity_id, "name": name, "description": description.join("\n\n"),
+        "labels": labels,
+        "extensions": {INCIDENT_CORE_EXTENSION: {
+            "extension_type": "property-extension",
+            "determination": determination(has_damage),
+            "investigation_status": investigation_status(&states),
+        }}}),
         tlp,
     );
 

@@ -1655,6 +1655,12 @@ async fn taxii_objects_keep_date_added_while_unchanged_and_page_by_date_and_id(s
     assert!(store.taxii_apply(&twice, t0).await.is_err());
     assert_eq!(store.taxii_state().await.unwrap(), TaxiiState { generation: g2, fingerprint: "fp2".into() });
     assert_eq!(store.taxii_objects(&page(None, 1000)).await.unwrap(), all);
+    // A large object (the report naming every other) is written whole.
+    let big = format!("{{\"object_refs\":[{}]}}", vec!["\"indicator--0000-é\""; 30_000].join(","));
+    let write = changes(g2, "fp4", vec![], vec![taxii_object("green", "report--big", &big, None)]);
+    store.taxii_apply(&write, t0).await.unwrap().unwrap();
+    let got = store.taxii_objects(&q(&|q| q.ids = vec!["report--big".into()])).await.unwrap();
+    assert_eq!((got.len(), got[0].content == big, got[0].version.len()), (1, true, 24));
 }
 
 /// Coverage stays whole: every public method of `Store` (src/lib.rs) is called by this suite.

@@ -16,6 +16,9 @@ type InsertRow<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, &'a str, &'a s
 /// Rows per bulk statement (their JSON is one parameter: a few hundred kB).
 const BULK_ROWS: usize = 1000;
 
+/// Content above this many bytes is inserted by its own statement.
+const LARGE_CONTENT: usize = 256 * 1024;
+
 /// Greater than every character of a STIX id: `(t, ID_MAX)` sorts after every object added at `t`.
 const ID_MAX: &str = "~";
 
@@ -82,7 +85,8 @@ impl Store {
 
     /// The stored TAXII objects' generation and fingerprint.
     pub(crate) async fn taxii_state(&self) -> Result<TaxiiState, StoreError> {
-        let r = sqlx::query("SELECT generation, fingerprint FROM taxii_state WHERE id = 1").fetch_one(&self.pool).await?;
+        let r =
+            sqlx::query("SELECT generation, fingerprint FROM taxii_state WHERE id = 1").fetch_one(&self.pool).await?;
         Ok(TaxiiState { generation: r.try_get("generation")?, fingerprint: r.try_get("fingerprint")? })
     }
 
@@ -92,9 +96,10 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query("SELECT generation, fingerprint FROM taxii_state WHERE id = 1").fetch_one(&mut *tx).await?;
         let state = TaxiiState { generation: r.try_get("generation")?, fingerprint: r.try_get("fingerprint")? };
-        let rows = sqlx::query("SELECT collection, object_id, content_hash FROM taxii_objects ORDER BY collection, object_id")
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows =
+            sqlx::query("SELECT collection, object_id, content_hash FROM taxii_objects ORDER BY collection, object_id")
+                .fetch_all(&mut *tx)
+                .await?;
         tx.commit().await?;
         let stored = rows
             .iter()
@@ -148,7 +153,26 @@ impl Store {
             let keys = serde_json::to_string(&keys).expect("strings serialise");
             sqlx::query(dialect::TAXII_DELETE_SQL).bind(keys).execute(&mut *tx).await?;
         }
-        for chunk in changes.insert.chunks(BULK_ROWS) {
+        // A large object (the report naming every other) goes alone, bound as itself: escaping
+        // megabytes into a JSON array and parsing them back costs more than the statement.
+        let (large, small): (Vec<&TaxiiObject>, Vec<&TaxiiObject>) =
+            changes.insert.iter().partition(|o| o.content.len() > LARGE_CONTENT);
+        for o in large {
+            sqlx::query(
+                "INSERT INTO taxii_objects (collection, object_id, object_type, version, date_added, content_hash, content)
+                 VALUES ($1, $2, $3, COALESCE($4, $5), $5, $6, $7)",
+            )
+            .bind(&o.collection)
+            .bind(&o.id)
+            .bind(&o.object_type)
+            .bind(o.version.as_deref())
+            .bind(&date_added)
+            .bind(&o.content_hash)
+            .bind(&o.content)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for chunk in small.chunks(BULK_ROWS) {
             let rows: Vec<InsertRow> = chunk
                 .iter()
                 .map(|o| {

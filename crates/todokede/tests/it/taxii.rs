@@ -464,7 +464,10 @@ async fn shared_set(app: &TestApp, analyst: &todokede_store::User, levels: &[&st
         let (_, id) = handled_report(
             app,
             analyst,
-            &format!("VPN 装置に 45.137.21.9 と 185.220.102.{} から攻撃があり c2-inc-{i}.top へ通信していました。", 10 + i),
+            &format!(
+                "VPN 装置に 45.137.21.9 と 185.220.102.{} から攻撃があり c2-inc-{i}.top へ通信していました。",
+                10 + i
+            ),
         )
         .await;
         app.store.approve_sharing(id, level, analyst.id).await.unwrap();
