@@ -43,7 +43,7 @@ fn main() {
     let fold = |c: &corpus::LabelledCase| -> usize {
         let prefix = c.id.split('-').next().unwrap_or_default();
         match prefix.strip_prefix("wja").or_else(|| prefix.strip_prefix("wen")) {
-            Some(n) if by_writer && c.written => n.parse::<usize>().unwrap_or(1) - 1,
+            Some(n) if by_writer && c.written => (n.parse::<usize>().unwrap_or(1) - 1) % 5,
             _ => fold_of(&c.group, 5),
         }
     };

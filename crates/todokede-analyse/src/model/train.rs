@@ -35,7 +35,7 @@ impl Default for TrainConfig {
             epochs: 30,
             learning_rate: 0.1,
             l2: 3e-4,
-            prune: 0.025,
+            prune: 0.1,
             max_positive_weight: 3.0,
             min_document_frequency: 3,
             concept_negative_l2: 0.1,
@@ -241,4 +241,53 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The weight of `feature` for `label` in a model's text.
+    fn weight(model: &TextModel, feature: &str, label: &str) -> f32 {
+        let i = model.labels().iter().position(|l| l == label).unwrap();
+        let text = model.to_text();
+        let line = text.lines().find(|l| l.split('\t').next() == Some(feature));
+        line.and_then(|l| {
+            l.split('\t').nth(1)?.split(' ').find_map(|p| {
+                let (j, w) = p.split_once(':')?;
+                (j.parse::<usize>().ok()? == i).then(|| w.parse().unwrap())
+            })
+        })
+        .unwrap_or(0.0)
+    }
+
+    /// In this corpus SQL injection never came with a web shell; the concept still does not learn
+    /// to deny one (a new text may say both), while it learns what it names.
+    #[test]
+    fn a_concept_speaks_for_what_it_names_not_against_what_it_never_met() {
+        let line = |id: usize, text: &str, damages: &str| {
+            format!(
+                r#"{{"id": "t-{id}", "lang": "ja", "text": "{text}", "primary_cause_any": ["custom_code_vulnerability"], "damages": [{damages}], "has_damage": true}}"#
+            )
+        };
+        let mut jsonl = String::new();
+        for i in 0..12 {
+            jsonl.push_str(&line(
+                i,
+                &format!("SQLインジェクションにより会員情報{i}件が漏えいした。"),
+                r#""information_leak""#,
+            ));
+            jsonl.push('\n');
+            jsonl.push_str(&line(100 + i, &format!("サーバ{i}号機にWebシェルが設置された。"), r#""malware_placed""#));
+            jsonl.push('\n');
+        }
+        let cases = crate::corpus::parse_jsonl(&jsonl).unwrap();
+        let held = train(&cases, "test");
+        let free = train_with(&cases, "test", &TrainConfig { concept_negative_l2: 0.0, ..TrainConfig::default() });
+        assert!(weight(&held, "c:sqli", "damage.information_leak") > 0.3);
+        let (h, f) =
+            (weight(&held, "c:sqli", "damage.malware_placed"), weight(&free, "c:sqli", "damage.malware_placed"));
+        assert!(h > f && h > -0.1, "held back {h}, free {f}");
+        assert!(f < -0.1, "without the penalty the concept learns to deny: {f}");
+    }
 }
