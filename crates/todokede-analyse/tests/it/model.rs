@@ -148,8 +148,9 @@ fn reporters_everyday_wording_gets_its_cause() {
     }
 }
 
-/// A concept does not deny a damage the text states: SQL injection cases of the corpus seldom
-/// had a web shell, and once that made 「SQLインジェクション」 speak against `malware_placed`.
+/// A concept does not deny a damage the text states (regression guard; the training's own test,
+/// `a_concept_speaks_for_what_it_names_not_against_what_it_never_met`, shows the old training
+/// learning 「SQLインジェクション」 against `malware_placed`).
 #[test]
 fn a_stated_web_shell_is_placed_whatever_else_the_text_names() {
     for text in [
