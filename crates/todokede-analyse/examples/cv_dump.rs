@@ -1,7 +1,10 @@
 //! Grouped 5-fold cross-validation of the training set, every held-out case's label
 //! probabilities written as JSON lines (for studying decision rules on CV, never on test).
 //!
-//!     cargo run -p todokede-analyse --example cv_dump -- OUT.jsonl [settings]
+//!     cargo run -p todokede-analyse --example cv_dump -- OUT.jsonl [settings] [by-writer]
+//!
+//! `by-writer`: each writer's files are one fold (the incident texts still by site), so a
+//! written text is judged by a model that never saw its writer — closer to texts unlike ours.
 use todokede_analyse::corpus::{self, TrainingSources};
 use todokede_analyse::model::train::{TrainConfig, fold_of, train_with};
 
@@ -34,16 +37,28 @@ fn main() {
         confirmed: vec![],
     })
     .unwrap();
+    // `by-writer` as a third argument: each writer's files (ja and en) are one fold, so every
+    // written text is classified by a model that never saw its writer's hand.
+    let by_writer = args.get(3).is_some_and(|a| a == "by-writer");
+    let fold = |c: &corpus::LabelledCase| -> usize {
+        let prefix = c.id.split('-').next().unwrap_or_default();
+        match prefix.strip_prefix("wja").or_else(|| prefix.strip_prefix("wen")) {
+            Some(n) if by_writer && c.written => (n.parse::<usize>().unwrap_or(1) - 1) % 5,
+            _ => fold_of(&c.group, 5),
+        }
+    };
     let mut out = String::new();
-    for fold in 0..5 {
-        let training: Vec<_> = cases.iter().filter(|c| fold_of(&c.group, 5) != fold).cloned().collect();
+    for fold_no in 0..5 {
+        let training: Vec<_> = cases.iter().filter(|c| fold(c) != fold_no).cloned().collect();
         let model = train_with(&training, "cv", &config);
-        for c in cases.iter().filter(|c| fold_of(&c.group, 5) == fold) {
+        for c in cases.iter().filter(|c| fold(c) == fold_no) {
             let normalised = todokede_analyse::normalise(&c.text);
             let hits = todokede_analyse::classify::rule_hits(&normalised);
             let features = todokede_analyse::model::features::extract(&normalised, &hits);
+            let predictions = model.predict(&features);
+            let ngrams = features.values.iter().filter(|(f, _)| !f.starts_with("c:") && !f.starts_with("r:")).count();
             let probs: serde_json::Map<String, serde_json::Value> =
-                model.predict(&features).into_iter().map(|p| (p.label, serde_json::json!(p.probability))).collect();
+                predictions.iter().map(|p| (p.label.clone(), serde_json::json!(p.probability))).collect();
             let concepts: Vec<&str> = features
                 .values
                 .iter()
@@ -55,12 +70,12 @@ fn main() {
                 v.iter().map(|d| d.value.to_string()).collect()
             };
             let line = serde_json::json!({
-                "id": c.id, "lang": c.lang, "written": c.written, "fold": fold,
+                "id": c.id, "lang": c.lang, "written": c.written, "fold": fold_no,
                 "causes": c.causes.as_ref().map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
                 "damages": c.damages.as_ref().map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
                 "attack_types": c.attack_types.as_ref().map(|v| v.iter().map(|x| x.to_string()).collect::<Vec<_>>()),
                 "has_damage": c.has_damage,
-                "probs": probs, "features": concepts,
+                "probs": probs, "features": concepts, "ngrams": ngrams,
                 "got_causes": key(&got.causes),
                 "got_damages": got.damages.iter().filter(|d| !d.needs_review).map(|d| d.value.to_string()).collect::<Vec<_>>(),
                 "got_has_damage": got.has_damage,

@@ -34,6 +34,9 @@ const CAUSE_PRECEDENCE: &[CauseCategory] = &[
 /// …between decided causes within this much confidence of the best.
 const PRECEDENCE_MARGIN: f32 = 0.2;
 
+/// A concept or rule names a cause when it adds at least this much to the cause's log-odds.
+const NAMED_PUSH: f32 = 1.0;
+
 /// A technique phrase rule needs at least this confidence to be reported.
 pub const REPORT_THRESHOLD: f32 = 0.4;
 
@@ -393,7 +396,10 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
     // must not put a cause before a surer one that the text names.
     let named = |c: CauseCategory| {
         score(&format!("cause.{}", c.key())).is_some_and(|p| {
-            p.because.iter().any(|(f, _)| (f.starts_with("c:") || f.starts_with("r:")) && !f.ends_with("!neg"))
+            // …by a clear push (≥ NAMED_PUSH), not a concept's side weight (admin123 for exposure).
+            p.because
+                .iter()
+                .any(|(f, c)| (f.starts_with("c:") || f.starts_with("r:")) && !f.ends_with("!neg") && *c >= NAMED_PUSH)
         })
     };
     let close = |d: &Decision<CauseCategory>| {

@@ -1,7 +1,7 @@
 //! The statistical text model: one logistic regression per label (each 被害原因, 被害内容 and
 //! 攻撃行為 key, and 被害の有無 stated either way) over the features of [`features`]. Trained by
 //! [`train::train`] (`todokede train`), deterministic, stored as reviewable text
-//! (`data/model.tsv`: one line per feature with its non-zero weights). Every prediction keeps
+//! (`data/model.tsv`: one line per feature with its non-zero weights, in thousandths). Every prediction keeps
 //! the features that pushed it up, so a decision can always be explained.
 
 pub mod features;
@@ -47,7 +47,9 @@ pub struct LabelScore {
     pub because: Vec<(String, f32)>,
 }
 
-const HEADER: &str = "# todokede text model v1";
+/// v2: weights in thousandths (`7:-1250` is −1.25), two bytes a weight less than decimals, so
+/// the model stays under 5 MiB; the values are the same (training rounds to 0.001).
+const HEADER: &str = "# todokede text model v2";
 
 impl TextModel {
     /// The model shipped with the code (`data/model.tsv`).
@@ -88,8 +90,10 @@ impl TextModel {
             match key {
                 "labels" => labels = rest.split('\t').map(str::to_owned).collect(),
                 "bias" => {
-                    bias =
-                        rest.split('\t').map(|w| w.parse::<f32>().map_err(|_| bad("bias"))).collect::<Result<_, _>>()?
+                    bias = rest
+                        .split('\t')
+                        .map(|w| parse_weight(w).ok_or_else(|| bad("bias")))
+                        .collect::<Result<_, _>>()?
                 }
                 feature => {
                     let mut ws = Vec::new();
@@ -99,7 +103,7 @@ impl TextModel {
                         if usize::from(i) >= labels.len() {
                             return Err(bad("label index out of range"));
                         }
-                        ws.push((i, w.parse::<f32>().map_err(|_| bad("weight"))?));
+                        ws.push((i, parse_weight(w).ok_or_else(|| bad("weight"))?));
                     }
                     weights.insert(feature.to_owned(), ws);
                 }
@@ -157,10 +161,13 @@ fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
+/// A weight in thousandths.
 fn fmt_weight(w: f32) -> String {
-    let s = format!("{w:.3}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.into() }
+    ((w * 1000.0).round() as i32).to_string()
+}
+
+fn parse_weight(s: &str) -> Option<f32> {
+    s.parse::<i32>().ok().map(|m| m as f32 / 1000.0)
 }
 
 #[cfg(test)]
@@ -180,7 +187,7 @@ mod tests {
     #[test]
     fn a_broken_model_file_is_an_error_not_a_panic() {
         assert!(TextModel::parse("").is_err());
-        assert!(TextModel::parse("# todokede text model v1\nlabels\ta\tb\nbias\t0\n").is_err());
-        assert!(TextModel::parse("# todokede text model v1\nlabels\ta\nbias\t0\nf\t7:1\n").is_err());
+        assert!(TextModel::parse("# todokede text model v2\nlabels\ta\tb\nbias\t0\n").is_err());
+        assert!(TextModel::parse("# todokede text model v2\nlabels\ta\nbias\t0\nf\t7:1\n").is_err());
     }
 }

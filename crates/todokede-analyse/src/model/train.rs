@@ -2,6 +2,9 @@
 //! (shuffled by a hash of epoch and position, never by a random generator), so the same
 //! examples always give the same model bytes. Only n-grams seen in at least `MIN_DOCUMENT_FREQUENCY` examples
 //! (concepts and rules always) get weights; weights below `PRUNE` are dropped from the file.
+//! A concept or a rule speaks for what it names: its weights against the other labels are held
+//! near zero (`concept_negative_l2`), so a co-occurrence of the corpus (「SQLインジェクション」 cases
+//! seldom had a web shell) does not deny a damage a new text plainly states.
 
 use super::{TextModel, features};
 use crate::corpus::LabelledCase;
@@ -21,6 +24,9 @@ pub struct TrainConfig {
     pub max_positive_weight: f32,
     /// An n-gram needs this many training texts to get a weight.
     pub min_document_frequency: u32,
+    /// Extra L2 on a concept's or rule's negative weight for a cause, damage or attack type
+    /// (not the attempt and no-damage concepts, which speak against damage, nor a denied concept).
+    pub concept_negative_l2: f32,
 }
 
 impl Default for TrainConfig {
@@ -29,16 +35,17 @@ impl Default for TrainConfig {
             epochs: 30,
             learning_rate: 0.1,
             l2: 3e-4,
-            prune: 0.02,
+            prune: 0.1,
             max_positive_weight: 3.0,
             min_document_frequency: 3,
+            concept_negative_l2: 0.1,
         }
     }
 }
 
 impl TrainConfig {
     /// The defaults with `key=value,…` overrides (`epochs`, `lr`, `l2`, `prune`, `max_pos`,
-    /// `min_df`), for trying a setting by cross-validation.
+    /// `min_df`, `neg_l2`), for trying a setting by cross-validation.
     pub fn with_overrides(overrides: &str) -> Result<TrainConfig, String> {
         let mut c = TrainConfig::default();
         for kv in overrides.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -51,7 +58,8 @@ impl TrainConfig {
                 "prune" => c.prune = v.parse().map_err(|e| bad(&e))?,
                 "max_pos" => c.max_positive_weight = v.parse().map_err(|e| bad(&e))?,
                 "min_df" => c.min_document_frequency = v.parse().map_err(|e| bad(&e))?,
-                _ => return Err(format!("unknown setting `{k}` (epochs, lr, l2, prune, max_pos, min_df)")),
+                "neg_l2" => c.concept_negative_l2 = v.parse().map_err(|e| bad(&e))?,
+                _ => return Err(format!("unknown setting `{k}` (epochs, lr, l2, prune, max_pos, min_df, neg_l2)")),
             }
         }
         Ok(c)
@@ -119,6 +127,10 @@ pub fn fold_of(group: &str, folds: usize) -> usize {
     (mix(fnv(group)) % folds as u64) as usize
 }
 
+/// The concepts and rules that speak against damage: their negative weights are not held back.
+const SPEAK_AGAINST_DAMAGE: &[&str] =
+    &["c:no_damage", "c:attempt", "c:blocked", "c:detected_only", "c:report_only", "r:status.attempt", "r:damage.none"];
+
 fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
@@ -166,6 +178,13 @@ pub fn train_with(cases: &[LabelledCase], trained_on: &str, config: &TrainConfig
         })
         .collect();
     let nf = vocab.len();
+    let held_back: Vec<bool> = vocab
+        .iter()
+        .map(|f| {
+            (f.starts_with("c:") || f.starts_with("r:")) && !f.ends_with("!neg") && !SPEAK_AGAINST_DAMAGE.contains(f)
+        })
+        .collect();
+    let status_label: Vec<bool> = labels.iter().map(|l| l.starts_with("status.")).collect();
     let mut w = vec![0f32; nf * nl];
     let mut g = vec![1e-6f32; nf * nl];
     let mut b = vec![0f32; nl];
@@ -185,7 +204,12 @@ pub fn train_with(cases: &[LabelledCase], trained_on: &str, config: &TrainConfig
                 b[l] -= config.learning_rate * err / gb[l].sqrt();
                 for (f, x) in &e.features {
                     let k = *f as usize * nl + l;
-                    let grad = err * x + config.l2 * w[k];
+                    let l2 = if w[k] < 0.0 && held_back[*f as usize] && !status_label[l] {
+                        config.l2 + config.concept_negative_l2
+                    } else {
+                        config.l2
+                    };
+                    let grad = err * x + l2 * w[k];
                     g[k] += grad * grad;
                     w[k] -= config.learning_rate * grad / g[k].sqrt();
                 }
@@ -217,4 +241,53 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The weight of `feature` for `label` in a model's text.
+    fn weight(model: &TextModel, feature: &str, label: &str) -> f32 {
+        let i = model.labels().iter().position(|l| l == label).unwrap();
+        let text = model.to_text();
+        let line = text.lines().find(|l| l.split('\t').next() == Some(feature));
+        line.and_then(|l| {
+            l.split('\t').nth(1)?.split(' ').find_map(|p| {
+                let (j, w) = p.split_once(':')?;
+                (j.parse::<usize>().ok()? == i).then(|| w.parse().unwrap())
+            })
+        })
+        .unwrap_or(0.0)
+    }
+
+    /// In this corpus SQL injection never came with a web shell; the concept still does not learn
+    /// to deny one (a new text may say both), while it learns what it names.
+    #[test]
+    fn a_concept_speaks_for_what_it_names_not_against_what_it_never_met() {
+        let line = |id: usize, text: &str, damages: &str| {
+            format!(
+                r#"{{"id": "t-{id}", "lang": "ja", "text": "{text}", "primary_cause_any": ["custom_code_vulnerability"], "damages": [{damages}], "has_damage": true}}"#
+            )
+        };
+        let mut jsonl = String::new();
+        for i in 0..12 {
+            jsonl.push_str(&line(
+                i,
+                &format!("SQLインジェクションにより会員情報{i}件が漏えいした。"),
+                r#""information_leak""#,
+            ));
+            jsonl.push('\n');
+            jsonl.push_str(&line(100 + i, &format!("サーバ{i}号機にWebシェルが設置された。"), r#""malware_placed""#));
+            jsonl.push('\n');
+        }
+        let cases = crate::corpus::parse_jsonl(&jsonl).unwrap();
+        let held = train(&cases, "test");
+        let free = train_with(&cases, "test", &TrainConfig { concept_negative_l2: 0.0, ..TrainConfig::default() });
+        assert!(weight(&held, "c:sqli", "damage.information_leak") > 0.3);
+        let (h, f) =
+            (weight(&held, "c:sqli", "damage.malware_placed"), weight(&free, "c:sqli", "damage.malware_placed"));
+        assert!(h > f && h > -0.1, "held back {h}, free {f}");
+        assert!(f < -0.1, "without the penalty the concept learns to deny: {f}");
+    }
 }

@@ -148,6 +148,21 @@ fn reporters_everyday_wording_gets_its_cause() {
     }
 }
 
+/// A concept does not deny a damage the text states (regression guard; the training's own test,
+/// `a_concept_speaks_for_what_it_names_not_against_what_it_never_met`, shows the old training
+/// learning 「SQLインジェクション」 against `malware_placed`).
+#[test]
+fn a_stated_web_shell_is_placed_whatever_else_the_text_names() {
+    for text in [
+        "問い合わせフォームのSQLインジェクションの脆弱性を突かれ、サーバにWebシェルが設置されました。",
+        "Attackers used an SQL injection flaw in our web site and uploaded a web shell to the server.",
+    ] {
+        let c = classify(&normalise(text));
+        let damages: Vec<String> = c.damages.iter().filter(|d| !d.needs_review).map(|d| d.value.to_string()).collect();
+        assert!(damages.iter().any(|d| d == "malware_placed"), "{text}: {damages:?}");
+    }
+}
+
 #[test]
 fn an_emotet_attachment_gets_phishing_techniques_and_only_its_own_countermeasures() {
     let c = classify(&normalise("取引先を装ったメールの添付ファイルを開いたところ、Emotet に感染した。"));
