@@ -521,6 +521,11 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
     if !records.iter().any(|r| r.form == ReportForm::Virus && col_of(r.received_on) == Some(0)) {
         tables.retain(|t| !t.key.starts_with("virus_month"));
     }
+    // 電算機の種別 only where a report named the machine hit: a table of 不明 alone (the seeds
+    // name none) says nothing.
+    if !tables.iter().any(|t| t.key == "host_kind" && t.rows.iter().any(|r| r.key != AffectedAsset::Unknown.key())) {
+        tables.retain(|t| t.key != "host_kind");
+    }
     for t in &mut tables {
         suppress(t, threshold);
     }
@@ -655,7 +660,7 @@ mod tests {
         let table = |k: &str| s.tables.iter().find(|t| t.key == k).unwrap();
         let cell = |t: &str, r: &str| table(t).rows.iter().find(|x| x.key == r).map(|x| x.cells[0]);
         assert_eq!(table("attack_type").total[0], Cell::Count(4), "acts, not the 3 incidents");
-        assert_eq!(cell("attack_type", "intrusion"), Some(Cell::Count(3)));
+        assert_eq!(cell("attack_type", "intrusion"), Some(Cell::Count(2)), "A (twice) and B");
         assert_eq!(cell("attack_type", "stepping_stone"), Some(Cell::Count(1)));
         assert_eq!(cell("attack_type", "impersonation"), Some(Cell::Count(1)));
         assert!(table("attack_type").partitions_total && !table("attack_type").is_multi_valued());
@@ -667,6 +672,9 @@ mod tests {
         assert_eq!(cell("host_kind", "unknown"), Some(Cell::Count(1)), "B names no machine");
         assert_eq!(table("host_kind").total[0], Cell::Count(3));
         assert!(table("host_kind").is_multi_valued() && table("cause").is_multi_valued());
+        // No report names its machine: no table of 不明 alone.
+        let none = compute(&[rec("D", "D", d, &[], ReporterKind::Company)], 1, Period::parse("2019H2").unwrap(), 1);
+        assert!(!none.tables.iter().any(|t| t.key == "host_kind"));
     }
 
     fn rec(n: &str, incident: &str, d: Date, causes: &[CauseCategory], kind: ReporterKind) -> CaseRecord {

@@ -246,7 +246,10 @@ fn the_pdf_has_no_tofu_no_overflow_no_line_starting_with_punctuation_and_no_orph
 
 /// The README's 2019H2 report as a PDF in target/publication/NAME, with its layout; None when
 /// poppler or the fonts are missing (skipped with the reason, required under CI).
-fn rendered_2019h2(name: &str) -> Option<(std::path::PathBuf, Vec<(f64, f64)>, Vec<Line>)> {
+/// A rendered PDF: its path, its pages (width, height) and its lines.
+type Rendered = (std::path::PathBuf, Vec<(f64, f64)>, Vec<Line>);
+
+fn rendered_2019h2(name: &str) -> Option<Rendered> {
     if !(todokede_testkit::requires::ipaex_fonts() && todokede_testkit::requires::tool("pdftotext")) {
         return None;
     }

@@ -61,7 +61,7 @@ pub(super) async fn stats_page(
         "stats.html",
         context! {
             period => period.to_string(), period_label => s.period_label, columns => columns, threshold => s.threshold,
-            no_data => s.has_data.contains(&false), multi_valued_note => todokede_publish::stats::MULTI_VALUED_NOTE,
+            no_data => s.has_data.contains(&false), multi_valued_note => c.lang.pick(todokede_publish::stats::MULTI_VALUED_NOTE, "One incident may count in several rows: the rows add up to more than the total."),
             received => s.reports_received, confirmed => s.reports_confirmed, tables => tables,
             // Our own SVG from the suppressed statistics (plotters escapes the text it writes).
             chart_category => todokede_publish::charts::bar_chart(&s, "category", "分類別（主たる原因）の件数"),
