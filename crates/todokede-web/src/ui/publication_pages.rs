@@ -14,13 +14,18 @@ fn period_param(q: &HashMap<String, String>) -> Period {
     })
 }
 
-/// The statistics' period: the one asked for, else the half-year of the latest report (the
+/// The statistics of the period asked for, else of the half-year of the latest report (the
 /// previous calendar half-year would show an empty page on a store loaded with history).
-async fn stats_period(st: &AppState, q: &HashMap<String, String>) -> Period {
-    match q.get("period").and_then(|p| Period::parse(p).ok()) {
+async fn period_statistics(
+    st: &AppState,
+    q: &HashMap<String, String>,
+) -> Result<(Period, todokede_publish::stats::Statistics), UiError> {
+    let period = match q.get("period").and_then(|p| Period::parse(p).ok()) {
         Some(p) => p,
         None => super::crossref_pages::newest_half(st).await,
-    }
+    };
+    let s = publication::statistics(&st.store, period, todokede_publish::stats::DEFAULT_THRESHOLD).await?;
+    Ok((period, s))
 }
 
 pub(super) async fn stats_page(
@@ -28,10 +33,9 @@ pub(super) async fn stats_page(
     Analyst(c, _user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let period = stats_period(&st, &q).await;
-    let s = match publication::statistics(&st.store, period, todokede_publish::stats::DEFAULT_THRESHOLD).await {
-        Ok(s) => s,
-        Err(e) => return UiError::from(e).page(&st, &c),
+    let (period, s) = match period_statistics(&st, &q).await {
+        Ok(v) => v,
+        Err(e) => return e.page(&st, &c),
     };
     let surges = publication::surges(&st.store, period).await.unwrap_or_default();
     // A period the system has no record of is "—", not 0 (the report's appendix says the same).
@@ -78,10 +82,9 @@ pub(super) async fn stats_csv(
     Analyst(c, user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let period = stats_period(&st, &q).await;
-    let s = match publication::statistics(&st.store, period, todokede_publish::stats::DEFAULT_THRESHOLD).await {
-        Ok(s) => s,
-        Err(e) => return UiError::from(e).page(&st, &c),
+    let (period, s) = match period_statistics(&st, &q).await {
+        Ok(v) => v,
+        Err(e) => return e.page(&st, &c),
     };
     let rows = s.tables.iter().map(|t| t.rows.len()).sum();
     let body = format!("{}{}", todokede_app::csv_export::BOM, todokede_publish::stats::to_csv(&s));

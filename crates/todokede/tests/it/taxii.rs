@@ -258,20 +258,9 @@ async fn taxii_answers_only_authorised_taxii_requests_with_taxii_errors_and_neve
     assert!(!text.contains(todokede_publish::stix::Tlp::Red.marking_id()));
     assert!(text.contains("45.137.21.9"));
     // Exactly the export's objects (the same generator, byte for byte per object).
-    let publisher = todokede_publish::stix::Publisher { name: todokede_app::exchange::DEFAULT_PUBLISHER.into() };
-    let bytes = todokede_app::exchange::stix_bundle(
-        &app.store,
-        &publisher,
-        &todokede_app::exchange::ExportScope::All,
-        todokede_publish::stix::Tlp::AmberStrict,
-    )
-    .await
-    .unwrap();
-    let export: Value = serde_json::from_slice(&bytes).unwrap();
-    let by_id = |v: &[Value]| -> BTreeMap<String, Value> {
-        v.iter().map(|o| (o["id"].as_str().unwrap().to_owned(), o.clone())).collect()
-    };
-    assert_eq!(by_id(&all), by_id(export["objects"].as_array().unwrap()));
+    let served: BTreeMap<String, Value> =
+        all.iter().map(|o| (o["id"].as_str().unwrap().to_owned(), o.clone())).collect();
+    assert_eq!(served, exported(&app).await);
     // Every use is audited, as on the analysts' API.
     let audit = app.store.audit_log(500).await.unwrap();
     assert!(
