@@ -3,6 +3,7 @@
 //!
 //!     cargo run -p todokede-analyse --example cv_dump -- OUT.jsonl [settings] [by-writer]
 //!
+//! Prints the figures of `todokede train --cv` (per-label with `CV_VERBOSE=1`).
 //! `by-writer`: each writer's files are one fold (the incident texts still by site), so a
 //! written text is judged by a model that never saw its writer — closer to texts unlike ours.
 use todokede_analyse::corpus::{self, TrainingSources};
@@ -14,15 +15,7 @@ fn main() {
     let config = TrainConfig::with_overrides(args.get(2).map(String::as_str).unwrap_or("")).unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
-    let mut written_files: Vec<_> = std::fs::read_dir(root.join("fixtures/corpus"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_str().unwrap();
-            n.ends_with(".jsonl") && (n.starts_with("written_train") || n.starts_with("veris"))
-        })
-        .collect();
-    written_files.sort();
+    let written_files = corpus::training_files(&root.join("fixtures/corpus")).unwrap();
     let written: Vec<String> = written_files.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
     let seeds = [read("fixtures/seeds/2019H1.json"), read("fixtures/seeds/2019H2.json")];
     let expected = read("fixtures/seeds/expected.json");
@@ -48,6 +41,7 @@ fn main() {
         }
     };
     let mut out = String::new();
+    let mut results = Vec::new();
     for fold_no in 0..5 {
         let training: Vec<_> = cases.iter().filter(|c| fold(c) != fold_no).cloned().collect();
         let model = train_with(&training, "cv", &config);
@@ -82,7 +76,16 @@ fn main() {
             });
             out.push_str(&line.to_string());
             out.push('\n');
+            results.push((c.clone(), got));
         }
     }
     std::fs::write(out_path, out).unwrap();
+    // The same figures as `todokede train --cv`, for comparing the two ways of folding.
+    let title = format!(
+        "5-fold cross-validation {} ({} cases), {config:?}",
+        if by_writer { "by writer" } else { "grouped" },
+        cases.len()
+    );
+    let verbose = std::env::var_os("CV_VERBOSE").is_some();
+    print!("{}", todokede_analyse::eval::render(&title, &todokede_analyse::eval::evaluate(&results), verbose));
 }

@@ -34,6 +34,9 @@ const CAUSE_PRECEDENCE: &[CauseCategory] = &[
 /// …between decided causes within this much confidence of the best.
 const PRECEDENCE_MARGIN: f32 = 0.2;
 
+/// Concepts of money taken by deceit: with them `other` (fraud) goes before `phishing`.
+const MONEY_FRAUD: &[&str] = &["c:bec", "c:money"];
+
 /// A concept or rule names a cause when it adds at least this much to the cause's log-odds.
 const NAMED_PUSH: f32 = 1.0;
 
@@ -389,7 +392,13 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
     // Below the threshold only the best candidate stays, marked 要確認.
     let confident = causes.iter().filter(|c| !c.needs_review).count();
     causes.truncate(confident.max(CAUSE_CANDIDATES));
-    let rank = |c: CauseCategory| CAUSE_PRECEDENCE.iter().position(|x| *x == c).unwrap_or(usize::MAX);
+    // Money taken by deceit (a changed bank account, a transfer to a fake account, gift cards):
+    // the fraud is the cause (IPA: `other`, business-e-mail-compromise), not the mail that carried it.
+    let money_fraud = features.values.iter().any(|(f, _)| MONEY_FRAUD.contains(&f.as_str()));
+    let rank = |c: CauseCategory| {
+        let at = |c: CauseCategory| CAUSE_PRECEDENCE.iter().position(|x| *x == c).map_or(usize::MAX, |i| 2 * i + 1);
+        if money_fraud && c == CauseCategory::Other { at(CauseCategory::Phishing) - 1 } else { at(c) }
+    };
     // Precedence decides only between causes about as sure as the best one.
     let best = causes.first().map(|c| c.confidence).unwrap_or(0.0);
     // …and only for a cause a concept or a rule speaks for: n-grams alone (「を使っ」 for 使い回し)
@@ -403,7 +412,8 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
         })
     };
     let close = |d: &Decision<CauseCategory>| {
-        !d.needs_review && d.confidence >= best - PRECEDENCE_MARGIN && (d.confidence >= best || named(d.value))
+        let fraud = money_fraud && d.value == CauseCategory::Other;
+        !d.needs_review && d.confidence >= best - PRECEDENCE_MARGIN && (d.confidence >= best || named(d.value) || fraud)
     };
     causes.sort_by(|a, b| {
         close(b).cmp(&close(a)).then_with(|| {

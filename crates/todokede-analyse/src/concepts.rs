@@ -171,6 +171,48 @@ mod tests {
         assert_eq!(hit("直ちにカード決済を停止しました。", "outage"), Some(false));
     }
 
+    /// Session 12: what the by-writer cross-validation missed, said in other words than the corpus's.
+    #[test]
+    fn planted_files_altered_pages_and_harmless_attempts_in_their_many_wordings() {
+        for t in [
+            "サーバ内に見覚えのないphpファイルが置かれていた。",
+            "外部から命令を実行できるプログラムが見つかった。",
+            "暗号資産を採掘するプログラムが動かされていた。",
+            "The attacker put a small PHP file in the upload folder.",
+            "Someone planted a spam page generator on our site.",
+            "The site was used to host a phishing kit.",
+        ] {
+            assert_eq!(hit(t, "file_planted"), Some(false), "{t}");
+        }
+        for t in [
+            "会社のホームページが英語のページに変わっていた。",
+            "知らない英語の投稿がされてます。",
+            "決済画面が偽の画面にすり替えられていた。",
+            "Someone changed the payout bank account to theirs.",
+            "Our booking website shows other page with casino advertise.",
+            "The payment page JS was modified to post card data.",
+        ] {
+            assert_eq!(hit(t, "tampered"), Some(false), "{t}");
+        }
+        assert_eq!(hit("No pages changed.", "tampered"), Some(true));
+        for t in [
+            "パスワードは十分に複雑だったため、侵入には至らなかった。",
+            "情報の流出等は確認されていません。",
+            "All patched, nothing got through.",
+            "We didn't buy anything.",
+        ] {
+            assert_eq!(hit(t, "no_damage"), Some(false), "{t}");
+        }
+        assert_eq!(hit("Our systems were not compromised.", "systems_intact"), Some(false));
+        assert_eq!(hit("侵入された形跡はなかった。", "systems_intact"), Some(false));
+        for t in ["パスワードの入手経路は不明です。", "how the password was obtained is unknown."] {
+            assert_eq!(hit(t, "cause_unknown"), Some(false), "{t}");
+        }
+        // A device without a password set is a credential fault, not missing access control.
+        let t = "パスワードを設定していなかった監視カメラに外部からログインされた。";
+        assert_eq!((hit(t, "default_password"), hit(t, "no_auth")), (Some(false), None));
+    }
+
     #[test]
     fn every_concept_compiles_and_has_a_unique_name() {
         let all: Vec<_> = names().collect();

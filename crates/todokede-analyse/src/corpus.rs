@@ -1,4 +1,5 @@
-//! Labelled cases for training and evaluation, read from text the caller loaded (no I/O here):
+//! Labelled cases for training and evaluation, read from text the caller loaded (no I/O here but
+//! listing the corpus folder, [`training_files`]):
 //! the corpus JSON-lines format of `fixtures/corpus/` and `../shared/data/incident_texts`
 //! (`primary_cause_any`, `damages`, `attack_types`, `has_damage`), the seed fixtures
 //! (`fixtures/seeds/*.json` with `expected.json`), and analysts' confirmed classifications.
@@ -159,6 +160,26 @@ pub struct TrainingSources<'a> {
     pub split: &'a str,
     /// Analysts' confirmed classifications from a store.
     pub confirmed: Vec<LabelledCase>,
+}
+
+/// The corpus files training reads from `fixtures/corpus` (`written_train*.jsonl`,
+/// `veris*.jsonl`; never `written_test.jsonl`), sorted by name so training is deterministic.
+pub fn training_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if is_training_file(name) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Whether a corpus file name is one of the training files.
+fn is_training_file(name: &str) -> bool {
+    name.ends_with(".jsonl") && (name.starts_with("written_train") || name.starts_with("veris"))
 }
 
 /// Seed cases and analysts' confirmations count this many times.

@@ -45,15 +45,8 @@ pub struct TrainArgs {
 }
 
 pub fn train(args: &TrainArgs, confirmed: Vec<LabelledCase>) -> anyhow::Result<()> {
-    let mut written_files: Vec<PathBuf> = std::fs::read_dir(&args.corpus)
-        .with_context(|| format!("cannot read the corpus folder {}", args.corpus.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            name.ends_with(".jsonl") && (name.starts_with("written_train") || name.starts_with("veris"))
-        })
-        .collect();
-    written_files.sort();
+    let written_files = corpus::training_files(&args.corpus)
+        .with_context(|| format!("cannot read the corpus folder {}", args.corpus.display()))?;
     let written: Vec<String> = written_files.iter().map(|p| read(p)).collect::<Result<_, _>>()?;
     let seeds: Vec<String> =
         ["2019H1.json", "2019H2.json"].iter().map(|f| read(&args.seeds.join(f))).collect::<Result<_, _>>()?;

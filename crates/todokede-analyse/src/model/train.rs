@@ -128,8 +128,16 @@ pub fn fold_of(group: &str, folds: usize) -> usize {
 }
 
 /// The concepts and rules that speak against damage: their negative weights are not held back.
-const SPEAK_AGAINST_DAMAGE: &[&str] =
-    &["c:no_damage", "c:attempt", "c:blocked", "c:detected_only", "c:report_only", "r:status.attempt", "r:damage.none"];
+const SPEAK_AGAINST_DAMAGE: &[&str] = &[
+    "c:no_damage",
+    "c:attempt",
+    "c:blocked",
+    "c:detected_only",
+    "c:report_only",
+    "c:systems_intact",
+    "r:status.attempt",
+    "r:damage.none",
+];
 
 fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))

@@ -93,15 +93,7 @@ fn the_splits_never_share_a_site_or_a_case() {
 fn the_shipped_model_is_what_training_on_the_corpus_gives() {
     let Some(texts) = shared("data/incident_texts/cases.jsonl") else { return };
     let dir = repo("fixtures/corpus");
-    let mut written: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_str().unwrap();
-            n.ends_with(".jsonl") && (n.starts_with("written_train") || n.starts_with("veris"))
-        })
-        .collect();
-    written.sort();
+    let written = corpus::training_files(&dir).unwrap();
     let written: Vec<String> = written.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
     let seeds = [read("fixtures/seeds/2019H1.json"), read("fixtures/seeds/2019H2.json")];
     let expected = read("fixtures/seeds/expected.json");
