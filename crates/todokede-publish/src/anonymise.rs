@@ -650,22 +650,23 @@ fn domain_wording(text: &str, s: usize, e: usize, domains: &[String]) -> (usize,
     const SPACE: [char; 2] = [' ', '\u{3000}'];
     let token = nfkc_str(&text[s..e]).to_lowercase();
     let host = !domains.contains(&token) && domains.iter().any(|d| token.ends_with(&format!(".{d}")));
-    let rest = text[e..].trim_start_matches(SPACE);
-    let gap = text.len() - e - rest.len();
-    if rest.starts_with("ドメイン") {
-        return (s, e + gap + "ドメイン".len(), "当該組織のドメイン".into());
+    let before = text[..s].trim_end_matches(SPACE);
+    if host && ["サーバ", "サーバー", "ホスト"].iter().any(|w| before.ends_with(w)) {
+        return (before.len(), e, String::new());
     }
-    if rest.starts_with('の') {
-        return (s, e + gap + 'の'.len_utf8(), "当該組織の".into());
-    }
-    if host {
-        let before = text[..s].trim_end_matches(SPACE);
-        if ["サーバ", "サーバー", "ホスト"].iter().any(|w| before.ends_with(w)) {
-            return (before.len(), e, String::new());
-        }
-        return (s, e, "当該サーバ".into());
-    }
-    (s, e, "当該組織のドメイン".into())
+    let after = text[e..].trim_start_matches(SPACE);
+    let (e, wording) = if after.starts_with("ドメイン") {
+        (text.len() - after.len() + "ドメイン".len(), "当該組織のドメイン")
+    } else if after.starts_with('の') {
+        (text.len() - after.len() + 'の'.len_utf8(), "当該組織の")
+    } else if after.chars().next().is_some_and(|c| !c.is_ascii()) {
+        // The spaces that set the Latin name apart from the Japanese around it go with it.
+        (text.len() - after.len(), if host { "当該サーバ" } else { "当該組織のドメイン" })
+    } else {
+        (e, if host { "当該サーバ" } else { "当該組織のドメイン" })
+    };
+    let s = if before.chars().next_back().is_some_and(|c| !c.is_ascii()) { before.len() } else { s };
+    (s, e, wording.into())
 }
 
 fn prefecture_re() -> &'static Regex {
@@ -1315,10 +1316,10 @@ mod tests {
             domains,
             [
                 ("sample-shoji.co.jp ドメイン", "当該組織のドメイン"),
-                ("mail.sample-shoji.co.jp", "当該サーバ"),
+                ("mail.sample-shoji.co.jp ", "当該サーバ"),
                 ("sample-shoji.co.jp の", "当該組織の"),
                 (" www.sample-shoji.co.jp", ""),
-                ("sample-shoji.co.jp", "当該組織のドメイン"),
+                ("sample-shoji.co.jp ", "当該組織のドメイン"),
             ]
         );
     }
