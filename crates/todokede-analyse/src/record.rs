@@ -6,7 +6,7 @@
 //! Every field has a default, so records stored by earlier analyser versions (without
 //! `needs_review`, say) keep reading.
 
-use crate::evidence::{Finding, Severity};
+use crate::evidence::{Facts, Finding, Severity};
 use crate::{ANALYSER_VERSION, Analysis, Decision, IndicatorType};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -161,7 +161,12 @@ pub struct EvidenceFile {
 pub struct FindingRecord {
     pub kind: String,
     pub severity: Severity,
+    /// The sentence in English, as written when analysed: what a record without `facts` (from
+    /// an analyser before them) shows in every language. Read [`FindingRecord::summary_in`].
     pub summary: String,
+    /// The numbers and names the sentence is made of, shown in the reader's language.
+    #[serde(default, skip_serializing_if = "Facts::is_empty")]
+    pub facts: Facts,
     #[serde(default)]
     pub technique: Option<String>,
     #[serde(default)]
@@ -190,7 +195,8 @@ impl From<&Finding> for FindingRecord {
         FindingRecord {
             kind: f.kind.to_owned(),
             severity: f.severity,
-            summary: f.summary.clone(),
+            summary: f.summary(),
+            facts: f.facts.clone(),
             technique: f.technique.map(str::to_owned),
             sources: f.sources.clone(),
             accounts: f.accounts.clone(),
@@ -199,6 +205,17 @@ impl From<&Finding> for FindingRecord {
             last_seen: f.last_seen.clone(),
             proof: f.proof.iter().map(|p| ProofRecord { line: p.line, text: p.text.clone() }).collect(),
         }
+    }
+}
+
+impl FindingRecord {
+    /// The sentence in the reader's language, made from the facts; the stored (English)
+    /// sentence for a record that has no facts, or facts this version has no wording for.
+    pub fn summary_in(&self, lang: todokede_domain::Language) -> String {
+        if self.facts.is_empty() {
+            return self.summary.clone();
+        }
+        crate::evidence::sentence::sentence(&self.kind, &self.facts, lang).unwrap_or_else(|| self.summary.clone())
     }
 }
 
@@ -309,6 +326,23 @@ impl AnalysisRecord {
         self.evidence.extend(files);
     }
 
+    /// A decision's evidence in the reader's language: a log finding's `FILE: summary` (as
+    /// [`AnalysisRecord::add_evidence`] stored it, in English) with the finding's sentence in
+    /// that language, the classifier's phrases as [`DecisionRecord::evidence`] shows them.
+    pub fn evidence_in(&self, d: &DecisionRecord, lang: todokede_domain::Language) -> Vec<String> {
+        d.evidence
+            .iter()
+            .map(|e| {
+                let from_log = self.evidence.iter().find_map(|file| {
+                    let summary = e.strip_prefix(file.file.as_str())?.strip_prefix(": ")?;
+                    let f = file.findings.iter().find(|f| f.summary == summary)?;
+                    Some(format!("{}: {}", file.file, f.summary_in(lang)))
+                });
+                from_log.unwrap_or_else(|| crate::classify::explanation_in(e, lang))
+            })
+            .collect()
+    }
+
     /// The primary cause: the first decided one.
     pub fn primary_cause(&self) -> Option<CauseCategory> {
         self.causes.iter().find(|d| !d.needs_review).and_then(DecisionRecord::value)
@@ -408,6 +442,48 @@ mod tests {
                 "auth.log: 12 failed logins from 45.33.32.156",
             ]
         );
+    }
+
+    /// A finding stored before findings kept their facts (the snapshot's: a summary only) is
+    /// shown as it was stored, in either language — and so is the decision evidence naming it.
+    #[test]
+    fn a_finding_without_facts_shows_its_stored_sentence() {
+        use todokede_domain::Language;
+        let record = AnalysisRecord::parse(include_str!("../tests/snapshots/stored_0.1.0+model1.json")).unwrap();
+        let f = &record.evidence[0].findings[0];
+        assert!(f.facts.is_empty());
+        for lang in [Language::Ja, Language::En] {
+            assert_eq!(f.summary_in(lang), "12 failed passwords then a login from 45.33.32.156");
+            assert_eq!(
+                record.evidence_in(&record.causes[0], lang),
+                ["auth.log: 12 failed passwords then a login from 45.33.32.156"]
+            );
+        }
+    }
+
+    /// A finding analysed now keeps its facts: its sentence, and the decisions' evidence that
+    /// names it (`auth.log: …`, stored in English), read in the reader's language.
+    #[test]
+    fn a_findings_sentence_and_the_evidence_naming_it_follow_the_language() {
+        use todokede_domain::Language;
+        let log = "Dec 10 06:55:46 web sshd[1]: Failed password for root from 45.33.32.156 port 1 ssh2\n".repeat(12)
+            + "Dec 10 07:00:00 web sshd[2]: Accepted password for root from 45.33.32.156 port 2 ssh2\n";
+        let (lines, unreadable, findings) = crate::evidence::analyse("sshd", log.as_bytes()).unwrap();
+        let mut record = crate::analyse("サーバの動作が遅い。").record();
+        record.add_evidence(vec![EvidenceFile::new("auth.log", EvidenceKind::Sshd, lines, unreadable, &findings)]);
+        let record = AnalysisRecord::parse(&record.to_json_string()).unwrap();
+        let takeover = record.damages.iter().find(|d| d.key == "account_takeover").unwrap();
+        assert_eq!(
+            record.evidence_in(takeover, Language::Ja),
+            [
+                "auth.log: 45.33.32.156 から SSH のログイン失敗 12 回の後、1 回成功（パスワードが推測または窃取された可能性）"
+            ]
+        );
+        assert_eq!(
+            record.evidence_in(takeover, Language::En),
+            ["auth.log: 45.33.32.156: 12 failed logins, then 1 successful — a guessed or stolen password"]
+        );
+        assert_eq!(record.evidence[0].findings[0].summary, takeover.evidence[0].trim_start_matches("auth.log: "));
     }
 
     /// Records stored before decisions had `needs_review` (and without evidence) keep reading.

@@ -553,7 +553,6 @@ impl KnownIdentifiers {
                 romaji_names.push(words);
             }
         }
-        let mut domains: Vec<String> = self.domains.iter().map(|d| d.trim().to_lowercase()).collect();
         for e in &self.emails {
             add("email", e, "特定のメールアドレス", false, false);
             if let Some((local, domain)) = e.trim().rsplit_once('@') {
@@ -597,11 +596,6 @@ impl KnownIdentifiers {
                 }
             }
         }
-        for e in &self.emails {
-            if let Some((_, d)) = e.trim().rsplit_once('@') {
-                domains.push(d.to_lowercase());
-            }
-        }
         for p in &self.phones {
             let digits: String = nfkc_str(p).chars().filter(|c| c.is_ascii_digit()).collect();
             if digits.len() >= 9 {
@@ -618,11 +612,12 @@ impl KnownIdentifiers {
                 add("address", &n[m.end()..], "（所在地）", false, false);
             }
         }
-        for d in &domains {
-            add("domain", d, "届出者のドメイン", true, false);
+        // The wording of a domain depends on where it stands: see `domain_wording`.
+        for d in &self.own_domains() {
+            add("domain", d, "当該組織のドメイン", true, false);
             for label in d.split('.') {
                 if label.len() >= 3 && !GENERIC_LABELS.contains(&label) {
-                    add("domain", label, "届出者のドメイン", true, false);
+                    add("domain", label, "当該組織のドメイン", true, false);
                 }
             }
         }
@@ -630,6 +625,48 @@ impl KnownIdentifiers {
         out.sort_by_key(|n| std::cmp::Reverse(n.tight.chars().count()));
         out
     }
+}
+
+impl KnownIdentifiers {
+    /// The victim's own domains: those given, and those of the reporter's e-mail addresses.
+    fn own_domains(&self) -> Vec<String> {
+        let mut domains: Vec<String> = self.domains.iter().map(|d| d.trim().to_lowercase()).collect();
+        for e in &self.emails {
+            if let Some((_, d)) = e.trim().rsplit_once('@') {
+                domains.push(d.to_lowercase());
+            }
+        }
+        domains
+    }
+}
+
+/// One of the victim's domains or hosts (`text[s..e]`), replaced so the sentence still reads:
+/// `victim.co.jp ドメイン` → 当該組織のドメイン, `victim.co.jp のメール` / `www.victim.co.jp の管理画面`
+/// → 当該組織のメール / 当該組織の管理画面, `mail.victim.co.jp が踏み台に` → 当該サーバが踏み台に,
+/// `サーバ www.victim.co.jp（…）` → サーバ（…） (the name goes, the server stays), and the domain
+/// itself otherwise → 当該組織のドメイン. Returns the span to replace, widened over the words
+/// taken along, and its replacement.
+fn domain_wording(text: &str, s: usize, e: usize, domains: &[String]) -> (usize, usize, String) {
+    const SPACE: [char; 2] = [' ', '\u{3000}'];
+    let token = nfkc_str(&text[s..e]).to_lowercase();
+    let host = !domains.contains(&token) && domains.iter().any(|d| token.ends_with(&format!(".{d}")));
+    let before = text[..s].trim_end_matches(SPACE);
+    if host && ["サーバ", "サーバー", "ホスト"].iter().any(|w| before.ends_with(w)) {
+        return (before.len(), e, String::new());
+    }
+    let after = text[e..].trim_start_matches(SPACE);
+    let (e, wording) = if after.starts_with("ドメイン") {
+        (text.len() - after.len() + "ドメイン".len(), "当該組織のドメイン")
+    } else if after.starts_with('の') {
+        (text.len() - after.len() + 'の'.len_utf8(), "当該組織の")
+    } else if after.chars().next().is_some_and(|c| !c.is_ascii()) {
+        // The spaces that set the Latin name apart from the Japanese around it go with it.
+        (text.len() - after.len(), if host { "当該サーバ" } else { "当該組織のドメイン" })
+    } else {
+        (e, if host { "当該サーバ" } else { "当該組織のドメイン" })
+    };
+    let s = if before.chars().next_back().is_some_and(|c| !c.is_ascii()) { before.len() } else { s };
+    (s, e, wording.into())
 }
 
 fn prefecture_re() -> &'static Regex {
@@ -1104,6 +1141,7 @@ pub fn anonymise(text: &str, known: &KnownIdentifiers, keep: &BTreeSet<String>) 
     let tightv = View::new(tight(&norm_chars));
     // Candidate spans in the original: (start, end, priority, kind, replacement).
     let mut spans: Vec<(usize, usize, usize, &str, String)> = vec![];
+    let domains = known.own_domains();
     for (prio, n) in known.needles().into_iter().enumerate() {
         let all_digits = n.tight.chars().all(|c| c.is_ascii_digit());
         for (i, _) in tightv.s.match_indices(&n.tight) {
@@ -1127,6 +1165,11 @@ pub fn anonymise(text: &str, known: &KnownIdentifiers, keep: &BTreeSet<String>) 
             // A label of the reporter's domain standing alone (SAMPLE SHOJI) names the reporter.
             if n.kind == "domain" && !text[s..e].contains(['.', '．', '@']) {
                 spans.push((s, e, prio, "organisation", label.clone()));
+                continue;
+            }
+            if n.kind == "domain" {
+                let (s, e, wording) = domain_wording(text, s, e, &domains);
+                spans.push((s, e, prio, n.kind, wording));
                 continue;
             }
             spans.push((s, e, prio, n.kind, n.replacement.clone()));
@@ -1240,6 +1283,45 @@ mod tests {
         }
         // Every replacement is reviewable: original and replacement are listed.
         assert!(a.replacements.iter().any(|r| r.original == "203.0.113.7" && r.replacement == "特定の IP アドレス"));
+    }
+
+    /// The victim's domain is replaced by what it is where it stands — the organisation's
+    /// domain, something of the organisation's, a server — so the published sentence reads as
+    /// the seeds' do (the old 「届出者のドメイン」 everywhere gave 「届出者のドメイン ドメインを騙る」,
+    /// 「届出者のドメイン が踏み台」, 「サーバ 届出者のドメイン（…）」).
+    #[test]
+    fn the_victims_domain_reads_naturally_where_it_stands() {
+        let known = KnownIdentifiers {
+            reporter_label: "届出者（企業）".into(),
+            domains: vec!["sample-shoji.co.jp".into()],
+            ..Default::default()
+        };
+        let text = "sample-shoji.co.jp ドメインを騙るメールが届いた。mail.sample-shoji.co.jp が踏み台にされ、\
+                    sample-shoji.co.jp の利用者に送られた。公開サーバ www.sample-shoji.co.jp（203.0.113.7）も改ざんされ、\
+                    sample-shoji.co.jp を装うサイトもあった。";
+        let a = anonymise(text, &known, &none());
+        assert_eq!(
+            a.text,
+            "当該組織のドメインを騙るメールが届いた。当該サーバが踏み台にされ、当該組織の利用者に送られた。\
+             公開サーバ（特定の IP アドレス）も改ざんされ、当該組織のドメインを装うサイトもあった。"
+        );
+        // Each is listed for the review, with what it became.
+        let domains: Vec<(&str, &str)> = a
+            .replacements
+            .iter()
+            .filter(|r| r.kind == "domain")
+            .map(|r| (r.original.as_str(), r.replacement.as_str()))
+            .collect();
+        assert_eq!(
+            domains,
+            [
+                ("sample-shoji.co.jp ドメイン", "当該組織のドメイン"),
+                ("mail.sample-shoji.co.jp ", "当該サーバ"),
+                ("sample-shoji.co.jp の", "当該組織の"),
+                (" www.sample-shoji.co.jp", ""),
+                ("sample-shoji.co.jp ", "当該組織のドメイン"),
+            ]
+        );
     }
 
     #[test]

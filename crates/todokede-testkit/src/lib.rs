@@ -1,5 +1,5 @@
 //! Test support: a fresh, isolated database per test on every backend the machine offers, and
-//! builders for realistic submissions.
+//! builders for realistic submissions; the real `todokede serve` process ([`Server`]).
 //!
 //! SQLite always; PostgreSQL when `TODOKEDE_TEST_POSTGRES_URL` is set (CI sets it). Each
 //! PostgreSQL test gets its own database, created here and dropped by [`TestDb::cleanup`], so
@@ -12,6 +12,9 @@ use todokede_domain::*;
 #[cfg(feature = "app")]
 pub mod app;
 pub mod requires;
+pub mod server;
+
+pub use server::Server;
 
 pub const POSTGRES_ENV: &str = "TODOKEDE_TEST_POSTGRES_URL";
 

@@ -50,8 +50,7 @@
 //! same NAME reuses it, skipping the set-up.
 
 use std::collections::HashSet;
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 use todokede_app::exchange::{self, ExportScope};
 use todokede_app::taxii;
@@ -333,16 +332,11 @@ async fn main() {
     .await
     .unwrap()
     .token;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_todokede"))
-        .args(["--db", &url, "serve", "--listen", "127.0.0.1:0"])
-        .env("TODOKEDE_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
-    let mut line = String::new();
+    let server = todokede_testkit::Server::spawn(env!("CARGO_BIN_EXE_todokede"), &url, &[], |c| {
+        c.env("TODOKEDE_LOG", "error");
+    });
     let generation = store.taxii_state().await.unwrap().generation;
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().trim_start_matches("listening on ").to_owned();
+    let base = server.base.clone();
     let started = Instant::now();
     let client = reqwest::Client::new();
     let collections: Vec<String> = taxii::Collection::ALL.iter().map(|c| c.id()).collect();
@@ -457,8 +451,7 @@ async fn main() {
         download,
         poll_secs * 1000.0
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     drop(store);
     if std::env::var("TODOKEDE_BENCH_KEEP").is_err() {
         let _ = std::fs::remove_dir_all(&dir);

@@ -3,8 +3,6 @@
 //! (PostgreSQL too when TODOKEDE_TEST_POSTGRES_URL is set). Side by side in one run:
 //! group commit (the default) against one fsync per report (`TODOKEDE_INTAKE_MAX_BATCH=1`).
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,16 +22,10 @@ fn pct(v: &[f64], p: f64) -> f64 {
 }
 
 async fn run(label: &str, db: &str, env: &[(&str, &str)]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_todokede"))
-        .args(["--db", db, "serve", "--listen", "127.0.0.1:0", "--api-limit", "0"])
-        .envs(env.iter().copied())
-        .env("TODOKEDE_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = Arc::new(line.trim().trim_start_matches("listening on ").to_owned());
+    let server = todokede_testkit::Server::spawn(env!("CARGO_BIN_EXE_todokede"), db, &["--api-limit", "0"], |c| {
+        c.envs(env.iter().copied()).env("TODOKEDE_LOG", "error");
+    });
+    let base = Arc::new(server.base.clone());
     let client = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().unwrap();
     let body = serde_json::json!({
         "form": "unauthorized_access",
@@ -76,8 +68,7 @@ async fn run(label: &str, db: &str, env: &[(&str, &str)]) -> Run {
         errors += e;
     }
     let secs = start.elapsed().as_secs_f64();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     latencies_ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
     Run { label: label.into(), acked: latencies_ms.len(), errors, secs, latencies_ms }
 }

@@ -139,7 +139,7 @@ pub fn evidence(files: &[std::path::PathBuf], kind: &str, json: bool) -> anyhow:
                 println!(
                     "  [{}] {}{}",
                     f.severity.key(),
-                    f.summary,
+                    f.summary(),
                     f.technique.map(|t| format!("  ({t})")).unwrap_or_default()
                 );
                 for p in &f.proof {

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
+use super::sentence::facts;
 use super::{Finding, LineReader, ProofLine, Severity, finish, keep};
 
 /// POSTs to a login page from one source before it is called brute force.
@@ -302,18 +303,15 @@ pub fn classify(r: &Request) -> Vec<&'static str> {
     hits
 }
 
-fn describe(kind: &str) -> (&'static str, Option<&'static str>, &'static str) {
+/// The ATT&CK technique of a kind of request (its wording: [`super::sentence`]).
+fn technique(kind: &str) -> Option<&'static str> {
     match kind {
-        "web_sqli" => ("SQL injection attempts", Some("T1190"), "SQLインジェクション"),
-        "web_path_traversal" => ("path traversal attempts", Some("T1190"), "パストラバーサル"),
-        "web_webshell" => ("requests to a webshell or tunnel script", Some("T1505.003"), "Webシェル"),
-        "web_login_brute_force" => ("POSTs to a login page (brute force)", Some("T1110"), "ログイン総当たり"),
-        "web_scanner" => ("requests from scanning tools", Some("T1595.002"), "スキャナ"),
-        "web_exploit_attempt" => {
-            ("exploit attempts (remote file inclusion, path-info bypass)", Some("T1190"), "脆弱性攻撃")
-        }
-        "web_fake_crawler" => ("POSTs from a client posing as a search engine (spam, abuse)", None, "偽クローラ"),
-        _ => ("probes for sensitive files and admin tools", Some("T1595.003"), "機微ファイル探索"),
+        "web_sqli" | "web_path_traversal" | "web_exploit_attempt" => Some("T1190"),
+        "web_webshell" => Some("T1505.003"),
+        "web_login_brute_force" => Some("T1110"),
+        "web_scanner" => Some("T1595.002"),
+        "web_fake_crawler" => None,
+        _ => Some("T1595.003"),
     }
 }
 
@@ -403,7 +401,7 @@ pub fn analyse(input: impl BufRead) -> (AccessSummary, Vec<Finding>) {
         } else {
             kind
         };
-        let (what, technique, _) = describe(kind);
+        let technique = technique(kind);
         let severity = match kind {
             "web_sqli" | "web_webshell" if a.success > 0 => Severity::High,
             "web_sqli" | "web_webshell" | "web_login_brute_force" | "web_path_traversal" | "web_exploit_attempt" => {
@@ -414,7 +412,7 @@ pub fn analyse(input: impl BufRead) -> (AccessSummary, Vec<Finding>) {
         findings.push(Finding {
             kind,
             severity,
-            summary: format!("{source}: {} {what} ({} answered 2xx) — {}", a.count, a.success, a.paths.join(", ")),
+            facts: facts! { "source" => &source, "count" => a.count, "success" => a.success, "paths" => a.paths.clone() },
             technique,
             sources: vec![source],
             accounts: vec![],
@@ -436,6 +434,7 @@ mod tests {
     fn double_encoded_sqli_is_seen() {
         let line = r#"203.0.113.9 - - [01/Apr/2024:10:00:00 +0900] "GET /item.php?id=1%2527%2520union%2520select%25201,2 HTTP/1.1" 200 512 "-" "Mozilla/5.0""#;
         let (_, f) = analyse(line.as_bytes());
+        super::super::assert_worded(&f);
         assert_eq!(f[0].kind, "web_sqli");
         assert_eq!(f[0].severity, Severity::High);
         assert_eq!(f[0].proof[0].line, 1);
@@ -452,6 +451,7 @@ mod tests {
         );
         log.push_str("garbage line\n");
         let (s, f) = analyse(log.as_bytes());
+        super::super::assert_worded(&f);
         assert_eq!(s.unreadable, 1);
         assert_eq!(f.iter().filter(|x| x.kind == "web_login_brute_force").count(), 1);
         assert!(f.iter().any(|x| x.kind == "unreadable_input"));

@@ -5,6 +5,7 @@
 //! Kerberos 4768/4771; Sysmon 1 (process creation, e.g. from an IIS worker: a webshell).
 //! Proof "lines" are record IDs with a one-line rendering of the record.
 
+use super::sentence::{Facts, facts};
 use super::{Finding, ProofLine, Severity, finish, keep};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -141,12 +142,13 @@ impl Acc {
         kind: &'static str,
         severity: Severity,
         technique: Option<&'static str>,
-        summary: String,
+        mut facts: Facts,
     ) -> Finding {
+        facts.insert("count".into(), self.count.into());
         Finding {
             kind,
             severity,
-            summary,
+            facts,
             technique,
             sources: self.sources.into_iter().take(50).collect(),
             accounts: self.accounts.into_iter().collect(),
@@ -277,93 +279,56 @@ pub fn analyse<R: std::io::Read + std::io::Seek>(input: R) -> (EvtxStats, Vec<Fi
 
     let mut findings = vec![];
     let total_failures = all_failures.count;
+    let list = |v: &BTreeSet<String>| v.iter().cloned().collect::<Vec<_>>();
     for (src, acc) in failures_by_source {
         if acc.count >= BRUTE_FORCE_MIN {
-            let n = acc.accounts.len();
-            let summary = format!("{} failed Windows logons (4625) from {src} against {n} account(s)", acc.count);
-            findings.push(acc.finding("windows_logon_brute_force", Severity::Medium, Some("T1110"), summary));
+            let facts = facts! { "source" => &src, "account_count" => acc.accounts.len() };
+            findings.push(acc.finding("windows_logon_brute_force", Severity::Medium, Some("T1110"), facts));
         }
     }
     // One summary per source above; if no single source crossed the line, the total may.
     if findings.is_empty() && total_failures >= BRUTE_FORCE_MIN {
-        let n = all_failures.accounts.len();
-        findings.push(all_failures.finding(
-            "windows_logon_failures",
-            Severity::Medium,
-            Some("T1110"),
-            format!("{total_failures} failed Windows logons (4625) against {n} account(s)"),
-        ));
+        let facts = facts! { "account_count" => all_failures.accounts.len() };
+        findings.push(all_failures.finding("windows_logon_failures", Severity::Medium, Some("T1110"), facts));
     }
+    // The facts of each kind's sentence (`count` is added by `Acc::finding`).
     let add = |findings: &mut Vec<Finding>,
                acc: Acc,
                kind: &'static str,
                sev: Severity,
                tech: Option<&'static str>,
-               what: &dyn Fn(&Acc) -> String| {
+               facts: &dyn Fn(&Acc) -> Facts| {
         if acc.count > 0 {
-            let s = what(&acc);
-            findings.push(acc.finding(kind, sev, tech, s));
+            let f = facts(&acc);
+            findings.push(acc.finding(kind, sev, tech, f));
         }
     };
+    let none = |_: &Acc| Facts::new();
     add(&mut findings, success_after_failure, "windows_logon_after_failures", Severity::High, Some("T1078"), &|a| {
-        format!(
-            "{} successful logon(s) (4624) by an account or from a source that had failed before: {}",
-            a.count,
-            a.accounts.iter().cloned().collect::<Vec<_>>().join(", ")
-        )
+        facts! { "accounts" => list(&a.accounts) }
     });
     add(&mut findings, rdp_logons, "rdp_logons", Severity::Medium, Some("T1021.001"), &|a| {
-        format!(
-            "{} RDP logon(s) (4624 type 10 / 1149) from {}",
-            a.count,
-            if a.sources.is_empty() {
-                "unrecorded sources".into()
-            } else {
-                a.sources.iter().cloned().collect::<Vec<_>>().join(", ")
-            }
-        )
+        facts! { "sources" => list(&a.sources) }
     });
     let rdp_severity = if rdp_attempts.count >= 20 { Severity::Medium } else { Severity::Low };
     add(&mut findings, rdp_attempts, "rdp_connection_attempts", rdp_severity, Some("T1110"), &|a| {
-        format!("{} RDP connection attempts (RdpCoreTS 131) from {} source(s)", a.count, a.sources.len())
+        facts! { "source_count" => a.sources.len() }
     });
     add(&mut findings, network_logons, "network_logons", Severity::Low, Some("T1021"), &|a| {
-        format!(
-            "{} network logon(s) (4624 type 3) from {}",
-            a.count,
-            a.sources.iter().cloned().collect::<Vec<_>>().join(", ")
-        )
+        facts! { "sources" => list(&a.sources) }
     });
-    add(&mut findings, pass_the_hash, "pass_the_hash", Severity::High, Some("T1550.002"), &|a| {
-        format!("{} logon(s) with new credentials (type 9, seclogo): pass-the-hash pattern", a.count)
-    });
-    add(&mut findings, explicit, "explicit_credentials", Severity::Low, Some("T1078"), &|a| {
-        format!("{} logon(s) with explicit credentials (4648)", a.count)
-    });
+    add(&mut findings, pass_the_hash, "pass_the_hash", Severity::High, Some("T1550.002"), &none);
+    add(&mut findings, explicit, "explicit_credentials", Severity::Low, Some("T1078"), &none);
     add(&mut findings, new_accounts, "account_created", Severity::High, Some("T1136.001"), &|a| {
-        format!("{} account(s) created (4720): {}", a.count, a.accounts.iter().cloned().collect::<Vec<_>>().join(", "))
+        facts! { "accounts" => list(&a.accounts) }
     });
-    add(&mut findings, admin_group, "added_to_admin_group", Severity::High, Some("T1098"), &|a| {
-        format!("{} member(s) added to an administrators group (4732/4728)", a.count)
-    });
-    add(&mut findings, services, "service_installed", Severity::Medium, Some("T1543.003"), &|a| {
-        format!("{} service(s) installed (7045)", a.count)
-    });
-    add(&mut findings, cleared, "log_cleared", Severity::High, Some("T1070.001"), &|a| {
-        format!("the event log was cleared {} time(s) (1102/104)", a.count)
-    });
-    add(&mut findings, webshell, "webshell_process", Severity::High, Some("T1505.003"), &|a| {
-        format!("{} shell process(es) started by a web server worker (w3wp.exe …): webshell", a.count)
-    });
-    add(&mut findings, suspicious_process, "suspicious_process", Severity::High, Some("T1003"), &|a| {
-        format!("{} process(es) with credential-theft or anti-forensics command lines", a.count)
-    });
+    add(&mut findings, admin_group, "added_to_admin_group", Severity::High, Some("T1098"), &none);
+    add(&mut findings, services, "service_installed", Severity::Medium, Some("T1543.003"), &none);
+    add(&mut findings, cleared, "log_cleared", Severity::High, Some("T1070.001"), &none);
+    add(&mut findings, webshell, "webshell_process", Severity::High, Some("T1505.003"), &none);
+    add(&mut findings, suspicious_process, "suspicious_process", Severity::High, Some("T1003"), &none);
     add(&mut findings, kerberos_failures, "kerberos_failures", Severity::Medium, Some("T1110.003"), &|a| {
-        format!(
-            "{} Kerberos/NTLM authentication failures (4771/4776) for {} account(s): password spraying pattern",
-            a.count,
-            a.accounts.len()
-        )
+        facts! { "account_count" => a.accounts.len() }
     });
     let unreadable = stats.unreadable;
     (stats, finish(findings, unreadable, "records", None))

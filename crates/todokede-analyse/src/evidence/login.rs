@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
+use super::sentence::facts;
 use super::{Finding, LineReader, ProofLine, Severity, finish, keep};
 
 const MAX_KEYS: usize = 1_000_000;
@@ -192,38 +193,29 @@ pub fn analyse(input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
             v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             v.into_iter().take(10).map(|(k, _)| k.clone()).collect::<Vec<_>>()
         };
-        let stats = format!(
-            "{} attempts, {} accounts (median {} tries each), {} source IPs (max {} tries from one), {:.0} % unknown accounts, {} successes",
-            s.attempts,
-            s.accounts,
-            median_per_account,
-            s.sources,
-            max_per_ip,
-            unknown_share * 100.0,
-            s.successes
-        );
+        let stats = facts! {
+            "attempts" => s.attempts,
+            "accounts" => s.accounts,
+            "median_per_account" => median_per_account,
+            "source_count" => s.sources,
+            "max_per_source" => max_per_ip,
+            "unknown_percent" => (unknown_share * 100.0).round() as u64,
+            "successes" => s.successes,
+        };
         let verdict = if s.accounts >= 50 && median_per_account <= 3 && (unknown_share >= 0.3 || s.sources >= 100) {
-            Some((
-                "login_credential_stuffing",
-                "credential stuffing (リスト型攻撃): leaked ID/password pairs tried across many accounts",
-                "T1110.004",
-            ))
+            Some(("login_credential_stuffing", "T1110.004"))
         } else if s.accounts >= 20 && median_per_account <= 2 && s.sources < 20 && unknown_share < 0.1 {
-            Some((
-                "login_password_spraying",
-                "password spraying: a few passwords tried against many existing accounts",
-                "T1110.003",
-            ))
+            Some(("login_password_spraying", "T1110.003"))
         } else if per_account.values().any(|(_, a)| *a >= 20) {
-            Some(("login_brute_force", "brute force: many passwords tried against few accounts", "T1110.001"))
+            Some(("login_brute_force", "T1110.001"))
         } else {
             None
         };
-        if let Some((kind, what, technique)) = verdict {
+        if let Some((kind, technique)) = verdict {
             findings.push(Finding {
                 kind,
                 severity: if taken_over.is_empty() { Severity::Medium } else { Severity::High },
-                summary: format!("{what} — {stats}"),
+                facts: stats,
                 technique: Some(technique),
                 sources: top_sources(),
                 accounts: vec![],
@@ -238,7 +230,7 @@ pub fn analyse(input: impl BufRead) -> (LoginSummary, Vec<Finding>) {
         findings.push(Finding {
             kind: "login_success_after_failures",
             severity: Severity::High,
-            summary: format!("{} accounts logged in after failed attempts — likely taken over", taken_over.len()),
+            facts: facts! { "accounts" => taken_over.len() },
             technique: Some("T1078"),
             sources: vec![],
             accounts: taken_over.iter().take(50).map(|(a, f, _)| format!("{a} (after {f} failures)")).collect(),
@@ -271,6 +263,7 @@ mod tests {
             csv.push_str(&format!("2019-09-01T00:{:02}:00,{ip},{acct},{res}\n", i % 60));
         }
         let (s, f) = analyse(csv.as_bytes());
+        super::super::assert_worded(&f);
         assert_eq!(s.attempts, 2000);
         assert_eq!(
             f.iter().find(|x| x.technique == Some("T1110.004")).map(|x| x.kind),
@@ -283,6 +276,7 @@ mod tests {
             spray.push_str(&format!("t{i},203.0.113.5,user{i},failed\n"));
         }
         let (_, f) = analyse(spray.as_bytes());
+        super::super::assert_worded(&f);
         assert_eq!(f[0].kind, "login_password_spraying");
 
         let mut brute = String::new();
@@ -294,6 +288,7 @@ mod tests {
         }
         brute.push_str("not json at all\n");
         let (s, f) = analyse(brute.as_bytes());
+        super::super::assert_worded(&f);
         assert_eq!(s.unreadable, 1);
         assert!(f.iter().any(|x| x.kind == "login_brute_force"));
         let taken = f.iter().find(|x| x.kind == "login_success_after_failures").unwrap();

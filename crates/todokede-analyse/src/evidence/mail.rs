@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;
 
+use super::sentence::facts;
 use super::{Finding, LineReader, ProofLine, Severity, finish, keep};
 
 /// Recipients from one account in one log before it is bulk sending.
@@ -218,13 +219,10 @@ pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
             findings.push(Finding {
                 kind: "mail_bulk_sending",
                 severity: Severity::High,
-                summary: format!(
-                    "account {account} sent {} messages to {} recipients{} — a stolen account used for {}",
-                    a.messages,
-                    a.recipients,
-                    if a.sources.is_empty() { String::new() } else { format!(" from {} source(s)", a.sources.len()) },
-                    if lateral { "lateral phishing inside the organisation" } else { "phishing or spam" }
-                ),
+                facts: facts! {
+                    "account" => account, "messages" => a.messages, "recipients" => a.recipients,
+                    "source_count" => a.sources.len(), "lateral" => lateral,
+                },
                 technique: Some(if lateral { "T1534" } else { "T1566" }),
                 sources: a.sources.iter().take(50).cloned().collect(),
                 accounts: vec![account.clone()],
@@ -239,13 +237,9 @@ pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
             findings.push(Finding {
                 kind: "mail_login_new_sources",
                 severity: if failed_before.is_empty() { Severity::Medium } else { Severity::High },
-                summary: if failed_before.is_empty() {
-                    format!("account {account} authenticated from {} different sources", a.sources.len())
-                } else {
-                    format!(
-                        "account {account} authenticated from {} after authentication failures from there",
-                        failed_before.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                    )
+                facts: facts! {
+                    "account" => account, "source_count" => a.sources.len(),
+                    "failed_from" => failed_before.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
                 },
                 technique: Some("T1078"),
                 sources: a.sources.iter().take(50).cloned().collect(),
@@ -267,7 +261,7 @@ pub fn analyse(input: impl BufRead) -> (MailSummary, Vec<Finding>) {
         findings.push(Finding {
             kind: "mail_auth_brute_force",
             severity: Severity::Medium,
-            summary: format!("{} SMTP/IMAP authentication failures from {ip}", f.failures),
+            facts: facts! { "source" => ip, "failures" => f.failures },
             technique: Some("T1110"),
             sources: vec![ip.clone()],
             accounts: f.accounts.iter().cloned().collect(),
@@ -323,14 +317,15 @@ mod tests {
     #[test]
     fn postfix_bulk_sending_from_a_guessed_account() {
         let (s, f) = analyse(postfix_lateral_phishing().as_bytes());
+        super::super::assert_worded(&f);
         assert_eq!((s.messages, s.recipients, s.auth_failures), (61, 3002, 12));
         let bulk = f.iter().find(|x| x.kind == "mail_bulk_sending").unwrap();
         assert_eq!(bulk.accounts, ["tanaka@city.example.lg.jp"]);
         assert_eq!(bulk.count, 3000);
         assert!(bulk.proof[0].text.contains("nrcpt=50"));
         let new = f.iter().find(|x| x.kind == "mail_login_new_sources").unwrap();
-        assert_eq!(new.severity, Severity::High, "logged in from the address that failed before: {}", new.summary);
-        assert!(new.summary.contains("203.0.113.66"));
+        assert_eq!(new.severity, Severity::High, "logged in from the address that failed before: {}", new.summary());
+        assert!(new.summary().contains("203.0.113.66"));
         assert!(f.iter().any(|x| x.kind == "mail_auth_brute_force" && x.sources == ["203.0.113.66"]));
         assert!(
             !f.iter().any(|x| x.accounts.contains(&"suzuki@city.example.lg.jp".to_owned())),
@@ -348,6 +343,7 @@ mod tests {
         }
         exim.push_str("2019-10-17 09:59:00 dovecot_login authenticator failed for (client) [192.0.2.44]:51200: 535 Incorrect authentication data (set_id=sato@corp.example.jp)\n");
         let (s, f) = analyse(exim.as_bytes());
+        super::super::assert_worded(&f);
         assert_eq!(s.recipients, 300);
         let bulk = f.iter().find(|x| x.kind == "mail_bulk_sending").unwrap();
         assert_eq!(bulk.accounts, ["sato@corp.example.jp"]);
@@ -360,6 +356,7 @@ mod tests {
             ex.push_str(&format!("2019-10-17T10:0{i}:00.000Z,198.51.100.9,,10.0.0.5,EX01,,,SMTP,RECEIVE,{i},<m{i}@x>,{},,2000,40,,,パスワードの確認,nurse1@hospital.example.jp\n", rcpts.join(";")));
         }
         let (_, f) = analyse(ex.as_bytes());
+        super::super::assert_worded(&f);
         let bulk = f.iter().find(|x| x.kind == "mail_bulk_sending").unwrap();
         assert_eq!(bulk.technique, Some("T1534"), "to the organisation's own addresses: lateral phishing");
         assert_eq!(bulk.count, 160);

@@ -9,7 +9,10 @@ pub mod access;
 pub mod evtx;
 pub mod login;
 pub mod mail;
+pub mod sentence;
 pub mod sshd;
+
+pub use sentence::{Fact, Facts};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -58,7 +61,8 @@ pub struct Finding {
     /// Stable key, e.g. `ssh_brute_force`, `ssh_login_after_failures`.
     pub kind: &'static str,
     pub severity: Severity,
-    pub summary: String,
+    /// The numbers and names the finding's sentence is made of ([`sentence::sentence`]).
+    pub facts: Facts,
     /// ATT&CK technique ID, when one applies.
     pub technique: Option<&'static str>,
     pub sources: Vec<String>,
@@ -68,6 +72,19 @@ pub struct Finding {
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub proof: Vec<ProofLine>,
+}
+
+impl Finding {
+    /// The sentence in the reader's language (every kind has its wording: the analysers'
+    /// tests check it; the kind's key would stand in for a missing one).
+    pub fn summary_in(&self, lang: todokede_domain::Language) -> String {
+        sentence::sentence(self.kind, &self.facts, lang).unwrap_or_else(|| self.kind.to_owned())
+    }
+
+    /// The English sentence (stored beside the facts, printed by `todokede evidence`).
+    pub fn summary(&self) -> String {
+        self.summary_in(todokede_domain::Language::En)
+    }
 }
 
 /// The longest line kept: the rest of a longer line is skipped (counted in
@@ -146,10 +163,13 @@ pub(crate) fn finish(
         findings.push(Finding {
             kind: "unreadable_input",
             severity: Severity::Info,
-            summary: format!(
-                "{unreadable} unreadable {unit}{}",
-                read_error.map(|e| format!("; reading stopped: {e}")).unwrap_or_default()
-            ),
+            facts: {
+                let mut f = sentence::facts! { "count" => unreadable, "unit" => unit };
+                if let Some(e) = read_error {
+                    f.insert("error".into(), Fact::Text(e));
+                }
+                f
+            },
             technique: None,
             sources: vec![],
             accounts: vec![],
@@ -159,7 +179,7 @@ pub(crate) fn finish(
             proof: vec![],
         });
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.count.cmp(&a.count)).then(a.summary.cmp(&b.summary)));
+    findings.sort_by_cached_key(|f| (std::cmp::Reverse(f.severity), std::cmp::Reverse(f.count), f.summary()));
     findings
 }
 
@@ -246,6 +266,19 @@ pub(crate) fn implications(
     }
 }
 
+/// Every finding has its sentence in both languages, and the Japanese one is Japanese.
+#[cfg(test)]
+pub(crate) fn assert_worded(findings: &[Finding]) {
+    use todokede_domain::Language;
+    for f in findings {
+        let ja = sentence::sentence(f.kind, &f.facts, Language::Ja);
+        let en = sentence::sentence(f.kind, &f.facts, Language::En);
+        let (Some(ja), Some(en)) = (ja, en) else { panic!("{} has no wording for {:?}", f.kind, f.facts) };
+        assert!(ja.chars().any(|c| matches!(c as u32, 0x3040..=0x30FF | 0x4E00..=0x9FFF)), "{}: {ja}", f.kind);
+        assert_ne!(ja, en, "{}", f.kind);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::record::{EvidenceFile, EvidenceKind};
@@ -291,6 +324,7 @@ mod tests {
         let log = "Dec 10 06:55:46 web sshd[1]: Failed password for root from 45.33.32.156 port 1 ssh2\n".repeat(12)
             + "Dec 10 07:00:00 web sshd[2]: Accepted password for root from 45.33.32.156 port 2 ssh2\n";
         let (lines, unreadable, findings) = super::analyse("sshd", log.as_bytes()).unwrap();
+        super::assert_worded(&findings);
         let mut record = crate::analyse("サーバの動作が遅い。").record();
         record.add_evidence(vec![EvidenceFile::new("auth.log", EvidenceKind::Sshd, lines, unreadable, &findings)]);
         let takeover = record.damages.iter().find(|d| d.key == "account_takeover").expect("a damage from the log");

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::BufRead;
 
+use super::sentence::facts;
 use super::{Finding, LineReader, ProofLine, Severity, finish, keep};
 
 /// Failures from one source before it is called brute force.
@@ -189,10 +190,7 @@ pub fn analyse(input: impl BufRead) -> (SshdSummary, Vec<Finding>) {
             findings.push(Finding {
                 kind: "ssh_login_after_failures",
                 severity: Severity::High,
-                summary: format!(
-                    "{ip}: {} failed logins, then {} successful — a guessed or stolen password",
-                    src.failed, src.accepted
-                ),
+                facts: facts! { "source" => *ip, "failed" => src.failed, "accepted" => src.accepted },
                 technique: Some("T1110.001"),
                 sources: vec![(*ip).clone()],
                 accounts: users.clone(),
@@ -206,7 +204,7 @@ pub fn analyse(input: impl BufRead) -> (SshdSummary, Vec<Finding>) {
             findings.push(Finding {
                 kind: "ssh_brute_force",
                 severity: if src.accepted > 0 { Severity::High } else { Severity::Medium },
-                summary: format!("{ip}: {} failed SSH logins for {} account names", src.failed, src.users.len()),
+                facts: facts! { "source" => *ip, "failed" => src.failed, "account_names" => src.users.len() },
                 technique: Some("T1110.001"),
                 sources: vec![(*ip).clone()],
                 accounts: users,
@@ -222,7 +220,7 @@ pub fn analyse(input: impl BufRead) -> (SshdSummary, Vec<Finding>) {
             findings.push(Finding {
                 kind: "ssh_login_new_source",
                 severity: Severity::Low,
-                summary: format!("{user} logged in from {ip}, a source not seen before in this log"),
+                facts: facts! { "account" => &user, "source" => &ip },
                 technique: Some("T1078"),
                 sources: vec![ip],
                 accounts: vec![user],
@@ -256,6 +254,7 @@ mod tests {
         let mut bytes = log.into_bytes();
         bytes.extend_from_slice(b"\xff\xfe not utf-8\n");
         let (s, f) = analyse(&bytes[..]);
+        super::super::assert_worded(&f);
         assert_eq!((s.failed, s.accepted, s.unreadable), (12, 2, 1));
         assert_eq!(f[0].kind, "ssh_login_after_failures");
         assert_eq!(f[0].severity, Severity::High);

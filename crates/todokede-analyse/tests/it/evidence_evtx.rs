@@ -18,13 +18,19 @@ fn sample(name: &str) -> Option<std::path::PathBuf> {
 fn run(name: &str) -> Option<(u64, u64, Vec<Finding>)> {
     let f = std::fs::File::open(sample(name)?).unwrap_or_else(|e| panic!("{name}: {e}"));
     let (s, findings) = evidence::evtx::analyse(std::io::BufReader::new(f));
+    // Every finding reads in both languages (its sentence is made from its facts).
+    for x in &findings {
+        for lang in [todokede_domain::Language::Ja, todokede_domain::Language::En] {
+            assert!(evidence::sentence::sentence(x.kind, &x.facts, lang).is_some(), "{name}: {} {:?}", x.kind, x.facts);
+        }
+    }
     Some((s.records, s.unreadable, findings))
 }
 
 fn find<'a>(f: &'a [Finding], kind: &str) -> &'a Finding {
     f.iter()
         .find(|x| x.kind == kind)
-        .unwrap_or_else(|| panic!("no {kind} in {:#?}", f.iter().map(|x| (&x.kind, &x.summary)).collect::<Vec<_>>()))
+        .unwrap_or_else(|| panic!("no {kind} in {:#?}", f.iter().map(|x| (&x.kind, x.summary())).collect::<Vec<_>>()))
 }
 
 #[test]

@@ -85,7 +85,7 @@ fn the_tunna_webshell_tunnel_in_an_iis_log_is_found() {
     assert!(s.requests > 4000, "{s:?}");
     let shell = f.iter().find(|x| x.kind == "web_webshell").expect("webshell finding");
     assert_eq!(shell.sources, ["10.0.2.17"]);
-    assert!(shell.summary.contains("/erp/conn.aspx"));
+    assert!(shell.summary().contains("/erp/conn.aspx"));
     assert!(shell.count > 4000);
     assert!(shell.proof[0].text.contains("proxy&port=3389&ip=127.0.0.1"), "{:?}", shell.proof[0]);
 }

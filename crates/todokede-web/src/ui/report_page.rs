@@ -15,7 +15,7 @@ pub(super) fn analysis_view(record: &AnalysisRecord, lang: Language) -> Value {
                     confidence => format!("{:.2}", d.confidence),
                     // Below the decision threshold: the analyst's to confirm (要確認), never silently dropped.
                     review => d.needs_review.then_some(if en { "needs review" } else { "要確認" }),
-                    evidence => d.evidence(lang).join(" | "),
+                    evidence => record.evidence_in(d, lang).join(" | "),
                 }
             })
             .collect();
@@ -30,7 +30,7 @@ pub(super) fn analysis_view(record: &AnalysisRecord, lang: Language) -> Value {
                 .iter()
                 .map(|x| {
                     context! {
-                        severity => x.severity.key(), severity_label => x.severity.label(lang), summary => x.summary, technique => x.technique,
+                        severity => x.severity.key(), severity_label => x.severity.label(lang), summary => x.summary_in(lang), technique => x.technique,
                         proof => x.proof.iter().map(|l| format!("{:>7}: {}", l.line, l.text)).collect::<Vec<_>>(),
                     }
                 })

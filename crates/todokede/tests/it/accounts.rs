@@ -328,7 +328,7 @@ async fn totp_seeds_are_sealed_at_rest_and_still_open_after_a_restart(db: &TestD
     }
 
     // Restarted: the real binary, another process, the key read again.
-    let server = common::Server::start(&db.url, &[]);
+    let server = common::serve(&db.url, &[]);
     let c = browser();
     let login_at = |email: &'static str, password: String, code: String| {
         c.post(server.url("/login"))

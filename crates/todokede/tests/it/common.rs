@@ -1,83 +1,26 @@
 //! Run the real `todokede` binary against a test database.
 #![allow(dead_code)]
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_todokede");
 
-/// A `todokede serve` process on an ephemeral port; killed when dropped.
-pub struct Server {
-    pub base: String,
-    pub child: Child,
+pub use todokede_testkit::Server;
+
+/// `todokede serve` on `db` (the test TOTP key given), logging at `warn` to the test's stderr.
+pub fn serve(db: &str, extra: &[&str]) -> Server {
+    spawn(db, extra, "warn", Stdio::inherit())
 }
 
-impl Server {
-    pub fn start(db: &str, extra: &[&str]) -> Server {
-        Server::spawn(db, extra, "warn", Stdio::inherit())
-    }
-
-    /// As [`Server::start`], logging at `info` into `log` (a file the test reads).
-    pub fn start_logging(db: &str, extra: &[&str], log: &std::path::Path) -> Server {
-        Server::spawn(db, extra, "info", std::fs::File::create(log).expect("create the log file").into())
-    }
-
-    fn spawn(db: &str, extra: &[&str], level: &str, stderr: Stdio) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["--db", db, "serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .envs(todokede_testkit::totp_key_env(db))
-            .env("TODOKEDE_LOG", level)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn todokede serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read listen line");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        Server { base, child }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    /// SIGTERM, as a service manager stops it: the server drains and exits on its own.
-    pub fn sigterm(&self) {
-        // SAFETY: kill(2) on our own child's pid; no memory is touched.
-        let rc = unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        assert_eq!(rc, 0, "kill -TERM");
-    }
-
-    /// Wait up to `within` for the process to exit on its own; its status, or None if it did not.
-    pub fn wait_exit(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
-        let deadline = std::time::Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            if std::time::Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: no graceful shutdown, no flush — what a power cut or OOM kill does to the process.
-    pub fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// As [`serve`], logging at `info` into `log` (a file the test reads).
+pub fn serve_logging(db: &str, extra: &[&str], log: &std::path::Path) -> Server {
+    spawn(db, extra, "info", std::fs::File::create(log).expect("create the log file").into())
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill9();
-    }
+fn spawn(db: &str, extra: &[&str], level: &str, stderr: Stdio) -> Server {
+    Server::spawn(BIN, db, extra, |c| {
+        c.envs(todokede_testkit::totp_key_env(db)).env("TODOKEDE_LOG", level).stderr(stderr);
+    })
 }
 
 pub fn todokede(db: &str, args: &[&str]) -> std::process::Output {

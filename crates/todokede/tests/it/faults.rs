@@ -4,7 +4,6 @@
 
 use crate::common;
 
-use common::Server;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -54,7 +53,7 @@ const TASKS: usize = 6;
 const KILL_AFTER: usize = 90;
 
 async fn sigkill_under_load_loses_no_acknowledged_report(db: &TestDb) {
-    let server = Arc::new(Mutex::new(Some(Server::start(&db.url, &["--api-limit", "0"]))));
+    let server = Arc::new(Mutex::new(Some(common::serve(&db.url, &["--api-limit", "0"]))));
     let base = server.lock().unwrap().as_ref().unwrap().base.clone();
     let acked = Arc::new(Mutex::new(BTreeMap::<usize, (String, String)>::new()));
     let count = Arc::new(AtomicUsize::new(0));
@@ -100,7 +99,7 @@ async fn sigkill_under_load_loses_no_acknowledged_report(db: &TestDb) {
     );
 
     // Restart on the same database: every acknowledged report is there, whole.
-    let s = Server::start(&db.url, &["--api-limit", "0"]);
+    let s = common::serve(&db.url, &["--api-limit", "0"]);
     for (i, (tn, secret)) in &acked {
         let v: Value = client
             .get(s.url(&format!("/api/v1/reports/{tn}")))

@@ -812,6 +812,51 @@ async fn the_english_report_page_has_no_japanese_labels() {
     db.cleanup().await;
 }
 
+/// A Japanese report with an attached auth.log, read by an analyst: the log's findings, and
+/// the decisions' evidence that names them, speak the page's language — Japanese on the
+/// Japanese page (no English finding sentence left), English on the English one. (They were
+/// stored as English sentences and shown so on both.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_findings_speak_the_report_pages_language() {
+    use todokede_store::Role;
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let a = s.logged_in(Role::Analyst, "chief@ipa.example").await;
+    let b = browser();
+    let page = b.get(s.url("/report/new?form=unauthorized_access")).send().await.unwrap().text().await.unwrap();
+    let log = "Nov 25 09:58:01 web sshd[123]: Failed password for root from 203.0.113.5 port 51234 ssh2\n".repeat(40)
+        + "Nov 25 09:59:01 web sshd[123]: Accepted password for root from 203.0.113.5 port 51299 ssh2\n";
+    let form = reqwest::multipart::Form::new()
+        .text("form", "unauthorized_access")
+        .text("submission_id", hidden(&page, "submission_id"))
+        .text("reporter_kind", "company")
+        .text("damage_status", "damage")
+        .text(
+            "description",
+            "サーバに SSH で不正ログインされた。攻撃元は 203.0.113.5 で、root のパスワードが推測されたとみられる。",
+        )
+        .part("attachments", reqwest::multipart::Part::bytes(log.into_bytes()).file_name("auth.log"));
+    let (status, html) = post_form(&s, &b, form).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let tn = html.split("class=\"tn\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let ja_sentence =
+        "203.0.113.5 から SSH のログイン失敗 40 回の後、1 回成功（パスワードが推測または窃取された可能性）";
+    let en_sentence = "203.0.113.5: 40 failed logins, then 1 successful — a guessed or stolen password";
+    let url = s.url(&format!("/reports/{tn}?lang=ja"));
+    let ja = page_when(&a.client, &url, |p| p.contains("class=\"proof mono\"")).await;
+    assert!(ja.contains(&format!("\">高</span> {ja_sentence} ")), "the finding, in Japanese: {ja}");
+    assert!(ja.contains(&format!("auth.log: {ja_sentence}")), "the decision's evidence names it in Japanese");
+    for english in ["failed logins", "successful", "failed SSH logins", "account names"] {
+        assert!(!ja.contains(english), "English finding text on the Japanese page: {english}");
+    }
+    assert!(ja.contains("203.0.113.5 から SSH のログイン失敗 40 回（アカウント名 1 種類）"), "the brute force too");
+    let en = a.client.get(s.url(&format!("/reports/{tn}?lang=en"))).send().await.unwrap().text().await.unwrap();
+    assert!(en.contains(&format!("\">high</span> {en_sentence} ")), "the finding, in English");
+    assert!(en.contains(&format!("auth.log: {en_sentence}")), "the decision's evidence names it in English");
+    assert!(!en.contains("ログイン失敗"), "no Japanese finding text on the English page");
+    db.cleanup().await;
+}
+
 /// The walk's finding: the English queue's surge alerts named the period, the categories, the
 /// techniques and the indicators in Japanese (2019年下半期（7月～12月）, 指標: ipv4). Now the
 /// card is English on the English page, and Japanese on the Japanese one.

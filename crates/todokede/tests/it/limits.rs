@@ -7,7 +7,6 @@
 
 use crate::common;
 
-use common::Server;
 use reqwest::{StatusCode, redirect::Policy};
 use serde_json::{Value, json};
 use std::net::IpAddr;
@@ -139,7 +138,7 @@ async fn twenty_four_concurrent_wrong_passwords_are_not_all_checked(db: &TestDb)
 
 async fn lockouts_are_counted_across_processes(db: &TestDb) {
     let password = analyst(&db.url, "a@ipa.example");
-    let (one, two) = (Server::start(&db.url, &[]), Server::start(&db.url, &[]));
+    let (one, two) = (common::serve(&db.url, &[]), common::serve(&db.url, &[]));
     let b = from("127.0.0.6");
     for i in 0..5 {
         let s = if i % 2 == 0 { &one } else { &two };
@@ -284,7 +283,7 @@ async fn the_reporter_api_is_limited_per_address_by_default() {
 /// `--api-limit N` counts in the database: N requests from one address over two processes,
 /// not N on each. `--api-limit 0` turns the limit off.
 async fn the_api_limit_is_counted_across_processes(db: &TestDb) {
-    let (one, two) = (Server::start(&db.url, &["--api-limit", "10"]), Server::start(&db.url, &["--api-limit", "10"]));
+    let (one, two) = (common::serve(&db.url, &["--api-limit", "10"]), common::serve(&db.url, &["--api-limit", "10"]));
     let c = from("127.0.0.9");
     let mut answers = Vec::new();
     for i in 0..12 {
@@ -295,7 +294,7 @@ async fn the_api_limit_is_counted_across_processes(db: &TestDb) {
     assert_eq!(answers.iter().filter(|a| **a == StatusCode::CREATED).count(), 10, "{}: {answers:?}", db.backend);
     assert_eq!(&answers[10..], &[StatusCode::TOO_MANY_REQUESTS; 2], "{}", db.backend);
     drop((one, two));
-    let off = Server::start(&db.url, &["--api-limit", "0"]);
+    let off = common::serve(&db.url, &["--api-limit", "0"]);
     for _ in 0..15 {
         let res = c.get(off.url("/api/v1/reports/NOPE")).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{}", db.backend);

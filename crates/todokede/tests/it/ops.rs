@@ -3,7 +3,7 @@
 //! because the process, its signals, its exit status and what it writes to stderr are the
 //! contract there.
 
-use crate::common::{self, Server};
+use crate::common;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -157,7 +157,7 @@ fn head(addr: &str, key: &str, len: usize) -> String {
 /// server kept its listener open while it drained (new connections hung in the backlog) and
 /// waited a fixed 30 s.
 async fn sigterm_mid_upload_stores_the_report_whole_or_not_at_all_and_exits_0(db: &TestDb) {
-    let mut server = Server::start(&db.url, &["--drain-timeout", "3s"]);
+    let mut server = common::serve(&db.url, &["--drain-timeout", "3s"]);
     let addr = server.base.strip_prefix("http://").unwrap().to_owned();
     let client = reqwest::Client::new();
     for i in 0..10 {
@@ -232,7 +232,7 @@ async fn sigterm_mid_upload_stores_the_report_whole_or_not_at_all_and_exits_0(db
 
     // Whatever jobs the stopped process held are taken by the next one at once (given back,
     // not left to a five-minute lease).
-    let _next = Server::start(&db.url, &[]);
+    let _next = common::serve(&db.url, &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !store.pending_jobs(100).await.unwrap().is_empty() {
         assert!(Instant::now() < deadline, "{}: jobs left claimed", db.backend);
@@ -246,7 +246,7 @@ async fn serve_logs_one_json_object_per_line_on_request_and_no_colours_into_a_fi
     let db = TestDb::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
     let (json_log, text_log) = (dir.path().join("json.log"), dir.path().join("text.log"));
-    let mut server = Server::start_logging(&db.url, &["--log-format", "json"], &json_log);
+    let mut server = common::serve_logging(&db.url, &["--log-format", "json"], &json_log);
     let r = reqwest::Client::new()
         .post(server.url("/api/v1/reports"))
         .json(&json!({"form": "virus", "description": "ログの形式"}))
@@ -269,7 +269,7 @@ async fn serve_logs_one_json_object_per_line_on_request_and_no_colours_into_a_fi
     assert!(serving["fields"]["addr"].as_str().unwrap().starts_with("127.0.0.1:"));
     assert!(lines.iter().any(|l| l["message"].as_str().unwrap_or("").starts_with("draining")), "{log}");
 
-    let mut server = Server::start_logging(&db.url, &[], &text_log);
+    let mut server = common::serve_logging(&db.url, &[], &text_log);
     server.sigterm();
     assert_eq!(server.wait_exit(Duration::from_secs(15)).and_then(|s| s.code()), Some(0));
     let log = std::fs::read_to_string(&text_log).unwrap();
@@ -284,7 +284,7 @@ async fn serve_logs_one_json_object_per_line_on_request_and_no_colours_into_a_fi
 #[tokio::test]
 async fn a_second_sigterm_while_draining_exits_at_once() {
     let db = TestDb::sqlite().await;
-    let mut server = Server::start(&db.url, &["--drain-timeout", "30s"]);
+    let mut server = common::serve(&db.url, &["--drain-timeout", "30s"]);
     let addr = server.base.strip_prefix("http://").unwrap().to_owned();
     // An upload that never finishes keeps the drain busy until its deadline.
     let mut stalled = std::net::TcpStream::connect(&addr).unwrap();

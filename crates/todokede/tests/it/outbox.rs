@@ -141,7 +141,7 @@ async fn three_serve_processes_on_one_database_send_each_mail_once(db: &TestDb) 
         vec!["--smtp".to_owned(), format!("smtp://{smtp}"), "--mail-from".into(), "todokede@ipa.example".into()];
     args.extend(FAST_RETRY.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let servers: Vec<Server> = (0..3).map(|_| Server::start(&db.url, &args)).collect();
+    let servers: Vec<Server> = (0..3).map(|_| common::serve(&db.url, &args)).collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut sink = SmtpSink::start_at(smtp).await;
     let seen = collect(&mut sink, MAILS, Duration::from_secs(30), Duration::from_secs(3)).await;
@@ -235,7 +235,7 @@ async fn a_refused_recipient_is_named_neither_in_the_log_nor_in_the_stored_error
         vec!["--smtp".to_owned(), format!("smtp://{}", sink.addr), "--mail-from".into(), "todokede@ipa.example".into()];
     args.extend(FAST_RETRY.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let server = Server::start_logging(&db.url, &args, &log);
+    let server = common::serve_logging(&db.url, &args, &log);
     let store = Store::open(&db.url).await.unwrap();
     let id =
         store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tns[0]).unwrap()).await.unwrap().unwrap();

@@ -5,7 +5,7 @@
 //! ran once, every mail reaches the SMTP sink once, and the limits count the attempts of all
 //! three together.
 
-use crate::common::{Server, hidden, todokede};
+use crate::common::{self, Server, hidden, todokede};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,7 +70,7 @@ async fn three_serve_processes_on_one_postgres_database_store_run_and_send_every
         "--job-lease",
         "5s",
     ];
-    let mut servers: Vec<Server> = (0..3).map(|_| Server::start(&db.url, &args)).collect();
+    let mut servers: Vec<Server> = (0..3).map(|_| common::serve(&db.url, &args)).collect();
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
 
     // 1. API reports, 20 per process at once; then each retried on another process.
@@ -108,7 +108,7 @@ async fn three_serve_processes_on_one_postgres_database_store_run_and_send_every
             (_, None) => unanswered += 1,
         }
     }
-    servers[1] = Server::start(&db.url, &args);
+    servers[1] = common::serve(&db.url, &args);
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
 
     // 3. Web-form reports with an acknowledgement by mail, from one address over all three:

@@ -32,7 +32,7 @@ async fn closed_after(s: &Server, bytes: &[u8], max: Duration) -> Option<Duratio
 #[tokio::test]
 async fn a_half_sent_header_is_closed_within_seconds() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &["--header-timeout", "2s"]);
+    let s = common::serve(&db.url, &["--header-timeout", "2s"]);
     let t = closed_after(&s, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n", Duration::from_secs(10)).await;
     let t = t.expect("a half-sent header is not kept open");
     assert!(t < Duration::from_secs(5), "closed after {t:?}");
@@ -41,7 +41,7 @@ async fn a_half_sent_header_is_closed_within_seconds() {
 #[tokio::test]
 async fn an_idle_connection_and_a_stalled_body_are_closed() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &["--idle-timeout", "2s", "--body-timeout", "1s"]);
+    let s = common::serve(&db.url, &["--idle-timeout", "2s", "--body-timeout", "1s"]);
     // One whole request, then nothing: closed after the idle timeout.
     let t = closed_after(&s, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", Duration::from_secs(10)).await;
     assert!(t.expect("idle connection kept") < Duration::from_secs(5));
@@ -58,7 +58,7 @@ async fn an_idle_connection_and_a_stalled_body_are_closed() {
 #[tokio::test]
 async fn healthz_answers_under_a_hundred_half_open_connections() {
     let db = TestDb::sqlite().await;
-    let s = Server::start(&db.url, &["--max-connections", "32", "--header-timeout", "30s"]);
+    let s = common::serve(&db.url, &["--max-connections", "32", "--header-timeout", "30s"]);
     let mut held = Vec::new();
     for _ in 0..100 {
         if let Ok(mut c) = TcpStream::connect(addr(&s)).await {

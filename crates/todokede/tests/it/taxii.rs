@@ -103,7 +103,7 @@ async fn taxii2_client_walks_every_collection_a_page_of_one_and_gets_each_export
     assert!(exported > 200, "a set worth walking: {exported} objects");
     assert!(!String::from_utf8(std::fs::read(&export).unwrap()).unwrap().contains(RED_ONLY));
 
-    let server = common::Server::start(&db.url, &[]);
+    let server = common::serve(&db.url, &[]);
     let script = common::repo("crates/todokede/tests/it/taxii_walk.py");
     let out = tokio::process::Command::new("python3")
         .args([&script, &server.base, analyst, token, export.to_str().unwrap(), RED_ONLY])
