@@ -738,6 +738,16 @@ const BASIC: &[(CauseCategory, &str)] = &[
     (CauseCategory::CustomCodeVulnerability, "ウェブアプリケーションの脆弱性点検"),
 ];
 
+/// 「A、B、C や D」: one や before the last item, as the seeds list measures (「A や B など」),
+/// not 「A や B や C や D」.
+fn japanese_list(items: &[&str]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{}や{last}", rest.join("、")),
+    }
+}
+
 /// 2-1's overall introduction: what the listed cases have in common, in the seeds' voice, with
 /// the measures their own causes call for, then the announcement of the groups.
 fn points_intro(period: Period, listed: &[&CaseInput], groups: usize) -> Vec<Text> {
@@ -754,7 +764,7 @@ fn points_intro(period: Period, listed: &[&CaseInput], groups: usize) -> Vec<Tex
             BASIC.iter().filter(|(b, _)| listed.iter().any(|c| c.record.causes.contains(b))).map(|(_, m)| *m).collect();
         out.push(Text::fixed(format!(
             "情報システムの運用や管理に携わる方々には、これらの被害を他人事として捉えたり、情報セキュリティを過度に難しいことと捉えて手をこまねいたりせず、まずは、{}など、基本的なセキュリティ上の取り組みを着実に実践していただきたい。",
-            measures.join("や")
+            japanese_list(&measures)
         )));
     } else if n > 0 {
         out.push(Text::fixed(format!(

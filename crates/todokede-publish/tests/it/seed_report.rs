@@ -626,3 +626,18 @@ fn the_points_of_each_featured_case_read_as_prose_after_repeats_are_dropped() {
         "SSH サービスを外部に公開している場合は、3 章の事例で挙げた確認に加えて、自組織のサーバから外部への不審な通信がないか確認していただきたい。"
     );
 }
+
+/// Issue 16, the editor's reading: 2-1's introduction lists the basic measures as the seed does
+/// (「サーバのアクセス制限の状況確認や各種修正プログラムの適用など」), one や before the last,
+/// not 「…の状況確認や…の設定や…の適用や…の点検など」.
+#[test]
+fn the_introduction_of_2_1_lists_its_measures_with_one_ya() {
+    let doc = draft("2019H2", &["damage.data_destruction_extortion"], featured_2019h2());
+    let text = doc.points_intro.iter().map(|t| t.text.as_str()).collect::<String>();
+    let list = text.split("まずは、").nth(1).and_then(|t| t.split("など、").next()).expect("the measures");
+    assert_eq!(list.matches('や').count(), 1, "{list}");
+    assert_eq!(
+        list,
+        "サーバのアクセス制限の状況確認、推測されにくいパスワードの設定、各種修正プログラムの適用やウェブアプリケーションの脆弱性点検"
+    );
+}
