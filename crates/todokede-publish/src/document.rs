@@ -9,7 +9,7 @@ use crate::anonymise::{Anonymised, KnownIdentifiers, Replacement, Risk, anonymis
 use crate::figures::{Figure, case_overview};
 use crate::group_points::{GroupFacts, Member, group_points};
 use crate::observations::{EvidenceFact, evidence_lines, route, route_lines};
-use crate::points::{ChapterRef, Facts, featured_points};
+use crate::points::{ChapterRef, Checks, Facts, checks_point, featured_points};
 use crate::scheme::{BasisBox, Contact};
 use crate::stats::{CaseRecord, Statistics};
 use serde::{Deserialize, Serialize};
@@ -457,7 +457,7 @@ pub fn generate(
     let technique_chapters: Vec<TechniqueChapter> =
         chosen.iter().map(|s| trend_chapter(s, &in_period, &columns, &has_data, &row_no, &featured_chapter)).collect();
     // Featured cases: 届出内容 from the report, 着目点 from the case's own facts.
-    let mut featured: Vec<FeaturedCase> = featured
+    let (mut featured, checks_of): (Vec<FeaturedCase>, Vec<Checks>) = featured
         .iter()
         .filter_map(|f| {
             let c = in_period.iter().find(|c| c.record.report == f.report)?;
@@ -495,17 +495,21 @@ pub fn generate(
                     .collect(),
             };
             let chapter = featured_chapter[f.report.as_str()];
-            Some(FeaturedCase {
-                chapter,
-                report: f.report.clone(),
-                title: anon(&f.title, &c.known),
-                sections,
-                points: featured_points(&facts),
-                figure: Some(case_overview(chapter, &c.record.techniques, &c.record.damages)),
-            })
+            let (points, checks) = featured_points(&facts);
+            Some((
+                FeaturedCase {
+                    chapter,
+                    report: f.report.clone(),
+                    title: anon(&f.title, &c.known),
+                    sections,
+                    points,
+                    figure: Some(case_overview(chapter, &c.record.techniques, &c.record.damages)),
+                },
+                checks,
+            ))
         })
-        .collect();
-    drop_repeats(&mut groups, &mut featured);
+        .unzip();
+    drop_repeats(&mut groups, &mut featured, &checks_of);
     // A trend's featured case is told on the trend's line, as the seed's 「データベースを消去し
     // 脅迫する手口：1-1章および3章で紹介する。」, not on a second line of its own.
     let trend_featured: Vec<Option<u32>> = chosen
@@ -596,9 +600,6 @@ fn sentences(paragraph: &str) -> Vec<&str> {
     paragraph.split_inclusive('。').map(str::trim).filter(|s| !s.is_empty()).collect()
 }
 
-/// No sentence of 着目点 is printed in two chapters (2-1-N, N-2): a sentence an earlier chapter
-/// already has is left out, with one pointer to that chapter; a point left with nothing of its
-/// own is left out. The seeds refer back the same way (「3 章の事例と同様に」).
 /// The virus form's items as one paragraph of 届出内容 (those the reporter gave).
 fn virus_text(v: &todokede_domain::VirusDetails) -> Option<String> {
     let mut parts = vec![];
@@ -618,22 +619,33 @@ fn virus_text(v: &todokede_domain::VirusDetails) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("。") + "。")
 }
 
-fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase]) {
+/// No sentence of 着目点 is printed in two chapters (2-1-N, N-2): a sentence an earlier chapter
+/// already has is left out, with one pointer to that chapter (「3 章の事例も参照」, as the seeds
+/// refer back: 「3 章の事例と同様に」); a point left with nothing of its own is left out. What is
+/// kept still reads as prose: a connective (また、なお、…) whose sentence before it was left out
+/// goes with it, and a featured case's checks are written last ([`checks_point`]) from those no
+/// earlier chapter asked for, referring to the chapters that did.
+fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase], checks: &[Checks]) {
     let mut said: BTreeMap<String, String> = BTreeMap::new();
-    let mut visit = |points: &mut Vec<Point>, here: String| {
+    // Where a chapter is referred to: 「2-1-1」 for a group, 「3 章」 for a featured case.
+    let visit = |said: &mut BTreeMap<String, String>, points: &mut Vec<Point>, here: String| {
         points.retain_mut(|p| {
             let mut earlier: Option<String> = None;
             let mut paragraphs: Vec<String> = vec![];
+            // Whether the sentence before the next one was left out (a point starts afresh).
+            let mut after_gap = false;
             for para in crate::render::paragraphs(&p.body.text) {
                 let mut kept = String::new();
                 for s in sentences(para) {
                     match said.get(s) {
                         Some(w) if *w != here => {
                             earlier.get_or_insert_with(|| w.clone());
+                            after_gap = true;
                         }
                         _ => {
                             said.insert(s.to_owned(), here.clone());
-                            kept.push_str(s);
+                            kept.push_str(if after_gap { without_connective(s) } else { s });
+                            after_gap = false;
                         }
                     }
                 }
@@ -646,7 +658,7 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase]) {
                 return false;
             }
             let subject = p.heading.as_ref().map(|h| h.text.clone()).unwrap_or_else(|| "この点".into());
-            let pointer = format!("{subject}については、{w} も参照していただきたい。");
+            let pointer = format!("{subject}については、{}も参照していただきたい。", chapter_words(&w));
             if !said.contains_key(&pointer) {
                 said.insert(pointer.clone(), here.clone());
                 paragraphs.push(pointer);
@@ -656,11 +668,56 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase]) {
         });
     };
     for (i, g) in groups.iter_mut().enumerate() {
-        visit(&mut g.points, format!("2-1-{}", i + 1));
+        visit(&mut said, &mut g.points, format!("2-1-{}", i + 1));
     }
-    for f in featured.iter_mut() {
-        visit(&mut f.points, format!("{}-2", f.chapter));
+    for (f, c) in featured.iter_mut().zip(checks) {
+        let here = format!("{}-2", f.chapter);
+        visit(&mut said, &mut f.points, here.clone());
+        // Checks are remembered as themselves (their sentences are composed per case).
+        let mut fresh = vec![];
+        let mut earlier: Vec<String> = vec![];
+        for item in &c.items {
+            match said.get(*item) {
+                Some(w) if *w != here => {
+                    let w = chapter_words(w).trim_end_matches("の事例").trim_end_matches("の着目点").to_owned();
+                    if !earlier.contains(&w) {
+                        earlier.push(w);
+                    }
+                }
+                _ => {
+                    said.insert((*item).to_owned(), here.clone());
+                    fresh.push(*item);
+                }
+            }
+        }
+        f.points.extend(checks_point(&c.lead, &fresh, &earlier));
     }
+}
+
+/// A chapter as the text refers to it: 「3 章の事例」 for a featured case's 3-2, 「2-1-1 の着目点」.
+fn chapter_words(chapter: &str) -> String {
+    match chapter.strip_suffix("-2").filter(|n| n.parse::<u32>().is_ok()) {
+        Some(n) => format!("{n} 章の事例"),
+        None => format!("{chapter} の着目点"),
+    }
+}
+
+/// Connectives that tie a sentence to the one before it: left out when that one was.
+const CONNECTIVES: &[&str] = &[
+    "また、",
+    "なお、",
+    "さらに、",
+    "一方で、",
+    "一方、",
+    "すなわち、",
+    "あわせて、",
+    "そのため、",
+    "そして、",
+    "このほか、",
+];
+
+fn without_connective(sentence: &str) -> &str {
+    CONNECTIVES.iter().find_map(|c| sentence.strip_prefix(c)).unwrap_or(sentence)
 }
 
 /// 届出のお願い's last words, as the seeds.
@@ -681,6 +738,16 @@ const BASIC: &[(CauseCategory, &str)] = &[
     (CauseCategory::CustomCodeVulnerability, "ウェブアプリケーションの脆弱性点検"),
 ];
 
+/// 「A、B、C や D」: one や before the last item, as the seeds list measures (「A や B など」),
+/// not 「A や B や C や D」.
+fn japanese_list(items: &[&str]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{}や{last}", rest.join("、")),
+    }
+}
+
 /// 2-1's overall introduction: what the listed cases have in common, in the seeds' voice, with
 /// the measures their own causes call for, then the announcement of the groups.
 fn points_intro(period: Period, listed: &[&CaseInput], groups: usize) -> Vec<Text> {
@@ -697,7 +764,7 @@ fn points_intro(period: Period, listed: &[&CaseInput], groups: usize) -> Vec<Tex
             BASIC.iter().filter(|(b, _)| listed.iter().any(|c| c.record.causes.contains(b))).map(|(_, m)| *m).collect();
         out.push(Text::fixed(format!(
             "情報システムの運用や管理に携わる方々には、これらの被害を他人事として捉えたり、情報セキュリティを過度に難しいことと捉えて手をこまねいたりせず、まずは、{}など、基本的なセキュリティ上の取り組みを着実に実践していただきたい。",
-            measures.join("や")
+            japanese_list(&measures)
         )));
     } else if n > 0 {
         out.push(Text::fixed(format!(

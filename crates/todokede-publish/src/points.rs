@@ -80,6 +80,75 @@ fn password_attack(f: &Facts) -> &'static str {
     }
 }
 
+/// The heading of a featured case's last 着目点: what to check now.
+pub const CHECKS_HEADING: &str = "今、確認していただきたいこと";
+
+/// What to check now, one item per cause or damage of the case, each a clause that ends in
+/// the dictionary form of its verb (…を閉じる, …を確認する): [`checks_point`] makes them
+/// requests (…を閉じていただきたい).
+const CHECK_PORTS: &str = "外部から到達できるサービス（ポート）を洗い出し、不要なものを閉じる";
+const CHECK_PASSWORDS: &str = "管理者やデータベースのアカウントのパスワードを見直し、ログイン試行の記録を確認する";
+const CHECK_PHISHED: &str =
+    "窃取された可能性のあるアカウントのパスワードを変更し、メールの転送設定や送信履歴を確認する";
+const CHECK_REUSE: &str = "ログイン失敗の急増や、同一の接続元からの多数のアカウントへの試行がないか確認する";
+const CHECK_VERSIONS: &str = "使用しているソフトウェアのバージョンと修正プログラムの適用状況を確認する";
+const CHECK_DIAGNOSIS: &str = "ウェブアプリケーションの脆弱性診断の実施時期と結果を確認する";
+const CHECK_CONTRACTOR: &str = "委託先の接続経路と、そのアカウントの権限を確認する";
+const CHECK_OUTBOUND: &str = "自組織のサーバから外部への不審な通信がないか確認する";
+#[cfg(test)]
+const ALL_CHECKS: &[&str] = &[
+    CHECK_PORTS,
+    CHECK_PASSWORDS,
+    CHECK_PHISHED,
+    CHECK_REUSE,
+    CHECK_VERSIONS,
+    CHECK_DIAGNOSIS,
+    CHECK_CONTRACTOR,
+    CHECK_OUTBOUND,
+];
+
+/// A featured case's checks before they are written: who should check, and what.
+#[derive(Debug, Clone, Default)]
+pub struct Checks {
+    /// 「…を外部に公開している場合は、」
+    pub lead: String,
+    pub items: Vec<&'static str>,
+}
+
+/// A check as a request: 「…を閉じる」→「…を閉じていただきたい」, 「…を確認する」→
+/// 「…を確認していただきたい」.
+fn request(item: &str) -> String {
+    match item.strip_suffix("する") {
+        Some(stem) => format!("{stem}していただきたい"),
+        None => format!("{}ていただきたい", item.strip_suffix('る').unwrap_or(item)),
+    }
+}
+
+/// 「今、確認していただきたいこと」 as prose: the lead and the first request in one sentence,
+/// each further one its own (また、… / さらに、…). `fresh` are the case's checks no earlier
+/// chapter has; `earlier` the chapters (「3 章」) whose 着目点 already asked for the others,
+/// referred to instead of repeating them. None when there is nothing to say.
+pub fn checks_point(lead: &str, fresh: &[&str], earlier: &[String]) -> Option<Point> {
+    let mut sentences = vec![];
+    let before = match earlier {
+        [] => String::new(),
+        [one] => format!("{one}の事例で挙げた確認に加えて、"),
+        many => format!("{}の事例で挙げた確認に加えて、", many.join("や")),
+    };
+    match fresh.split_first() {
+        None if earlier.is_empty() => return None,
+        None => sentences.push(format!("{lead}{}の事例で挙げた点を確認していただきたい。", earlier.join("や"))),
+        Some((first, rest)) => {
+            sentences.push(format!("{lead}{before}{}。", request(first)));
+            for (i, item) in rest.iter().enumerate() {
+                let connective = if i == 0 { "また" } else { "さらに" };
+                sentences.push(format!("{connective}、{}。", request(item)));
+            }
+        }
+    }
+    Some(point(CHECKS_HEADING, sentences.concat()))
+}
+
 /// Who should check (the lead of 今、確認していただきたいこと), from what the case exposed.
 fn checks_lead(f: &Facts) -> String {
     match f.causes.first() {
@@ -94,8 +163,9 @@ fn checks_lead(f: &Facts) -> String {
 }
 
 /// The case's 着目点, in the order the seeds write them: the 1-N chapter it illustrates, its
-/// causes (primary first), the damages no chapter covers, then what to check now.
-pub fn featured_points(f: &Facts) -> Vec<Point> {
+/// causes (primary first), the damages no chapter covers; and what to check now, written by
+/// [`checks_point`] once the report knows which checks an earlier chapter already asked for.
+pub fn featured_points(f: &Facts) -> (Vec<Point>, Checks) {
     let mut out = vec![];
     for ch in &f.chapters {
         out.push(point(
@@ -122,7 +192,7 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
                     "システム構築中やテスト環境であっても、インターネットに接続する場合は本番環境と同等のアクセス制限が必要である。",
                 );
                 out.push(point(&heading, body));
-                checks.push("外部から到達できるサービス（ポート）を洗い出し、不要なものを閉じる");
+                checks.push(CHECK_PORTS);
             }
             CauseCategory::WeakCredentials => {
                 let target = if f.mentions(&["データベース", "MySQL", "phpMyAdmin"]) {
@@ -133,14 +203,15 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
                     ""
                 };
                 let mut body = format!(
-                    "本事例では、{}によりパスワードが突破され、不正にログインされた。OS 等のアカウントと同様に、これらのパスワードも推測されにくい十分に複雑なものに設定し、初期設定のアカウントや汎用的なアカウント名（admin、test 等）は使用しない。",
-                    password_attack(f)
+                    "本事例では、{}によりパスワードが突破され、不正にログインされた。{}パスワードも、OS 等のアカウントと同様に推測されにくい十分に複雑なものに設定し、初期設定のアカウントや汎用的なアカウント名（admin、test 等）は使用しない。",
+                    password_attack(f),
+                    if target.is_empty() { "外部から到達できるアカウントの" } else { target }
                 );
                 body.push_str(
                     "\n\n不正なログイン試行を検知し、試行回数を制限する仕組みがなければ、長時間に渡り攻撃が試みられ、多少複雑な程度のパスワードでは危険である。",
                 );
                 out.push(point(&format!("{target}パスワード設定"), body));
-                checks.push("管理者やデータベースのアカウントのパスワードを見直し、ログイン試行の記録を確認する");
+                checks.push(CHECK_PASSWORDS);
             }
             CauseCategory::Phishing => {
                 let lateral = f.technique("T1534")
@@ -168,15 +239,14 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
                     "巧妙化するフィッシング攻撃への対策",
                     "利用者には、メールの内容やリンク先の見た目だけでなく、送信元アドレスやウェブサイトの URL が正規のものであるかに注意するよう求め、正規のポータルサイトやブックマークからログイン画面を開くことを徹底する。\n\n一方で、利用者の注意には限界もある。アカウント情報が窃取された場合に備えて、不審なログインを検知する仕組みやログイン時に利用者へ通知する仕組み、多要素認証を導入し、通報窓口の周知とインシデント対応の体制を整えておくことも重要である。".to_owned(),
                 ));
-                checks
-                    .push("窃取された可能性のあるアカウントのパスワードを変更し、メールの転送設定や送信履歴を確認する");
+                checks.push(CHECK_PHISHED);
             }
             CauseCategory::CredentialReuse => {
                 out.push(point(
                     "リスト型攻撃への備え",
                     "本事例では、他のサービスから流出したと見られる ID・パスワードの組み合わせでログインされた。サービス提供者は多要素認証の導入、不審なログインの検知、ログイン時の利用者への通知を検討する。利用者は、サービスごとに異なるパスワードを設定し、使い回さない。".to_owned(),
                 ));
-                checks.push("ログイン失敗の急増や、同一の接続元からの多数のアカウントへの試行がないか確認する");
+                checks.push(CHECK_REUSE);
             }
             CauseCategory::UnpatchedSoftware => {
                 let cms =
@@ -190,21 +260,21 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
                     heading,
                     format!("本事例では、{subject}の既知の脆弱性が悪用された。修正プログラムは速やかに適用し、脆弱性情報を継続的に収集して、短期間で適用できる手順と体制を整えておく。使用していない機能やプラグインは削除する。"),
                 ));
-                checks.push("使用しているソフトウェアのバージョンと修正プログラムの適用状況を確認する");
+                checks.push(CHECK_VERSIONS);
             }
             CauseCategory::CustomCodeVulnerability => {
                 out.push(point(
                     "独自プログラムの脆弱性",
                     "本事例では、独自に開発したプログラムの脆弱性が悪用された。開発時のセキュアな設計と実装、公開前の脆弱性診断に加え、公開後も新たな攻撃手法に対する定期的な診断を行う。公開範囲を変えるときは脆弱性対策をやり直す。".to_owned(),
                 ));
-                checks.push("ウェブアプリケーションの脆弱性診断の実施時期と結果を確認する");
+                checks.push(CHECK_DIAGNOSIS);
             }
             CauseCategory::ThirdParty => {
                 out.push(point(
                     "委託先を経由した攻撃",
                     "本事例では、委託先の端末や接続経路が攻撃経路となった。委託先とセキュリティ上の責任範囲を取り決め、対策状況を定期的に確認する。".to_owned(),
                 ));
-                checks.push("委託先の接続経路と、そのアカウントの権限を確認する");
+                checks.push(CHECK_CONTRACTOR);
             }
             CauseCategory::Unknown => {
                 out.push(point(
@@ -227,7 +297,7 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
         }
         body.push_str("\n\n現在のインターネット環境ではこのような攻撃が常態化しており、適切なアクセス制限を施していない機器をインターネットに接続すると、すぐに攻撃の対象となり、他者への攻撃に加担してしまう恐れもある。たとえ試作環境やテスト環境で、攻撃を受けても自身の損害は小さいといった場合でも、他者への攻撃に悪用される危険性を考慮し、アクセス制限は適切に行っていただきたい。");
         out.push(point(if relentless { "執拗かつ連鎖的な攻撃" } else { "踏み台としての悪用" }, body));
-        checks.push("自組織のサーバから外部への不審な通信がないか確認する");
+        checks.push(CHECK_OUTBOUND);
     }
     if f.has_damage(DamageCategory::DataDestructionExtortion)
         && f.chapter_for("damage.data_destruction_extortion").is_none()
@@ -244,11 +314,36 @@ pub fn featured_points(f: &Facts) -> Vec<Point> {
         ));
     }
     checks.dedup();
-    if !checks.is_empty() {
-        out.push(point(
-            "今、確認していただきたいこと",
-            format!("{}次の点を確認していただきたい。{}。", checks_lead(f), checks.join("。")),
-        ));
+    (out, Checks { lead: checks_lead(f), items: checks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_reads_as_a_request() {
+        for item in ALL_CHECKS {
+            let r = request(item);
+            assert!(item.ends_with("する") || item.ends_with("じる"), "{item}: write it in the dictionary form");
+            assert!(r.ends_with("していただきたい") || r.ends_with("じていただきたい"), "{r}");
+            assert!(!r.contains("するして") && !r.contains("るて"), "{r}");
+        }
+        assert_eq!(
+            request(CHECK_PORTS),
+            "外部から到達できるサービス（ポート）を洗い出し、不要なものを閉じていただきたい"
+        );
     }
-    out
+
+    #[test]
+    fn checks_are_prose_and_refer_to_the_chapters_that_asked_for_the_rest() {
+        let lead = "SSH サービスを外部に公開している場合は、";
+        let all = checks_point(lead, &[CHECK_PORTS, CHECK_PASSWORDS], &[]).unwrap();
+        assert_eq!(all.body.text, format!("{lead}{}。また、{}。", request(CHECK_PORTS), request(CHECK_PASSWORDS)));
+        let some = checks_point(lead, &[CHECK_OUTBOUND], &["3 章".into()]).unwrap();
+        assert_eq!(some.body.text, format!("{lead}3 章の事例で挙げた確認に加えて、{}。", request(CHECK_OUTBOUND)));
+        let none = checks_point(lead, &[], &["3 章".into()]).unwrap();
+        assert_eq!(none.body.text, format!("{lead}3 章の事例で挙げた点を確認していただきたい。"));
+        assert!(checks_point(lead, &[], &[]).is_none());
+    }
 }

@@ -230,6 +230,12 @@ pub enum Command {
         /// 被害の有無: yes, no or unknown
         #[arg(long)]
         has_damage: Option<String>,
+        /// A JSON file of classifications analysts already gave, keyed by the reporter's
+        /// reference (as fixtures/seeds/expected.json labels the seed cases): a report named in
+        /// it is confirmed with those labels instead of the automatic ones (the flags above
+        /// still win); the others as analysed.
+        #[arg(long)]
+        labels: Option<std::path::PathBuf>,
     },
     /// Send a message to a report's reporter as an analyst (on the timeline, and by mail).
     Reply {

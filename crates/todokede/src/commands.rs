@@ -125,7 +125,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(mailgate(&cli.db, &mail, max_message_mib).await);
         }
         Command::Evidence { json, kind, files } => crate::analyse_cmd::evidence(&files, &kind, json)?,
-        Command::Classify { tracking_numbers, analyst, causes, damages, attack_types, techniques, has_damage } => {
+        Command::Classify {
+            tracking_numbers,
+            analyst,
+            causes,
+            damages,
+            attack_types,
+            techniques,
+            has_damage,
+            labels,
+        } => {
             let store = open_existing(&cli.db).await?;
             let user = store
                 .user_by_email(&analyst)
@@ -148,6 +157,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Some(o) => bail!("--has-damage `{o}`: expected yes, no or unknown"),
                 },
             };
+            let labels = match &labels {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+                    todokede_app::classification::labels_by_reference(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                }
+                None => Default::default(),
+            };
             let mut numbers = Vec::new();
             for n in tracking_numbers {
                 if n == "-" {
@@ -164,7 +181,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if store.analysis(id).await?.is_none() {
                     todokede_app::analysis::analyse_report(&store, id).await?;
                 }
-                let (confirmed, overridden) = confirm(&store, id, user.id, &overrides, None).await?;
+                let reference = store.report(id).await?.and_then(|r| r.content.reporter_reference);
+                let labelled = reference.as_deref().and_then(|r| labels.get(r));
+                let these = labelled.map_or_else(|| overrides.clone(), |l| l.then(&overrides));
+                let (confirmed, overridden) = confirm(&store, id, user.id, &these, None).await?;
                 let k = |v: Vec<&str>| v.join(",");
                 println!(
                     "{tn}\tcauses={}\tdamages={}\tattack_types={}\ttechniques={}\thas_damage={}",
@@ -178,12 +198,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         None => "unknown",
                     }
                 );
+                let from = match (labelled, reference.as_deref()) {
+                    (Some(_), Some(r)) => format!(" (the labels of {r})"),
+                    _ => String::new(),
+                };
                 println!(
                     "overridden: {}",
                     if overridden.is_empty() {
-                        "none (confirmed as analysed)".to_owned()
+                        match reference.as_deref().filter(|_| labelled.is_some()) {
+                            Some(r) => format!("none (the labels of {r} agree with the analysis)"),
+                            None => "none (confirmed as analysed)".to_owned(),
+                        }
                     } else {
-                        overridden.join(", ")
+                        format!("{}{from}", overridden.join(", "))
                     }
                 );
             }

@@ -558,3 +558,86 @@ fn no_sentence_of_the_points_appears_in_two_chapters() {
         eprintln!("{}: {} sentences of 着目点 in {} chapters, none repeated", doc.period, sentences, chapters.len());
     }
 }
+
+/// Issue 16 (left by editor16c): once the sentences an earlier chapter has are left out, each
+/// featured case's 着目点 still read as prose written for the case — no point opens with a
+/// connective or a demonstrative whose sentence went, 「今、確認していただきたいこと」 is
+/// requests (not a bare list item under a 「次の点」 that lost its items), a check that an
+/// earlier chapter asked for is referred to by that chapter, and pointers name a chapter.
+#[test]
+fn the_points_of_each_featured_case_read_as_prose_after_repeats_are_dropped() {
+    let h1: Vec<FeatureChoice> = [
+        ("2019H1-01", "脆弱なバックアップサイトを経由したクレジットカード情報の窃取"),
+        ("2019H1-07", "グローバル IP アドレスが付与されたパソコンから拡散したワーム"),
+        ("2019H1-08", "委託先のリモートデスクトップを経由したランサムウェア被害"),
+    ]
+    .iter()
+    .map(|(r, t)| FeatureChoice { report: (*r).into(), title: (*t).into() })
+    .collect();
+    let dangling = [
+        "また、",
+        "なお、",
+        "さらに、",
+        "一方で、",
+        "一方、",
+        "すなわち、",
+        "あわせて、",
+        "そのため、",
+        "そして、",
+        "このほか、",
+        "これら",
+        "このような",
+        "その",
+        "それ",
+    ];
+    let h2 = draft("2019H2", &["damage.data_destruction_extortion"], featured_2019h2());
+    for doc in [&h2, &draft("2019H1", &[], h1)] {
+        for f in &doc.featured {
+            let here = format!("{} {}-2", doc.period, f.chapter);
+            for p in &f.points {
+                let first = p.body.text.trim_start();
+                assert!(
+                    !dangling.iter().any(|d| first.starts_with(d)),
+                    "{here}: a point opens with a dangling word: {first}"
+                );
+                for s in p.body.text.split_inclusive('。').filter(|s| s.contains("参照していただきたい")) {
+                    assert!(s.contains("章") || s.contains("の着目点"), "{here}: a pointer names no chapter: {s}");
+                }
+            }
+            let checks = f
+                .points
+                .iter()
+                .find(|p| p.heading.as_ref().is_some_and(|h| h.text == "今、確認していただきたいこと"))
+                .unwrap_or_else(|| panic!("{here}: no checks"));
+            assert!(!checks.body.text.contains("次の点"), "{here}: {}", checks.body.text);
+            for s in checks.body.text.split_inclusive('。') {
+                assert!(s.ends_with("ていただきたい。"), "{here}: not a request: {s}");
+            }
+        }
+    }
+    let checks = |i: usize| h2.featured[i].points.last().unwrap().body.text.clone();
+    assert_eq!(
+        checks(0),
+        "phpMyAdminを外部に公開している場合は、外部から到達できるサービス（ポート）を洗い出し、不要なものを閉じていただきたい。また、管理者やデータベースのアカウントのパスワードを見直し、ログイン試行の記録を確認していただきたい。"
+    );
+    // 4 章 (SSH) shares both causes with 3 章: it refers to 3 章 for those and asks its own.
+    assert_eq!(
+        checks(1),
+        "SSH サービスを外部に公開している場合は、3 章の事例で挙げた確認に加えて、自組織のサーバから外部への不審な通信がないか確認していただきたい。"
+    );
+}
+
+/// Issue 16, the editor's reading: 2-1's introduction lists the basic measures as the seed does
+/// (「サーバのアクセス制限の状況確認や各種修正プログラムの適用など」), one や before the last,
+/// not 「…の状況確認や…の設定や…の適用や…の点検など」.
+#[test]
+fn the_introduction_of_2_1_lists_its_measures_with_one_ya() {
+    let doc = draft("2019H2", &["damage.data_destruction_extortion"], featured_2019h2());
+    let text = doc.points_intro.iter().map(|t| t.text.as_str()).collect::<String>();
+    let list = text.split("まずは、").nth(1).and_then(|t| t.split("など、").next()).expect("the measures");
+    assert_eq!(list.matches('や').count(), 1, "{list}");
+    assert_eq!(
+        list,
+        "サーバのアクセス制限の状況確認、推測されにくいパスワードの設定、各種修正プログラムの適用やウェブアプリケーションの脆弱性点検"
+    );
+}

@@ -341,9 +341,11 @@ async fn the_readme_sequence_works_as_written() {
     let again = run(&["import", &seeds[0], &seeds[1], &seeds[2]]);
     let err = String::from_utf8_lossy(&again.stderr).into_owned();
     assert!(err.contains("0 new reports, 30 already imported"), "not \"imported 30\": {err}");
-    // `… | todokede classify - --as …` confirms them all.
+    // `… | todokede classify - --as … --labels fixtures/seeds/expected.json` confirms them all,
+    // each with the analysts' labels of the seed case (DOMAIN.md), not the automatic ones.
+    let labels = common::repo("fixtures/seeds/expected.json");
     let mut classify = std::process::Command::new(common::BIN)
-        .args(["--db", &db.url, "classify", "-", "--as", "you@example.org"])
+        .args(["--db", &db.url, "classify", "-", "--as", "you@example.org", "--labels", &labels])
         .env("TODOKEDE_LOG", "warn")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -353,6 +355,14 @@ async fn the_readme_sequence_works_as_written() {
     let classified = common::ok(classify.wait_with_output().unwrap());
     assert_eq!(classified.lines().filter(|l| l.contains("\tcauses=")).count(), 30);
     assert!(!classified.contains("Some(") && classified.contains("has_damage=yes"), "{classified}");
+    assert!(classified.contains("(the labels of 2019H2-02)"), "{classified}");
+    let confirmed_02 = classified.lines().find(|l| l.contains("techniques=T1110.001,T1078,T1213,T1485")).unwrap_or("");
+    assert!(
+        confirmed_02.contains(
+            "\tcauses=missing_access_control,weak_credentials\tdamages=data_destruction_extortion,information_leak\t"
+        ),
+        "2019H2-02 as DOMAIN.md classifies it: {classified}"
+    );
     let stats = common::ok(run(&["stats", "--period", "2019H2", "--csv"]));
     assert!(stats.lines().count() > 3 && stats.contains("18"), "real figures: {stats}");
     let draft = common::ok(run(&[
@@ -379,6 +389,17 @@ async fn the_readme_sequence_works_as_written() {
         "--as",
         "colleague@example.org",
     ]));
+    // Issue 16: 図 3-1 of the published report follows the confirmed labels of 2019H2-02
+    // (データ消去・脅迫, 情報漏えい・窃取), not the automatic classification (which adds
+    // サービス停止・障害).
+    let md_dir = tempfile::tempdir().unwrap();
+    let md = md_dir.path().join("2019H2.md");
+    common::ok(run(&["report", "--period", "2019H2", "--format", "md", "-o", md.to_str().unwrap()]));
+    let md = std::fs::read_to_string(md).unwrap();
+    let chapter3 = md.split("## 3. 事例").nth(1).unwrap().split("## 4.").next().unwrap();
+    let figure = chapter3.lines().find(|l| l.starts_with("> 攻撃者")).expect("図 3-1's boxes");
+    assert!(figure.ends_with("→ データ消去・脅迫 → 情報漏えい・窃取"), "{figure}");
+    assert!(!chapter3.contains("サービス停止"), "{chapter3}");
 
     // A typo in --db: a clear error, and no new database.
     let dir = tempfile::tempdir().unwrap();
