@@ -126,7 +126,7 @@ pub(super) async fn publication_page(
         "publication.html",
         context! {
             period => period.to_string(), period_label => period.label_ja(),
-            versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), by => who(v.created_by), note => v.change_note,
+            versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), by => who(v.created_by), note => change_note(&v.change_note, c.lang),
                 approved => v.approved_at.map(jst), approved_by => v.approved_by.map(who) }).collect::<Vec<_>>(),
             done => (q.get("done").map(String::as_str) == Some("approve")).then(|| c.lang.pick("承認しました。この版が公開されます。", "Approved: this version is the one published.")),
             four_eyes, latest_by_me => latest.as_ref().map(|(v, _)| v.created_by == user.id),
@@ -287,5 +287,15 @@ pub(super) async fn publication_download(
         }
         Err(publication::PublicationError::Invalid(m)) => error_page(&st, &c, StatusCode::NOT_FOUND, &m, &m),
         Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+/// A version's change note as stored ("generated", "edited: title, case 2 …"), in the page's
+/// language.
+fn change_note(note: &str, lang: Language) -> String {
+    match note.strip_prefix("edited: ") {
+        _ if note == "generated" => lang.pick("自動生成", "generated").to_owned(),
+        Some(fields) => format!("{}{fields}", lang.pick("編集：", "edited: ")),
+        None => note.to_owned(),
     }
 }

@@ -139,10 +139,13 @@ pub(super) async fn reporter_follow_up(State(st): State<AppState>, headers: Head
             "Requests from other sites are refused.",
         );
     }
-    let (fields, files) = match read_multipart(req, st.limits).await {
+    let FormUpload { fields, files, too_large } = match read_multipart(req, st.limits).await {
         Ok(x) => x,
-        Err(e) => return error_page(&st, &c, StatusCode::PAYLOAD_TOO_LARGE, &e, &e),
+        Err(e) => return e.page(&st, &c),
     };
+    if !too_large.is_empty() {
+        return too_large_error(&too_large, st.limits).page(&st, &c);
+    }
     if !csrf_ok(&c, fields.get("csrf").and_then(|v| v.first()).map(String::as_str)) {
         return error_page(
             &st,
