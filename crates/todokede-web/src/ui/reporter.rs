@@ -48,7 +48,9 @@ pub(super) async fn secret_link(
             start_reporter_session(&st, r.id).await
         }
         None => {
-            let mut r = render(&st, &c, "reporter_login.html", context! { error => true });
+            // The number stays as typed (to correct it or retype only the password); never the password.
+            let mut r =
+                render(&st, &c, "reporter_login.html", context! { error => true, tracking_number => tn.trim() });
             *r.status_mut() = StatusCode::NOT_FOUND;
             r
         }

@@ -249,6 +249,19 @@ async fn reporters_reach_only_their_own_report() {
     // A's secret with B's number: nothing.
     assert_eq!(b.get(s.url(&format!("/r/{tn_b}/{secret_a}"))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     assert_eq!(b.get(s.url("/reporter")).send().await.unwrap().headers()["location"], "/reporter/login");
+    // A mistyped password on the login form: the number stays filled in, the password does not.
+    let res = b
+        .post(s.url("/reporter/login"))
+        .header("origin", s.base.clone())
+        .form(&[("tracking_number", tn_b.as_str()), ("secret", secret_a.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("受付番号またはパスワードが正しくありません"), "told why");
+    assert!(page.contains(&format!("value=\"{tn_b}\"")), "the number is kept");
+    assert!(!page.contains(&secret_a), "the password is never sent back");
     // With A's session, the page is A's; analyst pages stay closed.
     b.get(s.url(&format!("/r/{tn_a}/{secret_a}"))).send().await.unwrap();
     let page = b.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
