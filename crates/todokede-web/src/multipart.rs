@@ -15,6 +15,9 @@ use crate::Limits;
 pub struct Upload {
     pub fields: HashMap<String, Vec<Bytes>>,
     pub files: Vec<Attachment>,
+    /// [`Mode::Form`] only: the display names of files over `Limits::max_attachment_bytes`,
+    /// read past and dropped so that the form's text still arrives (the page asks again).
+    pub too_large: Vec<String>,
 }
 
 impl Upload {
@@ -56,6 +59,7 @@ pub async fn read(req: Request, limits: Limits, mode: Mode) -> Result<Upload, Re
         .map_err(|e| ReadError::Body { too_large: false, text: e.body_text() })?;
     let mut fields: HashMap<String, Vec<Bytes>> = HashMap::new();
     let mut files = Vec::new();
+    let mut too_large = Vec::new();
     while let Some(mut field) = mp.next_field().await.map_err(body_error)? {
         let name = field.name().unwrap_or("").to_owned();
         let is_text = match mode {
@@ -72,11 +76,24 @@ pub async fn read(req: Request, limits: Limits, mode: Mode) -> Result<Upload, Re
         let filename = field.file_name().unwrap_or("attachment.bin").to_owned();
         let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
         let mut bytes = Vec::new();
+        let mut over = false;
         while let Some(chunk) = field.chunk().await.map_err(body_error)? {
+            if over {
+                continue;
+            }
             if bytes.len() + chunk.len() > limits.max_attachment_bytes {
-                return Err(ReadError::FileTooLarge(display_filename(&filename)));
+                if matches!(mode, Mode::Api { .. }) {
+                    return Err(ReadError::FileTooLarge(display_filename(&filename)));
+                }
+                over = true;
+                bytes = Vec::new();
+                continue;
             }
             bytes.extend_from_slice(&chunk);
+        }
+        if over {
+            too_large.push(display_filename(&filename));
+            continue;
         }
         if matches!(mode, Mode::Form) {
             if filename.is_empty() || bytes.is_empty() {
@@ -88,5 +105,5 @@ pub async fn read(req: Request, limits: Limits, mode: Mode) -> Result<Upload, Re
         }
         files.push(Attachment::new(&filename, &content_type, bytes));
     }
-    Ok(Upload { fields, files })
+    Ok(Upload { fields, files, too_large })
 }

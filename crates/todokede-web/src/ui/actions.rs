@@ -66,6 +66,16 @@ pub(super) async fn classify(
     };
     let parse_all = |k: &str| all(k).iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",");
     let primary = one("primary_cause");
+    // No primary cause chosen (the analysis decided none): never confirm one by default.
+    if primary.trim().is_empty() {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "主たる原因を選んでください（分からない場合は「不明」）。分類は確定されていません。",
+            "Choose the primary cause (\"Unknown\" if it is not known). Nothing was confirmed.",
+        );
+    }
     let mut causes = vec![primary.clone()];
     causes.extend(all("causes").into_iter().filter(|c| *c != primary));
     let parsed = (|| -> Result<todokede_app::classification::Overrides, todokede_domain::UnknownKey> {

@@ -190,25 +190,63 @@ pub(super) async fn load_for_analyst(st: &AppState, tn: &str) -> Option<Report> 
 
 /// Text fields (repeatable) and files of a multipart form (the one reader: `crate::multipart`),
 /// or what to tell the person why not.
-pub(super) async fn read_multipart(
-    req: Request,
-    limits: crate::Limits,
-) -> Result<(HashMap<String, Vec<String>>, Vec<Attachment>), String> {
+pub(super) async fn read_multipart(req: Request, limits: crate::Limits) -> Result<FormUpload, UiError> {
     use crate::multipart::{Mode, ReadError};
     match crate::multipart::read(req, limits, Mode::Form).await {
-        Ok(u) => Ok((
-            u.fields
+        Ok(u) => Ok(FormUpload {
+            fields: u
+                .fields
                 .into_iter()
                 .map(|(k, v)| (k, v.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()))
                 .collect(),
-            u.files,
+            files: u.files,
+            too_large: u.too_large,
+        }),
+        Err(ReadError::Body { too_large: true, .. }) => Err(UiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "送信内容が大きすぎます（添付ファイルは合計 {} MiB まで）。添付を減らすか圧縮して、もう一度送信してください。",
+                limits.max_body_bytes >> 20
+            ),
+            format!(
+                "Too much to send at once (attachments: {} MiB in all). Attach fewer or compressed files and send again.",
+                limits.max_body_bytes >> 20
+            ),
         )),
-        Err(ReadError::Body { text, .. }) => Err(text),
-        Err(ReadError::TooManyFiles) => Err(format!("at most {} files", limits.max_attachments)),
-        Err(ReadError::FileTooLarge(name)) => {
-            Err(format!("`{name}`: larger than {} MiB", limits.max_attachment_bytes >> 20))
-        }
+        Err(ReadError::Body { .. }) => Err(UiError::new(
+            StatusCode::BAD_REQUEST,
+            "送信内容を読み取れませんでした。ページを開き直して、もう一度送信してください。",
+            "What was sent could not be read. Open the page again and send it once more.",
+        )),
+        Err(ReadError::TooManyFiles) => Err(UiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("添付ファイルは {} 個までです。", limits.max_attachments),
+            format!("At most {} attachments.", limits.max_attachments),
+        )),
+        // Forms never stop at one large file: it is named in `too_large`.
+        Err(ReadError::FileTooLarge(name)) => Err(too_large_error(&[name], limits)),
     }
+}
+
+/// A form's multipart body: text fields by name, the files kept, and the names of the files
+/// dropped for being over the per-file limit.
+pub(super) struct FormUpload {
+    pub(super) fields: HashMap<String, Vec<String>>,
+    pub(super) files: Vec<Attachment>,
+    pub(super) too_large: Vec<String>,
+}
+
+/// Files over the per-file limit, as the reporter reads it.
+pub(super) fn too_large_error(names: &[String], limits: crate::Limits) -> UiError {
+    let mib = limits.max_attachment_bytes >> 20;
+    let names = names.join(", ");
+    UiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "{names}：1 ファイル {mib} MiB を超えるため受け付けられません。圧縮するか分割して、もう一度選択してください。"
+        ),
+        format!("{names}: larger than {mib} MiB per file, not accepted. Compress or split it and choose it again."),
+    )
 }
 
 // ── errors ──────────────────────────────────────────────────────────────────────────────

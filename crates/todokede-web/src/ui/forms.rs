@@ -201,23 +201,20 @@ pub(super) async fn submit_form(
             "Too many submissions; please try again later.",
         );
     }
-    let (fields, files) = match read_multipart(req, st.limits).await {
+    let FormUpload { fields, files, too_large } = match read_multipart(req, st.limits).await {
         Ok(x) => x,
-        Err(e) => {
-            return error_page(
-                &st,
-                &c,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("送信できませんでした：{e}"),
-                &format!("Not sent: {e}"),
-            );
-        }
+        Err(e) => return e.page(&st, &c),
     };
     let one = |k: &str| fields.get(k).and_then(|v| v.first()).cloned().filter(|s| !s.trim().is_empty());
     let many = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let form = one("form").and_then(|f| ReportForm::parse(&f).ok()).unwrap_or(ReportForm::UnauthorizedAccess);
     let virus_form = form == ReportForm::Virus;
     let mut form_errors: Vec<FieldError> = Vec::new();
+    // A file over the limit was dropped: the form comes back with what was typed and says which.
+    if !too_large.is_empty() {
+        let e = too_large_error(&too_large, st.limits);
+        form_errors.push(FieldError { field: "attachments", ja: e.ja, en: e.en });
+    }
     let detection_count = one("detection_count").and_then(|n| match n.trim().parse::<u32>() {
         Ok(n) => Some(n),
         Err(_) => {

@@ -126,7 +126,7 @@ pub(super) async fn publication_page(
         "publication.html",
         context! {
             period => period.to_string(), period_label => period.label_ja(),
-            versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), by => who(v.created_by), note => v.change_note,
+            versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), by => who(v.created_by), note => change_note(&v.change_note, c.lang),
                 approved => v.approved_at.map(jst), approved_by => v.approved_by.map(who) }).collect::<Vec<_>>(),
             done => (q.get("done").map(String::as_str) == Some("approve")).then(|| c.lang.pick("承認しました。この版が公開されます。", "Approved: this version is the one published.")),
             four_eyes, latest_by_me => latest.as_ref().map(|(v, _)| v.created_by == user.id),
@@ -154,6 +154,13 @@ fn describe(path: &str) -> String {
         ["technique_chapters", _, "paragraphs", _] => format!("1-{} 第{}段落", n(1), n(3)),
         ["technique_chapters", _, "subsections", _, "paragraphs", _] => format!("1-{}-{} 第{}段落", n(1), n(3), n(5)),
         ["technique_chapters", _, "subsections", _, "bullets", _] => format!("1-{}-{} 項目 {}", n(1), n(3), n(5)),
+        ["technique_chapters", _, "subsections", _, "more", _, "paragraphs", _] => {
+            format!("1-{}-{} 続き {} 第{}段落", n(1), n(3), n(5), n(7))
+        }
+        ["technique_chapters", _, "subsections", _, "more", _, "bullets", _] => {
+            format!("1-{}-{} 続き {} 項目 {}", n(1), n(3), n(5), n(7))
+        }
+        ["points_intro", _] => format!("2-1 はじめ 第{}段落", n(1)),
         ["groups", _, "heading"] => format!("表2-1 分類 {} 見出し", n(1)),
         ["groups", _, "rows", _, "summary"] => format!("表2-1 分類 {} の {} 件目 概要", n(1), n(3)),
         ["groups", _, "points", _] => format!("2-1-{} 着目点 {}", n(1), n(3)),
@@ -162,7 +169,11 @@ fn describe(path: &str) -> String {
         ["featured", _, "sections", _] => format!("事例 {} 届出内容 {}", n(1), n(3)),
         ["featured", _, "points", _] => format!("事例 {} 着目点 {}", n(1), n(3)),
         ["featured", _, "points", _, "heading"] => format!("事例 {} 着目点 {} 見出し", n(1), n(3)),
+        ["featured", _, "figure", "caption"] => format!("事例 {} 図の題名", n(1)),
+        ["featured", _, "figure", "reference"] => format!("事例 {} 図の参照文", n(1)),
+        ["featured", _, "figure", "steps", _] => format!("事例 {} 図の手順 {}", n(1), n(4)),
         ["how_to_report", _] => format!("届出のお願い 第{}段落", n(1)),
+        ["closing", _] => format!("結び 第{}段落", n(1)),
         _ => path.to_owned(),
     }
 }
@@ -287,5 +298,39 @@ pub(super) async fn publication_download(
         }
         Err(publication::PublicationError::Invalid(m)) => error_page(&st, &c, StatusCode::NOT_FOUND, &m, &m),
         Err(e) => UiError::from(e).page(&st, &c),
+    }
+}
+
+/// A version's change note as stored ("generated", "edited: title, case 2 …"), in the page's
+/// language.
+fn change_note(note: &str, lang: Language) -> String {
+    match note.strip_prefix("edited: ") {
+        _ if note == "generated" => lang.pick("自動生成", "generated").to_owned(),
+        Some(fields) => format!("{}{fields}", lang.pick("編集：", "edited: ")),
+        None => note.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every text of a generated document is named as the printed report places it: the edit
+    /// form once showed 2-1's introduction, the closing lines and a subsection's later blocks
+    /// by their JSON paths ("technique_chapters.0.subsections.1.more.0.paragraphs.0").
+    #[test]
+    fn every_editable_text_has_a_place_name_not_its_path() {
+        for path in [
+            "technique_chapters.0.subsections.1.more.0.paragraphs.0",
+            "technique_chapters.0.subsections.1.more.2.bullets.3",
+            "points_intro.0",
+            "closing.1",
+            "featured.0.figure.caption",
+            "featured.1.figure.reference",
+            "featured.1.figure.steps.2",
+        ] {
+            let name = super::describe(path);
+            assert!(!name.contains('.') && !name.contains('_'), "{path} → {name}");
+        }
+        assert_eq!(super::describe("technique_chapters.0.subsections.1.more.0.paragraphs.1"), "1-1-2 続き 1 第2段落");
+        assert_eq!(super::describe("featured.1.figure.steps.2"), "事例 2 図の手順 3");
     }
 }

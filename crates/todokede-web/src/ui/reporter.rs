@@ -48,7 +48,9 @@ pub(super) async fn secret_link(
             start_reporter_session(&st, r.id).await
         }
         None => {
-            let mut r = render(&st, &c, "reporter_login.html", context! { error => true });
+            // The number stays as typed (to correct it or retype only the password); never the password.
+            let mut r =
+                render(&st, &c, "reporter_login.html", context! { error => true, tracking_number => tn.trim() });
             *r.status_mut() = StatusCode::NOT_FOUND;
             r
         }
@@ -139,10 +141,13 @@ pub(super) async fn reporter_follow_up(State(st): State<AppState>, headers: Head
             "Requests from other sites are refused.",
         );
     }
-    let (fields, files) = match read_multipart(req, st.limits).await {
+    let FormUpload { fields, files, too_large } = match read_multipart(req, st.limits).await {
         Ok(x) => x,
-        Err(e) => return error_page(&st, &c, StatusCode::PAYLOAD_TOO_LARGE, &e, &e),
+        Err(e) => return e.page(&st, &c),
     };
+    if !too_large.is_empty() {
+        return too_large_error(&too_large, st.limits).page(&st, &c);
+    }
     if !csrf_ok(&c, fields.get("csrf").and_then(|v| v.first()).map(String::as_str)) {
         return error_page(
             &st,

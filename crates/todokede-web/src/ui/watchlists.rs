@@ -91,10 +91,13 @@ pub(super) async fn import_upload(State(st): State<AppState>, headers: HeaderMap
     if user.one_time_until.is_some() {
         return Redirect::to(PASSWORD_PAGE).into_response();
     }
-    let (fields, files) = match read_multipart(req, st.limits).await {
+    let FormUpload { fields, files, too_large } = match read_multipart(req, st.limits).await {
         Ok(x) => x,
-        Err(e) => return error_page(&st, &c, StatusCode::PAYLOAD_TOO_LARGE, &e, &e),
+        Err(e) => return e.page(&st, &c),
     };
+    if !too_large.is_empty() {
+        return too_large_error(&too_large, st.limits).page(&st, &c);
+    }
     let field = |k: &str| fields.get(k).and_then(|v| v.first()).map(|s| s.trim().to_owned()).unwrap_or_default();
     if !same_origin(&headers) || !csrf_ok(&c, Some(&field("csrf"))) {
         return error_page(

@@ -157,10 +157,16 @@ async fn publishing_the_half_year_report_in_the_browser() {
     let page = b.wait_for("本文の確認と編集").await;
     assert!(page.contains("リスト型攻撃による顧客アカウントの被害") && page.contains("groups.0.rows.0.summary"));
     b.screenshot("12-publication-draft").await;
+    // On a phone the page fits: the review notes (a 要確認 label is a whole sentence) wrap.
+    b.set_window_size(390, 1400).await;
+    assert!(page.contains("class=\"ev risk\""), "the seeds' draft has a passage to check");
+    assert_eq!(b.horizontal_overflow().await, 0, "the draft's review page fits 390 px");
+    b.screenshot("12-publication-draft-390").await;
+    b.set_window_size(1280, 1400).await;
     // Edit the title; the change becomes version 2, which is then approved.
     b.type_into("input[name='text:title']", "（速報版）").await;
     b.click("form[action$='/edit'] button").await;
-    let page = b.wait_for("edited: title").await;
+    let page = b.wait_for("編集：title").await;
     // Four eyes: the last editor is told another analyst approves; the second analyst does.
     assert!(page.contains("この版はあなたが最後に編集しました"));
     b.delete_cookies().await;
@@ -170,7 +176,7 @@ async fn publishing_the_half_year_report_in_the_browser() {
     b.click("button[type=submit]").await;
     b.wait_for("/stats").await;
     b.goto(&s.url("/publication?period=2019H2")).await;
-    b.wait_for("edited: title").await;
+    b.wait_for("編集：title").await;
     b.click("form[action$='/approve'] button").await;
     let page = b.wait_for("badge closed").await;
     assert!(page.contains("second@ipa.example"), "the approver is named");

@@ -249,6 +249,19 @@ async fn reporters_reach_only_their_own_report() {
     // A's secret with B's number: nothing.
     assert_eq!(b.get(s.url(&format!("/r/{tn_b}/{secret_a}"))).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     assert_eq!(b.get(s.url("/reporter")).send().await.unwrap().headers()["location"], "/reporter/login");
+    // A mistyped password on the login form: the number stays filled in, the password does not.
+    let res = b
+        .post(s.url("/reporter/login"))
+        .header("origin", s.base.clone())
+        .form(&[("tracking_number", tn_b.as_str()), ("secret", secret_a.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("受付番号またはパスワードが正しくありません"), "told why");
+    assert!(page.contains(&format!("value=\"{tn_b}\"")), "the number is kept");
+    assert!(!page.contains(&secret_a), "the password is never sent back");
     // With A's session, the page is A's; analyst pages stay closed.
     b.get(s.url(&format!("/r/{tn_a}/{secret_a}"))).send().await.unwrap();
     let page = b.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
@@ -349,6 +362,39 @@ async fn form_validation_errors_show_next_to_the_field_and_nothing_is_stored() {
         .await
         .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    assert_eq!(todokede_store::Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports, 0);
+}
+
+/// A file over the per-file limit does not throw away the form: the page comes back in the
+/// reporter's language with what was typed, names the file at the attachment field, and stores
+/// nothing (it used to be a dead-end page saying "`big.bin`: larger than 25 MiB" in English).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_attachment_brings_the_form_back_with_what_was_typed() {
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start_with(&db, |c| c.limits.max_attachment_bytes = 1 << 20).await;
+    let b = browser();
+    for (lang, expected) in [("ja", "1 ファイル 1 MiB を超える"), ("en", "larger than 1 MiB per file")] {
+        let form = reqwest::multipart::Form::new()
+            .text("form", "unauthorized_access")
+            .text("description", "ホームページが改ざんされました")
+            .text("reporter_email", "hanako@example.jp")
+            .part("attachments", reqwest::multipart::Part::bytes(vec![b'x'; (1 << 20) + 1]).file_name("big.bin"))
+            .part("attachments", reqwest::multipart::Part::bytes(b"GET / 200".to_vec()).file_name("access.log"));
+        let res = b
+            .post(s.url(&format!("/report/new?lang={lang}")))
+            .header("origin", s.base.clone())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{lang}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(expected), "{lang}: the limit in the page's language");
+        let at_field = between(&html, "id=\"err-attachments\">", "</div>");
+        assert!(at_field.contains("big.bin") && at_field.contains("access.log"), "{lang}: {at_field}");
+        assert!(html.contains("ホームページが改ざんされました") && html.contains("hanako@example.jp"), "{lang}: kept");
+        assert!(!html.contains("`big.bin`"), "{lang}: no developer wording");
+    }
     assert_eq!(todokede_store::Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports, 0);
 }
 
@@ -766,6 +812,52 @@ async fn the_statistics_page_opens_on_the_latest_period_notes_multiple_counting_
         log.iter().any(|e| e.action == "export.csv"
             && e.detail.as_deref().is_some_and(|d| d.starts_with("/stats.csv?period=2019H2")))
     );
+}
+
+/// When the analysis decided no primary cause (every cause 要確認, or no analysis yet), the
+/// confirmation form preselects no cause: it used to show the list's first option, ID・パスワード
+/// 管理の不備, as if suggested, and one click confirmed it. Sending no primary cause is refused in
+/// the analyst's language and confirms nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_confirmation_form_never_preselects_a_cause_the_analysis_did_not_decide() {
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let reporter = browser();
+    let (tn, _, _) = file_report(&s, &reporter, "昨日からなんとなく様子がおかしいです。").await;
+    let (analyst, _) = analyst_session(&s, "pick@ipa.example", "analyst").await;
+    let id =
+        s.store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn).unwrap()).await.unwrap().unwrap();
+    let page = analyst.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
+    let select = between(&page, "<select id=\"primary_cause\"", "</select>");
+    assert!(select.starts_with(" name=\"primary_cause\" required>"), "{select}");
+    let decided = match s.store.analysis(id).await.unwrap().filter(|_| !page.contains("分析中です")) {
+        Some(json) => todokede_analyse::AnalysisRecord::parse(&json).unwrap().suggested_classification().causes,
+        None => vec![],
+    };
+    let selected: Vec<&str> = select.split("<option ").filter(|o| o.contains(" selected>")).collect();
+    match decided.first() {
+        None => assert_eq!(
+            selected,
+            ["value=\"\" selected>（選択してください：分析は主原因を決められませんでした）</option>"]
+        ),
+        Some(c) => assert!(selected.len() == 1 && selected[0].starts_with(&format!("value=\"{c}\"")), "{select}"),
+    }
+    let csrf = hidden(&page, "csrf");
+    for lang in ["ja", "en"] {
+        let res = analyst
+            .post(s.url(&format!("/reports/{tn}/classify?lang={lang}")))
+            .header("origin", s.base.clone())
+            .form(&[("csrf", csrf.as_str()), ("primary_cause", ""), ("causes", "weak_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{lang}");
+        let html = res.text().await.unwrap();
+        let expected =
+            if lang == "ja" { "主たる原因を選んでください" } else { "Choose the primary cause" };
+        assert!(html.contains(expected), "{lang}: {html}");
+    }
+    assert!(s.store.classification(id).await.unwrap().is_none(), "nothing confirmed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

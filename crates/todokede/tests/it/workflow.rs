@@ -158,7 +158,8 @@ async fn the_last_editor_of_a_version_cannot_approve_it(db: &TestDb) {
     let versions = &page[page.find("class=\"versions\"").unwrap()..page.find("</table>").unwrap()];
     let rows: Vec<&str> = versions.split("<tr>").skip(2).collect();
     assert!(rows[0].contains("approver@ipa.example") && rows[0].contains("drafter@ipa.example"), "v2: {}", rows[0]);
-    assert!(rows[1].contains("drafter@ipa.example") && rows[1].contains("generated"), "v1: {}", rows[1]);
+    assert!(rows[1].contains("drafter@ipa.example") && rows[1].contains("<td>generated</td>"), "v1: {}", rows[1]);
+    assert!(rows[0].contains("<td>edited: title</td>"), "this page is English (?lang=en above): {}", rows[0]);
 
     // The rule is a setting (on by default): off, the last editor may approve.
     let admin = s.logged_in(Role::Admin, "chief@ipa.example").await;
