@@ -35,7 +35,7 @@ impl Default for TrainConfig {
             epochs: 30,
             learning_rate: 0.1,
             l2: 3e-4,
-            prune: 0.1,
+            prune: 0.2,
             max_positive_weight: 3.0,
             min_document_frequency: 3,
             concept_negative_l2: 0.1,
