@@ -509,6 +509,8 @@ async fn both_journeys_pass_axe_and_fit_a_phone_and_a_laptop_in_both_languages()
         b.click("form[action$='/reply'] button").await;
         b.wait_for("id=\"done\"").await;
         look_at(&b, &shot("12-replied"), &mut problems).await;
+        // The analyst names the primary cause: the form preselects none the analysis did not decide.
+        b.click("#primary_cause option[value=weak_credentials]").await;
         b.click("#classification button[type=submit]").await;
         b.wait_for("badge closed").await;
         look_at(&b, &shot("13-classified"), &mut problems).await;

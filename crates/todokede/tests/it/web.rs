@@ -671,7 +671,7 @@ async fn attached_sshd_logs_become_findings_with_their_lines_on_the_report_page(
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let page = loop {
         let p = a.get(s.url(&format!("/reports/{tn}"))).send().await.unwrap().text().await.unwrap();
-        if p.contains("187.141.143.180: 80 failed SSH logins") {
+        if p.contains("187.141.143.180 から SSH のログイン失敗 80 回") {
             break p;
         }
         assert!(std::time::Instant::now() < deadline, "evidence findings not shown");
