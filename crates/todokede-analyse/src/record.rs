@@ -296,6 +296,7 @@ impl AnalysisRecord {
     /// techniques, the damages they show and the causes they point to join the text's, each
     /// with the log finding as its evidence. High and medium findings only.
     pub fn add_evidence(&mut self, files: Vec<EvidenceFile>) {
+        let mut log_techniques: Vec<String> = Vec::new();
         for file in &files {
             for f in &file.findings {
                 if !matches!(f.severity, Severity::High | Severity::Medium) {
@@ -303,6 +304,7 @@ impl AnalysisRecord {
                 }
                 let why = format!("{}: {}", file.file, f.summary);
                 if let Some(t) = &f.technique {
+                    log_techniques.push(format!("technique.{t}"));
                     let technique = TechniqueRecord {
                         id: t.clone(),
                         name: crate::technique_name(t).to_owned(),
@@ -324,6 +326,47 @@ impl AnalysisRecord {
             }
         }
         self.evidence.extend(files);
+        self.add_countermeasures(&log_techniques);
+    }
+
+    /// The 着目点 of the decisions as the logs completed them (a wp-login.php flood's T1110
+    /// calls for strong passwords), gated by what the text and the logs name.
+    fn add_countermeasures(&mut self, log_techniques: &[String]) {
+        let fired: Vec<String> = self
+            .causes
+            .iter()
+            .filter(|d| !d.needs_review)
+            .map(|d| format!("cause.{}", d.key))
+            .chain(self.damages.iter().filter(|d| !d.needs_review).map(|d| format!("damage.{}", d.key)))
+            .chain(log_techniques.iter().cloned())
+            .collect();
+        let mut case = self.normalised.clone();
+        for f in self.evidence.iter().flat_map(|e| &e.findings) {
+            case.push('\n');
+            case.push_str(&f.summary);
+            for l in &f.proof {
+                case.push('\n');
+                case.push_str(&l.text);
+            }
+        }
+        for m in crate::classify::countermeasures_fired_by(&fired, Some(&case)) {
+            match self.countermeasures.iter_mut().find(|x| x.key == m.key) {
+                Some(existing) => {
+                    for t in m.triggered_by {
+                        if !existing.triggered_by.contains(&t) {
+                            existing.triggered_by.push(t);
+                        }
+                    }
+                }
+                None => self.countermeasures.push(CountermeasureRecord {
+                    key: m.key.to_owned(),
+                    ja: m.ja.to_owned(),
+                    en: m.en.to_owned(),
+                    source: m.source.to_owned(),
+                    triggered_by: m.triggered_by,
+                }),
+            }
+        }
     }
 
     /// A decision's evidence in the reader's language: a log finding's `FILE: summary` (as
