@@ -529,6 +529,29 @@ mod tests {
         assert_eq!(record.evidence[0].findings[0].summary, takeover.evidence[0].trim_start_matches("auth.log: "));
     }
 
+    /// Issue 14 (user trial): a WordPress site with a wp-login.php flood got only a backup
+    /// point. The log's brute-force finding gives T1110 and the password point joins the 着目点.
+    #[test]
+    fn a_wp_login_flood_in_the_access_log_adds_brute_force_and_its_point() {
+        let mut log = String::new();
+        for i in 0..200 {
+            log.push_str(&format!(
+                "198.51.100.3 - - [01/Apr/2024:10:{:02}:{:02} +0900] \"POST /wp-login.php HTTP/1.1\" 200 100 \"-\" \"Mozilla\"\n",
+                i / 60,
+                i % 60
+            ));
+        }
+        let (lines, unreadable, findings) = crate::evidence::analyse("access", log.as_bytes()).unwrap();
+        let mut record = crate::analyse("WordPress のサイトが改ざんされました。").record();
+        assert!(!record.countermeasures.iter().any(|m| m.key == "strong_unique_passwords"));
+        record.add_evidence(vec![EvidenceFile::new("access.log", EvidenceKind::Access, lines, unreadable, &findings)]);
+        assert!(record.techniques.iter().any(|t| t.id == "T1110"), "{:?}", record.techniques);
+        let point = record.countermeasures.iter().find(|m| m.key == "strong_unique_passwords").expect("password point");
+        assert_eq!(point.triggered_by, ["technique.T1110"]);
+        // phpMyAdmin is not named by the text or the log: no temporary-tools point.
+        assert!(!record.countermeasures.iter().any(|m| m.key == "remove_temporary_services"));
+    }
+
     /// Records stored before decisions had `needs_review` (and without evidence) keep reading.
     #[test]
     fn records_of_earlier_analyser_versions_keep_reading() {
