@@ -421,20 +421,14 @@ fn widen_to_word(text: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize
     let (mut start, mut end) = (r.start, r.end);
     if let Some(first) = text[start..].chars().next() {
         let class = script(first);
-        while class != 0 {
-            match text[..start].chars().next_back() {
-                Some(c) if script(c) == class => start -= c.len_utf8(),
-                _ => break,
-            }
+        while let Some(c) = text[..start].chars().next_back().filter(|c| class != 0 && script(*c) == class) {
+            start -= c.len_utf8();
         }
     }
     if let Some(last) = text[..end].chars().next_back() {
         let class = script(last);
-        while class != 0 {
-            match text[end..].chars().next() {
-                Some(c) if script(c) == class => end += c.len_utf8(),
-                _ => break,
-            }
+        while let Some(c) = text[end..].chars().next().filter(|c| class != 0 && script(*c) == class) {
+            end += c.len_utf8();
         }
     }
     start..end
