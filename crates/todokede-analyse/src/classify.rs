@@ -93,7 +93,8 @@ struct Rule {
 struct Knowledge {
     rules: Vec<Rule>,
     technique_names: BTreeMap<&'static str, &'static str>,
-    countermeasures: Vec<(Countermeasure, Vec<&'static str>)>,
+    /// (point, its triggers, the words the case must name for it: `requires:`).
+    countermeasures: Vec<(Countermeasure, Vec<&'static str>, Option<Regex>)>,
     /// (every condition must hold: `cause.…`, `damage.…`, `attack.…`, `c:concept`) → technique IDs.
     technique_map: Vec<(Vec<String>, Vec<&'static str>)>,
     negation: Regex,
@@ -141,6 +142,7 @@ fn knowledge() -> &'static Knowledge {
                     triggered_by: vec![],
                 },
                 triggers.split_whitespace().collect(),
+                field("requires").map(|r| Regex::new(r).unwrap_or_else(|e| panic!("countermeasure {key}: {e}"))),
             ));
         }
         let technique_map = include_str!("../data/technique_map.txt")
@@ -215,14 +217,22 @@ pub fn countermeasures_for(c: &todokede_domain::Classification) -> Vec<Counterme
         .map(|c| format!("cause.{}", c.key()))
         .chain(c.damages.iter().map(|d| format!("damage.{}", d.key())))
         .collect();
-    countermeasures_fired_by(&fired)
+    countermeasures_fired_by(&fired, None)
 }
 
-fn countermeasures_fired_by(fired: &[String]) -> Vec<Countermeasure> {
+/// The 着目点 that the fired decisions (`cause.…`, `damage.…`, `technique.…`) call for. With the
+/// case's own words (`case`: its text and log evidence), a point tied to a tool or product
+/// (`requires:` in `data/countermeasures.txt`: phpMyAdmin, a VPN appliance, mail macros) is
+/// kept only when the case names it; without them (a confirmed classification alone) it is kept.
+pub fn countermeasures_fired_by(fired: &[String], case: Option<&str>) -> Vec<Countermeasure> {
     knowledge()
         .countermeasures
         .iter()
-        .filter_map(|(c, triggers)| {
+        .filter(|(_, _, requires)| match (requires, case) {
+            (Some(re), Some(text)) => re.is_match(text),
+            _ => true,
+        })
+        .filter_map(|(c, triggers, _)| {
             let by: Vec<String> = fired.iter().filter(|f| triggers.contains(&f.as_str())).cloned().collect();
             (!by.is_empty()).then(|| Countermeasure { triggered_by: by, ..c.clone() })
         })
@@ -282,6 +292,170 @@ fn explain(feature: &str, features: &TextFeatures) -> String {
     format!("「{gram}」")
 }
 
+/// At most this many explanations are kept per decision.
+const MAX_EXPLANATIONS: usize = 4;
+/// Characters of the sentence shown on each side of an n-gram's phrase.
+const SPAN_CONTEXT: usize = 8;
+
+/// English function words (Snowball stems): a word or word pair of these alone explains nothing.
+const EN_STOP_WORDS: &[&str] = &[
+    "a", "an", "the", "our", "ours", "their", "theirs", "we", "they", "us", "them", "it", "its", "this", "that",
+    "these", "those", "of", "to", "in", "on", "at", "by", "for", "from", "with", "as", "and", "or", "but", "is", "are",
+    "was", "were", "be", "been", "has", "had", "have", "i", "my", "me", "you", "your", "he", "she", "his", "her",
+    "which", "who", "what", "so", "then", "than", "there", "here", "also", "some", "all", "any", "into", "onto",
+    "about", "after", "before", "will", "would", "can", "could", "do", "did", "does", "s",
+];
+
+/// Why a label scored as it did, as a reader sees it, most contributing first: the concepts and
+/// rules by the words that matched (`「phrase」（concept）`), the character n-grams and words by
+/// the span of the text they sit in with the phrase marked (`「…を【使い回し】ていた…」`), adjacent
+/// n-grams merged into one phrase, n-grams of function words only (でした, して, "our") left out.
+/// The one way every decision's explanation is written (stored, shown on the report page).
+fn explanation(because: &[(String, f32)], features: &TextFeatures, text: &str) -> Vec<String> {
+    let mut ranked: Vec<(f32, String)> = Vec::new();
+    // (byte range in the text, contribution) of the n-grams that explain something.
+    let mut spans: Vec<(std::ops::Range<usize>, f32)> = Vec::new();
+    for (f, c) in because {
+        if f.starts_with("c:") || f.starts_with("r:") {
+            ranked.push((*c, explain(f, features)));
+        } else if let Some(range) = locate_gram(f, text) {
+            spans.push((widen_to_word(text, range), *c));
+        }
+    }
+    spans.sort_by_key(|(r, _)| (r.start, r.end));
+    let mut merged: Vec<(std::ops::Range<usize>, f32)> = Vec::new();
+    for (r, c) in spans {
+        match merged.last_mut() {
+            Some((m, mc)) if r.start <= m.end => {
+                m.end = m.end.max(r.end);
+                *mc += c;
+            }
+            _ => merged.push((r, c)),
+        }
+    }
+    ranked.extend(merged.into_iter().map(|(r, c)| (c, in_context(text, r))));
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut out: Vec<String> = Vec::new();
+    for (_, e) in ranked {
+        if !out.contains(&e) && out.len() < MAX_EXPLANATIONS {
+            out.push(e);
+        }
+    }
+    out
+}
+
+/// A gram that only function words or particles make up (でした, して, "our", "of the").
+fn is_stop_gram(feature: &str) -> bool {
+    let Some((kind, gram)) = feature.split_once(':') else { return true };
+    match kind {
+        "w" | "w2" => gram.split(' ').all(|w| EN_STOP_WORDS.contains(&w)),
+        // A lone character, or kana particles and endings only.
+        "1" => true,
+        _ => gram.chars().all(|c| matches!(c, '\u{3041}'..='\u{309F}' | 'ー' | '・')),
+    }
+}
+
+/// The Latin words of a text with their byte ranges, stemmed as the model's features are.
+fn latin_words(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let push = |s: usize, e: usize, out: &mut Vec<(std::ops::Range<usize>, String)>| {
+        let mut w = String::new();
+        for ch in text[s..e].chars().map(|c| c.to_ascii_lowercase()) {
+            let c = if ch.is_ascii_digit() { '0' } else { ch };
+            if !(c == '0' && w.ends_with('0')) {
+                w.push(c);
+            }
+        }
+        out.push((s..e, crate::model::features::english_stem(&w)));
+    };
+    for (i, ch) in text.char_indices() {
+        match (ch.is_ascii_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                push(s, i, &mut out);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        push(s, text.len(), &mut out);
+    }
+    out
+}
+
+/// Where an n-gram feature (`3:…`, `2:…`, `w:…`, `w2:… …`) first occurs in the text; `None` for a
+/// function-word gram or one not found.
+fn locate_gram(feature: &str, text: &str) -> Option<std::ops::Range<usize>> {
+    if is_stop_gram(feature) {
+        return None;
+    }
+    let (kind, gram) = feature.split_once(':')?;
+    match kind {
+        "w" => latin_words(text).into_iter().find(|(_, w)| w == gram).map(|(r, _)| r),
+        "w2" => {
+            let (a, b) = gram.split_once(' ')?;
+            let words = latin_words(text);
+            words.windows(2).find(|p| p[0].1 == a && p[1].1 == b).map(|p| p[0].0.start..p[1].0.end)
+        }
+        _ => {
+            let lower = text.to_ascii_lowercase();
+            lower.find(gram).map(|s| s..s + gram.len())
+        }
+    }
+}
+
+/// Katakana (ー and ・ among them), kanji, Latin: the classes a Japanese word's n-gram is widened through.
+fn script(c: char) -> u8 {
+    match c {
+        '\u{30A0}'..='\u{30FF}' => 1,
+        '\u{4E00}'..='\u{9FFF}' | '々' => 2,
+        c if c.is_ascii_alphanumeric() => 3,
+        _ => 0,
+    }
+}
+
+/// Widen a match to the whole word at its edges (パスワ → パスワード, 新して → 更新して).
+fn widen_to_word(text: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let (mut start, mut end) = (r.start, r.end);
+    if let Some(first) = text[start..].chars().next() {
+        let class = script(first);
+        while let Some(c) = text[..start].chars().next_back().filter(|c| class != 0 && script(*c) == class) {
+            start -= c.len_utf8();
+        }
+    }
+    if let Some(last) = text[..end].chars().next_back() {
+        let class = script(last);
+        while let Some(c) = text[end..].chars().next().filter(|c| class != 0 && script(*c) == class) {
+            end += c.len_utf8();
+        }
+    }
+    start..end
+}
+
+/// The phrase with up to [`SPAN_CONTEXT`] characters of its sentence on each side:
+/// 「…context【phrase】context…」.
+fn in_context(text: &str, r: std::ops::Range<usize>) -> String {
+    let stop = |c: char| matches!(c, '。' | '！' | '？' | '\n' | '!' | '?');
+    let before: Vec<char> = text[..r.start].chars().rev().take_while(|c| !stop(*c)).take(SPAN_CONTEXT + 1).collect();
+    let after: Vec<char> = text[r.end..].chars().take_while(|c| !stop(*c)).take(SPAN_CONTEXT + 1).collect();
+    let mut out = String::from("「");
+    if before.len() > SPAN_CONTEXT {
+        out.push('…');
+    }
+    out.extend(before.iter().take(SPAN_CONTEXT).rev());
+    out.push('【');
+    out.push_str(&text[r.clone()]);
+    out.push('】');
+    out.extend(after.iter().take(SPAN_CONTEXT));
+    if after.len() > SPAN_CONTEXT {
+        out.push('…');
+    }
+    out.push('」');
+    out
+}
+
 /// An explanation as [`explain`] wrote it (stored in the analysis record), as a reader sees it:
 /// the phrase, and whether a rule matched it or it was read as negated — in the reader's
 /// language (the English page quotes with “ ”). The concept's name is the model's identifier
@@ -314,14 +488,7 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
     let predictions = model.predict(&features);
     let score = |label: &str| predictions.iter().find(|p| p.label == label);
     let decision = |p: &crate::model::LabelScore| -> (f32, Vec<String>, bool) {
-        let mut evidence: Vec<String> = Vec::new();
-        // Concepts, rules, words and 3-grams explain; 1- and 2-grams are noise to a reader.
-        for (f, _) in p.because.iter().filter(|(f, _)| !f.starts_with("1:") && !f.starts_with("2:")) {
-            let e = explain(f, &features);
-            if !evidence.contains(&e) && evidence.len() < 4 {
-                evidence.push(e);
-            }
-        }
+        let evidence = explanation(&p.because, &features, text);
         let confidence = (p.probability * 100.0).round() / 100.0;
         (confidence, evidence, p.probability < DECIDE_THRESHOLD)
     };
@@ -494,7 +661,108 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
         .map(|c| format!("cause.{}", c.value.key()))
         .chain(damages.iter().map(|d| format!("damage.{}", d.value.key())))
         .collect();
-    let countermeasures = countermeasures_fired_by(&fired);
+    let countermeasures = countermeasures_fired_by(&fired, Some(text));
 
     Classification { causes, damages, attack_types, has_damage, has_damage_evidence, techniques, countermeasures }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classify;
+    use crate::normalise::normalise;
+    use todokede_domain::CauseCategory;
+
+    const SKIMMING: &str = "Our online shop was compromised through a payment plugin maintained by our contractor. \
+        Attackers inserted a card skimmer and our customers' credit card numbers were stolen.";
+
+    /// Issue 14 (user trial): 委託先 for a card-skimming text was explained by “their”, “custom”,
+    /// “our”. Now the concepts and rules come first, an n-gram is shown in its sentence with the
+    /// phrase marked, and function-word n-grams are never shown.
+    #[test]
+    fn explanations_are_concepts_and_phrases_in_context_never_function_words() {
+        let texts = [
+            SKIMMING,
+            "パスワードを使い回していたため、不正ログインされました。",
+            "委託先が運用する EC サイトに不正なスクリプトが埋め込まれ、お客様のクレジットカード情報が盗まれました。",
+            "Their staff told us that our server was not patched for a year and the attackers used it.",
+        ];
+        for text in texts {
+            let c = classify(&normalise(text));
+            let all = c.causes.iter().flat_map(|d| &d.evidence).chain(c.damages.iter().flat_map(|d| &d.evidence));
+            for e in all {
+                let gram = e.strip_prefix('「').and_then(|e| e.strip_suffix('」'));
+                // An n-gram is never shown bare: it sits in its span with the phrase marked.
+                assert!(gram.is_none_or(|g| g.contains('【')), "{text}: bare n-gram {e}");
+                for stop in ["our", "their", "the", "でした", "して", "our】", "【their】", "【でした】", "【して】"]
+                {
+                    assert_ne!(gram, Some(stop), "{text}: {e}");
+                    assert!(!e.contains(&format!("【{stop}】")), "{text}: {e}");
+                }
+            }
+        }
+        let c = classify(&normalise(SKIMMING));
+        let third = c.causes.iter().find(|d| d.value == CauseCategory::ThirdParty).expect("third party");
+        assert!(third.evidence[0].contains("contractor"), "{:?}", third.evidence);
+        // A katakana n-gram (「スワー」) is shown as its word in its sentence.
+        let c = classify(&normalise("パスワードを使い回していたため、不正ログインされました。"));
+        let ev: Vec<&String> = c.causes.iter().flat_map(|d| &d.evidence).collect();
+        assert!(ev.iter().any(|e| e.contains("【パスワード")), "{ev:?}");
+        assert!(!ev.iter().any(|e| e.as_str() == "「スワー」" || e.as_str() == "「パスワ」"), "{ev:?}");
+    }
+
+    #[test]
+    fn adjacent_ngrams_merge_into_one_phrase_ranked_by_contribution() {
+        let text = "パスワードを使い回していた。";
+        let features = crate::model::features::extract(text, &[]);
+        let because = vec![
+            ("3:パスワ".to_owned(), 0.2),
+            ("3:スワー".to_owned(), 0.3),
+            ("2:でし".to_owned(), 0.9),
+            ("3:使い回".to_owned(), 0.6),
+            ("2:して".to_owned(), 0.9),
+        ];
+        let e = super::explanation(&because, &features, text);
+        assert_eq!(e, ["「パスワードを【使い回】していた」", "「【パスワード】を使い回していた」"]);
+        let text = "We think their custom plugin was old.";
+        let features = crate::model::features::extract(text, &[]);
+        let because =
+            vec![("w:their".to_owned(), 0.9), ("w:custom".to_owned(), 0.3), ("w2:custom plugin".to_owned(), 0.2)];
+        assert_eq!(super::explanation(&because, &features, text), ["「…k their 【custom plugin】 was old…」"]);
+    }
+
+    fn points(text: &str) -> Vec<&'static str> {
+        classify(&normalise(text)).countermeasures.iter().map(|m| m.key).collect()
+    }
+
+    /// Issue 14 (user trial): the phpMyAdmin point went to a ransomware-via-VPN case and a card-
+    /// skimming case; a macro virus got no macro point. A tool's point needs the case to name it.
+    #[test]
+    fn countermeasures_follow_the_cases_own_causes_and_tools() {
+        let vpn = points(
+            "古い VPN 装置の脆弱性を突かれて社内ネットワークに侵入され、ランサムウェアでファイルサーバが暗号化されました。",
+        );
+        assert!(vpn.contains(&"vpn_appliance_patch") && vpn.contains(&"offline_backups"), "{vpn:?}");
+        assert!(!vpn.contains(&"remove_temporary_services"), "{vpn:?}");
+        for skimming in [
+            SKIMMING,
+            "委託先が運用する EC サイトに不正なスクリプトが埋め込まれ、お客様のクレジットカード情報が盗まれました。",
+        ] {
+            let p = points(skimming);
+            assert!(p.contains(&"contractor_access"), "{p:?}");
+            assert!(!p.contains(&"remove_temporary_services") && !p.contains(&"vpn_appliance_patch"), "{p:?}");
+        }
+        let macro_mail = points(
+            "請求書を装ったメールの添付ファイル（Word）を開き、マクロを有効にしたところウイルスに感染しました。",
+        );
+        assert!(macro_mail.contains(&"mail_macro_attachments"), "{macro_mail:?}");
+        let en = points(
+            "An employee opened an invoice attachment from a fake supplier and enabled macros; the PC was infected with malware.",
+        );
+        assert!(en.contains(&"mail_macro_attachments"), "{en:?}");
+        // The phpMyAdmin point stays where the text names the tool.
+        let pma = points(
+            "phpMyAdmin がインターネットから誰でもアクセスできる状態で、データベースが削除され身代金を要求された。",
+        );
+        assert!(pma.contains(&"remove_temporary_services"), "{pma:?}");
+    }
 }

@@ -296,6 +296,7 @@ impl AnalysisRecord {
     /// techniques, the damages they show and the causes they point to join the text's, each
     /// with the log finding as its evidence. High and medium findings only.
     pub fn add_evidence(&mut self, files: Vec<EvidenceFile>) {
+        let mut log_techniques: Vec<String> = Vec::new();
         for file in &files {
             for f in &file.findings {
                 if !matches!(f.severity, Severity::High | Severity::Medium) {
@@ -303,6 +304,7 @@ impl AnalysisRecord {
                 }
                 let why = format!("{}: {}", file.file, f.summary);
                 if let Some(t) = &f.technique {
+                    log_techniques.push(format!("technique.{t}"));
                     let technique = TechniqueRecord {
                         id: t.clone(),
                         name: crate::technique_name(t).to_owned(),
@@ -324,6 +326,47 @@ impl AnalysisRecord {
             }
         }
         self.evidence.extend(files);
+        self.add_countermeasures(&log_techniques);
+    }
+
+    /// The 着目点 of the decisions as the logs completed them (a wp-login.php flood's T1110
+    /// calls for strong passwords), gated by what the text and the logs name.
+    fn add_countermeasures(&mut self, log_techniques: &[String]) {
+        let fired: Vec<String> = self
+            .causes
+            .iter()
+            .filter(|d| !d.needs_review)
+            .map(|d| format!("cause.{}", d.key))
+            .chain(self.damages.iter().filter(|d| !d.needs_review).map(|d| format!("damage.{}", d.key)))
+            .chain(log_techniques.iter().cloned())
+            .collect();
+        let mut case = self.normalised.clone();
+        for f in self.evidence.iter().flat_map(|e| &e.findings) {
+            case.push('\n');
+            case.push_str(&f.summary);
+            for l in &f.proof {
+                case.push('\n');
+                case.push_str(&l.text);
+            }
+        }
+        for m in crate::classify::countermeasures_fired_by(&fired, Some(&case)) {
+            match self.countermeasures.iter_mut().find(|x| x.key == m.key) {
+                Some(existing) => {
+                    for t in m.triggered_by {
+                        if !existing.triggered_by.contains(&t) {
+                            existing.triggered_by.push(t);
+                        }
+                    }
+                }
+                None => self.countermeasures.push(CountermeasureRecord {
+                    key: m.key.to_owned(),
+                    ja: m.ja.to_owned(),
+                    en: m.en.to_owned(),
+                    source: m.source.to_owned(),
+                    triggered_by: m.triggered_by,
+                }),
+            }
+        }
     }
 
     /// A decision's evidence in the reader's language: a log finding's `FILE: summary` (as
@@ -484,6 +527,29 @@ mod tests {
             ["auth.log: 45.33.32.156: 12 failed logins, then 1 successful — a guessed or stolen password"]
         );
         assert_eq!(record.evidence[0].findings[0].summary, takeover.evidence[0].trim_start_matches("auth.log: "));
+    }
+
+    /// Issue 14 (user trial): a WordPress site with a wp-login.php flood got only a backup
+    /// point. The log's brute-force finding gives T1110 and the password point joins the 着目点.
+    #[test]
+    fn a_wp_login_flood_in_the_access_log_adds_brute_force_and_its_point() {
+        let mut log = String::new();
+        for i in 0..200 {
+            log.push_str(&format!(
+                "198.51.100.3 - - [01/Apr/2024:10:{:02}:{:02} +0900] \"POST /wp-login.php HTTP/1.1\" 200 100 \"-\" \"Mozilla\"\n",
+                i / 60,
+                i % 60
+            ));
+        }
+        let (lines, unreadable, findings) = crate::evidence::analyse("access", log.as_bytes()).unwrap();
+        let mut record = crate::analyse("WordPress のサイトが改ざんされました。").record();
+        assert!(!record.countermeasures.iter().any(|m| m.key == "strong_unique_passwords"));
+        record.add_evidence(vec![EvidenceFile::new("access.log", EvidenceKind::Access, lines, unreadable, &findings)]);
+        assert!(record.techniques.iter().any(|t| t.id == "T1110"), "{:?}", record.techniques);
+        let point = record.countermeasures.iter().find(|m| m.key == "strong_unique_passwords").expect("password point");
+        assert_eq!(point.triggered_by, ["technique.T1110"]);
+        // phpMyAdmin is not named by the text or the log: no temporary-tools point.
+        assert!(!record.countermeasures.iter().any(|m| m.key == "remove_temporary_services"));
     }
 
     /// Records stored before decisions had `needs_review` (and without evidence) keep reading.

@@ -99,7 +99,7 @@ pub fn extract(normalised: &str, rule_hits: &[(String, String)]) -> TextFeatures
 }
 
 /// The Snowball (Porter 2) stem of an English word: "patched", "patches", "patching" → "patch".
-fn english_stem(word: &str) -> String {
+pub(crate) fn english_stem(word: &str) -> String {
     static STEMMER: std::sync::OnceLock<rust_stemmers::Stemmer> = std::sync::OnceLock::new();
     STEMMER.get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English)).stem(word).into_owned()
 }
