@@ -440,15 +440,24 @@ fn in_context(text: &str, r: std::ops::Range<usize>) -> String {
     let stop = |c: char| matches!(c, '。' | '！' | '？' | '\n' | '!' | '?');
     let before: Vec<char> = text[..r.start].chars().rev().take_while(|c| !stop(*c)).take(SPAN_CONTEXT + 1).collect();
     let after: Vec<char> = text[r.end..].chars().take_while(|c| !stop(*c)).take(SPAN_CONTEXT + 1).collect();
+    // A cut through a Latin word drops the word's stump ("…k their" → "…their").
+    let trim_stump = |side: &[char]| -> usize {
+        let kept = &side[..side.len().min(SPAN_CONTEXT)];
+        if side.len() <= SPAN_CONTEXT || !side[SPAN_CONTEXT].is_ascii_alphanumeric() {
+            return kept.len();
+        }
+        kept.iter().rposition(|c| c.is_whitespace()).unwrap_or(0)
+    };
+    let (keep_before, keep_after) = (trim_stump(&before), trim_stump(&after));
     let mut out = String::from("「");
     if before.len() > SPAN_CONTEXT {
         out.push('…');
     }
-    out.extend(before.iter().take(SPAN_CONTEXT).rev());
+    out.extend(before[..keep_before].iter().rev());
     out.push('【');
     out.push_str(&text[r.clone()]);
     out.push('】');
-    out.extend(after.iter().take(SPAN_CONTEXT));
+    out.extend(after[..keep_after].iter());
     if after.len() > SPAN_CONTEXT {
         out.push('…');
     }
@@ -473,7 +482,8 @@ pub fn explanation_in(e: &str, lang: todokede_domain::Language) -> String {
     };
     match lang {
         todokede_domain::Language::Ja => format!("「{phrase}」{kind}"),
-        todokede_domain::Language::En => format!("“{phrase}”{kind}"),
+        // The marked phrase of an n-gram's context: 【】 are Japanese brackets.
+        todokede_domain::Language::En => format!("“{}”{kind}", phrase.replace('【', "[").replace('】', "]")),
     }
 }
 
@@ -727,7 +737,10 @@ mod tests {
         let features = crate::model::features::extract(text, &[]);
         let because =
             vec![("w:their".to_owned(), 0.9), ("w:custom".to_owned(), 0.3), ("w2:custom plugin".to_owned(), 0.2)];
-        assert_eq!(super::explanation(&because, &features, text), ["「…k their 【custom plugin】 was old…」"]);
+        assert_eq!(super::explanation(&because, &features, text), ["「…their 【custom plugin】 was old…」"]);
+        // The English page marks the phrase without Japanese brackets.
+        let shown = super::explanation_in("「…their 【custom plugin】 was old…」", todokede_domain::Language::En);
+        assert_eq!(shown, "“…their [custom plugin] was old…”");
     }
 
     fn points(text: &str) -> Vec<&'static str> {

@@ -78,6 +78,7 @@ pub fn routes(state: AppState) -> Router {
             get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/app.css")) }),
         )
         .route("/report/new", get(forms::report_form).post(forms::submit_form))
+        .route("/report/received", post(forms::acknowledgement_in_language))
         .route("/r/{tracking_number}/{secret}", get(reporter::secret_link))
         .route("/reporter/login", get(reporter::reporter_login_page).post(reporter::reporter_login))
         .route("/reporter", get(reporter::reporter_page))
@@ -147,3 +148,35 @@ mod watchlists;
 
 use context::*;
 pub use report_page::{infected_zip, suspected_malware};
+
+#[cfg(test)]
+mod tests {
+    /// A page's title is words: the account page's once held the API-token card, CSRF token and
+    /// all, so the tab, the bookmarks and the history showed raw HTML and a secret.
+    #[test]
+    fn every_page_title_is_plain_words() {
+        let env = super::templates();
+        for (name, _) in env.templates() {
+            if name == "base.html" {
+                continue;
+            }
+            for lang in ["ja", "en"] {
+                let source = env.get_template(name).unwrap().source().to_owned();
+                let Some((_, block)) = source.split_once("{% block title %}") else { continue };
+                let block = block.split("{% endblock %}").next().unwrap();
+                let title = env
+                    .render_str(
+                        block,
+                        minijinja::context! {
+                            lang, csrf => "SECRET", title => "T", form_label => "F", period => "2019H2",
+                            r => minijinja::context! { tracking_number => "N" },
+                            report => minijinja::context! { tracking_number => "N" },
+                        },
+                    )
+                    .unwrap();
+                assert!(!title.contains('<') && !title.contains("SECRET"), "{name} ({lang}): title {title:?}");
+                assert!(title.chars().count() < 60, "{name} ({lang}): title {title:?}");
+            }
+        }
+    }
+}

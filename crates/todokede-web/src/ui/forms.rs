@@ -175,6 +175,53 @@ fn software_lines(text: &str) -> Vec<todokede_app::intake::SoftwarePayload> {
         .collect()
 }
 
+/// The acknowledgement page again, in the language its switch asked for. The page shows the
+/// reporter's one-time password, which a plain language link (a GET of the empty form) lost:
+/// its switch posts the number and the password back, and they are checked like a login
+/// (same origin, the reporter-attempt limit) before the page is shown again.
+pub(super) async fn acknowledgement_in_language(
+    State(st): State<AppState>,
+    client: crate::client::ClientAddr,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    Form(f): Form<super::reporter::ReporterLogin>,
+) -> Response {
+    let c = ctx(&st, &headers, &q).await;
+    if !same_origin(&headers) {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::FORBIDDEN,
+            "他のサイトからの送信は受け付けません。",
+            "Requests from other sites are refused.",
+        );
+    }
+    if !accounts::reporter_attempt(&st.store, &client.0).await {
+        return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "試行が多すぎます。", "Too many attempts.");
+    }
+    let found = match TrackingNumber::parse(&f.tracking_number) {
+        Ok(tn) => st.store.report_for_reporter(&tn, &ReporterSecret::from_presented(&f.secret)).await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(report) = found else {
+        return error_page(
+            &st,
+            &c,
+            StatusCode::NOT_FOUND,
+            "受付番号またはパスワードが違います。",
+            "The tracking number or the password is wrong.",
+        );
+    };
+    accounts::reporter_succeeded(&st.store, &client.0).await;
+    let link = format!("{}/r/{}/{}", st.mail.public_url.trim_end_matches('/'), report.tracking_number, f.secret);
+    render(
+        &st,
+        &c,
+        "submitted.html",
+        context! { tracking_number => report.tracking_number.to_string(), secret_link => link, secret => f.secret },
+    )
+}
+
 pub(super) async fn submit_form(
     State(st): State<AppState>,
     client: crate::client::ClientAddr,

@@ -100,7 +100,7 @@ pub(super) async fn report_page(
         row("発見契機", "How it was found", ct.discovery.map(|d| label(d, l).to_owned())),
         row(
             if ct.form == ReportForm::Virus { "感染／検知のみ" } else { "被害の有無" },
-            if ct.form == ReportForm::Virus { "Infected or detected" } else { "Damage?" },
+            if ct.form == ReportForm::Virus { "Infected or detected" } else { "Damage or attempt only" },
             Some(match (ct.form, ct.damage_status) {
                 (ReportForm::Virus, DamageStatus::Damage) => l.pick("感染した", "Infected").to_owned(),
                 (ReportForm::Virus, DamageStatus::AttemptOnly) => {

@@ -78,8 +78,8 @@ pub(super) async fn reporter_number_link(Path(tn): Path<String>) -> Response {
 
 #[derive(Deserialize)]
 pub(super) struct ReporterLogin {
-    tracking_number: String,
-    secret: String,
+    pub(super) tracking_number: String,
+    pub(super) secret: String,
 }
 
 pub(super) async fn reporter_login(

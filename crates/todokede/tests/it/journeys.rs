@@ -222,6 +222,45 @@ async fn the_link_in_the_acknowledgement_mail_leads_to_the_report() {
     db.cleanup().await;
 }
 
+/// The acknowledgement shows the one-time password; its language switch was a link to the empty
+/// form, so a reporter who switched to English lost the password. The switch posts the number
+/// and the password back and shows the same acknowledgement in the other language; a wrong
+/// password gets nothing, and another site cannot post it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acknowledgements_language_switch_keeps_the_number_and_the_password() {
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let b = browser();
+    let page = b.get(s.url("/report/new?form=virus")).send().await.unwrap().text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("form", "virus")
+        .text("submission_id", hidden(&page, "submission_id"))
+        .text("description", "添付ファイルを開いたらウイルスを検知しました。");
+    let (status, ack) = post_form(&s, &b, form).await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    let tn = ack.split("class=\"tn\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let secret = ack.split("<p class=\"mono\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    assert!(!ack.contains("href=\"?lang=en\""), "no plain link away from the password");
+    assert!(ack.contains("action=\"/report/received?lang=en\""), "the switch posts the number back");
+    let switch = |secret: String, origin: String| {
+        b.post(s.url("/report/received?lang=en"))
+            .header("origin", origin)
+            .form(&[("tracking_number", tn.clone()), ("secret", secret)])
+            .send()
+    };
+    let res = switch(secret.clone(), s.base.clone()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let en = res.text().await.unwrap();
+    assert!(en.contains("Your report has been received"), "{en}");
+    assert!(en.contains(&format!("class=\"tn\">{tn}<")) && en.contains(&format!("<p class=\"mono\">{secret}<")));
+    let wrong = switch("not-the-password".into(), s.base.clone()).await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
+    assert!(!wrong.text().await.unwrap().contains(&secret));
+    let foreign = switch(secret.clone(), "https://evil.example".into()).await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    db.cleanup().await;
+}
+
 /// Issue 15 item 8: the analyst sees what the reporter answered; a log attached twice is one
 /// piece of evidence. Item 12: no 📎 (tofu without an emoji font), ATT&CK never an empty heading.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
