@@ -742,10 +742,8 @@ async fn assignment_links_cause_filter_and_malware_downloads() {
 /// page marks each as a disguised name in the analyst's language and shows the override as its
 /// code point; each leaves only zipped, as an `application/octet-stream` attachment, under a
 /// name without the override. An honest log is not marked.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_disguised_attachment_name_is_marked_on_the_report_page_and_never_served_inline() {
-    let db = TestDb::sqlite().await;
-    let s = TestApp::start(&db).await;
+async fn a_disguised_attachment_name_is_marked_on_the_report_page_and_never_served_inline(db: &TestDb) {
+    let s = TestApp::start(db).await;
     let (a, _) = analyst_session(&s, "mal@ipa.example", "analyst").await;
     let (tn, _, _) = file_report(&s, &browser(), "請求書を装ったメールの添付を開いた").await;
     let id =
@@ -975,10 +973,8 @@ async fn the_statistics_page_opens_on_the_latest_period_notes_multiple_counting_
 /// confirmed report, under an empty form. It opens on the newest half-year with confirmed
 /// reports (the seeds' 2019H2); with none anywhere, on the current half-year, and a period
 /// without confirmed reports says so in the analyst's language.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_publication_page_opens_on_the_newest_period_with_confirmed_reports() {
-    let db = TestDb::sqlite().await;
-    let s = TestApp::start(&db).await;
+async fn the_publication_page_opens_on_the_newest_period_with_confirmed_reports(db: &TestDb) {
+    let s = TestApp::start(db).await;
     let (analyst, _) = analyst_session(&s, "pubdefault@ipa.example", "analyst").await;
     let h1 = |page: &str| page.lines().find(|l| l.contains("<h1>")).unwrap_or_default().to_owned();
     // Nothing confirmed: the current half-year, said to have nothing to publish.
@@ -1144,6 +1140,8 @@ async fn an_analyst_confirms_a_classification_on_the_report_page() {
 todokede_testkit::on_both_backends!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
     a_nul_byte_in_a_search_or_a_broken_submission_id_is_a_400_in_the_users_language,
+    a_disguised_attachment_name_is_marked_on_the_report_page_and_never_served_inline,
+    the_publication_page_opens_on_the_newest_period_with_confirmed_reports,
 );
 
 /// Issue 17, finding 12: a NUL byte reached the database (PostgreSQL refuses it) and the user
