@@ -131,7 +131,10 @@ const CARRIER_EXTENSIONS: &[&str] = &[
 /// The attachment's carrier kind, or `None` when it is plain text or a common image under an
 /// inert name.
 pub fn carrier(filename: &str, bytes: &[u8]) -> Option<Carrier> {
-    by_content(bytes).or_else(|| by_name(filename)).or_else(|| (!inert(bytes)).then_some(Carrier::UnknownBinary))
+    by_content(bytes)
+        .or_else(|| by_name(filename))
+        .or_else(|| disguise(filename, bytes).map(|_| Carrier::DangerousName))
+        .or_else(|| (!inert(bytes)).then_some(Carrier::UnknownBinary))
 }
 
 /// The extension as Windows resolves it: `evil.vbs.` and `evil.vbs ` open as `.vbs`, and
@@ -144,6 +147,117 @@ pub fn effective_extension(filename: &str) -> String {
         Some((_, ext)) => ext.to_ascii_lowercase(),
         None => String::new(),
     }
+}
+
+/// How a file name hides what the file is: the trick a phishing mail plays on the person who
+/// opens it (`請求書.pdf.exe`, `invoice\u{202e}fdp.exe` shown as `invoiceexe.pdf`, an executable named
+/// `.pdf`). Each is also a [`Carrier`] whatever its content ([`carrier`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disguise {
+    /// A bidirectional control character (U+202E RIGHT-TO-LEFT OVERRIDE and its kin): the name
+    /// is displayed in another order than it is read, so the extension shown is not the real one.
+    BidiControl { codepoint: char },
+    /// A document's extension before the one that runs: `invoice.pdf.exe` (padding spaces
+    /// between them too, `invoice.pdf      .exe`). `shown` is the document's, `real` the one
+    /// Windows goes by.
+    DoubleExtension { shown: String, real: String },
+    /// A document's (or image's, or text's) extension on content that is an executable or a
+    /// script: `scan.pdf` that starts with `MZ`.
+    ContentMismatch { named: String, actual: Carrier },
+}
+
+/// Characters that reorder or hide text when a name is displayed: the bidirectional embeddings,
+/// overrides and isolates, the directional marks, and the Arabic letter mark.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+/// Extensions people take for something to read or look at.
+const DOCUMENT_EXTENSIONS: &[&str] = &[
+    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "rtf", "odt", "ods", "odp", "txt", "log", "csv", "xml", "json",
+    "jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp", "heic", "mp3", "mp4", "wav", "mov", "avi", "jtd", "hwp",
+];
+
+/// Extensions that run (or mount, or open a script host) when double-clicked.
+const RUNNABLE_EXTENSIONS: &[&str] = &[
+    "exe",
+    "dll",
+    "scr",
+    "com",
+    "pif",
+    "cpl",
+    "bat",
+    "cmd",
+    "ps1",
+    "psm1",
+    "vbs",
+    "vbe",
+    "js",
+    "jse",
+    "wsf",
+    "wsh",
+    "hta",
+    "jar",
+    "lnk",
+    "url",
+    "scf",
+    "msi",
+    "msp",
+    "msc",
+    "reg",
+    "inf",
+    "sh",
+    "apk",
+    "application",
+    "appref-ms",
+    "gadget",
+    "settingcontent-ms",
+    "iso",
+    "img",
+    "vhd",
+    "vhdx",
+    "chm",
+    "one",
+    "xll",
+    "elf",
+];
+
+/// How `filename` disguises the file, reading only the first bytes of the content (`head`: 4 KiB
+/// are enough); `None` for an honest name.
+pub fn disguise(filename: &str, head: &[u8]) -> Option<Disguise> {
+    if let Some(codepoint) = filename.chars().find(|c| is_bidi_control(*c)) {
+        return Some(Disguise::BidiControl { codepoint });
+    }
+    let real = effective_extension(filename);
+    let base = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
+    let base = base.split(':').next().unwrap_or(base).trim_end_matches(['.', ' ', '\u{3000}', '\t']);
+    if RUNNABLE_EXTENSIONS.contains(&real.as_str())
+        && let Some((stem, _)) = base.rsplit_once('.')
+    {
+        let shown = effective_extension(stem);
+        if DOCUMENT_EXTENSIONS.contains(&shown.as_str()) {
+            return Some(Disguise::DoubleExtension { shown, real });
+        }
+    }
+    if DOCUMENT_EXTENSIONS.contains(&real.as_str()) {
+        let head = &head[..head.len().min(4096)];
+        let actual = match by_content(head) {
+            Some(Carrier::Executable) => Some(Carrier::Executable),
+            // A script by how it starts (what a script host reads first), not by a word inside a
+            // log that mentions PowerShell; a text or log name on a script is how analysts and
+            // reporters defang one, so only a document's or an image's name disguises it.
+            Some(Carrier::Script)
+                if !matches!(real.as_str(), "txt" | "log" | "csv" | "xml" | "json") && script_start(head) =>
+            {
+                Some(Carrier::Script)
+            }
+            _ => None,
+        };
+        if let Some(actual) = actual {
+            return Some(Disguise::ContentMismatch { named: real, actual });
+        }
+    }
+    None
 }
 
 fn by_name(filename: &str) -> Option<Carrier> {
@@ -212,10 +326,17 @@ fn by_content(b: &[u8]) -> Option<Carrier> {
 fn script(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(head);
     let t = text.trim_start_matches('\u{feff}').trim_start().to_ascii_lowercase();
+    const ANYWHERE: &[&str] = &["<script", "createobject(", "wscript.shell", "powershell", "invoke-expression"];
+    script_start(head) || ANYWHERE.iter().any(|m| t.contains(m))
+}
+
+/// Text that starts as a script does (a shebang, a batch file, HTML/HTA/WSF, PHP/ASP, SVG).
+fn script_start(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let t = text.trim_start_matches('\u{feff}').trim_start().to_ascii_lowercase();
     const STARTS: &[&str] =
         &["#!", "@echo", "<html", "<!doctype html", "<hta:", "<job", "<package", "<?php", "<%", "<svg"];
-    const ANYWHERE: &[&str] = &["<script", "createobject(", "wscript.shell", "powershell", "invoke-expression"];
-    STARTS.iter().any(|m| t.starts_with(m)) || ANYWHERE.iter().any(|m| t.contains(m))
+    STARTS.iter().any(|m| t.starts_with(m))
 }
 
 /// Plain text (no NUL, few control characters, any encoding) or a PNG/JPEG/GIF/BMP/WebP image.
@@ -275,6 +396,56 @@ mod tests {
         ];
         for (name, bytes, want) in cases {
             assert_eq!(carrier(name, &bytes), Some(want), "{name:?}");
+        }
+    }
+
+    /// A user walk: `invoice.pdf.exe`, an RLO name and an executable named `.pdf` were listed on
+    /// the report page like any document.
+    #[test]
+    fn disguised_names_are_told_apart_from_honest_ones() {
+        let mz = b"MZ\x90\x00\x03\x00\x00\x00".to_vec();
+        let text = b"just a note\r\n".to_vec();
+        let double =
+            |shown: &str, real: &str| Some(Disguise::DoubleExtension { shown: shown.into(), real: real.into() });
+        for (name, bytes, want) in [
+            ("invoice.pdf.exe", mz.clone(), double("pdf", "exe")),
+            ("請求書.PDF.exe", mz.clone(), double("pdf", "exe")),
+            ("invoice.pdf          .scr", text.clone(), double("pdf", "scr")),
+            ("photo.jpg.vbs.", text.clone(), double("jpg", "vbs")),
+            ("C:\\Users\\a\\report.docx.lnk", text.clone(), double("docx", "lnk")),
+            ("invoice\u{202e}fdp.exe", mz.clone(), Some(Disguise::BidiControl { codepoint: '\u{202e}' })),
+            ("report\u{202e}gpj.txt", text.clone(), Some(Disguise::BidiControl { codepoint: '\u{202e}' })),
+            ("a\u{2067}b.txt", text.clone(), Some(Disguise::BidiControl { codepoint: '\u{2067}' })),
+            (
+                "scan.pdf",
+                mz.clone(),
+                Some(Disguise::ContentMismatch { named: "pdf".into(), actual: Carrier::Executable }),
+            ),
+            (
+                "notes.txt",
+                b"\x7fELF\x02\x01".to_vec(),
+                Some(Disguise::ContentMismatch { named: "txt".into(), actual: Carrier::Executable }),
+            ),
+            (
+                "invoice.docx",
+                b"<hta:application>".to_vec(),
+                Some(Disguise::ContentMismatch { named: "docx".into(), actual: Carrier::Script }),
+            ),
+        ] {
+            assert_eq!(disguise(name, &bytes), want, "{name:?}");
+            assert!(carrier(name, &bytes).is_some(), "{name:?} is handled as a sample");
+        }
+        for (name, bytes) in [
+            ("invoice.exe", mz.clone()),
+            ("sample.exe.txt", text.clone()),
+            ("backup.tar.gz", b"\x1f\x8b\x08\x00".to_vec()),
+            ("v1.2.3.pdf", b"%PDF-1.7".to_vec()),
+            ("auth.log", b"Jan 1 powershell -enc AAAA\n".to_vec()),
+            ("run.txt", b"#!/bin/sh\n".to_vec()),
+            ("報告書.docx", b"PK\x03\x04".to_vec()),
+            ("setup", mz.clone()),
+        ] {
+            assert_eq!(disguise(name, &bytes), None, "{name:?}");
         }
     }
 

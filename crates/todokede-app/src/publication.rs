@@ -131,6 +131,14 @@ pub async fn surges(store: &Store, period: Period) -> Result<Vec<todokede_analys
     Ok(todokede_publish::document::period_surges(&records, period))
 }
 
+/// The half-year a publication page opens on: the newest one with a confirmed report (what
+/// there is to publish), else the one `now` falls in.
+pub async fn default_period(store: &Store, now: OffsetDateTime) -> Result<Period, PublicationError> {
+    let newest = store.newest_confirmed_received_at().await?;
+    let d = received_on(newest.unwrap_or(now));
+    Ok(Period::Half(d.year(), if (d.month() as u8) <= 6 { 1 } else { 2 }))
+}
+
 pub async fn statistics(store: &Store, period: Period, threshold: u64) -> Result<Statistics, PublicationError> {
     let (_, records, received) = load(store, period).await?;
     Ok(stats::compute(&records, received, period, threshold))

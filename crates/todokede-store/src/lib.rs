@@ -347,6 +347,11 @@ impl Store {
         dispatch!(self.confirmed_cases(from, to))
     }
 
+    /// When the newest report that an analyst classified was received (`None`: none is).
+    pub async fn newest_confirmed_received_at(&self) -> Result<Option<time::OffsetDateTime>, StoreError> {
+        dispatch!(self.newest_confirmed_received_at())
+    }
+
     /// How many reports were received in [from, to), classified or not.
     pub async fn count_received(
         &self,
@@ -501,6 +506,12 @@ impl Store {
 
     pub async fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
         dispatch!(self.blob(sha256))
+    }
+
+    /// The first `len` bytes of a stored blob (what a file starts with, without reading it all).
+    pub async fn blob_head(&self, sha256: &str, len: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        let len = i32::try_from(len).unwrap_or(i32::MAX);
+        dispatch!(self.blob_head(sha256, len))
     }
 
     /// The raw input a report was created from (JSON body, form post, .eml), for re-analysis.

@@ -18,6 +18,9 @@ pub struct Upload {
     /// [`Mode::Form`] only: the display names of files over `Limits::max_attachment_bytes`,
     /// read past and dropped so that the form's text still arrives (the page asks again).
     pub too_large: Vec<String>,
+    /// [`Mode::Form`] only: the display names of the files past `Limits::max_attachments`,
+    /// dropped so that the form's text still arrives.
+    pub too_many: Vec<String>,
 }
 
 impl Upload {
@@ -60,6 +63,7 @@ pub async fn read(req: Request, limits: Limits, mode: Mode) -> Result<Upload, Re
     let mut fields: HashMap<String, Vec<Bytes>> = HashMap::new();
     let mut files = Vec::new();
     let mut too_large = Vec::new();
+    let mut too_many = Vec::new();
     while let Some(mut field) = mp.next_field().await.map_err(body_error)? {
         let name = field.name().unwrap_or("").to_owned();
         let is_text = match mode {
@@ -100,10 +104,11 @@ pub async fn read(req: Request, limits: Limits, mode: Mode) -> Result<Upload, Re
                 continue;
             }
             if files.len() >= limits.max_attachments {
-                return Err(ReadError::TooManyFiles);
+                too_many.push(display_filename(&filename));
+                continue;
             }
         }
         files.push(Attachment::new(&filename, &content_type, bytes));
     }
-    Ok(Upload { fields, files, too_large })
+    Ok(Upload { fields, files, too_large, too_many })
 }

@@ -34,6 +34,17 @@ impl Store {
         Ok(out)
     }
 
+    /// When the newest report that an analyst classified was received.
+    pub(crate) async fn newest_confirmed_received_at(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.received_at FROM reports r JOIN classifications c ON c.report_id = r.id
+             ORDER BY r.received_at DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("received_at")).transpose()?)
+    }
+
     pub(crate) async fn count_received(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT COUNT(*) FROM reports WHERE received_at >= $1 AND received_at < $2")
             .bind(ts(from))

@@ -441,6 +441,16 @@ impl Store {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
+    pub(crate) async fn blob_head(&self, sha256: &str, len: i32) -> Result<Option<Vec<u8>>, StoreError> {
+        // Parameters in the order they appear (SQLite numbers `$n` by first appearance).
+        let row = sqlx::query("SELECT substr(bytes, 1, $1) FROM blobs WHERE sha256 = $2")
+            .bind(len)
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     pub(crate) async fn raw_input(&self, id: ReportId) -> Result<Option<RawInput>, StoreError> {
         let row = sqlx::query(
             "SELECT r.raw_content_type, b.bytes FROM reports r JOIN blobs b ON b.sha256 = r.raw_sha256 WHERE r.id = $1",

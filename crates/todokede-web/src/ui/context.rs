@@ -201,6 +201,7 @@ pub(super) async fn read_multipart(req: Request, limits: crate::Limits) -> Resul
                 .collect(),
             files: u.files,
             too_large: u.too_large,
+            too_many: u.too_many,
         }),
         Err(ReadError::Body { too_large: true, .. }) => Err(UiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -234,6 +235,20 @@ pub(super) struct FormUpload {
     pub(super) fields: HashMap<String, Vec<String>>,
     pub(super) files: Vec<Attachment>,
     pub(super) too_large: Vec<String>,
+    /// The files past the number allowed, dropped (the form says which).
+    pub(super) too_many: Vec<String>,
+}
+
+/// Files past the number a form takes, as the person at the browser reads it.
+pub(super) fn too_many_error(names: &[String], limits: crate::Limits) -> UiError {
+    let (n, names) = (limits.max_attachments, names.join(", "));
+    UiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "添付ファイルは {n} 個までです。{names} は受け付けていません。まとめて圧縮するか、分けて送信してください。"
+        ),
+        format!("At most {n} attachments: {names} not accepted. Zip them together or send them separately."),
+    )
 }
 
 /// Files over the per-file limit, as the reporter reads it.

@@ -248,7 +248,7 @@ pub(super) async fn submit_form(
             "Too many submissions; please try again later.",
         );
     }
-    let FormUpload { fields, files, too_large } = match read_multipart(req, st.limits).await {
+    let FormUpload { fields, files, too_large, too_many } = match read_multipart(req, st.limits).await {
         Ok(x) => x,
         Err(e) => return e.page(&st, &c),
     };
@@ -260,6 +260,10 @@ pub(super) async fn submit_form(
     // A file over the limit was dropped: the form comes back with what was typed and says which.
     if !too_large.is_empty() {
         let e = too_large_error(&too_large, st.limits);
+        form_errors.push(FieldError { field: "attachments", ja: e.ja, en: e.en });
+    }
+    if !too_many.is_empty() {
+        let e = too_many_error(&too_many, st.limits);
         form_errors.push(FieldError { field: "attachments", ja: e.ja, en: e.en });
     }
     let detection_count = one("detection_count").and_then(|n| match n.trim().parse::<u32>() {

@@ -5,15 +5,6 @@ use super::*;
 use todokede_app::publication::{self, Format};
 use todokede_domain::Period;
 
-fn period_param(q: &HashMap<String, String>) -> Period {
-    q.get("period").and_then(|p| Period::parse(p).ok()).unwrap_or_else(|| {
-        // The half-year that ended last (what would be published now).
-        let today = time::OffsetDateTime::now_utc().date();
-        let current = Period::Half(today.year(), if (today.month() as u8) <= 6 { 1 } else { 2 });
-        current.previous()
-    })
-}
-
 /// The statistics of the period asked for, else of the half-year of the latest report (the
 /// previous calendar half-year would show an empty page on a store loaded with history).
 async fn period_statistics(
@@ -96,7 +87,27 @@ pub(super) async fn publication_page(
     Analyst(c, user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let period = period_param(&q);
+    // The period asked for, else the newest half-year with confirmed reports (the calendar's
+    // last half-year opened on an empty page with a store of older reports).
+    let period = match q.get("period").and_then(|p| Period::parse(p).ok()) {
+        Some(p) => p,
+        None => match publication::default_period(&st.store, time::OffsetDateTime::now_utc()).await {
+            Ok(p) => p,
+            Err(e) => return UiError::from(e).page(&st, &c),
+        },
+    };
+    let counts = match publication::statistics(&st.store, period, todokede_publish::stats::DEFAULT_THRESHOLD).await {
+        Ok(s) => (s.reports_confirmed, s.reports_received),
+        Err(e) => return UiError::from(e).page(&st, &c),
+    };
+    // A period with nothing to publish says so, instead of an empty form.
+    let no_data = (counts.0 == 0).then(|| {
+        let (label, received) = (period.label(c.lang), counts.1);
+        c.lang.pick(
+            format!("{label}には分類を確定した届出がありません（受付 {received} 件）。草稿を生成するには、先に届出の分類を確定してください。"),
+            format!("{label} has no reports with a confirmed classification ({received} received): confirm classifications on the report pages before generating a draft."),
+        )
+    });
     let versions = st.store.publication_versions(&period.to_string()).await.unwrap_or_default();
     let latest = match publication::latest(&st.store, period).await {
         Ok(l) => l,
@@ -125,7 +136,7 @@ pub(super) async fn publication_page(
         &c,
         "publication.html",
         context! {
-            period => period.to_string(), period_label => period.label_ja(),
+            period => period.to_string(), period_label => period.label_ja(), no_data,
             versions => versions.iter().map(|v| context! { version => v.version, at => jst(v.created_at), by => who(v.created_by), note => change_note(&v.change_note, c.lang),
                 approved => v.approved_at.map(jst), approved_by => v.approved_by.map(who) }).collect::<Vec<_>>(),
             done => (q.get("done").map(String::as_str) == Some("approve")).then(|| c.lang.pick("承認しました。この版が公開されます。", "Approved: this version is the one published.")),
@@ -253,8 +264,15 @@ pub(super) async fn publication_approve(
     }
 }
 
-/// The report as a download (never rendered inline in our origin: the HTML carries its own
-/// styles, and a PDF viewer is not ours to trust).
+/// What the HTML report may do when shown in the browser: it is generated from reporters'
+/// text, so it runs in a sandbox (a unique origin: no cookies, no forms, no scripts), with its
+/// own inline styles and inline SVG and nothing fetched from anywhere.
+const REPORT_HTML_CSP: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+                               form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The report: the HTML shown in the browser (sandboxed, [`REPORT_HTML_CSP`]) so a draft can be
+/// read as it will be published; the PDF and the Markdown as downloads (a PDF viewer is not
+/// ours to trust).
 pub(super) async fn publication_download(
     State(st): State<AppState>,
     Analyst(c, user): Analyst,
@@ -284,14 +302,19 @@ pub(super) async fn publication_download(
                 )
                 .await;
             let name = format!("todokede-{period}{}.{}", if draft { "-draft" } else { "" }, format.extension());
+            let inline = format == Format::Html;
             let mut res = bytes.into_response();
             let h = res.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+            let disposition = if inline { "inline" } else { "attachment" };
             h.insert(
                 header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+                HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\""))
                     .unwrap_or(HeaderValue::from_static("attachment")),
             );
+            if inline {
+                h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(REPORT_HTML_CSP));
+            }
             h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res

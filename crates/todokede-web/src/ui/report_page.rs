@@ -35,7 +35,7 @@ pub(super) fn analysis_view(record: &AnalysisRecord, lang: Language) -> Value {
                     }
                 })
                 .collect();
-            context! { file => f.file, lines => f.lines, also => f.also_attached_as, findings }
+            context! { file => shown_name(&f.file), lines => f.lines, also => f.also_attached_as.iter().map(|n| shown_name(n)).collect::<Vec<_>>(), findings }
         })
         .collect();
     context! {
@@ -191,7 +191,7 @@ pub(super) async fn report_page(
                         "{body}{}",
                         attachments
                             .iter()
-                            .map(|a| format!("\n{} {}", l.pick("添付:", "Attached:"), a.filename))
+                            .map(|a| format!("\n{} {}", l.pick("添付:", "Attached:"), shown_name(&a.filename)))
                             .collect::<String>()
                     ),
                 ),
@@ -234,6 +234,16 @@ pub(super) async fn report_page(
     let mail: Vec<Value> =
         st.store.report_mail(r.id).await.unwrap_or_default().iter().rev().map(|m| mail_view(m, l)).collect();
     let attachments = r.all_attachments();
+    // Each attachment with how its name disguises it, if it does (what it starts with decides
+    // an executable under a document's name: only the head is read).
+    let mut attachment_rows = Vec::with_capacity(attachments.len());
+    for a in &attachments {
+        let head = st.store.blob_head(&a.sha256, 4096).await.ok().flatten().unwrap_or_default();
+        let disguise = todokede_analyse::sample::disguise(&a.filename, &head).map(|d| disguise_text(&d, l));
+        attachment_rows.push(context! {
+            sha256 => a.sha256, filename => shown_name(&a.filename), size => a.size, content_type => a.content_type, disguise,
+        });
+    }
     let record = st.store.analysis(r.id).await.ok().flatten().and_then(|s| AnalysisRecord::parse(&s).ok());
     let analysis = record.as_ref().map(|a| analysis_view(a, l));
     let analysts: Vec<Value> = users
@@ -324,7 +334,7 @@ pub(super) async fn report_page(
             r => context! {
                 tracking_number => r.tracking_number.to_string(), state => label(r.state, l), state_key => r.state.key(), form => label(r.content.form, l),
                 channel => label(r.channel, l), received_at => jst(r.received_at), description => r.content.description, narratives, reporter, answers,
-                attachments => attachments.iter().map(|a| context! { sha256 => a.sha256, filename => a.filename, size => a.size, content_type => a.content_type }).collect::<Vec<_>>(),
+                attachments => attachment_rows,
                 intake_notes => r.intake_notes, timeline, mail,
                 next_states => r.state.next_states().iter().map(|s| context! { key => s.key(), label => label(*s, l) }).collect::<Vec<_>>(),
             },
@@ -348,9 +358,11 @@ pub(super) async fn download(
     let _ = st.store.audit(Some(user.id), "attachment.download", Some(&r.id.0.to_string()), Some(&meta.filename)).await;
     let (bytes, filename) = if suspected_malware(&meta.filename, &bytes) {
         // A suspected sample leaves only inside an encrypted archive with the conventional
-        // password, so no scanner quarantines it on the way and nobody opens it by a click.
-        match infected_zip(&meta.filename, &bytes) {
-            Ok(z) => (z, format!("{}.zip", meta.filename)),
+        // password, so no scanner quarantines it on the way and nobody opens it by a click; a
+        // name's reordering characters do not leave with it (the saved file shows what it is).
+        let name = defanged_name(&meta.filename);
+        match infected_zip(&name, &bytes) {
+            Ok(z) => (z, format!("{name}.zip")),
             Err(e) => {
                 tracing::error!(error = %e, "zip");
                 return error_page(
@@ -381,6 +393,59 @@ pub(super) async fn download(
     );
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     res
+}
+
+/// A file name for a page: as given, except that the characters that reorder or hide text
+/// (U+202E RIGHT-TO-LEFT OVERRIDE and its kin) are shown as their code points, so that
+/// `invoice\u{202e}fdp.exe` reads as what it is and not as `invoiceexe.pdf`.
+pub(super) fn shown_name(name: &str) -> String {
+    name.chars()
+        .map(
+            |c| {
+                if todokede_analyse::sample::is_bidi_control(c) {
+                    format!("[U+{:04X}]", c as u32)
+                } else {
+                    c.to_string()
+                }
+            },
+        )
+        .collect()
+}
+
+/// A file name to save a sample under: the reordering characters replaced by `_`.
+fn defanged_name(name: &str) -> String {
+    name.chars().map(|c| if todokede_analyse::sample::is_bidi_control(c) { '_' } else { c }).collect()
+}
+
+/// How a name disguises its file, as the analyst reads it.
+fn disguise_text(d: &todokede_analyse::sample::Disguise, l: Language) -> String {
+    use todokede_analyse::sample::{Carrier, Disguise};
+    match d {
+        Disguise::BidiControl { codepoint } => l.pick(
+            format!(
+                "ファイル名に表示の向きを変える制御文字（U+{:04X}）が含まれています。画面に見える拡張子は本当の拡張子ではありません。",
+                *codepoint as u32
+            ),
+            format!(
+                "The file name holds a character that reverses how it is displayed (U+{:04X}): the extension you see is not the real one.",
+                *codepoint as u32
+            ),
+        ),
+        Disguise::DoubleExtension { shown, real } => l.pick(
+            format!("二重拡張子：「.{shown}」の文書に見せかけた「.{real}」のファイルです（開くと実行されます）。"),
+            format!("Double extension: a “.{real}” file posing as a “.{shown}” document (opening it runs it)."),
+        ),
+        Disguise::ContentMismatch { named, actual } => {
+            let (ja, en) = match actual {
+                Carrier::Executable => ("実行ファイル", "an executable"),
+                _ => ("スクリプト", "a script"),
+            };
+            l.pick(
+                format!("名前は「.{named}」ですが、中身は{ja}です。"),
+                format!("Named “.{named}”, but the content is {en}."),
+            )
+        }
+    }
 }
 
 /// A possible malware carrier (`todokede_analyse::sample`): by content first, then by the name

@@ -103,8 +103,22 @@ pub(super) async fn reporter_login(
 
 pub(super) async fn reporter_page(State(st): State<AppState>, c: Ctx) -> Response {
     let Some(id) = c.reporter_report() else { return Redirect::to("/reporter/login").into_response() };
+    reporter_view(&st, &c, id, None).await
+}
+
+/// What the reporter typed into the follow-up form, brought back with why it was not sent (the
+/// files must be chosen again: a browser cannot refill a file input).
+pub(super) struct FollowUpDraft {
+    body: String,
+    error: UiError,
+    dropped_files: Vec<String>,
+}
+
+/// The reporter's page; with a draft, the follow-up form holds what was typed, the error sits
+/// above it and the answer has the error's status.
+async fn reporter_view(st: &AppState, c: &Ctx, id: ReportId, draft: Option<FollowUpDraft>) -> Response {
     let Ok(Some(r)) = st.store.report(id).await else {
-        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+        return error_page(st, c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
     };
     // What a reporter may see is decided once, for the API and this page alike.
     let view = crate::wire::ReporterReportView::of(&r);
@@ -117,16 +131,24 @@ pub(super) async fn reporter_page(State(st): State<AppState>, c: Ctx) -> Respons
         };
         context! { kind => m.kind, who, at => jst(m.at), body => m.body, attachments => m.attachments.iter().map(|a| a.filename.clone()).collect::<Vec<_>>() }
     }).collect();
-    render(
-        &st,
-        &c,
+    let status = draft.as_ref().map(|d| d.error.status);
+    let follow_up = draft.map(|d| {
+        context! { body => d.body, error => c.lang.pick(d.error.ja, d.error.en), dropped_files => d.dropped_files }
+    });
+    let mut res = render(
+        st,
+        c,
         "reporter.html",
         context! {
             report => context! { tracking_number => r.tracking_number.to_string(), state => r.state.key(), state_label => label(r.state, c.lang),
                 form_label => label(r.content.form, c.lang), received_at => jst(r.received_at), description => r.content.description },
-            messages,
+            messages, follow_up,
         },
-    )
+    );
+    if let Some(status) = status {
+        *res.status_mut() = status;
+    }
+    res
 }
 
 pub(super) async fn reporter_follow_up(State(st): State<AppState>, headers: HeaderMap, req: Request) -> Response {
@@ -141,13 +163,10 @@ pub(super) async fn reporter_follow_up(State(st): State<AppState>, headers: Head
             "Requests from other sites are refused.",
         );
     }
-    let FormUpload { fields, files, too_large } = match read_multipart(req, st.limits).await {
+    let FormUpload { fields, files, too_large, too_many } = match read_multipart(req, st.limits).await {
         Ok(x) => x,
         Err(e) => return e.page(&st, &c),
     };
-    if !too_large.is_empty() {
-        return too_large_error(&too_large, st.limits).page(&st, &c);
-    }
     if !csrf_ok(&c, fields.get("csrf").and_then(|v| v.first()).map(String::as_str)) {
         return error_page(
             &st,
@@ -157,14 +176,60 @@ pub(super) async fn reporter_follow_up(State(st): State<AppState>, headers: Head
             "The form has expired; please reload the page.",
         );
     }
-    let body = fields.get("body").and_then(|v| v.first()).map(|s| s.trim().to_owned()).unwrap_or_default();
-    if body.is_empty() {
-        return Redirect::to("/reporter").into_response();
+    let typed = fields.get("body").and_then(|v| v.first()).cloned().unwrap_or_default();
+    // Whatever stops the follow-up, the page comes back with what was typed and says why.
+    let back = |error: UiError, dropped_files: Vec<String>| FollowUpDraft { body: typed.clone(), error, dropped_files };
+    let chosen: Vec<String> = files.iter().map(|f| f.filename.clone()).collect();
+    if !too_large.is_empty() {
+        let draft = back(too_large_error(&too_large, st.limits), chosen.into_iter().chain(too_large).collect());
+        return reporter_view(&st, &c, id, Some(draft)).await;
     }
+    if !too_many.is_empty() {
+        let draft = back(too_many_error(&too_many, st.limits), chosen.into_iter().chain(too_many).collect());
+        return reporter_view(&st, &c, id, Some(draft)).await;
+    }
+    // The same rules as the API's follow-ups (todokede_domain::submission::text_field).
+    let body = match todokede_domain::submission::text_field(
+        "body",
+        Some(&typed),
+        todokede_domain::submission::MAX_TEXT_CHARS,
+    ) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            let e = UiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "追加の情報・回答を入力してください（添付だけの場合も一言添えてください）。",
+                "Please write the information or your answer (a word is enough when you send files).",
+            );
+            return reporter_view(&st, &c, id, Some(back(e, chosen))).await;
+        }
+        Err(todokede_domain::submission::SubmissionError::TooLong { len, max, .. }) => {
+            let e = UiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("長すぎます（{len} 文字）。{max} 文字以内にしてください。長いログは添付してください。"),
+                format!("Too long ({len} characters); at most {max}. Attach long logs as files."),
+            );
+            return reporter_view(&st, &c, id, Some(back(e, chosen))).await;
+        }
+        Err(_) => {
+            let e = UiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "送信内容を確認してください。",
+                "Please check what you wrote.",
+            );
+            return reporter_view(&st, &c, id, Some(back(e, chosen))).await;
+        }
+    };
     match st.store.add_follow_up(id, &body, &files).await {
         Ok(()) => Redirect::to("/reporter").into_response(),
-        Err(_) => {
-            error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に送信できません。", "Cannot send right now.")
+        Err(e) => {
+            tracing::error!(error = %e, "reporter follow-up");
+            let e = UiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "一時的に送信できません。入力内容は送信されていません。しばらくしてから、もう一度送信してください。",
+                "Cannot send right now; nothing was sent. Please send it again in a moment.",
+            );
+            reporter_view(&st, &c, id, Some(back(e, chosen))).await
         }
     }
 }

@@ -15,8 +15,16 @@ fn list_row(w: &todokede_store::Watchlist, l: Language) -> Value {
     }
 }
 
-/// The lists page, with the import form for admins (and what an import just did).
-async fn lists_view(st: &AppState, c: &Ctx, user: &todokede_store::User, outcome: Option<Value>) -> Response {
+/// The lists page, with the import form for admins (and what an import just did); `typed`
+/// refills the import form after a refused upload (`name`, `kind`, `format`, `description`,
+/// `tlp` as sent).
+async fn lists_view(
+    st: &AppState,
+    c: &Ctx,
+    user: &todokede_store::User,
+    outcome: Option<Value>,
+    typed: Option<Value>,
+) -> Response {
     let lists = match st.store.watchlists().await {
         Ok(l) => l,
         Err(e) => return UiError::from(e).page(st, c),
@@ -31,7 +39,7 @@ async fn lists_view(st: &AppState, c: &Ctx, user: &todokede_store::User, outcome
             lists => lists.iter().map(|w| list_row(w, l)).collect::<Vec<_>>(),
             kinds => options::<WatchlistKind>(l),
             can_import => user.role == Role::Admin,
-            outcome,
+            outcome, typed,
         },
     );
     if failed {
@@ -48,7 +56,7 @@ pub(super) async fn lists_page(
     let outcome = q.get("removed").map(|name| {
         context! { done => format!("{}{name}{}", c.lang.pick("リスト「", "The list “"), c.lang.pick("」を削除しました。", "” was removed.")) }
     });
-    lists_view(&st, &c, &user, outcome).await
+    lists_view(&st, &c, &user, outcome, None).await
 }
 
 pub(super) async fn list_page(
@@ -91,13 +99,10 @@ pub(super) async fn import_upload(State(st): State<AppState>, headers: HeaderMap
     if user.one_time_until.is_some() {
         return Redirect::to(PASSWORD_PAGE).into_response();
     }
-    let FormUpload { fields, files, too_large } = match read_multipart(req, st.limits).await {
+    let FormUpload { fields, files, too_large, too_many } = match read_multipart(req, st.limits).await {
         Ok(x) => x,
         Err(e) => return e.page(&st, &c),
     };
-    if !too_large.is_empty() {
-        return too_large_error(&too_large, st.limits).page(&st, &c);
-    }
     let field = |k: &str| fields.get(k).and_then(|v| v.first()).map(|s| s.trim().to_owned()).unwrap_or_default();
     if !same_origin(&headers) || !csrf_ok(&c, Some(&field("csrf"))) {
         return error_page(
@@ -112,10 +117,26 @@ pub(super) async fn import_upload(State(st): State<AppState>, headers: HeaderMap
         return error_page(&st, &c, StatusCode::FORBIDDEN, "管理者のみが利用できます。", "Admins only.");
     }
     let l = c.lang;
+    // A refused upload brings the form back as it was filled in (the files to be chosen again).
+    let typed = Some(context! {
+        name => field("name"), kind => field("kind"), format => field("format"), description => field("description"), tlp => field("tlp"),
+    });
     let refused = |ja: String, en: String| Some(context! { error => l.pick(ja, en) });
+    if !too_large.is_empty() || !too_many.is_empty() {
+        let e = if too_large.is_empty() {
+            too_many_error(&too_many, st.limits)
+        } else {
+            too_large_error(&too_large, st.limits)
+        };
+        let outcome =
+            refused(format!("{}（何も取り込んでいません）", e.ja), format!("{} (nothing was imported)", e.en));
+        let mut r = lists_view(&st, &c, &user, outcome, typed).await;
+        *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        return r;
+    }
     let Ok(kind) = WatchlistKind::parse(&field("kind")) else {
         let outcome = refused("種類を選んでください。".into(), "Choose the kind of list.".into());
-        return lists_view(&st, &c, &user, outcome).await;
+        return lists_view(&st, &c, &user, outcome, typed).await;
     };
     let format = match field("format").as_str() {
         "" | "auto" => None,
@@ -123,7 +144,7 @@ pub(super) async fn import_upload(State(st): State<AppState>, headers: HeaderMap
     };
     if files.is_empty() {
         let outcome = refused("ファイルを選んでください。".into(), "Choose a file.".into());
-        return lists_view(&st, &c, &user, outcome).await;
+        return lists_view(&st, &c, &user, outcome, typed).await;
     }
     // Every file is read before anything is stored: one bad file refuses the whole upload.
     let mut sources = vec![];
@@ -135,7 +156,7 @@ pub(super) async fn import_upload(State(st): State<AppState>, headers: HeaderMap
                     format!("{}: {ja}（何も取り込んでいません）", a.filename),
                     format!("{}: {en} (nothing was imported)", a.filename),
                 );
-                return lists_view(&st, &c, &user, outcome).await;
+                return lists_view(&st, &c, &user, outcome, typed).await;
             }
             Err(e) => return UiError::from(e).page(&st, &c),
         }
@@ -169,9 +190,9 @@ pub(super) async fn import_upload(State(st): State<AppState>, headers: HeaderMap
                 ),
                 per_file, unusable,
             };
-            lists_view(&st, &c, &user, Some(outcome)).await
+            lists_view(&st, &c, &user, Some(outcome), None).await
         }
-        Err(todokede_app::AppError::Refused { ja, en }) => lists_view(&st, &c, &user, refused(ja, en)).await,
+        Err(todokede_app::AppError::Refused { ja, en }) => lists_view(&st, &c, &user, refused(ja, en), typed).await,
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

@@ -246,3 +246,57 @@ async fn a_warning_list_uploaded_by_an_admin_stops_a_shared_value_linking_two_re
     assert!(audit.contains("watchlist.import") && audit.contains("watchlist.remove"));
     app.stop().await;
 }
+
+/// A user walk: a refused upload on the lists page (a file that is no list, a file over the
+/// limit) threw away the name, kind, description and TLP the admin had filled in (or, for a
+/// large file, ended on a dead-end page). The form comes back filled in, with the reason in the
+/// admin's language, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_watch_list_upload_brings_the_form_back_with_what_was_typed() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::start_with(&db, |c| c.limits.max_attachment_bytes = 1 << 20).await;
+    let admin = app.logged_in(Role::Admin, "lists@ipa.example").await;
+    // The upload's page speaks the language the admin chose (the `lang` cookie).
+    let upload = async |lang: &str, bytes: Vec<u8>, file: &str| {
+        admin.client.get(app.url(&format!("/watchlists?lang={lang}"))).send().await.unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", admin.csrf.clone())
+            .text("name", "APT <対策> 2026")
+            .text("kind", "watch")
+            .text("format", "misp")
+            .text("description", "共有された指標 \"第2報\"")
+            .text("tlp", "amber+strict")
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(file.to_owned()));
+        admin.client.post(app.url("/watchlists")).header("origin", app.base.clone()).multipart(form).send().await
+    };
+    let kept = |html: &str, lang: &str| {
+        assert!(html.contains("value=\"APT &lt;対策&gt; 2026\""), "{lang}: name kept, escaped");
+        assert!(html.contains("value=\"共有された指標 &quot;第2報&quot;\""), "{lang}: description kept");
+        assert!(html.contains("<option value=\"watch\" selected>"), "{lang}: kind kept");
+        assert!(html.contains("<option value=\"misp\" selected>"), "{lang}: format kept");
+        assert!(html.contains("<option value=\"amber+strict\" selected>"), "{lang}: TLP kept");
+        assert!(html.contains("id=\"choose-again\""), "{lang}: the files to choose again");
+    };
+    for (lang, broken, large) in
+        [("ja", "broken.json: ", "1 ファイル 1 MiB を超える"), ("en", "broken.json: ", "larger than 1 MiB per file")]
+    {
+        let res = upload(lang, b"{\"Event\": ".to_vec(), "broken.json").await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{lang}");
+        let html = res.text().await.unwrap();
+        assert!(between(&html, "id=\"errors\"", "</div>").contains(broken), "{lang}");
+        kept(&html, lang);
+        let res = upload(lang, vec![b' '; (1 << 20) + 1], "huge.json").await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{lang}");
+        let html = res.text().await.unwrap();
+        let errors = between(&html, "id=\"errors\"", "</div>");
+        assert!(errors.contains("huge.json") && errors.contains(large), "{lang}: {errors}");
+        kept(&html, lang);
+    }
+    assert!(app.store.watchlists().await.unwrap().is_empty(), "nothing stored");
+    app.stop().await;
+}
+
+fn between<'a>(html: &'a str, a: &str, b: &str) -> &'a str {
+    let s = html.find(a).unwrap_or_else(|| panic!("{a} not in page")) + a.len();
+    &html[s..s + html[s..].find(b).unwrap()]
+}

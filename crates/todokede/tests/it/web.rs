@@ -398,6 +398,89 @@ async fn an_oversized_attachment_brings_the_form_back_with_what_was_typed() {
     assert_eq!(todokede_store::Store::open(&db.url).await.unwrap().check_integrity().await.unwrap().reports, 0);
 }
 
+/// A user walk: a follow-up on the reporter's page with a file over the limit (or with nothing
+/// written) threw away what the reporter had typed — a dead-end page, or a silent reload of an
+/// empty form. It comes back as the intake form does: the text kept (escaped), the reason in
+/// the reporter's language, the files named to choose again, and nothing stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_follow_up_brings_the_reporters_form_back_with_what_was_typed() {
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start_with(&db, |c| {
+        c.limits.max_attachment_bytes = 1 << 20;
+        c.limits.max_attachments = 2;
+    })
+    .await;
+    let (tn, secret, _) = file_report(&s, &browser(), "ランサムウェアに感染しました").await;
+    let b = browser();
+    b.get(s.url(&format!("/r/{tn}/{secret}"))).send().await.unwrap();
+    let typed = "追加のログです。<b>攻撃元</b> 203.0.113.7 からのアクセス";
+    for (lang, expected) in [("ja", "1 ファイル 1 MiB を超える"), ("en", "larger than 1 MiB per file")] {
+        let page = b.get(s.url(&format!("/reporter?lang={lang}"))).send().await.unwrap().text().await.unwrap();
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", hidden(&page, "csrf"))
+            .text("body", typed)
+            .part("attachments", reqwest::multipart::Part::bytes(vec![b'x'; (1 << 20) + 1]).file_name("big.bin"))
+            .part("attachments", reqwest::multipart::Part::bytes(b"GET / 200".to_vec()).file_name("access.log"));
+        let res =
+            b.post(s.url("/reporter/follow-up")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{lang}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains(expected), "{lang}: the limit in the page's language");
+        let textarea = between(&html, "name=\"body\" required>", "</textarea>");
+        assert!(
+            textarea.contains("追加のログです。&lt;b&gt;攻撃元&lt;&#x2f;b&gt; 203.0.113.7"),
+            "{lang}: kept, escaped: {textarea}"
+        );
+        let errors = between(&html, "id=\"errors\"", "</div>");
+        assert!(errors.contains("big.bin") && errors.contains("access.log"), "{lang}: files to choose again: {errors}");
+        assert!(!html.contains("<b>攻撃元</b>"), "{lang}: never unescaped");
+    }
+    // More files than a form takes: the same (it used to end on an error page).
+    let page = b.get(s.url("/reporter?lang=ja")).send().await.unwrap().text().await.unwrap();
+    let mut form = reqwest::multipart::Form::new().text("csrf", hidden(&page, "csrf")).text("body", typed);
+    for i in 0..3 {
+        form =
+            form.part("attachments", reqwest::multipart::Part::bytes(vec![b'a' + i]).file_name(format!("log{i}.txt")));
+    }
+    let res =
+        b.post(s.url("/reporter/follow-up")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("添付ファイルは 2 個までです。log2.txt は受け付けていません"), "said why");
+    assert!(between(&html, "name=\"body\" required>", "</textarea>").contains("203.0.113.7"), "kept");
+    // Nothing written: said so (it used to reload the empty page); the file is named again.
+    let page = b.get(s.url("/reporter?lang=ja")).send().await.unwrap().text().await.unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", hidden(&page, "csrf"))
+        .text("body", "  ")
+        .part("attachments", reqwest::multipart::Part::bytes(b"GET / 200".to_vec()).file_name("access.log"));
+    let res =
+        b.post(s.url("/reporter/follow-up")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("追加の情報・回答を入力してください") && html.contains("access.log"));
+    // The checks before it stay: a stale token is refused and keeps nothing.
+    let form = reqwest::multipart::Form::new().text("csrf", "stale").text("body", typed);
+    let res =
+        b.post(s.url("/reporter/follow-up")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let id =
+        s.store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn).unwrap()).await.unwrap().unwrap();
+    let report = s.store.report(id).await.unwrap().unwrap();
+    assert!(
+        !report.timeline.iter().any(|e| matches!(e, todokede_domain::TimelineEntry::FollowUp { .. })),
+        "no follow-up stored"
+    );
+    // And a follow-up within the limits is stored.
+    let page = b.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
+    let form = reqwest::multipart::Form::new().text("csrf", hidden(&page, "csrf")).text("body", typed);
+    let res =
+        b.post(s.url("/reporter/follow-up")).header("origin", s.base.clone()).multipart(form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let report = s.store.report(id).await.unwrap().unwrap();
+    assert!(report.timeline.iter().any(|e| matches!(e, todokede_domain::TimelineEntry::FollowUp { .. })));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_metadata_decides_when_present() {
     let db = TestDb::sqlite().await;
@@ -654,6 +737,78 @@ async fn assignment_links_cause_filter_and_malware_downloads() {
     }
 }
 
+/// A user walk: `invoice.pdf.exe`, a name with U+202E RIGHT-TO-LEFT OVERRIDE (shown as
+/// `invoiceexe.pdf`) and an executable named `.pdf` were listed like any document. The report
+/// page marks each as a disguised name in the analyst's language and shows the override as its
+/// code point; each leaves only zipped, as an `application/octet-stream` attachment, under a
+/// name without the override. An honest log is not marked.
+async fn a_disguised_attachment_name_is_marked_on_the_report_page_and_never_served_inline(db: &TestDb) {
+    let s = TestApp::start(db).await;
+    let (a, _) = analyst_session(&s, "mal@ipa.example", "analyst").await;
+    let (tn, _, _) = file_report(&s, &browser(), "請求書を装ったメールの添付を開いた").await;
+    let id =
+        s.store.report_id_by_tracking(&todokede_domain::TrackingNumber::parse(&tn).unwrap()).await.unwrap().unwrap();
+    let pe = |tag: &str| [&b"MZ\x90\x00\x03\x00\x00\x00"[..], tag.as_bytes()].concat();
+    let disguised: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("invoice.pdf.exe", pe("a"), "「.pdf」の文書に見せかけた「.exe」", "a “.exe” file posing as a “.pdf” document"),
+        (
+            "請求書.pdf          .scr",
+            pe("b"),
+            "「.pdf」の文書に見せかけた「.scr」",
+            "a “.scr” file posing as a “.pdf” document",
+        ),
+        ("invoice\u{202e}fdp.exe", pe("c"), "U+202E", "U+202E"),
+        ("photo\u{202e}gpj.txt", b"just words\r\n".to_vec(), "U+202E", "U+202E"),
+        (
+            "scan.pdf",
+            pe("d"),
+            "名前は「.pdf」ですが、中身は実行ファイル",
+            "Named “.pdf”, but the content is an executable",
+        ),
+    ];
+    let log = b"Jan  1 00:00:01 host sshd[1]: Failed password for root from 203.0.113.9 port 22\n".to_vec();
+    let mut files: Vec<todokede_domain::Attachment> = disguised
+        .iter()
+        .map(|(n, b, _, _)| todokede_domain::Attachment::new(n, "application/pdf", b.clone()))
+        .collect();
+    files.push(todokede_domain::Attachment::new("auth.log", "text/plain", log.clone()));
+    s.store.add_follow_up(id, "添付を送ります", &files).await.unwrap();
+
+    for (lang, badge) in [("ja", "偽装の疑いがあるファイル名"), ("en", "Suspicious, disguised file name")]
+    {
+        let page = a.get(s.url(&format!("/reports/{tn}?lang={lang}"))).send().await.unwrap().text().await.unwrap();
+        assert!(!page.contains('\u{202e}'), "{lang}: the override never reaches the page raw");
+        for (name, bytes, ja, en) in &disguised {
+            let sha = todokede_domain::Attachment::new("x", "y", bytes.clone()).sha256_hex();
+            let row = between(&page, &format!("/attachments/{sha}\">"), "</p>");
+            assert!(row.contains(badge), "{lang}: {name:?} not marked: {row}");
+            assert!(row.contains(if lang == "ja" { ja } else { en }), "{lang}: {name:?} not explained: {row}");
+            if name.contains('\u{202e}') {
+                assert!(row.contains("[U+202E]"), "{lang}: the override shown as its code point: {row}");
+            }
+        }
+        let sha = todokede_domain::Attachment::new("x", "y", log.clone()).sha256_hex();
+        let row = between(&page, &format!("/attachments/{sha}\">"), "</p>");
+        assert!(row.starts_with("auth.log") && !row.contains(badge), "{lang}: an honest log is not marked: {row}");
+    }
+    for (name, bytes, _, _) in &disguised {
+        let sha = todokede_domain::Attachment::new("x", "y", bytes.clone()).sha256_hex();
+        let dl = a.get(s.url(&format!("/reports/{tn}/attachments/{sha}"))).send().await.unwrap();
+        assert_eq!(dl.status(), StatusCode::OK, "{name:?}");
+        assert_eq!(dl.headers()["content-type"], "application/octet-stream", "{name:?}");
+        let disposition = dl.headers()["content-disposition"].to_str().unwrap().to_owned();
+        assert!(disposition.starts_with("attachment;") && disposition.contains(".zip"), "{name:?}: {disposition}");
+        assert!(!disposition.contains("%E2%80%AE"), "{name:?}: no override in the saved name: {disposition}");
+        assert!(dl.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"), "{name:?}");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(dl.bytes().await.unwrap().to_vec())).unwrap();
+        let mut f = archive.by_index_decrypt(0, b"infected").unwrap();
+        assert!(!f.name().contains('\u{202e}'), "{name:?}: {}", f.name());
+        let mut inner = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut inner).unwrap();
+        assert_eq!(&inner, bytes, "{name:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attached_sshd_logs_become_findings_with_their_lines_on_the_report_page() {
     let log = std::fs::read(
@@ -814,6 +969,76 @@ async fn the_statistics_page_opens_on_the_latest_period_notes_multiple_counting_
     );
 }
 
+/// A user walk: the publication page opened on the calendar's last half-year, which had no
+/// confirmed report, under an empty form. It opens on the newest half-year with confirmed
+/// reports (the seeds' 2019H2); with none anywhere, on the current half-year, and a period
+/// without confirmed reports says so in the analyst's language.
+async fn the_publication_page_opens_on_the_newest_period_with_confirmed_reports(db: &TestDb) {
+    let s = TestApp::start(db).await;
+    let (analyst, _) = analyst_session(&s, "pubdefault@ipa.example", "analyst").await;
+    let h1 = |page: &str| page.lines().find(|l| l.contains("<h1>")).unwrap_or_default().to_owned();
+    // Nothing confirmed: the current half-year, said to have nothing to publish.
+    let page = analyst.get(s.url("/publication")).send().await.unwrap().text().await.unwrap();
+    let now = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+9)).date();
+    let current = todokede_period(now);
+    assert!(h1(&page).contains(&current.label_ja()), "not the current half-year: {}", h1(&page));
+    let note = between(&page, "id=\"no-data\">", "</div>");
+    assert!(note.contains("分類を確定した届出がありません") && note.contains("受付 0 件"), "{note}");
+
+    common::handled_seed_reports(&db.url, "pubdefault@ipa.example").await;
+    let page = analyst.get(s.url("/publication")).send().await.unwrap().text().await.unwrap();
+    assert!(h1(&page).contains("2019年下半期（7月～12月）"), "not the newest confirmed half-year: {}", h1(&page));
+    assert!(!page.contains("id=\"no-data\""), "2019H2 has confirmed reports");
+    assert!(page.contains("action=\"/publication/2019H2/draft\""));
+    // A period asked for that has none: said so, in English too.
+    let page = analyst.get(s.url("/publication?period=2018H1&lang=en")).send().await.unwrap().text().await.unwrap();
+    let note = between(&page, "id=\"no-data\">", "</div>");
+    assert!(note.contains("2018 H1 (January–June) has no reports with a confirmed classification"), "{note}");
+}
+
+fn todokede_period(d: time::Date) -> todokede_domain::Period {
+    todokede_domain::Period::Half(d.year(), if (d.month() as u8) <= 6 { 1 } else { 2 })
+}
+
+/// A user walk: the HTML draft's link downloaded a file. It is shown in the browser — inline,
+/// `text/html; charset=utf-8`, in a sandbox without scripts (it is generated from reporters'
+/// text) — while the PDF stays a download.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_html_draft_of_a_publication_is_shown_in_the_browser_sandboxed() {
+    let db = TestDb::sqlite().await;
+    let s = TestApp::start(&db).await;
+    let (analyst, _) = analyst_session(&s, "pubhtml@ipa.example", "analyst").await;
+    common::handled_seed_reports(&db.url, "pubhtml@ipa.example").await;
+    let page = analyst.get(s.url("/publication?period=2019H2")).send().await.unwrap().text().await.unwrap();
+    let res = analyst
+        .post(s.url("/publication/2019H2/draft"))
+        .header("origin", s.base.clone())
+        .form(&[("csrf", hidden(&page, "csrf").as_str()), ("featured", ""), ("keep", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let page = analyst.get(s.url("/publication?period=2019H2")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("href=\"/publication/2019H2/report.html?draft=1\""));
+    let res = analyst.get(s.url("/publication/2019H2/report.html?draft=1")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+    let disposition = res.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.starts_with("inline"), "{disposition}");
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    assert!(directives.contains(&"sandbox"), "sandboxed: {csp}");
+    assert!(directives.contains(&"default-src 'none'") && !csp.contains("script-src"), "no scripts: {csp}");
+    assert!(!csp.contains("allow-scripts") && !csp.contains("allow-same-origin"), "{csp}");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<style>") && html.contains("2019"), "the report itself");
+    let pdf = analyst.get(s.url("/publication/2019H2/report.pdf?draft=1")).send().await.unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+}
+
 /// When the analysis decided no primary cause (every cause 要確認, or no analysis yet), the
 /// confirmation form preselects no cause: it used to show the list's first option, ID・パスワード
 /// 管理の不備, as if suggested, and one click confirmed it. Sending no primary cause is refused in
@@ -915,6 +1140,8 @@ async fn an_analyst_confirms_a_classification_on_the_report_page() {
 todokede_testkit::on_both_backends!(
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)] todokede_testkit::run_on =>
     a_nul_byte_in_a_search_or_a_broken_submission_id_is_a_400_in_the_users_language,
+    a_disguised_attachment_name_is_marked_on_the_report_page_and_never_served_inline,
+    the_publication_page_opens_on_the_newest_period_with_confirmed_reports,
 );
 
 /// Issue 17, finding 12: a NUL byte reached the database (PostgreSQL refuses it) and the user
