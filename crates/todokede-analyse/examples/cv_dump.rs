@@ -6,6 +6,8 @@
 //! Prints the figures of `todokede train --cv` (per-label with `CV_VERBOSE=1`).
 //! `by-writer`: each writer's files are one fold (the incident texts still by site), so a
 //! written text is judged by a model that never saw its writer — closer to texts unlike ours.
+//! `dev`: one model trained on everything but the dev split of the incident texts (the shipped
+//! model trains on dev too), the 31 dev texts classified by it — real text never trained on.
 use todokede_analyse::corpus::{self, TrainingSources};
 use todokede_analyse::model::train::{TrainConfig, fold_of, train_with};
 
@@ -33,7 +35,12 @@ fn main() {
     // `by-writer` as a third argument: each writer's files (ja and en) are one fold, so every
     // written text is classified by a model that never saw its writer's hand.
     let by_writer = args.get(3).is_some_and(|a| a == "by-writer");
+    let dev_only = args.get(3).is_some_and(|a| a == "dev");
+    let dev_ids = corpus::split_ids(&split, "dev").unwrap();
     let fold = |c: &corpus::LabelledCase| -> usize {
+        if dev_only {
+            return if dev_ids.contains(&c.id) { 0 } else { 1 };
+        }
         let prefix = c.id.split('-').next().unwrap_or_default();
         match prefix.strip_prefix("wja").or_else(|| prefix.strip_prefix("wen")) {
             Some(n) if by_writer && c.written => (n.parse::<usize>().unwrap_or(1) - 1) % 5,
@@ -42,7 +49,7 @@ fn main() {
     };
     let mut out = String::new();
     let mut results = Vec::new();
-    for fold_no in 0..5 {
+    for fold_no in 0..if dev_only { 1 } else { 5 } {
         let training: Vec<_> = cases.iter().filter(|c| fold(c) != fold_no).cloned().collect();
         let model = train_with(&training, "cv", &config);
         for c in cases.iter().filter(|c| fold(c) == fold_no) {
@@ -83,8 +90,14 @@ fn main() {
     // The same figures as `todokede train --cv`, for comparing the two ways of folding.
     let title = format!(
         "5-fold cross-validation {} ({} cases), {config:?}",
-        if by_writer { "by writer" } else { "grouped" },
-        cases.len()
+        if dev_only {
+            "(dev split only: trained on the rest)"
+        } else if by_writer {
+            "by writer"
+        } else {
+            "grouped"
+        },
+        results.len()
     );
     let verbose = std::env::var_os("CV_VERBOSE").is_some();
     print!("{}", todokede_analyse::eval::render(&title, &todokede_analyse::eval::evaluate(&results), verbose));

@@ -213,6 +213,33 @@ mod tests {
         assert_eq!((hit(t, "default_password"), hit(t, "no_auth")), (Some(false), None));
     }
 
+    /// Session 13: wordings of real Japanese notices the dev split and the by-writer
+    /// cross-validation showed the concepts to miss.
+    #[test]
+    fn real_notice_wordings_of_causes_and_floods() {
+        let cases = [
+            ("テレワークに利用される機器等のぜい弱性を突いて侵入された。", "known_vuln"),
+            ("強度の弱い認証用パスワード等の情報を利用して侵入した。", "guessable_password"),
+            ("VPNのパスワードが何者かによって突破された可能性が高い。", "guessable_password"),
+            ("外部から大量の接続要求を送りつけてサーバーをダウンさせる攻撃を受けた。", "dos_flood"),
+            ("印刷等業務の委託事業者から報告がありました。", "vendor"),
+            ("委託事業者においてランサムウェアにより個人情報が流出した。", "vendor_breach"),
+            ("X社から委託を受ける事業者Y社の従業員に接触した。", "vendor"),
+            ("同じアカウントIDとパスワードでログイン出来るところがあった。", "password_reuse"),
+            ("LinkedInでヘッドハンティングを装い接触した。", "phishing_word"),
+            ("退職した元従業員のアカウントが削除されないまま残っていた。", "stale_credential"),
+            ("録画機にはパスワードを何も設定していなかった。", "default_password"),
+            ("管理者のパスワードは適当な4桁だった。", "guessable_password"),
+            ("wp-login.php に大量のログイン試行があった。", "brute_force"),
+            ("wp-login.php was hammered by thousands of POST requests.", "brute_force"),
+        ];
+        for (t, name) in cases {
+            assert_eq!(hit(t, name), Some(false), "{t}: {name}");
+        }
+        // An investigator is not a vendor: the wording that names one stays apart.
+        assert_eq!(hit("外部専門会社に調査を依頼しました。", "vendor"), None);
+    }
+
     #[test]
     fn every_concept_compiles_and_has_a_unique_name() {
         let all: Vec<_> = names().collect();

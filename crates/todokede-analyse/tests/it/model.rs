@@ -206,3 +206,22 @@ fn cross_validation_classifies_each_case_once_by_a_model_without_its_group() {
     let all = &evaluate(&results)["all"];
     assert!(all.top1 < all.with_cause, "{} of {} right: the folds leaked", all.top1, all.with_cause);
 }
+
+/// A text-only report of a login flood (no log attached) still names brute force (T1110):
+/// the wording alone, in Japanese and English, whether or not it got in.
+#[test]
+fn a_login_flood_told_in_words_is_brute_force() {
+    for text in [
+        "WordPress の wp-login.php に大量のログイン試行があり、管理者アカウントに不正ログインされました。",
+        "昨夜から wp-login.php へのアクセスが数千回続いています。ログインはされていないようです。",
+        "海外のIPから管理画面へのログインを何度も試みられていた。",
+        "We saw thousands of login attempts against wp-login.php overnight; nobody got in.",
+        "Our WordPress site: wp-login.php was hammered by thousands of POST requests from many IPs.",
+    ] {
+        let c = classify(&normalise(text));
+        let ids: Vec<&str> = c.techniques.iter().map(|t| t.id.as_str()).collect();
+        assert!(ids.contains(&"T1110"), "{text}: {ids:?}");
+        let t = c.techniques.iter().find(|t| t.id == "T1110").unwrap();
+        assert!(t.confidence >= 0.4 && !t.evidence.is_empty(), "{text}: {t:?}");
+    }
+}
