@@ -131,10 +131,10 @@ pub(super) fn row_label(table: &str, key: &str, ja: &str, lang: Language) -> Str
     if table == "technique" {
         return todokede_app::crossref::facet_label(&format!("technique.{key}"), lang);
     }
-    if table.ends_with("month") {
-        if let Ok(p @ Period::Month(..)) = Period::parse(key) {
-            return p.label(lang);
-        }
+    if table.ends_with("month")
+        && let Ok(p @ Period::Month(..)) = Period::parse(key)
+    {
+        return p.label(lang);
     }
     let en = match (table, key) {
         ("summary", "reports") => "Reports",
