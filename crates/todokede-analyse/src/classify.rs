@@ -93,6 +93,8 @@ struct Rule {
 struct Knowledge {
     rules: Vec<Rule>,
     technique_names: BTreeMap<&'static str, &'static str>,
+    /// The same techniques in Japanese (the third column of `data/techniques.txt`).
+    technique_names_ja: BTreeMap<&'static str, &'static str>,
     /// (point, its triggers, the words the case must name for it: `requires:`).
     countermeasures: Vec<(Countermeasure, Vec<&'static str>, Option<Regex>)>,
     /// (every condition must hold: `cause.…`, `damage.…`, `attack.…`, `c:concept`) → technique IDs.
@@ -122,11 +124,13 @@ fn knowledge() -> &'static Knowledge {
                 }
             })
             .collect();
-        let technique_names = include_str!("../data/techniques.txt")
+        let technique_rows: Vec<Vec<&'static str>> = include_str!("../data/techniques.txt")
             .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| l.split_once('\t'))
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.split('\t').collect())
             .collect();
+        let technique_names = technique_rows.iter().filter_map(|r| Some((*r.first()?, *r.get(1)?))).collect();
+        let technique_names_ja = technique_rows.iter().filter_map(|r| Some((*r.first()?, *r.get(2)?))).collect();
         let mut countermeasures = Vec::new();
         for block in include_str!("../data/countermeasures.txt").split("\n\n") {
             let field = |name: &str| -> Option<&'static str> {
@@ -158,6 +162,7 @@ fn knowledge() -> &'static Knowledge {
             rules,
             technique_map,
             technique_names,
+            technique_names_ja,
             countermeasures,
             negation: Regex::new(
                 r"(?:なかった|ていない|ていなかった|されず|ません|しなかった|(?i:\bnot\b|\bno\b|n't))",
@@ -206,6 +211,22 @@ impl Score {
 /// The ATT&CK name of a technique ID (empty when not in the table).
 pub fn technique_name(id: &str) -> &'static str {
     knowledge().technique_names.get(id).copied().unwrap_or("")
+}
+
+/// The name of a technique ID in `lang` (ATT&CK's English name, or the Japanese one the
+/// statistics and the publication print); empty when not in the table.
+pub fn technique_name_in(id: &str, lang: todokede_domain::Language) -> &'static str {
+    let k = knowledge();
+    let names = match lang {
+        todokede_domain::Language::Ja => &k.technique_names_ja,
+        _ => &k.technique_names,
+    };
+    names.get(id).copied().unwrap_or("")
+}
+
+/// Every technique ID the knowledge base names.
+pub fn named_techniques() -> Vec<&'static str> {
+    knowledge().technique_names.keys().copied().collect()
 }
 
 /// The 着目点 relevant to an analyst-confirmed classification (publication uses these): those of

@@ -17,7 +17,8 @@ pub mod trends;
 pub mod warninglists;
 
 pub use classify::{
-    Classification, Countermeasure, Decision, Technique, classify, classify_with, countermeasures_for, technique_name,
+    Classification, Countermeasure, Decision, Technique, classify, classify_with, countermeasures_for,
+    named_techniques, technique_name, technique_name_in,
 };
 pub use indicators::{Extraction, IndicatorType, extract};
 pub use model::TextModel;

@@ -17,14 +17,14 @@ pub const CORRELATION_CAP: i64 = 50;
 const MAX_TEXT_ATTACHMENT: u64 = 1 << 20;
 
 /// Label of a facet for people, in their language ("データ消去・脅迫" / "Data destruction and
-/// extortion", "Valid Accounts（T1078）" / "Valid Accounts (T1078)", "指標：IPv4 アドレス").
+/// extortion", "正規アカウントの悪用（T1078）" / "Valid Accounts (T1078)", "指標：IPv4 アドレス").
 pub fn facet_label(facet: &str, lang: Language) -> String {
     let (kind, key) = facet.split_once('.').unwrap_or(("", facet));
     match kind {
         "cause" => CauseCategory::parse(key).map(|c| c.label(lang).to_owned()).unwrap_or_else(|_| key.to_owned()),
         "damage" => DamageCategory::parse(key).map(|c| c.label(lang).to_owned()).unwrap_or_else(|_| key.to_owned()),
         "technique" => {
-            let name = todokede_analyse::technique_name(key);
+            let name = todokede_analyse::technique_name_in(key, lang);
             match (name.is_empty(), lang) {
                 (true, _) => key.to_owned(),
                 (false, Language::Ja) => format!("{name}（{key}）"),

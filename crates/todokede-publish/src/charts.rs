@@ -38,6 +38,12 @@ const GAP: u32 = 8;
 
 /// Horizontal bars, one per row of `table` (the period's column).
 pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
+    bar_chart_in(stats, table_key, title, "件数", 760)
+}
+
+/// [`bar_chart`] `width` px wide (a phone's chart is drawn for it, not shrunk), its axis
+/// described as `axis` (the reader's language).
+pub fn bar_chart_in(stats: &Statistics, table_key: &str, title: &str, axis: &str, width: u32) -> String {
     let Some(table) = stats.tables.iter().find(|t| t.key == table_key) else { return String::new() };
     // Only what the period has (a category seen in earlier periods only is not a bar of this one).
     let values: Vec<(String, Cell)> = period_values(table).into_iter().filter(|(_, c)| *c != Cell::Count(0)).collect();
@@ -50,13 +56,13 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
         let x_area = TICK + LABEL + GAP + LABEL + 4;
         let y_area = values.iter().map(|(l, _)| text_width(l, LABEL)).max().unwrap_or(0).max(120) + TICK + 4;
         let h = 50 + x_area + 34 * n as u32;
-        let root = SVGBackend::with_string(&mut svg, (760, h)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (width, h)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let mut chart = match ChartBuilder::on(&root)
             .caption(title, (FONT, 20))
             .margin(12)
             .x_label_area_size(x_area)
-            .y_label_area_size(y_area.min(440))
+            .y_label_area_size(y_area.min(440).min(width * 3 / 5))
             .build_cartesian_2d(0u64..(max + max / 5 + 1), (0..n).into_segmented())
         {
             Ok(c) => c,
@@ -74,7 +80,7 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
             })
             .label_style((FONT, LABEL))
             .axis_desc_style((FONT, LABEL))
-            .x_desc("件数")
+            .x_desc(axis)
             .draw();
         let threshold = stats.threshold;
         let _ =
@@ -99,6 +105,11 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
 
 /// The monthly counts of the period as a line.
 pub fn monthly_line(stats: &Statistics, title: &str) -> String {
+    monthly_line_in(stats, title, "件数", 760)
+}
+
+/// [`monthly_line`] `width` px wide, its axis described as `axis`.
+pub fn monthly_line_in(stats: &Statistics, title: &str, axis: &str, width: u32) -> String {
     let Some(table) = stats.tables.iter().find(|t| t.key == "month") else { return String::new() };
     let values = period_values(table);
     let n = values.len();
@@ -109,7 +120,7 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
     let y_area = LABEL + GAP + text_width(&top.to_string(), LABEL) + TICK + 4;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (width, 320)).into_drawing_area();
         let _ = root.fill(&WHITE);
         let mut chart = match ChartBuilder::on(&root)
             .caption(title, (FONT, 20))
@@ -131,7 +142,7 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .label_style((FONT, LABEL))
             .axis_desc_style((FONT, LABEL))
-            .y_desc("件数")
+            .y_desc(axis)
             .draw();
         // The line runs through published months only: it breaks around a withheld one.
         let mut runs: Vec<Vec<(usize, u64)>> = vec![vec![]];

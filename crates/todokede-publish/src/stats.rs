@@ -602,20 +602,33 @@ pub fn csv_field(v: &str) -> String {
     if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
 }
 
-/// CSV: one line per table row, the columns' cells as published (suppressed as `<N`).
+/// What the CSV's last line says of its empty cells (the page's "—").
+pub const NO_RECORD_NOTE: &str = "空欄：システムにその期の届出の記録がない（0 件ではない）";
+
+/// CSV: one line per table row, the columns' cells as published (suppressed as `<N`). A period
+/// the system has no record of is an empty cell, not 0 (the page's "—"), and a last `note` line
+/// says so.
 pub fn to_csv(s: &Statistics) -> String {
     let columns: Vec<String> = s.columns.iter().map(|c| csv_field(c)).collect();
     let quote = csv_field;
     let mut out = format!("table,row,label,{}\n", columns.join(","));
+    let recorded = |i: usize| s.has_data.get(i) != Some(&false);
     for t in &s.tables {
         let mut line = |key: &str, label: &str, cells: &[Cell]| {
-            let cells: Vec<String> = cells.iter().map(|c| csv_field(&c.display(s.threshold))).collect();
+            let cells: Vec<String> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| if recorded(i) { csv_field(&c.display(s.threshold)) } else { String::new() })
+                .collect();
             out.push_str(&format!("{},{},{},{}\n", t.key, quote(key), quote(label), cells.join(",")));
         };
         for r in &t.rows {
             line(&r.key, &r.label, &r.cells);
         }
         line("total", "合計", &t.total);
+    }
+    if (0..s.columns.len()).any(|i| !recorded(i)) {
+        out.push_str(&format!("note,no_record,{},{}\n", quote(NO_RECORD_NOTE), vec![""; s.columns.len()].join(",")));
     }
     out
 }

@@ -44,6 +44,7 @@ pub fn templates() -> Environment<'static> {
         ("report.html", include_str!("../templates/report.html")),
         ("audit.html", include_str!("../templates/audit.html")),
         ("stats.html", include_str!("../templates/stats.html")),
+        ("period_error.html", include_str!("../templates/period_error.html")),
         ("search.html", include_str!("../templates/search.html")),
         ("clusters.html", include_str!("../templates/clusters.html")),
         ("publication.html", include_str!("../templates/publication.html")),
@@ -107,9 +108,9 @@ pub fn routes(state: AppState) -> Router {
         .route("/watchlists/{name}/delete", post(watchlists::remove))
         .route("/clusters", get(crossref_pages::clusters_page))
         .route("/clusters/{tracking_number}", get(crossref_pages::cluster_page))
-        .route("/stats", get(publication_pages::stats_page))
-        .route("/stats.csv", get(publication_pages::stats_csv))
-        .route("/publication", get(publication_pages::publication_page))
+        .route("/stats", get(stats_pages::stats_page))
+        .route("/stats.csv", get(stats_pages::stats_csv))
+        .route("/publication", get(stats_pages::publication_page))
         .route("/publication/{period}/draft", post(publication_pages::publication_draft))
         .route("/publication/{period}/edit", post(publication_pages::publication_edit))
         .route("/publication/{period}/approve", post(publication_pages::publication_approve))
@@ -144,6 +145,7 @@ mod publication_pages;
 mod queue;
 mod report_page;
 mod reporter;
+mod stats_pages;
 mod watchlists;
 
 use context::*;

@@ -366,7 +366,7 @@ async fn the_totp_qr_code_and_the_queue_flags_in_the_browser() {
 /// Measures one page as a person meets it: no horizontal scrolling (`scrollWidth`), no axe-core
 /// violation of impact serious or critical; saves its screenshot. Problems are collected, so one
 /// run names every page that needs fixing.
-async fn look_at(b: &Browser, name: &str, problems: &mut Vec<String>) {
+pub(crate) async fn look_at(b: &Browser, name: &str, problems: &mut Vec<String>) {
     let overflow = b.horizontal_overflow().await;
     if overflow != 0 {
         problems.push(format!("{name}: {overflow} px wider than the window"));

@@ -31,6 +31,7 @@ mod processes;
 mod publication;
 mod readme;
 mod server_limits;
+mod statistics;
 mod taxii;
 mod veris;
 mod watchlists;

@@ -949,7 +949,10 @@ async fn the_statistics_page_opens_on_the_latest_period_notes_multiple_counting_
     let page = analyst.get(s.url("/stats")).send().await.unwrap().text().await.unwrap();
     let h1 = page.lines().find(|l| l.contains("<h1>")).unwrap_or_default().to_owned();
     assert!(h1.contains("2019年下半期（7月～12月）"), "not the seeds' latest half-year: {h1}");
-    assert!(page.contains("<th class=\"num\">2019年下半期</th>"), "columns in Japanese");
+    assert!(
+        page.contains("<th class=\"num\"><span class=\"nw\">2019年</span> <span class=\"nw\">下半期</span></th>"),
+        "columns in Japanese"
+    );
     // 2018H2: before the first report — "—", and said so.
     assert!(page.contains("<td class=\"num\">—</td>") && page.contains("0 件ではありません"));
     let notes = page.matches(todokede_publish::stats::MULTI_VALUED_NOTE).count();
