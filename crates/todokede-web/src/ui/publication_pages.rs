@@ -113,6 +113,8 @@ struct DraftTyped {
     status: Option<StatusCode>,
 }
 
+// The body is the handler's as it was (`&st`, `&c` on references): kept so for the merge.
+#[allow(clippy::needless_borrow)]
 async fn publication_view(
     st: &AppState,
     c: &Ctx,
