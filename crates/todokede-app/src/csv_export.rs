@@ -56,7 +56,8 @@ pub fn report_list(rows: &[ReportSummary], settings: &Settings, now: time::Offse
     document(
         &header,
         rows.iter().map(|r| {
-            let deadline = settings.sla_deadline(r.state, r.state_since);
+            let deadline = crate::settings::Settings::clock_start(r.channel, r.received_at, r.state_since)
+                .and_then(|since| settings.sla_deadline(r.state, since));
             vec![
                 r.tracking_number.to_string(),
                 jst(r.received_at),

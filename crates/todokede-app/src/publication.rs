@@ -147,16 +147,20 @@ pub async fn statistics(store: &Store, period: Period, threshold: u64) -> Result
 /// Feature choices by tracking number ("HMX4P-7TQ2C=タイトル").
 /// `NUMBER=TITLE`: the case by its tracking number or by the reporter's own reference (an
 /// imported seed's `2019H2-02`); [`draft`] resolves a reference to the number.
+/// One featured case as typed, `NUMBER=TITLE`: the number is kept as typed (a tracking number
+/// or the reporter's reference, which [`draft`] resolves), so an error can name what was typed.
 pub fn parse_feature(s: &str) -> Result<todokede_publish::FeatureChoice, PublicationError> {
-    let (tn, title) = s
-        .split_once('=')
-        .ok_or_else(|| PublicationError::Invalid(format!("`{s}`: give TRACKING-NUMBER=TITLE (or REFERENCE=TITLE)")))?;
-    let report = match TrackingNumber::parse(tn.trim()) {
-        Ok(tn) => tn.to_string(),
-        Err(_) if !tn.trim().is_empty() => tn.trim().to_owned(),
-        Err(e) => return Err(PublicationError::Invalid(format!("`{tn}`: {e}"))),
+    let s = s.trim();
+    let Some((report, title)) = s.split_once('=').map(|(n, t)| (n.trim(), t.trim())).filter(|(n, _)| !n.is_empty())
+    else {
+        return Err(PublicationError::refused(
+            format!(
+                "「{s}」：1 行に「受付番号=章の題名」（または「届出者の管理番号=章の題名」）の形で書いてください。"
+            ),
+            format!("“{s}”: give NUMBER=TITLE (the tracking number or the reporter's reference), one per line."),
+        ));
     };
-    Ok(todokede_publish::FeatureChoice { report, title: title.trim().to_owned() })
+    Ok(todokede_publish::FeatureChoice { report: report.to_owned(), title: title.to_owned() })
 }
 
 /// Generate a new draft version of the period's report from the confirmed cases.
@@ -177,18 +181,29 @@ pub async fn draft(
     }
     let mut choices = choices.clone();
     for f in &mut choices.featured {
-        if own.iter().any(|(c, _)| c.tracking_number.to_string() == f.report) {
+        // A tracking number as typed (any case, with or without the hyphen), else a reference.
+        if let Ok(tn) = TrackingNumber::parse(&f.report)
+            && own.iter().any(|(c, _)| c.tracking_number == tn)
+        {
+            f.report = tn.to_string();
             continue;
         }
         let by_reference: Vec<_> =
             own.iter().filter(|(c, _)| c.content.reporter_reference.as_deref() == Some(f.report.as_str())).collect();
         match by_reference.as_slice() {
             [(c, _)] => f.report = c.tracking_number.to_string(),
+            // Named as typed (the tracking-number reading turned NOPE1 into N0PE1-N0PE1).
             _ => {
-                return Err(PublicationError::Invalid(format!(
-                    "{} is not a confirmed report of {period} (give its tracking number or its reference)",
-                    f.report
-                )));
+                return Err(PublicationError::refused(
+                    format!(
+                        "「{}」は {period} の分類を確定した届出ではありません。受付番号か届出者の管理番号を確認してください。草稿は作成されていません。",
+                        f.report
+                    ),
+                    format!(
+                        "“{}” is not a confirmed report of {period}: give its tracking number or its reference. No draft was created.",
+                        f.report
+                    ),
+                ));
             }
         }
     }

@@ -6,7 +6,7 @@
 
 use crate::AppError;
 use std::collections::BTreeMap;
-use todokede_domain::{EmailAddress, ReportState, UserId};
+use todokede_domain::{Channel, EmailAddress, ReportState, UserId};
 use todokede_store::{SlaCutoffs, Store};
 
 /// The settings in force.
@@ -126,6 +126,22 @@ impl Settings {
     /// When a report that entered `state` at `since` becomes overdue (None: no clock).
     pub fn sla_deadline(&self, state: ReportState, since: time::OffsetDateTime) -> Option<time::OffsetDateTime> {
         self.sla_for(state).map(|h| since + time::Duration::hours(h))
+    }
+
+    /// When a report's SLA clock started, if it runs at all. An imported report
+    /// (`Channel::Import`: `todokede import`, VERIS) has none until an analyst changes its
+    /// state: its received date is when it reached whoever handled it then (the 2019 seeds, a
+    /// partner's register), not when this desk got it, so counting from it flags every import
+    /// 期限超過 by years; and the store keeps no import time to count from. Once an analyst
+    /// moves it, its clock runs from that change like any report's. (The same rule is in the
+    /// store's overdue filter: `ReportFilter::overdue`.)
+    pub fn clock_start(
+        channel: Channel,
+        received_at: time::OffsetDateTime,
+        state_since: time::OffsetDateTime,
+    ) -> Option<time::OffsetDateTime> {
+        // `state_since` is the receipt itself when no state change is on the timeline.
+        (channel != Channel::Import || state_since != received_at).then_some(state_since)
     }
 
     /// The queue's cut-offs at `now`: a report in a state since before its cut-off is overdue.

@@ -1,11 +1,12 @@
-//! The web UI, server-rendered (minijinja, autoescaped; no JavaScript at all): the public report
-//! forms, the reporter's page, and the analysts' workspace. Japanese by default, English by
-//! `?lang=en` (remembered in a cookie).
+//! The web UI, server-rendered (minijinja, autoescaped): the public report forms, the
+//! reporter's page, and the analysts' workspace. Japanese by default, English by `?lang=en`
+//! (remembered in a cookie). JavaScript only enhances (static/app.js, our one script: a reply
+//! template goes in at the cursor); every form works without it.
 //!
 //! Security: sessions are server-side (only the token's SHA-256 is stored), issued fresh at
 //! every login (no fixation); every state-changing form carries the session's CSRF token and
-//! every POST must come from our own origin; CSP forbids scripts, framing and foreign forms;
-//! attachments are served only as downloads.
+//! every POST must come from our own origin; CSP allows no script but our own file (nothing
+//! inline), no framing and no foreign forms; attachments are served only as downloads.
 
 use crate::AppState;
 use axum::body::Bytes;
@@ -27,8 +28,7 @@ use todokede_store::{ReportFilter, Role, Session, SessionSubject, WatchlistKind}
 const SESSION_COOKIE: &str = "todokede_session";
 const ANALYST_SESSION: time::Duration = time::Duration::hours(8);
 const REPORTER_SESSION: time::Duration = time::Duration::minutes(30);
-const HTML_CSP: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const HTML_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn templates() -> Environment<'static> {
     let mut env = Environment::new();
@@ -99,6 +99,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/reports/{tracking_number}/note", post(actions::note))
         .route("/reports/{tracking_number}/assign", post(actions::assign))
         .route("/reports/{tracking_number}/link", post(actions::link))
+        .route("/reports/{tracking_number}/reply-template", get(report_page::reply_template_text))
         .route("/reports/{tracking_number}/classify", post(actions::classify))
         .route("/reports/{tracking_number}/share", post(actions::share))
         .route("/search", get(crossref_pages::search_page))
@@ -129,6 +130,12 @@ pub fn routes(state: AppState) -> Router {
         .route("/account/password", get(login::password_page).post(login::change_password))
         .route("/account/tokens", post(login::account_token_create))
         .route("/account/tokens/{id}/revoke", post(login::account_token_revoke))
+        .route(
+            "/static/app.js",
+            get(|| async {
+                ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../static/app.js"))
+            }),
+        )
         .fallback(context::unknown_path)
         .layer(axum::middleware::from_fn_with_state(state.clone(), context::localize_errors))
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))

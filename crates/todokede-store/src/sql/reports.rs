@@ -113,10 +113,12 @@ impl Store {
                 )
             };
         }
+        // An imported report has no clock until an analyst changes its state (its received
+        // date is history, not this desk's: `Settings::clock_start` in todokede-app).
         macro_rules! overdue {
             () => {
                 concat!(
-                    "((r.state = 'received' AND ",
+                    "((r.channel <> 'import' OR EXISTS (SELECT 1 FROM timeline tc WHERE tc.report_id = r.id AND tc.kind = 'state')) AND ((r.state = 'received' AND ",
                     state_since!(),
                     " < $15) OR (r.state = 'triage' AND ",
                     state_since!(),
@@ -124,7 +126,7 @@ impl Store {
                     state_since!(),
                     " < $17) OR (r.state = 'waiting_on_reporter' AND ",
                     state_since!(),
-                    " < $18))"
+                    " < $18)))"
                 )
             };
         }

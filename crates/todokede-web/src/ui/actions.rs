@@ -19,14 +19,35 @@ pub(super) async fn change_state(
     }
 }
 
+#[derive(Deserialize)]
+pub(super) struct ReplyForm {
+    /// Required (a form without it is refused as malformed); checked by [`CsrfForm`].
+    #[allow(dead_code)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+    /// The template chosen in the reply form's list.
+    #[serde(default)]
+    template: String,
+    /// Present when the 返信欄に挿入 button sent the form (no JavaScript): insert, do not send.
+    #[serde(default)]
+    insert: Option<String>,
+}
+
 pub(super) async fn reply(
     State(st): State<AppState>,
     Path(tn): Path<String>,
-    CsrfForm { c, user, form: f }: CsrfForm<ActionForm>,
+    CsrfForm { c, user, form: f }: CsrfForm<ReplyForm>,
 ) -> Response {
     let Some(r) = load_for_analyst(&st, &tn).await else {
         return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
     };
+    if f.insert.is_some() {
+        // The page again, the draft as typed and the template after it (nothing is sent).
+        let typed =
+            report_page::Typed { reply: Some(f.body), template: f.template.trim().parse().ok(), ..Default::default() };
+        return report_page::report_view(&st, &c, &user, &tn, &HashMap::new(), typed).await;
+    }
     if f.body.trim().is_empty() {
         return Redirect::to(&format!("/reports/{}", r.tracking_number)).into_response();
     }
@@ -126,16 +147,24 @@ pub(super) async fn link(
     let Some(r) = load_for_analyst(&st, &tn).await else {
         return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
     };
-    let Some(other) =
-        load_for_analyst(&st, f.get("other").map(String::as_str).unwrap_or("")).await.filter(|o| o.id != r.id)
-    else {
-        return error_page(
-            &st,
-            &c,
-            StatusCode::NOT_FOUND,
-            "その受付番号の届出はありません。",
-            "No report with that number.",
-        );
+    let typed = f.get("other").map(|s| s.trim()).unwrap_or("");
+    let other = load_for_analyst(&st, typed).await;
+    let refused = match &other {
+        None => Some(c.lang.pick(
+            format!("受付番号「{typed}」の届出はありません。番号を確認してください。"),
+            format!("There is no report with the number “{typed}”: check the number."),
+        )),
+        Some(o) if o.id == r.id => Some(c.lang.pick(
+            "この届出自身とは関連付けられません。".to_owned(),
+            "A report cannot be linked with itself.".to_owned(),
+        )),
+        Some(_) => None,
+    };
+    let (Some(other), None) = (other, refused.clone()) else {
+        // The page again, the number as typed and why beside the field.
+        let typed =
+            report_page::Typed { link_other: Some(typed.to_owned()), link_error: refused, ..Default::default() };
+        return report_page::report_view(&st, &c, &user, &tn, &HashMap::new(), typed).await;
     };
     match st.store.link_reports(r.id, other.id, user.id, None).await {
         Ok(()) => Redirect::to(&format!("/reports/{}?done=link", r.tracking_number)).into_response(),

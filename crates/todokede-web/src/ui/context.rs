@@ -376,9 +376,32 @@ impl axum::extract::FromRequestParts<AppState> for SignedIn {
         let Ok(c) = Ctx::from_request_parts(parts, st).await;
         match c.analyst.clone() {
             Some(u) => Ok(SignedIn(c, u)),
-            None => Err(Redirect::to("/login").into_response()),
+            None => Err(Redirect::to(&login_url(&c, &parts.uri)).into_response()),
         }
     }
+}
+
+/// The login page for a page that needs a session: it comes back to the page asked for
+/// (`next`, see [`local_next`]) and speaks the language the page was asked in (`?lang=en`).
+pub(super) fn login_url(c: &Ctx, uri: &axum::http::Uri) -> String {
+    let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let mut url = format!("/login?next={}", urlencode(next));
+    if c.set_lang {
+        url.push_str(&format!("&lang={}", c.lang.key()));
+    }
+    url
+}
+
+/// Where a login may send the browser afterwards: only a path of this site (one `/` and then
+/// no `/` or `\`, which browsers read as another host: `//evil.example`, `/\evil.example`),
+/// without control characters. Anything else (`https://…`) is refused: no open redirect.
+pub(super) fn local_next(next: &str) -> Option<&str> {
+    let b = next.as_bytes();
+    let ok = b.first() == Some(&b'/')
+        && b.get(1) != Some(&b'/')
+        && !next.contains('\\')
+        && !next.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then_some(next)
 }
 
 /// Where an account with a one-time password is sent until it has chosen its own.

@@ -4,8 +4,14 @@
 
 use super::*;
 
-pub(super) async fn login_page(State(st): State<AppState>, c: Ctx) -> Response {
-    render(&st, &c, "login.html", context! {})
+pub(super) async fn login_page(
+    State(st): State<AppState>,
+    c: Ctx,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    // The page that sent here (a link opened without a session) is where the login goes on to.
+    let next = q.get("next").and_then(|n| local_next(n));
+    render(&st, &c, "login.html", context! { next })
 }
 
 #[derive(Deserialize)]
@@ -15,6 +21,9 @@ pub(super) struct LoginForm {
     /// The TOTP code, for accounts with the second factor on.
     #[serde(default)]
     code: String,
+    /// Where to go after the login (a local path only: [`local_next`]).
+    #[serde(default)]
+    next: String,
 }
 
 pub(super) async fn login(
@@ -34,6 +43,10 @@ pub(super) async fn login(
         );
     }
     let email = f.email.trim().to_ascii_lowercase();
+    let next = local_next(&f.next);
+    // A refused login comes back with the address as typed and the page it leads to (never
+    // the password or the code).
+    let again = |error: &str| context! { error, email => f.email.trim(), next };
     // The message is the same for a wrong password and a locked account, so it tells an
     // attacker nothing.
     let generic = if c.lang == Language::En {
@@ -45,13 +58,13 @@ pub(super) async fn login(
         accounts::Login::Ok(user) => user,
         accounts::Login::Locked => {
             st.metrics.login_failed();
-            let mut r = render(&st, &c, "login.html", context! { error => generic });
+            let mut r = render(&st, &c, "login.html", again(generic));
             *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             return r;
         }
         accounts::Login::Failed => {
             st.metrics.login_failed();
-            let mut r = render(&st, &c, "login.html", context! { error => generic });
+            let mut r = render(&st, &c, "login.html", again(generic));
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             return r;
         }
@@ -60,7 +73,7 @@ pub(super) async fn login(
                 "初期パスワードの有効期限が切れています。管理者に再発行を依頼してください。",
                 "The one-time password has expired; ask an admin for a new one.",
             );
-            let mut r = render(&st, &c, "login.html", context! { error => msg });
+            let mut r = render(&st, &c, "login.html", again(msg));
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             return r;
         }
@@ -86,7 +99,7 @@ pub(super) async fn login(
     }
     let _ = st.store.audit(Some(user.id), "login", None, None).await;
     // A one-time password is replaced before anything else.
-    let to = if user.one_time_until.is_some() { PASSWORD_PAGE } else { "/queue" };
+    let to = if user.one_time_until.is_some() { PASSWORD_PAGE } else { next.unwrap_or("/queue") };
     signed_in(&st, &token, to)
 }
 

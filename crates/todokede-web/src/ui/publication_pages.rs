@@ -11,6 +11,32 @@ pub(super) async fn publication_page(
     Analyst(c, user): Analyst,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    publication_view(&st, &c, &user, &q, DraftTyped::default()).await
+}
+
+/// What a refused draft or approval brings back to the publication page: the draft form as
+/// typed, and the error beside the form it concerns (never a page with only 「トップへ」).
+#[derive(Default)]
+struct DraftTyped {
+    featured: Option<String>,
+    keep: Option<String>,
+    /// The notable techniques ticked (None: the page's default choice).
+    notable: Option<Vec<String>>,
+    draft_error: Option<String>,
+    approve_error: Option<String>,
+    /// The answer's status (a refused draft 422, a rule's refusal of an approval 403).
+    status: Option<StatusCode>,
+}
+
+// The body is the handler's as it was (`&st`, `&c` on references): kept so for the merge.
+#[allow(clippy::needless_borrow)]
+async fn publication_view(
+    st: &AppState,
+    c: &Ctx,
+    user: &todokede_store::User,
+    q: &HashMap<String, String>,
+    typed: DraftTyped,
+) -> Response {
     // The period asked for, else the newest half-year with confirmed reports (the calendar's
     // last half-year opened on an empty page with a store of older reports).
     let period = match q.get("period").and_then(|p| Period::parse(p).ok()) {
@@ -55,9 +81,9 @@ pub(super) async fn publication_page(
                 .collect()
         })
         .unwrap_or_default();
-    render(
-        &st,
-        &c,
+    let mut page = render(
+        st,
+        c,
         "publication.html",
         context! {
             period => period.to_string(), period_label => period.label_ja(), no_data,
@@ -72,9 +98,15 @@ pub(super) async fn publication_page(
             replacements => latest.as_ref().map(|(_, d)| d.review().len()).unwrap_or(0),
             risks => latest.as_ref().map(|(_, d)| d.risks().len()).unwrap_or(0),
             unset_contacts => latest.as_ref().map(|(_, d)| d.contacts.iter().filter(|c| c.placeholder).map(|c| c.label.clone()).collect::<Vec<_>>()).unwrap_or_default(),
-            surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous }).collect::<Vec<_>>(),
+            surges => surges.iter().map(|x| context! { key => x.key, label => x.label, current => x.current, previous => x.previous,
+                ticked => typed.notable.as_ref().map(|n| n.contains(&x.key)) }).collect::<Vec<_>>(),
+            typed => context! { featured => typed.featured, keep => typed.keep, draft_error => typed.draft_error, approve_error => typed.approve_error },
         },
-    )
+    );
+    if let Some(status) = typed.status {
+        *page.status_mut() = status;
+    }
+    page
 }
 
 /// Where a text sits in the printed report, for the edit form ("表2-1 項番 3 概要").
@@ -128,16 +160,32 @@ pub(super) async fn publication_draft(
     CsrfForm { c, user, form: f }: CsrfForm<HashMap<String, String>>,
 ) -> Response {
     let Ok(period) = Period::parse(&period) else { return no_such_period(&st, &c) };
-    let featured =
-        match lines(f.get("featured")).iter().map(|l| publication::parse_feature(l)).collect::<Result<Vec<_>, _>>() {
-            Ok(v) => v,
-            Err(e) => return UiError::from(e).page(&st, &c),
-        };
     let notable: Vec<String> = f
         .iter()
         .filter(|(k, v)| k.starts_with("notable.") && v.as_str() == "on")
         .map(|(k, _)| k["notable.".len()..].to_owned())
         .collect();
+    // A refusal brings the publication page back with the form as typed and the reason beside it.
+    let again = |error: UiError, notable: Vec<String>| {
+        let q = HashMap::from([("period".to_owned(), period.to_string())]);
+        let typed = DraftTyped {
+            featured: f.get("featured").cloned(),
+            keep: f.get("keep").cloned(),
+            notable: Some(notable),
+            draft_error: Some(c.lang.pick(&error.ja, &error.en).to_owned()),
+            approve_error: None,
+            status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+        };
+        (q, typed)
+    };
+    let featured =
+        match lines(f.get("featured")).iter().map(|l| publication::parse_feature(l)).collect::<Result<Vec<_>, _>>() {
+            Ok(v) => v,
+            Err(e) => {
+                let (q, typed) = again(UiError::from(e), notable);
+                return publication_view(&st, &c, &user, &q, typed).await;
+            }
+        };
     let choices = todokede_publish::DraftChoices {
         featured,
         notable,
@@ -146,6 +194,10 @@ pub(super) async fn publication_draft(
     };
     match publication::draft(&st.store, period, &choices, todokede_publish::stats::DEFAULT_THRESHOLD, user.id).await {
         Ok(_) => Redirect::to(&format!("/publication?period={period}")).into_response(),
+        Err(e @ (publication::PublicationError::Invalid(_) | publication::PublicationError::Refused { .. })) => {
+            let (q, typed) = again(UiError::from(e), choices.notable);
+            publication_view(&st, &c, &user, &q, typed).await
+        }
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }
@@ -184,6 +236,16 @@ pub(super) async fn publication_approve(
     };
     match publication::approve(&st.store, period, version, user.id).await {
         Ok(()) => Redirect::to(&format!("/publication?period={period}&done=approve")).into_response(),
+        // A rule's refusal (four eyes, approved already): the page, the reason beside the button.
+        Err(publication::PublicationError::Refused { ja, en }) => {
+            let q = HashMap::from([("period".to_owned(), period.to_string())]);
+            let typed = DraftTyped {
+                approve_error: Some(c.lang.pick(ja, en)),
+                status: Some(StatusCode::FORBIDDEN),
+                ..Default::default()
+            };
+            publication_view(&st, &c, &user, &q, typed).await
+        }
         Err(e) => UiError::from(e).page(&st, &c),
     }
 }

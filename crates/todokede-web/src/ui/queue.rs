@@ -113,6 +113,28 @@ pub(super) async fn queue(
     Analyst(c, user): Analyst,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
+    queue_view(&st, &c, &user, &q, BulkTyped::default()).await
+}
+
+/// A refused bulk action, back on the queue: why (beside the bulk form), the reports ticked
+/// and the values chosen, so nothing has to be chosen again.
+#[derive(Default)]
+struct BulkTyped {
+    error: Option<String>,
+    ids: Vec<String>,
+    assignee: String,
+    to: String,
+}
+
+// The body is the handler's as it was (`&st`, `&c` on references): kept so for the merge.
+#[allow(clippy::needless_borrow)]
+async fn queue_view(
+    st: &AppState,
+    c: &Ctx,
+    user: &todokede_store::User,
+    q: &[(String, String)],
+    typed: BulkTyped,
+) -> Response {
     let get = |k: &str| q.iter().find(|(n, v)| n == k && !v.is_empty()).map(|(_, v)| v.clone());
     let page: i64 = get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let per_page = 50;
@@ -121,7 +143,7 @@ pub(super) async fn queue(
         Err(e) => return UiError::from(e).page(&st, &c),
     };
     let now = time::OffsetDateTime::now_utc();
-    let filter = queue_filter(&q, &user, &settings, now, per_page + 1, (page - 1) * per_page);
+    let filter = queue_filter(q, user, &settings, now, per_page + 1, (page - 1) * per_page);
     let Ok(mut rows) = st.store.list_reports(&filter).await else {
         return error_page(&st, &c, StatusCode::SERVICE_UNAVAILABLE, "一時的に表示できません。", "Unavailable.");
     };
@@ -130,7 +152,7 @@ pub(super) async fn queue(
     let counts = st.store.count_by_state().await.unwrap_or_default();
     let (answered, unconfirmed) = st.store.count_flags().await.unwrap_or_default();
     let (alerts_period, alerts) = crossref_pages::dashboard_alerts(&st, c.lang).await;
-    let current = filter_query(&q);
+    let current = filter_query(q);
     let link = |p: i64| format!("/queue?{}{}page={p}", current, if current.is_empty() { "" } else { "&" });
     let l = c.lang;
     let saved = st.store.saved_filters(user.id).await.unwrap_or_default();
@@ -156,9 +178,10 @@ pub(super) async fn queue(
         context! { text => format!("{} {n} {}", l.pick("選んだ届出のうち", "Changed"), l.pick("件を変更しました。", "of the chosen reports.")), skipped }
     });
     let filter_saved = get("saved").map(|_| l.pick("絞り込み条件を保存しました。", "The filter was saved."));
-    render(
-        &st,
-        &c,
+    let refused = typed.error.is_some();
+    let mut res = render(
+        st,
+        c,
         "queue.html",
         context! {
             counts => counts.iter().map(|(s, n)| context! { key => s.key(), label => label(*s, l), n => *n }).collect::<Vec<_>>(),
@@ -167,14 +190,20 @@ pub(super) async fn queue(
             reports => rows.iter().map(|r| context! {
                 tracking_number => r.tracking_number.to_string(), received_at => jst(r.received_at), form => label(r.form, l),
                 kind => r.reporter_kind.map(|k| label(k, l)).unwrap_or("—"), headline => r.headline, state => label(r.state, l), state_key => r.state.key(),
-                answered => r.answered, confirmed => r.confirmed, watch_hit => r.watch_hit, sla => sla_view(&settings, r.state, r.state_since, now, l),
+                answered => r.answered, confirmed => r.confirmed, watch_hit => r.watch_hit, sla => todokede_app::settings::Settings::clock_start(r.channel, r.received_at, r.state_since).and_then(|since| sla_view(&settings, r.state, since, now, l)),
+                picked => typed.ids.contains(&r.tracking_number.to_string()),
             }).collect::<Vec<_>>(),
+            bulk_typed => context! { error => typed.error, assignee => typed.assignee, to => typed.to },
             flags => context! { answered, unconfirmed },
             saved => saved.iter().map(|s| context! { id => s.id, name => s.name, href => format!("/queue?{}", s.query), current => s.query == current }).collect::<Vec<_>>(),
             current, analysts, bulk, filter_saved,
             prev_page => (page > 1).then(|| link(page - 1)), next_page => more.then(|| link(page + 1)), alerts, alerts_period,
         },
-    )
+    );
+    if refused {
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
 }
 
 /// Save the current filter under a name (the same name again replaces it).
@@ -250,9 +279,11 @@ pub(super) async fn bulk(
             ))
             .into_response()
         }
-        // Nothing chosen, or one report to link: say so, as for any input to correct.
+        // Nothing chosen, or one report to link: the queue again (its filter, what was ticked
+        // and chosen), the reason beside the bulk form.
         Err(todokede_app::AppError::Refused { ja, en }) => {
-            error_page(&st, &c, StatusCode::UNPROCESSABLE_ENTITY, &ja, &en)
+            let typed = BulkTyped { error: Some(c.lang.pick(ja, en)), ids, assignee: one("assignee"), to: one("to") };
+            queue_view(&st, &c, &user, &parse_query(&one("back")), typed).await
         }
         Err(e) => UiError::from(e).page(&st, &c),
     }

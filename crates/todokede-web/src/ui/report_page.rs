@@ -71,9 +71,60 @@ fn done_message(done: &str, lang: Language) -> Option<&'static str> {
 
 pub(super) async fn report_page(
     State(st): State<AppState>,
-    Analyst(c, _user): Analyst,
+    Analyst(c, user): Analyst,
     Path(tn): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    report_view(&st, &c, &user, &tn, &q, Typed::default()).await
+}
+
+/// A reply template filled for this report and analyst, as text (GET
+/// `/reports/{tn}/reply-template?template=ID`): what app.js inserts at the reply field's cursor.
+pub(super) async fn reply_template_text(
+    State(st): State<AppState>,
+    Analyst(c, user): Analyst,
+    Path(tn): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(r) = load_for_analyst(&st, &tn).await else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "見つかりません。", "Not found.");
+    };
+    let id = q.get("template").and_then(|t| t.parse::<i64>().ok());
+    let templates = st.store.reply_templates().await.unwrap_or_default();
+    let Some(t) = templates.iter().find(|t| Some(t.id) == id) else {
+        return error_page(&st, &c, StatusCode::NOT_FOUND, "そのテンプレートはありません。", "No such template.");
+    };
+    let text = todokede_app::replies::fill_template(
+        &t.body,
+        &todokede_app::replies::TemplateValues { report: &r, analyst: &user.email, language: t.language },
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
+/// What the analyst typed into a form of the report page that brings the page back instead of
+/// a redirect: a link refused (the number kept, the error beside the field) or a reply
+/// template inserted without JavaScript (the draft kept, the template appended).
+#[derive(Default)]
+pub(super) struct Typed {
+    /// The reply as typed, when a template is to be inserted into it.
+    pub(super) reply: Option<String>,
+    /// The template to insert (else `?template=`).
+    pub(super) template: Option<i64>,
+    /// The number typed into the link form and why it was refused.
+    pub(super) link_other: Option<String>,
+    pub(super) link_error: Option<String>,
+}
+
+/// The report page, with what was typed into one of its forms (`typed`).
+// The body is the handler's as it was (`&st`, `&c` on references): kept so for the merge.
+#[allow(clippy::needless_borrow)]
+pub(super) async fn report_view(
+    st: &AppState,
+    c: &Ctx,
+    user: &todokede_store::User,
+    tn: &str,
+    q: &HashMap<String, String>,
+    typed: Typed,
 ) -> Response {
     let done = q.get("done").and_then(|d| done_message(d, c.lang));
     let Some(r) = load_for_analyst(&st, &tn).await else {
@@ -304,16 +355,23 @@ pub(super) async fn report_page(
     // Reply templates: the one picked (`?template=ID`, a GET form: no JavaScript) fills the reply
     // field for this report and this analyst; the report's language first in the list.
     let templates = st.store.reply_templates().await.unwrap_or_default();
-    let picked =
-        q.get("template").and_then(|t| t.parse::<i64>().ok()).and_then(|id| templates.iter().find(|t| t.id == id));
-    let reply_text = picked
-        .map(|t| {
-            todokede_app::replies::fill_template(
-                &t.body,
-                &todokede_app::replies::TemplateValues { report: &r, analyst: &_user.email, language: t.language },
-            )
-        })
-        .unwrap_or_default();
+    let picked = typed
+        .template
+        .or_else(|| q.get("template").and_then(|t| t.parse::<i64>().ok()))
+        .and_then(|id| templates.iter().find(|t| t.id == id));
+    let fill = |t: &todokede_store::ReplyTemplate| {
+        todokede_app::replies::fill_template(
+            &t.body,
+            &todokede_app::replies::TemplateValues { report: &r, analyst: &user.email, language: t.language },
+        )
+    };
+    // A template inserted into a draft goes after what was typed, never over it.
+    let draft = typed.reply.as_deref().map(str::trim_end).filter(|d| !d.is_empty());
+    let reply_text = match (draft, picked.map(fill)) {
+        (Some(d), Some(t)) => format!("{d}\n\n{t}"),
+        (Some(d), None) => d.to_owned(),
+        (None, t) => t.unwrap_or_default(),
+    };
     let mut template_options: Vec<&todokede_store::ReplyTemplate> = templates.iter().collect();
     template_options.sort_by_key(|t| t.language != r.content.language);
     let template_options: Vec<Value> = template_options
@@ -324,11 +382,14 @@ pub(super) async fn report_page(
     let clock = st.store.report_clock(r.id).await.ok();
     let now = time::OffsetDateTime::now_utc();
     let settings = todokede_app::settings::load(&st.store).await.unwrap_or_default();
-    let sla = clock.and_then(|k| queue::sla_view(&settings, r.state, k.state_since, now, l));
+    let sla = clock
+        .and_then(|k| todokede_app::settings::Settings::clock_start(r.channel, r.received_at, k.state_since))
+        .and_then(|since| queue::sla_view(&settings, r.state, since, now, l));
     let answered_at = clock.and_then(|k| k.answered_at).map(jst);
-    render(
-        &st,
-        &c,
+    let link_error = typed.link_error;
+    let mut page = render(
+        st,
+        c,
         "report.html",
         context! {
             r => context! {
@@ -340,8 +401,13 @@ pub(super) async fn report_page(
             },
             analysis, reply_text, template_options, analysts, links, suggested, near, classification, done, sharing, sla, answered_at,
             watch_hits, warning_hits,
+            link_other => typed.link_other, link_error => link_error.clone(),
         },
-    )
+    );
+    if link_error.is_some() {
+        *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    page
 }
 
 /// Attachments leave only as downloads: never rendered in our origin.

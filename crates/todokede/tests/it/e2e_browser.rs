@@ -71,7 +71,7 @@ async fn a_report_from_filing_to_closing_in_the_browser() {
     b.screenshot("05-report").await;
     b.click("#reply").await;
     b.type_into("#reply", "\n追加のログがあればお送りください。").await;
-    b.click("form[action$='/reply'] button").await;
+    b.click("form[action$='/reply'] button:not([data-insert-into])").await;
     b.wait_for("class=\"reply\"").await;
 
     // The reporter again, through the secret link.
@@ -496,17 +496,18 @@ async fn both_journeys_pass_axe_and_fit_a_phone_and_a_laptop_in_both_languages()
         b.click(&format!("a[href='/reports/{tn}']")).await;
         b.wait_for("id=\"classification\"").await;
         look_at(&b, &shot("10-report"), &mut problems).await;
-        b.click("form.template-pick button").await;
+        // Inserted by app.js at the cursor, without reloading the page.
+        b.click("button[data-insert-into]").await;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !b.url().await.contains("template=") {
+        let value = || async { b.execute("return document.getElementById('reply').value;").await };
+        while !value().await.as_str().unwrap_or("").contains(&tn) {
             assert!(std::time::Instant::now() < deadline, "the template was not inserted");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        b.wait_for("id=\"classification\"").await;
-        let reply = b.execute("return document.getElementById('reply').value;").await;
+        let reply = value().await;
         assert!(reply.as_str().unwrap_or("").contains(&tn), "{lang}: the template names the report: {reply}");
         look_at(&b, &shot("11-report-template"), &mut problems).await;
-        b.click("form[action$='/reply'] button").await;
+        b.click("form[action$='/reply'] button:not([data-insert-into])").await;
         b.wait_for("id=\"done\"").await;
         look_at(&b, &shot("12-replied"), &mut problems).await;
         // The analyst names the primary cause: the form preselects none the analysis did not decide.

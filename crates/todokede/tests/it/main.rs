@@ -11,6 +11,7 @@
 //! loops over backends is a test per backend (`todokede_testkit::on_both_backends!`).
 
 mod accounts;
+mod analyst_walk;
 mod api;
 mod backup;
 mod cli;

@@ -128,7 +128,7 @@ async fn a_report_filed_in_the_browser_is_handled_by_an_analyst() {
 
     // The analyst logs in, sees it in the queue, reads the analysis, replies.
     let a = browser();
-    assert_eq!(a.get(s.url("/queue")).send().await.unwrap().headers()["location"], "/login");
+    assert_eq!(a.get(s.url("/queue")).send().await.unwrap().headers()["location"], "/login?next=%2Fqueue");
     assert_eq!(login(&s, &a, "chief@ipa.example", &password).await, StatusCode::SEE_OTHER);
     let queue = a.get(s.url("/queue?state=received")).send().await.unwrap().text().await.unwrap();
     assert!(queue.contains(&tn), "in the queue");
@@ -266,8 +266,9 @@ async fn reporters_reach_only_their_own_report() {
     b.get(s.url(&format!("/r/{tn_a}/{secret_a}"))).send().await.unwrap();
     let page = b.get(s.url("/reporter")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("届出A") && !page.contains("届出B"));
-    assert_eq!(b.get(s.url(&format!("/reports/{tn_b}"))).send().await.unwrap().headers()["location"], "/login");
-    assert_eq!(b.get(s.url("/queue")).send().await.unwrap().headers()["location"], "/login");
+    let to = b.get(s.url(&format!("/reports/{tn_b}"))).send().await.unwrap();
+    assert_eq!(to.headers()["location"].to_str().unwrap(), format!("/login?next=%2Freports%2F{tn_b}"));
+    assert_eq!(b.get(s.url("/queue")).send().await.unwrap().headers()["location"], "/login?next=%2Fqueue");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,7 +338,7 @@ async fn a_session_cookie_planted_before_login_is_not_elevated() {
         .send()
         .await
         .unwrap();
-    assert_eq!(with_planted.headers()["location"], "/login");
+    assert_eq!(with_planted.headers()["location"], "/login?next=%2Fqueue");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -619,7 +620,7 @@ async fn admins_manage_users_and_disabling_ends_sessions() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         analyst.get(s.url("/queue")).send().await.unwrap().headers()["location"],
-        "/login",
+        "/login?next=%2Fqueue",
         "the disabled analyst's session ended at once"
     );
 }
@@ -908,7 +909,8 @@ async fn cross_report_and_publication_pages_are_for_analysts_only_and_their_form
     ] {
         let res = anon.get(s.url(path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(res.headers()["location"], "/login", "{path}");
+        let back = path.replace('/', "%2F").replace('?', "%3F").replace('=', "%3D");
+        assert_eq!(res.headers()["location"].to_str().unwrap(), format!("/login?next={back}"), "{path}");
     }
     let (analyst, _) = analyst_session(&s, "pub@ipa.example", "analyst").await;
     // A same-origin form post without the session's token changes nothing.
