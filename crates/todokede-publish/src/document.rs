@@ -654,7 +654,14 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase], checks: &[C
             for para in crate::render::paragraphs(&p.body.text) {
                 let mut kept = String::new();
                 for s in sentences(para) {
-                    match said.get(s) {
+                    // Word for word, or nearly (one word apart: 「データベースの / SSH ログインの
+                    // パスワードも、OS 等のアカウントと同様に…」).
+                    let earlier_one = said.get(s).filter(|w| **w != here).cloned().or_else(|| {
+                        said.iter()
+                            .find(|(k, w)| **w != here && !k.starts_with('\u{0}') && nearly_the_same(k, s))
+                            .map(|(_, w)| w.clone())
+                    });
+                    match earlier_one.as_ref() {
                         Some(w) if *w != here => {
                             earlier.get_or_insert_with(|| w.clone());
                             after_gap = true;
@@ -677,8 +684,8 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase], checks: &[C
             // One pointer from a chapter to an earlier one (「3 章の事例も参照」 twice reads as
             // boilerplate): the first point that left sentences out for it says so.
             let referred = format!("\u{0}referred {here} → {w}");
-            if !said.contains_key(&referred) {
-                said.insert(referred, here.clone());
+            if let std::collections::btree_map::Entry::Vacant(e) = said.entry(referred) {
+                e.insert(here.clone());
                 let subject = p.heading.as_ref().map(|h| h.text.clone()).unwrap_or_else(|| "この点".into());
                 paragraphs.push(format!("{subject}については、{}も参照していただきたい。", chapter_words(&w)));
             }
@@ -691,6 +698,13 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase], checks: &[C
     }
     for (f, c) in featured.iter_mut().zip(checks) {
         let here = format!("{}-2", f.chapter);
+        // The checks will refer to the chapters that asked for them: that is the chapter's one
+        // reference to each, and its points add no pointer of their own to them.
+        for item in &c.items {
+            if let Some(w) = said.get(*item).filter(|w| **w != here).cloned() {
+                said.insert(format!("\u{0}referred {here} → {w}"), here.clone());
+            }
+        }
         visit(&mut said, &mut f.points, here.clone());
         // Checks are remembered as themselves (their sentences are composed per case).
         let mut fresh = vec![];
@@ -711,6 +725,20 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase], checks: &[C
         }
         f.points.extend(checks_point(&c.lead, &fresh, &earlier));
     }
+}
+
+/// Whether two sentences of 着目点 say nearly the same: both of some length, and their character
+/// bigrams (punctuation and spaces left out) overlap by a Dice coefficient of 0.7 or more.
+pub fn nearly_the_same(a: &str, b: &str) -> bool {
+    fn bigrams(s: &str) -> BTreeSet<(char, char)> {
+        let cs: Vec<char> = s.chars().filter(|c| !c.is_whitespace() && !"、。（）「」".contains(*c)).collect();
+        cs.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+    if a.chars().count() < 25 || b.chars().count() < 25 {
+        return false;
+    }
+    let (x, y) = (bigrams(a), bigrams(b));
+    2.0 * x.intersection(&y).count() as f64 >= 0.7 * (x.len() + y.len()) as f64
 }
 
 /// A chapter as the text refers to it: 「3 章の事例」 for a featured case's 3-2, 「2-1-1 の着目点」.

@@ -118,7 +118,7 @@ fn lines(label: &str, width: usize) -> Vec<String> {
         let cut = nearest(&|i| particle(rest[i - 1]) && !particle(rest[i]))
             .or_else(|| {
                 nearest(&|i| {
-                    !particle(rest[i - 1]) && !particle(rest[i]) && !(katakana(rest[i - 1]) && katakana(rest[i]))
+                    !(particle(rest[i - 1]) || particle(rest[i]) || (katakana(rest[i - 1]) && katakana(rest[i])))
                 })
             })
             .or_else(|| nearest(&|i| !particle(rest[i - 1]) && "のでをへとにがも".contains(rest[i])))

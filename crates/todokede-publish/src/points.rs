@@ -163,7 +163,11 @@ fn checks_lead(f: &Facts) -> String {
             "ウェブサイトを運営している場合は、".into()
         }
         Some(CauseCategory::ThirdParty) => "保守や運用を委託している場合は、".into(),
-        _ => format!("{}を外部に公開している場合は、", exposed_service(f).0),
+        _ => match exposed_service(f).0 {
+            // Not 「外部からアクセス可能なサービスを外部に公開している場合は」.
+            "外部からアクセス可能なサービス" => "サーバ等をインターネットに公開している場合は、".into(),
+            service => format!("{service}を外部に公開している場合は、"),
+        },
     }
 }
 

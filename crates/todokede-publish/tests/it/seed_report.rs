@@ -694,10 +694,15 @@ fn no_sentence_of_the_points_is_near_one_of_another_chapter_and_references_are_s
                 let refs = text.matches(&format!("{} 章の事例", earlier.chapter)).count();
                 assert!(
                     refs <= 1,
-                    "{} {}-2 refers to {} 章 {refs} times:\n{text}",
+                    "{} {}-2 refers to {} 章 {refs} times:\n{}",
                     doc.period,
                     f.chapter,
-                    earlier.chapter
+                    earlier.chapter,
+                    f.points
+                        .iter()
+                        .map(|p| format!("■{:?}\n{}", p.heading.as_ref().map(|h| &h.text), p.body.text))
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 );
             }
         }
