@@ -300,6 +300,33 @@ pub async fn approve(store: &Store, period: Period, version: i64, by: UserId) ->
             format!("You edited version {version} last: another analyst must approve it (four-eyes rule)."),
         ));
     }
+    // 届出のお願い must say where reports go: a version whose contact points are still
+    // placeholders (【要設定】, the reserved .invalid domain) is not let out.
+    let doc = decode(v)?;
+    if doc.contacts.iter().any(|c| c.placeholder) {
+        let settings = crate::settings::load(store).await?;
+        let unset = todokede_publish::scheme::unset_contact_keys(&doc.contacts, |k| settings.contacts.get(k).cloned());
+        return Err(if unset.is_empty() {
+            PublicationError::refused(
+                format!(
+                    "第 {version} 版は連絡先（届出のお願い）の設定前に作成されたため、連絡先が【要設定】のままです。草稿を作成し直し（publication draft）、新しい版を承認してください。"
+                ),
+                format!(
+                    "Version {version} was drafted before the contact points were set and still prints 【要設定】: draft again (publication draft) and approve the new version."
+                ),
+            )
+        } else {
+            let list = unset.join(", ");
+            PublicationError::refused(
+                format!(
+                    "届出のお願いの連絡先が設定されていないため承認できません。次の設定を行い（todokede settings set KEY VALUE、または /admin/settings）、草稿を作成し直してください：{list}"
+                ),
+                format!(
+                    "The contact points of 届出のお願い are not set, so this version cannot be approved. Set {list} (todokede settings set KEY VALUE, or /admin/settings), then draft again."
+                ),
+            )
+        });
+    }
     if !store.approve_publication(&period.to_string(), version, by).await? {
         return Err(PublicationError::Conflict(format!("version {version} of {period} was approved meanwhile")));
     }

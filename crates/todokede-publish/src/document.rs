@@ -199,6 +199,31 @@ const GROUPS: &[(CauseCategory, &str)] = &[
     (CauseCategory::NotApplicable, "未然に防止できた事例"),
 ];
 
+/// Terms the reports write in English that the leaflet writes in Japanese, one term each
+/// (表2-1 said 「webshell」 where 2-1-3 says 「ウェブシェル」).
+const HOUSE_TERMS: &[(&str, &str)] = &[
+    (r"(?i)(?-u:\b)web[ -]?shells?(?-u:\b)", "ウェブシェル"),
+    (r"(?i)(?-u:\b)ransomware(?-u:\b)", "ランサムウェア"),
+    (r"(?i)(?-u:\b)phishing(?-u:\b)", "フィッシング"),
+    (r"(?i)(?-u:\b)backdoors?(?-u:\b)", "バックドア"),
+    (r"(?i)(?-u:\b)brute[ -]force(?-u:\b)", "総当たり"),
+];
+
+/// A text from a report or an editor with the leaflet's one Japanese term for each of
+/// [`HOUSE_TERMS`].
+pub fn house_terms(text: &str) -> String {
+    static RES: std::sync::OnceLock<Vec<(regex::Regex, &'static str)>> = std::sync::OnceLock::new();
+    let res =
+        RES.get_or_init(|| HOUSE_TERMS.iter().map(|(p, ja)| (regex::Regex::new(p).expect("valid"), *ja)).collect());
+    let mut out = text.to_owned();
+    for (re, ja) in res {
+        if re.is_match(&out) {
+            out = re.replace_all(&out, *ja).into_owned();
+        }
+    }
+    out
+}
+
 /// A case's description and 届出内容 narratives, searched (never quoted) by the 着目点.
 fn case_text(c: &CaseInput) -> String {
     [Some(&c.description), c.discovery.as_ref(), c.damage.as_ref(), c.cause.as_ref(), c.response.as_ref()]
@@ -222,16 +247,6 @@ fn group_heading(cause: CauseCategory, cases: &[&CaseInput]) -> String {
         .find(|(c, _)| *c == cause)
         .map(|(_, h)| (*h).to_owned())
         .unwrap_or_else(|| cause.label_ja().to_owned())
-}
-
-fn classification(r: &CaseRecord) -> todokede_domain::Classification {
-    todokede_domain::Classification {
-        causes: r.causes.clone(),
-        damages: r.damages.clone(),
-        attack_types: r.attack_types.clone(),
-        techniques: r.techniques.clone(),
-        has_damage: r.has_damage,
-    }
 }
 
 /// ATT&CK techniques in the leaflet's Japanese (the knowledge base names them in English).
@@ -333,7 +348,7 @@ pub fn generate(
 ) -> Document {
     let (featured, keep) = (&choices.featured, &choices.keep);
     let keep_lc: BTreeSet<String> = keep.iter().map(|k| k.trim().to_lowercase()).collect();
-    let anon = |text: &str, known: &KnownIdentifiers| Text::from(anonymise(text, known, &keep_lc));
+    let anon = |text: &str, known: &KnownIdentifiers| Text::from(anonymise(&house_terms(text), known, &keep_lc));
     let mut in_period: Vec<&CaseInput> = cases.iter().filter(|c| period.contains(c.record.received_on)).collect();
     in_period.sort_by(|a, b| (a.record.received_on, &a.record.report).cmp(&(b.record.received_on, &b.record.report)));
     let is_featured = |c: &CaseInput| featured.iter().any(|f| f.report == c.record.report);
@@ -454,8 +469,10 @@ pub fn generate(
     // A period before the system's first report has no data: not "0 件".
     let has_data: Vec<bool> =
         columns.iter().map(|p| all_records.iter().any(|r| r.received_on <= p.bounds().1)).collect();
-    let technique_chapters: Vec<TechniqueChapter> =
-        chosen.iter().map(|s| trend_chapter(s, &in_period, &columns, &has_data, &row_no, &featured_chapter)).collect();
+    let technique_chapters: Vec<TechniqueChapter> = chosen
+        .iter()
+        .map(|s| trend_chapter(s, &in_period, &all_records, &columns, &has_data, &row_no, &featured_chapter))
+        .collect();
     // Featured cases: 届出内容 from the report, 着目点 from the case's own facts.
     let (mut featured, checks_of): (Vec<FeaturedCase>, Vec<Checks>) = featured
         .iter()
@@ -486,7 +503,7 @@ pub fn generate(
                 chapters: technique_chapters
                     .iter()
                     .enumerate()
-                    .filter(|(_, t)| keys.iter().any(|(k, _)| *k == t.key))
+                    .filter(|(_, t)| keys.iter().any(|(k, _)| *k == t.key) && fits_theme(&t.key, &c.record))
                     .map(|(i, t)| ChapterRef {
                         number: i + 1,
                         label: t.title.text.trim_start_matches('「').split('」').next().unwrap_or("").to_owned(),
@@ -517,7 +534,7 @@ pub fn generate(
         .map(|s| {
             in_period
                 .iter()
-                .filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key))
+                .filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key) && fits_theme(&s.key, &c.record))
                 .find_map(|c| featured_chapter.get(c.record.report.as_str()).copied())
         })
         .collect();
@@ -637,7 +654,14 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase], checks: &[C
             for para in crate::render::paragraphs(&p.body.text) {
                 let mut kept = String::new();
                 for s in sentences(para) {
-                    match said.get(s) {
+                    // Word for word, or nearly (one word apart: 「データベースの / SSH ログインの
+                    // パスワードも、OS 等のアカウントと同様に…」).
+                    let earlier_one = said.get(s).filter(|w| **w != here).cloned().or_else(|| {
+                        said.iter()
+                            .find(|(k, w)| **w != here && !k.starts_with('\u{0}') && nearly_the_same(k, s))
+                            .map(|(_, w)| w.clone())
+                    });
+                    match earlier_one.as_ref() {
                         Some(w) if *w != here => {
                             earlier.get_or_insert_with(|| w.clone());
                             after_gap = true;
@@ -657,11 +681,13 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase], checks: &[C
             if paragraphs.is_empty() {
                 return false;
             }
-            let subject = p.heading.as_ref().map(|h| h.text.clone()).unwrap_or_else(|| "この点".into());
-            let pointer = format!("{subject}については、{}も参照していただきたい。", chapter_words(&w));
-            if !said.contains_key(&pointer) {
-                said.insert(pointer.clone(), here.clone());
-                paragraphs.push(pointer);
+            // One pointer from a chapter to an earlier one (「3 章の事例も参照」 twice reads as
+            // boilerplate): the first point that left sentences out for it says so.
+            let referred = format!("\u{0}referred {here} → {w}");
+            if let std::collections::btree_map::Entry::Vacant(e) = said.entry(referred) {
+                e.insert(here.clone());
+                let subject = p.heading.as_ref().map(|h| h.text.clone()).unwrap_or_else(|| "この点".into());
+                paragraphs.push(format!("{subject}については、{}も参照していただきたい。", chapter_words(&w)));
             }
             p.body.text = paragraphs.join("\n\n");
             true
@@ -672,6 +698,13 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase], checks: &[C
     }
     for (f, c) in featured.iter_mut().zip(checks) {
         let here = format!("{}-2", f.chapter);
+        // The checks will refer to the chapters that asked for them: that is the chapter's one
+        // reference to each, and its points add no pointer of their own to them.
+        for item in &c.items {
+            if let Some(w) = said.get(*item).filter(|w| **w != here).cloned() {
+                said.insert(format!("\u{0}referred {here} → {w}"), here.clone());
+            }
+        }
         visit(&mut said, &mut f.points, here.clone());
         // Checks are remembered as themselves (their sentences are composed per case).
         let mut fresh = vec![];
@@ -692,6 +725,20 @@ fn drop_repeats(groups: &mut [Group], featured: &mut [FeaturedCase], checks: &[C
         }
         f.points.extend(checks_point(&c.lead, &fresh, &earlier));
     }
+}
+
+/// Whether two sentences of 着目点 say nearly the same: both of some length, and their character
+/// bigrams (punctuation and spaces left out) overlap by a Dice coefficient of 0.7 or more.
+pub fn nearly_the_same(a: &str, b: &str) -> bool {
+    fn bigrams(s: &str) -> BTreeSet<(char, char)> {
+        let cs: Vec<char> = s.chars().filter(|c| !c.is_whitespace() && !"、。（）「」".contains(*c)).collect();
+        cs.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+    if a.chars().count() < 25 || b.chars().count() < 25 {
+        return false;
+    }
+    let (x, y) = (bigrams(a), bigrams(b));
+    2.0 * x.intersection(&y).count() as f64 >= 0.7 * (x.len() + y.len()) as f64
 }
 
 /// A chapter as the text refers to it: 「3 章の事例」 for a featured case's 3-2, 「2-1-1 の着目点」.
@@ -817,6 +864,80 @@ pub fn trend_name(key: &str, label: &str) -> (String, Option<&'static str>) {
     (name.to_owned(), Some(what))
 }
 
+/// A case's text with what its attached logs showed, as the countermeasure knowledge's
+/// `requires:` reads it.
+fn case_text_and_evidence(c: &CaseInput) -> String {
+    let mut text = case_text(c);
+    for f in &c.evidence {
+        text.push('\n');
+        text.push_str(&f.kind);
+    }
+    text
+}
+
+/// 1-N-3 対策: the measures the chapter's cases call for — those of their own causes and
+/// damages, each kept only where a case names what it is tied to (`requires:` in the
+/// knowledge). Returned with the cases' triggers, for the tests that hold it to that.
+pub fn trend_measures_of(cases: &[&CaseInput]) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = vec![];
+    for c in cases {
+        let fired: Vec<String> = c
+            .record
+            .causes
+            .iter()
+            .map(|x| format!("cause.{}", x.key()))
+            .chain(c.record.damages.iter().map(|d| format!("damage.{}", d.key())))
+            .collect();
+        let text = case_text_and_evidence(c);
+        for cm in todokede_analyse::classify::countermeasures_fired_by(&fired, Some(&text)) {
+            match out.iter_mut().find(|(x, _)| x == cm.ja) {
+                Some((_, by)) => by.extend(cm.triggered_by.into_iter().filter(|t| !by.contains(t)).collect::<Vec<_>>()),
+                None => out.push((cm.ja.to_owned(), cm.triggered_by)),
+            }
+        }
+    }
+    out
+}
+
+fn trend_measures(cases: &[&CaseInput]) -> Vec<String> {
+    trend_measures_of(cases).into_iter().map(|(ja, _)| ja).collect()
+}
+
+/// Whether a case filed under a trend's key fits the 手口 the chapter describes (see
+/// [`trend_name`]): 「データベースを消去し脅迫する」 needs the data destroyed (ATT&CK T1485),
+/// 「ランサムウェア」 the data encrypted (T1486). A case whose techniques were not recorded is
+/// taken as filed; every other key fits as filed.
+pub fn fits_theme(key: &str, r: &CaseRecord) -> bool {
+    let needs = match key {
+        "damage.data_destruction_extortion" => "T1485",
+        "damage.ransomware" => "T1486",
+        _ => return true,
+    };
+    r.techniques.is_empty() || r.techniques.iter().any(|t| t == needs || t.starts_with(&format!("{needs}.")))
+}
+
+/// The cases filed under the trend's damage that the chapter does not count, named apart:
+/// 「このほか、脅迫文が残されていたものの、データの消去は確認されなかった届出が 1 件（項番 6）あった。」
+fn aside_sentence(key: &str, aside: &[&CaseInput], row_no: &dyn Fn(&str) -> Option<u32>) -> String {
+    if aside.is_empty() {
+        return String::new();
+    }
+    let what = match key {
+        "damage.data_destruction_extortion" => "脅迫文が残されていたものの、データの消去は確認されなかった届出",
+        "damage.ransomware" => "金銭を要求されたものの、ファイルの暗号化は確認されなかった届出",
+        _ => "同種の被害として届け出られたものの、この手口には当たらない届出",
+    };
+    let mut rows: Vec<u32> = aside.iter().filter_map(|c| row_no(&c.record.report)).collect();
+    rows.sort_unstable();
+    let nos = if rows.is_empty() {
+        String::new()
+    } else {
+        format!("（項番 {}）", rows.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "))
+    };
+    let n = aside.iter().map(|c| c.record.incident.as_str()).collect::<BTreeSet<_>>().len();
+    format!("このほか、{what}が {n} 件{nos}あった（本章の件数には含めていない）。")
+}
+
 /// What the leaflet says about the technique after its steps (the seeds' 1-1-1).
 fn method_note(key: &str) -> Option<&'static str> {
     Some(match key {
@@ -860,13 +981,31 @@ fn method_steps(key: &str) -> &'static [&'static str] {
 fn trend_chapter(
     s: &Surge,
     in_period: &[&CaseInput],
+    records: &[CaseRecord],
     columns: &[Period],
     has_data: &[bool],
     row_no: &dyn Fn(&str) -> Option<u32>,
     featured_chapter: &BTreeMap<&str, u32>,
 ) -> TechniqueChapter {
-    let cases: Vec<&CaseInput> =
-        in_period.iter().copied().filter(|c| surge_keys(&c.record).iter().any(|(k, _)| *k == s.key)).collect();
+    let keyed = |r: &CaseRecord| surge_keys(r).iter().any(|(k, _)| *k == s.key);
+    // The chapter tells of the cases that fit the 手口 it describes; a case filed under the
+    // damage that does not (a ransom note with nothing deleted) is named apart, so the
+    // chapter's count is the count of what it describes and, with them, the damage table's.
+    let (cases, aside): (Vec<&CaseInput>, Vec<&CaseInput>) =
+        in_period.iter().copied().filter(|c| keyed(&c.record)).partition(|c| fits_theme(&s.key, &c.record));
+    // Per incident, as every count of the report; each column of the periods compared.
+    let theme_counts: Vec<u64> = columns
+        .iter()
+        .map(|p| {
+            records
+                .iter()
+                .filter(|r| p.contains(r.received_on) && keyed(r) && fits_theme(&s.key, r))
+                .map(|r| r.incident.as_str())
+                .collect::<BTreeSet<_>>()
+                .len() as u64
+        })
+        .collect();
+    let current = theme_counts.first().copied().unwrap_or(s.current);
     let mut rows: Vec<u32> = cases.iter().filter_map(|c| row_no(&c.record.report)).collect();
     // 表2-1's order (the seeds' 「項番 1, 2, 5, 8」), not the order the cases were received in.
     rows.sort_unstable();
@@ -874,7 +1013,7 @@ fn trend_chapter(
     let counts: Vec<(String, Option<u64>)> = columns
         .iter()
         .map(|p| p.label_ja())
-        .zip(std::iter::once(s.current).chain(s.previous.iter().copied()))
+        .zip(theme_counts.iter().copied())
         .enumerate()
         .map(|(i, (l, n))| (l, has_data.get(i).copied().unwrap_or(false).then_some(n)))
         .collect();
@@ -890,7 +1029,7 @@ fn trend_chapter(
     } else {
         let each = known.iter().map(|(p, n)| format!("{p}は {n} 件")).collect::<Vec<_>>().join("、");
         let mean = known.iter().map(|(_, n)| *n as f64).sum::<f64>() / known.len() as f64;
-        let rise = if s.current as f64 >= 2.0 * mean {
+        let rise = if current as f64 >= 2.0 * mean {
             format!("。過去 {} 期の平均（{:.1} 件）を大きく上回っている", known.len(), mean)
         } else {
             String::new()
@@ -904,12 +1043,12 @@ fn trend_chapter(
         Some(what) => format!(
             "今期（{}）、「{what}」という被害が {} 件、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
             months_ja(columns[0]),
-            s.current
+            current
         ),
         None => format!(
             "今期（{}）、「{name}」に該当する被害が {} 件、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
             months_ja(columns[0]),
-            s.current
+            current
         ),
     };
     if let Some(ch) = featured_here.first() {
@@ -1014,18 +1153,9 @@ fn trend_chapter(
         bullets: first.bullets,
         more: observed.collect(),
     };
-    let mut cms: Vec<String> = vec![];
-    let mut seen: BTreeSet<(Vec<CauseCategory>, Vec<DamageCategory>, Vec<String>)> = BTreeSet::new();
-    for c in &cases {
-        if !seen.insert((c.record.causes.clone(), c.record.damages.clone(), c.record.techniques.clone())) {
-            continue;
-        }
-        for cm in todokede_analyse::countermeasures_for(&classification(&c.record)) {
-            if !cms.iter().any(|x| x == cm.ja) {
-                cms.push(cm.ja.to_owned());
-            }
-        }
-    }
+    // 対策 from the chapter's own cases: their causes and damages, and a measure tied to a tool
+    // or product (a VPN appliance, phpMyAdmin) only where a case names it.
+    let cms = trend_measures(&cases);
     let cause_words = causes.iter().map(|(c, _)| format!("「{}」", c.label_ja())).collect::<Vec<_>>().join("や");
     TechniqueChapter {
         key: s.key.clone(),
@@ -1036,7 +1166,7 @@ fn trend_chapter(
             Text::fixed(if rows.is_empty() {
                 "表 2-1 には該当する事例を掲載していない。".to_owned()
             } else {
-                format!("表 2-1 の項番 {rows_text} が該当する。")
+                format!("表 2-1 の項番 {rows_text} が該当する。{}", aside_sentence(&s.key, &aside, row_no))
             }),
         ],
         subsections: vec![
@@ -1176,7 +1306,7 @@ impl Document {
             if new.trim() == text.text.trim() {
                 continue;
             }
-            let a = anonymise(new.trim(), &KnownIdentifiers::default(), &keep);
+            let a = anonymise(&house_terms(new.trim()), &KnownIdentifiers::default(), &keep);
             text.text = a.text;
             text.replacements.extend(a.replacements);
             text.risks = a.risks;

@@ -51,12 +51,24 @@ pub fn case_overview(chapter: u32, techniques: &[String], damages: &[DamageCateg
         } else {
             has(techniques, id)
         };
-        if taken && !entry.contains(label) {
+        // One login step: an SSH or remote-desktop login is the valid account's login (図 4-1
+        // drew 「SSH での不正ログイン」 then 「正規アカウントでの不正ログイン」).
+        let login_told = *id == "T1078" && (has(techniques, "T1021.004") || has(techniques, "T1021.001"));
+        if taken && !login_told && !entry.contains(label) {
             entry.push(label);
         }
     }
+    let logged_in = entry.iter().any(|l| l.contains("不正ログイン") || l.contains("侵入"));
     steps.extend(entry.into_iter().take(3).map(str::to_owned));
-    steps.extend(damages.iter().filter(|d| **d != DamageCategory::None).take(3).map(|d| d.label_ja().to_owned()));
+    // Nor the login again as a damage (図 5-1: 「なりすまし（不正ログイン）」 after it).
+    steps.extend(
+        damages
+            .iter()
+            .filter(|d| **d != DamageCategory::None)
+            .filter(|d| !(logged_in && **d == DamageCategory::AccountTakeover))
+            .take(3)
+            .map(|d| d.label_ja().to_owned()),
+    );
     if steps.len() == 1 {
         steps.push("不正アクセス".into());
     }
@@ -89,11 +101,27 @@ fn lines(label: &str, width: usize) -> Vec<String> {
             break;
         }
         let ideal = rest.len().div_ceil(k);
-        // The particle nearest the ideal break, within the width.
-        let cut = (1..=width.min(rest.len() - 1))
-            .filter(|i| "のでをへとに・、）".contains(rest[i - 1]))
-            .min_by_key(|i| i.abs_diff(ideal))
-            .filter(|i| i.abs_diff(ideal) <= 3)
+        // The break nearest the ideal one, within the width: after a particle (or 「・」), else
+        // before one — never inside a run of them (「正規アカウントで / の不正ログイン」 opened a
+        // line with の).
+        const PARTICLE: &str = "のでをへとにがも・、）";
+        let particle = |c: char| PARTICLE.contains(c);
+        let nearest = |ok: &dyn Fn(usize) -> bool| {
+            (1..=width.min(rest.len() - 1))
+                // What is left must fit the lines left.
+                .filter(|i| ok(*i) && rest.len() - i <= (k - 1) * width)
+                .min_by_key(|i| i.abs_diff(ideal))
+                .filter(|i| i.abs_diff(ideal) <= 3)
+        };
+        // Between two words otherwise (not inside a katakana word), else before a particle.
+        let katakana = |c: char| ('\u{30A1}'..='\u{30FA}').contains(&c) || c == 'ー';
+        let cut = nearest(&|i| particle(rest[i - 1]) && !particle(rest[i]))
+            .or_else(|| {
+                nearest(&|i| {
+                    !(particle(rest[i - 1]) || particle(rest[i]) || (katakana(rest[i - 1]) && katakana(rest[i])))
+                })
+            })
+            .or_else(|| nearest(&|i| !particle(rest[i - 1]) && "のでをへとにがも".contains(rest[i])))
             .unwrap_or(ideal.min(width));
         out.push(rest[..cut].iter().collect());
         rest = &rest[cut..];
@@ -167,6 +195,15 @@ mod tests {
         let steps: Vec<&str> = f.steps.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(steps[0], "攻撃者");
         assert_eq!(steps[1..3], ["総当たりのログイン試行", "SSH での不正ログイン"]);
+        // One login step (図 4-1 drew the SSH login, then the valid account's, then the damage).
+        let f4 =
+            case_overview(4, &["T1110".into(), "T1021.004".into(), "T1078".into()], &[DamageCategory::SteppingStone]);
+        let steps4: Vec<&str> = f4.steps.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(steps4.iter().filter(|s| s.contains("不正ログイン")).count(), 1, "{steps4:?}");
+        let f5 =
+            case_overview(5, &["T1598.003".into(), "T1078".into(), "T1534".into()], &[DamageCategory::AccountTakeover]);
+        let steps5: Vec<&str> = f5.steps.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(steps5.iter().filter(|s| s.contains("不正ログイン")).count(), 1, "{steps5:?}");
         assert_eq!(f.number, "4-1");
         assert_eq!(f.reference.text, "事例の概要を図 4-1 に示す。");
         let svg = svg(&f);
@@ -182,7 +219,17 @@ mod tests {
     #[test]
     fn labels_break_after_a_particle_in_balanced_lines() {
         assert_eq!(lines("パスワードの辞書攻撃", 8), ["パスワードの", "辞書攻撃"]);
-        assert_eq!(lines("正規アカウントでの不正ログイン", 8), ["正規アカウントで", "の不正ログイン"]);
+        // Issue 16 (editor): not 「正規アカウントで / の不正ログイン」.
+        assert_eq!(lines("正規アカウントでの不正ログイン", 8), ["正規アカウント", "での不正ログイン"]);
+        assert_eq!(lines("踏み台（他への攻撃・不正メール送信）", 8), ["踏み台（他への", "攻撃・", "不正メール送信）"]);
+        assert_eq!(lines("偽のログイン画面への誘導", 8), ["偽のログイン", "画面への誘導"]);
+        for label in
+            ["正規アカウントでの不正ログイン", "踏み台（他への攻撃・不正メール送信）", "偽のログイン画面への誘導"]
+        {
+            for l in lines(label, 8).iter().skip(1) {
+                assert!(!l.starts_with(['の', 'を', 'に', '）', '・', '、']), "{label}: a line opens with {l}");
+            }
+        }
         assert_eq!(lines("攻撃者", 8), ["攻撃者"]);
         assert!(lines("外部公開サービスへのアクセス", 8).iter().all(|l| l.chars().count() <= 8));
     }

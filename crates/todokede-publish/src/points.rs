@@ -88,6 +88,9 @@ pub const CHECKS_HEADING: &str = "今、確認していただきたいこと";
 /// requests (…を閉じていただきたい).
 const CHECK_PORTS: &str = "外部から到達できるサービス（ポート）を洗い出し、不要なものを閉じる";
 const CHECK_PASSWORDS: &str = "管理者やデータベースのアカウントのパスワードを見直し、ログイン試行の記録を確認する";
+const CHECK_REMOTE_SOURCES: &str =
+    "遠隔操作のためのサービスに接続できる接続元が、管理者の拠点など必要なものに限られているかを確認する";
+const CHECK_SSH_AUTH: &str = "SSH のパスワード認証や root での直接ログインが許可されたままになっていないか確認する";
 const CHECK_PHISHED: &str =
     "窃取された可能性のあるアカウントのパスワードを変更し、メールの転送設定や送信履歴を確認する";
 const CHECK_REUSE: &str = "ログイン失敗の急増や、同一の接続元からの多数のアカウントへの試行がないか確認する";
@@ -99,6 +102,8 @@ const CHECK_OUTBOUND: &str = "自組織のサーバから外部への不審な�
 const ALL_CHECKS: &[&str] = &[
     CHECK_PORTS,
     CHECK_PASSWORDS,
+    CHECK_REMOTE_SOURCES,
+    CHECK_SSH_AUTH,
     CHECK_PHISHED,
     CHECK_REUSE,
     CHECK_VERSIONS,
@@ -158,7 +163,11 @@ fn checks_lead(f: &Facts) -> String {
             "ウェブサイトを運営している場合は、".into()
         }
         Some(CauseCategory::ThirdParty) => "保守や運用を委託している場合は、".into(),
-        _ => format!("{}を外部に公開している場合は、", exposed_service(f).0),
+        _ => match exposed_service(f).0 {
+            // Not 「外部からアクセス可能なサービスを外部に公開している場合は」.
+            "外部からアクセス可能なサービス" => "サーバ等をインターネットに公開している場合は、".into(),
+            service => format!("{service}を外部に公開している場合は、"),
+        },
     }
 }
 
@@ -180,38 +189,64 @@ pub fn featured_points(f: &Facts) -> (Vec<Point>, Checks) {
                 let (service, tool) = exposed_service(f);
                 let heading =
                     if tool { format!("{service}の利用") } else { format!("{service}のアクセス制限") };
-                let mut body = format!(
-                    "本事例では、{service}が、アクセス制限が不十分なまま外部から利用できる状態であった。\n\nインターネットに公開するサーバでは、管理機能やデータベース、SSH 等へのアクセスを必要最小限に制限し（原則拒否とし、必要な通信のみ許可する）、不要なポートを閉じる。"
-                );
-                if tool {
-                    body.push_str(&format!(
-                        "\n\n{service}のような管理ツールの利用は慎重に検討し、利用する場合は適切なアクセス制限が必須である。構築作業等で一時的に利用した場合は、システム公開前に削除したことを必ず確認する。"
-                    ));
+                // What was exposed decides what is said: a management tool, a remote-login
+                // service, anything else — never one text for all (an SSH case is not told
+                // the phpMyAdmin case's sentences).
+                let remote = match service {
+                    "SSH サービス" => Some("SSH"),
+                    "リモートデスクトップ" => Some("リモートデスクトップ"),
+                    _ => None,
+                };
+                let mut body = match remote {
+                    Some(what) => format!(
+                        "本事例では、{service}が、接続元の IP アドレス等で制限されないままインターネットに公開されていた。\n\n{what}のようにサーバを遠隔から操作するためのサービスは、誰もがログインを試みられる状態で公開してはならない。接続できる相手を管理者の拠点など必要なものに限り、通信経路のルータやファイアウォールでもそれ以外からの接続を通過させないようにする。"
+                    ),
+                    None if tool => format!(
+                        "本事例では、{service}が、アクセス制限が不十分なまま外部から利用できる状態であった。\n\nインターネットに公開するサーバでは、管理機能やデータベース、SSH 等へのアクセスを必要最小限に制限し（原則拒否とし、必要な通信のみ許可する）、不要なポートを閉じる。\n\n{service}のような管理ツールの利用は慎重に検討し、利用する場合は適切なアクセス制限が必須である。構築作業等で一時的に利用した場合は、システム公開前に削除したことを必ず確認する。"
+                    ),
+                    None => format!(
+                        "本事例では、{service}が、アクセス制限が不十分なまま外部から利用できる状態であった。\n\nインターネットに公開するサーバでは、{service}へのアクセスを必要最小限に制限し（原則拒否とし、必要な通信のみ許可する）、不要なポートを閉じる。"
+                    ),
+                };
+                if tool || f.mentions(&["一時的", "テスト", "検証用", "構築中", "作業用", "保守作業"])
+                {
+                    body.push_str(
+                        "システム構築中やテスト環境であっても、インターネットに接続する場合は本番環境と同等のアクセス制限が必要である。",
+                    );
                 }
-                body.push_str(
-                    "システム構築中やテスト環境であっても、インターネットに接続する場合は本番環境と同等のアクセス制限が必要である。",
-                );
                 out.push(point(&heading, body));
-                checks.push(CHECK_PORTS);
+                checks.push(if remote.is_some() { CHECK_REMOTE_SOURCES } else { CHECK_PORTS });
             }
             CauseCategory::WeakCredentials => {
-                let target = if f.mentions(&["データベース", "MySQL", "phpMyAdmin"]) {
-                    "データベースの"
-                } else if f.mentions(&["SSH"]) {
-                    "SSH ログインの"
+                let attack = password_attack(f);
+                let ssh = f.mentions(&["SSH"]) || f.technique("T1021.004");
+                let (heading, body, check) = if f.mentions(&["データベース", "MySQL", "phpMyAdmin"]) {
+                    (
+                        "データベースのパスワード設定",
+                        format!(
+                            "本事例では、データベースのパスワードが{attack}により突破され、データベースに不正にログインされた。OS 等のアカウントのパスワードと同様に、データベースのパスワードも推測されにくい十分に複雑なものに設定し、初期設定のアカウントや汎用的なアカウント名（admin、test 等）は使用しない。\n\n不正なログイン試行を検知し、試行回数を制限する仕組みがなければ、長時間に渡り攻撃が試みられ、多少複雑な程度のパスワードでは危険である。"
+                        ),
+                        CHECK_PASSWORDS,
+                    )
+                } else if ssh {
+                    (
+                        "SSH の認証方式",
+                        format!(
+                            "本事例では、SSH のログインパスワードが{attack}により突破された。インターネットから到達できる SSH サーバでは、パスワード認証を無効にして公開鍵認証とし、root での直接ログインを禁止することで、パスワードを推測する攻撃そのものを成り立たなくすることができる。\n\nやむを得ずパスワード認証を残す場合は、一定回数ログインに失敗した接続元を遮断する仕組みを導入し、ログイン試行の記録を定期的に確認する。"
+                        ),
+                        CHECK_SSH_AUTH,
+                    )
                 } else {
-                    ""
+                    (
+                        "パスワード設定",
+                        format!(
+                            "本事例では、{attack}によりパスワードが突破され、不正にログインされた。外部から到達できるアカウントのパスワードは、推測されにくい十分に複雑なものに設定し、初期設定のアカウントや汎用的なアカウント名（admin、test 等）は使用しない。\n\n不正なログイン試行を検知し、試行回数を制限する仕組みがなければ、長時間に渡り攻撃が試みられ、多少複雑な程度のパスワードでは危険である。"
+                        ),
+                        CHECK_PASSWORDS,
+                    )
                 };
-                let mut body = format!(
-                    "本事例では、{}によりパスワードが突破され、不正にログインされた。{}パスワードも、OS 等のアカウントと同様に推測されにくい十分に複雑なものに設定し、初期設定のアカウントや汎用的なアカウント名（admin、test 等）は使用しない。",
-                    password_attack(f),
-                    if target.is_empty() { "外部から到達できるアカウントの" } else { target }
-                );
-                body.push_str(
-                    "\n\n不正なログイン試行を検知し、試行回数を制限する仕組みがなければ、長時間に渡り攻撃が試みられ、多少複雑な程度のパスワードでは危険である。",
-                );
-                out.push(point(&format!("{target}パスワード設定"), body));
-                checks.push(CHECK_PASSWORDS);
+                out.push(point(heading, body));
+                checks.push(check);
             }
             CauseCategory::Phishing => {
                 let lateral = f.technique("T1534")

@@ -57,9 +57,23 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
             v["featured"][f]["points"][i]["paragraphs"] = paragraphs(&p.body.text).into();
         }
     }
+    // Contact URLs as printed (the site's page, no query); the link keeps the whole URL.
+    for (i, c) in doc.contacts.iter().enumerate() {
+        v["contacts"][i]["printed_url"] = c.printed_url().into();
+    }
+    // The appendix prints the same tables in every format (see [`PUBLISHED_TABLES`]).
+    if let Some(tables) = v["statistics"]["tables"].as_array_mut() {
+        tables.retain(|t| t["key"].as_str().is_some_and(|k| PUBLISHED_TABLES.contains(&k)));
+    }
     let mut units = serde_json::Map::new();
     compounds(&v, &mut units);
     v["katakana_units"] = units.into();
+    // A chapter title's last words kept together (see [`runt_free`]).
+    for (i, f) in doc.featured.iter().enumerate() {
+        let (head, tail) = runt_free(&f.title.text);
+        v["featured"][i]["title_head"] = head.into();
+        v["featured"][i]["title_tail"] = tail.into();
+    }
     // Figure files (the PDF reads them by name; the HTML inlines them).
     for (i, f) in doc.featured.iter().enumerate() {
         if let Some(fig) = &f.figure {
@@ -67,6 +81,36 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
         }
     }
     v
+}
+
+/// The statistics tables the leaflet's appendix prints, in HTML, PDF and Markdown alike. Not
+/// printed: 分類別 and 月別 (図 付-1 and 付-2 draw them), and the ATT&CK table — an IPA leaflet
+/// names no ATT&CK technique; it stays on the analysts' statistics page and in the CSV.
+pub const PUBLISHED_TABLES: &[&str] = &[
+    "summary",
+    "attack_type",
+    "cause",
+    "damage",
+    "host_kind",
+    "reporter_kind",
+    "virus",
+    "virus_month",
+    "virus_month_infected",
+    "virus_family",
+    "virus_detections",
+];
+
+/// A heading's title as (what may break, what stays together): its last words from after the
+/// particle before them, 6 to 12 characters, so the heading's last line is never one word alone
+/// (「5. 事例：…サービスを模造した / フィッシング」 became 「…サービスを / 模造したフィッシング」).
+pub fn runt_free(title: &str) -> (String, String) {
+    let chars: Vec<char> = title.chars().collect();
+    let n = chars.len();
+    if n <= 12 {
+        return (String::new(), title.to_owned());
+    }
+    let start = (n - 12..=n - 6).rev().find(|&i| "をのがにでへと、・ ".contains(chars[i - 1])).unwrap_or(n - 8);
+    (chars[..start].iter().collect(), chars[start..].iter().collect())
 }
 
 /// Katakana words of the reports' domain. A katakana word never breaks across lines
@@ -323,7 +367,7 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
     }
     for c in &doc.contacts {
         let mark = if c.placeholder { " 【要設定】" } else { "" };
-        p(&format!("- {}：{} {}{mark}", esc(&c.label), esc(&c.email), esc(&c.url)));
+        p(&format!("- {}{mark}：メール {} ウェブ {}", esc(&c.label), esc(&c.email), esc(&c.printed_url())));
     }
     p("");
     for t in &doc.closing {
@@ -344,7 +388,7 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         p("");
     }
     p(&format!("## 付録 届出状況（{}）\n", esc(doc.period_label.split('（').next().unwrap_or(&doc.period_label))));
-    for t in &doc.statistics.tables {
+    for t in doc.statistics.tables.iter().filter(|t| PUBLISHED_TABLES.contains(&t.key.as_str())) {
         p(&format!("**{}**\n", esc(&t.title)));
         let n = t.total.len();
         p(&format!("| | {} |", column_labels(doc).into_iter().take(n).collect::<Vec<_>>().join(" | ")));
@@ -460,4 +504,19 @@ pub fn missing_glyphs(text: &str) -> Result<Vec<char>, RenderError> {
     missing.sort_unstable();
     missing.dedup();
     Ok(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_keeps_its_last_words_together() {
+        let (head, tail) = runt_free("ターゲット組織のウェブメールサービスを模造したフィッシング");
+        assert_eq!((head.as_str(), tail.as_str()), ("ターゲット組織のウェブメールサービスを", "模造したフィッシング"));
+        assert_eq!(runt_free("短い題"), (String::new(), "短い題".to_owned()));
+        let (head, tail) = runt_free("データベースを消去し脅迫する手口による攻撃");
+        assert_eq!(format!("{head}{tail}"), "データベースを消去し脅迫する手口による攻撃");
+        assert!((6..=12).contains(&tail.chars().count()), "{tail}");
+    }
 }

@@ -17,6 +17,28 @@ pub struct Contact {
     pub placeholder: bool,
 }
 
+impl Contact {
+    /// The URL as the page prints it: the site's page, without a query or fragment (a reader
+    /// types what is printed; `?form=unauthorized_access` is the program's, not the reader's).
+    /// The link itself keeps the whole URL.
+    pub fn printed_url(&self) -> String {
+        let url = self.url.split(['?', '#']).next().unwrap_or(&self.url);
+        url.to_owned()
+    }
+}
+
+/// The settings keys a document's contacts still need: those of its placeholder contacts
+/// whose value `get` does not give (all of them when `get` gives nothing).
+pub fn unset_contact_keys(contacts: &[Contact], get: impl Fn(&str) -> Option<String>) -> Vec<&'static str> {
+    contacts
+        .iter()
+        .zip(CONTACT_KEYS)
+        .filter(|(c, _)| c.placeholder)
+        .flat_map(|(_, (e, u))| [*e, *u])
+        .filter(|k| get(k).is_none_or(|v| v.trim().is_empty()))
+        .collect()
+}
+
 /// The settings keys the contacts are read from (`todokede settings set KEY VALUE`).
 pub const CONTACT_KEYS: &[(&str, &str)] = &[
     ("publication.contact.virus.email", "publication.contact.virus.url"),
@@ -31,13 +53,13 @@ pub fn default_contacts() -> Vec<Contact> {
         Contact {
             label: "ウイルスの発見・被害に関する届出".into(),
             email: "virus@todokede.invalid".into(),
-            url: "https://todokede.invalid/report/new?form=virus".into(),
+            url: "https://todokede.invalid/report/".into(),
             placeholder: true,
         },
         Contact {
             label: "不正アクセスの発見・被害に関する届出".into(),
             email: "crack@todokede.invalid".into(),
-            url: "https://todokede.invalid/report/new?form=unauthorized_access".into(),
+            url: "https://todokede.invalid/report/".into(),
             placeholder: true,
         },
     ]
@@ -132,5 +154,21 @@ mod tests {
         assert_eq!((set[0].email.as_str(), set[0].placeholder), ("virus@cert.example.jp", false));
         // Half configured is still to be configured.
         assert!(set[1].placeholder);
+    }
+
+    #[test]
+    fn printed_urls_carry_no_query_and_the_placeholders_none_of_the_programs_words() {
+        for c in default_contacts() {
+            assert!(!c.url.contains('?') && !c.url.contains("unauthorized_access"), "{}", c.url);
+        }
+        let c = Contact {
+            label: "x".into(),
+            email: "crack@cert.example.jp".into(),
+            url: "https://cert.example.jp/report/new?form=unauthorized_access#top".into(),
+            placeholder: false,
+        };
+        assert_eq!(c.printed_url(), "https://cert.example.jp/report/new");
+        let keys = unset_contact_keys(&contacts_from(|_| None), |_| None);
+        assert_eq!(keys.len(), 4, "{keys:?}");
     }
 }

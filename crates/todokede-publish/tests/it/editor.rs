@@ -30,7 +30,7 @@ fn the_trend_chapter_is_named_and_introduced_as_the_seed_does() {
     assert_eq!(ch.title.text, "「データベースを消去し脅迫する手口」について");
     assert!(
         ch.paragraphs[0].text.contains(
-            "「何者かによりデータベースが消去され、身代金を要求する脅迫文が残されていた」という被害が 5 件、届出窓口へ報告された"
+            "「何者かによりデータベースが消去され、身代金を要求する脅迫文が残されていた」という被害が 4 件、届出窓口へ報告された"
         ),
         "{}",
         ch.paragraphs[0].text
@@ -197,4 +197,130 @@ fn the_pdf_spaces_latin_and_japanese_alike_and_draws_the_four_footnote_markers_a
     assert_eq!(numbers.len(), 4, "every marker drawn as a superscript of its own: {fonts:?}\n{xml}");
     let sizes: BTreeSet<&str> = fonts.iter().map(|(_, f)| f.as_str()).collect();
     assert_eq!(sizes.len(), 1, "the four markers alike: {fonts:?}");
+}
+
+/// Issue 16, the editor's reading of session 13 (item 4): 1-1 counted 5 DB wipes (項番 1, 2, 5, 6,
+/// 8) where the seed counts 4 (1, 2, 5, 8): 項番 6 is a ransom note on a file server with nothing
+/// deleted (DOMAIN.md files it under データ消去・脅迫, "note only"). The chapter counts what it
+/// describes — the data destroyed — and names 項番 6 apart, so its number agrees with the
+/// tables that count the same thing: the data destroyed (ATT&CK T1485, the analysts' table) and,
+/// with the one named apart, 被害内容別's データ消去・脅迫.
+#[test]
+fn the_trend_chapter_counts_what_it_describes_and_agrees_with_the_tables() {
+    let doc = draft(&["damage.data_destruction_extortion"]);
+    let ch = &doc.technique_chapters[0];
+    assert_eq!(ch.counts.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [Some(4), Some(0), None]);
+    assert!(ch.paragraphs[0].text.contains("という被害が 4 件"), "{}", ch.paragraphs[0].text);
+    let rows = &ch.paragraphs[1].text;
+    assert!(rows.starts_with("表 2-1 の項番 1, 2, 5, 8 が該当する。"), "{rows}");
+    assert!(rows.contains("データの消去は確認されなかった届出が 1 件（項番 6）"), "{rows}");
+    let routes = format!("{:?}", ch.subsections[1]);
+    assert!(routes.contains("IPA へ届出のあった 4 件"), "{routes}");
+    assert!(!routes.contains("ファイル共有サービス"), "項番 6's route is not the theme's: {routes}");
+    let cell = |table: &str, row: &str| -> Option<u64> {
+        let t = doc.statistics.tables.iter().find(|t| t.key == table).unwrap();
+        t.rows.iter().find(|r| r.key == row).and_then(|r| r.cells[0].count())
+    };
+    assert_eq!(cell("technique", "T1485"), Some(4), "the data destroyed");
+    let aside = 1;
+    assert_eq!(cell("damage", DamageCategory::DataDestructionExtortion.key()), Some(4 + aside));
+}
+
+/// Issue 16, the editor's reading (item 2): the HTML's appendix had an 「ATT&CK テクニック別」
+/// table in English ("T1110.001 Brute Force: Password Guessing") with bare ids, and a 「分類別」
+/// table, neither in the PDF. Both print the same tables now, none of them ATT&CK's.
+#[test]
+fn the_html_and_the_pdf_print_the_same_appendix_tables_and_no_attack_table() {
+    let doc = draft(&["damage.data_destruction_extortion"]);
+    assert!(doc.statistics.tables.iter().any(|t| t.key == "technique"), "the analysts keep it");
+    let opts = RenderOptions { draft: false, issued: "2026年12月".into() };
+    let html = render::html(&doc, &opts).unwrap();
+    let md = render::markdown(&doc, &opts);
+    let id = Regex::new(r"ATT&(amp;)?CK|\bT1\d{3}\b|Brute Force|Valid Accounts").unwrap();
+    assert!(!id.is_match(&html), "{:?}", id.find(&html));
+    assert!(!id.is_match(&md), "{:?}", id.find(&md));
+    let appendix = html.split("付録 届出状況").last().unwrap();
+    let captions: Vec<String> = appendix
+        .split("<div class=\"caption\">")
+        .skip(1)
+        .map(|c| c.split("</div>").next().unwrap().to_owned())
+        .collect();
+    let published: Vec<String> = doc
+        .statistics
+        .tables
+        .iter()
+        .filter(|t| render::PUBLISHED_TABLES.contains(&t.key.as_str()))
+        .map(|t| t.title.clone())
+        .collect();
+    assert_eq!(captions, published);
+    assert!(!captions.iter().any(|c| c.starts_with("分類別")), "図 付-1 draws it: {captions:?}");
+    for t in &published {
+        assert!(md.contains(&format!("**{t}**")), "Markdown lacks {t}");
+    }
+    if !(todokede_testkit::requires::ipaex_fonts() && todokede_testkit::requires::tool("pdftotext")) {
+        return;
+    }
+    let pdf = render::pdf(&doc, &opts).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tables.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext").args([path.to_str().unwrap(), "-"]).output().unwrap();
+    let text: String = String::from_utf8(out.stdout).unwrap().chars().filter(|c| !c.is_whitespace()).collect();
+    let appendix = text.split("付録").last().unwrap();
+    let mut at = 0;
+    for t in &published {
+        let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+        let found = appendix[at..].find(&t).unwrap_or_else(|| panic!("the PDF lacks {t}"));
+        at += found + t.len();
+    }
+    assert!(!id.is_match(appendix), "{:?}", id.find(appendix));
+    for other in doc.statistics.tables.iter().filter(|t| !render::PUBLISHED_TABLES.contains(&t.key.as_str())) {
+        let title: String = other.title.chars().filter(|c| !c.is_whitespace()).collect();
+        // 図 付-1's caption names 分類別 itself; no table of that title follows it.
+        assert!(!appendix.contains(&format!("{title}合計")), "the PDF prints {title}");
+    }
+}
+
+/// Issue 16, the editor's reading (item 2): 表2-1 row 15 said 「webshell」 where 2-1-3 says
+/// 「ウェブシェル」; the published text uses the one Japanese term (an editor's edit too).
+#[test]
+fn table_2_1_writes_the_leaflets_japanese_term() {
+    let mut doc = draft(&["damage.data_destruction_extortion"]);
+    let row15 = doc.groups.iter().flat_map(|g| &g.rows).find(|r| r.no == 15).unwrap();
+    assert!(row15.summary.text.contains("ウェブシェル（"), "{}", row15.summary.text);
+    for (path, t) in doc.texts() {
+        assert!(!t.text.to_lowercase().contains("webshell"), "{path}: {}", t.text);
+    }
+    let edits = [("groups.0.rows.0.summary".to_owned(), "Webshell と Ransomware が置かれていた。".to_owned())].into();
+    doc.apply_edits(&edits).unwrap();
+    assert_eq!(doc.groups[0].rows[0].summary.text, "ウェブシェル と ランサムウェア が置かれていた。");
+    assert_eq!(todokede_publish::document::house_terms("CMSのwebshellとWeb Shell"), "CMSのウェブシェルとウェブシェル");
+    assert_eq!(todokede_publish::document::house_terms("webshells.example"), "ウェブシェル.example");
+}
+
+/// Issue 16, the editor's reading (item 1): the contact points print the site's report page,
+/// not the program's query (「…/report/new?form=unauthorized_access」); the link keeps it.
+#[test]
+fn contact_urls_are_printed_without_the_programs_query() {
+    let mut doc = draft(&[]);
+    doc.contacts = todokede_publish::scheme::contacts_from(|k| {
+        Some(if k.ends_with(".email") {
+            "crack@cert.example.jp".into()
+        } else {
+            "https://cert.example.jp/report/new?form=unauthorized_access".into()
+        })
+    });
+    let opts = RenderOptions { draft: false, issued: "2026年12月".into() };
+    let html = render::html(&doc, &opts).unwrap().replace("&#x2f;", "/").replace("&#x3d;", "=");
+    let md = render::markdown(&doc, &opts);
+    let printed = |s: &str| s.split("届出のお願い").last().unwrap().to_owned();
+    for (what, out) in [("HTML", printed(&html)), ("Markdown", printed(&md))] {
+        assert!(!out.contains("【要設定】"), "{what}");
+        let shown = out.replace("href=\"https://cert.example.jp/report/new?form=unauthorized_access\"", "");
+        assert!(
+            !shown.contains("form=unauthorized_access") && !shown.contains("unauthorized\\_access"),
+            "{what}: {out}"
+        );
+        assert!(shown.contains("https://cert.example.jp/report/new"), "{what}: {out}");
+    }
 }

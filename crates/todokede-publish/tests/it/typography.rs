@@ -378,3 +378,52 @@ fn justified_lines_are_not_stretched_and_no_line_is_a_lone_piece_of_a_word() {
         assert!(!fragment.is_match(&text), "page {}: a line of 「{text}」 alone", l.page + 1);
     }
 }
+
+/// Issue 16, the editor's reading (item 5): a row of 表2-1 was split across pages (its
+/// continuation with an empty 項番 and 届出日), and chapter 5's title left 「フィッシング」 alone
+/// on its last line. Every row's 概要 is on one page, whole; no featured chapter's heading ends
+/// on a line of one word.
+#[test]
+fn table_rows_stay_on_one_page_and_no_chapter_title_leaves_a_word_alone() {
+    let Some((_, pages, lines)) = rendered_2019h2("rows-2019H2.pdf") else { return };
+    let doc = draft_2019h2();
+    let summary_column = 22.0 / 25.4 * 72.0 + 9.8 * 10.5 - 2.0;
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let per_page: Vec<String> = (0..pages.len())
+        .map(|p| {
+            // The 概要 column's words (a date's line may run on into it in poppler's lines).
+            lines
+                .iter()
+                .filter(|l| l.page == p)
+                .flat_map(|l| l.words.iter().filter(|w| w.x_min >= summary_column))
+                .map(|w| squeeze(&w.text))
+                .collect()
+        })
+        .collect();
+    let mut rows = 0;
+    for r in doc.groups.iter().flat_map(|g| &g.rows) {
+        let text = squeeze(&r.summary.text);
+        assert!(
+            per_page.iter().any(|p| p.contains(&text)),
+            "row {} of 表2-1 is split across pages: {}",
+            r.no,
+            r.summary.text
+        );
+        rows += 1;
+    }
+    assert!(rows >= 18);
+    for f in &doc.featured {
+        let start = format!("{}.事例：", f.chapter);
+        let Some(i) = lines.iter().position(|l| squeeze(&l.text()).starts_with(&start) && l.page > 2) else {
+            panic!("no heading {start}")
+        };
+        let title = squeeze(&format!("{start}{}", f.title.text));
+        let first = squeeze(&lines[i].text());
+        if first == title {
+            continue;
+        }
+        let next = squeeze(&lines[i + 1].text());
+        assert!(title.ends_with(&next) && first.len() + next.len() == title.len(), "{first} / {next}");
+        assert!(next.chars().count() >= 8, "chapter {}'s title leaves {next} alone on its last line", f.chapter);
+    }
+}

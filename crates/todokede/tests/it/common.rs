@@ -97,6 +97,19 @@ pub async fn handled_seed_reports(db: &str, analyst: &str) -> std::collections::
     by_reference
 }
 
+/// The four contact points of 届出のお願い (`settings set publication.contact.…`): a report
+/// whose contacts are placeholders cannot be approved.
+pub fn set_contacts(db: &str) {
+    for (key, value) in [
+        ("publication.contact.virus.email", "virus@cert.example.jp"),
+        ("publication.contact.virus.url", "https://cert.example.jp/report/"),
+        ("publication.contact.unauthorized_access.email", "crack@cert.example.jp"),
+        ("publication.contact.unauthorized_access.url", "https://cert.example.jp/report/"),
+    ] {
+        ok(todokede(db, &["settings", "set", key, value]));
+    }
+}
+
 /// The standard output of a command that must have succeeded.
 pub fn ok(out: std::process::Output) -> String {
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

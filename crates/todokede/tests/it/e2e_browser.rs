@@ -108,6 +108,7 @@ async fn publishing_the_half_year_report_in_the_browser() {
     let password = common::user_add(&db.url, "analyst", "chief@ipa.example");
     let second = common::user_add(&db.url, "analyst", "second@ipa.example");
     let numbers = common::handled_seed_reports(&db.url, "chief@ipa.example").await;
+    common::set_contacts(&db.url);
     let s = TestApp::start(&db).await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     let b = Browser::start(shots).await;

@@ -404,7 +404,7 @@ async fn the_readme_sequence_works_as_written() {
     );
     let stats = common::ok(run(&["stats", "--period", "2019H2", "--csv"]));
     assert!(stats.lines().count() > 3 && stats.contains("18"), "real figures: {stats}");
-    let draft = common::ok(run(&[
+    let draft_args = [
         "publication",
         "draft",
         "--period",
@@ -413,10 +413,42 @@ async fn the_readme_sequence_works_as_written() {
         "you@example.org",
         "--feature",
         "2019H2-02=データベースを消去し脅迫する手口による攻撃",
-    ]));
+    ];
+    // Issue 16 (editor): a draft made before the contact points are set prints 【要設定】, and
+    // approval refuses it, naming the settings to set.
+    let draft = common::ok(run(&draft_args));
     assert!(draft.contains("version 1") && draft.contains("1 featured"), "{draft}");
+    let refused =
+        run(&["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "colleague@example.org"]);
+    let err = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(!refused.status.success(), "approved with placeholder contacts");
+    for key in [
+        "publication.contact.virus.email",
+        "publication.contact.virus.url",
+        "publication.contact.unauthorized_access.email",
+        "publication.contact.unauthorized_access.url",
+    ] {
+        assert!(err.contains(key), "{key} not named: {err}");
+    }
+    assert!(err.contains("連絡先が設定されていない") && err.contains("cannot be approved"), "{err}");
+    let draft_md = tempfile::tempdir().unwrap();
+    let draft_md = draft_md.path().join("draft.md");
+    common::ok(run(&["report", "--period", "2019H2", "--draft", "--format", "md", "-o", draft_md.to_str().unwrap()]));
+    assert!(std::fs::read_to_string(&draft_md).unwrap().contains("【要設定】"), "the draft shows what is missing");
+    // The README's `settings set publication.contact.…` lines, then the draft as written.
+    let readme = std::fs::read_to_string(common::repo("README.md")).unwrap();
+    let mut set = 0;
+    for line in readme.lines().filter(|l| l.contains("-- settings set publication.contact.")) {
+        let words: Vec<&str> =
+            line.split("-- ").nth(1).unwrap().split('#').next().unwrap().split_whitespace().collect();
+        common::ok(run(&words));
+        set += 1;
+    }
+    assert_eq!(set, 4, "the README sets the four contact settings");
+    let draft = common::ok(run(&draft_args));
+    assert!(draft.contains("version 2") && draft.contains("1 featured"), "{draft}");
     // Four eyes: the drafter cannot approve; a colleague does.
-    let own = run(&["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "you@example.org"]);
+    let own = run(&["publication", "approve", "--period", "2019H2", "--version", "2", "--as", "you@example.org"]);
     assert!(!own.status.success() && String::from_utf8_lossy(&own.stderr).contains("four-eyes"));
     common::ok(run(&[
         "publication",
@@ -424,7 +456,7 @@ async fn the_readme_sequence_works_as_written() {
         "--period",
         "2019H2",
         "--version",
-        "1",
+        "2",
         "--as",
         "colleague@example.org",
     ]));
@@ -439,6 +471,9 @@ async fn the_readme_sequence_works_as_written() {
     let figure = chapter3.lines().find(|l| l.starts_with("> 攻撃者")).expect("図 3-1's boxes");
     assert!(figure.ends_with("→ データ消去・脅迫 → 情報漏えい・窃取"), "{figure}");
     assert!(!chapter3.contains("サービス停止"), "{chapter3}");
+    // The approved report prints the contact points as set: no placeholder, no program query.
+    assert!(!md.contains("【要設定】") && !md.contains(".invalid"), "placeholders in the approved report");
+    assert!(md.contains("crack@cert.example.jp") && !md.contains("form=unauthorized_access"), "{md}");
 
     // A typo in --db: a clear error, and no new database.
     let dir = tempfile::tempdir().unwrap();

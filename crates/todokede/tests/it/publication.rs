@@ -22,6 +22,7 @@ async fn handled_seed_reports_become_an_approved_report_and_statistics(db: &Test
     // Four eyes: another analyst approves what analyst@ drafted and edited.
     ok(todokede(&db.url, &["user", "add", "--role", "analyst", "reviewer@example.org"]));
     let by_reference = common::handled_seed_reports(&db.url, "analyst@example.org").await;
+    common::set_contacts(&db.url);
     let number_of = |r: &str| by_reference[r].clone();
     let numbers: Vec<String> = by_reference.values().cloned().collect();
     let store = todokede_store::Store::open(&db.url).await.unwrap();
@@ -198,6 +199,7 @@ async fn the_26_probe_values_never_reach_the_approved_html_or_pdf(db: &TestDb) {
         has_damage: Some(true),
     };
     store.confirm_classification(id, analyst.id, &c, &c, None).await.unwrap();
+    common::set_contacts(&db.url);
     ok(todokede(
         &db.url,
         &[
@@ -344,11 +346,62 @@ async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &Tes
             "damage.stepping_stone",
         ],
     ));
+    // Issue 16 (editor): half the contact points set, the draft marks the other 【要設定】 and
+    // approval refuses, naming what is still to set.
+    let html_path = dir.path().join("2019H2.html");
     ok(todokede(
         &db.url,
-        &["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "colleague@example.org"],
+        &["report", "--period", "2019H2", "--draft", "--format", "html", "-o", html_path.to_str().unwrap()],
     ));
-    let html_path = dir.path().join("2019H2.html");
+    let draft_html = std::fs::read_to_string(&html_path).unwrap();
+    assert_eq!(draft_html.matches("【要設定】").count(), 1, "only the unset contact is marked");
+    assert!(draft_html.contains("crack@todokede.invalid"));
+    let refused = todokede(
+        &db.url,
+        &["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "colleague@example.org"],
+    );
+    let err = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(!refused.status.success(), "approved with a placeholder contact");
+    assert!(err.contains("publication.contact.unauthorized_access.email"), "{err}");
+    assert!(!err.contains("publication.contact.virus.email"), "the set one is not asked for: {err}");
+    ok(todokede(
+        &db.url,
+        &["settings", "set", "publication.contact.unauthorized_access.email", "crack@cert.example.jp"],
+    ));
+    ok(todokede(
+        &db.url,
+        &[
+            "settings",
+            "set",
+            "publication.contact.unauthorized_access.url",
+            "https://cert.example.jp/report/new?form=unauthorized_access",
+        ],
+    ));
+    // Set now, but version 1 was drafted before: drafted again, then approved.
+    let stale = todokede(
+        &db.url,
+        &["publication", "approve", "--period", "2019H2", "--version", "1", "--as", "colleague@example.org"],
+    );
+    assert!(!stale.status.success() && String::from_utf8_lossy(&stale.stderr).contains("draft again"));
+    ok(todokede(
+        &db.url,
+        &[
+            "publication",
+            "draft",
+            "--period",
+            "2019H2",
+            "--as",
+            "analyst@example.org",
+            "--feature",
+            &format!("{number}=アクセス制限されていない SSHサービスに対する執拗な攻撃"),
+            "--notable",
+            "damage.stepping_stone",
+        ],
+    ));
+    ok(todokede(
+        &db.url,
+        &["publication", "approve", "--period", "2019H2", "--version", "2", "--as", "colleague@example.org"],
+    ));
     ok(todokede(&db.url, &["report", "--period", "2019H2", "--format", "html", "-o", html_path.to_str().unwrap()]));
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.contains("届出に添付されたログ（1 件の届出）"), "{html}");
@@ -371,11 +424,12 @@ async fn the_logs_findings_and_the_configured_contacts_reach_the_report(db: &Tes
         }
     }
     assert!(!html.contains("173.234.31.186") && !html.contains("LabSZ"));
-    // Contacts: the configured one as set, the other a marked placeholder; the legal basis box.
-    let text = html.replace("&#x2f;", "/");
+    // Contacts as configured, no placeholder; the printed URL without the program's query (the
+    // link keeps it); the legal basis box.
+    let text = html.replace("&#x2f;", "/").replace("&#x3d;", "=").replace("&amp;", "&");
     assert!(text.contains("virus@cert.example.jp") && text.contains("https://cert.example.jp/virus"), "{html}");
-    assert_eq!(html.matches("【要設定】").count(), 1, "only the unset contact is marked");
-    assert!(html.contains("crack@todokede.invalid"));
+    assert!(!html.contains("【要設定】") && !html.contains(".invalid"), "{html}");
+    assert!(text.contains(">https://cert.example.jp/report/new</a>"), "{text}");
     for needle in [
         "【コンピュータ不正アクセス被害の届出制度】",
         "通商産業省告示 第 362 号",

@@ -120,6 +120,7 @@ async fn the_last_editor_of_a_version_cannot_approve_it(db: &TestDb) {
     let drafter = common::user_add(&db.url, "analyst", "drafter@ipa.example");
     let approver = common::user_add(&db.url, "analyst", "approver@ipa.example");
     common::handled_seed_reports(&db.url, "drafter@ipa.example").await;
+    common::set_contacts(&db.url);
     common::ok(common::todokede(
         &db.url,
         &["publication", "draft", "--period", "2019H2", "--as", "drafter@ipa.example"],
