@@ -1,7 +1,10 @@
 //! Server-side SVG charts (plotters): bars by category and the monthly line, drawn from the
 //! *suppressed* statistics, so a chart never shows more than the tables do. A withheld cell
 //! ("<N" or "x") has no bar and no point — drawing "<3" as a bar of 3 would state a number the
-//! table does not — only its label at the axis, and the monthly line breaks around it.
+//! table does not: it is a hatched, unfilled box of a fixed size at the axis (the same for
+//! every withheld cell, so its size says nothing) with its label 「<3」 / 「x」 beside it in the
+//! text colour, and the monthly line breaks around it. Value labels sit a fixed number of
+//! pixels from their bar or point, never on the axis.
 
 use crate::stats::{Cell, Statistics, Table};
 use plotters::prelude::*;
@@ -10,7 +13,33 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 /// The font the PDF embeds; browsers fall back to their own sans-serif.
 const FONT: &str = "IPAexGothic";
 const BAR: RGBColor = RGBColor(0x1f, 0x5f, 0x9f);
-const SUPPRESSED: RGBColor = RGBColor(0xb8, 0xbf, 0xc7);
+/// The withheld cells' box and hatching.
+const SUPPRESSED: RGBColor = RGBColor(0x6b, 0x74, 0x80);
+/// Labels.
+const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
+/// The withheld box: its size in pixels along the value axis.
+const WITHHELD_BOX: i32 = 30;
+
+/// A hatched, unfilled box between two pixel corners (`class="withheld"` for the tests).
+fn hatched<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    (x0, y0): (i32, i32),
+    (x1, y1): (i32, i32),
+) {
+    let (x0, x1) = (x0.min(x1), x0.max(x1));
+    let (y0, y1) = (y0.min(y1), y0.max(y1));
+    let (w, h) = (x1 - x0, y1 - y0);
+    let line = SUPPRESSED.stroke_width(1);
+    let _ = area.draw(&Rectangle::new([(x0, y0), (x1, y1)], line));
+    // 45° lines, every 6 px, clipped to the box.
+    let mut c = 6;
+    while c < w + h {
+        let start = if c <= w { (x0 + c, y1) } else { (x1, y1 - (c - w)) };
+        let end = if c <= h { (x0, y1 - c) } else { (x0 + (c - h), y0) };
+        let _ = area.draw(&PathElement::new(vec![start, end], line));
+        c += 6;
+    }
+}
 /// The tick and axis labels' size, px.
 const LABEL: u32 = 14;
 
@@ -86,12 +115,19 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
                 bar.set_margin(6, 6, 0, 0);
                 bar
             }));
-        let style = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-        let withheld = style.clone().color(&SUPPRESSED);
-        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
-            let style = if c.is_withheld() { &withheld } else { &style };
-            Text::new(format!(" {}", c.display(threshold)), (height(*c), SegmentValue::CenterOf(i)), style.clone())
-        }));
+        let style = TextStyle::from((FONT, 13).into_font()).color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+        for (i, (_, c)) in values.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(height(*c), SegmentValue::CenterOf(i)));
+            let mut label_x = x + 6;
+            if c.is_withheld() {
+                let (_, top) = chart.backend_coord(&(0, SegmentValue::Exact(i)));
+                let (_, bottom) = chart.backend_coord(&(0, SegmentValue::Exact(i + 1)));
+                let (x0, _) = chart.backend_coord(&(0, SegmentValue::Exact(i)));
+                hatched(&root, (x0, top.min(bottom) + 6), (x0 + WITHHELD_BOX, top.max(bottom) - 6));
+                label_x = x0 + WITHHELD_BOX + 6;
+            }
+            let _ = root.draw(&Text::new(c.display(threshold), (label_x, y), style.clone()));
+        }
         let _ = root.present();
     }
     svg
@@ -147,13 +183,19 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
         let _ = chart.draw_series(
             values.iter().enumerate().filter_map(|(i, (_, c))| c.count().map(|n| Circle::new((i, n), 4, BAR.filled()))),
         );
-        let style = TextStyle::from((FONT, 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
-        let withheld =
-            TextStyle::from((FONT, 12).into_font()).color(&SUPPRESSED).pos(Pos::new(HPos::Center, VPos::Bottom));
-        let _ = chart.draw_series(values.iter().enumerate().map(|(i, (_, c))| {
-            let st = if c.is_withheld() { withheld.clone() } else { style.clone() };
-            Text::new(c.display(threshold), (i, height(*c) + max / 12 + 1), st)
-        }));
+        // Labels a fixed distance above their point (a 0 clear of the axis); a withheld month is
+        // a hatched box on the axis with its label above it.
+        let style = TextStyle::from((FONT, 12).into_font()).color(&INK).pos(Pos::new(HPos::Center, VPos::Bottom));
+        for (i, (_, c)) in values.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(i, height(*c)));
+            let label_y = if c.is_withheld() {
+                hatched(&root, (x - 9, y - WITHHELD_BOX), (x + 9, y - 1));
+                y - WITHHELD_BOX - 4
+            } else {
+                y - 8
+            };
+            let _ = root.draw(&Text::new(c.display(threshold), (x, label_y), style.clone()));
+        }
         let _ = root.present();
     }
     svg
