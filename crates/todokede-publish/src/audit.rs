@@ -441,6 +441,8 @@ fn label(s: &Statistics, v: &Var) -> Option<String> {
 /// The "<N" cells of the period's column that the body alone gives away (表2-1 lists every
 /// case of the month, with the same classification): no suppression of the tables can keep
 /// them, so they are printed as their number and named in [`Statistics::released`].
+/// A complementary "x" that the body pins the same way is printed as its number too (hiding
+/// it hides nothing).
 fn release_pinned(s: &mut Statistics) {
     if s.claims.is_empty() {
         return;
@@ -455,6 +457,28 @@ fn release_pinned(s: &mut Statistics) {
             set(s, 0, &v, Cell::Count(value as u64), |c| *c == Cell::Suppressed);
         }
     }
+    for v in hidden(s, 0) {
+        let m = model(s, 0, Some(&v));
+        if let Some((lo, hi)) = range(&m, m.index[&v])
+            && lo == hi
+        {
+            set(s, 0, &v, Cell::Count(lo as u64), |c| *c == Cell::Hidden);
+        }
+    }
+}
+
+/// The variables behind the "x" cells of a column.
+fn hidden(s: &Statistics, col: usize) -> Vec<Var> {
+    let mut out = BTreeSet::new();
+    for t in &s.tables {
+        if t.total.get(col) == Some(&Cell::Hidden) {
+            out.insert(var_of(&t.key, None));
+        }
+        for r in t.rows.iter().filter(|r| r.cells.get(col) == Some(&Cell::Hidden)) {
+            out.insert(var_of(&t.key, Some(&r.key)));
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Complementary suppression across all tables of each column: while the audit narrows a "<N"

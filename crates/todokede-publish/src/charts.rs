@@ -1,10 +1,11 @@
 //! Server-side SVG charts (plotters): bars by category and the monthly line, drawn from the
 //! *suppressed* statistics, so a chart never shows more than the tables do. A withheld cell
 //! ("<N" or "x") has no bar and no point — drawing "<3" as a bar of 3 would state a number the
-//! table does not: it is a hatched, unfilled box of a fixed size at the axis (the same for
-//! every withheld cell, so its size says nothing) with its label 「<3」 / 「x」 beside it in the
-//! text colour, and the monthly line breaks around it. Value labels sit a fixed number of
-//! pixels from their bar or point, never on the axis.
+//! table does not: its row (its month) is a hatched, unfilled band across the whole plot (the
+//! same for every withheld cell, so no length of it reads as a value) with its label 「<3」 /
+//! 「x」 on a white ground in the text colour, and the monthly line breaks around it. Value
+//! labels sit a fixed number of pixels from their bar or point; the months sit in the middle of
+//! their slots, so no point or label lies on an axis.
 
 use crate::stats::{Cell, Statistics, Table};
 use plotters::prelude::*;
@@ -17,8 +18,19 @@ const BAR: RGBColor = RGBColor(0x1f, 0x5f, 0x9f);
 const SUPPRESSED: RGBColor = RGBColor(0x6b, 0x74, 0x80);
 /// Labels.
 const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
-/// The withheld box: its size in pixels along the value axis.
-const WITHHELD_BOX: i32 = 30;
+/// A label on a white ground, so hatching behind it does not cross it.
+fn label_on_white<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    text: &str,
+    (x, y): (i32, i32),
+    style: &TextStyle,
+    centred: bool,
+) {
+    let w = text_width(text, 13) as i32 + 6;
+    let x0 = if centred { x - w / 2 } else { x - 3 };
+    let _ = area.draw(&Rectangle::new([(x0, y - 9), (x0 + w, y + 9)], WHITE.filled()));
+    let _ = area.draw(&Text::new(text.to_owned(), (x, y), style.clone()));
+}
 
 /// A hatched, unfilled box between two pixel corners (`class="withheld"` for the tests).
 fn hatched<DB: DrawingBackend>(
@@ -116,17 +128,17 @@ pub fn bar_chart(stats: &Statistics, table_key: &str, title: &str) -> String {
                 bar
             }));
         let style = TextStyle::from((FONT, 13).into_font()).color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+        let right = max + max / 5 + 1;
         for (i, (_, c)) in values.iter().enumerate() {
             let (x, y) = chart.backend_coord(&(height(*c), SegmentValue::CenterOf(i)));
-            let mut label_x = x + 6;
             if c.is_withheld() {
-                let (_, top) = chart.backend_coord(&(0, SegmentValue::Exact(i)));
-                let (_, bottom) = chart.backend_coord(&(0, SegmentValue::Exact(i + 1)));
-                let (x0, _) = chart.backend_coord(&(0, SegmentValue::Exact(i)));
-                hatched(&root, (x0, top.min(bottom) + 6), (x0 + WITHHELD_BOX, top.max(bottom) - 6));
-                label_x = x0 + WITHHELD_BOX + 6;
+                let (x0, top) = chart.backend_coord(&(0, SegmentValue::Exact(i)));
+                let (x1, bottom) = chart.backend_coord(&(right, SegmentValue::Exact(i + 1)));
+                hatched(&root, (x0 + 1, top.min(bottom) + 6), (x1, top.max(bottom) - 6));
+                label_on_white(&root, &c.display(threshold), (x0 + 10, y), &style, false);
+            } else {
+                let _ = root.draw(&Text::new(c.display(threshold), (x + 6, y), style.clone()));
             }
-            let _ = root.draw(&Text::new(c.display(threshold), (label_x, y), style.clone()));
         }
         let _ = root.present();
     }
@@ -152,7 +164,7 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
             .margin(16)
             .x_label_area_size(TICK + LABEL + 8)
             .y_label_area_size(y_area)
-            .build_cartesian_2d(0usize..n.max(1), 0u64..top)
+            .build_cartesian_2d((0..n.max(1) - 1).into_segmented(), 0u64..top)
         {
             Ok(c) => c,
             Err(_) => return String::new(),
@@ -161,8 +173,11 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
         let _ = chart
             .configure_mesh()
             .x_labels(n.max(1))
-            .x_label_formatter(&|i| {
-                labels.get(*i).map(|l| l.split('年').nth(1).unwrap_or(l).to_owned()).unwrap_or_default()
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => {
+                    labels.get(*i).map(|l| l.split('年').nth(1).unwrap_or(l).to_owned()).unwrap_or_default()
+                }
+                _ => String::new(),
             })
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .label_style((FONT, LABEL))
@@ -170,31 +185,34 @@ pub fn monthly_line(stats: &Statistics, title: &str) -> String {
             .y_desc("件数")
             .draw();
         // The line runs through published months only: it breaks around a withheld one.
-        let mut runs: Vec<Vec<(usize, u64)>> = vec![vec![]];
+        let mut runs: Vec<Vec<(SegmentValue<usize>, u64)>> = vec![vec![]];
         for (i, (_, c)) in values.iter().enumerate() {
             match c.count() {
-                Some(n) => runs.last_mut().expect("non-empty").push((i, n)),
+                Some(n) => runs.last_mut().expect("non-empty").push((SegmentValue::CenterOf(i), n)),
                 None => runs.push(vec![]),
             }
         }
         for run in runs.iter().filter(|r| r.len() >= 2) {
-            let _ = chart.draw_series(LineSeries::new(run.iter().copied(), BAR.stroke_width(2)));
+            let _ = chart.draw_series(LineSeries::new(run.iter().cloned(), BAR.stroke_width(2)));
         }
-        let _ = chart.draw_series(
-            values.iter().enumerate().filter_map(|(i, (_, c))| c.count().map(|n| Circle::new((i, n), 4, BAR.filled()))),
-        );
+        let _ =
+            chart.draw_series(values.iter().enumerate().filter_map(|(i, (_, c))| {
+                c.count().map(|n| Circle::new((SegmentValue::CenterOf(i), n), 4, BAR.filled()))
+            }));
         // Labels a fixed distance above their point (a 0 clear of the axis); a withheld month is
-        // a hatched box on the axis with its label above it.
+        // a hatched band over the plot's height with its label in the middle.
         let style = TextStyle::from((FONT, 12).into_font()).color(&INK).pos(Pos::new(HPos::Center, VPos::Bottom));
+        let middle = TextStyle::from((FONT, 12).into_font()).color(&INK).pos(Pos::new(HPos::Center, VPos::Center));
         for (i, (_, c)) in values.iter().enumerate() {
-            let (x, y) = chart.backend_coord(&(i, height(*c)));
-            let label_y = if c.is_withheld() {
-                hatched(&root, (x - 9, y - WITHHELD_BOX), (x + 9, y - 1));
-                y - WITHHELD_BOX - 4
+            let (x, y) = chart.backend_coord(&(SegmentValue::CenterOf(i), height(*c)));
+            if c.is_withheld() {
+                let (_, bottom) = chart.backend_coord(&(SegmentValue::CenterOf(i), 0));
+                let (_, ceiling) = chart.backend_coord(&(SegmentValue::CenterOf(i), top));
+                hatched(&root, (x - 10, ceiling), (x + 10, bottom - 1));
+                label_on_white(&root, &c.display(threshold), (x, (ceiling + bottom) / 2), &middle, true);
             } else {
-                y - 8
-            };
-            let _ = root.draw(&Text::new(c.display(threshold), (x, label_y), style.clone()));
+                let _ = root.draw(&Text::new(c.display(threshold), (x, y - 8), style.clone()));
+            }
         }
         let _ = root.present();
     }

@@ -209,14 +209,25 @@ impl Table {
 pub fn suppression_note(s: &Statistics) -> String {
     let n = s.threshold;
     let mut note = format!(
-        "以下の件数は、分析者が確認した分類に基づき、同一インシデントに関する複数の届出を 1 件として数えたものである。{n} 件未満（1〜{} 件）の値は「<{n}」と表示し、本文・表 2-1 を含め公表する全ての表を合わせても 1〜{} 件のいずれであるかを逆算できないよう、必要な値を併せて「x」（{n} 件以上）として秘匿している（補完的秘匿）。図では、秘匿した値を斜線の枠で示し、棒や点の高さとしては描かない。",
+        "以下の件数は、分析者が確認した分類に基づき、同一インシデントに関する複数の届出を 1 件として数えたものである。{n} 件未満（1〜{} 件）の値は「<{n}」と表示し、本文・表 2-1 を含め公表する全ての表を合わせても 1〜{} 件のいずれであるかを逆算できないよう、必要に応じて {n} 件以上の値も x と表示して秘匿している（補完的秘匿）。図では、秘匿した値を斜線の枠で示し、棒や点の高さとしては描かない。",
         n.saturating_sub(1),
         n.saturating_sub(1)
     );
     if !s.released.is_empty() {
+        // By table (「分類別（主たる原因）、月別、届出者種別」), in the tables' order.
+        let tables: Vec<&str> = s
+            .tables
+            .iter()
+            .filter(|t| {
+                s.released
+                    .iter()
+                    .any(|r| r.starts_with(&format!("{}「", t.title)) || r.starts_with(&format!("{}（合計）", t.title)))
+            })
+            .map(|t| t.title.as_str())
+            .collect();
         note.push_str(&format!(
-            "なお、今期の届出は表 2-1 にすべて掲げており、{}の今期の件数は同表から数えられるため、秘匿せずに件数を示す。",
-            s.released.join("、")
+            "なお、今期の届出は表 2-1 にすべて掲げており、{}の今期の件数は同表から数えられるため、3 件未満の値も秘匿せずに示す。",
+            tables.join("、")
         ));
     }
     note

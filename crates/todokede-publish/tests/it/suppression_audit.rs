@@ -523,7 +523,7 @@ fn charts_draw_a_withheld_cell_as_a_hatched_box_and_labels_clear_of_the_axis() {
         regex::Regex::new(r#"<text x="([\d.]+)" y="([\d.]+)"[^>]*?fill="(#[0-9A-Fa-f]+)"[^>]*>([^<]*)</text>"#)
             .unwrap()
             .captures_iter(&line)
-            .map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap(), c[3].to_uppercase(), c[4].to_owned()))
+            .map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap(), c[3].to_uppercase(), c[4].trim().to_owned()))
             .collect();
     let circles: Vec<(f64, f64)> = regex::Regex::new(r#"<circle cx="([\d.]+)" cy="([\d.]+)""#)
         .unwrap()
