@@ -545,3 +545,41 @@ fn charts_draw_a_withheld_cell_as_a_hatched_box_and_labels_clear_of_the_axis() {
     let bars = todokede_publish::charts::bar_chart(&s, "category", "分類別");
     assert!(!bars.contains("#B8BFC7"), "no faint grey marks");
 }
+
+/// The charts as the PDF prints them when 表2-1 lists only the featured cases (so the appendix
+/// withholds small cells): the withheld labels reach the page as text beside their hatched band
+/// (target/publication/supp16-withheld-charts.pdf, pages kept for a look).
+#[test]
+fn the_pdf_prints_the_withheld_labels_of_the_charts() {
+    if !(todokede_testkit::requires::ipaex_fonts() && todokede_testkit::requires::tool("pdftotext")) {
+        return;
+    }
+    let cases = common::seed_cases();
+    let period = Period::parse("2019H2").unwrap();
+    let records: Vec<CaseRecord> = cases.iter().map(|c| c.record.clone()).collect();
+    let s = stats::compute(&records, records.len() as u64, period, 3);
+    let choices = todokede_publish::document::DraftChoices {
+        featured: common::featured_2019h2(),
+        notable: vec!["damage.data_destruction_extortion".into()],
+        keep: Default::default(),
+        listed: vec!["2019H2-02".into()],
+    };
+    let doc = todokede_publish::document::generate(period, &cases, &records, &choices, s);
+    assert_audit_passes(&doc.statistics);
+    let month = doc.statistics.tables.iter().find(|t| t.key == "month").unwrap();
+    let withheld: Vec<String> =
+        month.rows.iter().filter(|r| r.cells[0].is_withheld()).map(|r| r.cells[0].display(3)).collect();
+    assert!(!withheld.is_empty(), "a withheld month: {:?}", month.rows);
+    let opts = todokede_publish::render::RenderOptions { draft: false, issued: "2026年12月".into() };
+    let pdf = todokede_publish::render::pdf(&doc, &opts).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/publication");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("supp16-withheld-charts.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext").args(["-layout"]).arg(&path).arg("-").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let page = text.split('\u{c}').find(|p| p.contains("図 付-2")).expect("the page of 図 付-2");
+    for label in &withheld {
+        assert!(page.contains(label.as_str()), "{label} is not on the chart page:\n{page}");
+    }
+}
