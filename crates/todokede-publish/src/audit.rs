@@ -103,7 +103,7 @@ struct Model {
 const BIG: i64 = 1 << 40;
 
 /// Which atomic classes (form is virus, damaged, month) a printed count sums.
-type ClassFilter = dyn Fn(bool, bool, usize) -> bool;
+type ClassFilter<'a> = dyn Fn(bool, bool, usize) -> bool + 'a;
 
 impl Model {
     fn var(&mut self, v: Var) -> usize {
@@ -222,7 +222,7 @@ fn model(s: &Statistics, col: usize, only: Option<&Var>) -> Model {
             }
         }
     }
-    let sum = |of: &[((bool, bool, usize), usize)], f: &ClassFilter| -> Vec<usize> {
+    let sum = |of: &[((bool, bool, usize), usize)], f: &ClassFilter<'_>| -> Vec<usize> {
         of.iter().filter(|((v, d, mo), _)| f(*v, *d, *mo)).map(|(_, i)| *i).collect()
     };
     let all_i = sum(&incidents, &|_, _, _| true);
@@ -249,7 +249,7 @@ fn model(s: &Statistics, col: usize, only: Option<&Var>) -> Model {
         m.at_most(&i, &r);
     }
     if has("summary") {
-        let defs: [(&str, &ClassFilter); 4] = [
+        let defs: [(&str, &ClassFilter<'_>); 4] = [
             ("virus", &|v, _, _| v),
             ("virus_infected", &|v, d, _| v && d),
             ("unauthorized_access", &|v, _, _| !v),

@@ -314,7 +314,7 @@ fn editors_chain(s: &Statistics) -> Option<u64> {
         Cell::Suppressed => 1,
         Cell::Hidden => s.threshold,
     };
-    let at_most = reports.checked_sub(ua_damage + undamaged).unwrap_or(0);
+    let at_most = reports.saturating_sub(ua_damage + undamaged);
     (at_most < s.threshold - 1).then_some(at_most)
 }
 
@@ -413,10 +413,11 @@ fn the_seeds_2019h2_body_text_and_table_2_1_give_nothing_away() {
         assert!(tb.rows.iter().all(|r| r.cells[0] != Cell::Suppressed), "{t}: {:?}", tb.rows);
     }
     // Every group's stated count is its 分類別 cell as printed (or no number at all).
+    let count = regex::Regex::new(r"が (\d+) 件届け出られ").unwrap();
     for g in &doc.groups {
         let text: String = g.points.iter().map(|p| p.body.text.clone()).collect();
         let cell = table_cell(s, "category", &g.key);
-        let stated = regex::Regex::new(r"が (\d+) 件届け出られ").unwrap().captures(&text).map(|c| c[1].to_owned());
+        let stated = count.captures(&text).map(|c| c[1].to_owned());
         match (cell, stated) {
             (Some(Cell::Count(n)), Some(k)) => assert_eq!(n.to_string(), k, "{}: {text}", g.key),
             (Some(c), Some(k)) if c.is_withheld() => panic!("{}: the text says {k} 件, the table {c:?}", g.key),
