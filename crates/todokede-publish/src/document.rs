@@ -346,6 +346,7 @@ pub fn generate(
     choices: &DraftChoices,
     statistics: Statistics,
 ) -> Document {
+    let mut statistics = statistics;
     let (featured, keep) = (&choices.featured, &choices.keep);
     let keep_lc: BTreeSet<String> = keep.iter().map(|k| k.trim().to_lowercase()).collect();
     let anon = |text: &str, known: &KnownIdentifiers| Text::from(anonymise(&house_terms(text), known, &keep_lc));
@@ -367,6 +368,11 @@ pub fn generate(
     } else {
         in_period.clone()
     };
+
+    // What 表2-1 tells of the period's reports (a row's month, group and reporter kind): the
+    // tables must not give away what it does not, and what it gives away is not "<3".
+    statistics.claims = listing_claims(history, &in_period, &listed);
+    crate::audit::protect(&mut statistics);
 
     // Chapters: 1 はじめに, 2 一覧, 3.. featured, then 届出のお願い.
     let featured_chapter: BTreeMap<&str, u32> =
@@ -413,6 +419,9 @@ pub fn generate(
                 })
                 .collect(),
             seen_before,
+            count_shown: !statistics.tables.iter().any(|t| {
+                t.key == "category" && t.rows.iter().any(|r| r.key == cause.key() && r.cells[0].is_withheld())
+            }),
         };
         let points = group_points(&group_facts);
         groups.push(Group {
@@ -471,7 +480,9 @@ pub fn generate(
         columns.iter().map(|p| all_records.iter().any(|r| r.received_on <= p.bounds().1)).collect();
     let technique_chapters: Vec<TechniqueChapter> = chosen
         .iter()
-        .map(|s| trend_chapter(s, &in_period, &all_records, &columns, &has_data, &row_no, &featured_chapter))
+        .map(|s| {
+            trend_chapter(s, &in_period, &all_records, &columns, &has_data, &row_no, &featured_chapter, &statistics)
+        })
         .collect();
     // Featured cases: 届出内容 from the report, 着目点 from the case's own facts.
     let (mut featured, checks_of): (Vec<FeaturedCase>, Vec<Checks>) = featured
@@ -610,6 +621,108 @@ pub fn generate(
         statistics,
         kept_values: keep.iter().cloned().collect(),
     }
+}
+
+/// The appendix's cell behind a trend key (`damage.…`, `technique.…`, `cause.…`).
+fn trend_cell(key: &str) -> (&'static str, &str) {
+    let (kind, row) = key.split_once('.').unwrap_or(("", key));
+    let table = match kind {
+        "damage" => "damage",
+        "technique" => "technique",
+        "cause" => "category",
+        _ => "",
+    };
+    (table, row)
+}
+
+/// Whether the appendix withholds the period's cell `table`/`row` ("<N" or "x").
+fn withheld(stats: &Statistics, table: &str, row: &str) -> bool {
+    stats.tables.iter().any(|t| t.key == table && t.rows.iter().any(|r| r.key == row && r.cells[0].is_withheld()))
+}
+
+/// A count of the period that the appendix's cell `table`/`row` (or a part of it) holds, as
+/// the body prints it (with a leading space, 「被害が 5 件」): the number, or, when the appendix
+/// withholds that cell, what its label says — 「3 件未満」 for "<3", 「3 件以上」 for "x" — so
+/// the text gives away nothing the tables do not.
+pub fn count_words(stats: &Statistics, table: &str, row: &str, n: u64) -> String {
+    let cell = stats
+        .tables
+        .iter()
+        .find(|t| t.key == table)
+        .and_then(|t| t.rows.iter().find(|r| r.key == row))
+        .and_then(|r| r.cells.first().copied());
+    match cell {
+        Some(crate::stats::Cell::Suppressed) => format!(" {} 件未満", stats.threshold),
+        Some(crate::stats::Cell::Hidden) => format!(" {} 件以上", stats.threshold),
+        _ => format!(" {n} 件"),
+    }
+}
+
+/// A line without its 「（N 件）」 counts.
+fn without_counts(line: &str) -> String {
+    static COUNTS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    COUNTS.get_or_init(|| regex::Regex::new(r"（\d+ 件）").expect("valid")).replace_all(line, "").into_owned()
+}
+
+/// What 表2-1 tells a reader of the period's reports: per month of 届出日, per group heading
+/// (the primary causes it stands for) and per reporter kind, how many incidents at least (the
+/// rows that are their incident's first report) — exactly, when it lists every report of the
+/// period — and how many reports.
+fn listing_claims(history: &[CaseRecord], in_period: &[&CaseInput], listed: &[&CaseInput]) -> Vec<crate::audit::Claim> {
+    use crate::audit::Claim;
+    let mut first: BTreeMap<&str, (time::Date, &str)> = BTreeMap::new();
+    for r in history.iter().chain(in_period.iter().map(|c| &c.record)) {
+        let e = first.entry(r.incident.as_str()).or_insert((r.received_on, r.report.as_str()));
+        if (r.received_on, r.report.as_str()) < *e {
+            *e = (r.received_on, r.report.as_str());
+        }
+    }
+    let complete = listed.len() == in_period.len();
+    let group_of = |c: CauseCategory| {
+        GROUPS
+            .get(GROUPS.iter().position(|(g, _)| *g == c).unwrap_or(GROUPS.len()))
+            .map_or(CauseCategory::Other, |g| g.0)
+    };
+    let mut counts: BTreeMap<(&'static str, Vec<String>), u64> = BTreeMap::new();
+    let mut incidents = 0;
+    for r in listed.iter().map(|c| &c.record) {
+        if first.get(r.incident.as_str()).map(|(_, rep)| *rep) != Some(r.report.as_str()) {
+            continue;
+        }
+        incidents += 1;
+        let d = r.received_on;
+        *counts.entry(("month", vec![format!("{}-{:02}", d.year(), d.month() as u8)])).or_default() += 1;
+        let group = group_of(r.causes.first().copied().unwrap_or(CauseCategory::Unknown));
+        let rows = CauseCategory::ALL.iter().filter(|c| group_of(**c) == group).map(|c| c.key().to_owned()).collect();
+        *counts.entry(("category", rows)).or_default() += 1;
+        let kind = r.reporter_kind.map_or("unknown", |k| k.key());
+        *counts.entry(("reporter_kind", vec![kind.to_owned()])).or_default() += 1;
+    }
+    let mut out: Vec<Claim> = counts
+        .into_iter()
+        .map(|((table, rows), value)| Claim {
+            table: table.into(),
+            rows,
+            exact: complete,
+            value,
+            source: "表2-1".into(),
+        })
+        .collect();
+    out.push(Claim {
+        table: "summary".into(),
+        rows: vec!["reports".into()],
+        exact: complete,
+        value: listed.len() as u64,
+        source: "表2-1".into(),
+    });
+    out.push(Claim {
+        table: "summary".into(),
+        rows: vec!["incidents".into()],
+        exact: complete,
+        value: incidents,
+        source: "表2-1".into(),
+    });
+    out
 }
 
 /// The sentences of a paragraph, each with its 。 (a text without one is one sentence).
@@ -986,8 +1099,12 @@ fn trend_chapter(
     has_data: &[bool],
     row_no: &dyn Fn(&str) -> Option<u32>,
     featured_chapter: &BTreeMap<&str, u32>,
+    stats: &Statistics,
 ) -> TechniqueChapter {
     let keyed = |r: &CaseRecord| surge_keys(r).iter().any(|(k, _)| *k == s.key);
+    // The trend's own cell in the appendix: a count it withholds is not printed here either.
+    let (table, row) = trend_cell(&s.key);
+    let key_withheld = withheld(stats, table, row);
     // The chapter tells of the cases that fit the 手口 it describes; a case filed under the
     // damage that does not (a ransom note with nothing deleted) is named apart, so the
     // chapter's count is the count of what it describes and, with them, the damage table's.
@@ -1020,6 +1137,12 @@ fn trend_chapter(
     let names = ["前期", "前々期"];
     let known: Vec<(&str, u64)> =
         counts.iter().skip(1).zip(names).filter_map(|((_, n), name)| n.map(|n| (name, n))).collect();
+    // The previous periods' counts as their columns print them.
+    let prev_withheld = |i: usize| {
+        stats.tables.iter().any(|t| {
+            t.key == table && t.rows.iter().any(|r| r.key == row && r.cells.get(i).is_some_and(|c| c.is_withheld()))
+        })
+    };
     let history = if known.is_empty() {
         "。これまでに同種の被害の届出はなく、今期初めて届出があった".to_owned()
     } else if known.iter().all(|(_, n)| *n == 0) {
@@ -1027,9 +1150,18 @@ fn trend_chapter(
         let before = if known.len() < names.len() { "。それ以前の届出の記録はない" } else { "" };
         format!("（{which}は 0 件）{before}")
     } else {
-        let each = known.iter().map(|(p, n)| format!("{p}は {n} 件")).collect::<Vec<_>>().join("、");
+        let each = known
+            .iter()
+            .enumerate()
+            .map(|(i, (p, n))| if prev_withheld(i + 1) { format!("{p}は少数") } else { format!("{p}は {n} 件") })
+            .collect::<Vec<_>>()
+            .join("、");
         let mean = known.iter().map(|(_, n)| *n as f64).sum::<f64>() / known.len() as f64;
-        let rise = if current as f64 >= 2.0 * mean {
+        let any_withheld = key_withheld || (1..=known.len()).any(prev_withheld);
+        let rise = if any_withheld {
+            // An average of withheld counts would give them away.
+            String::new()
+        } else if current as f64 >= 2.0 * mean {
             format!("。過去 {} 期の平均（{:.1} 件）を大きく上回っている", known.len(), mean)
         } else {
             String::new()
@@ -1041,14 +1173,14 @@ fn trend_chapter(
     let (name, what) = trend_name(&s.key, &s.label);
     let mut intro = match what {
         Some(what) => format!(
-            "今期（{}）、「{what}」という被害が {} 件、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
+            "今期（{}）、「{what}」という被害が{}、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
             months_ja(columns[0]),
-            current
+            count_words(stats, table, row, current)
         ),
         None => format!(
-            "今期（{}）、「{name}」に該当する被害が {} 件、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
+            "今期（{}）、「{name}」に該当する被害が{}、届出窓口へ報告された{history}。本章では、この攻撃手口について説明する。",
             months_ja(columns[0]),
-            current
+            count_words(stats, table, row, current)
         ),
     };
     if let Some(ch) = featured_here.first() {
@@ -1077,7 +1209,11 @@ fn trend_chapter(
         method.extend(
             techniques
                 .iter()
-                .filter_map(|(t, n)| technique_ja(t).map(|ja| Text::fixed(format!("{ja}：{n} 件"))))
+                .filter_map(|(t, n)| {
+                    technique_ja(t).map(|ja| {
+                        Text::fixed(format!("{ja}：{}", count_words(stats, "technique", t, *n as u64).trim_start()))
+                    })
+                })
                 .take(6),
         );
     }
@@ -1107,11 +1243,16 @@ fn trend_chapter(
     let mut observed: Vec<Block> = vec![];
     if routes.iter().any(|(_, r)| r.is_some()) {
         observed.push(Block {
-            paragraphs: vec![Text::fixed(format!(
-                "IPA へ届出のあった {} 件については、次の攻撃経路（一部推定）を確認している。",
-                cases.len()
-            ))],
-            bullets: route_lines(&routes),
+            paragraphs: vec![Text::fixed(if key_withheld {
+                "IPA へ届出のあった事例については、次の攻撃経路（一部推定）を確認している。".to_owned()
+            } else {
+                format!("IPA へ届出のあった {} 件については、次の攻撃経路（一部推定）を確認している。", cases.len())
+            })],
+            // A route's count is at least the trend's: not printed when the trend's is withheld.
+            bullets: route_lines(&routes)
+                .into_iter()
+                .map(|t| if key_withheld { Text::fixed(without_counts(&t.text)) } else { t })
+                .collect(),
         });
     }
     let evidence: Vec<(Option<u32>, &[EvidenceFact])> =
@@ -1130,7 +1271,11 @@ fn trend_chapter(
     if !causes.is_empty() {
         closing.push(Text::fixed(format!(
             "今期の該当事例の被害原因（推定を含む）は、{}であった。",
-            causes.iter().map(|(c, n)| format!("{}が {n} 件", c.label_ja())).collect::<Vec<_>>().join("、"),
+            causes
+                .iter()
+                .map(|(c, n)| format!("{}が{}", c.label_ja(), count_words(stats, "category", c.key(), *n as u64)))
+                .collect::<Vec<_>>()
+                .join("、"),
         )));
     }
     let linked = incidents.values().filter(|n| **n > 1).count();

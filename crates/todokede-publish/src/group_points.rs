@@ -39,6 +39,9 @@ pub struct GroupFacts<'a> {
     pub members: Vec<Member<'a>>,
     /// The earlier periods the system has data for had cases of this primary cause.
     pub seen_before: bool,
+    /// The appendix prints the group's count (分類別); false when it withholds it ("<3",
+    /// "x"), and the text states no number either.
+    pub count_shown: bool,
 }
 
 fn point(heading: Option<&str>, paragraphs: &[String]) -> Point {
@@ -168,11 +171,11 @@ fn situation(g: &GroupFacts) -> Vec<String> {
         CauseCategory::NotApplicable => "攻撃を受けたものの被害に至る前に防ぐことができた事例",
         _ => "これらに分類されない被害",
     };
-    let n = g.members.len();
+    let n = if g.count_shown { format!(" {} 件", g.members.len()) } else { String::new() };
     let first = if g.seen_before {
-        format!("今期も、{lead}が {n} 件届け出られており、依然として同様の被害が続いている。")
+        format!("今期も、{lead}が{n}届け出られており、依然として同様の被害が続いている。")
     } else {
-        format!("今期は、{lead}が {n} 件届け出られた。")
+        format!("今期は、{lead}が{n}届け出られた。")
     };
     // 今期では、A被害（項番 1, 2）や、B被害（項番 5）…が届出られている — one kind per route.
     let mut kinds: Vec<(String, Vec<u32>)> = vec![];
@@ -450,6 +453,7 @@ mod tests {
             cause: CauseCategory::CredentialReuse,
             members: vec![m(3, "リスト型攻撃"), m(4, "ブロック措置が回避されていた")],
             seen_before: false,
+            count_shown: true,
         };
         let text: String = group_points(&g).iter().map(|p| p.body.text.clone()).collect();
         assert!(text.contains("（項番 3, 4）"), "{text}");

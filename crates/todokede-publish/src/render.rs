@@ -41,6 +41,7 @@ fn view(doc: &Document, opts: &RenderOptions) -> serde_json::Value {
     v["issued"] = opts.issued.clone().into();
     v["statistics"]["column_labels"] = column_labels(doc).into();
     v["statistics"]["multi_valued_note"] = crate::stats::MULTI_VALUED_NOTE.into();
+    v["statistics"]["note"] = crate::stats::suppression_note(&doc.statistics).into();
     for (i, t) in doc.statistics.tables.iter().enumerate() {
         v["statistics"]["tables"][i]["multi"] = t.is_multi_valued().into();
     }
@@ -388,6 +389,7 @@ pub fn markdown(doc: &Document, opts: &RenderOptions) -> String {
         p("");
     }
     p(&format!("## 付録 届出状況（{}）\n", esc(doc.period_label.split('（').next().unwrap_or(&doc.period_label))));
+    p(&format!("{}\n", esc(&crate::stats::suppression_note(&doc.statistics))));
     for t in doc.statistics.tables.iter().filter(|t| PUBLISHED_TABLES.contains(&t.key.as_str())) {
         p(&format!("**{}**\n", esc(&t.title)));
         let n = t.total.len();

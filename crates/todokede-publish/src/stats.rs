@@ -174,6 +174,15 @@ pub struct Statistics {
     /// printed as "—" (記録なし), never as zeros.
     #[serde(default)]
     pub has_data: Vec<bool>,
+    /// What the publication's body states of the period's reports (表2-1's rows, the text's
+    /// counts): the audit holds the tables against it too (see [`crate::audit`]).
+    #[serde(default)]
+    pub claims: Vec<crate::audit::Claim>,
+    /// The period's cells that the body alone gives away (表2-1 lists every case they count):
+    /// printed as their number, and named in the page's note, instead of a "<N" that would
+    /// promise what the page cannot keep.
+    #[serde(default)]
+    pub released: Vec<String>,
 }
 
 pub const DEFAULT_THRESHOLD: u64 = 3;
@@ -194,6 +203,36 @@ impl Table {
         MULTI_VALUED.contains(&self.key.as_str())
     }
 }
+/// The appendix's note on suppression, in every rendering: what "<N" and "x" mean and what
+/// the page promises of them (the promise [`crate::audit`] checks), and the cells printed as
+/// their number because 表2-1 lists every case they count.
+pub fn suppression_note(s: &Statistics) -> String {
+    let n = s.threshold;
+    let mut note = format!(
+        "以下の件数は、分析者が確認した分類に基づき、同一インシデントに関する複数の届出を 1 件として数えたものである。{n} 件未満（1〜{} 件）の値は「<{n}」と表示し、本文・表 2-1 を含め公表する全ての表を合わせても 1〜{} 件のいずれであるかを逆算できないよう、必要に応じて {n} 件以上の値も x と表示して秘匿している（補完的秘匿）。図では、秘匿した値を斜線の枠で示し、棒や点の高さとしては描かない。",
+        n.saturating_sub(1),
+        n.saturating_sub(1)
+    );
+    if !s.released.is_empty() {
+        // By table (「分類別（主たる原因）、月別、届出者種別」), in the tables' order.
+        let tables: Vec<&str> = s
+            .tables
+            .iter()
+            .filter(|t| {
+                s.released
+                    .iter()
+                    .any(|r| r.starts_with(&format!("{}「", t.title)) || r.starts_with(&format!("{}（合計）", t.title)))
+            })
+            .map(|t| t.title.as_str())
+            .collect();
+        note.push_str(&format!(
+            "なお、今期の届出は表 2-1 にすべて掲げており、{}の今期の件数は同表から数えられるため、3 件未満の値も秘匿せずに示す。",
+            tables.join("、")
+        ));
+    }
+    note
+}
+
 /// How many previous periods are shown beside the period.
 pub const PREVIOUS_PERIODS: usize = 2;
 
@@ -423,7 +462,10 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         for a in &inc.assets {
             by_host.add(col, a.key(), a.label_ja());
         }
-        for d in &inc.damages {
+        // 被害なし（未遂） only for an incident no report of which says there was damage (the
+        // reader takes the row at its word: at most the incidents without damage).
+        let any_damage = inc.records.iter().any(|r| r.has_damage == Some(true));
+        for d in inc.damages.iter().filter(|d| !(any_damage && **d == DamageCategory::None)) {
             by_damage.add(col, d.key(), d.label_ja());
         }
         let primary = inc.causes.first().copied().unwrap_or(CauseCategory::Unknown);
@@ -538,6 +580,8 @@ pub fn compute(records: &[CaseRecord], reports_received: u64, period: Period, th
         reports_confirmed: records.iter().filter(|r| col_of(r.received_on) == Some(0)).count() as u64,
         tables,
         has_data: periods.iter().map(|p| records.iter().any(|r| r.received_on <= p.bounds().1)).collect(),
+        claims: vec![],
+        released: vec![],
     };
     // Complementary suppression across every table of a column together (the same count
     // appears in several tables). Each previous period's column is protected with its own

@@ -39,7 +39,12 @@ pub fn seed_cases() -> Vec<CaseInput> {
                     reporter_kind: r["reporter"]["kind"]
                         .as_str()
                         .map(|k| todokede_domain::ReporterKind::parse(k).unwrap()),
-                    has_damage: Some(true),
+                    // As `classify --labels` confirms them: no damage for a case whose only
+                    // damage is `none` or whose cause is `not_applicable`.
+                    has_damage: Some(
+                        !(e["damages"].as_array().unwrap().iter().all(|d| d == "none")
+                            || e["causes"][0] == "not_applicable"),
+                    ),
                     attack_types: vec![todokede_domain::AttackType::Intrusion],
                     causes: keys(&e["causes"]),
                     damages: keys(&e["damages"]),

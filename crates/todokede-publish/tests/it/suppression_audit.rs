@@ -34,6 +34,8 @@ fn the_audit_finds_the_cell_2019h1_gave_away() {
         reports_received: 12,
         reports_confirmed: 12,
         has_data: vec![true],
+        claims: vec![],
+        released: vec![],
         tables: vec![Table {
             key: "summary".into(),
             title: "届出件数".into(),
@@ -287,4 +289,298 @@ fn the_virus_tables_count_per_report_and_pass_the_audit() {
     // A lone small family in the infected partition is protected across tables.
     let small = t("virus_family").rows.iter().filter(|r| r.cells[0] == Cell::Suppressed).count();
     eprintln!("virus families suppressed: {small}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The editor's recoveries (supp16): the joint model of the period's reports, 表2-1 and the body
+// text, and the charts.
+
+/// The editor's reading of a period, written out as the editor did it and independent of the
+/// audit: 届出件数 = ウイルス "<3" + 不正アクセス; うち被害あり is printed; ウイルス届出 検知のみ is
+/// 0, so every virus report has damage; 被害なし（未遂） (at least 1) is then an
+/// unauthorized-access report without damage. So ウイルス ≤ 届出件数 − うち被害あり − 被害なし:
+/// Some(that bound) when it pins the "<3" (to 1, or to nothing at all).
+fn editors_chain(s: &Statistics) -> Option<u64> {
+    let c = |t: &str, r: &str| -> Option<Cell> {
+        s.tables.iter().find(|x| x.key == t)?.rows.iter().find(|x| x.key == r).map(|x| x.cells[0])
+    };
+    if c("summary", "virus")? != Cell::Suppressed || c("virus", "detected_only")? != Cell::Count(0) {
+        return None;
+    }
+    let reports = c("summary", "reports")?.count()?;
+    let ua_damage = c("summary", "unauthorized_access_damage")?.count()?;
+    let undamaged = match c("damage", "none")? {
+        Cell::Count(n) => n,
+        Cell::Suppressed => 1,
+        Cell::Hidden => s.threshold,
+    };
+    let at_most = reports.saturating_sub(ua_damage + undamaged);
+    (at_most < s.threshold - 1).then_some(at_most)
+}
+
+fn table_cell(s: &Statistics, t: &str, r: &str) -> Option<Cell> {
+    s.tables.iter().find(|x| x.key == t)?.rows.iter().find(|x| x.key == r).map(|x| x.cells[0])
+}
+
+/// What the editor recovered from the old 2019H1 tables, cell for cell: the joint audit finds
+/// ウイルス届出 = 1 (and with it 主なウイルス被害「不明」 and 被害なし（未遂）), which the old
+/// table-by-table audit passed.
+#[test]
+fn the_joint_audit_recovers_what_the_editor_recovered_from_the_old_2019h1_tables() {
+    let row = |k: &str, c: Cell| Row { key: k.into(), label: k.into(), cells: vec![c] };
+    let table = |key: &str, rows: Vec<Row>, total: Cell| Table {
+        key: key.into(),
+        title: key.into(),
+        partitions_total: false,
+        rows,
+        total: vec![total],
+    };
+    use Cell::{Count, Hidden, Suppressed};
+    let s = Statistics {
+        period: "2019H1".into(),
+        period_label: String::new(),
+        columns: vec!["2019H1".into()],
+        threshold: 3,
+        reports_received: 12,
+        reports_confirmed: 12,
+        has_data: vec![true],
+        claims: vec![],
+        released: vec![],
+        tables: vec![
+            table(
+                "summary",
+                vec![
+                    row("reports", Count(12)),
+                    row("incidents", Count(12)),
+                    row("virus", Suppressed),
+                    row("virus_infected", Suppressed),
+                    row("unauthorized_access", Hidden),
+                    row("unauthorized_access_damage", Count(10)),
+                ],
+                Count(12),
+            ),
+            table("damage", vec![row("tampering", Count(4)), row("none", Suppressed)], Count(12)),
+            table("virus", vec![row("infected", Suppressed), row("detected_only", Count(0))], Suppressed),
+            table("virus_family", vec![row("unknown", Suppressed)], Suppressed),
+        ],
+    };
+    assert_eq!(editors_chain(&s), Some(1));
+    let f = audit(&s);
+    let pinned = |t: &str, r: &str| {
+        f.iter().find(|x| x.var == Var::Cell { table: t.into(), row: r.into() }).map(|x| x.feasible.clone())
+    };
+    assert_eq!(pinned("summary", "virus"), Some(vec![1]), "{f:#?}");
+    assert_eq!(pinned("damage", "none"), Some(vec![1]), "{f:#?}");
+    assert_eq!(pinned("virus_family", "unknown"), Some(vec![1]), "{f:#?}");
+}
+
+/// 2019H1 of the seeds as the README publishes it (classify --labels: 2019H1-06 is the one
+/// report without damage): neither the editor's chain nor anything else narrows a "<3", in the
+/// statistics alone and in the publication (表2-1 lists all 12 reports).
+#[test]
+fn the_seeds_2019h1_publication_keeps_its_promise() {
+    let records = seed_records();
+    let h1 = stats::compute(&records, 12, Period::parse("2019H1").unwrap(), 3);
+    assert_eq!(editors_chain(&h1), None, "{:#?}", h1.tables);
+    assert_audit_passes(&h1);
+    let doc = common::draft("2019H1", &[], vec![]);
+    let s = &doc.statistics;
+    assert!(!s.claims.is_empty(), "表2-1's rows are claims of the audit");
+    assert_eq!(editors_chain(s), None);
+    assert_audit_passes(s);
+    // 表2-1 lists every report: what it counts (months, groups, reporter kinds) is printed as
+    // a number and named in the note, never as a "<3" the page cannot keep.
+    for t in ["month", "reporter_kind", "category"] {
+        let tb = s.tables.iter().find(|x| x.key == t).unwrap();
+        assert!(tb.rows.iter().all(|r| r.cells[0] != Cell::Suppressed), "{t}: {:?}", tb.rows);
+    }
+    let note = stats::suppression_note(s);
+    assert!(note.contains("表 2-1 にすべて掲げており") && note.contains("届出者種別"), "{note}");
+    assert!(note.contains("1〜2 件のいずれであるかを逆算できない"), "{note}");
+}
+
+/// 2019H2 of the seeds (supp16 (b)): 2-1-5 said 「被害が 1 件」 where the appendix showed "<3"
+/// for フィッシング, and 表2-1 (every report with its 届出日) gave away the months and the
+/// reporter kinds printed "<3"/"x". Now each count the body prints agrees with its cell, and
+/// the publication with its 表2-1 passes the audit.
+#[test]
+fn the_seeds_2019h2_body_text_and_table_2_1_give_nothing_away() {
+    let doc = common::draft("2019H2", &["damage.data_destruction_extortion"], common::featured_2019h2());
+    let s = &doc.statistics;
+    assert_audit_passes(s);
+    for t in ["month", "reporter_kind", "category"] {
+        let tb = s.tables.iter().find(|x| x.key == t).unwrap();
+        assert!(tb.rows.iter().all(|r| r.cells[0] != Cell::Suppressed), "{t}: {:?}", tb.rows);
+    }
+    // Every group's stated count is its 分類別 cell as printed (or no number at all).
+    let count = regex::Regex::new(r"が (\d+) 件届け出られ").unwrap();
+    for g in &doc.groups {
+        let text: String = g.points.iter().map(|p| p.body.text.clone()).collect();
+        let cell = table_cell(s, "category", &g.key);
+        let stated = count.captures(&text).map(|c| c[1].to_owned());
+        match (cell, stated) {
+            (Some(Cell::Count(n)), Some(k)) => assert_eq!(n.to_string(), k, "{}: {text}", g.key),
+            (Some(c), Some(k)) if c.is_withheld() => panic!("{}: the text says {k} 件, the table {c:?}", g.key),
+            _ => {}
+        }
+    }
+    let phishing = doc.groups.iter().find(|g| g.key == "phishing").unwrap();
+    let text: String = phishing.points.iter().map(|p| p.body.text.clone()).collect();
+    assert_eq!(table_cell(s, "category", "phishing"), Some(Cell::Count(1)), "表2-1 shows the one case");
+    assert!(text.contains("1 件"), "{text}");
+    let svg = todokede_publish::charts::bar_chart(s, "category", "分類別");
+    assert!(!svg.contains("&lt;3"), "the chart agrees with the table and the text");
+}
+
+/// 10,000 reports of 2019H2 in which every report but one had damage and only one was a virus
+/// report: the editor's chain would pin ウイルス届出 "<3" to 1; the published statistics keep it.
+#[test]
+fn a_generated_period_of_10000_reports_resists_the_editors_chain() {
+    let period = Period::parse("2019H2").unwrap();
+    let mut records = generated(10_000);
+    let mut virus_left = 1;
+    let mut undamaged_left = 1;
+    for r in records.iter_mut().filter(|r| period.contains(r.received_on)) {
+        r.has_damage = Some(true);
+        r.damages.retain(|d| *d != DamageCategory::None);
+        if r.form == ReportForm::Virus {
+            if virus_left > 0 {
+                virus_left -= 1;
+            } else {
+                r.form = ReportForm::UnauthorizedAccess;
+                r.virus = None;
+            }
+        } else if undamaged_left > 0 && r.incident == r.report {
+            undamaged_left -= 1;
+            r.has_damage = Some(false);
+            r.damages = vec![DamageCategory::None];
+        }
+    }
+    let s = stats::compute(&records, 8_000, period, 3);
+    assert_eq!(table_cell(&s, "summary", "virus"), Some(Cell::Suppressed));
+    assert_eq!(editors_chain(&s), None, "{:?}", s.tables.iter().find(|t| t.key == "summary"));
+    assert_audit_passes(&s);
+}
+
+fn generated_cases(records: &[CaseRecord]) -> Vec<todokede_publish::document::CaseInput> {
+    records
+        .iter()
+        .map(|r| todokede_publish::document::CaseInput {
+            record: r.clone(),
+            description: "ウェブサーバに不正アクセスされ、データベースの内容を消去された。".into(),
+            discovery: None,
+            damage: None,
+            cause: None,
+            response: None,
+            virus: None,
+            known: todokede_publish::KnownIdentifiers { reporter_label: "届出者".into(), ..Default::default() },
+            evidence: vec![],
+        })
+        .collect()
+}
+
+/// The generated period's publication: a trend of a rare damage ("<3" in the appendix) is told
+/// without its count, and the statistics with 表2-1's sample pass the audit.
+#[test]
+fn a_generated_period_of_10000_reports_prints_no_count_the_appendix_withholds() {
+    let period = Period::parse("2019H2").unwrap();
+    let records = generated(10_000);
+    let s = stats::compute(&records, 8_000, period, 3);
+    let damage = s.tables.iter().find(|t| t.key == "damage").unwrap();
+    let rare = damage.rows.iter().find(|r| r.cells[0] == Cell::Suppressed).expect("a rare damage").key.clone();
+    let truth =
+        records.iter().filter(|r| period.contains(r.received_on) && r.damages.iter().any(|d| d.key() == rare)).count();
+    let cases = generated_cases(&records);
+    let choices = todokede_publish::document::DraftChoices {
+        featured: vec![],
+        notable: vec![format!("damage.{rare}")],
+        keep: Default::default(),
+        listed: vec![],
+    };
+    let doc = todokede_publish::document::generate(period, &cases, &records, &choices, s);
+    assert_audit_passes(&doc.statistics);
+    let chapter = doc.technique_chapters.first().expect("the trend chapter");
+    let intro: String = chapter.paragraphs.iter().map(|t| t.text.clone()).collect();
+    assert!(!intro.contains(&format!("{truth} 件")), "{intro}");
+    assert!(intro.contains("3 件未満"), "{intro}");
+}
+
+/// Charts (supp16 (c)): a withheld cell is a hatched, unfilled box with its label in the text
+/// colour beside it — never a bar, a point or a faint mark at a value — and a value label sits
+/// clear of its point and of the axis.
+#[test]
+fn charts_draw_a_withheld_cell_as_a_hatched_box_and_labels_clear_of_the_axis() {
+    let records = seed_records();
+    let mut s = stats::compute(&records, 18, Period::parse("2019H2").unwrap(), 3);
+    let month = s.tables.iter_mut().find(|t| t.key == "month").unwrap();
+    // One withheld month of each kind, whatever the suppression chose.
+    use Cell::{Count, Hidden, Suppressed};
+    for (r, c) in month.rows.iter_mut().zip([Count(0), Suppressed, Hidden, Count(3), Count(7), Count(2)]) {
+        r.cells[0] = c;
+    }
+    let zero = 0;
+    let line = todokede_publish::charts::monthly_line(&s, "月別");
+    let texts: Vec<(f64, f64, String, String)> =
+        regex::Regex::new(r#"<text x="([\d.]+)" y="([\d.]+)"[^>]*?fill="(#[0-9A-Fa-f]+)"[^>]*>([^<]*)</text>"#)
+            .unwrap()
+            .captures_iter(&line)
+            .map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap(), c[3].to_uppercase(), c[4].trim().to_owned()))
+            .collect();
+    let circles: Vec<(f64, f64)> = regex::Regex::new(r#"<circle cx="([\d.]+)" cy="([\d.]+)""#)
+        .unwrap()
+        .captures_iter(&line)
+        .map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap()))
+        .collect();
+    for label in ["&lt;3", "x"] {
+        let (_, _, colour, _) = texts.iter().find(|t| t.3 == label).unwrap_or_else(|| panic!("{label}: {line}"));
+        assert_eq!(colour, "#222222", "{label} is drawn in the text colour");
+    }
+    assert_eq!(circles.len(), 4, "no point for the two withheld months");
+    // The July "0": its baseline at least 6 px above its point on the axis.
+    let (cx, cy) = circles[zero];
+    let (_, y, _, _) = texts.iter().find(|t| t.3 == "0" && (t.0 - cx).abs() < 1.0).expect("the 0 label");
+    assert!(*y <= cy - 6.0, "「0」 at y={y} touches its point on the axis at y={cy}");
+    // Hatching: an unfilled box per withheld month.
+    let hatches = line.matches("stroke=\"#6B7480\"").count();
+    assert!(hatches >= 2 * 3, "{hatches} hatch strokes");
+    let bars = todokede_publish::charts::bar_chart(&s, "category", "分類別");
+    assert!(!bars.contains("#B8BFC7"), "no faint grey marks");
+}
+
+/// The charts as the PDF prints them when 表2-1 lists only the featured cases (so the appendix
+/// withholds small cells): the withheld labels reach the page as text beside their hatched band
+/// (target/publication/supp16-withheld-charts.pdf, pages kept for a look).
+#[test]
+fn the_pdf_prints_the_withheld_labels_of_the_charts() {
+    if !(todokede_testkit::requires::ipaex_fonts() && todokede_testkit::requires::tool("pdftotext")) {
+        return;
+    }
+    let cases = common::seed_cases();
+    let period = Period::parse("2019H2").unwrap();
+    let records: Vec<CaseRecord> = cases.iter().map(|c| c.record.clone()).collect();
+    let s = stats::compute(&records, records.len() as u64, period, 3);
+    let choices = todokede_publish::document::DraftChoices {
+        featured: common::featured_2019h2(),
+        notable: vec!["damage.data_destruction_extortion".into()],
+        keep: Default::default(),
+        listed: vec!["2019H2-02".into()],
+    };
+    let doc = todokede_publish::document::generate(period, &cases, &records, &choices, s);
+    assert_audit_passes(&doc.statistics);
+    let month = doc.statistics.tables.iter().find(|t| t.key == "month").unwrap();
+    let withheld: Vec<String> =
+        month.rows.iter().filter(|r| r.cells[0].is_withheld()).map(|r| r.cells[0].display(3)).collect();
+    assert!(!withheld.is_empty(), "a withheld month: {:?}", month.rows);
+    let opts = todokede_publish::render::RenderOptions { draft: false, issued: "2026年12月".into() };
+    let pdf = todokede_publish::render::pdf(&doc, &opts).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/publication");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("supp16-withheld-charts.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext").args(["-layout"]).arg(&path).arg("-").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let page = text.split('\u{c}').find(|p| p.contains("図 付-2")).expect("the page of 図 付-2");
+    for label in &withheld {
+        assert!(page.contains(label.as_str()), "{label} is not on the chart page:\n{page}");
+    }
 }

@@ -5,7 +5,6 @@ use super::*;
 use todokede_app::publication::{self, Format};
 use todokede_domain::Period;
 
-
 pub(super) async fn publication_page(
     State(st): State<AppState>,
     Analyst(c, user): Analyst,
