@@ -133,6 +133,10 @@ async fn a_stored_report_reads_back_whole_and_only_with_its_secret(store: &Store
     assert_eq!(got.attachments[0].size, 10);
     assert_eq!(store.blob(&got.attachments[0].sha256).await.unwrap().unwrap(), b"root:x:0:0");
     assert_eq!(store.blob(&"0".repeat(64)).await.unwrap(), None);
+    // The head of a blob (the report page's look at a file's content), never more than it has.
+    assert_eq!(store.blob_head(&got.attachments[0].sha256, 4).await.unwrap().unwrap(), b"root");
+    assert_eq!(store.blob_head(&got.attachments[0].sha256, 4096).await.unwrap().unwrap(), b"root:x:0:0");
+    assert_eq!(store.blob_head(&"0".repeat(64), 4).await.unwrap(), None);
     let raw = store.raw_input(r.report_id).await.unwrap().unwrap();
     assert_eq!((raw.content_type.as_str(), raw.bytes.as_slice()), ("application/json", sub.raw.bytes.as_slice()));
     assert!(store.raw_input(NO_REPORT).await.unwrap().is_none());
@@ -944,6 +948,9 @@ async fn a_confirmed_classification_keeps_the_overrides_and_moves_the_facets(sto
     assert_eq!(cases[2].received_at, datetime!(2019-12-31 14:30 UTC));
     assert_eq!(store.count_received(H2_2019.0, H2_2019.1).await.unwrap(), 3);
     assert_eq!(store.count_received(datetime!(2020-01-01 00:00 +9), datetime!(2020-07-01 00:00 +9)).await.unwrap(), 1);
+    // The newest classified report (r4, received in 2020) is where the publication page opens.
+    let newest = store.newest_confirmed_received_at().await.unwrap().expect("classified reports");
+    assert!((datetime!(2020-01-01 00:00 +9)..datetime!(2020-07-01 00:00 +9)).contains(&newest), "{newest}");
 
     let audit = audit_actions(store, "report.classify").await;
     assert_eq!(audit.len(), 5);
