@@ -332,14 +332,15 @@ const EN_STOP_WORDS: &[&str] = &[
 /// the span of the text they sit in with the phrase marked (`「…を【使い回し】ていた…」`), adjacent
 /// n-grams merged into one phrase, n-grams of function words only (でした, して, "our") left out.
 /// The one way every decision's explanation is written (stored, shown on the report page).
-fn explanation(because: &[(String, f32)], features: &TextFeatures, text: &str) -> Vec<String> {
+fn explanation(because: &[(String, f32)], features: &TextFeatures, text: &TextIndex) -> Vec<String> {
+    let (index, text) = (text, text.text);
     let mut ranked: Vec<(f32, String)> = Vec::new();
     // (byte range in the text, contribution) of the n-grams that explain something.
     let mut spans: Vec<(std::ops::Range<usize>, f32)> = Vec::new();
     for (f, c) in because {
         if f.starts_with("c:") || f.starts_with("r:") {
             ranked.push((*c, explain(f, features)));
-        } else if let Some(range) = locate_gram(f, text) {
+        } else if let Some(range) = locate_gram(f, index) {
             spans.push((widen_to_word(text, range), *c));
         }
     }
@@ -406,24 +407,35 @@ fn latin_words(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
     out
 }
 
+/// A report's text with what finding an n-gram in it needs, made once per report (every
+/// label's explanation looks up its grams: stemming the words or lower-casing the text per
+/// lookup doubled the time of an analysis).
+struct TextIndex<'a> {
+    text: &'a str,
+    lower: String,
+    words: Vec<(std::ops::Range<usize>, String)>,
+}
+
+impl<'a> TextIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        TextIndex { text, lower: text.to_ascii_lowercase(), words: latin_words(text) }
+    }
+}
+
 /// Where an n-gram feature (`3:…`, `2:…`, `w:…`, `w2:… …`) first occurs in the text; `None` for a
 /// function-word gram or one not found.
-fn locate_gram(feature: &str, text: &str) -> Option<std::ops::Range<usize>> {
+fn locate_gram(feature: &str, index: &TextIndex<'_>) -> Option<std::ops::Range<usize>> {
     if is_stop_gram(feature) {
         return None;
     }
     let (kind, gram) = feature.split_once(':')?;
     match kind {
-        "w" => latin_words(text).into_iter().find(|(_, w)| w == gram).map(|(r, _)| r),
+        "w" => index.words.iter().find(|(_, w)| w == gram).map(|(r, _)| r.clone()),
         "w2" => {
             let (a, b) = gram.split_once(' ')?;
-            let words = latin_words(text);
-            words.windows(2).find(|p| p[0].1 == a && p[1].1 == b).map(|p| p[0].0.start..p[1].0.end)
+            index.words.windows(2).find(|p| p[0].1 == a && p[1].1 == b).map(|p| p[0].0.start..p[1].0.end)
         }
-        _ => {
-            let lower = text.to_ascii_lowercase();
-            lower.find(gram).map(|s| s..s + gram.len())
-        }
+        _ => index.lower.find(gram).map(|s| s..s + gram.len()),
     }
 }
 
@@ -517,9 +529,10 @@ pub fn classify_with(model: &TextModel, text: &str) -> Classification {
         scores.iter().map(|(t, s)| (t.clone(), s.evidence.first().cloned().unwrap_or_default())).collect();
     let features = crate::model::features::extract(text, &hits);
     let predictions = model.predict(&features);
+    let index = TextIndex::new(text);
     let score = |label: &str| predictions.iter().find(|p| p.label == label);
     let decision = |p: &crate::model::LabelScore| -> (f32, Vec<String>, bool) {
-        let evidence = explanation(&p.because, &features, text);
+        let evidence = explanation(&p.because, &features, &index);
         let confidence = (p.probability * 100.0).round() / 100.0;
         (confidence, evidence, p.probability < DECIDE_THRESHOLD)
     };
@@ -752,13 +765,14 @@ mod tests {
             ("3:使い回".to_owned(), 0.6),
             ("2:して".to_owned(), 0.9),
         ];
-        let e = super::explanation(&because, &features, text);
+        let e = super::explanation(&because, &features, &super::TextIndex::new(text));
         assert_eq!(e, ["「パスワードを【使い回】していた」", "「【パスワード】を使い回していた」"]);
         let text = "We think their custom plugin was old.";
         let features = crate::model::features::extract(text, &[]);
         let because =
             vec![("w:their".to_owned(), 0.9), ("w:custom".to_owned(), 0.3), ("w2:custom plugin".to_owned(), 0.2)];
-        assert_eq!(super::explanation(&because, &features, text), ["「…their 【custom plugin】 was old…」"]);
+        let e = super::explanation(&because, &features, &super::TextIndex::new(text));
+        assert_eq!(e, ["「…their 【custom plugin】 was old…」"]);
         // The English page marks the phrase without Japanese brackets.
         let shown = super::explanation_in("「…their 【custom plugin】 was old…」", todokede_domain::Language::En);
         assert_eq!(shown, "“…their [custom plugin] was old…”");

@@ -373,6 +373,17 @@ pub fn generate(
     // tables must not give away what it does not, and what it gives away is not "<3".
     statistics.claims = listing_claims(history, &in_period, &listed);
     crate::audit::protect(&mut statistics);
+    // 表2-1 lists every report of the period: its rows tell every one of the period's counts
+    // (an editor counted 攻撃行為 from the rows' texts and 原因別 from 分類別), which no
+    // suppression of the tables can keep. The period's column is printed whole and the note
+    // says why; the earlier periods' columns stay protected.
+    if !in_period.is_empty() && listed.len() == in_period.len() {
+        let known: BTreeSet<&str> = history.iter().map(|r| r.report.as_str()).collect();
+        let mut records: Vec<CaseRecord> = history.to_vec();
+        records.extend(cases.iter().filter(|c| !known.contains(c.record.report.as_str())).map(|c| c.record.clone()));
+        let whole = crate::stats::compute(&records, statistics.reports_received, period, 0);
+        crate::stats::print_period_whole(&mut statistics, &whole);
+    }
 
     // Chapters: 1 はじめに, 2 一覧, 3.. featured, then 届出のお願い.
     let featured_chapter: BTreeMap<&str, u32> =

@@ -203,6 +203,33 @@ impl Table {
         MULTI_VALUED.contains(&self.key.as_str())
     }
 }
+/// What [`Statistics::released`] holds when the period's whole column is printed.
+pub const PERIOD_WHOLE: &str = "今期の全件";
+
+/// The period's column (the first) of every table as `whole` counts it, unsuppressed: for a
+/// publication whose 表2-1 lists every report of the period, where the rows give each count
+/// away. [`Statistics::released`] then holds [`PERIOD_WHOLE`], and the note says why.
+pub fn print_period_whole(s: &mut Statistics, whole: &Statistics) {
+    for t in &mut s.tables {
+        let Some(w) = whole.tables.iter().find(|w| w.key == t.key) else { continue };
+        let take = |cell: &mut Cell, from: Option<&Cell>| {
+            if let (true, Some(Cell::Count(n))) = (cell.is_withheld(), from) {
+                *cell = Cell::Count(*n);
+            }
+        };
+        if let Some(c) = t.total.first_mut() {
+            take(c, w.total.first());
+        }
+        for r in &mut t.rows {
+            let from = w.rows.iter().find(|x| x.key == r.key).and_then(|x| x.cells.first());
+            if let Some(c) = r.cells.first_mut() {
+                take(c, from);
+            }
+        }
+    }
+    s.released = vec![PERIOD_WHOLE.to_owned()];
+}
+
 /// The appendix's note on suppression, in every rendering: what "<N" and "x" mean and what
 /// the page promises of them (the promise [`crate::audit`] checks), and the cells printed as
 /// their number because 表2-1 lists every case they count.
@@ -213,7 +240,11 @@ pub fn suppression_note(s: &Statistics) -> String {
         n.saturating_sub(1),
         n.saturating_sub(1)
     );
-    if !s.released.is_empty() {
+    if s.released.iter().any(|r| r == PERIOD_WHOLE) {
+        note.push_str(&format!(
+            "なお、今期の届出は表 2-1 にすべて掲げており、今期の件数はいずれも同表から数えられるため、今期の値は {n} 件未満も秘匿せずに示す（秘匿は前期以前の値のみ）。"
+        ));
+    } else if !s.released.is_empty() {
         // By table (「分類別（主たる原因）、月別、届出者種別」), in the tables' order.
         let tables: Vec<&str> = s
             .tables
