@@ -407,9 +407,9 @@ fn latin_words(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
     out
 }
 
-/// A report's text with what finding an n-gram in it needs, made once per report (every
-/// label's explanation looks up its grams: stemming the words or lower-casing the text per
-/// lookup doubled the time of an analysis).
+/// A report's text with what finding an n-gram in it needs, made once per report: every
+/// label's explanation looks up its grams, and the words need not be stemmed or the text
+/// lower-cased again for each lookup.
 struct TextIndex<'a> {
     text: &'a str,
     lower: String,

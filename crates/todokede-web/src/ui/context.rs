@@ -337,6 +337,18 @@ impl From<todokede_store::StoreError> for UiError {
     }
 }
 
+/// The answer to a form posted from another site (the same-origin check failed): it changes
+/// nothing.
+pub(super) fn cross_site_refused(st: &AppState, c: &Ctx) -> Response {
+    error_page(
+        st,
+        c,
+        StatusCode::FORBIDDEN,
+        "他のサイトからの送信は受け付けません。",
+        "Requests from other sites are refused.",
+    )
+}
+
 /// The title of an error page, in the page's language.
 fn error_title(status: StatusCode, lang: Language) -> &'static str {
     let (ja, en) = match status.as_u16() {

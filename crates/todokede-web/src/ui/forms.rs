@@ -188,20 +188,11 @@ pub(super) async fn acknowledgement_in_language(
 ) -> Response {
     let c = ctx(&st, &headers, &q).await;
     if !same_origin(&headers) {
-        return error_page(
-            &st,
-            &c,
-            StatusCode::FORBIDDEN,
-            "他のサイトからの送信は受け付けません。",
-            "Requests from other sites are refused.",
-        );
+        return cross_site_refused(&st, &c);
     }
-    if !accounts::reporter_attempt(&st.store, &client.0).await {
-        return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "試行が多すぎます。", "Too many attempts.");
-    }
-    let found = match TrackingNumber::parse(&f.tracking_number) {
-        Ok(tn) => st.store.report_for_reporter(&tn, &ReporterSecret::from_presented(&f.secret)).await.ok().flatten(),
-        Err(_) => None,
+    let found = match super::reporter::report_by_secret(&st, &client, &f.tracking_number, &f.secret).await {
+        Ok(found) => found,
+        Err(refused) => return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, refused.ja, refused.en),
     };
     let Some(report) = found else {
         return error_page(
@@ -212,7 +203,6 @@ pub(super) async fn acknowledgement_in_language(
             "The tracking number or the password is wrong.",
         );
     };
-    accounts::reporter_succeeded(&st.store, &client.0).await;
     let link = format!("{}/r/{}/{}", st.mail.public_url.trim_end_matches('/'), report.tracking_number, f.secret);
     render(
         &st,

@@ -34,13 +34,7 @@ pub(super) async fn login(
 ) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
     if !same_origin(&headers) {
-        return error_page(
-            &st,
-            &c,
-            StatusCode::FORBIDDEN,
-            "他のサイトからの送信は受け付けません。",
-            "Requests from other sites are refused.",
-        );
+        return cross_site_refused(&st, &c);
     }
     let email = f.email.trim().to_ascii_lowercase();
     let next = local_next(&f.next);
@@ -120,13 +114,7 @@ pub(super) async fn logout(
     // cookie would be gone while the session lived on for whoever holds a copy). Only a post
     // from another site is refused: it changes nothing.
     if !same_origin(&headers) {
-        return error_page(
-            &st,
-            &c,
-            StatusCode::FORBIDDEN,
-            "他のサイトからの送信は受け付けません。",
-            "Requests from other sites are refused.",
-        );
+        return cross_site_refused(&st, &c);
     }
     let _ = f.get("csrf");
     if let Some((h, _)) = &c.session {

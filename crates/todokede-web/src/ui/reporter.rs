@@ -18,6 +18,34 @@ pub(super) async fn start_reporter_session(st: &AppState, report: ReportId) -> R
     res
 }
 
+/// Why a reporter's number and password were not even checked.
+pub(super) struct TooManyAttempts {
+    pub(super) ja: &'static str,
+    pub(super) en: &'static str,
+}
+
+/// The report a tracking number and reporter password open (`None`: unknown number or wrong
+/// password, indistinguishably), counted against the client's reporter attempts; the one check
+/// behind the secret link, the reporter login and the acknowledgement's language switch.
+pub(super) async fn report_by_secret(
+    st: &AppState,
+    client: &crate::client::ClientAddr,
+    tn: &str,
+    secret: &str,
+) -> Result<Option<todokede_domain::Report>, TooManyAttempts> {
+    if !accounts::reporter_attempt(&st.store, &client.0).await {
+        return Err(TooManyAttempts { ja: "試行が多すぎます。", en: "Too many attempts." });
+    }
+    let found = match TrackingNumber::parse(tn) {
+        Ok(tn) => st.store.report_for_reporter(&tn, &ReporterSecret::from_presented(secret)).await.ok().flatten(),
+        Err(_) => None,
+    };
+    if found.is_some() {
+        accounts::reporter_succeeded(&st.store, &client.0).await;
+    }
+    Ok(found)
+}
+
 pub(super) async fn secret_link(
     State(st): State<AppState>,
     client: crate::client::ClientAddr,
@@ -34,19 +62,12 @@ pub(super) async fn secret_link(
         let tracking_number = TrackingNumber::parse(&tn).ok().map(|t| t.to_string());
         return render(&st, &c, "reporter_login.html", context! { tracking_number, secret, confirm => true });
     }
-    let ip = client.0;
-    if !accounts::reporter_attempt(&st.store, &ip).await {
-        return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, "試行が多すぎます。", "Too many attempts.");
-    }
-    let found = match TrackingNumber::parse(&tn) {
-        Ok(tn) => st.store.report_for_reporter(&tn, &ReporterSecret::from_presented(&secret)).await.ok().flatten(),
-        Err(_) => None,
+    let found = match report_by_secret(&st, &client, &tn, &secret).await {
+        Ok(found) => found,
+        Err(refused) => return error_page(&st, &c, StatusCode::TOO_MANY_REQUESTS, refused.ja, refused.en),
     };
     match found {
-        Some(r) => {
-            accounts::reporter_succeeded(&st.store, &ip).await;
-            start_reporter_session(&st, r.id).await
-        }
+        Some(r) => start_reporter_session(&st, r.id).await,
         None => {
             // The number stays as typed (to correct it or retype only the password); never the password.
             let mut r =
@@ -90,13 +111,7 @@ pub(super) async fn reporter_login(
 ) -> Response {
     let c = ctx(&st, &headers, &HashMap::new()).await;
     if !same_origin(&headers) {
-        return error_page(
-            &st,
-            &c,
-            StatusCode::FORBIDDEN,
-            "他のサイトからの送信は受け付けません。",
-            "Requests from other sites are refused.",
-        );
+        return cross_site_refused(&st, &c);
     }
     secret_link(State(st), client, headers, Path((f.tracking_number, f.secret))).await
 }
@@ -155,13 +170,7 @@ pub(super) async fn reporter_follow_up(State(st): State<AppState>, headers: Head
     let c = ctx(&st, &headers, &HashMap::new()).await;
     let Some(id) = c.reporter_report() else { return Redirect::to("/reporter/login").into_response() };
     if !same_origin(&headers) {
-        return error_page(
-            &st,
-            &c,
-            StatusCode::FORBIDDEN,
-            "他のサイトからの送信は受け付けません。",
-            "Requests from other sites are refused.",
-        );
+        return cross_site_refused(&st, &c);
     }
     let FormUpload { fields, files, too_large, too_many } = match read_multipart(req, st.limits).await {
         Ok(x) => x,

@@ -154,3 +154,22 @@ pub async fn get(s: &todokede_testkit::app::TestApp, a: &todokede_testkit::app::
 pub fn row<'a>(queue: &'a str, tn: &str) -> &'a str {
     queue.split("<tr").find(|r| r.contains(&format!(">{tn}</a>"))).unwrap_or_else(|| panic!("{tn} not in the queue"))
 }
+
+/// The text a person reads on a page (the charts' SVG text included): tags dropped, entities
+/// left as they are.
+pub fn visible_text(html: &str) -> String {
+    let body = &html[html.find("<body").unwrap_or(0)..];
+    let (mut out, mut in_tag) = (String::new(), false);
+    for ch in body.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}

@@ -4,7 +4,7 @@
 
 use crate::common;
 
-use common::{browser, hidden};
+use common::{browser, hidden, visible_text};
 use reqwest::StatusCode;
 use todokede_testkit::app::TestApp;
 use todokede_testkit::{SmtpSink, TestDb};
@@ -824,24 +824,6 @@ async fn web_form_reports_become_featured_cases_with_their_narratives_anonymised
         assert!(!html.contains(who), "{who} reached the draft");
     }
     db.cleanup().await;
-}
-
-/// The text a person reads on a page: tags dropped, entities left as they are.
-fn visible_text(html: &str) -> String {
-    let body = &html[html.find("<body").unwrap_or(0)..];
-    let (mut out, mut in_tag) = (String::new(), false);
-    for ch in body.chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
 }
 
 /// Issue 15 item 3 (the evidence labels): an English report with an attached log, read by an

@@ -4,29 +4,12 @@
 //! publication opened on different default periods. Each as a test that failed before the fix.
 
 use crate::common;
+use crate::common::visible_text;
 
 use reqwest::StatusCode;
 use todokede_store::Role;
 use todokede_testkit::TestDb;
 use todokede_testkit::app::TestApp;
-
-/// The text a person reads on a page (the charts' SVG text included): tags dropped.
-fn visible_text(html: &str) -> String {
-    let body = &html[html.find("<body").unwrap_or(0)..];
-    let (mut out, mut in_tag) = (String::new(), false);
-    for ch in body.chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
 
 fn is_japanese(c: char) -> bool {
     matches!(c, '\u{3040}'..='\u{30ff}' | '\u{3400}'..='\u{9fff}' | '\u{ff01}'..='\u{ff60}' | '\u{3000}'..='\u{303f}')
